@@ -1,0 +1,93 @@
+//! Command-line interface: flags and subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use necromap::duration::parse_duration;
+use necromap::export::csv::CsvTable;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "necromap",
+    version,
+    about = "Terminal network-map explorer for Linux: which processes hold which sockets, talking to whom.",
+    long_about = "necromap reads every TCP and UDP socket of this host (netlink sock_diag, with byte \
+counters and round-trip times), maps sockets to processes through /proc, and builds a graph of \
+processes, listeners and remote endpoints.\n\nIt changes nothing on the system. Run unprivileged to see \
+every socket and the owners of your own processes; run as root to see every owner.",
+    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file"
+)]
+pub struct Cli {
+    /// Replay a recording (.ndjson from `necromap record`) or a scenario (.yaml) instead of the live host.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "demo")]
+    pub replay: Option<PathBuf>,
+
+    /// Replay the bundled demo host (a web server, database, ssh, clients and a few odd connections).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    /// Use this network-map spec instead of the embedded one.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+
+    /// Refresh interval (100ms to 1h). Default: 1s live, the recording's own pace in a replay.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one refresh: processes, sockets, endpoints, listeners and health.
+    Snapshot {
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// CSV only: which table to print.
+        #[arg(long, value_enum, default_value = "sockets")]
+        table: CsvTable,
+        /// JSON only: indent the output.
+        #[arg(long)]
+        pretty: bool,
+        /// Replay only: stop at this frame (1-based) instead of the last.
+        #[arg(long, value_name = "N")]
+        frame: Option<usize>,
+    },
+    /// Record refreshes to a file that `--replay` can play back.
+    Record {
+        /// Where to write the recording (newline-delimited JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// How long to record (e.g. 30s, 5m). Default: one minute; a replay records all its frames.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<Duration>,
+    },
+    /// Print a text summary of one refresh (what plain `necromap` shows for now).
+    Summary {
+        /// Rows per section.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+    /// Work with network-map spec files.
+    Spec {
+        #[command(subcommand)]
+        action: SpecAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpecAction {
+    /// Validate a spec file (default: the embedded one); exit 1 with file, line, key and what was expected.
+    Check { file: Option<PathBuf> },
+    /// Print the embedded spec, a starting point for your own.
+    Print,
+}

@@ -1,0 +1,193 @@
+use super::*;
+
+/// Build one reply message as the kernel would.
+struct Msg {
+    family: u8,
+    state: u8,
+    sport: u16,
+    dport: u16,
+    src: [u8; 16],
+    dst: [u8; 16],
+    cookie: u64,
+    uid: u32,
+    inode: u32,
+    tcp_info: Option<Vec<u8>>,
+}
+
+impl Msg {
+    fn v4(state: u8, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Self {
+        let mut s = [0u8; 16];
+        s[..4].copy_from_slice(&src);
+        let mut d = [0u8; 16];
+        d[..4].copy_from_slice(&dst);
+        Self { family: AF_INET, state, sport, dport, src: s, dst: d, cookie: 0x1122_3344_5566_7788, uid: 1000, inode: 4242, tcp_info: None }
+    }
+
+    fn bytes(&self, seq: u32) -> Vec<u8> {
+        let mut body = vec![self.family, self.state, 0, 0];
+        body.extend_from_slice(&self.sport.to_be_bytes());
+        body.extend_from_slice(&self.dport.to_be_bytes());
+        body.extend_from_slice(&self.src);
+        body.extend_from_slice(&self.dst);
+        body.extend_from_slice(&0u32.to_ne_bytes()); // if
+        body.extend_from_slice(&(self.cookie as u32).to_ne_bytes());
+        body.extend_from_slice(&((self.cookie >> 32) as u32).to_ne_bytes());
+        body.extend_from_slice(&0u32.to_ne_bytes()); // expires
+        body.extend_from_slice(&3u32.to_ne_bytes()); // rqueue
+        body.extend_from_slice(&5u32.to_ne_bytes()); // wqueue
+        body.extend_from_slice(&self.uid.to_ne_bytes());
+        body.extend_from_slice(&self.inode.to_ne_bytes());
+        if let Some(info) = &self.tcp_info {
+            let alen = (4 + info.len()) as u16;
+            body.extend_from_slice(&alen.to_ne_bytes());
+            body.extend_from_slice(&2u16.to_ne_bytes());
+            body.extend_from_slice(info);
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+        }
+        frame(20, seq, &body)
+    }
+}
+
+fn frame(kind: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+    b.extend_from_slice(&kind.to_ne_bytes());
+    b.extend_from_slice(&2u16.to_ne_bytes()); // NLM_F_MULTI
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+fn tcp_info(len: usize, rtt: u32, acked: u64, received: u64) -> Vec<u8> {
+    let mut info = vec![0u8; len];
+    if len >= 72 {
+        info[68..72].copy_from_slice(&rtt.to_ne_bytes());
+    }
+    if len >= 136 {
+        info[120..128].copy_from_slice(&acked.to_ne_bytes());
+        info[128..136].copy_from_slice(&received.to_ne_bytes());
+    }
+    info
+}
+
+#[test]
+fn requests_have_the_kernel_layout() {
+    let legacy = legacy_tcp_request(7);
+    assert_eq!(legacy.len(), 16 + 60);
+    assert_eq!(u32::from_ne_bytes(legacy[0..4].try_into().expect("4")), 76);
+    assert_eq!(u16::from_ne_bytes([legacy[4], legacy[5]]), TCPDIAG_GETSOCK);
+    assert_eq!(u16::from_ne_bytes([legacy[6], legacy[7]]), NLM_F_REQUEST | NLM_F_DUMP);
+    assert_eq!(legacy[19], 2, "ext asks for INET_DIAG_INFO");
+    let v2 = family_request(9, AF_INET6, IPPROTO_UDP);
+    assert_eq!(v2.len(), 16 + 56);
+    assert_eq!(&v2[16..20], &[AF_INET6, IPPROTO_UDP, 0, 0]);
+    assert_eq!(u32::from_ne_bytes(v2[20..24].try_into().expect("4")), 0xffff_ffff);
+}
+
+#[test]
+fn parses_an_ipv4_socket_with_tcp_info() {
+    let mut m = Msg::v4(1, [127, 0, 0, 1], 40000, [127, 0, 0, 2], 8080);
+    m.tcp_info = Some(tcp_info(232, 1500, 1_000_000, 2_000));
+    let mut buf = m.bytes(1);
+    buf.extend(frame(NLMSG_DONE, 1, &0i32.to_ne_bytes()));
+    let mut out = Vec::new();
+    assert_eq!(parse_dump(&buf, 1, Protocol::Tcp, &mut out), Ok(Progress::Done));
+    assert_eq!(out.len(), 1);
+    let s = &out[0];
+    assert_eq!(s.state, SocketState::Established);
+    assert_eq!(s.local.to_string(), "127.0.0.1:40000");
+    assert_eq!(s.remote.to_string(), "127.0.0.2:8080");
+    assert_eq!(s.key.cookie, 0x1122_3344_5566_7788);
+    assert_eq!((s.uid, s.inode, s.recv_queue, s.send_queue), (1000, 4242, 3, 5));
+    assert_eq!(s.tcp, Some(TcpCounters { bytes_acked: 1_000_000, bytes_received: 2_000, rtt_us: 1500 }));
+}
+
+#[test]
+fn short_tcp_info_from_old_kernels_keeps_rtt_and_drops_counters() {
+    let mut m = Msg::v4(1, [10, 0, 0, 1], 1, [10, 0, 0, 2], 2);
+    m.tcp_info = Some(tcp_info(104, 900, 5, 5));
+    let mut out = Vec::new();
+    assert_eq!(parse_dump(&m.bytes(1), 1, Protocol::Tcp, &mut out), Ok(Progress::More));
+    assert_eq!(out[0].tcp, Some(TcpCounters { bytes_acked: 0, bytes_received: 0, rtt_us: 900 }));
+    let mut tiny = Msg::v4(1, [10, 0, 0, 1], 1, [10, 0, 0, 2], 2);
+    tiny.tcp_info = Some(vec![0; 8]);
+    out.clear();
+    parse_dump(&tiny.bytes(1), 1, Protocol::Tcp, &mut out).expect("parses");
+    assert_eq!(out[0].tcp, None);
+}
+
+#[test]
+fn ipv6_and_v4_mapped_addresses_are_parsed_and_normalised() {
+    let mut m = Msg::v4(10, [0; 4], 22, [0; 4], 0);
+    m.family = AF_INET6;
+    m.src = "::ffff:192.0.2.7".parse::<Ipv6Addr>().expect("v6").octets();
+    m.dst = "2001:db8::9".parse::<Ipv6Addr>().expect("v6").octets();
+    let mut out = Vec::new();
+    parse_dump(&m.bytes(4), 4, Protocol::Tcp, &mut out).expect("parses");
+    assert_eq!(out[0].state, SocketState::Listen);
+    assert_eq!(out[0].local.to_string(), "192.0.2.7:22");
+    assert_eq!(out[0].remote.to_string(), "[2001:db8::9]:0");
+}
+
+#[test]
+fn udp_states_map_to_udp_and_unconn() {
+    let mut buf = Msg::v4(7, [0, 0, 0, 0], 53, [0; 4], 0).bytes(1);
+    buf.extend(Msg::v4(1, [127, 0, 0, 1], 5000, [127, 0, 0, 1], 53).bytes(1));
+    let mut out = Vec::new();
+    parse_dump(&buf, 1, Protocol::Udp, &mut out).expect("parses");
+    assert_eq!(out.iter().map(|s| s.state).collect::<Vec<_>>(), vec![SocketState::Unconn, SocketState::Udp]);
+    assert!(out.iter().all(|s| s.key.protocol == Protocol::Udp));
+}
+
+#[test]
+fn kernel_error_message_is_reported_with_errno() {
+    let mut body = (-1i32).to_ne_bytes().to_vec(); // -EPERM
+    body.extend_from_slice(&[0u8; 16]);
+    let err = parse_dump(&frame(NLMSG_ERROR, 3, &body), 3, Protocol::Tcp, &mut Vec::new()).expect_err("error");
+    assert_eq!(err, ParseError::Kernel { errno: 1 });
+    assert!(err.to_string().contains("refused"));
+    // An error inside NLMSG_DONE counts too.
+    let err = parse_dump(&frame(NLMSG_DONE, 3, &(-22i32).to_ne_bytes()), 3, Protocol::Tcp, &mut Vec::new()).expect_err("error");
+    assert_eq!(err, ParseError::Kernel { errno: 22 });
+    // errno 0 is an acknowledgement.
+    assert_eq!(parse_dump(&frame(NLMSG_ERROR, 3, &0i32.to_ne_bytes()), 3, Protocol::Tcp, &mut Vec::new()), Ok(Progress::Done));
+}
+
+#[test]
+fn truncated_messages_are_errors_not_panics() {
+    let full = Msg::v4(1, [127, 0, 0, 1], 1, [127, 0, 0, 1], 2).bytes(1);
+    for cut in 1..full.len() {
+        let r = parse_dump(&full[..cut], 1, Protocol::Tcp, &mut Vec::new());
+        assert!(matches!(r, Err(ParseError::Truncated { .. })), "cut at {cut}: {r:?}");
+    }
+    // A header whose length claims less than a header.
+    let mut bad = full.clone();
+    bad[0..4].copy_from_slice(&8u32.to_ne_bytes());
+    assert!(matches!(parse_dump(&bad, 1, Protocol::Tcp, &mut Vec::new()), Err(ParseError::BadLength { len: 8, .. })));
+    // A diag message shorter than inet_diag_msg.
+    let short = frame(20, 1, &[2, 1, 0, 0]);
+    assert!(matches!(parse_dump(&short, 1, Protocol::Tcp, &mut Vec::new()), Err(ParseError::Truncated { needed: 72, .. })));
+    // An attribute running past its message.
+    let mut m = Msg::v4(1, [127, 0, 0, 1], 1, [127, 0, 0, 1], 2);
+    m.tcp_info = Some(vec![0; 16]);
+    let mut b = m.bytes(1);
+    let attr_at = 16 + 72;
+    b[attr_at..attr_at + 2].copy_from_slice(&200u16.to_ne_bytes());
+    assert!(matches!(parse_dump(&b, 1, Protocol::Tcp, &mut Vec::new()), Err(ParseError::Truncated { .. })));
+}
+
+#[test]
+fn stale_sequence_numbers_and_unknown_families_are_skipped() {
+    let mut buf = Msg::v4(1, [127, 0, 0, 1], 1, [127, 0, 0, 1], 2).bytes(99);
+    let mut unix = Msg::v4(1, [0; 4], 0, [0; 4], 0);
+    unix.family = 1;
+    buf.extend(unix.bytes(5));
+    buf.extend(frame(NLMSG_DONE, 99, &0i32.to_ne_bytes()));
+    buf.extend(frame(NLMSG_DONE, 5, &0i32.to_ne_bytes()));
+    let mut out = Vec::new();
+    assert_eq!(parse_dump(&buf, 5, Protocol::Tcp, &mut out), Ok(Progress::Done));
+    assert!(out.is_empty());
+}

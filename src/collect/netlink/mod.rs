@@ -1,0 +1,101 @@
+//! The Linux fast path for sockets: one netlink `sock_diag` dump for TCP over
+//! both families (the legacy request walks the hash table once), with
+//! `tcp_info`, then one dump per family for UDP. Works unprivileged.
+//! Falls back to per-family TCP requests when the legacy one is refused.
+
+mod message;
+
+use std::os::fd::OwnedFd;
+
+use rustix::net::netlink::{self, SocketAddrNetlink};
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, recv, sendto, socket_with};
+
+pub use message::ParseError;
+use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump};
+
+use crate::model::{Protocol, RawSocket};
+
+/// Receive buffer: large enough that the kernel fills it with many
+/// messages per call (it sizes dump chunks up to 32 KiB).
+const RECV_BUF: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("cannot open a netlink sock_diag socket: {0}")]
+    Open(std::io::Error),
+    #[error("netlink {what}: {source}")]
+    Io { what: &'static str, source: std::io::Error },
+    #[error("a netlink reply did not fit in {RECV_BUF} bytes (truncated by the kernel)")]
+    Truncated,
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+/// An open `sock_diag` socket, reused across refreshes.
+#[derive(Debug)]
+pub struct DiagSocket {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+    /// Set once the legacy both-families request was refused.
+    legacy_refused: bool,
+}
+
+impl DiagSocket {
+    pub fn open() -> Result<Self, NetlinkError> {
+        let fd =
+            socket_with(AddressFamily::NETLINK, SocketType::RAW, SocketFlags::CLOEXEC, Some(netlink::SOCK_DIAG)).map_err(|e| NetlinkError::Open(e.into()))?;
+        Ok(Self { fd, seq: 0, buf: vec![0; RECV_BUF], legacy_refused: false })
+    }
+
+    /// Every TCP and UDP socket, IPv4 and IPv6, every state.
+    pub fn dump_all(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        self.dump_tcp(out)?;
+        for family in [AF_INET, AF_INET6] {
+            let seq = self.next_seq();
+            self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
+        }
+        Ok(())
+    }
+
+    fn dump_tcp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        if !self.legacy_refused {
+            let seq = self.next_seq();
+            let before = out.len();
+            match self.dump(&legacy_tcp_request(seq), seq, Protocol::Tcp, out) {
+                Ok(()) => return Ok(()),
+                Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
+                    out.truncate(before);
+                    self.legacy_refused = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for family in [AF_INET, AF_INET6] {
+            let seq = self.next_seq();
+            self.dump(&family_request(seq, family, IPPROTO_TCP), seq, Protocol::Tcp, out)?;
+        }
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn dump(&mut self, request: &[u8], seq: u32, protocol: Protocol, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        sendto(&self.fd, request, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)).map_err(|e| NetlinkError::Io { what: "send", source: e.into() })?;
+        loop {
+            let (n, full) = recv(&self.fd, &mut self.buf[..], RecvFlags::TRUNC).map_err(|e| NetlinkError::Io { what: "receive", source: e.into() })?;
+            if full > n {
+                return Err(NetlinkError::Truncated);
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            if parse_dump(&self.buf[..n], seq, protocol, out)? == Progress::Done {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+use super::*;
+
+/// An in-memory /proc: pid → (identity, fds), with call counting.
+#[derive(Default)]
+struct FakeProc {
+    procs: HashMap<u32, (u64, HashMap<u32, FdTarget>)>,
+    denied: HashSet<u32>,
+    reads: u64,
+    report_counts: bool,
+}
+
+impl FakeProc {
+    fn new() -> Self {
+        Self { report_counts: true, ..Self::default() }
+    }
+    fn set(&mut self, pid: u32, identity: u64, fds: &[(u32, FdTarget)]) {
+        self.procs.insert(pid, (identity, fds.iter().copied().collect()));
+    }
+    fn fds(&mut self, pid: u32) -> &mut HashMap<u32, FdTarget> {
+        &mut self.procs.get_mut(&pid).expect("pid").1
+    }
+}
+
+impl ProcFs for FakeProc {
+    fn pids(&mut self) -> Vec<u32> {
+        let mut p: Vec<u32> = self.procs.keys().copied().collect();
+        p.sort_unstable();
+        p
+    }
+    fn identity(&mut self, pid: u32) -> Result<u64, FdError> {
+        self.procs.get(&pid).map(|p| p.0).ok_or(FdError::Gone)
+    }
+    fn fd_count(&mut self, pid: u32) -> Result<Option<u64>, FdError> {
+        if self.denied.contains(&pid) {
+            return Err(FdError::Denied);
+        }
+        let report = self.report_counts;
+        self.procs.get(&pid).map(|p| report.then_some(p.1.len() as u64)).ok_or(FdError::Gone)
+    }
+    fn list_fds(&mut self, pid: u32) -> Result<Vec<u32>, FdError> {
+        if self.denied.contains(&pid) {
+            return Err(FdError::Denied);
+        }
+        self.procs.get(&pid).map(|p| p.1.keys().copied().collect()).ok_or(FdError::Gone)
+    }
+    fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget> {
+        self.reads += 1;
+        self.procs.get(&pid).and_then(|p| p.1.get(&fd).copied())
+    }
+}
+
+fn live(inodes: &[u32]) -> HashSet<u32> {
+    inodes.iter().copied().collect()
+}
+
+fn owners_of(map: &HashMap<u32, Vec<Pid>>, inode: u32) -> Vec<u32> {
+    map.get(&inode).map(|v| v.iter().map(|p| p.0).collect()).unwrap_or_default()
+}
+
+use FdTarget::{Other, Socket};
+
+#[test]
+fn finds_owners_and_a_steady_refresh_reads_nothing() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(0, Other), (3, Socket(100)), (4, Socket(101))]);
+    fs.set(20, 2, &[(5, Socket(200))]);
+    let mut cache = OwnerCache::new();
+    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 101, 200]));
+    assert_eq!(owners_of(&map, 100), vec![10]);
+    assert_eq!(owners_of(&map, 200), vec![20]);
+    assert_eq!(stats.fds_read, 4);
+    let before = fs.reads;
+    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 101, 200]));
+    assert_eq!(owners_of(&map, 101), vec![10]);
+    assert_eq!(fs.reads, before, "no fd read when nothing changed");
+    assert_eq!(stats.rescanned, 0);
+}
+
+#[test]
+fn a_new_fd_is_read_alone() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Socket(100))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100]));
+    fs.fds(10).insert(4, Socket(101));
+    let before = fs.reads;
+    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101]));
+    assert_eq!(owners_of(&map, 101), vec![10]);
+    assert_eq!(fs.reads - before, 1, "only the new fd is read");
+}
+
+#[test]
+fn fd_reuse_with_the_same_count_is_caught_by_the_inode_leaving_the_dump() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Socket(100))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100]));
+    // fd 3 closed and reopened as another socket: count unchanged.
+    fs.fds(10).insert(3, Socket(555));
+    let (map, _) = cache.refresh(&mut fs, &live(&[555]));
+    assert_eq!(owners_of(&map, 555), vec![10]);
+    assert!(owners_of(&map, 100).is_empty());
+}
+
+#[test]
+fn fd_reuse_from_a_file_to_a_socket_is_found_by_the_wide_rescan() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Other), (4, Socket(100))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100]));
+    // fd 3 was a file and is now a socket; nothing else moved.
+    fs.fds(10).insert(3, Socket(777));
+    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 777]));
+    assert!(owners_of(&map, 777).is_empty(), "first refresh: not found yet");
+    assert!(!stats.wide_rescan);
+    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 777]));
+    assert!(stats.wide_rescan, "unowned twice in a row triggers the wide rescan");
+    assert_eq!(owners_of(&map, 777), vec![10]);
+}
+
+#[test]
+fn pid_reuse_is_a_new_process() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Socket(100)), (4, Socket(101))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100, 101]));
+    // Same pid, new process (new identity), same fd count, one shared inode.
+    fs.set(10, 99, &[(3, Socket(100)), (4, Socket(300))]);
+    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101, 300]));
+    assert_eq!(owners_of(&map, 300), vec![10]);
+    assert!(owners_of(&map, 101).is_empty(), "the old process's socket is not credited to the new one");
+}
+
+#[test]
+fn a_socket_with_two_owners_lists_both() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Socket(100))]);
+    fs.set(11, 2, &[(3, Socket(100)), (5, Socket(101))]);
+    let mut cache = OwnerCache::new();
+    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101]));
+    assert_eq!(owners_of(&map, 100), vec![10, 11]);
+    // The child exits: one owner left.
+    fs.procs.remove(&11);
+    let (map, _) = cache.refresh(&mut fs, &live(&[100]));
+    assert_eq!(owners_of(&map, 100), vec![10]);
+}
+
+#[test]
+fn denied_pids_are_counted_and_unowned_inodes_go_to_the_negative_cache() {
+    let mut fs = FakeProc::new();
+    fs.set(10, 1, &[(3, Socket(100))]);
+    fs.set(20, 2, &[(3, Socket(200))]);
+    fs.denied.insert(20);
+    let mut cache = OwnerCache::new();
+    let (_, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    assert_eq!(stats.denied, 1);
+    assert!(cache.is_denied(20));
+    let (_, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    assert!(stats.wide_rescan, "200 unowned twice");
+    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    assert!(!stats.wide_rescan, "negative cache stops repeated wide rescans");
+    assert!(owners_of(&map, 200).is_empty());
+}
+
+#[test]
+fn without_fd_counts_a_periodic_full_rescan_still_catches_changes() {
+    let mut fs = FakeProc::new();
+    fs.report_counts = false;
+    fs.set(10, 1, &[(3, Socket(100))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100]));
+    fs.fds(10).insert(9, Other);
+    let mut found_reads = false;
+    for _ in 0..FULL_RESCAN_EVERY {
+        let before = fs.reads;
+        cache.refresh(&mut fs, &live(&[100]));
+        found_reads |= fs.reads > before;
+    }
+    assert!(found_reads);
+    assert_eq!(cache.fd_target(10, 9), Some(Other));
+}

@@ -1,0 +1,276 @@
+//! Reading /proc: the fd tables for the owner cache, and process facts for
+//! socket owners only, cached per (pid, start time).
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{AtFlags, Dir, Mode, OFlags, openat, readlinkat_raw, statat};
+use rustix::io::Errno;
+
+use super::owners::{FdError, FdTarget, OwnerCache, ProcFs};
+use crate::model::ProcessFacts;
+
+/// Longest command line kept, in bytes.
+pub const CMDLINE_MAX: usize = 4096;
+
+/// /proc opened once; every lookup is relative to it.
+#[derive(Debug)]
+pub struct RealProcFs {
+    proc_dir: OwnedFd,
+}
+
+impl RealProcFs {
+    pub fn open() -> std::io::Result<Self> {
+        let proc_dir = openat(rustix::fs::CWD, "/proc", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(Self { proc_dir })
+    }
+
+    fn fd_dir(&self, pid: u32) -> Result<OwnedFd, FdError> {
+        openat(&self.proc_dir, format!("{pid}/fd"), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(fd_error)
+    }
+
+    fn read_small(&self, path: &str) -> Option<Vec<u8>> {
+        let fd = openat(&self.proc_dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let mut out = Vec::with_capacity(512);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = rustix::io::read(&fd, &mut chunk[..]).ok()?;
+            if n == 0 || out.len() > 64 * 1024 {
+                return Some(out);
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn read_link(&self, path: &str) -> Option<String> {
+        let mut buf = [0u8; 4096];
+        let n = readlinkat_raw(&self.proc_dir, path, &mut buf[..]).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+}
+
+fn fd_error(e: Errno) -> FdError {
+    if e == Errno::ACCESS || e == Errno::PERM { FdError::Denied } else { FdError::Gone }
+}
+
+fn numeric(name: &CStr) -> Option<u32> {
+    let b = name.to_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// `socket:[12345]` → inode.
+pub fn socket_inode(link: &[u8]) -> Option<u32> {
+    let rest = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(rest).ok()?.parse().ok()
+}
+
+impl ProcFs for RealProcFs {
+    fn pids(&mut self) -> Vec<u32> {
+        let Ok(dir) = Dir::read_from(&self.proc_dir) else { return Vec::new() };
+        dir.filter_map(Result::ok).filter_map(|e| numeric(e.file_name())).collect()
+    }
+
+    fn identity(&mut self, pid: u32) -> Result<u64, FdError> {
+        statat(&self.proc_dir, pid.to_string(), AtFlags::empty()).map(|s| s.st_ino).map_err(fd_error)
+    }
+
+    fn fd_count(&mut self, pid: u32) -> Result<Option<u64>, FdError> {
+        let st = statat(&self.proc_dir, format!("{pid}/fd"), AtFlags::empty()).map_err(fd_error)?;
+        // Linux ≥ 6.2 reports the number of open fds as the size; older
+        // kernels report 0, which cannot be told from "no fds".
+        Ok((st.st_size > 0).then_some(st.st_size as u64))
+    }
+
+    fn list_fds(&mut self, pid: u32) -> Result<Vec<u32>, FdError> {
+        let dir = self.fd_dir(pid)?;
+        let entries = Dir::new(dir).map_err(fd_error)?;
+        Ok(entries.filter_map(Result::ok).filter_map(|e| numeric(e.file_name())).collect())
+    }
+
+    fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget> {
+        let mut buf = [0u8; 64];
+        let n = readlinkat_raw(&self.proc_dir, format!("{pid}/fd/{fd}"), &mut buf[..]).ok()?;
+        Some(socket_inode(&buf[..n]).map_or(FdTarget::Other, FdTarget::Socket))
+    }
+}
+
+/// The parts of /proc/<pid>/stat we use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatLine<'a> {
+    pub comm: &'a str,
+    pub ppid: u32,
+    pub tty_nr: i64,
+    pub start_ticks: u64,
+}
+
+/// Parse /proc/<pid>/stat. The comm field may contain spaces and
+/// parentheses, so split at the last `)`.
+pub fn parse_stat(text: &str) -> Option<StatLine<'_>> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?;
+    let fields: Vec<&str> = text.get(close + 2..)?.split_ascii_whitespace().collect();
+    // fields[0] is field 3 (state); ppid is field 4, tty_nr 7, starttime 22.
+    Some(StatLine { comm, ppid: fields.get(1)?.parse().ok()?, tty_nr: fields.get(4)?.parse().ok()?, start_ticks: fields.get(19)?.parse().ok()? })
+}
+
+/// Join NUL-separated argv into one line, bounded, with a marker when cut.
+pub fn join_cmdline(raw: &[u8]) -> String {
+    let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
+    let mut s: String = String::from_utf8_lossy(trimmed).replace('\0', " ");
+    if s.len() > CMDLINE_MAX {
+        let mut cut = CMDLINE_MAX;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+/// Split an exe link into (path, deleted, memfd).
+pub fn classify_exe(link: &str) -> (String, bool, bool) {
+    let (path, deleted) = match link.strip_suffix(" (deleted)") {
+        Some(p) => (p.to_string(), true),
+        None => (link.to_string(), false),
+    };
+    let memfd = path.starts_with("/memfd:") || path.starts_with("memfd:") || path.starts_with("/dev/shm/");
+    (path, deleted, memfd)
+}
+
+/// Process facts for socket owners, re-read only for new processes.
+#[derive(Debug)]
+pub struct FactsCache {
+    cache: HashMap<u32, (u64, ProcessFacts)>,
+    boot_time_ms: i64,
+    ticks_per_sec: u64,
+    users: Users,
+}
+
+impl FactsCache {
+    pub fn new(fs: &RealProcFs) -> Self {
+        let boot_time_ms = fs
+            .read_small("stat")
+            .and_then(|b| String::from_utf8_lossy(&b).lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<i64>().ok())))
+            .unwrap_or(0)
+            * 1000;
+        Self { cache: HashMap::new(), boot_time_ms, ticks_per_sec: rustix::param::clock_ticks_per_second().max(1), users: Users::default() }
+    }
+
+    /// Facts for these pids (socket owners). Pids that vanished are skipped.
+    pub fn facts(&mut self, fs: &RealProcFs, owners: &OwnerCache, pids: &[u32], inet_inodes: &std::collections::HashSet<u32>) -> Vec<ProcessFacts> {
+        let mut out = Vec::with_capacity(pids.len());
+        let wanted: std::collections::HashSet<u32> = pids.iter().copied().collect();
+        self.cache.retain(|pid, _| wanted.contains(pid));
+        for &pid in pids {
+            let Some(stat_raw) = fs.read_small(&format!("{pid}/stat")) else { continue };
+            let stat_text = String::from_utf8_lossy(&stat_raw);
+            let Some(stat) = parse_stat(&stat_text) else { continue };
+            let fresh = !matches!(self.cache.get(&pid), Some((t, _)) if *t == stat.start_ticks);
+            if fresh {
+                let facts = self.read_facts(fs, pid, &stat);
+                self.cache.insert(pid, (stat.start_ticks, facts));
+            }
+            let Some((_, facts)) = self.cache.get_mut(&pid) else { continue };
+            facts.ppid = stat.ppid;
+            facts.has_tty = stat.tty_nr != 0;
+            facts.stdio_sockets =
+                (0u8..3).filter(|&fd| matches!(owners.fd_target(pid, u32::from(fd)), Some(FdTarget::Socket(i)) if inet_inodes.contains(&i))).collect();
+            out.push(facts.clone());
+        }
+        out
+    }
+
+    fn read_facts(&mut self, fs: &RealProcFs, pid: u32, stat: &StatLine<'_>) -> ProcessFacts {
+        let cmdline = fs.read_small(&format!("{pid}/cmdline")).map(|b| join_cmdline(&b)).unwrap_or_default();
+        let (exe, exe_deleted, exe_memfd) = match fs.read_link(&format!("{pid}/exe")) {
+            Some(link) => {
+                let (p, d, m) = classify_exe(&link);
+                (Some(p), d, m)
+            }
+            None => (None, false, false),
+        };
+        let uid = fs
+            .read_small(&format!("{pid}/status"))
+            .and_then(|b| String::from_utf8_lossy(&b).lines().find_map(|l| l.strip_prefix("Uid:").and_then(|v| v.split_whitespace().next()?.parse().ok())))
+            .unwrap_or(u32::MAX);
+        let start_time_ms = self.boot_time_ms + (stat.start_ticks.saturating_mul(1000) / self.ticks_per_sec) as i64;
+        ProcessFacts {
+            pid,
+            ppid: stat.ppid,
+            name: stat.comm.to_string(),
+            cmdline,
+            exe,
+            exe_deleted,
+            exe_memfd,
+            cwd: fs.read_link(&format!("{pid}/cwd")),
+            uid,
+            user: self.users.name(uid),
+            start_time_ms,
+            stdio_sockets: Vec::new(),
+            has_tty: stat.tty_nr != 0,
+        }
+    }
+}
+
+/// Uid → user name through sysinfo's user list, reloaded at most every 10 s
+/// when an unknown uid turns up.
+#[derive(Debug, Default)]
+struct Users {
+    names: HashMap<u32, String>,
+    loaded_at: Option<std::time::Instant>,
+}
+
+impl Users {
+    fn name(&mut self, uid: u32) -> Option<String> {
+        if !self.names.contains_key(&uid) && self.loaded_at.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+            if let Ok(list) = sysinfo::Users::new_with_refreshed_list() {
+                self.names = list.iter().map(|u| (**u.id(), u.name().to_string())).collect();
+            }
+            self.loaded_at = Some(std::time::Instant::now());
+        }
+        self.names.get(&uid).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_line_with_odd_comm() {
+        let text = "1234 (my (odd) proc) S 1 1234 1234 34816 1234 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100 18446744073709551615";
+        let s = parse_stat(text).expect("parses");
+        assert_eq!(s.comm, "my (odd) proc");
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.tty_nr, 34816);
+        assert_eq!(s.start_ticks, 987_654);
+        assert!(parse_stat("garbage").is_none());
+        assert!(parse_stat("1 (x) S 1").is_none());
+    }
+
+    #[test]
+    fn socket_links_and_exe_flags() {
+        assert_eq!(socket_inode(b"socket:[81234]"), Some(81234));
+        assert_eq!(socket_inode(b"pipe:[81234]"), None);
+        assert_eq!(socket_inode(b"socket:[x]"), None);
+        assert_eq!(classify_exe("/usr/bin/python3"), ("/usr/bin/python3".into(), false, false));
+        assert_eq!(classify_exe("/tmp/x (deleted)"), ("/tmp/x".into(), true, false));
+        assert_eq!(classify_exe("/memfd:payload (deleted)"), ("/memfd:payload".into(), true, true));
+        assert_eq!(classify_exe("/dev/shm/.x"), ("/dev/shm/.x".into(), false, true));
+    }
+
+    #[test]
+    fn cmdline_is_joined_and_bounded() {
+        assert_eq!(join_cmdline(b"nc\0-e\0/bin/sh\0"), "nc -e /bin/sh");
+        let long = vec![b'a'; CMDLINE_MAX + 100];
+        let joined = join_cmdline(&long);
+        assert!(joined.len() <= CMDLINE_MAX + '…'.len_utf8());
+        assert!(joined.ends_with('…'));
+    }
+}

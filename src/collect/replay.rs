@@ -1,0 +1,108 @@
+//! Replaying a recording (or a scenario file) through the same pipeline as
+//! the live host.
+
+use std::path::Path;
+
+use super::record::{FORMAT, RecordingHeader, VERSION};
+use super::scenario::Scenario;
+use super::{CollectError, Observation, Source, SourceInfo, SourceKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: String, line: usize, message: String },
+}
+
+/// Frames held in memory, handed out one per refresh.
+#[derive(Debug)]
+pub struct ReplaySource {
+    header: RecordingHeader,
+    frames: Vec<Observation>,
+    next: usize,
+    file: String,
+}
+
+impl ReplaySource {
+    /// Open a recording (`.ndjson`, first line a necromap header) or a
+    /// scenario (`.yaml`).
+    pub fn open(path: &Path) -> Result<Self, ReplayError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Read { file: file.clone(), source })?;
+        Self::from_text(&text, &file)
+    }
+
+    pub fn from_text(text: &str, file: &str) -> Result<Self, ReplayError> {
+        if text.trim_start().starts_with('{') {
+            let (header, frames) = parse_recording(text, file)?;
+            Ok(Self { header, frames, next: 0, file: file.to_string() })
+        } else {
+            let scenario = Scenario::parse(text, file)?;
+            let header = RecordingHeader::new(scenario.host.clone(), scenario.interval_ms, SourceKind::Replay, format!("scenario {file}"));
+            Ok(Self { header, frames: scenario.frames(), next: 0, file: file.to_string() })
+        }
+    }
+
+    pub fn header(&self) -> &RecordingHeader {
+        &self.header
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Frames already handed out.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+}
+
+/// Parse a recording: header line, then one observation per line.
+pub fn parse_recording(text: &str, file: &str) -> Result<(RecordingHeader, Vec<Observation>), ReplayError> {
+    let invalid = |line: usize, message: String| ReplayError::Invalid { file: file.to_string(), line, message };
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, first) = lines.next().ok_or_else(|| invalid(1, "empty file: expected a necromap recording header".into()))?;
+    let header: RecordingHeader = serde_json::from_str(first).map_err(|e| invalid(1, format!("not a necromap recording header: {e}")))?;
+    if header.format != FORMAT {
+        return Err(invalid(1, format!("format `{}`: expected `{FORMAT}`", header.format)));
+    }
+    if header.version != VERSION {
+        return Err(invalid(1, format!("recording version {}: this necromap reads version {VERSION}", header.version)));
+    }
+    let mut frames = Vec::new();
+    for (i, line) in lines {
+        let obs: Observation = serde_json::from_str(line).map_err(|e| invalid(i + 1, format!("frame: {e}")))?;
+        frames.push(obs);
+    }
+    if frames.is_empty() {
+        return Err(invalid(1, "the recording has a header but no frames".into()));
+    }
+    Ok((header, frames))
+}
+
+impl Source for ReplaySource {
+    fn info(&self) -> SourceInfo {
+        SourceInfo { kind: SourceKind::Replay, host: self.header.host.clone(), detail: format!("replay of {} ({} frames)", self.file, self.frames.len()) }
+    }
+
+    fn collect(&mut self) -> Result<Observation, CollectError> {
+        let frame = self.frames.get(self.next).cloned().ok_or(CollectError::Exhausted)?;
+        self.next += 1;
+        Ok(frame)
+    }
+
+    fn suggested_interval_ms(&self) -> Option<u64> {
+        Some(self.header.interval_ms)
+    }
+}
+
+impl From<super::scenario::ScenarioError> for ReplayError {
+    fn from(e: super::scenario::ScenarioError) -> Self {
+        Self::Invalid { file: e.file, line: e.line, message: e.message }
+    }
+}

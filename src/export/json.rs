@@ -1,0 +1,95 @@
+//! `snapshot --format json`: the whole refresh as one JSON document.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::rows::SocketRow;
+use crate::collect::SourceInfo;
+use crate::model::{EndpointGroupNode, Finding, Health, ProcessNode, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
+
+/// Format marker and version of the JSON document.
+pub const JSON_FORMAT: &str = "necromap-snapshot";
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotDocument<'a> {
+    pub format: &'static str,
+    pub version: u32,
+    pub generation: u64,
+    pub taken_at_ms: i64,
+    pub source: &'a SourceInfo,
+    pub summary: Summary,
+    pub processes: Vec<&'a ProcessNode>,
+    pub sockets: Vec<SocketRow>,
+    pub endpoints: Vec<&'a RemoteEndpointNode>,
+    pub listeners: Vec<&'a ServiceListenerNode>,
+    pub endpoint_groups: &'a [EndpointGroupNode],
+    pub findings: &'a [Finding],
+    pub health: HealthSection<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub sockets: usize,
+    pub processes: usize,
+    pub endpoints: usize,
+    pub listeners: usize,
+    pub by_state: BTreeMap<&'static str, u64>,
+    pub findings_by_severity: BTreeMap<Severity, u64>,
+    pub graph_nodes: usize,
+    pub graph_edges: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HealthSection<'a> {
+    #[serde(flatten)]
+    pub health: &'a Health,
+    pub timings: &'a StageTimings,
+    pub notes: &'a [String],
+}
+
+impl<'a> SnapshotDocument<'a> {
+    pub fn new(s: &'a Snapshot) -> Self {
+        let mut findings_by_severity = BTreeMap::new();
+        for f in &s.findings {
+            *findings_by_severity.entry(f.severity).or_insert(0) += 1;
+        }
+        Self {
+            format: JSON_FORMAT,
+            version: JSON_VERSION,
+            generation: s.generation,
+            taken_at_ms: s.taken_at_ms,
+            source: &s.source,
+            summary: Summary {
+                sockets: s.sockets.len(),
+                processes: s.processes.len(),
+                endpoints: s.endpoints.len(),
+                listeners: s.listeners.len(),
+                by_state: s.state_counts(),
+                findings_by_severity,
+                graph_nodes: s.graph.node_count(),
+                graph_edges: s.graph.edge_count(),
+            },
+            processes: s.processes.values().collect(),
+            sockets: s.sockets.iter().map(|x| SocketRow::new(s, x)).collect(),
+            endpoints: s.endpoints.values().collect(),
+            listeners: s.listeners.values().collect(),
+            endpoint_groups: &s.graph.groups,
+            findings: &s.findings,
+            health: HealthSection { health: &s.health, timings: &s.timings, notes: &s.graph.notes },
+        }
+    }
+}
+
+/// Write the snapshot as JSON (`serde_json` escapes control characters, so
+/// host strings cannot carry terminal escapes through).
+pub fn write_json(s: &Snapshot, out: &mut dyn std::io::Write, pretty: bool) -> std::io::Result<()> {
+    let doc = SnapshotDocument::new(s);
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+    } else {
+        serde_json::to_writer(&mut *out, &doc)?;
+    }
+    out.write_all(b"\n")
+}

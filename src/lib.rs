@@ -1,0 +1,30 @@
+//! necromap: a terminal network-map explorer for Linux.
+//!
+//! Module map and data flow (one direction):
+//!
+//! ```text
+//!  collect   Source: live netlink sock_diag + /proc owners (or netstat2), replay, scenario
+//!     │ Observation (raw sockets, owners, process facts)
+//!  model     SnapshotBuilder: History, tables, NetGraph (petgraph), health; Evaluator seam for rules
+//!     │ Arc<Snapshot>
+//!  collector publishes over tokio::sync::watch; takes Commands back
+//!     ├─► export  JSON / CSV / text summary
+//!     └─► (TUI, MCP server, event store: their own issues)
+//!  spec      the typed network_map.yaml: node/edge types, state styles, layout, views
+//!  text      bounding and escaping of host strings
+//! ```
+//!
+//! The core (collect, model, spec) knows nothing of any front end.
+
+pub mod collect;
+pub mod collector;
+pub mod duration;
+pub mod export;
+pub mod model;
+pub mod spec;
+pub mod text;
+
+/// The demo scenario, embedded: `--demo` replays it.
+pub const DEMO_SCENARIO: &str = include_str!("../assets/demo/scenario.yaml");
+/// Name of the embedded demo in messages.
+pub const DEMO_NAME: &str = "<embedded assets/demo/scenario.yaml>";

@@ -1,0 +1,160 @@
+//! necromap's entry point: parse arguments, pick the source, run the mode.
+
+mod cli;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use cli::{Cli, Command, Format, SpecAction};
+use necromap::collect::record::{RecordingHeader, RecordingWriter};
+use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
+use necromap::export::{csv::write_csv, summary_text, write_json};
+use necromap::model::{Snapshot, SnapshotBuilder};
+use necromap::spec::{EMBEDDED_SPEC, Spec};
+
+fn main() {
+    if let Err(e) = run(&Cli::parse()) {
+        // A closed pipe (`necromap snapshot | head`) is the reader's choice, not an error.
+        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            return;
+        }
+        eprintln!("necromap: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
+    Ok(Arc::new(match &cli.spec {
+        Some(path) => Spec::from_file(path)?,
+        None => Spec::embedded(),
+    }))
+}
+
+/// The source the flags ask for.
+fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
+    if cli.demo {
+        return Ok(Box::new(ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME)?));
+    }
+    if let Some(path) = &cli.replay {
+        return Ok(Box::new(ReplaySource::open(path)?));
+    }
+    Ok(open_live())
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        Some(Command::Spec { action }) => return spec_command(action),
+        Some(Command::Record { out, duration }) => return record(cli, out, *duration),
+        _ => {}
+    }
+    let spec = load_spec(cli)?;
+    let source = open_source(cli)?;
+    let snapshot = match &cli.command {
+        Some(Command::Snapshot { frame, .. }) => one_snapshot(source, spec, *frame)?,
+        _ => one_snapshot(source, spec, None)?,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match &cli.command {
+        Some(Command::Snapshot { format: Format::Json, pretty, .. }) => write_json(&snapshot, &mut out, *pretty)?,
+        Some(Command::Snapshot { format: Format::Csv, table, .. }) => {
+            write_csv(&snapshot, *table, &mut out)?;
+            for m in &snapshot.health.messages {
+                eprintln!("necromap: {:?}: {}", m.level, necromap::text::escape_control(&m.text));
+            }
+        }
+        Some(Command::Summary { top }) => out.write_all(summary_text(&snapshot, *top).as_bytes())?,
+        _ => {
+            out.write_all(summary_text(&snapshot, 10).as_bytes())?;
+            writeln!(out, "\n(the interactive explorer is not built yet; see `necromap --help` for what works today)")?;
+        }
+    }
+    Ok(())
+}
+
+/// One snapshot: a single live refresh, or a replay run up to `frame` (all
+/// frames by default) so history is built as it was recorded.
+fn one_snapshot(mut source: Box<dyn Source>, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
+    let info = source.info();
+    let mut builder = SnapshotBuilder::new(spec);
+    if info.kind != SourceKind::Replay {
+        if frame.is_some() {
+            bail!("--frame needs --replay FILE or --demo");
+        }
+        let obs = source.collect().context("collecting sockets")?;
+        return Ok(builder.build(obs, info, None));
+    }
+    let mut last = None;
+    let mut n = 0;
+    while frame.is_none_or(|f| n < f) {
+        match source.collect() {
+            Ok(obs) => {
+                n += 1;
+                last = Some(builder.build(obs, info.clone(), None));
+            }
+            Err(_) => break,
+        }
+    }
+    if let Some(f) = frame
+        && n < f
+    {
+        bail!("--frame {f}: the recording has only {n} frames");
+    }
+    last.context("the recording has no frames")
+}
+
+fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> Result<()> {
+    let mut source = open_source(cli)?;
+    let info = source.info();
+    let replay = info.kind == SourceKind::Replay;
+    let interval = cli.interval.or_else(|| source.suggested_interval_ms().map(Duration::from_millis)).unwrap_or(Duration::from_secs(1));
+    let duration = duration.unwrap_or(if replay { Duration::MAX } else { Duration::from_secs(60) });
+    let file = std::fs::File::create(out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
+    let note = if replay { info.detail.clone() } else { String::new() };
+    let header = RecordingHeader::new(info.host.clone(), interval.as_millis() as u64, info.kind, note);
+    let mut writer = RecordingWriter::new(std::io::BufWriter::new(file), &header)?;
+    let started = Instant::now();
+    let mut frames = 0u64;
+    loop {
+        let tick = Instant::now();
+        match source.collect() {
+            Ok(obs) => writer.frame(&obs)?,
+            Err(necromap::collect::CollectError::Exhausted) => break,
+            Err(e) => return Err(e).context("collecting sockets"),
+        }
+        frames += 1;
+        if started.elapsed() + interval > duration {
+            break;
+        }
+        if !replay {
+            std::thread::sleep(interval.saturating_sub(tick.elapsed()));
+        }
+    }
+    writer.into_inner().flush()?;
+    eprintln!("necromap: recorded {frames} frames to {}", out_path.display());
+    Ok(())
+}
+
+fn spec_command(action: &SpecAction) -> Result<()> {
+    match action {
+        SpecAction::Print => print!("{EMBEDDED_SPEC}"),
+        SpecAction::Check { file } => {
+            let spec = match file {
+                Some(path) => Spec::from_file(path)?,
+                None => Spec::embedded(),
+            };
+            println!(
+                "ok: {} node types, {} edge types, {} states, {} views",
+                spec.node_types.iter().count(),
+                spec.edge_types.iter().count(),
+                spec.states.len(),
+                spec.views.len()
+            );
+        }
+    }
+    Ok(())
+}

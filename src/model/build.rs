@@ -1,0 +1,360 @@
+//! Observation → Snapshot: history, derived socket fields, the process,
+//! endpoint and listener tables, the graph, health, and (through the
+//! [`Evaluator`] seam) findings.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::finding::Finding;
+use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
+use super::grouping::{EndpointInfo, Slot, group_endpoints};
+use super::health::{Health, HealthMessage, UnownedCounts};
+use super::history::{ConnectionStart, History, SeriesKey};
+use super::keys::{EndpointKey, ListenerKey, Pid, SocketKey};
+use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+use super::snapshot::Snapshot;
+use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
+use super::zone::Zone;
+use crate::collect::{Observation, SourceInfo};
+use crate::spec::{SizeClass, Spec};
+
+/// Computes findings for a snapshot before it is published. The rule engine
+/// implements this; without one, snapshots have no findings.
+pub trait Evaluator: Send {
+    fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding>;
+}
+
+/// Owns History and turns each observation into the next snapshot.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    spec: Arc<Spec>,
+    history: History,
+    generation: u64,
+    countries: HashMap<IpAddr, Option<&'static str>>,
+}
+
+impl SnapshotBuilder {
+    pub fn new(spec: Arc<Spec>) -> Self {
+        Self { spec, history: History::new(), generation: 0, countries: HashMap::new() }
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn spec(&self) -> &Arc<Spec> {
+        &self.spec
+    }
+
+    /// Build the next snapshot. `evaluator` adds findings.
+    pub fn build(&mut self, obs: Observation, source: SourceInfo, evaluator: Option<&mut dyn Evaluator>) -> Snapshot {
+        let started = Instant::now();
+        self.generation += 1;
+        let now = obs.taken_at_ms;
+        let mut timings = obs.timings;
+        let facts: HashMap<u32, &crate::model::ProcessFacts> = obs.processes.iter().map(|p| (p.pid, p)).collect();
+
+        // Listeners first: they decide which sockets are inbound.
+        let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
+        let listener_for = |raw: &RawSocket| -> Option<ListenerKey> {
+            listener_ports.get(&(raw.protocol(), raw.local.port()))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
+        };
+
+        // Sockets with history and classification.
+        self.history.begin(now);
+        let mut sockets: Vec<Socket> = Vec::with_capacity(obs.sockets.len());
+        let mut inbound_listener: HashMap<SocketKey, ListenerKey> = HashMap::new();
+        for raw in obs.sockets {
+            let (direction, zone) = if raw.state.is_listening() {
+                (Direction::Listen, listener_zone(raw.local.ip()))
+            } else if let Some(l) = listener_for(&raw) {
+                inbound_listener.insert(raw.key, l);
+                (Direction::Inbound, Zone::of(raw.remote.ip()))
+            } else {
+                (Direction::Outbound, Zone::of(raw.remote.ip()))
+            };
+            let counters = raw.tcp.unwrap_or_default();
+            let h = self.history.observe_socket(raw.key, now, counters.bytes_acked, counters.bytes_received);
+            if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
+                self.history.record_endpoint_start(raw.remote.ip(), now);
+                if direction == Direction::Outbound && matches!(raw.state, SocketState::Established | SocketState::SynSent | SocketState::Udp) {
+                    let owner = raw.owners.first().and_then(|p| facts.get(&p.0));
+                    let series = SeriesKey {
+                        process: owner.map_or_else(|| "?".to_string(), |f| f.exe.clone().unwrap_or_else(|| f.name.clone())),
+                        uid: owner.map_or(raw.uid, |f| f.uid),
+                        remote: raw.remote,
+                        protocol: raw.protocol(),
+                    };
+                    self.history.record_start(series, ConnectionStart { at_ms: now, pid: owner.map_or(0, |f| f.pid) });
+                }
+            }
+            sockets.push(Socket {
+                direction,
+                zone,
+                first_seen_ms: h.first_seen_ms,
+                age_ms: now - h.first_seen_ms,
+                send_rate: h.send_rate,
+                recv_rate: h.recv_rate,
+                raw,
+            });
+        }
+        self.history.end(now);
+        sockets.sort_by_key(Socket::key);
+
+        let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.health);
+        let processes = process_table(&sockets, &obs.processes);
+        let endpoints = self.endpoint_table(&sockets, now);
+        for s in &sockets {
+            if let Some(l) = inbound_listener.get(&s.key())
+                && let Some(node) = listeners.get_mut(l)
+            {
+                node.inbound_count += 1;
+            }
+        }
+        let graph = build_graph(&self.spec, &sockets, &endpoints, &inbound_listener);
+        let socket_index = sockets.iter().enumerate().map(|(i, s)| (s.key(), i)).collect();
+
+        let mut snapshot = Snapshot {
+            generation: self.generation,
+            taken_at_ms: now,
+            source,
+            sockets,
+            processes,
+            endpoints,
+            listeners,
+            graph,
+            findings: Vec::new(),
+            health,
+            timings,
+            socket_index,
+        };
+        timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(ev) = evaluator {
+            let t = Instant::now();
+            let mut findings = ev.evaluate(&snapshot, &self.history);
+            findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+            snapshot.findings = findings;
+            timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
+        }
+        timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;
+        snapshot.timings = timings;
+        snapshot
+    }
+
+    fn endpoint_table(&mut self, sockets: &[Socket], now: i64) -> BTreeMap<EndpointKey, RemoteEndpointNode> {
+        let mut endpoints: BTreeMap<EndpointKey, RemoteEndpointNode> = BTreeMap::new();
+        let mut procs: HashMap<EndpointKey, BTreeSet<Pid>> = HashMap::new();
+        let mut ports: HashMap<EndpointKey, BTreeSet<u16>> = HashMap::new();
+        for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
+            let ip = s.raw.remote.ip();
+            let key = EndpointKey(ip);
+            let country = *self.countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
+            let node = endpoints.entry(key).or_insert_with(|| RemoteEndpointNode {
+                ip,
+                zone: s.zone,
+                ports: Vec::new(),
+                hostname: None,
+                country: country.map(str::to_string),
+                tags: Vec::new(),
+                connection_count: 0,
+                process_count: 0,
+                new_per_minute: 0.0,
+                bytes_sent: 0,
+                bytes_received: 0,
+            });
+            node.connection_count += 1;
+            let c = s.raw.tcp.unwrap_or_default();
+            node.bytes_sent += c.bytes_acked;
+            node.bytes_received += c.bytes_received;
+            // Inbound sockets talk from an ephemeral remote port: the
+            // endpoint's "ports" are the ones it was reached on.
+            ports.entry(key).or_default().insert(if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() });
+            procs.entry(key).or_default().extend(s.raw.owners.iter().copied());
+        }
+        if self.countries.len() > 100_000 {
+            self.countries.clear();
+        }
+        for (key, node) in &mut endpoints {
+            node.ports = ports.remove(key).map(|p| p.into_iter().collect()).unwrap_or_default();
+            node.process_count = procs.get(key).map_or(0, |p| p.len() as u64);
+            node.new_per_minute = self.history.new_per_minute(key.0, now);
+        }
+        endpoints
+    }
+}
+
+/// Listening sockets as listener nodes, and an index by (protocol, port).
+#[allow(clippy::type_complexity)]
+fn listener_table(
+    sockets: &[RawSocket],
+    facts: &HashMap<u32, &crate::model::ProcessFacts>,
+) -> (BTreeMap<ListenerKey, ServiceListenerNode>, HashMap<(Protocol, u16), Vec<ListenerKey>>) {
+    let mut listeners: BTreeMap<ListenerKey, ServiceListenerNode> = BTreeMap::new();
+    let mut listener_ports: HashMap<(Protocol, u16), Vec<ListenerKey>> = HashMap::new();
+    for raw in sockets.iter().filter(|s| s.state.is_listening()) {
+        let key = ListenerKey { protocol: raw.protocol(), address: raw.local.ip(), port: raw.local.port() };
+        let owner = raw.owners.first().map(|p| p.0);
+        listeners.entry(key).or_insert_with(|| {
+            listener_ports.entry((key.protocol, key.port)).or_default().push(key);
+            ServiceListenerNode {
+                protocol: key.protocol,
+                address: key.address,
+                port: key.port,
+                wildcard: key.address.is_unspecified(),
+                pid: owner,
+                process_name: owner.and_then(|p| facts.get(&p)).map(|f| f.name.clone()),
+                inode: raw.inode,
+                inbound_count: 0,
+            }
+        });
+    }
+    (listeners, listener_ports)
+}
+
+/// Where a listener can be reached from: a wildcard bind is reachable from
+/// every network the host is on, so it counts as public (the worst case).
+pub fn listener_zone(ip: IpAddr) -> Zone {
+    if ip.is_unspecified() { Zone::Public } else { Zone::of(ip) }
+}
+
+fn process_table(sockets: &[Socket], facts: &[crate::model::ProcessFacts]) -> BTreeMap<Pid, ProcessNode> {
+    let mut processes: BTreeMap<Pid, ProcessNode> = facts.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
+    for s in sockets {
+        for pid in &s.raw.owners {
+            if let Some(p) = processes.get_mut(pid) {
+                p.socket_count += 1;
+                if s.direction == Direction::Listen {
+                    p.listener_count += 1;
+                }
+                let c = s.raw.tcp.unwrap_or_default();
+                p.bytes_sent += c.bytes_acked;
+                p.bytes_received += c.bytes_received;
+            }
+        }
+    }
+    processes
+}
+
+fn health_of(sockets: &[Socket], scan: &crate::collect::OwnerScanStats, privileged: bool, mut messages: Vec<HealthMessage>) -> Health {
+    let mut unowned = UnownedCounts::default();
+    let viewer = rustix::process::getuid().as_raw();
+    for s in sockets.iter().filter(|s| s.raw.owners.is_empty()) {
+        unowned.total += 1;
+        if s.raw.inode == 0 {
+            unowned.kernel_held += 1;
+        } else if !privileged && s.raw.uid != viewer {
+            unowned.not_permitted += 1;
+        } else {
+            unowned.not_found += 1;
+        }
+    }
+    if unowned.total > 0 {
+        let mut parts = Vec::new();
+        if unowned.kernel_held > 0 {
+            parts.push(format!("{} held by the kernel (TIME_WAIT, half-open or orphaned: no process holds them)", unowned.kernel_held));
+        }
+        if unowned.not_permitted > 0 {
+            parts.push(format!("{} of other users' processes (run as root to see them)", unowned.not_permitted));
+        }
+        if unowned.not_found > 0 {
+            parts.push(format!("{} whose owner was not found (exited meanwhile, or in another PID namespace)", unowned.not_found));
+        }
+        messages.push(HealthMessage::info(format!("{} sockets have no visible owner: {}", unowned.total, parts.join("; "))));
+    }
+    Health { messages, unowned, processes_denied: scan.denied, privileged }
+}
+
+/// Sockets fold into one edge per (kind, from, to, protocol, state, port).
+type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
+
+/// Fold sockets into graph edges.
+fn build_graph(
+    spec: &Spec,
+    sockets: &[Socket],
+    endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>,
+    inbound_listener: &HashMap<SocketKey, ListenerKey>,
+) -> NetGraph {
+    let mut graph = NetGraph::new();
+    let infos: Vec<EndpointInfo<'_>> = endpoints
+        .values()
+        .map(|e| EndpointInfo { key: EndpointKey(e.ip), zone: e.zone, country: e.country.as_deref(), connections: e.connection_count })
+        .collect();
+    let grouping = group_endpoints(&infos, &spec.layout.grouping, spec.layout.max_neighbors.get(SizeClass::Large));
+    graph.notes = grouping.notes;
+    for slot in grouping.slots {
+        match slot {
+            Slot::Single(k) => {
+                graph.node(NodeRef::Endpoint(k));
+            }
+            Slot::Group { group, members } => {
+                let id = NodeRef::Group(graph.groups.len() as u32);
+                graph.groups.push(group);
+                graph.node(id);
+                for m in members {
+                    graph.set_slot(m, id);
+                }
+            }
+        }
+    }
+
+    let mut folded: BTreeMap<EdgeKey, ConnectionEdge> = BTreeMap::new();
+    for s in sockets {
+        let raw = &s.raw;
+        let owner = raw.owners.first().copied();
+        let (kind, from, to, port) = match s.direction {
+            Direction::Listen => {
+                let Some(pid) = owner else { continue };
+                let l = ListenerKey { protocol: raw.protocol(), address: raw.local.ip(), port: raw.local.port() };
+                (EdgeKind::ListenerBinding, NodeRef::Process(pid), NodeRef::Listener(l), raw.local.port())
+            }
+            Direction::Inbound => {
+                let Some(l) = inbound_listener.get(&raw.key) else { continue };
+                (EdgeKind::InboundConnection, graph.slot_of(EndpointKey(raw.remote.ip())), NodeRef::Listener(*l), l.port)
+            }
+            Direction::Outbound => {
+                let Some(pid) = owner else { continue };
+                if raw.remote.ip().is_unspecified() {
+                    continue;
+                }
+                (EdgeKind::OutboundConnection, NodeRef::Process(pid), graph.slot_of(EndpointKey(raw.remote.ip())), raw.remote.port())
+            }
+        };
+        let c = raw.tcp.unwrap_or_default();
+        let edge = folded.entry((kind, from, to, raw.protocol(), raw.state, port)).or_insert_with(|| ConnectionEdge {
+            protocol: raw.protocol(),
+            state: raw.state,
+            local_port: raw.local.port(),
+            remote_port: if kind == EdgeKind::ListenerBinding { 0 } else { raw.remote.port() },
+            bytes_sent: 0,
+            bytes_received: 0,
+            duration_ms: 0,
+            inode: raw.inode,
+            socket_count: 0,
+            socket_ids: Vec::new(),
+        });
+        if edge.local_port != raw.local.port() {
+            edge.local_port = 0;
+        }
+        if edge.remote_port != raw.remote.port() && kind != EdgeKind::ListenerBinding {
+            edge.remote_port = 0;
+        }
+        edge.bytes_sent += c.bytes_acked;
+        edge.bytes_received += c.bytes_received;
+        edge.duration_ms = edge.duration_ms.max(s.age_ms);
+        edge.socket_count += 1;
+        edge.socket_ids.push(raw.key);
+    }
+    for ((kind, from, to, ..), mut connection) in folded {
+        if connection.socket_count > 1 {
+            connection.inode = 0;
+        }
+        graph.add_edge(from, to, GraphEdge { kind, connection });
+    }
+    graph
+}
+
+#[cfg(test)]
+#[path = "build_tests.rs"]
+mod tests;

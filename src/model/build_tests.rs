@@ -1,0 +1,168 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::collect::{Observation, SourceKind};
+use crate::model::{ProcessFacts, TcpCounters};
+
+fn info() -> SourceInfo {
+    SourceInfo { kind: SourceKind::Replay, host: "test".into(), detail: String::new() }
+}
+
+fn sock(cookie: u64, state: SocketState, local: &str, remote: &str, inode: u32, owners: &[u32]) -> RawSocket {
+    RawSocket {
+        key: SocketKey { protocol: state.protocol(), cookie },
+        state,
+        local: local.parse().expect("local"),
+        remote: remote.parse().expect("remote"),
+        inode,
+        uid: 1000,
+        owners: owners.iter().map(|&p| Pid(p)).collect(),
+        tcp: (state.protocol() == Protocol::Tcp).then_some(TcpCounters { bytes_acked: 100, bytes_received: 50, rtt_us: 10 }),
+        recv_queue: 0,
+        send_queue: 0,
+    }
+}
+
+fn proc_facts(pid: u32, name: &str) -> ProcessFacts {
+    ProcessFacts { pid, name: name.into(), exe: Some(format!("/usr/bin/{name}")), uid: 1000, ..ProcessFacts::default() }
+}
+
+fn web_host(t: i64) -> Observation {
+    Observation {
+        taken_at_ms: t,
+        sockets: vec![
+            sock(1, SocketState::Listen, "0.0.0.0:443", "0.0.0.0:0", 11, &[10]),
+            sock(2, SocketState::Established, "10.0.0.5:443", "203.0.113.7:50000", 12, &[10]),
+            sock(3, SocketState::Established, "10.0.0.5:443", "203.0.113.8:50001", 13, &[10]),
+            sock(4, SocketState::Established, "10.0.0.5:40000", "198.51.100.9:5432", 14, &[20]),
+            sock(5, SocketState::Established, "10.0.0.5:40001", "198.51.100.9:5432", 15, &[20, 21]),
+            sock(6, SocketState::TimeWait, "10.0.0.5:40002", "198.51.100.9:5432", 0, &[]),
+            sock(7, SocketState::Unconn, "0.0.0.0:53", "0.0.0.0:0", 16, &[30]),
+            sock(8, SocketState::Established, "10.0.0.5:40003", "198.51.100.10:80", 17, &[]),
+        ],
+        processes: vec![proc_facts(10, "nginx"), proc_facts(20, "app"), proc_facts(21, "app-child"), proc_facts(30, "dnsd")],
+        privileged: true,
+        ..Observation::default()
+    }
+}
+
+#[test]
+fn classifies_directions_and_builds_tables() {
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let s = b.build(web_host(1_000), info(), None);
+    assert_eq!(s.generation, 1);
+    let dir = |c: u64| s.socket(SocketKey { protocol: Protocol::Tcp, cookie: c }).map(|x| x.direction);
+    assert_eq!(dir(1), Some(Direction::Listen));
+    assert_eq!(dir(2), Some(Direction::Inbound), "local port 443 is a wildcard listener's");
+    assert_eq!(dir(4), Some(Direction::Outbound));
+    assert_eq!(s.listeners.len(), 2);
+    let l443 = s.listeners.values().find(|l| l.port == 443).expect("listener");
+    assert_eq!((l443.inbound_count, l443.pid, l443.process_name.as_deref(), l443.wildcard), (2, Some(10), Some("nginx"), true));
+    let nginx = s.process(Pid(10)).expect("nginx");
+    assert_eq!((nginx.socket_count, nginx.listener_count, nginx.bytes_sent), (3, 1, 300));
+    let db = s.endpoints.get(&EndpointKey("198.51.100.9".parse().expect("ip"))).expect("endpoint");
+    assert_eq!(db.connection_count, 3);
+    assert_eq!(db.process_count, 2, "pids 20 and 21 share a socket");
+    assert_eq!(db.ports, vec![5432]);
+    assert_eq!(db.zone, Zone::Public);
+    let client = s.endpoints.get(&EndpointKey("203.0.113.7".parse().expect("ip"))).expect("endpoint");
+    assert_eq!(client.ports, vec![443], "an inbound endpoint lists the port it reached");
+    // The unowned sockets are explained.
+    assert_eq!(s.health.unowned, UnownedCounts { total: 2, kernel_held: 1, not_permitted: 0, not_found: 1 });
+    assert!(s.health.messages.iter().any(|m| m.text.contains("2 sockets have no visible owner")));
+}
+
+#[test]
+fn graph_folds_sockets_into_typed_edges() {
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let s = b.build(web_host(1_000), info(), None);
+    let edges = s.graph.edges();
+    let kinds = |k: EdgeKind| edges.iter().filter(|e| e.2.kind == k).count();
+    assert_eq!(kinds(EdgeKind::ListenerBinding), 2);
+    assert_eq!(kinds(EdgeKind::InboundConnection), 2, "two client endpoints into the 443 listener");
+    // Outbound: pid 20's two ESTABLISHED sockets fold into one edge; pid 8's socket has no owner.
+    let out: Vec<_> = edges.iter().filter(|e| e.2.kind == EdgeKind::OutboundConnection).collect();
+    assert_eq!(out.len(), 1);
+    let e = &out[0].2.connection;
+    assert_eq!((e.socket_count, e.remote_port, e.local_port, e.inode, e.bytes_sent), (2, 5432, 0, 0, 200));
+    assert_eq!(out[0].0, NodeRef::Process(Pid(20)));
+    assert_eq!(out[0].1, NodeRef::Endpoint(EndpointKey("198.51.100.9".parse().expect("ip"))));
+    // Node count: processes 10, 20, 30 with edges, 2 listeners, endpoints (all drawn).
+    assert!(s.graph.index_of(NodeRef::Process(Pid(10))).is_some());
+    assert_eq!(s.graph.edges_of(NodeRef::Process(Pid(10))).len(), 1);
+}
+
+#[test]
+fn history_gives_age_rates_and_new_connection_counts() {
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    b.build(web_host(1_000), info(), None);
+    let mut next = web_host(3_000);
+    next.sockets[1].tcp = Some(TcpCounters { bytes_acked: 4_100, bytes_received: 2_050, rtt_us: 10 });
+    next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
+    let s = b.build(next, info(), None);
+    assert_eq!(s.generation, 2);
+    let inbound = s.socket(SocketKey { protocol: Protocol::Tcp, cookie: 2 }).expect("socket");
+    assert_eq!((inbound.first_seen_ms, inbound.age_ms), (1_000, 2_000));
+    assert_eq!((inbound.send_rate, inbound.recv_rate), (2_000, 1_000));
+    let db = s.endpoints.get(&EndpointKey("198.51.100.9".parse().expect("ip"))).expect("endpoint");
+    assert!((db.new_per_minute - 1.0).abs() < f64::EPSILON, "one new connection in the last minute");
+    let series: Vec<_> = b.history().series().collect();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].0.process, "/usr/bin/app");
+    assert_eq!(series[0].1.front().map(|c| c.pid), Some(20));
+}
+
+#[test]
+fn crowded_maps_are_grouped_as_the_spec_says() {
+    let mut spec = Spec::embedded();
+    spec.layout.max_neighbors.large = 4;
+    let mut b = SnapshotBuilder::new(Arc::new(spec));
+    let mut obs = Observation { taken_at_ms: 1, processes: vec![proc_facts(10, "crawler")], privileged: true, ..Observation::default() };
+    for i in 0..20u32 {
+        obs.sockets.push(sock(
+            u64::from(i) + 1,
+            SocketState::Established,
+            &format!("10.0.0.5:{}", 40_000 + i),
+            &format!("203.0.113.{}:443", i + 1),
+            100 + i,
+            &[10],
+        ));
+    }
+    obs.sockets.push(sock(99, SocketState::Established, "10.0.0.5:39999", "198.51.100.1:443", 99, &[10]));
+    let s = b.build(obs, info(), None);
+    assert_eq!(s.endpoints.len(), 21, "the table keeps every endpoint");
+    assert_eq!(s.graph.groups.len(), 1);
+    assert_eq!(s.graph.groups[0].label, "203.0.113.0/24");
+    assert_eq!(s.graph.groups[0].member_count, 20);
+    let group = NodeRef::Group(0);
+    assert_eq!(s.graph.slot_of(EndpointKey("203.0.113.5".parse().expect("ip"))), group);
+    let to_group: u64 = s.graph.edges_of(group).iter().map(|(_, e)| e.connection.socket_count).sum();
+    assert_eq!(to_group, 20);
+}
+
+#[test]
+fn evaluator_findings_are_sorted_into_the_snapshot() {
+    use crate::model::{Finding, Severity, Subject};
+    struct Two;
+    impl Evaluator for Two {
+        fn evaluate(&mut self, s: &Snapshot, _: &History) -> Vec<Finding> {
+            let mk = |id: &str, severity| Finding {
+                id: id.into(),
+                rule_id: id.into(),
+                rule_name: id.into(),
+                severity,
+                tags: vec![],
+                subject: Subject::Process { pid: Pid(10) },
+                highlight: None,
+                icon: None,
+                trace: vec![],
+                first_seen_ms: s.taken_at_ms,
+                last_seen_ms: s.taken_at_ms,
+            };
+            vec![mk("a", Severity::Low), mk("b", Severity::Critical)]
+        }
+    }
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let s = b.build(web_host(1), info(), Some(&mut Two));
+    assert_eq!(s.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), vec!["b", "a"]);
+}

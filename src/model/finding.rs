@@ -1,0 +1,55 @@
+//! Findings: what a rule says about a socket, endpoint or process. The rule
+//! engine fills these in each refresh; the model carries the slot so views,
+//! exports and the MCP server can already show them.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{EndpointKey, Pid, SocketKey};
+use super::severity::Severity;
+use crate::spec::IconHint;
+
+/// What one finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Socket { socket: SocketKey, pid: Option<Pid> },
+    Endpoint { endpoint: EndpointKey },
+    Process { pid: Pid },
+}
+
+/// One condition that matched, with the value that made it match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// The rule's condition, e.g. `remote_port_gte: 1024`.
+    pub condition: String,
+    /// The observed value, e.g. `remote_port 4444`.
+    pub value: String,
+}
+
+/// Highlight styles rules may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Highlight {
+    RedGlow,
+    OrangeGlow,
+    YellowGlow,
+    GrayGlow,
+    BlueGlow,
+    CyanGlow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable: same rule and subject give the same id across refreshes.
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    pub subject: Subject,
+    pub highlight: Option<Highlight>,
+    pub icon: Option<IconHint>,
+    pub trace: Vec<TraceStep>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}

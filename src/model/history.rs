@@ -1,0 +1,201 @@
+//! History: what the collector remembers between refreshes. First-seen time
+//! per socket (so age is known), byte counters for rates, connection starts
+//! per (process, remote endpoint) with timestamps, and new connections per
+//! endpoint for rates and windows.
+//!
+//! A connection start is a socket first seen in a later refresh (sockets
+//! present at the first refresh have unknown starts and are not counted).
+//! Polling misses connections shorter than the interval: counts are lower
+//! bounds.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::SocketKey;
+use super::socket::Protocol;
+
+/// How long starts are kept.
+pub const START_RETENTION_MS: i64 = 60 * 60 * 1000;
+/// Most starts kept per series.
+pub const MAX_STARTS_PER_SERIES: usize = 512;
+
+/// The series a connection start belongs to: the beacon score's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeriesKey {
+    /// Executable path, or the process name when the path is unknown.
+    pub process: String,
+    pub uid: u32,
+    pub remote: SocketAddr,
+    pub protocol: Protocol,
+}
+
+/// One connection start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionStart {
+    pub at_ms: i64,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    first_ms: i64,
+    last_ms: i64,
+    sent: u64,
+    received: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct History {
+    sockets: HashMap<SocketKey, Seen>,
+    starts: HashMap<SeriesKey, VecDeque<ConnectionStart>>,
+    endpoint_starts: HashMap<IpAddr, VecDeque<i64>>,
+    refreshes: u64,
+    last_ms: Option<i64>,
+}
+
+/// What history says about one socket this refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketHistory {
+    pub first_seen_ms: i64,
+    /// Seen for the first time in this refresh, and not in the first one.
+    pub is_new: bool,
+    pub send_rate: u64,
+    pub recv_rate: u64,
+}
+
+impl History {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Start a refresh at `now_ms`.
+    pub fn begin(&mut self, now_ms: i64) {
+        self.refreshes += 1;
+        self.last_ms = Some(now_ms);
+    }
+
+    /// Record one socket seen in this refresh.
+    pub fn observe_socket(&mut self, key: SocketKey, now_ms: i64, sent: u64, received: u64) -> SocketHistory {
+        let first_refresh = self.refreshes <= 1;
+        if let Some(seen) = self.sockets.get_mut(&key) {
+            let dt = (now_ms - seen.last_ms).max(1) as u64;
+            let rate = |new: u64, old: u64| new.saturating_sub(old).saturating_mul(1000) / dt;
+            let out = SocketHistory { first_seen_ms: seen.first_ms, is_new: false, send_rate: rate(sent, seen.sent), recv_rate: rate(received, seen.received) };
+            *seen = Seen { first_ms: seen.first_ms, last_ms: now_ms, sent, received };
+            out
+        } else {
+            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, sent, received });
+            SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, send_rate: 0, recv_rate: 0 }
+        }
+    }
+
+    /// Record a new outbound connection start for its series.
+    pub fn record_start(&mut self, series: SeriesKey, start: ConnectionStart) {
+        let q = self.starts.entry(series).or_default();
+        q.push_back(start);
+        while q.len() > MAX_STARTS_PER_SERIES {
+            q.pop_front();
+        }
+    }
+
+    /// Record a new connection (either direction) with this remote address.
+    pub fn record_endpoint_start(&mut self, ip: IpAddr, at_ms: i64) {
+        self.endpoint_starts.entry(ip).or_default().push_back(at_ms);
+    }
+
+    /// Forget sockets not seen this refresh and starts past retention.
+    pub fn end(&mut self, now_ms: i64) {
+        self.sockets.retain(|_, s| s.last_ms == now_ms);
+        let horizon = now_ms - START_RETENTION_MS;
+        self.starts.retain(|_, q| {
+            while q.front().is_some_and(|s| s.at_ms < horizon) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        self.endpoint_starts.retain(|_, q| {
+            while q.front().is_some_and(|&t| t < horizon) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+    }
+
+    /// New connections to `ip` in the `window_ms` before `now_ms`.
+    pub fn endpoint_starts_within(&self, ip: IpAddr, now_ms: i64, window_ms: i64) -> usize {
+        self.endpoint_starts.get(&ip).map_or(0, |q| q.iter().rev().take_while(|&&t| t > now_ms - window_ms).count())
+    }
+
+    /// New connections per minute to `ip`, over the last 60 s.
+    pub fn new_per_minute(&self, ip: IpAddr, now_ms: i64) -> f64 {
+        self.endpoint_starts_within(ip, now_ms, 60_000) as f64
+    }
+
+    /// Connection starts of one series, oldest first.
+    pub fn starts(&self, series: &SeriesKey) -> impl Iterator<Item = &ConnectionStart> {
+        self.starts.get(series).into_iter().flatten()
+    }
+
+    /// Every series with its starts.
+    pub fn series(&self) -> impl Iterator<Item = (&SeriesKey, &VecDeque<ConnectionStart>)> {
+        self.starts.iter()
+    }
+
+    pub fn tracked_sockets(&self) -> usize {
+        self.sockets.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: u64) -> SocketKey {
+        SocketKey { protocol: Protocol::Tcp, cookie: c }
+    }
+
+    #[test]
+    fn first_seen_survives_and_rates_are_per_second() {
+        let mut h = History::new();
+        h.begin(1_000);
+        let a = h.observe_socket(key(1), 1_000, 0, 0);
+        h.end(1_000);
+        assert_eq!(a.first_seen_ms, 1_000);
+        assert!(!a.is_new, "present at the first refresh: start unknown");
+        h.begin(3_000);
+        let a = h.observe_socket(key(1), 3_000, 4_000, 2_000);
+        let b = h.observe_socket(key(2), 3_000, 0, 0);
+        h.end(3_000);
+        assert_eq!(a.first_seen_ms, 1_000);
+        assert_eq!((a.send_rate, a.recv_rate), (2_000, 1_000));
+        assert!(b.is_new);
+        assert_eq!(h.tracked_sockets(), 2);
+        h.begin(5_000);
+        h.observe_socket(key(2), 5_000, 0, 0);
+        h.end(5_000);
+        assert_eq!(h.tracked_sockets(), 1, "socket 1 is gone and forgotten");
+        // A socket that comes back is new again.
+        h.begin(7_000);
+        assert!(h.observe_socket(key(1), 7_000, 0, 0).is_new);
+    }
+
+    #[test]
+    fn starts_per_series_and_per_endpoint_are_windowed() {
+        let mut h = History::new();
+        let series = SeriesKey { process: "/usr/bin/curl".into(), uid: 1000, remote: "203.0.113.5:443".parse().expect("addr"), protocol: Protocol::Tcp };
+        let ip: IpAddr = "203.0.113.5".parse().expect("ip");
+        for i in 0..10 {
+            h.record_start(series.clone(), ConnectionStart { at_ms: i * 30_000, pid: 7 });
+            h.record_endpoint_start(ip, i * 30_000);
+        }
+        assert_eq!(h.starts(&series).count(), 10);
+        // Starts at 240 s and 270 s fall within the minute before 270.001 s.
+        assert!((h.new_per_minute(ip, 270_001) - 2.0).abs() < f64::EPSILON);
+        assert_eq!(h.endpoint_starts_within(ip, 270_001, 300_000), 10);
+        h.end(START_RETENTION_MS + 100_000);
+        // Horizon 100 s: the starts at 0, 30, 60 and 90 s are dropped.
+        assert_eq!(h.starts(&series).count(), 6, "starts older than retention dropped");
+    }
+}

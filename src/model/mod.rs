@@ -1,0 +1,28 @@
+//! The model: keys, sockets, zones, the graph's node and edge types, the
+//! snapshot, History, grouping, and the builder that makes a snapshot from
+//! an observation.
+
+mod build;
+mod finding;
+mod graph;
+pub mod grouping;
+mod health;
+mod history;
+mod keys;
+mod nodes;
+mod severity;
+mod snapshot;
+mod socket;
+mod zone;
+
+pub use build::{Evaluator, SnapshotBuilder, listener_zone};
+pub use finding::{Finding, Highlight, Subject, TraceStep};
+pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
+pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};
+pub use history::{ConnectionStart, History, SeriesKey};
+pub use keys::{EndpointKey, ListenerKey, Pid, ProcessKey, SocketKey};
+pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+pub use severity::Severity;
+pub use snapshot::Snapshot;
+pub use socket::{Direction, Protocol, RawSocket, Socket, SocketState, TcpCounters};
+pub use zone::{Zone, normalize_addr, normalize_ip};

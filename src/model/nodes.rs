@@ -1,0 +1,137 @@
+//! Node and edge payloads of the network graph: the Rust counterparts of the
+//! spec's `node_types` and `edge_types`. Field names and kinds must match
+//! `specs/network_map.yaml`; `tests/spec_drift.rs` fails when they do not.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{Pid, SocketKey};
+use super::socket::{Protocol, SocketState};
+use super::zone::Zone;
+
+/// What a source knows about one socket-owning process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProcessFacts {
+    pub pid: u32,
+    pub ppid: u32,
+    pub name: String,
+    pub cmdline: String,
+    pub exe: Option<String>,
+    pub exe_deleted: bool,
+    pub exe_memfd: bool,
+    pub cwd: Option<String>,
+    pub uid: u32,
+    pub user: Option<String>,
+    pub start_time_ms: i64,
+    /// Which of fd 0, 1, 2 are inet sockets.
+    pub stdio_sockets: Vec<u8>,
+    pub has_tty: bool,
+}
+
+impl ProcessFacts {
+    pub fn pid(&self) -> Pid {
+        Pid(self.pid)
+    }
+}
+
+/// Spec node type `process`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProcessNode {
+    #[serde(flatten)]
+    pub facts: ProcessFacts,
+    pub socket_count: u64,
+    pub listener_count: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Spec node type `remote_endpoint`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteEndpointNode {
+    pub ip: IpAddr,
+    pub zone: Zone,
+    pub ports: Vec<u16>,
+    pub hostname: Option<String>,
+    pub country: Option<String>,
+    pub tags: Vec<String>,
+    pub connection_count: u64,
+    pub process_count: u64,
+    pub new_per_minute: f64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Spec node type `service_listener`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceListenerNode {
+    pub protocol: Protocol,
+    pub address: IpAddr,
+    pub port: u16,
+    pub wildcard: bool,
+    pub pid: Option<u32>,
+    pub process_name: Option<String>,
+    pub inode: u32,
+    pub inbound_count: u64,
+}
+
+/// How an endpoint group was formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupStrategy {
+    Ip,
+    Subnet,
+    Asn,
+    Country,
+    /// What was left when every strategy was applied: "+N more".
+    Overflow,
+}
+
+/// Zone of a group: the members' shared zone, or mixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupZone {
+    Loopback,
+    Private,
+    LinkLocal,
+    Public,
+    Mixed,
+}
+
+impl From<Zone> for GroupZone {
+    fn from(z: Zone) -> Self {
+        match z {
+            Zone::Loopback => Self::Loopback,
+            Zone::Private => Self::Private,
+            Zone::LinkLocal => Self::LinkLocal,
+            Zone::Public => Self::Public,
+        }
+    }
+}
+
+/// Spec node type `endpoint_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointGroupNode {
+    pub label: String,
+    pub strategy: GroupStrategy,
+    pub zone: GroupZone,
+    pub members: Vec<String>,
+    pub member_count: u64,
+    pub connection_count: u64,
+}
+
+/// Spec edge types `outbound_connection`, `inbound_connection` and
+/// `listener_binding` share these fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionEdge {
+    pub protocol: Protocol,
+    pub state: SocketState,
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub duration_ms: i64,
+    pub inode: u32,
+    pub socket_count: u64,
+    pub socket_ids: Vec<SocketKey>,
+}

@@ -1,0 +1,257 @@
+//! Sockets: protocol, state, direction, and the row every view and tool reads.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{Pid, SocketKey};
+use super::zone::Zone;
+
+/// Transport protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        })
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Self::Tcp),
+            "udp" => Ok(Self::Udp),
+            _ => Err(format!("protocol `{s}`: expected tcp or udp")),
+        }
+    }
+}
+
+/// Every state a socket can be in: the kernel's TCP states, plus `Udp`
+/// (a UDP socket connected to one peer) and `Unconn` (UDP, bound, no peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SocketState {
+    Established,
+    SynSent,
+    SynRecv,
+    NewSynRecv,
+    #[serde(rename = "FIN_WAIT1")]
+    FinWait1,
+    #[serde(rename = "FIN_WAIT2")]
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    BoundInactive,
+    Udp,
+    Unconn,
+}
+
+impl SocketState {
+    /// Every state, in the kernel's order then UDP's.
+    pub const ALL: [Self; 15] = [
+        Self::Established,
+        Self::SynSent,
+        Self::SynRecv,
+        Self::FinWait1,
+        Self::FinWait2,
+        Self::TimeWait,
+        Self::Close,
+        Self::CloseWait,
+        Self::LastAck,
+        Self::Listen,
+        Self::Closing,
+        Self::NewSynRecv,
+        Self::BoundInactive,
+        Self::Udp,
+        Self::Unconn,
+    ];
+
+    /// The state as the kernel numbers TCP states (`include/net/tcp_states.h`).
+    /// UDP sockets report 1 (connected) or 7 (unconnected); the caller says
+    /// which protocol the number came from.
+    pub fn from_kernel(protocol: Protocol, code: u8) -> Option<Self> {
+        if protocol == Protocol::Udp {
+            return match code {
+                1 => Some(Self::Udp),
+                7 => Some(Self::Unconn),
+                _ => None,
+            };
+        }
+        Some(match code {
+            1 => Self::Established,
+            2 => Self::SynSent,
+            3 => Self::SynRecv,
+            4 => Self::FinWait1,
+            5 => Self::FinWait2,
+            6 => Self::TimeWait,
+            7 => Self::Close,
+            8 => Self::CloseWait,
+            9 => Self::LastAck,
+            10 => Self::Listen,
+            11 => Self::Closing,
+            12 => Self::NewSynRecv,
+            13 => Self::BoundInactive,
+            _ => return None,
+        })
+    }
+
+    /// The name used in the spec, the filter language and every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Established => "ESTABLISHED",
+            Self::SynSent => "SYN_SENT",
+            Self::SynRecv => "SYN_RECV",
+            Self::NewSynRecv => "NEW_SYN_RECV",
+            Self::FinWait1 => "FIN_WAIT1",
+            Self::FinWait2 => "FIN_WAIT2",
+            Self::TimeWait => "TIME_WAIT",
+            Self::Close => "CLOSE",
+            Self::CloseWait => "CLOSE_WAIT",
+            Self::LastAck => "LAST_ACK",
+            Self::Listen => "LISTEN",
+            Self::Closing => "CLOSING",
+            Self::BoundInactive => "BOUND_INACTIVE",
+            Self::Udp => "UDP",
+            Self::Unconn => "UNCONN",
+        }
+    }
+
+    /// The protocol this state belongs to.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Self::Udp | Self::Unconn => Protocol::Udp,
+            _ => Protocol::Tcp,
+        }
+    }
+
+    /// A socket that accepts peers rather than talking to one.
+    pub fn is_listening(self) -> bool {
+        matches!(self, Self::Listen | Self::Unconn)
+    }
+}
+
+impl fmt::Display for SocketState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SocketState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.to_ascii_uppercase().replace('-', "_");
+        Self::ALL.into_iter().find(|st| st.name() == upper).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|s| s.name()).collect();
+            format!("state `{s}`: expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// Who started a connection, as far as the host can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A listening socket (TCP LISTEN, UDP UNCONN).
+    Listen,
+    /// Accepted by a listener here: the local port is a listener's port.
+    Inbound,
+    /// Initiated here.
+    Outbound,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Listen => "listen",
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        })
+    }
+}
+
+/// Counters the kernel gives in `tcp_info` (absent for UDP, and for TCP
+/// sockets in states that carry no `tcp_info`, such as `TIME_WAIT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpCounters {
+    /// `tcpi_bytes_acked`: bytes sent and acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// `tcpi_bytes_received`.
+    pub bytes_received: u64,
+    /// Smoothed round-trip time in microseconds.
+    pub rtt_us: u32,
+}
+
+/// One socket as a source observed it: no history, no derived fields. This
+/// is what live collection produces and what a recording stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawSocket {
+    pub key: SocketKey,
+    pub state: SocketState,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Socket inode; 0 for `TIME_WAIT`, request and orphaned sockets.
+    pub inode: u32,
+    /// Uid the kernel reports for the socket.
+    pub uid: u32,
+    /// Processes holding a file descriptor on it (several after a fork).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<Pid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpCounters>,
+    #[serde(default)]
+    pub recv_queue: u32,
+    #[serde(default)]
+    pub send_queue: u32,
+}
+
+impl RawSocket {
+    pub fn protocol(&self) -> Protocol {
+        self.key.protocol
+    }
+}
+
+/// A socket as the snapshot presents it: the raw row plus what history and
+/// classification add.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Socket {
+    #[serde(flatten)]
+    pub raw: RawSocket,
+    pub direction: Direction,
+    /// Zone of the remote address (of the local address for listeners).
+    pub zone: Zone,
+    /// When necromap first saw this socket (Unix ms).
+    pub first_seen_ms: i64,
+    /// Time since first seen.
+    pub age_ms: i64,
+    /// Bytes per second since the previous refresh (TCP only; 0 on the first).
+    pub send_rate: u64,
+    pub recv_rate: u64,
+}
+
+impl Socket {
+    pub fn key(&self) -> SocketKey {
+        self.raw.key
+    }
+    pub fn state(&self) -> SocketState {
+        self.raw.state
+    }
+    /// The first owner, if any is visible.
+    pub fn owner(&self) -> Option<Pid> {
+        self.raw.owners.first().copied()
+    }
+}

@@ -1,0 +1,8 @@
+//! The network-map spec: node and edge types, state styles, layout and
+//! views, loaded from `specs/network_map.yaml` (embedded) or `--spec FILE`.
+
+mod load;
+mod types;
+
+pub use load::{EMBEDDED_NAME, EMBEDDED_SPEC, SpecError, line_of_key};
+pub use types::*;
