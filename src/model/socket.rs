@@ -213,10 +213,15 @@ pub struct RawSocket {
     pub owners: Vec<Pid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpCounters>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub recv_queue: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub send_queue: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl RawSocket {
