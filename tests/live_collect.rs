@@ -1,6 +1,6 @@
 //! The live collector on this host: sockets the test itself opens on
 //! loopback are found with the right owner, ports, states and counters.
-//! Only 127.0.0.1 and ::1 are touched; every socket is closed at the end.
+//! Only 127.0.0.1 and `::1` are touched; every socket is closed at the end.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -52,25 +52,25 @@ fn finds_loopback_listener_client_and_accepted_socket_with_owner_and_counters() 
         std::thread::sleep(Duration::from_millis(50));
     };
 
-    let l = find(&snap, server_addr, None).filter(|x| x.state() == SocketState::Listen).expect("listener found");
-    assert_eq!(l.raw.owners, vec![me]);
-    assert_eq!(l.direction, Direction::Listen);
+    let lst = find(&snap, server_addr, None).filter(|x| x.state() == SocketState::Listen).expect("listener found");
+    assert_eq!(lst.raw.owners, vec![me]);
+    assert_eq!(lst.direction, Direction::Listen);
 
-    let c = find(&snap, client_addr, Some(server_addr)).expect("client socket found");
-    assert_eq!(c.state(), SocketState::Established);
-    assert_eq!(c.raw.owners, vec![me]);
-    assert_eq!(c.direction, Direction::Outbound);
-    let counters = c.raw.tcp.expect("tcp_info present");
+    let cl = find(&snap, client_addr, Some(server_addr)).expect("client socket found");
+    assert_eq!(cl.state(), SocketState::Established);
+    assert_eq!(cl.raw.owners, vec![me]);
+    assert_eq!(cl.direction, Direction::Outbound);
+    let counters = cl.raw.tcp.expect("tcp_info present");
     assert!(counters.bytes_acked >= payload.len() as u64, "bytes_acked {}", counters.bytes_acked);
 
-    let a = find(&snap, server_addr, Some(client_addr)).expect("accepted socket found");
-    assert_eq!(a.direction, Direction::Inbound);
-    assert_eq!(a.raw.owners, vec![me]);
-    assert!(a.raw.tcp.expect("tcp_info").bytes_received >= payload.len() as u64);
+    let acc = find(&snap, server_addr, Some(client_addr)).expect("accepted socket found");
+    assert_eq!(acc.direction, Direction::Inbound);
+    assert_eq!(acc.raw.owners, vec![me]);
+    assert!(acc.raw.tcp.expect("tcp_info").bytes_received >= payload.len() as u64);
 
-    let u = find(&snap, udp_addr, None).expect("udp socket found");
-    assert_eq!(u.state(), SocketState::Unconn);
-    assert_eq!(u.raw.owners, vec![me]);
+    let us = find(&snap, udp_addr, None).expect("udp socket found");
+    assert_eq!(us.state(), SocketState::Unconn);
+    assert_eq!(us.raw.owners, vec![me]);
 
     let proc = snap.process(me).expect("this test process is a socket owner");
     assert!(proc.socket_count >= 4);

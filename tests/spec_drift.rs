@@ -1,4 +1,4 @@
-//! The Rust model is typed from specs/network_map.yaml: every node type,
+//! The Rust model is typed from `specs/network_map.yaml`: every node type,
 //! edge type and field has a Rust counterpart, of a matching kind. These
 //! tests fail when either side gains, loses or changes a field.
 
