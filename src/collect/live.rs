@@ -1,7 +1,8 @@
 //! The live Linux source: netlink dump, cached owner map, process facts.
 
-use std::collections::HashSet;
 use std::time::Instant;
+
+use rustc_hash::FxHashSet;
 
 use super::netlink::DiagSocket;
 use super::owners::OwnerCache;
@@ -49,21 +50,17 @@ impl Source for LinuxSource {
         timings.dump_ms = ms_since(t);
 
         let t = Instant::now();
-        let live: HashSet<u32> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
-        let (owner_map, owner_scan) = self.owners.refresh(&mut self.proc_fs, &live);
-        let mut owner_pids: Vec<u32> = Vec::new();
+        let live: FxHashSet<u32> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
+        let owner_scan = self.owners.refresh(&mut self.proc_fs, &live);
+        let mut owner_set: FxHashSet<u32> = FxHashSet::default();
         for s in &mut sockets {
-            if s.inode != 0
-                && let Some(list) = owner_map.get(&s.inode)
-            {
-                s.owners.clone_from(list);
+            if s.inode != 0 {
+                s.owners = self.owners.owners(s.inode);
+                owner_set.extend(s.owners.iter().map(|p| p.0));
             }
         }
-        for list in owner_map.values() {
-            owner_pids.extend(list.iter().map(|p| p.0));
-        }
+        let mut owner_pids: Vec<u32> = owner_set.into_iter().collect();
         owner_pids.sort_unstable();
-        owner_pids.dedup();
         timings.owners_ms = ms_since(t);
 
         let t = Instant::now();

@@ -15,7 +15,7 @@
 //! `TIME_WAIT`, request and orphaned sockets have inode 0 and are never looked
 //! up. The walk is abstracted behind [`ProcFs`] so tests can drive it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::model::Pid;
 
@@ -54,7 +54,64 @@ pub trait ProcFs {
 struct Entry {
     identity: u64,
     fd_count: Option<u64>,
-    fds: HashMap<u32, FdTarget>,
+    fds: FxHashMap<u32, FdTarget>,
+}
+
+/// The pids holding one inode, with how many fds each holds on it (dup'ed
+/// fds). One owner is the common case and needs no allocation.
+#[derive(Debug, Clone)]
+enum Holders {
+    One(u32, u32),
+    Many(Vec<(u32, u32)>),
+}
+
+impl Holders {
+    fn add(&mut self, pid: u32) {
+        match self {
+            Self::One(p, n) if *p == pid => *n += 1,
+            Self::One(p, n) => *self = Self::Many(vec![(*p, *n), (pid, 1)]),
+            Self::Many(v) => match v.iter_mut().find(|(p, _)| *p == pid) {
+                Some((_, n)) => *n += 1,
+                None => v.push((pid, 1)),
+            },
+        }
+    }
+
+    /// Drop one fd of `pid`; true when nobody holds the inode any more.
+    fn remove(&mut self, pid: u32) -> bool {
+        match self {
+            Self::One(p, n) if *p == pid => {
+                *n -= 1;
+                *n == 0
+            }
+            Self::One(..) => false,
+            Self::Many(v) => {
+                if let Some(i) = v.iter().position(|(p, _)| *p == pid) {
+                    v[i].1 -= 1;
+                    if v[i].1 == 0 {
+                        v.remove(i);
+                    }
+                }
+                v.is_empty()
+            }
+        }
+    }
+
+    fn pids(&self) -> Vec<Pid> {
+        let mut out: Vec<Pid> = match self {
+            Self::One(p, _) => vec![Pid(*p)],
+            Self::Many(v) => v.iter().map(|(p, _)| Pid(*p)).collect(),
+        };
+        out.sort_unstable();
+        out
+    }
+
+    fn contains(&self, pid: u32) -> bool {
+        match self {
+            Self::One(p, _) => *p == pid,
+            Self::Many(v) => v.iter().any(|(p, _)| *p == pid),
+        }
+    }
 }
 
 /// Counts from the last refresh, for the health section.
@@ -72,12 +129,16 @@ pub struct OwnerScanStats {
     pub wide_rescan: bool,
 }
 
+/// The owner map, kept up to date incrementally: an inode → holders index
+/// changes only when an fd is read, replaced or dropped.
 #[derive(Debug, Default)]
 pub struct OwnerCache {
-    entries: HashMap<u32, Entry>,
-    denied: HashSet<u32>,
-    unowned_last: HashSet<u32>,
-    negative: HashSet<u32>,
+    entries: FxHashMap<u32, Entry>,
+    by_inode: FxHashMap<u32, Holders>,
+    denied: FxHashSet<u32>,
+    last_live: FxHashSet<u32>,
+    unowned_last: FxHashSet<u32>,
+    negative: FxHashSet<u32>,
     /// Refreshes since a full rescan, for kernels without fd counts.
     since_full: u32,
 }
@@ -90,14 +151,17 @@ impl OwnerCache {
         Self::default()
     }
 
-    /// Update the cache against the inodes in the latest dump and return
-    /// the owners of each of them (several pids after a fork).
-    pub fn refresh(&mut self, fs: &mut dyn ProcFs, live: &HashSet<u32>) -> (HashMap<u32, Vec<Pid>>, OwnerScanStats) {
+    /// Bring the cache up to date against the inodes in the latest dump.
+    /// Then [`Self::owners`] answers for each of them.
+    pub fn refresh(&mut self, fs: &mut dyn ProcFs, live: &FxHashSet<u32>) -> OwnerScanStats {
         let mut stats = OwnerScanStats::default();
         let pids = fs.pids();
         stats.pids = pids.len() as u32;
-        let present: HashSet<u32> = pids.iter().copied().collect();
-        self.entries.retain(|pid, _| present.contains(pid));
+        let present: FxHashSet<u32> = pids.iter().copied().collect();
+        let vanished: Vec<u32> = self.entries.keys().copied().filter(|p| !present.contains(p)).collect();
+        for pid in vanished {
+            self.drop_entry(pid);
+        }
         self.denied.retain(|pid| present.contains(pid));
         self.negative.retain(|inode| live.contains(inode));
         self.since_full += 1;
@@ -106,13 +170,21 @@ impl OwnerCache {
             self.since_full = 0;
         }
 
-        for &pid in &pids {
-            self.refresh_pid(fs, pid, live, force_full, &mut stats);
+        // Pids holding an inode that left the dump: their fd may be reused.
+        let mut suspects: FxHashSet<u32> = FxHashSet::default();
+        let gone: FxHashSet<u32> = self.last_live.iter().copied().filter(|i| !live.contains(i)).collect();
+        for inode in &gone {
+            if let Some(h) = self.by_inode.get(inode) {
+                suspects.extend(h.pids().into_iter().map(|p| p.0));
+            }
         }
 
-        let mut owners = self.owner_map(live);
-        let unowned: HashSet<u32> = live.iter().copied().filter(|i| !owners.contains_key(i) && !self.negative.contains(i)).collect();
-        let stubborn: Vec<u32> = unowned.intersection(&self.unowned_last).copied().collect();
+        for &pid in &pids {
+            self.refresh_pid(fs, pid, force_full, suspects.contains(&pid).then_some(&gone), &mut stats);
+        }
+
+        let unowned: Vec<u32> = live.iter().copied().filter(|i| !self.by_inode.contains_key(i) && !self.negative.contains(i)).collect();
+        let stubborn: Vec<u32> = unowned.iter().copied().filter(|i| self.unowned_last.contains(i)).collect();
         if !stubborn.is_empty() {
             stats.wide_rescan = true;
             for &pid in &pids {
@@ -120,18 +192,25 @@ impl OwnerCache {
                     self.rescan_all(fs, pid, &mut stats);
                 }
             }
-            owners = self.owner_map(live);
-            self.negative.extend(stubborn.into_iter().filter(|i| !owners.contains_key(i)));
+            self.negative.extend(stubborn.into_iter().filter(|i| !self.by_inode.contains_key(i)));
         }
-        self.unowned_last = live.iter().copied().filter(|i| !owners.contains_key(i)).collect();
+        self.unowned_last = live.iter().copied().filter(|i| !self.by_inode.contains_key(i)).collect();
+        self.last_live.clone_from(live);
         stats.denied = self.denied.len() as u32;
-        for list in owners.values_mut() {
-            list.sort_unstable();
-        }
-        (owners, stats)
+        stats
     }
 
-    /// The fd table of one cached pid (for stdio checks).
+    /// The pids holding `inode`, sorted (several after a fork).
+    pub fn owners(&self, inode: u32) -> Vec<Pid> {
+        self.by_inode.get(&inode).map(Holders::pids).unwrap_or_default()
+    }
+
+    /// Whether `pid` holds `inode`.
+    pub fn holds(&self, pid: u32, inode: u32) -> bool {
+        self.by_inode.get(&inode).is_some_and(|h| h.contains(pid))
+    }
+
+    /// What fd `fd` of a cached pid points at (for stdio checks).
     pub fn fd_target(&self, pid: u32, fd: u32) -> Option<FdTarget> {
         self.entries.get(&pid).and_then(|e| e.fds.get(&fd).copied())
     }
@@ -141,24 +220,29 @@ impl OwnerCache {
         self.denied.contains(&pid)
     }
 
-    fn owner_map(&self, live: &HashSet<u32>) -> HashMap<u32, Vec<Pid>> {
-        let mut map: HashMap<u32, Vec<Pid>> = HashMap::with_capacity(live.len());
-        for (&pid, entry) in &self.entries {
-            for target in entry.fds.values() {
-                if let FdTarget::Socket(inode) = *target
-                    && live.contains(&inode)
-                {
-                    let list = map.entry(inode).or_default();
-                    if !list.contains(&Pid(pid)) {
-                        list.push(Pid(pid));
-                    }
-                }
-            }
+    fn index_add(&mut self, pid: u32, target: FdTarget) {
+        if let FdTarget::Socket(inode) = target {
+            self.by_inode.entry(inode).and_modify(|h| h.add(pid)).or_insert(Holders::One(pid, 1));
         }
-        map
     }
 
-    fn refresh_pid(&mut self, fs: &mut dyn ProcFs, pid: u32, live: &HashSet<u32>, force_full: bool, stats: &mut OwnerScanStats) {
+    fn index_remove(&mut self, pid: u32, target: FdTarget) {
+        if let FdTarget::Socket(inode) = target
+            && self.by_inode.get_mut(&inode).is_some_and(|h| h.remove(pid))
+        {
+            self.by_inode.remove(&inode);
+        }
+    }
+
+    fn drop_entry(&mut self, pid: u32) {
+        if let Some(e) = self.entries.remove(&pid) {
+            for t in e.fds.into_values() {
+                self.index_remove(pid, t);
+            }
+        }
+    }
+
+    fn refresh_pid(&mut self, fs: &mut dyn ProcFs, pid: u32, force_full: bool, gone: Option<&FxHashSet<u32>>, stats: &mut OwnerScanStats) {
         let identity = match fs.identity(pid) {
             Ok(i) => i,
             Err(e) => return self.mark_failed(pid, e),
@@ -170,38 +254,54 @@ impl OwnerCache {
         let known = self.entries.get(&pid).is_some_and(|e| e.identity == identity);
         if !known || (count.is_none() && force_full) {
             self.rescan_all(fs, pid, stats);
-            if let Some(e) = self.entries.get_mut(&pid) {
-                e.identity = identity;
-            }
             return;
         }
+        let mut changes: Vec<(u32, Option<FdTarget>, Option<FdTarget>)> = Vec::new();
         let Some(entry) = self.entries.get_mut(&pid) else { return };
         if count.is_some() && count != entry.fd_count {
             // Read only the fds that appeared; drop the ones that went.
             let Ok(listed) = fs.list_fds(pid) else { return };
             stats.rescanned += 1;
-            let listed_set: HashSet<u32> = listed.iter().copied().collect();
-            entry.fds.retain(|fd, _| listed_set.contains(fd));
+            let listed_set: FxHashSet<u32> = listed.iter().copied().collect();
+            for (&fd, &t) in &entry.fds {
+                if !listed_set.contains(&fd) {
+                    changes.push((fd, Some(t), None));
+                }
+            }
             for fd in listed {
-                if let std::collections::hash_map::Entry::Vacant(slot) = entry.fds.entry(fd) {
+                if !entry.fds.contains_key(&fd) {
                     stats.fds_read += 1;
                     if let Some(t) = fs.read_fd(pid, fd) {
-                        slot.insert(t);
+                        changes.push((fd, None, Some(t)));
                     }
                 }
             }
             entry.fd_count = count;
         }
         // Socket fds whose inode left the dump may have been reused.
-        let stale: Vec<u32> = entry.fds.iter().filter_map(|(&fd, t)| matches!(t, FdTarget::Socket(i) if !live.contains(i)).then_some(fd)).collect();
-        if !stale.is_empty() {
-            stats.rescanned += 1;
-            for fd in stale {
+        if let Some(gone) = gone {
+            let stale: Vec<(u32, FdTarget)> = entry.fds.iter().filter(|(_, t)| matches!(t, FdTarget::Socket(i) if gone.contains(i))).map(|(&fd, &t)| (fd, t)).collect();
+            if !stale.is_empty() {
+                stats.rescanned += 1;
+            }
+            for (fd, old) in stale {
                 stats.fds_read += 1;
-                match fs.read_fd(pid, fd) {
-                    Some(t) => entry.fds.insert(fd, t),
-                    None => entry.fds.remove(&fd),
-                };
+                changes.push((fd, Some(old), fs.read_fd(pid, fd)));
+            }
+        }
+        for (fd, old, new) in changes {
+            if let Some(t) = old {
+                self.index_remove(pid, t);
+            }
+            let Some(entry) = self.entries.get_mut(&pid) else { return };
+            match new {
+                Some(t) => {
+                    entry.fds.insert(fd, t);
+                    self.index_add(pid, t);
+                }
+                None => {
+                    entry.fds.remove(&fd);
+                }
             }
         }
     }
@@ -217,19 +317,23 @@ impl OwnerCache {
             Err(e) => return self.mark_failed(pid, e),
         };
         stats.rescanned += 1;
-        let mut fds = HashMap::with_capacity(listed.len());
+        let mut fds = FxHashMap::with_capacity_and_hasher(listed.len(), rustc_hash::FxBuildHasher);
         for fd in listed {
             stats.fds_read += 1;
             if let Some(t) = fs.read_fd(pid, fd) {
                 fds.insert(fd, t);
             }
         }
+        self.drop_entry(pid);
+        for &t in fds.values() {
+            self.index_add(pid, t);
+        }
         self.denied.remove(&pid);
         self.entries.insert(pid, Entry { identity, fd_count, fds });
     }
 
     fn mark_failed(&mut self, pid: u32, e: FdError) {
-        self.entries.remove(&pid);
+        self.drop_entry(pid);
         if e == FdError::Denied {
             self.denied.insert(pid);
         }

@@ -1,3 +1,5 @@
+use std::collections::{HashMap, HashSet};
+
 use super::*;
 
 /// An in-memory /proc: pid → (identity, fds), with call counting.
@@ -49,12 +51,12 @@ impl ProcFs for FakeProc {
     }
 }
 
-fn live(inodes: &[u32]) -> HashSet<u32> {
+fn live(inodes: &[u32]) -> FxHashSet<u32> {
     inodes.iter().copied().collect()
 }
 
-fn owners_of(map: &HashMap<u32, Vec<Pid>>, inode: u32) -> Vec<u32> {
-    map.get(&inode).map(|v| v.iter().map(|p| p.0).collect()).unwrap_or_default()
+fn owners_of(cache: &OwnerCache, inode: u32) -> Vec<u32> {
+    cache.owners(inode).iter().map(|p| p.0).collect()
 }
 
 use FdTarget::{Other, Socket};
@@ -65,13 +67,13 @@ fn finds_owners_and_a_steady_refresh_reads_nothing() {
     fs.set(10, 1, &[(0, Other), (3, Socket(100)), (4, Socket(101))]);
     fs.set(20, 2, &[(5, Socket(200))]);
     let mut cache = OwnerCache::new();
-    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 101, 200]));
-    assert_eq!(owners_of(&map, 100), vec![10]);
-    assert_eq!(owners_of(&map, 200), vec![20]);
+    let stats = cache.refresh(&mut fs, &live(&[100, 101, 200]));
+    assert_eq!(owners_of(&cache, 100), vec![10]);
+    assert_eq!(owners_of(&cache, 200), vec![20]);
     assert_eq!(stats.fds_read, 4);
     let before = fs.reads;
-    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 101, 200]));
-    assert_eq!(owners_of(&map, 101), vec![10]);
+    let stats = cache.refresh(&mut fs, &live(&[100, 101, 200]));
+    assert_eq!(owners_of(&cache, 101), vec![10]);
     assert_eq!(fs.reads, before, "no fd read when nothing changed");
     assert_eq!(stats.rescanned, 0);
 }
@@ -84,8 +86,8 @@ fn a_new_fd_is_read_alone() {
     cache.refresh(&mut fs, &live(&[100]));
     fs.fds(10).insert(4, Socket(101));
     let before = fs.reads;
-    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101]));
-    assert_eq!(owners_of(&map, 101), vec![10]);
+    cache.refresh(&mut fs, &live(&[100, 101]));
+    assert_eq!(owners_of(&cache, 101), vec![10]);
     assert_eq!(fs.reads - before, 1, "only the new fd is read");
 }
 
@@ -97,9 +99,9 @@ fn fd_reuse_with_the_same_count_is_caught_by_the_inode_leaving_the_dump() {
     cache.refresh(&mut fs, &live(&[100]));
     // fd 3 closed and reopened as another socket: count unchanged.
     fs.fds(10).insert(3, Socket(555));
-    let (map, _) = cache.refresh(&mut fs, &live(&[555]));
-    assert_eq!(owners_of(&map, 555), vec![10]);
-    assert!(owners_of(&map, 100).is_empty());
+    cache.refresh(&mut fs, &live(&[555]));
+    assert_eq!(owners_of(&cache, 555), vec![10]);
+    assert!(owners_of(&cache, 100).is_empty());
 }
 
 #[test]
@@ -110,12 +112,12 @@ fn fd_reuse_from_a_file_to_a_socket_is_found_by_the_wide_rescan() {
     cache.refresh(&mut fs, &live(&[100]));
     // fd 3 was a file and is now a socket; nothing else moved.
     fs.fds(10).insert(3, Socket(777));
-    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 777]));
-    assert!(owners_of(&map, 777).is_empty(), "first refresh: not found yet");
+    let stats = cache.refresh(&mut fs, &live(&[100, 777]));
+    assert!(owners_of(&cache, 777).is_empty(), "first refresh: not found yet");
     assert!(!stats.wide_rescan);
-    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 777]));
+    let stats = cache.refresh(&mut fs, &live(&[100, 777]));
     assert!(stats.wide_rescan, "unowned twice in a row triggers the wide rescan");
-    assert_eq!(owners_of(&map, 777), vec![10]);
+    assert_eq!(owners_of(&cache, 777), vec![10]);
 }
 
 #[test]
@@ -126,9 +128,9 @@ fn pid_reuse_is_a_new_process() {
     cache.refresh(&mut fs, &live(&[100, 101]));
     // Same pid, new process (new identity), same fd count, one shared inode.
     fs.set(10, 99, &[(3, Socket(100)), (4, Socket(300))]);
-    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101, 300]));
-    assert_eq!(owners_of(&map, 300), vec![10]);
-    assert!(owners_of(&map, 101).is_empty(), "the old process's socket is not credited to the new one");
+    cache.refresh(&mut fs, &live(&[100, 101, 300]));
+    assert_eq!(owners_of(&cache, 300), vec![10]);
+    assert!(owners_of(&cache, 101).is_empty(), "the old process's socket is not credited to the new one");
 }
 
 #[test]
@@ -137,12 +139,12 @@ fn a_socket_with_two_owners_lists_both() {
     fs.set(10, 1, &[(3, Socket(100))]);
     fs.set(11, 2, &[(3, Socket(100)), (5, Socket(101))]);
     let mut cache = OwnerCache::new();
-    let (map, _) = cache.refresh(&mut fs, &live(&[100, 101]));
-    assert_eq!(owners_of(&map, 100), vec![10, 11]);
+    cache.refresh(&mut fs, &live(&[100, 101]));
+    assert_eq!(owners_of(&cache, 100), vec![10, 11]);
     // The child exits: one owner left.
     fs.procs.remove(&11);
-    let (map, _) = cache.refresh(&mut fs, &live(&[100]));
-    assert_eq!(owners_of(&map, 100), vec![10]);
+    cache.refresh(&mut fs, &live(&[100]));
+    assert_eq!(owners_of(&cache, 100), vec![10]);
 }
 
 #[test]
@@ -152,14 +154,14 @@ fn denied_pids_are_counted_and_unowned_inodes_go_to_the_negative_cache() {
     fs.set(20, 2, &[(3, Socket(200))]);
     fs.denied.insert(20);
     let mut cache = OwnerCache::new();
-    let (_, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    let stats = cache.refresh(&mut fs, &live(&[100, 200]));
     assert_eq!(stats.denied, 1);
     assert!(cache.is_denied(20));
-    let (_, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    let stats = cache.refresh(&mut fs, &live(&[100, 200]));
     assert!(stats.wide_rescan, "200 unowned twice");
-    let (map, stats) = cache.refresh(&mut fs, &live(&[100, 200]));
+    let stats = cache.refresh(&mut fs, &live(&[100, 200]));
     assert!(!stats.wide_rescan, "negative cache stops repeated wide rescans");
-    assert!(owners_of(&map, 200).is_empty());
+    assert!(owners_of(&cache, 200).is_empty());
 }
 
 #[test]

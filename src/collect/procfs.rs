@@ -163,7 +163,7 @@ impl FactsCache {
     }
 
     /// Facts for these pids (socket owners). Pids that vanished are skipped.
-    pub fn facts(&mut self, fs: &RealProcFs, owners: &OwnerCache, pids: &[u32], inet_inodes: &std::collections::HashSet<u32>) -> Vec<ProcessFacts> {
+    pub fn facts(&mut self, fs: &RealProcFs, owners: &OwnerCache, pids: &[u32], inet_inodes: &rustc_hash::FxHashSet<u32>) -> Vec<ProcessFacts> {
         let mut out = Vec::with_capacity(pids.len());
         let wanted: std::collections::HashSet<u32> = pids.iter().copied().collect();
         self.cache.retain(|pid, _| wanted.contains(pid));

@@ -2,10 +2,12 @@
 //! endpoint and listener tables, the graph, health, and (through the
 //! [`Evaluator`] seam) findings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+use rustc_hash::FxHashMap;
 
 use super::finding::Finding;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
@@ -32,12 +34,12 @@ pub struct SnapshotBuilder {
     spec: Arc<Spec>,
     history: History,
     generation: u64,
-    countries: HashMap<IpAddr, Option<&'static str>>,
+    countries: FxHashMap<IpAddr, Option<&'static str>>,
 }
 
 impl SnapshotBuilder {
     pub fn new(spec: Arc<Spec>) -> Self {
-        Self { spec, history: History::new(), generation: 0, countries: HashMap::new() }
+        Self { spec, history: History::new(), generation: 0, countries: FxHashMap::default() }
     }
 
     pub fn history(&self) -> &History {
@@ -54,7 +56,7 @@ impl SnapshotBuilder {
         self.generation += 1;
         let now = obs.taken_at_ms;
         let mut timings = obs.timings;
-        let facts: HashMap<u32, &crate::model::ProcessFacts> = obs.processes.iter().map(|p| (p.pid, p)).collect();
+        let facts: FxHashMap<u32, &crate::model::ProcessFacts> = obs.processes.iter().map(|p| (p.pid, p)).collect();
 
         // Listeners first: they decide which sockets are inbound.
         let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
@@ -65,7 +67,7 @@ impl SnapshotBuilder {
         // Sockets with history and classification.
         self.history.begin(now);
         let mut sockets: Vec<Socket> = Vec::with_capacity(obs.sockets.len());
-        let mut inbound_listener: HashMap<SocketKey, ListenerKey> = HashMap::new();
+        let mut inbound_listener: FxHashMap<SocketKey, ListenerKey> = FxHashMap::default();
         for raw in obs.sockets {
             let (direction, zone) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()))
@@ -144,44 +146,58 @@ impl SnapshotBuilder {
     }
 
     fn endpoint_table(&mut self, sockets: &[Socket], now: i64) -> BTreeMap<EndpointKey, RemoteEndpointNode> {
-        let mut endpoints: BTreeMap<EndpointKey, RemoteEndpointNode> = BTreeMap::new();
-        let mut procs: HashMap<EndpointKey, BTreeSet<Pid>> = HashMap::new();
-        let mut ports: HashMap<EndpointKey, BTreeSet<u16>> = HashMap::new();
+        /// One endpoint while its sockets are summed.
+        struct Acc {
+            node: RemoteEndpointNode,
+            ports: BTreeSet<u16>,
+            procs: BTreeSet<Pid>,
+        }
+        let mut acc: FxHashMap<IpAddr, Acc> = FxHashMap::default();
         for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
             let ip = s.raw.remote.ip();
-            let key = EndpointKey(ip);
-            let country = *self.countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
-            let node = endpoints.entry(key).or_insert_with(|| RemoteEndpointNode {
-                ip,
-                zone: s.zone,
-                ports: Vec::new(),
-                hostname: None,
-                country: country.map(str::to_string),
-                tags: Vec::new(),
-                connection_count: 0,
-                process_count: 0,
-                new_per_minute: 0.0,
-                bytes_sent: 0,
-                bytes_received: 0,
+            let countries = &mut self.countries;
+            let a = acc.entry(ip).or_insert_with(|| {
+                let country = *countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
+                Acc { node: new_endpoint(ip, s.zone, country), ports: BTreeSet::new(), procs: BTreeSet::new() }
             });
+            let node = &mut a.node;
             node.connection_count += 1;
             let c = s.raw.tcp.unwrap_or_default();
             node.bytes_sent += c.bytes_acked;
             node.bytes_received += c.bytes_received;
             // Inbound sockets talk from an ephemeral remote port: the
             // endpoint's "ports" are the ones it was reached on.
-            ports.entry(key).or_default().insert(if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() });
-            procs.entry(key).or_default().extend(s.raw.owners.iter().copied());
+            a.ports.insert(if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() });
+            a.procs.extend(s.raw.owners.iter().copied());
         }
         if self.countries.len() > 100_000 {
             self.countries.clear();
         }
-        for (key, node) in &mut endpoints {
-            node.ports = ports.remove(key).map(|p| p.into_iter().collect()).unwrap_or_default();
-            node.process_count = procs.get(key).map_or(0, |p| p.len() as u64);
-            node.new_per_minute = self.history.new_per_minute(key.0, now);
-        }
-        endpoints
+        acc.into_iter()
+            .map(|(ip, a)| {
+                let mut node = a.node;
+                node.ports = a.ports.into_iter().collect();
+                node.process_count = a.procs.len() as u64;
+                node.new_per_minute = self.history.new_per_minute(ip, now);
+                (EndpointKey(ip), node)
+            })
+            .collect()
+    }
+}
+
+fn new_endpoint(ip: IpAddr, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
+    RemoteEndpointNode {
+        ip,
+        zone,
+        ports: Vec::new(),
+        hostname: None,
+        country: country.map(str::to_string),
+        tags: Vec::new(),
+        connection_count: 0,
+        process_count: 0,
+        new_per_minute: 0.0,
+        bytes_sent: 0,
+        bytes_received: 0,
     }
 }
 
@@ -189,10 +205,10 @@ impl SnapshotBuilder {
 #[allow(clippy::type_complexity)]
 fn listener_table(
     sockets: &[RawSocket],
-    facts: &HashMap<u32, &crate::model::ProcessFacts>,
-) -> (BTreeMap<ListenerKey, ServiceListenerNode>, HashMap<(Protocol, u16), Vec<ListenerKey>>) {
+    facts: &FxHashMap<u32, &crate::model::ProcessFacts>,
+) -> (BTreeMap<ListenerKey, ServiceListenerNode>, FxHashMap<(Protocol, u16), Vec<ListenerKey>>) {
     let mut listeners: BTreeMap<ListenerKey, ServiceListenerNode> = BTreeMap::new();
-    let mut listener_ports: HashMap<(Protocol, u16), Vec<ListenerKey>> = HashMap::new();
+    let mut listener_ports: FxHashMap<(Protocol, u16), Vec<ListenerKey>> = FxHashMap::default();
     for raw in sockets.iter().filter(|s| s.state.is_listening()) {
         let key = ListenerKey { protocol: raw.protocol(), address: raw.local.ip(), port: raw.local.port() };
         let owner = raw.owners.first().map(|p| p.0);
@@ -266,6 +282,21 @@ fn health_of(sockets: &[Socket], scan: &crate::collect::OwnerScanStats, privileg
     Health { messages, unowned, processes_denied: scan.denied, privileged }
 }
 
+fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
+    ConnectionEdge {
+        protocol: raw.protocol(),
+        state: raw.state,
+        local_port: raw.local.port(),
+        remote_port: if kind == EdgeKind::ListenerBinding { 0 } else { raw.remote.port() },
+        bytes_sent: 0,
+        bytes_received: 0,
+        duration_ms: 0,
+        inode: raw.inode,
+        socket_count: 0,
+        socket_ids: Vec::new(),
+    }
+}
+
 /// Sockets fold into one edge per (kind, from, to, protocol, state, port).
 type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
 
@@ -274,7 +305,7 @@ fn build_graph(
     spec: &Spec,
     sockets: &[Socket],
     endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>,
-    inbound_listener: &HashMap<SocketKey, ListenerKey>,
+    inbound_listener: &FxHashMap<SocketKey, ListenerKey>,
 ) -> NetGraph {
     let mut graph = NetGraph::new();
     let infos: Vec<EndpointInfo<'_>> = endpoints
@@ -299,7 +330,8 @@ fn build_graph(
         }
     }
 
-    let mut folded: BTreeMap<EdgeKey, ConnectionEdge> = BTreeMap::new();
+    let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
+    let mut folded: Vec<(EdgeKey, ConnectionEdge)> = Vec::new();
     for s in sockets {
         let raw = &s.raw;
         let owner = raw.owners.first().copied();
@@ -322,18 +354,12 @@ fn build_graph(
             }
         };
         let c = raw.tcp.unwrap_or_default();
-        let edge = folded.entry((kind, from, to, raw.protocol(), raw.state, port)).or_insert_with(|| ConnectionEdge {
-            protocol: raw.protocol(),
-            state: raw.state,
-            local_port: raw.local.port(),
-            remote_port: if kind == EdgeKind::ListenerBinding { 0 } else { raw.remote.port() },
-            bytes_sent: 0,
-            bytes_received: 0,
-            duration_ms: 0,
-            inode: raw.inode,
-            socket_count: 0,
-            socket_ids: Vec::new(),
+        let key = (kind, from, to, raw.protocol(), raw.state, port);
+        let slot = *index.entry(key).or_insert_with(|| {
+            folded.push((key, new_edge(kind, raw)));
+            folded.len() - 1
         });
+        let edge = &mut folded[slot].1;
         if edge.local_port != raw.local.port() {
             edge.local_port = 0;
         }
@@ -346,6 +372,7 @@ fn build_graph(
         edge.socket_count += 1;
         edge.socket_ids.push(raw.key);
     }
+    folded.sort_by(|a, b| a.0.cmp(&b.0));
     for ((kind, from, to, ..), mut connection) in folded {
         if connection.socket_count > 1 {
             connection.inode = 0;

@@ -8,9 +8,10 @@
 //! Polling misses connections shorter than the interval: counts are lower
 //! bounds.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys::SocketKey;
@@ -48,9 +49,9 @@ struct Seen {
 
 #[derive(Debug, Default)]
 pub struct History {
-    sockets: HashMap<SocketKey, Seen>,
-    starts: HashMap<SeriesKey, VecDeque<ConnectionStart>>,
-    endpoint_starts: HashMap<IpAddr, VecDeque<i64>>,
+    sockets: FxHashMap<SocketKey, Seen>,
+    starts: FxHashMap<SeriesKey, VecDeque<ConnectionStart>>,
+    endpoint_starts: FxHashMap<IpAddr, VecDeque<i64>>,
     refreshes: u64,
     last_ms: Option<i64>,
 }

@@ -1,7 +1,9 @@
 //! The snapshot: one refresh, immutable, shared as `Arc<Snapshot>` with
 //! every consumer (TUI, MCP, store, exporters).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use super::finding::Finding;
 use super::graph::NetGraph;
@@ -29,7 +31,7 @@ pub struct Snapshot {
     pub findings: Vec<Finding>,
     pub health: Health,
     pub timings: StageTimings,
-    pub(crate) socket_index: HashMap<SocketKey, usize>,
+    pub(crate) socket_index: FxHashMap<SocketKey, usize>,
 }
 
 impl Snapshot {
@@ -47,7 +49,7 @@ impl Snapshot {
             findings: Vec::new(),
             health: Health::default(),
             timings: StageTimings::default(),
-            socket_index: HashMap::new(),
+            socket_index: FxHashMap::default(),
         }
     }
 

@@ -1,1 +1,209 @@
-fn main() {}
+//! Refresh benchmark: N established loopback sockets held by child
+//! processes, then necromap's refresh stages timed next to `ss -tan` and
+//! `ss -tanp` on the same sockets, in the same run, with ratios.
+//!
+//! ```text
+//! cargo bench --bench refresh                    # 1k, 10k, 100k sockets
+//! cargo bench --bench refresh -- 1000,10000      # chosen sizes
+//! ```
+//!
+//! N counts sockets: N/2 connections, both ends held by holder children
+//! (this binary re-run with NECROMAP_BENCH_HOLDER set). Each child holds at
+//! most 16,000 fds, under the usual 20,000 hard limit; `ulimit -n` is raised
+//! to the hard limit first. Only 127.0.0.1 is used. Children close with
+//! SO_LINGER 0 (no TIME_WAIT left behind), exit when their stdin closes or
+//! after 15 minutes, and are reaped by pid.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use necromap::collect::{LinuxSource, Source};
+use necromap::model::SnapshotBuilder;
+use necromap::spec::Spec;
+
+const FDS_PER_HOLDER: usize = 16_000;
+const HOLDER_ENV: &str = "NECROMAP_BENCH_HOLDER";
+
+fn main() {
+    if let Ok(conns) = std::env::var(HOLDER_ENV) {
+        holder(conns.parse().unwrap_or(0));
+    }
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map_or_else(|| vec![1_000, 10_000, 100_000], |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    let hard = raise_fd_limit();
+    println!("necromap refresh benchmark · fd limit {hard} · {} cores", std::thread::available_parallelism().map_or(1, usize::from));
+    println!("medians; ratios are necromap's steady refresh over ss on the same sockets in this run\n");
+    println!(
+        "{:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>8} | {:>8} | {:>8} {:>9} | {:>9} {:>10} | {:>8}",
+        "sockets", "in dump", "dump", "owners", "facts", "graph", "steady", "cold", "ss -tan", "ss -tanp", "vs -tan", "vs -tanp", "peak MiB"
+    );
+    for n in sizes {
+        run_size(n);
+    }
+}
+
+fn run_size(n: usize) {
+    let holders = spawn_holders(n);
+    let mut source = match LinuxSource::open() {
+        Ok(s) => s,
+        Err(e) => {
+            println!("netlink unavailable: {e}");
+            return;
+        }
+    };
+    let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let info = source.info();
+
+    let t = Instant::now();
+    let obs = source.collect().expect("collect");
+    let first = builder.build(obs, info.clone(), None);
+    let cold = ms(t);
+
+    let rounds = if n >= 50_000 { 7 } else { 15 };
+    let mut stages: Vec<[f64; 5]> = Vec::new();
+    let mut seen = 0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let obs = source.collect().expect("collect");
+        let snap = builder.build(obs, info.clone(), None);
+        let total = ms(t);
+        let tm = snap.timings;
+        stages.push([tm.dump_ms, tm.owners_ms, tm.facts_ms, tm.graph_ms, total]);
+        seen = snap.sockets.len();
+    }
+    drop(first);
+    let med = |i: usize| median(stages.iter().map(|s| s[i]).collect());
+    // NECROMAP_BENCH_NO_SS=1 skips the ss runs (for profiling necromap alone).
+    let ss_rounds = if std::env::var_os("NECROMAP_BENCH_NO_SS").is_some() {
+        0
+    } else if n >= 50_000 {
+        3
+    } else {
+        rounds
+    };
+    let ss_tan = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tan"])).collect());
+    let ss_tanp = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tanp"])).collect());
+    let steady = med(4);
+    println!(
+        "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1}",
+        n,
+        seen,
+        med(0),
+        med(1),
+        med(2),
+        med(3),
+        steady,
+        cold,
+        ss_tan,
+        ss_tanp,
+        steady / ss_tan,
+        steady / ss_tanp,
+        peak_rss_mib()
+    );
+    drop(source);
+    reap(holders);
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn time_cmd(cmd: &str, args: &[&str]) -> f64 {
+    let t = Instant::now();
+    let status = Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    match status {
+        Ok(s) if s.success() => ms(t),
+        _ => f64::NAN,
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    lim.current = lim.maximum;
+    let _ = setrlimit(Resource::Nofile, lim.clone());
+    getrlimit(Resource::Nofile).current.unwrap_or(0)
+}
+
+fn spawn_holders(sockets: usize) -> Vec<Child> {
+    let conns = sockets / 2;
+    let per = FDS_PER_HOLDER / 2;
+    let count = conns.div_ceil(per).max(1);
+    let exe = std::env::current_exe().expect("own path");
+    let mut children = Vec::new();
+    let mut left = conns;
+    for i in 0..count {
+        let here = left / (count - i);
+        left -= here;
+        let child = Command::new(&exe).env(HOLDER_ENV, here.to_string()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn holder");
+        children.push(child);
+    }
+    for c in &mut children {
+        let mut line = String::new();
+        let out = c.stdout.take().expect("stdout");
+        BufReader::new(out).read_line(&mut line).expect("holder ready line");
+        assert!(line.starts_with("ready"), "holder failed: {line}");
+    }
+    children
+}
+
+fn reap(children: Vec<Child>) {
+    for mut c in children {
+        drop(c.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match c.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Child: hold `conns` loopback connections (both ends) until stdin closes.
+fn holder(conns: usize) -> ! {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(15 * 60));
+        std::process::exit(2);
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut held = Vec::with_capacity(conns * 2);
+    for _ in 0..conns {
+        let c = TcpStream::connect(addr).expect("connect");
+        let (a, _) = listener.accept().expect("accept");
+        for s in [&c, &a] {
+            let _ = rustix::net::sockopt::set_socket_linger(s, Some(Duration::ZERO));
+        }
+        held.push(c);
+        held.push(a);
+    }
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "ready {}", held.len());
+    let _ = out.flush();
+    let mut buf = [0u8; 1];
+    let _ = std::io::stdin().read(&mut buf);
+    drop(held);
+    std::process::exit(0);
+}
