@@ -52,7 +52,7 @@ fn finds_loopback_listener_client_and_accepted_socket_with_owner_and_counters() 
         std::thread::sleep(Duration::from_millis(50));
     };
 
-    let lst = find(&snap, server_addr, None).filter(|x| x.state() == SocketState::Listen).expect("listener found");
+    let lst = snap.sockets.iter().find(|x| x.raw.local == server_addr && x.state() == SocketState::Listen).expect("listener found");
     assert_eq!(lst.raw.owners, vec![me]);
     assert_eq!(lst.direction, Direction::Listen);
 

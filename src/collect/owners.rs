@@ -280,7 +280,8 @@ impl OwnerCache {
         }
         // Socket fds whose inode left the dump may have been reused.
         if let Some(gone) = gone {
-            let stale: Vec<(u32, FdTarget)> = entry.fds.iter().filter(|(_, t)| matches!(t, FdTarget::Socket(i) if gone.contains(i))).map(|(&fd, &t)| (fd, t)).collect();
+            let stale: Vec<(u32, FdTarget)> =
+                entry.fds.iter().filter(|(_, t)| matches!(t, FdTarget::Socket(i) if gone.contains(i))).map(|(&fd, &t)| (fd, t)).collect();
             if !stale.is_empty() {
                 stats.rescanned += 1;
             }

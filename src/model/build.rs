@@ -14,7 +14,7 @@ use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 use super::grouping::{EndpointInfo, Slot, group_endpoints};
 use super::health::{Health, HealthMessage, UnownedCounts};
 use super::history::{ConnectionStart, History, SeriesKey};
-use super::keys::{EndpointKey, ListenerKey, Pid, SocketKey};
+use super::keys::{EndpointKey, ListenerKey, Pid};
 use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
@@ -64,18 +64,19 @@ impl SnapshotBuilder {
             listener_ports.get(&(raw.protocol(), raw.local.port()))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
         };
 
-        // Sockets with history and classification.
+        // Sockets with history and classification, in key order (sorting
+        // the raw rows moves less than sorting the finished sockets).
         self.history.begin(now);
-        let mut sockets: Vec<Socket> = Vec::with_capacity(obs.sockets.len());
-        let mut inbound_listener: FxHashMap<SocketKey, ListenerKey> = FxHashMap::default();
-        for raw in obs.sockets {
-            let (direction, zone) = if raw.state.is_listening() {
-                (Direction::Listen, listener_zone(raw.local.ip()))
+        let mut raw_sockets = obs.sockets;
+        raw_sockets.sort_unstable_by_key(|s| s.key);
+        let mut sockets: Vec<Socket> = Vec::with_capacity(raw_sockets.len());
+        for raw in raw_sockets {
+            let (direction, zone, listener) = if raw.state.is_listening() {
+                (Direction::Listen, listener_zone(raw.local.ip()), None)
             } else if let Some(l) = listener_for(&raw) {
-                inbound_listener.insert(raw.key, l);
-                (Direction::Inbound, Zone::of(raw.remote.ip()))
+                (Direction::Inbound, Zone::of(raw.remote.ip()), Some(l))
             } else {
-                (Direction::Outbound, Zone::of(raw.remote.ip()))
+                (Direction::Outbound, Zone::of(raw.remote.ip()), None)
             };
             let counters = raw.tcp.unwrap_or_default();
             let h = self.history.observe_socket(raw.key, now, counters.bytes_acked, counters.bytes_received);
@@ -94,6 +95,7 @@ impl SnapshotBuilder {
             }
             sockets.push(Socket {
                 direction,
+                listener,
                 zone,
                 first_seen_ms: h.first_seen_ms,
                 age_ms: now - h.first_seen_ms,
@@ -103,20 +105,16 @@ impl SnapshotBuilder {
             });
         }
         self.history.end(now);
-        sockets.sort_by_key(Socket::key);
 
         let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.health);
         let processes = process_table(&sockets, &obs.processes);
         let endpoints = self.endpoint_table(&sockets, now);
-        for s in &sockets {
-            if let Some(l) = inbound_listener.get(&s.key())
-                && let Some(node) = listeners.get_mut(l)
-            {
+        for l in sockets.iter().filter_map(|s| s.listener.as_ref()) {
+            if let Some(node) = listeners.get_mut(l) {
                 node.inbound_count += 1;
             }
         }
-        let graph = build_graph(&self.spec, &sockets, &endpoints, &inbound_listener);
-        let socket_index = sockets.iter().enumerate().map(|(i, s)| (s.key(), i)).collect();
+        let graph = build_graph(&self.spec, &sockets, &endpoints);
 
         let mut snapshot = Snapshot {
             generation: self.generation,
@@ -130,7 +128,6 @@ impl SnapshotBuilder {
             findings: Vec::new(),
             health,
             timings,
-            socket_index,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {
@@ -151,15 +148,34 @@ impl SnapshotBuilder {
             node: RemoteEndpointNode,
             ports: BTreeSet<u16>,
             procs: BTreeSet<Pid>,
+            last_port: Option<u16>,
+            last_pid: Option<Pid>,
         }
-        let mut acc: FxHashMap<IpAddr, Acc> = FxHashMap::default();
+        let mut acc: Vec<Acc> = Vec::new();
+        let mut index: FxHashMap<IpAddr, usize> = FxHashMap::default();
+        let mut last: Option<(IpAddr, usize)> = None;
         for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
             let ip = s.raw.remote.ip();
-            let countries = &mut self.countries;
-            let a = acc.entry(ip).or_insert_with(|| {
-                let country = *countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
-                Acc { node: new_endpoint(ip, s.zone, country), ports: BTreeSet::new(), procs: BTreeSet::new() }
-            });
+            let slot = match last {
+                Some((l, i)) if l == ip => i,
+                _ => {
+                    let countries = &mut self.countries;
+                    let i = *index.entry(ip).or_insert_with(|| {
+                        let country = *countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
+                        acc.push(Acc {
+                            node: new_endpoint(ip, s.zone, country),
+                            ports: BTreeSet::new(),
+                            procs: BTreeSet::new(),
+                            last_port: None,
+                            last_pid: None,
+                        });
+                        acc.len() - 1
+                    });
+                    last = Some((ip, i));
+                    i
+                }
+            };
+            let a = &mut acc[slot];
             let node = &mut a.node;
             node.connection_count += 1;
             let c = s.raw.tcp.unwrap_or_default();
@@ -167,14 +183,24 @@ impl SnapshotBuilder {
             node.bytes_received += c.bytes_received;
             // Inbound sockets talk from an ephemeral remote port: the
             // endpoint's "ports" are the ones it was reached on.
-            a.ports.insert(if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() });
-            a.procs.extend(s.raw.owners.iter().copied());
+            let port = if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() };
+            if a.last_port != Some(port) {
+                a.ports.insert(port);
+                a.last_port = Some(port);
+            }
+            for &pid in &s.raw.owners {
+                if a.last_pid != Some(pid) {
+                    a.procs.insert(pid);
+                    a.last_pid = Some(pid);
+                }
+            }
         }
         if self.countries.len() > 100_000 {
             self.countries.clear();
         }
         acc.into_iter()
-            .map(|(ip, a)| {
+            .map(|a| {
+                let ip = a.node.ip;
                 let mut node = a.node;
                 node.ports = a.ports.into_iter().collect();
                 node.process_count = a.procs.len() as u64;
@@ -301,12 +327,7 @@ fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
 type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
 
 /// Fold sockets into graph edges.
-fn build_graph(
-    spec: &Spec,
-    sockets: &[Socket],
-    endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>,
-    inbound_listener: &FxHashMap<SocketKey, ListenerKey>,
-) -> NetGraph {
+fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>) -> NetGraph {
     let mut graph = NetGraph::new();
     let infos: Vec<EndpointInfo<'_>> = endpoints
         .values()
@@ -332,6 +353,7 @@ fn build_graph(
 
     let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
     let mut folded: Vec<(EdgeKey, ConnectionEdge)> = Vec::new();
+    let mut last: Option<(EdgeKey, usize)> = None;
     for s in sockets {
         let raw = &s.raw;
         let owner = raw.owners.first().copied();
@@ -342,7 +364,7 @@ fn build_graph(
                 (EdgeKind::ListenerBinding, NodeRef::Process(pid), NodeRef::Listener(l), raw.local.port())
             }
             Direction::Inbound => {
-                let Some(l) = inbound_listener.get(&raw.key) else { continue };
+                let Some(l) = s.listener.as_ref() else { continue };
                 (EdgeKind::InboundConnection, graph.slot_of(EndpointKey(raw.remote.ip())), NodeRef::Listener(*l), l.port)
             }
             Direction::Outbound => {
@@ -355,10 +377,17 @@ fn build_graph(
         };
         let c = raw.tcp.unwrap_or_default();
         let key = (kind, from, to, raw.protocol(), raw.state, port);
-        let slot = *index.entry(key).or_insert_with(|| {
-            folded.push((key, new_edge(kind, raw)));
-            folded.len() - 1
-        });
+        let slot = match last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = *index.entry(key).or_insert_with(|| {
+                    folded.push((key, new_edge(kind, raw)));
+                    folded.len() - 1
+                });
+                last = Some((key, i));
+                i
+            }
+        };
         let edge = &mut folded[slot].1;
         if edge.local_port != raw.local.port() {
             edge.local_port = 0;

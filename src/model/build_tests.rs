@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::collect::{Observation, SourceKind};
-use crate::model::{ProcessFacts, TcpCounters};
+use crate::model::{ProcessFacts, SocketKey, TcpCounters};
 
 fn info() -> SourceInfo {
     SourceInfo { kind: SourceKind::Replay, host: "test".into(), detail: String::new() }

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
-
 use super::finding::Finding;
 use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
@@ -31,7 +29,6 @@ pub struct Snapshot {
     pub findings: Vec<Finding>,
     pub health: Health,
     pub timings: StageTimings,
-    pub(crate) socket_index: FxHashMap<SocketKey, usize>,
 }
 
 impl Snapshot {
@@ -49,12 +46,11 @@ impl Snapshot {
             findings: Vec::new(),
             health: Health::default(),
             timings: StageTimings::default(),
-            socket_index: FxHashMap::default(),
         }
     }
 
     pub fn socket(&self, key: SocketKey) -> Option<&Socket> {
-        self.socket_index.get(&key).map(|&i| &self.sockets[i])
+        self.sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| &self.sockets[i])
     }
 
     /// Sockets owned by `pid`.

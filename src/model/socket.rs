@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{Pid, SocketKey};
+use super::keys::{ListenerKey, Pid, SocketKey};
 use super::zone::Zone;
 
 /// Transport protocol.
@@ -237,6 +237,9 @@ pub struct Socket {
     #[serde(flatten)]
     pub raw: RawSocket,
     pub direction: Direction,
+    /// For inbound sockets: the listener that accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<ListenerKey>,
     /// Zone of the remote address (of the local address for listeners).
     pub zone: Zone,
     /// When necromap first saw this socket (Unix ms).

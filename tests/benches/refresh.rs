@@ -151,7 +151,13 @@ fn spawn_holders(sockets: usize) -> Vec<Child> {
     for i in 0..count {
         let here = left / (count - i);
         left -= here;
-        let child = Command::new(&exe).env(HOLDER_ENV, here.to_string()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn holder");
+        let child = Command::new(&exe)
+            .env(HOLDER_ENV, here.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn holder");
         children.push(child);
     }
     for c in &mut children {
