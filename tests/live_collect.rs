@@ -162,3 +162,26 @@ fn unprivileged_runs_show_every_socket_and_explain_missing_owners() {
     }
     drop(listener);
 }
+
+/// The portable fallback (netstat2 + sysinfo), used when netlink is
+/// refused, finds the same loopback sockets and owners, without counters.
+#[test]
+fn the_portable_fallback_finds_loopback_sockets_and_owners() {
+    use necromap::collect::PortableSource;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let client = TcpStream::connect(addr).expect("connect");
+    let mut source = PortableSource::new("test: forced fallback".into());
+    assert_eq!(source.info().kind, SourceKind::Portable);
+    let obs = source.collect().expect("netstat2 lists sockets");
+    assert!(obs.health.iter().any(|m| m.text.contains("forced fallback")), "the reason is shown");
+    let snap = SnapshotBuilder::new(Arc::new(Spec::embedded())).build(obs, source.info(), None);
+    let me = Pid(std::process::id());
+    let lst = snap.sockets.iter().find(|x| x.raw.local == addr && x.state() == SocketState::Listen).expect("listener");
+    assert_eq!(lst.raw.owners, vec![me]);
+    let cl = find(&snap, client.local_addr().expect("addr"), Some(addr)).expect("client");
+    assert_eq!(cl.state(), SocketState::Established);
+    assert_eq!(cl.direction, Direction::Outbound);
+    assert!(cl.raw.tcp.is_none(), "no tcp_info through netstat2");
+    assert_eq!(snap.process(me).map(|p| p.facts.pid), Some(me.0));
+}
