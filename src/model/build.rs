@@ -401,7 +401,7 @@ fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey
         edge.socket_count += 1;
         edge.socket_ids.push(raw.key);
     }
-    folded.sort_by(|a, b| a.0.cmp(&b.0));
+    folded.sort_by_key(|e| e.0);
     for ((kind, from, to, ..), mut connection) in folded {
         if connection.socket_count > 1 {
             connection.inode = 0;
