@@ -8,10 +8,10 @@
 //! ```
 //!
 //! N counts sockets: N/2 connections, both ends held by holder children
-//! (this binary re-run with NECROMAP_BENCH_HOLDER set). Each child holds at
+//! (this binary re-run with `NECROMAP_BENCH_HOLDER` set). Each child holds at
 //! most 16,000 fds, under the usual 20,000 hard limit; `ulimit -n` is raised
 //! to the hard limit first. Only 127.0.0.1 is used. Children close with
-//! SO_LINGER 0 (no TIME_WAIT left behind), exit when their stdin closes or
+//! `SO_LINGER` 0 (no `TIME_WAIT` left behind), exit when their stdin closes or
 //! after 15 minutes, and are reaped by pid.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -137,7 +137,7 @@ fn raise_fd_limit() -> u64 {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut lim = getrlimit(Resource::Nofile);
     lim.current = lim.maximum;
-    let _ = setrlimit(Resource::Nofile, lim.clone());
+    let _ = setrlimit(Resource::Nofile, lim);
     getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
