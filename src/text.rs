@@ -4,6 +4,11 @@
 use std::fmt::Write;
 
 /// Replace control characters (C0, DEL, C1) with `\xNN` / `\u{NNNN}`.
+///
+/// ```
+/// // A command line that tries to retitle the terminal stays inert text.
+/// assert_eq!(necromap::text::escape_control("sh\x1b]0;owned\x07"), "sh\\x1b]0;owned\\x07");
+/// ```
 pub fn escape_control(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
