@@ -52,11 +52,23 @@ fn run(cli: &Cli) -> Result<()> {
         _ => {}
     }
     let spec = load_spec(cli)?;
+    let view = match &cli.view {
+        Some(name) => Some(spec.views.get(name).cloned().with_context(|| {
+            let names: Vec<&str> = spec.views.keys().map(String::as_str).collect();
+            format!("--view {name}: no such view; the spec has {}", names.join(", "))
+        })?),
+        None => None,
+    };
     let source = open_source(cli)?;
-    let snapshot = match &cli.command {
+    let mut snapshot = match &cli.command {
         Some(Command::Snapshot { frame, .. }) => one_snapshot(source, spec, *frame)?,
         _ => one_snapshot(source, spec, None)?,
     };
+    if let Some(v) = view {
+        let keep: Vec<bool> = snapshot.sockets.iter().map(|s| necromap::model::view::passes(&v.filter, &snapshot, s)).collect();
+        let mut flags = keep.into_iter();
+        snapshot.sockets.retain(|_| flags.next().unwrap_or(false));
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match &cli.command {

@@ -144,3 +144,15 @@ fn bad_recordings_are_refused_with_file_and_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("necromap: "));
 }
+
+#[test]
+fn views_from_the_spec_filter_the_output() {
+    let out = necromap(&["--demo", "--view", "cleanup_states", "snapshot", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let states: std::collections::BTreeSet<String> =
+        v["sockets"].as_array().expect("sockets").iter().map(|s| s["state"].as_str().expect("state").to_string()).collect();
+    assert_eq!(states, ["CLOSE_WAIT", "TIME_WAIT"].iter().map(ToString::to_string).collect());
+    let out = necromap(&["--demo", "--view", "everything", "snapshot"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such view; the spec has default, suspicious_only"));
+}

@@ -13,6 +13,7 @@ mod nodes;
 mod severity;
 mod snapshot;
 mod socket;
+pub mod view;
 mod zone;
 
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
