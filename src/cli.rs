@@ -36,9 +36,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<Duration>,
 
-    /// Show only the sockets of this view from the spec: default, suspicious_only, active_only,
-    /// local_only, internet_only, listeners_only, cleanup_states.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help = "Show only the sockets of this view from the spec: default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states"
+    )]
     pub view: Option<String>,
 
     #[command(subcommand)]
