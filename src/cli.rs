@@ -44,6 +44,10 @@ pub struct Cli {
     )]
     pub view: Option<String>,
 
+    /// Draw with ASCII icons and no colour (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -79,7 +83,7 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
     },
-    /// Print a text summary of one refresh (what plain `necromap` shows for now).
+    /// Print a text summary of one refresh (plain `necromap` prints it too when output is not a terminal).
     Summary {
         /// Rows per section.
         #[arg(long, default_value_t = 10)]

@@ -9,7 +9,8 @@
 //!     │ Arc<Snapshot>
 //!  collector publishes over tokio::sync::watch; takes Commands back
 //!     ├─► export  JSON / CSV / text summary
-//!     └─► (TUI, MCP server, event store: their own issues)
+//!     ├─► tui     the interactive explorer (views render &App; keymap as data)
+//!     └─► (MCP server, event store: their own issues)
 //!  spec      the typed network_map.yaml: node/edge types, state styles, layout, views
 //!  text      bounding and escaping of host strings
 //! ```
@@ -23,6 +24,7 @@ pub mod export;
 pub mod model;
 pub mod spec;
 pub mod text;
+pub mod tui;
 
 /// The demo scenario, embedded: `--demo` replays it.
 pub const DEMO_SCENARIO: &str = include_str!("../assets/demo/scenario.yaml");

@@ -49,6 +49,7 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
+        None => return explore(cli),
         _ => {}
     }
     let spec = load_spec(cli)?;
@@ -80,11 +81,28 @@ fn run(cli: &Cli) -> Result<()> {
             }
         }
         Some(Command::Summary { top }) => out.write_all(summary_text(&snapshot, *top).as_bytes())?,
-        _ => {
-            out.write_all(summary_text(&snapshot, 10).as_bytes())?;
-            writeln!(out, "\n(the interactive explorer is not built yet; see `necromap --help` for what works today)")?;
-        }
+        _ => out.write_all(summary_text(&snapshot, 10).as_bytes())?,
     }
+    Ok(())
+}
+
+/// The interactive explorer over a live collector. Without a terminal
+/// (output piped), prints the summary instead.
+fn explore(cli: &Cli) -> Result<()> {
+    use std::io::IsTerminal;
+    let spec = load_spec(cli)?;
+    if !std::io::stdout().is_terminal() {
+        let snapshot = one_snapshot(open_source(cli)?, spec, None)?;
+        std::io::stdout().lock().write_all(summary_text(&snapshot, 10).as_bytes())?;
+        return Ok(());
+    }
+    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, None);
+    let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let initial_view = match &cli.view {
+        Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
+        None => None,
+    };
+    necromap::tui::explore(&collector, spec, necromap::tui::Options { plain, initial_view })?;
     Ok(())
 }
 

@@ -156,6 +156,8 @@ fn evaluator_findings_are_sorted_into_the_snapshot() {
                 highlight: None,
                 icon: None,
                 trace: vec![],
+                explanation: String::new(),
+                steps: vec![],
                 first_seen_ms: s.taken_at_ms,
                 last_seen_ms: s.taken_at_ms,
             };

@@ -50,6 +50,12 @@ pub struct Finding {
     pub highlight: Option<Highlight>,
     pub icon: Option<IconHint>,
     pub trace: Vec<TraceStep>,
+    /// Why this is worth a look, in plain words (English).
+    #[serde(default)]
+    pub explanation: String,
+    /// What to do next: concrete commands with the pid filled in.
+    #[serde(default)]
+    pub steps: Vec<String>,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
 }

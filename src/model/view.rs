@@ -129,6 +129,8 @@ mod tests {
             highlight: None,
             icon: None,
             trace: vec![],
+            explanation: String::new(),
+            steps: vec![],
             first_seen_ms: 0,
             last_seen_ms: 0,
         });

@@ -1,0 +1,408 @@
+//! The explorer's state machine: a snapshot, the UI state and what is
+//! derived from both. Events become actions; actions change UI state or
+//! ask the collector for something (effects). Rendering reads `&App` only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
+
+use super::derived::Derived;
+use super::filter::Filter;
+use super::keymap::{Action, action_for};
+use super::layout::{Areas, areas};
+use super::state::{MapMode, MapNode, Pane, UiState};
+use super::theme::Theme;
+use super::views::{graph, tree};
+use crate::collector::CollectorStatus;
+use crate::model::{Pid, Snapshot};
+use crate::spec::{SizeClass, Spec};
+
+/// What the app asks of the world outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Freeze(bool),
+    SetInterval(Duration),
+}
+
+/// How the explorer was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// ASCII icons and no colour (`--ascii`, or `NO_COLOR` set).
+    pub plain: bool,
+    /// Index of the spec view to start in.
+    pub initial_view: Option<usize>,
+}
+
+/// Samples kept for the activity sparkline.
+pub const ACTIVITY_SAMPLES: usize = 120;
+
+#[derive(Debug)]
+pub struct App {
+    pub spec: Arc<Spec>,
+    pub snapshot: Arc<Snapshot>,
+    pub status: CollectorStatus,
+    pub ui: UiState,
+    pub derived: Derived,
+    pub theme: Theme,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    /// Bytes per second (up + down) per refresh, oldest first.
+    pub activity: std::collections::VecDeque<u64>,
+    /// Animation phase, advanced by the tick while animations are on.
+    pub phase: u64,
+    pub quit: bool,
+    pub dirty: bool,
+    class: SizeClass,
+}
+
+impl App {
+    pub fn new(spec: Arc<Spec>, snapshot: Arc<Snapshot>, status: CollectorStatus, options: Options, size: (u16, u16)) -> Self {
+        let class = spec.layout.size_classes.classify(size.0, size.1);
+        let mut app = Self {
+            spec,
+            snapshot: Arc::new(Snapshot::empty(snapshot.source.clone())),
+            status,
+            ui: UiState::default(),
+            derived: Derived::default(),
+            theme: Theme { plain: options.plain, glow: true },
+            size,
+            activity: std::collections::VecDeque::new(),
+            phase: 0,
+            quit: false,
+            dirty: true,
+            class,
+        };
+        app.ui.view = options.initial_view.unwrap_or(0);
+        app.set_snapshot(snapshot);
+        app
+    }
+
+    /// Screen areas for the current size.
+    pub fn areas(&self) -> Areas {
+        areas(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
+    }
+
+    pub fn size_class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// A new snapshot: recompute, keep the selection by key.
+    pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
+            let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate + s.recv_rate).sum();
+            self.activity.push_back(rate);
+            while self.activity.len() > ACTIVITY_SAMPLES {
+                self.activity.pop_front();
+            }
+        }
+        self.snapshot = snapshot;
+        self.rederive();
+    }
+
+    pub fn set_status(&mut self, status: CollectorStatus) {
+        if status != self.status {
+            self.status = status;
+            self.dirty = true;
+        }
+    }
+
+    fn rederive(&mut self) {
+        self.derived = Derived::compute(&self.snapshot, &self.spec, &self.ui, self.class);
+        self.keep_selection();
+        self.dirty = true;
+    }
+
+    /// After a change, keep each selection on its key when it is still
+    /// there, else on the nearest row / the first node.
+    fn keep_selection(&mut self) {
+        let rows = &self.derived.rows;
+        let keys = |i: usize| self.snapshot.sockets[rows[i] as usize].key();
+        match self.ui.list_selected {
+            Some(k) if rows.iter().any(|&r| self.snapshot.sockets[r as usize].key() == k) => {}
+            _ => self.ui.list_selected = (!rows.is_empty()).then(|| keys(self.ui.list_offset.min(rows.len() - 1))),
+        }
+        if self.ui.map_mode == MapMode::Graph {
+            let nodes = self.graph_nodes();
+            if !nodes.contains(&self.ui.map_selected) {
+                self.ui.map_selected = nodes.first().cloned().unwrap_or(MapNode::Host);
+            }
+        }
+        self.ensure_visible();
+    }
+
+    /// Map nodes in navigation order.
+    pub fn graph_nodes(&self) -> Vec<MapNode> {
+        let inner = graph::inner(self.areas().map);
+        graph::place(self, inner).nodes.into_iter().map(|p| p.node).collect()
+    }
+
+    /// Index of the selected list row.
+    pub fn selected_row(&self) -> Option<usize> {
+        let k = self.ui.list_selected?;
+        self.derived.rows.iter().position(|&r| self.snapshot.sockets[r as usize].key() == k)
+    }
+
+    fn list_height(&self) -> usize {
+        usize::from(self.areas().list.height.saturating_sub(3)).max(1)
+    }
+
+    fn ensure_visible(&mut self) {
+        let h = self.list_height();
+        if let Some(i) = self.selected_row() {
+            if i < self.ui.list_offset {
+                self.ui.list_offset = i;
+            } else if i >= self.ui.list_offset + h {
+                self.ui.list_offset = i + 1 - h;
+            }
+        }
+        self.ui.list_offset = self.ui.list_offset.min(self.derived.rows.len().saturating_sub(1));
+    }
+
+    pub fn on_event(&mut self, event: &Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Mouse(m) => {
+                match m.kind {
+                    MouseEventKind::Down(MouseButton::Left) => self.click(m.column, m.row),
+                    MouseEventKind::ScrollDown => return self.apply(Action::Down),
+                    MouseEventKind::ScrollUp => return self.apply(Action::Up),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Event::Resize(w, h) => {
+                self.resize(*w, *h);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn resize(&mut self, w: u16, h: u16) {
+        self.size = (w, h);
+        self.class = self.spec.layout.size_classes.classify(w, h);
+        self.rederive();
+    }
+
+    fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if let Some(input) = self.ui.input.as_mut() {
+            match key.code {
+                KeyCode::Enter => {
+                    let text = self.ui.input.take().unwrap_or_default();
+                    self.set_filter(&text);
+                }
+                KeyCode::Esc => self.ui.input = None,
+                KeyCode::Backspace => {
+                    input.pop();
+                }
+                KeyCode::Char(c) => input.push(c),
+                _ => {}
+            }
+            self.dirty = true;
+            return Vec::new();
+        }
+        if self.ui.help && matches!(key.code, KeyCode::Esc | KeyCode::Char('?' | 'q')) {
+            self.ui.help = false;
+            self.dirty = true;
+            return Vec::new();
+        }
+        action_for(key).map(|a| self.apply(a)).unwrap_or_default()
+    }
+
+    /// Apply a filter text; a bad one keeps the previous filter and shows
+    /// the error inline.
+    pub fn set_filter(&mut self, text: &str) {
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.ui.filter = f;
+                self.ui.filter_text = text.trim().to_string();
+                self.ui.filter_error = None;
+                self.rederive();
+            }
+            Err(e) => {
+                self.ui.filter_error = Some(e.to_string());
+                self.dirty = true;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        let page = self.list_height() as isize;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.ui.help = !self.ui.help,
+            Action::Up => self.step(-1),
+            Action::Down => self.step(1),
+            Action::Left => self.side(-1),
+            Action::Right => self.side(1),
+            Action::PageUp => self.step(-page),
+            Action::PageDown => self.step(page),
+            Action::Top => self.step(isize::MIN / 2),
+            Action::Bottom => self.step(isize::MAX / 2),
+            Action::NextPane => self.ui.pane = if self.ui.pane == Pane::Map { Pane::List } else { Pane::Map },
+            Action::Inspect => {
+                if self.ui.pane == Pane::Map && self.ui.map_mode != MapMode::Graph {
+                    let sel = self.ui.tree.selected().to_vec();
+                    self.ui.tree.toggle(sel);
+                }
+            }
+            Action::FocusProcess => {
+                self.ui.focus = if self.ui.focus.is_some() { None } else { self.selected_process() };
+                if self.ui.focus.is_some() {
+                    self.ui.map_selected = MapNode::Host;
+                }
+                self.rederive();
+            }
+            Action::Filter => self.ui.input = Some(self.ui.filter_text.clone()),
+            Action::NextView => {
+                self.ui.view = (self.ui.view + 1) % self.spec.views.len().max(1);
+                self.rederive();
+            }
+            Action::NextSort => {
+                self.ui.sort.column = self.ui.sort.column.next();
+                self.rederive();
+            }
+            Action::ReverseSort => {
+                self.ui.sort.descending = !self.ui.sort.descending;
+                self.rederive();
+            }
+            Action::Tree => {
+                self.ui.map_mode = match self.ui.map_mode {
+                    MapMode::Graph => MapMode::TreeByProcess,
+                    MapMode::TreeByProcess => MapMode::TreeByEndpoint,
+                    MapMode::TreeByEndpoint => MapMode::Graph,
+                };
+                self.ui.tree.select(Vec::new());
+                self.rederive();
+            }
+            Action::Freeze => return vec![Effect::Freeze(!self.status.frozen)],
+            Action::Faster => return vec![Effect::SetInterval(Duration::from_millis(self.status.interval_ms / 2))],
+            Action::Slower => return vec![Effect::SetInterval(Duration::from_millis(self.status.interval_ms.saturating_mul(2)))],
+            Action::Animations => self.ui.animations = !self.ui.animations,
+            Action::Glow => self.theme.glow = !self.theme.glow,
+        }
+        Vec::new()
+    }
+
+    /// The process the selection is about, if any.
+    pub fn selected_process(&self) -> Option<Pid> {
+        match self.ui.pane {
+            Pane::List => self.ui.list_selected.and_then(|k| self.snapshot.socket(k)).and_then(crate::model::Socket::owner),
+            Pane::Map if self.ui.map_mode != MapMode::Graph => tree::selected_process(self),
+            Pane::Map => match &self.ui.map_selected {
+                MapNode::Process(p) => Some(*p),
+                MapNode::Listener(l) => self.snapshot.listeners.get(l).and_then(|n| n.pid).map(Pid),
+                MapNode::Endpoint(e) => {
+                    let procs = self.derived.tree.by_endpoint.get(e)?;
+                    (procs.len() == 1).then(|| procs.keys().next().copied()).flatten()
+                }
+                MapNode::Host | MapNode::Group(_) => None,
+            },
+        }
+    }
+
+    fn step(&mut self, delta: isize) {
+        match (self.ui.pane, self.ui.map_mode) {
+            (Pane::List, _) => {
+                let n = self.derived.rows.len();
+                if n == 0 {
+                    return;
+                }
+                let cur = self.selected_row().unwrap_or(0) as isize;
+                let next = (cur.saturating_add(delta)).clamp(0, n as isize - 1) as usize;
+                self.ui.list_selected = Some(self.snapshot.sockets[self.derived.rows[next] as usize].key());
+                self.ensure_visible();
+            }
+            (Pane::Map, MapMode::Graph) => self.side(delta.signum()),
+            (Pane::Map, _) => {
+                let ids = tree::visible_ids(self);
+                if ids.is_empty() {
+                    return;
+                }
+                let cur = ids.iter().position(|id| id.as_slice() == self.ui.tree.selected()).map_or(-1, |i| i as isize);
+                let next = cur.saturating_add(delta).clamp(0, ids.len() as isize - 1) as usize;
+                self.ui.tree.select(ids[next].clone());
+            }
+        }
+    }
+
+    fn side(&mut self, delta: isize) {
+        match (self.ui.pane, self.ui.map_mode) {
+            (Pane::Map, MapMode::Graph) => {
+                let nodes = self.graph_nodes();
+                if nodes.is_empty() {
+                    return;
+                }
+                let cur = nodes.iter().position(|n| *n == self.ui.map_selected).unwrap_or(0) as isize;
+                let next = (cur + delta.signum()).rem_euclid(nodes.len() as isize) as usize;
+                self.ui.map_selected = nodes[next].clone();
+            }
+            (Pane::Map, _) => {
+                let sel = self.ui.tree.selected().to_vec();
+                if delta > 0 {
+                    self.ui.tree.open(sel);
+                } else if !self.ui.tree.close(&sel) && sel.len() > 1 {
+                    self.ui.tree.select(sel[..sel.len() - 1].to_vec());
+                }
+            }
+            (Pane::List, _) => {}
+        }
+    }
+
+    fn click(&mut self, x: u16, y: u16) {
+        let a = self.areas();
+        let pos = ratatui::layout::Position::new(x, y);
+        if a.list.contains(pos) {
+            self.ui.pane = Pane::List;
+            // Border, then the header row.
+            let row = usize::from(y.saturating_sub(a.list.y + 2));
+            let i = self.ui.list_offset + row;
+            if y >= a.list.y + 2
+                && let Some(&r) = self.derived.rows.get(i)
+            {
+                self.ui.list_selected = Some(self.snapshot.sockets[r as usize].key());
+            }
+        } else if a.map.contains(pos) {
+            self.ui.pane = Pane::Map;
+            if self.ui.map_mode == MapMode::Graph {
+                let placed = graph::place(self, graph::inner(a.map));
+                let near = placed.nodes.iter().min_by_key(|p| {
+                    let (dx, dy) = (i32::from(p.x) - i32::from(x), i32::from(p.y) - i32::from(y));
+                    (dx * dx + 4 * dy * dy, 0)
+                });
+                if let Some(p) = near {
+                    let (dx, dy) = (i32::from(p.x) - i32::from(x), i32::from(p.y) - i32::from(y));
+                    let on_label = y == p.label_y && x >= p.label_x && x < p.label_x + p.label_width;
+                    if on_label || dx * dx + 4 * dy * dy <= 16 {
+                        self.ui.map_selected = p.node.clone();
+                    }
+                }
+            } else {
+                let ids = tree::visible_ids(self);
+                let row = usize::from(y.saturating_sub(a.map.y + 1));
+                if let Some(id) = ids.get(tree::scroll_offset(self, &ids) + row) {
+                    self.ui.tree.select(id.clone());
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Advance animations; returns whether a redraw is due.
+    pub fn tick(&mut self) -> bool {
+        let animate = self.ui.animations && self.derived.map.endpoints.len() + self.derived.map.listeners.len() < 60 && !self.snapshot.findings.is_empty();
+        if animate {
+            self.phase = self.phase.wrapping_add(1);
+            self.dirty = true;
+        }
+        animate
+    }
+
+    /// Whether a glow pulses right now.
+    pub fn pulse(&self) -> bool {
+        self.ui.animations && self.phase % 2 == 1
+    }
+}

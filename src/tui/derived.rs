@@ -1,0 +1,296 @@
+//! What the views need, computed once per change (new snapshot, filter,
+//! view, sort, focus, size class) instead of once per frame: the filtered
+//! and sorted row order, per-socket marks, the map model, the tree index.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::state::{Column, MapNode, Sort, UiState};
+use crate::model::grouping::{EndpointInfo, Slot, group_endpoints};
+use crate::model::{EndpointKey, GroupZone, Highlight, ListenerKey, Pid, Severity, Snapshot, Socket, SocketState, Subject, Zone};
+use crate::spec::{IconHint, SizeClass, Spec};
+
+/// The strongest finding on a socket (or on its process or endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub severity: Severity,
+    pub highlight: Option<Highlight>,
+    pub icon: Option<IconHint>,
+}
+
+impl Mark {
+    fn stronger(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(x), Some(y)) => Some(if y.severity > x.severity { y } else { x }),
+            (x, None) => x,
+            (None, y) => y,
+        }
+    }
+}
+
+/// A node on the map with what its sockets add up to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapEntry {
+    pub node: MapNode,
+    /// The ring it sits on: `None` for listeners (the inner ring).
+    pub zone: Option<GroupZone>,
+    pub label: String,
+    pub sockets: u64,
+    /// The state drawn for its edge: the one with the highest severity hint,
+    /// then the most sockets.
+    pub state: SocketState,
+    pub mark: Option<Mark>,
+}
+
+/// The map's nodes around the centre.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapModel {
+    pub listeners: Vec<MapEntry>,
+    pub endpoints: Vec<MapEntry>,
+    pub notes: Vec<String>,
+    /// Listeners beyond what the inner ring holds.
+    pub more_listeners: usize,
+}
+
+/// Tree index over the visible rows.
+#[derive(Debug, Clone, Default)]
+pub struct TreeIndex {
+    pub by_process: BTreeMap<Pid, Vec<u32>>,
+    pub unowned: Vec<u32>,
+    pub by_endpoint: BTreeMap<EndpointKey, BTreeMap<Pid, u64>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// Per socket (same order as the snapshot).
+    pub marks: Vec<Option<Mark>>,
+    /// Indices of the sockets shown, in list order.
+    pub rows: Vec<u32>,
+    pub map: MapModel,
+    pub tree: TreeIndex,
+    /// Marks per map node, for glows.
+    pub node_marks: FxHashMap<MapNode, Mark>,
+}
+
+/// Keep the stronger mark for `k`.
+fn put<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Mark>, k: K, m: Mark) {
+    let e = map.entry(k).or_insert(m);
+    if m.severity > e.severity {
+        *e = m;
+    }
+}
+
+fn marks(snapshot: &Snapshot) -> (Vec<Option<Mark>>, FxHashMap<MapNode, Mark>) {
+    let mut by_socket: FxHashMap<crate::model::SocketKey, Mark> = FxHashMap::default();
+    let mut by_pid: FxHashMap<Pid, Mark> = FxHashMap::default();
+    let mut by_endpoint: FxHashMap<EndpointKey, Mark> = FxHashMap::default();
+    let mut nodes: FxHashMap<MapNode, Mark> = FxHashMap::default();
+    for f in &snapshot.findings {
+        let m = Mark { severity: f.severity, highlight: f.highlight, icon: f.icon };
+        match f.subject {
+            Subject::Socket { socket, .. } => put(&mut by_socket, socket, m),
+            Subject::Process { pid } => {
+                put(&mut by_pid, pid, m);
+                put(&mut nodes, MapNode::Process(pid), m);
+            }
+            Subject::Endpoint { endpoint } => put(&mut by_endpoint, endpoint, m),
+        }
+    }
+    if snapshot.findings.is_empty() {
+        return (vec![None; snapshot.sockets.len()], nodes);
+    }
+    let per_socket: Vec<Option<Mark>> = snapshot
+        .sockets
+        .iter()
+        .map(|s| {
+            let mut m = by_socket.get(&s.key()).copied();
+            for p in &s.raw.owners {
+                m = Mark::stronger(m, by_pid.get(p).copied());
+            }
+            Mark::stronger(m, by_endpoint.get(&EndpointKey(s.raw.remote.ip())).copied())
+        })
+        .collect();
+    (per_socket, nodes)
+}
+
+fn compare(snapshot: &Snapshot, marks: &[Option<Mark>], a: u32, b: u32, column: Column) -> Ordering {
+    let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
+    let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map(|p| p.facts.name.as_str()).unwrap_or("");
+    match column {
+        Column::Process => name(x).cmp(name(y)).then(x.owner().cmp(&y.owner())),
+        Column::Proto => x.key().protocol.cmp(&y.key().protocol),
+        Column::Local => x.raw.local.cmp(&y.raw.local),
+        Column::Remote => x.raw.remote.cmp(&y.raw.remote),
+        Column::State => x.state().name().cmp(y.state().name()),
+        Column::Age => x.age_ms.cmp(&y.age_ms),
+        Column::Up => x.send_rate.cmp(&y.send_rate),
+        Column::Down => x.recv_rate.cmp(&y.recv_rate),
+        Column::Severity => marks[a as usize].map(|m| m.severity).cmp(&marks[b as usize].map(|m| m.severity)),
+    }
+}
+
+/// The rows to show, in order.
+pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, marks: &[Option<Mark>]) -> Vec<u32> {
+    let view = spec.views.get_index(ui.view).map(|(_, v)| &v.filter);
+    let mut rows: Vec<u32> = snapshot
+        .sockets
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            if let Some(v) = view
+                && !crate::model::view::passes(v, snapshot, s)
+            {
+                return false;
+            }
+            if ui.filter.is_empty() {
+                return true;
+            }
+            let tags: Vec<&str> = crate::model::view::socket_tags(snapshot, s).collect();
+            ui.filter.matches(snapshot, s, marks[*i].map(|m| m.severity), &tags)
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    let Sort { column, descending } = ui.sort;
+    rows.sort_by(|&a, &b| {
+        let o = compare(snapshot, marks, a, b, column);
+        let o = if descending { o.reverse() } else { o };
+        o.then(a.cmp(&b))
+    });
+    rows
+}
+
+fn state_rank(spec: &Spec, state: SocketState) -> Severity {
+    spec.states.get(&state).map_or(Severity::Info, |s| s.severity_hint)
+}
+
+#[derive(Default)]
+struct Agg {
+    sockets: u64,
+    states: BTreeMap<SocketState, u64>,
+    mark: Option<Mark>,
+    ports: std::collections::BTreeSet<u16>,
+}
+
+impl Agg {
+    fn add(&mut self, s: &Socket, mark: Option<Mark>, port: u16) {
+        self.sockets += 1;
+        *self.states.entry(s.state()).or_insert(0) += 1;
+        self.mark = Mark::stronger(self.mark, mark);
+        self.ports.insert(port);
+    }
+
+    fn state(&self, spec: &Spec) -> SocketState {
+        self.states.iter().max_by(|a, b| state_rank(spec, *a.0).cmp(&state_rank(spec, *b.0)).then(a.1.cmp(b.1))).map_or(SocketState::Established, |(s, _)| *s)
+    }
+}
+
+/// Nodes around the centre (host, or the focused process), from the rows.
+pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u32], marks: &[Option<Mark>], class: SizeClass) -> MapModel {
+    let mut listeners: BTreeMap<ListenerKey, Agg> = BTreeMap::new();
+    let mut endpoints: BTreeMap<EndpointKey, Agg> = BTreeMap::new();
+    for &i in rows {
+        let s = &snapshot.sockets[i as usize];
+        if focus.is_some_and(|p| !s.raw.owners.contains(&p)) {
+            continue;
+        }
+        let mark = marks[i as usize];
+        if s.direction == crate::model::Direction::Listen {
+            let key = ListenerKey { protocol: s.key().protocol, address: s.raw.local.ip(), port: s.raw.local.port() };
+            listeners.entry(key).or_default().add(s, mark, key.port);
+        } else if !s.raw.remote.ip().is_unspecified() {
+            let port = if s.direction == crate::model::Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() };
+            endpoints.entry(EndpointKey(s.raw.remote.ip())).or_default().add(s, mark, port);
+        }
+    }
+    let max = spec.layout.max_neighbors.get(class);
+    let listener_room = (max / 2).max(1);
+    let mut model = MapModel { more_listeners: listeners.len().saturating_sub(listener_room), ..MapModel::default() };
+    for (key, agg) in listeners.iter().take(listener_room) {
+        // `:22` for a wildcard TCP listener, `udp 127.0.0.53:53` otherwise.
+        let addr = if key.address.is_unspecified() { format!(":{}", key.port) } else { std::net::SocketAddr::new(key.address, key.port).to_string() };
+        let label = if key.protocol == crate::model::Protocol::Udp { format!("udp {addr}") } else { addr };
+        model.listeners.push(MapEntry { node: MapNode::Listener(*key), zone: None, label, sockets: agg.sockets, state: agg.state(spec), mark: agg.mark });
+    }
+
+    let infos: Vec<EndpointInfo<'_>> = endpoints
+        .iter()
+        .map(|(k, a)| EndpointInfo {
+            key: *k,
+            zone: Zone::of(k.0),
+            country: snapshot.endpoints.get(k).and_then(|e| e.country.as_deref()),
+            connections: a.sockets,
+        })
+        .collect();
+    let grouping = group_endpoints(&infos, &spec.layout.grouping, max);
+    model.notes = grouping.notes;
+    for slot in grouping.slots {
+        match slot {
+            Slot::Single(k) => {
+                let agg = &endpoints[&k];
+                let label = match agg.ports.len() {
+                    1 => std::net::SocketAddr::new(k.0, agg.ports.iter().next().copied().unwrap_or(0)).to_string(),
+                    n => format!("{} ({n} ports)", k.0),
+                };
+                model.endpoints.push(MapEntry {
+                    node: MapNode::Endpoint(k),
+                    zone: Some(GroupZone::from(Zone::of(k.0))),
+                    label,
+                    sockets: agg.sockets,
+                    state: agg.state(spec),
+                    mark: agg.mark,
+                });
+            }
+            Slot::Group { group, members } => {
+                let mut agg = Agg::default();
+                for m in &members {
+                    let a = &endpoints[m];
+                    agg.sockets += a.sockets;
+                    for (st, n) in &a.states {
+                        *agg.states.entry(*st).or_insert(0) += n;
+                    }
+                    agg.mark = Mark::stronger(agg.mark, a.mark);
+                }
+                model.endpoints.push(MapEntry {
+                    node: MapNode::Group(group.label.clone()),
+                    zone: Some(group.zone),
+                    label: group.label,
+                    sockets: agg.sockets,
+                    state: agg.state(spec),
+                    mark: agg.mark,
+                });
+            }
+        }
+    }
+    model
+}
+
+/// The tree index over the rows.
+pub fn tree_index(snapshot: &Snapshot, rows: &[u32]) -> TreeIndex {
+    let mut t = TreeIndex::default();
+    for &i in rows {
+        let s = &snapshot.sockets[i as usize];
+        match s.owner() {
+            Some(p) => t.by_process.entry(p).or_default().push(i),
+            None => t.unowned.push(i),
+        }
+        if s.direction != crate::model::Direction::Listen && !s.raw.remote.ip().is_unspecified() {
+            let per = t.by_endpoint.entry(EndpointKey(s.raw.remote.ip())).or_default();
+            for p in &s.raw.owners {
+                *per.entry(*p).or_insert(0) += 1;
+            }
+        }
+    }
+    t
+}
+
+impl Derived {
+    pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {
+        let (marks, node_marks) = marks(snapshot);
+        let rows = rows(snapshot, spec, ui, &marks);
+        let map = map_model(snapshot, spec, ui.focus, &rows, &marks, class);
+        let tree = tree_index(snapshot, &rows);
+        Self { marks, rows, map, tree, node_marks }
+    }
+}

@@ -1,0 +1,184 @@
+//! The list filter language, typed after `/`:
+//!
+//! ```text
+//! proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123
+//! proto:udp dir:in lport:22 rport:4444 !state:listen  203.0.113
+//! ```
+//!
+//! Terms are ANDed. `!` negates a term. A word without a key is free text,
+//! matched (case-insensitively) against the process name, command line and
+//! both addresses. Errors carry the offending term so the UI can show them
+//! inline.
+
+use crate::model::{Direction, Protocol, Severity, Snapshot, Socket, SocketState, Zone};
+
+/// One condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    Process(String),
+    Pid(u32),
+    State(SocketState),
+    Port(u16),
+    LocalPort(u16),
+    RemotePort(u16),
+    Zone(Zone),
+    Protocol(Protocol),
+    Direction(Direction),
+    SeverityAtLeast(Severity),
+    SeverityIs(Severity),
+    Tag(String),
+    Text(String),
+}
+
+/// A parsed filter: terms, each possibly negated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub terms: Vec<(bool, Term)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{term}`: {message}")]
+pub struct FilterError {
+    pub term: String,
+    pub message: String,
+}
+
+const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag";
+
+fn err(term: &str, message: impl Into<String>) -> FilterError {
+    FilterError { term: term.to_string(), message: message.into() }
+}
+
+fn number<T: std::str::FromStr>(term: &str, v: &str, what: &str) -> Result<T, FilterError> {
+    v.parse().map_err(|_| err(term, format!("expected {what}")))
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Self, FilterError> {
+        let mut terms = Vec::new();
+        for raw in text.split_whitespace() {
+            let (negated, word) = match raw.strip_prefix('!') {
+                Some(rest) if !rest.is_empty() => (true, rest),
+                _ => (false, raw),
+            };
+            terms.push((negated, parse_term(raw, word)?));
+        }
+        Ok(Self { terms })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether a socket passes. `severity` is the socket's highest finding
+    /// severity, `tags` its tags (both computed by the caller once).
+    pub fn matches(&self, snapshot: &Snapshot, socket: &Socket, severity: Option<Severity>, tags: &[&str]) -> bool {
+        self.terms.iter().all(|(negated, term)| term_matches(term, snapshot, socket, severity, tags) != *negated)
+    }
+}
+
+fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
+    if let Some(v) = word.strip_prefix("sev>=").or_else(|| word.strip_prefix("severity>=")) {
+        return v.parse().map(Term::SeverityAtLeast).map_err(|e: String| err(raw, e));
+    }
+    let Some((key, value)) = word.split_once(':') else {
+        if word.contains(">=") || word.contains("<=") {
+            return Err(err(raw, "only sev>= compares; other keys take key:value"));
+        }
+        return Ok(Term::Text(word.to_lowercase()));
+    };
+    if value.is_empty() {
+        return Err(err(raw, "missing a value after `:`"));
+    }
+    Ok(match key.to_ascii_lowercase().as_str() {
+        "proc" | "process" => Term::Process(value.to_lowercase()),
+        "pid" => Term::Pid(number(raw, value, "a process id")?),
+        "state" => Term::State(value.parse().map_err(|e: String| err(raw, e))?),
+        "port" => Term::Port(number(raw, value, "a port 0-65535")?),
+        "lport" => Term::LocalPort(number(raw, value, "a port 0-65535")?),
+        "rport" => Term::RemotePort(number(raw, value, "a port 0-65535")?),
+        "zone" => Term::Zone(value.parse().map_err(|e: String| err(raw, e))?),
+        "proto" | "protocol" => Term::Protocol(value.parse().map_err(|e: String| err(raw, e))?),
+        "dir" | "direction" => Term::Direction(match value.to_ascii_lowercase().as_str() {
+            "in" | "inbound" => Direction::Inbound,
+            "out" | "outbound" => Direction::Outbound,
+            "listen" | "listener" => Direction::Listen,
+            _ => return Err(err(raw, "expected in, out or listen")),
+        }),
+        "sev" | "severity" => Term::SeverityIs(value.parse().map_err(|e: String| err(raw, e))?),
+        "tag" => Term::Tag(value.to_string()),
+        other => return Err(err(raw, format!("unknown key `{other}`: use {KEYS}, or plain text"))),
+    })
+}
+
+fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<Severity>, tags: &[&str]) -> bool {
+    let owner = || s.owner().and_then(|p| snapshot.process(p));
+    match term {
+        Term::Process(name) => owner().is_some_and(|p| p.facts.name.to_lowercase().contains(name.as_str())),
+        Term::Pid(pid) => s.raw.owners.iter().any(|p| p.0 == *pid),
+        Term::State(state) => s.state() == *state,
+        Term::Port(port) => s.raw.local.port() == *port || s.raw.remote.port() == *port,
+        Term::LocalPort(port) => s.raw.local.port() == *port,
+        Term::RemotePort(port) => s.raw.remote.port() == *port,
+        Term::Zone(zone) => s.zone == *zone,
+        Term::Protocol(p) => s.key().protocol == *p,
+        Term::Direction(d) => s.direction == *d,
+        Term::SeverityAtLeast(min) => severity.is_some_and(|v| v >= *min),
+        Term::SeverityIs(v) => severity == Some(*v),
+        Term::Tag(t) => tags.contains(&t.as_str()),
+        Term::Text(text) => {
+            let t = text.as_str();
+            s.raw.local.to_string().contains(t)
+                || s.raw.remote.to_string().contains(t)
+                || owner().is_some_and(|p| p.facts.name.to_lowercase().contains(t) || p.facts.cmdline.to_lowercase().contains(t))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let f = Filter::parse("proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123").expect("parses");
+        assert_eq!(
+            f.terms,
+            vec![
+                (false, Term::Process("nginx".into())),
+                (false, Term::State(SocketState::Established)),
+                (false, Term::Port(443)),
+                (false, Term::Zone(Zone::Public)),
+                (false, Term::SeverityAtLeast(Severity::Medium)),
+                (false, Term::Tag("beacon".into())),
+                (false, Term::Pid(123)),
+            ]
+        );
+    }
+
+    #[test]
+    fn negation_free_text_and_aliases() {
+        let f = Filter::parse("!state:listen 203.0.113 dir:in proto:UDP").expect("parses");
+        assert_eq!(f.terms[0], (true, Term::State(SocketState::Listen)));
+        assert_eq!(f.terms[1], (false, Term::Text("203.0.113".into())));
+        assert_eq!(f.terms[2], (false, Term::Direction(Direction::Inbound)));
+        assert_eq!(f.terms[3], (false, Term::Protocol(Protocol::Udp)));
+        assert!(Filter::parse("   ").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_term_and_what_was_expected() {
+        let e = Filter::parse("state:established port:http").expect_err("bad");
+        assert_eq!(e.term, "port:http");
+        assert!(e.message.contains("port"));
+        let e = Filter::parse("colour:red").expect_err("bad");
+        assert!(e.message.contains("unknown key `colour`"), "{}", e.message);
+        let e = Filter::parse("state:").expect_err("bad");
+        assert!(e.message.contains("missing a value"));
+        let e = Filter::parse("sev>=urgent").expect_err("bad");
+        assert!(e.message.contains("info, low, medium, high or critical"));
+        let e = Filter::parse("state:listning").expect_err("bad");
+        assert!(e.message.contains("LISTEN"));
+        assert!(Filter::parse("port>=80").is_err());
+    }
+}

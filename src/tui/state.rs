@@ -1,0 +1,121 @@
+//! UI-only state: panes, modes, selection (by stable key, never by row),
+//! sort, filter, view, tree expansion. It survives refreshes.
+
+use tui_tree_widget::TreeState;
+
+use super::filter::Filter;
+use crate::model::{EndpointKey, ListenerKey, Pid, SocketKey};
+
+/// Which pane keys go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Map,
+    List,
+}
+
+/// What the map pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapMode {
+    Graph,
+    TreeByProcess,
+    TreeByEndpoint,
+}
+
+/// A node of the map.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MapNode {
+    Host,
+    Process(Pid),
+    Listener(ListenerKey),
+    Endpoint(EndpointKey),
+    /// A group of endpoints, by its label.
+    Group(String),
+}
+
+/// List columns, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Process,
+    Proto,
+    Local,
+    Remote,
+    State,
+    Age,
+    Up,
+    Down,
+    Severity,
+}
+
+impl Column {
+    pub const ALL: [Self; 9] = [Self::Process, Self::Proto, Self::Local, Self::Remote, Self::State, Self::Age, Self::Up, Self::Down, Self::Severity];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Proto => "proto",
+            Self::Local => "local",
+            Self::Remote => "remote",
+            Self::State => "state",
+            Self::Age => "age",
+            Self::Up => "↑/s",
+            Self::Down => "↓/s",
+            Self::Severity => "sev",
+        }
+    }
+
+    pub fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub descending: bool,
+}
+
+#[derive(Debug)]
+pub struct UiState {
+    pub pane: Pane,
+    pub map_mode: MapMode,
+    pub map_selected: MapNode,
+    pub list_selected: Option<SocketKey>,
+    /// First list row shown.
+    pub list_offset: usize,
+    /// The process the map is centred on.
+    pub focus: Option<Pid>,
+    pub sort: Sort,
+    pub filter_text: String,
+    pub filter: Filter,
+    pub filter_error: Option<String>,
+    /// The filter being typed (Some while the input line is open).
+    pub input: Option<String>,
+    /// Index into the spec's views.
+    pub view: usize,
+    pub tree: TreeState<String>,
+    pub help: bool,
+    pub animations: bool,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self {
+            pane: Pane::Map,
+            map_mode: MapMode::Graph,
+            map_selected: MapNode::Host,
+            list_selected: None,
+            list_offset: 0,
+            focus: None,
+            sort: Sort { column: Column::Severity, descending: true },
+            filter_text: String::new(),
+            filter: Filter::default(),
+            filter_error: None,
+            input: None,
+            view: 0,
+            tree: TreeState::default(),
+            help: false,
+            animations: false,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Colours, glows, icons and number formatting. State and severity own the
+//! colours; the theme decorates. Plain mode (`--ascii` or `NO_COLOR`) draws
+//! no colour and ASCII icons.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::model::{Highlight, Severity};
+use crate::spec::{self, IconHint};
+
+/// How the screen is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    /// No colour, ASCII icons.
+    pub plain: bool,
+    /// Glows on nodes and rows with findings.
+    pub glow: bool,
+}
+
+impl Theme {
+    pub fn color(self, c: spec::Color) -> Style {
+        if self.plain {
+            return Style::default();
+        }
+        Style::default().fg(match c {
+            spec::Color::Green => Color::Green,
+            spec::Color::Yellow => Color::Yellow,
+            spec::Color::Red => Color::Red,
+            spec::Color::Blue => Color::Blue,
+            spec::Color::Cyan => Color::Cyan,
+            spec::Color::Magenta => Color::Magenta,
+            spec::Color::White => Color::White,
+            spec::Color::Gray => Color::DarkGray,
+            spec::Color::Orange => Color::Rgb(255, 140, 0),
+        })
+    }
+
+    pub fn ratatui_color(self, c: spec::Color) -> Color {
+        self.color(c).fg.unwrap_or(Color::Reset)
+    }
+
+    /// A glow: the finding's highlight, or its severity's colour.
+    pub fn glow_style(self, severity: Severity, highlight: Option<Highlight>, pulse: bool) -> Style {
+        if self.plain || !self.glow {
+            return if severity >= Severity::High { Style::default().add_modifier(Modifier::BOLD) } else { Style::default() };
+        }
+        let fg = match highlight {
+            Some(Highlight::RedGlow) => Color::Red,
+            Some(Highlight::OrangeGlow) => Color::Rgb(255, 140, 0),
+            Some(Highlight::YellowGlow) => Color::Yellow,
+            Some(Highlight::GrayGlow) => Color::DarkGray,
+            Some(Highlight::BlueGlow) => Color::Blue,
+            Some(Highlight::CyanGlow) => Color::Cyan,
+            None => severity_color(severity),
+        };
+        let mut style = Style::default().fg(fg);
+        if severity >= Severity::High {
+            style = style.add_modifier(Modifier::BOLD);
+        }
+        if pulse {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        style
+    }
+
+    pub fn severity(self, s: Severity) -> Style {
+        if self.plain { Style::default() } else { Style::default().fg(severity_color(s)) }
+    }
+
+    pub fn title(self) -> Style {
+        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD) }
+    }
+
+    pub fn dim(self) -> Style {
+        if self.plain { Style::default() } else { Style::default().fg(Color::DarkGray) }
+    }
+
+    pub fn selected(self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn error(self) -> Style {
+        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(Color::Red).add_modifier(Modifier::BOLD) }
+    }
+
+    /// An icon; `None` hint draws the default node mark.
+    pub fn icon(self, hint: IconHint) -> &'static str {
+        match (hint, self.plain) {
+            (IconHint::Coffin, false) => "⚰",
+            (IconHint::Skull, false) => "☠",
+            (IconHint::Ghost, false) => "👻",
+            (IconHint::Pumpkin, false) => "🎃",
+            (IconHint::None, false) => "●",
+            (IconHint::Coffin, true) => "#",
+            (IconHint::Skull, true) => "X",
+            (IconHint::Ghost, true) => "@",
+            (IconHint::Pumpkin, true) => "*",
+            (IconHint::None, true) => "o",
+        }
+    }
+}
+
+fn severity_color(s: Severity) -> Color {
+    match s {
+        Severity::Critical => Color::Red,
+        Severity::High => Color::Rgb(255, 140, 0),
+        Severity::Medium => Color::Yellow,
+        Severity::Low => Color::Blue,
+        Severity::Info => Color::DarkGray,
+    }
+}
+
+/// `5s`, `3m`, `2h`, `4d`.
+pub fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// `812`, `1.2K`, `3.4M`, `5.6G`.
+pub fn bytes(n: u64) -> String {
+    let f = n as f64;
+    if n < 1000 {
+        format!("{n}")
+    } else if f < 1e6 {
+        format!("{:.1}K", f / 1e3)
+    } else if f < 1e9 {
+        format!("{:.1}M", f / 1e6)
+    } else {
+        format!("{:.1}G", f / 1e9)
+    }
+}
+
+/// A Unix ms time as `YYYY-MM-DD HH:MM:SS UTC` (no clock crate needed).
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", tod / 3600, tod % 3600 / 60, tod % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(age(59_999), "59s");
+        assert_eq!(age(3_600_000), "1h");
+        assert_eq!(bytes(999), "999");
+        assert_eq!(bytes(1_234_567), "1.2M");
+        assert_eq!(utc(1_793_534_400_000), "2026-11-01 10:00:00 UTC");
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+    }
+
+    #[test]
+    fn plain_mode_has_no_colour_and_ascii_icons() {
+        let plain = Theme { plain: true, glow: true };
+        assert_eq!(plain.color(spec::Color::Red), Style::default());
+        assert!(plain.icon(IconHint::Ghost).is_ascii());
+        let rich = Theme { plain: false, glow: true };
+        assert_eq!(rich.glow_style(Severity::Critical, Some(Highlight::RedGlow), false).fg, Some(Color::Red));
+    }
+}

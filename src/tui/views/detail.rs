@@ -1,0 +1,272 @@
+//! The inspector: what is selected, and its findings with why.
+//!
+//! ```text
+//! ┌ socket tcp:5ce0… ──────────────┐
+//! │ state ESTABLISHED · outbound    │
+//! │ 10.0.0.5:38812 → 203.0.113.200… │
+//! │ process bash (3401) www-data    │
+//! │ ▲ CRITICAL Reverse shell …      │
+//! │   • stdio_is_socket → fd 0 …    │
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use super::super::app::App;
+use super::super::state::{MapMode, MapNode, Pane};
+use super::super::theme::{age, bytes, utc};
+use crate::model::{EndpointKey, Finding, Pid, Socket, SocketKey, Subject};
+use crate::text::{bounded, escape_control};
+
+/// What the inspector shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Nothing,
+    Host,
+    Socket(SocketKey),
+    Process(Pid),
+    Endpoint(EndpointKey),
+    Listener(crate::model::ListenerKey),
+    Group(String),
+}
+
+/// The inspector's target: the selection of the active pane.
+pub fn target(app: &App) -> Target {
+    match (app.ui.pane, app.ui.map_mode) {
+        (Pane::List, _) => app.ui.list_selected.map_or(Target::Nothing, Target::Socket),
+        (Pane::Map, MapMode::Graph) => match &app.ui.map_selected {
+            MapNode::Host => app.ui.focus.map_or(Target::Host, Target::Process),
+            MapNode::Process(p) => Target::Process(*p),
+            MapNode::Listener(l) => Target::Listener(*l),
+            MapNode::Endpoint(e) => Target::Endpoint(*e),
+            MapNode::Group(g) => Target::Group(g.clone()),
+        },
+        (Pane::Map, _) => {
+            let sel = app.ui.tree.selected();
+            match sel.last().map(String::as_str) {
+                Some(id) if id.starts_with("e:") => id[2..].parse().map_or(Target::Nothing, |ip| Target::Endpoint(EndpointKey(ip))),
+                Some(id) if id.starts_with("s:") => id[2..].parse().map_or(Target::Nothing, Target::Socket),
+                Some(id) if id.starts_with("p:") => id[2..].parse().map_or(Target::Nothing, |p| Target::Process(Pid(p))),
+                _ => Target::Nothing,
+            }
+        }
+    }
+}
+
+fn kv(key: &str, value: impl Into<String>) -> Line<'static> {
+    Line::from(vec![Span::styled(format!("{key:<9}"), Style::default().add_modifier(Modifier::DIM)), Span::raw(value.into())])
+}
+
+/// Findings about the target.
+fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
+    let s = &app.snapshot;
+    let about_socket = |sock: &Socket, f: &Finding| match f.subject {
+        Subject::Socket { socket, .. } => socket == sock.key(),
+        Subject::Process { pid } => sock.raw.owners.contains(&pid),
+        Subject::Endpoint { endpoint } => endpoint.0 == sock.raw.remote.ip(),
+    };
+    s.findings
+        .iter()
+        .filter(|f| match t {
+            Target::Socket(k) => s.socket(*k).is_some_and(|sock| about_socket(sock, f)),
+            Target::Process(p) => match f.subject {
+                Subject::Process { pid } => pid == *p,
+                Subject::Socket { pid, .. } => pid == Some(*p),
+                Subject::Endpoint { .. } => false,
+            },
+            Target::Endpoint(e) => match f.subject {
+                Subject::Endpoint { endpoint } => endpoint == *e,
+                Subject::Socket { socket, .. } => s.socket(socket).is_some_and(|x| x.raw.remote.ip() == e.0),
+                Subject::Process { .. } => false,
+            },
+            Target::Listener(l) => {
+                s.sockets.iter().any(|x| x.state().is_listening() && x.raw.local.port() == l.port && x.raw.local.ip() == l.address && about_socket(x, f))
+            }
+            Target::Host => true,
+            Target::Nothing | Target::Group(_) => false,
+        })
+        .collect()
+}
+
+fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
+    let Some(p) = app.snapshot.process(pid) else {
+        out.push(kv("process", format!("{pid} (no facts: not visible or exited)")));
+        return;
+    };
+    let f = &p.facts;
+    out.push(kv("process", format!("{} ({pid}) · user {} ({})", escape_control(&f.name), f.user.as_deref().map_or("?".into(), escape_control), f.uid)));
+    let exe = f.exe.as_deref().map_or("unreadable".to_string(), escape_control);
+    let flag = match (f.exe_deleted, f.exe_memfd) {
+        (true, true) => " [deleted, in memory]",
+        (true, false) => " [deleted]",
+        (false, true) => " [in memory]",
+        _ => "",
+    };
+    out.push(kv("exe", format!("{exe}{flag}")));
+    out.push(kv("cmdline", bounded(&escape_control(&f.cmdline), 240)));
+    // Parent chain, as far as the snapshot knows processes.
+    let mut chain = Vec::new();
+    let mut cur = f.ppid;
+    for _ in 0..6 {
+        if cur == 0 {
+            break;
+        }
+        match app.snapshot.process(Pid(cur)) {
+            Some(pp) => {
+                chain.push(format!("{} ({cur})", escape_control(&pp.facts.name)));
+                cur = pp.facts.ppid;
+            }
+            None => {
+                chain.push(cur.to_string());
+                break;
+            }
+        }
+    }
+    out.push(kv("parents", if chain.is_empty() { "-".into() } else { chain.join(" ← ") }));
+    out.push(kv("started", utc(f.start_time_ms)));
+    let stdio = if f.stdio_sockets.is_empty() { "no".to_string() } else { format!("fd {:?} are sockets", f.stdio_sockets) };
+    out.push(kv("stdio", format!("{stdio} · tty {}", if f.has_tty { "yes" } else { "no" })));
+    out.push(kv(
+        "sockets",
+        format!("{} ({} listening) · sent {} · received {}", p.socket_count, p.listener_count, bytes(p.bytes_sent), bytes(p.bytes_received)),
+    ));
+}
+
+fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
+    let s = &app.snapshot;
+    let mut out = Vec::new();
+    let title = match t {
+        Target::Nothing => " detail ".to_string(),
+        Target::Host => {
+            out.push(kv("host", escape_control(&s.source.host)));
+            out.push(kv("source", escape_control(&s.source.detail)));
+            out.push(kv("taken", utc(s.taken_at_ms)));
+            out.push(kv(
+                "sockets",
+                format!("{} · {} processes · {} endpoints · {} listeners", s.sockets.len(), s.processes.len(), s.endpoints.len(), s.listeners.len()),
+            ));
+            out.push(kv(
+                "refresh",
+                format!("{:.1} ms (dump {:.1}, owners {:.1}, graph {:.1})", s.timings.total_ms, s.timings.dump_ms, s.timings.owners_ms, s.timings.graph_ms),
+            ));
+            " host ".to_string()
+        }
+        Target::Socket(k) => match s.socket(*k) {
+            Some(sock) => {
+                out.push(kv("state", format!("{} · {} · {}", sock.state(), sock.direction, sock.zone)));
+                out.push(kv("local", sock.raw.local.to_string()));
+                out.push(kv("remote", sock.raw.remote.to_string()));
+                out.push(kv("age", format!("{} (first seen {})", age(sock.age_ms), utc(sock.first_seen_ms))));
+                match sock.raw.tcp {
+                    Some(c) => out.push(kv(
+                        "traffic",
+                        format!(
+                            "sent {} · received {} · rtt {:.1} ms · {}/s up {}/s down",
+                            bytes(c.bytes_acked),
+                            bytes(c.bytes_received),
+                            f64::from(c.rtt_us) / 1000.0,
+                            bytes(sock.send_rate),
+                            bytes(sock.recv_rate)
+                        ),
+                    )),
+                    None => out.push(kv("traffic", "no byte counters for this socket")),
+                }
+                out.push(kv("inode", format!("{} · uid {} · queues {}/{}", sock.raw.inode, sock.raw.uid, sock.raw.recv_queue, sock.raw.send_queue)));
+                match sock.owner() {
+                    Some(p) => process_lines(app, p, &mut out),
+                    None => out.push(kv("process", if sock.raw.inode == 0 { "none: held by the kernel" } else { "not visible (another user's, or exited)" })),
+                }
+                format!(" socket {k} ")
+            }
+            None => " socket (gone) ".to_string(),
+        },
+        Target::Process(p) => {
+            process_lines(app, *p, &mut out);
+            format!(" process {p} ")
+        }
+        Target::Endpoint(e) => {
+            match s.endpoints.get(e) {
+                Some(n) => {
+                    out.push(kv("address", format!("{} · {}{}", n.ip, n.zone, n.country.as_deref().map_or(String::new(), |c| format!(" · {c}")))));
+                    if let Some(h) = &n.hostname {
+                        out.push(kv("name", escape_control(h)));
+                    }
+                    let ports: Vec<String> = n.ports.iter().take(12).map(ToString::to_string).collect();
+                    out.push(kv("ports", ports.join(", ")));
+                    out.push(kv(
+                        "traffic",
+                        format!(
+                            "{} connections · {:.0} new/min · sent {} · received {}",
+                            n.connection_count,
+                            n.new_per_minute,
+                            bytes(n.bytes_sent),
+                            bytes(n.bytes_received)
+                        ),
+                    ));
+                    if !n.tags.is_empty() {
+                        out.push(kv("tags", n.tags.join(", ")));
+                    }
+                }
+                None => out.push(kv("address", e.to_string())),
+            }
+            let procs: Vec<String> = app.derived.tree.by_endpoint.get(e).map_or_else(Vec::new, |m| {
+                m.iter().map(|(p, c)| format!("{} ({p}) ×{c}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str())))).collect()
+            });
+            out.push(kv("processes", if procs.is_empty() { "-".into() } else { procs.join(", ") }));
+            format!(" endpoint {e} ")
+        }
+        Target::Listener(l) => {
+            if let Some(n) = s.listeners.get(l) {
+                out.push(kv("listener", format!("{} {} · {} accepted open", n.protocol, std::net::SocketAddr::new(n.address, n.port), n.inbound_count)));
+                out.push(kv("bound", if n.wildcard { "every address (reachable from every network)" } else { "one address" }));
+                match n.pid {
+                    Some(p) => process_lines(app, Pid(p), &mut out),
+                    None => out.push(kv("process", "not visible")),
+                }
+            }
+            format!(" listener {l} ")
+        }
+        Target::Group(label) => {
+            if let Some(g) = s.graph.groups.iter().find(|g| &g.label == label) {
+                out.push(kv("group", format!("{:?} · {} endpoints · {} connections", g.strategy, g.member_count, g.connection_count)));
+                out.push(kv("members", g.members.iter().take(10).cloned().collect::<Vec<_>>().join(", ")));
+            } else {
+                out.push(kv("group", escape_control(label)));
+            }
+            format!(" group {} ", escape_control(label))
+        }
+    };
+    (title, out)
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = target(app);
+    let (title, mut lines) = target_lines(app, &t);
+    let findings = findings_for(app, &t);
+    if !findings.is_empty() {
+        lines.push(Line::from(""));
+    }
+    for f in findings.iter().take(8) {
+        let style = app.theme.glow_style(f.severity, f.highlight, false);
+        lines.push(Line::from(vec![
+            Span::styled(format!("▲ {} ", f.severity.name().to_uppercase()), style),
+            Span::raw(format!("{} ({})", escape_control(&f.rule_name), f.rule_id)),
+        ]));
+        if !f.tags.is_empty() {
+            lines.push(kv("  tags", f.tags.join(", ")));
+        }
+        for step in &f.trace {
+            lines.push(Line::from(format!("  • {} → {}", escape_control(&step.condition), escape_control(&step.value))));
+        }
+        if !f.explanation.is_empty() {
+            lines.push(Line::from(format!("  {}", escape_control(&f.explanation))));
+        }
+        for step in &f.steps {
+            lines.push(Line::from(format!("  $ {}", escape_control(step))));
+        }
+    }
+    Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title).border_style(app.theme.dim())).render(area, buf);
+}
