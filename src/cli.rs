@@ -44,7 +44,7 @@ pub struct Cli {
     )]
     pub view: Option<String>,
 
-    /// Draw with ASCII icons and no colour (also when NO_COLOR is set).
+    /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
     pub ascii: bool,
 

@@ -117,7 +117,7 @@ fn marks(snapshot: &Snapshot) -> (Vec<Option<Mark>>, FxHashMap<MapNode, Mark>) {
 
 fn compare(snapshot: &Snapshot, marks: &[Option<Mark>], a: u32, b: u32, column: Column) -> Ordering {
     let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
-    let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map(|p| p.facts.name.as_str()).unwrap_or("");
+    let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map_or("", |p| p.facts.name.as_str());
     match column {
         Column::Process => name(x).cmp(name(y)).then(x.owner().cmp(&y.owner())),
         Column::Proto => x.key().protocol.cmp(&y.key().protocol),

@@ -5,7 +5,7 @@
 //! proto:udp dir:in lport:22 rport:4444 !state:listen  203.0.113
 //! ```
 //!
-//! Terms are ANDed. `!` negates a term. A word without a key is free text,
+//! Terms are `ANDed`. `!` negates a term. A word without a key is free text,
 //! matched (case-insensitively) against the process name, command line and
 //! both addresses. Errors carry the offending term so the UI can show them
 //! inline.

@@ -63,6 +63,7 @@ impl Column {
         }
     }
 
+    #[must_use]
     pub fn next(self) -> Self {
         let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]

@@ -114,15 +114,12 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
         if cur == 0 {
             break;
         }
-        match app.snapshot.process(Pid(cur)) {
-            Some(pp) => {
-                chain.push(format!("{} ({cur})", escape_control(&pp.facts.name)));
-                cur = pp.facts.ppid;
-            }
-            None => {
-                chain.push(cur.to_string());
-                break;
-            }
+        if let Some(pp) = app.snapshot.process(Pid(cur)) {
+            chain.push(format!("{} ({cur})", escape_control(&pp.facts.name)));
+            cur = pp.facts.ppid;
+        } else {
+            chain.push(cur.to_string());
+            break;
         }
     }
     out.push(kv("parents", if chain.is_empty() { "-".into() } else { chain.join(" ← ") }));
@@ -133,6 +130,38 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
         "sockets",
         format!("{} ({} listening) · sent {} · received {}", p.socket_count, p.listener_count, bytes(p.bytes_sent), bytes(p.bytes_received)),
     ));
+}
+
+fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> String {
+    match app.snapshot.socket(key) {
+        Some(sock) => {
+            out.push(kv("state", format!("{} · {} · {}", sock.state(), sock.direction, sock.zone)));
+            out.push(kv("local", sock.raw.local.to_string()));
+            out.push(kv("remote", sock.raw.remote.to_string()));
+            out.push(kv("age", format!("{} (first seen {})", age(sock.age_ms), utc(sock.first_seen_ms))));
+            match sock.raw.tcp {
+                Some(c) => out.push(kv(
+                    "traffic",
+                    format!(
+                        "sent {} · received {} · rtt {:.1} ms · {}/s up {}/s down",
+                        bytes(c.bytes_acked),
+                        bytes(c.bytes_received),
+                        f64::from(c.rtt_us) / 1000.0,
+                        bytes(sock.send_rate),
+                        bytes(sock.recv_rate)
+                    ),
+                )),
+                None => out.push(kv("traffic", "no byte counters for this socket")),
+            }
+            out.push(kv("inode", format!("{} · uid {} · queues {}/{}", sock.raw.inode, sock.raw.uid, sock.raw.recv_queue, sock.raw.send_queue)));
+            match sock.owner() {
+                Some(p) => process_lines(app, p, out),
+                None => out.push(kv("process", if sock.raw.inode == 0 { "none: held by the kernel" } else { "not visible (another user's, or exited)" })),
+            }
+            format!(" socket {key} ")
+        }
+        None => " socket (gone) ".to_string(),
+    }
 }
 
 fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
@@ -154,35 +183,7 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
             ));
             " host ".to_string()
         }
-        Target::Socket(k) => match s.socket(*k) {
-            Some(sock) => {
-                out.push(kv("state", format!("{} · {} · {}", sock.state(), sock.direction, sock.zone)));
-                out.push(kv("local", sock.raw.local.to_string()));
-                out.push(kv("remote", sock.raw.remote.to_string()));
-                out.push(kv("age", format!("{} (first seen {})", age(sock.age_ms), utc(sock.first_seen_ms))));
-                match sock.raw.tcp {
-                    Some(c) => out.push(kv(
-                        "traffic",
-                        format!(
-                            "sent {} · received {} · rtt {:.1} ms · {}/s up {}/s down",
-                            bytes(c.bytes_acked),
-                            bytes(c.bytes_received),
-                            f64::from(c.rtt_us) / 1000.0,
-                            bytes(sock.send_rate),
-                            bytes(sock.recv_rate)
-                        ),
-                    )),
-                    None => out.push(kv("traffic", "no byte counters for this socket")),
-                }
-                out.push(kv("inode", format!("{} · uid {} · queues {}/{}", sock.raw.inode, sock.raw.uid, sock.raw.recv_queue, sock.raw.send_queue)));
-                match sock.owner() {
-                    Some(p) => process_lines(app, p, &mut out),
-                    None => out.push(kv("process", if sock.raw.inode == 0 { "none: held by the kernel" } else { "not visible (another user's, or exited)" })),
-                }
-                format!(" socket {k} ")
-            }
-            None => " socket (gone) ".to_string(),
-        },
+        Target::Socket(k) => socket_lines(app, *k, &mut out),
         Target::Process(p) => {
             process_lines(app, *p, &mut out);
             format!(" process {p} ")

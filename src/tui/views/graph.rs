@@ -15,6 +15,7 @@
 //! rendering, navigation and mouse clicks.
 
 use std::f64::consts::TAU;
+use std::fmt::Write;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -94,6 +95,8 @@ fn icon_hint(app: &App, e: &MapEntry) -> IconHint {
 }
 
 /// Place the centre and every node in `area`.
+// Geometry reads best with its usual short names (w, h, x, y, a, k, n).
+#[allow(clippy::many_single_char_names, clippy::similar_names)]
 pub fn place(app: &App, area: Rect) -> Placement {
     let (w, h) = (f64::from(area.width), f64::from(area.height));
     let cx = area.x + area.width / 2;
@@ -152,7 +155,7 @@ fn fit_label(text: &str, icon: &str, x: u16, y: u16, rightward: bool, area: Rect
                 continue;
             }
             let row = row as u16;
-            let free = taken.iter().all(|&(ty, a, b)| ty != row || x0 + width + 1 <= a || b + 1 <= x0);
+            let free = taken.iter().all(|&(ty, a, b)| ty != row || x0 + width < a || b < x0);
             if free {
                 return Some((x0, row));
             }
@@ -205,10 +208,10 @@ pub fn title(app: &App) -> String {
         None => " map · host ".to_string(),
     };
     if let Some((name, _)) = app.spec.views.get_index(app.ui.view) {
-        t.push_str(&format!("· view {name} "));
+        let _ = write!(t, "· view {name} ");
     }
     if !app.ui.filter_text.is_empty() {
-        t.push_str(&format!("· filter {} ", crate::text::escape_control(&app.ui.filter_text)));
+        let _ = write!(t, "· filter {} ", crate::text::escape_control(&app.ui.filter_text));
     }
     t
 }

@@ -6,6 +6,8 @@
 //! │nginx (813) tcp   10.0.0.5:443  198.51.…:515  ESTAB… 3m  24K 1.2K  │
 //! ```
 
+use std::fmt::Write;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
@@ -24,9 +26,8 @@ fn width_of(c: Column) -> u16 {
         Column::Proto => 5,
         Column::Local | Column::Remote => 21,
         Column::State => 10,
-        Column::Age => 4,
+        Column::Age | Column::Severity => 4,
         Column::Up | Column::Down => 6,
-        Column::Severity => 4,
     }
 }
 
@@ -55,7 +56,7 @@ pub fn title(app: &App) -> String {
     };
     let mut t = format!(" sockets {}/{} · sort {} {arrow} ", app.derived.rows.len(), app.snapshot.sockets.len(), app.ui.sort.column.title());
     if !app.ui.filter_text.is_empty() {
-        t.push_str(&format!("· filter {} ", escape_control(&app.ui.filter_text)));
+        let _ = write!(t, "· filter {} ", escape_control(&app.ui.filter_text));
     }
     t
 }

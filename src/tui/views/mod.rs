@@ -7,6 +7,8 @@ mod help;
 mod list;
 pub mod tree;
 
+use std::fmt::Write;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -112,7 +114,7 @@ fn status(app: &App, area: Rect, buf: &mut Buffer) {
         .chain(app.snapshot.health.messages.iter().map(|m| (m.level, m.text.clone())))
         .max_by_key(|(l, _)| *l);
     if let Some((level, msg)) = health {
-        text.push_str(&format!(" │ {level:?}: {}", escape_control(&msg)));
+        let _ = write!(text, " │ {level:?}: {}", escape_control(&msg));
     }
     let style = if app.status.last_error.is_some() { app.theme.error() } else { app.theme.dim() };
     buf.set_stringn(area.x, area.y, graph::fit(&text, width), width, style);
@@ -123,7 +125,7 @@ pub fn summary_lines(app: &App) -> Vec<Line<'static>> {
     let s = &app.snapshot;
     let mut lines = vec![Line::from(format!("{} sockets, {} endpoints, {} listeners", s.sockets.len(), s.endpoints.len(), s.listeners.len()))];
     let mut eps: Vec<_> = app.derived.map.endpoints.iter().collect();
-    eps.sort_by(|a, b| b.sockets.cmp(&a.sockets));
+    eps.sort_by_key(|e| std::cmp::Reverse(e.sockets));
     for e in eps.iter().take(5) {
         lines.push(Line::from(format!("{} ×{} {}", escape_control(&e.label), e.sockets, e.state)));
     }

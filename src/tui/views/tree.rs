@@ -42,23 +42,20 @@ fn socket_label(s: &Socket) -> String {
 /// Top-level groups: (id, owner or endpoint, socket indices or pid counts).
 fn tops(app: &App) -> Vec<(String, String)> {
     let t = &app.derived.tree;
-    match app.ui.map_mode {
-        MapMode::TreeByEndpoint => t
-            .by_endpoint
+    if app.ui.map_mode == MapMode::TreeByEndpoint {
+        t.by_endpoint
             .iter()
             .map(|(e, procs)| {
                 let n: u64 = procs.values().sum();
                 (format!("e:{e}"), format!("{e} {} · {n} connections · {} processes", crate::model::Zone::of(e.0), procs.len()))
             })
-            .collect(),
-        _ => {
-            let mut v: Vec<(String, String)> =
-                t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
-            if !t.unowned.is_empty() {
-                v.push((process_id(None), process_label(app, None, t.unowned.len())));
-            }
-            v
+            .collect()
+    } else {
+        let mut v: Vec<(String, String)> = t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
+        if !t.unowned.is_empty() {
+            v.push((process_id(None), process_label(app, None, t.unowned.len())));
         }
+        v
     }
 }
 
@@ -66,32 +63,29 @@ fn tops(app: &App) -> Vec<(String, String)> {
 fn children(app: &App, top: &str) -> Vec<(String, String, bool)> {
     let t = &app.derived.tree;
     let s = &app.snapshot;
-    let mut out: Vec<(String, String, bool)> = match app.ui.map_mode {
-        MapMode::TreeByEndpoint => {
-            let Some(e) = top.strip_prefix("e:").and_then(|x| x.parse().ok()).map(EndpointKey) else { return Vec::new() };
-            t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
-                procs
-                    .iter()
-                    .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
-                    .collect()
-            })
-        }
-        _ => {
-            let socks = match top.strip_prefix("p:") {
-                Some("-") => Some(&t.unowned),
-                Some(p) => p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))),
-                None => None,
-            };
-            socks.map_or_else(Vec::new, |v| {
-                v.iter()
-                    .take(MAX_CHILDREN)
-                    .map(|&i| {
-                        let sock = &s.sockets[i as usize];
-                        (format!("s:{}", sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
-                    })
-                    .collect()
-            })
-        }
+    let mut out: Vec<(String, String, bool)> = if app.ui.map_mode == MapMode::TreeByEndpoint {
+        let Some(e) = top.strip_prefix("e:").and_then(|x| x.parse().ok()).map(EndpointKey) else { return Vec::new() };
+        t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
+            procs
+                .iter()
+                .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
+                .collect()
+        })
+    } else {
+        let socks = match top.strip_prefix("p:") {
+            Some("-") => Some(&t.unowned),
+            Some(p) => p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))),
+            None => None,
+        };
+        socks.map_or_else(Vec::new, |v| {
+            v.iter()
+                .take(MAX_CHILDREN)
+                .map(|&i| {
+                    let sock = &s.sockets[i as usize];
+                    (format!("s:{}", sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
+                })
+                .collect()
+        })
     };
     let total = match app.ui.map_mode {
         MapMode::TreeByEndpoint => out.len(),
