@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(age(3_600_000), "1h");
         assert_eq!(bytes(999), "999");
         assert_eq!(bytes(1_234_567), "1.2M");
-        assert_eq!(utc(1_793_534_400_000), "2026-11-01 10:00:00 UTC");
+        assert_eq!(utc(1_793_534_400_000), "2026-11-01 12:00:00 UTC");
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
     }
 
