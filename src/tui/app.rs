@@ -131,10 +131,10 @@ impl App {
         self.ensure_visible();
     }
 
-    /// Map nodes in navigation order.
+    /// Map nodes in navigation order: the centre, then the rings.
     pub fn graph_nodes(&self) -> Vec<MapNode> {
         let inner = graph::inner(self.areas().map);
-        graph::place(self, inner).nodes.into_iter().map(|p| p.node).collect()
+        std::iter::once(MapNode::Host).chain(graph::place(self, inner).nodes.into_iter().map(|p| p.node)).collect()
     }
 
     /// Index of the selected list row.

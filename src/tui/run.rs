@@ -46,7 +46,7 @@ pub async fn run_app<B, S>(terminal: &mut Terminal<B>, app: &mut App, mut input:
 where
     B: Backend,
     S: Stream<Item = io::Result<Event>> + Unpin,
-    io::Error: From<B::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -55,7 +55,7 @@ where
     let mut status_open = true;
     loop {
         if app.dirty && last_draw.elapsed() >= FRAME_GAP {
-            terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
+            terminal.draw(|f| views::render(app, f.area(), f.buffer_mut())).map_err(io::Error::other)?;
             app.dirty = false;
             last_draw = Instant::now();
         }
@@ -74,7 +74,7 @@ where
                 None => {
                     // Input closed (a test's key script ended): draw the last state and stop.
                     if app.dirty {
-                        terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
+                        terminal.draw(|f| views::render(app, f.area(), f.buffer_mut())).map_err(io::Error::other)?;
                     }
                     return Ok(());
                 }

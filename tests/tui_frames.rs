@@ -1,0 +1,347 @@
+//! Rendered frames of the explorer, from the demo recording with fixture
+//! findings (the rule engine is a later issue), at 80×24, 120×40 and
+//! 200×60: every mode and view as text, glows as styled buffers, and key
+//! scripts driven through the real event loop.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use necromap::collect::{ReplaySource, Source};
+use necromap::collector::CollectorStatus;
+use necromap::model::{EndpointKey, Finding, Highlight, Pid, Severity, Snapshot, SnapshotBuilder, Subject, TraceStep};
+use necromap::spec::{IconHint, Spec};
+use necromap::tui::keymap::Action;
+use necromap::tui::state::{MapMode, MapNode, Pane};
+use necromap::tui::{App, Links, Options, run_app, views};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::watch;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight: Highlight, icon: IconHint, tags: &[&str], trace: &[(&str, &str)]) -> Finding {
+    Finding {
+        id: id.into(),
+        rule_id: id.into(),
+        rule_name: name.into(),
+        severity,
+        tags: tags.iter().map(ToString::to_string).collect(),
+        subject,
+        highlight: Some(highlight),
+        icon: Some(icon),
+        trace: trace.iter().map(|(c, v)| TraceStep { condition: (*c).into(), value: (*v).into() }).collect(),
+        explanation: format!("fixture explanation for {id}"),
+        steps: vec![format!("ls -l /proc/{}/fd", 3401)],
+        first_seen_ms: 0,
+        last_seen_ms: 0,
+    }
+}
+
+/// The demo host after all its frames, with fixture findings.
+fn demo() -> Arc<Snapshot> {
+    let mut src = ReplaySource::from_text(necromap::DEMO_SCENARIO, "demo").expect("demo");
+    let info = src.info();
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let mut last = None;
+    while let Ok(obs) = src.collect() {
+        last = Some(b.build(obs, info.clone(), None));
+    }
+    let mut s = last.expect("frames");
+    // Timings are measured, not replayed: fixed here so frames are stable.
+    s.timings = necromap::model::StageTimings::default();
+    let ep = |ip: &str| EndpointKey(ip.parse().expect("ip"));
+    s.findings = vec![
+        finding(
+            "reverse_shell_stdio",
+            "Reverse shell: stdio is a socket",
+            Severity::Critical,
+            Subject::Process { pid: Pid(3401) },
+            Highlight::RedGlow,
+            IconHint::Skull,
+            &["c2", "reverse_shell"],
+            &[("stdio_is_socket: true", "fd 0,1,2 → socket")],
+        ),
+        finding(
+            "beacon_interval",
+            "Beacon-like rhythm",
+            Severity::High,
+            Subject::Endpoint { endpoint: ep("198.51.100.77") },
+            Highlight::OrangeGlow,
+            IconHint::Ghost,
+            &["beacon"],
+            &[("beacon_score_gte: 0.85", "score 0.91")],
+        ),
+        finding(
+            "close_wait_leak",
+            "Excessive CLOSE_WAIT",
+            Severity::Medium,
+            Subject::Process { pid: Pid(1904) },
+            Highlight::YellowGlow,
+            IconHint::Pumpkin,
+            &["resource_leak"],
+            &[("state: CLOSE_WAIT", "48 sockets")],
+        ),
+    ];
+    Arc::new(s)
+}
+
+fn status() -> CollectorStatus {
+    CollectorStatus { interval_ms: 3000, ..CollectorStatus::default() }
+}
+
+fn app(size: (u16, u16), plain: bool) -> App {
+    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, initial_view: None }, size)
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    t.draw(|f| views::render(app, f.area(), f.buffer_mut())).expect("draw");
+    t
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// The named modes of the matrix, each a way to set the app up.
+fn modes() -> Vec<(&'static str, Box<dyn Fn(&mut App)>)> {
+    let mut m: Vec<(&'static str, Box<dyn Fn(&mut App)>)> = vec![
+        ("host", Box::new(|_| {})),
+        (
+            "focus_shell",
+            Box::new(|a: &mut App| {
+                a.set_filter("pid:3401");
+                a.ui.pane = Pane::List;
+                a.apply(Action::Down);
+                a.apply(Action::FocusProcess);
+                a.set_filter("");
+            }),
+        ),
+        ("filter_listen", Box::new(|a: &mut App| a.set_filter("state:listen"))),
+        ("help", Box::new(|a: &mut App| drop(a.apply(Action::Help)))),
+        ("list_pane", Box::new(|a: &mut App| drop(a.apply(Action::NextPane)))),
+        (
+            "tree_process",
+            Box::new(|a: &mut App| {
+                a.apply(Action::Tree);
+                a.apply(Action::Down);
+                a.apply(Action::Right);
+            }),
+        ),
+        (
+            "tree_endpoint",
+            Box::new(|a: &mut App| {
+                a.apply(Action::Tree);
+                a.apply(Action::Tree);
+                a.apply(Action::Down);
+                a.apply(Action::Right);
+            }),
+        ),
+    ];
+    for (i, name) in ["view_suspicious_only", "view_active_only", "view_local_only", "view_internet_only", "view_listeners_only", "view_cleanup_states"]
+        .into_iter()
+        .enumerate()
+    {
+        m.push((
+            name,
+            Box::new(move |a: &mut App| {
+                for _ in 0..=i {
+                    a.apply(Action::NextView);
+                }
+            }),
+        ));
+    }
+    m
+}
+
+fn snapshot_names() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (w, h) in SIZES {
+        for (mode, _) in modes() {
+            names.insert(format!("{mode}_{w}x{h}"));
+            names.insert(format!("ascii_{mode}_{w}x{h}"));
+        }
+    }
+    for n in ["styled_glows_120x40", "styled_ascii_120x40", "tiny_60x20", "keys_filter_listen", "keys_bad_filter", "keys_focus_tree"] {
+        names.insert(n.to_string());
+    }
+    names
+}
+
+#[test]
+fn every_mode_and_view_at_every_size() {
+    for (w, h) in SIZES {
+        for (mode, setup) in modes() {
+            for plain in [false, true] {
+                let mut a = app((w, h), plain);
+                setup(&mut a);
+                let name = if plain { format!("ascii_{mode}_{w}x{h}") } else { format!("{mode}_{w}x{h}") };
+                insta::assert_snapshot!(name, draw(&a).backend());
+            }
+        }
+    }
+}
+
+#[test]
+fn glows_take_the_colour_and_icon_of_the_strongest_finding() {
+    let a = app((120, 40), false);
+    let t = draw(&a);
+    insta::assert_debug_snapshot!("styled_glows_120x40", t.backend().buffer());
+    let text = t.backend().to_string();
+    assert!(text.contains("☠ 203.0.113.200:4444"), "the shell's endpoint has the skull of the critical finding");
+    assert!(text.contains("🎃 10.0.0.20:9200 ×38"), "the leaking process's peer has the pumpkin of the medium finding");
+    let buf = t.backend().buffer();
+    let (x, y) = find(&text, "☠ 203.0.113.200");
+    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Red, "critical → red glow");
+    let p = app((120, 40), true);
+    let t = draw(&p);
+    insta::assert_debug_snapshot!("styled_ascii_120x40", t.backend().buffer());
+    assert!(t.backend().buffer().content().iter().all(|c| c.fg == ratatui::style::Color::Reset), "plain mode has no colour");
+    assert!(t.backend().to_string().contains("X 203.0.113.200:4444"), "ASCII skull");
+}
+
+/// Cell position of `needle` in a rendered frame (rows of the Display form).
+fn find(text: &str, needle: &str) -> (u16, u16) {
+    for (y, line) in text.lines().enumerate() {
+        let line = line.trim_matches('"');
+        if let Some(byte) = line.find(needle) {
+            let x = unicode_width::UnicodeWidthStr::width(&line[..byte]);
+            return (x as u16, y as u16);
+        }
+    }
+    panic!("`{needle}` not on screen:\n{text}");
+}
+
+#[test]
+fn below_the_small_size_a_summary_replaces_the_map() {
+    let a = app((60, 20), false);
+    let t = draw(&a);
+    let text = t.backend().to_string();
+    assert!(text.contains("enlarge"), "{text}");
+    insta::assert_snapshot!("tiny_60x20", t.backend());
+}
+
+async fn script(mut a: App, events: Vec<Event>) -> (App, Terminal<TestBackend>) {
+    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
+    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
+    let (_ttx, status) = watch::channel(a.status.clone());
+    let input = futures_util::stream::iter(events.into_iter().map(Ok));
+    run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");
+    (a, t)
+}
+
+fn typed(text: &str) -> Vec<Event> {
+    text.chars().map(|c| key(KeyCode::Char(c))).collect()
+}
+
+#[tokio::test]
+async fn typing_a_filter_narrows_the_list() {
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("state:listen"));
+    events.push(key(KeyCode::Enter));
+    let (a, t) = script(app((120, 40), false), events).await;
+    assert_eq!(a.ui.filter_text, "state:listen");
+    assert!(!a.derived.rows.is_empty());
+    assert!(a.derived.rows.iter().all(|&r| a.snapshot.sockets[r as usize].state().name() == "LISTEN"));
+    insta::assert_snapshot!("keys_filter_listen", t.backend());
+}
+
+#[tokio::test]
+async fn a_bad_filter_shows_its_error_inline_and_keeps_the_old_one() {
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("port:http"));
+    events.push(key(KeyCode::Enter));
+    let (a, t) = script(app((120, 40), false), events).await;
+    assert!(a.ui.filter_text.is_empty());
+    assert_eq!(a.derived.rows.len(), a.snapshot.sockets.len());
+    let text = t.backend().to_string();
+    assert!(text.contains("`port:http`: expected a port"), "{text}");
+    insta::assert_snapshot!("keys_bad_filter", t.backend());
+}
+
+#[tokio::test]
+async fn p_focuses_the_selected_process_and_t_opens_the_tree() {
+    // Select the shell's socket in the list, focus it, then show the tree.
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("proc:bash"));
+    events.extend([key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Char('p'))]);
+    let (a, _) = script(app((120, 40), false), events).await;
+    assert_eq!(a.ui.focus, Some(Pid(3401)));
+    assert_eq!(a.derived.map.endpoints.len(), 1, "the map shows only the shell's peer");
+    let (a, t) = script(a, vec![key(KeyCode::Char('t')), key(KeyCode::Down), key(KeyCode::Right)]).await;
+    assert_eq!(a.ui.map_mode, MapMode::TreeByProcess);
+    assert!(t.backend().to_string().contains("bash (3401)"));
+    insta::assert_snapshot!("keys_focus_tree", t.backend());
+    // p again returns to the host.
+    let (a, _) = script(a, vec![key(KeyCode::Tab), key(KeyCode::Char('p'))]).await;
+    assert_eq!(a.ui.focus, None);
+}
+
+#[tokio::test]
+async fn help_opens_and_esc_closes_it_before_quitting() {
+    let (a, t) = script(app((120, 40), false), vec![key(KeyCode::Char('?'))]).await;
+    assert!(a.ui.help);
+    let text = t.backend().to_string();
+    for b in necromap::tui::keymap::BINDINGS {
+        assert!(text.contains(b.keys), "help lists {}", b.keys);
+    }
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.ui.help && !a.quit);
+    let (a, _) = script(a, vec![key(KeyCode::Char('q'))]).await;
+    assert!(a.quit);
+}
+
+#[tokio::test]
+async fn mouse_clicks_select_rows_and_nodes() {
+    let a = app((120, 40), false);
+    let list = a.areas().list;
+    let click = |x, y| Event::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: x, row: y, modifiers: KeyModifiers::NONE });
+    // Third data row: border + header + 2.
+    let (a, _) = script(a, vec![click(list.x + 3, list.y + 4)]).await;
+    assert_eq!(a.ui.pane, Pane::List);
+    assert_eq!(a.selected_row(), Some(2));
+    // Click on a node's label in the map.
+    let placed = views::graph::place(&a, views::graph::inner(a.areas().map));
+    let target = placed.nodes.iter().find(|n| matches!(n.node, MapNode::Endpoint(_))).expect("an endpoint node").clone();
+    let (a, _) = script(a, vec![click(target.label_x + 1, target.label_y)]).await;
+    assert_eq!(a.ui.pane, Pane::Map);
+    assert_eq!(a.ui.map_selected, target.node);
+}
+
+#[tokio::test]
+async fn the_selection_survives_a_refresh() {
+    let mut a = app((120, 40), false);
+    a.apply(Action::NextPane);
+    a.apply(Action::Down);
+    a.apply(Action::Down);
+    let chosen = a.ui.list_selected.expect("selected");
+    let mut t = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let (stx, snapshots) = watch::channel(a.snapshot.clone());
+    let (_ttx, status) = watch::channel(a.status.clone());
+    // A new generation arrives with the same sockets in another order.
+    let mut next = (*demo()).clone();
+    next.generation += 1;
+    next.findings.reverse();
+    stx.send(Arc::new(next)).expect("send");
+    let input = futures_util::stream::iter(vec![Ok(Event::FocusGained)]);
+    run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");
+    assert_eq!(a.ui.list_selected, Some(chosen));
+}
+
+#[test]
+fn every_snapshot_file_is_referenced_and_none_is_pending() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut on_disk = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("snapshots dir") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".snap.new") && !name.ends_with(".pending-snap"), "pending snapshot {name}: review it with cargo insta review");
+        if let Some(n) = name.strip_prefix("tui_frames__").and_then(|n| n.strip_suffix(".snap")) {
+            on_disk.insert(n.to_string());
+        }
+    }
+    let expected = snapshot_names();
+    let unreferenced: Vec<_> = on_disk.difference(&expected).collect();
+    assert!(unreferenced.is_empty(), "unreferenced snapshots: {unreferenced:?}");
+}

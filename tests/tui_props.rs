@@ -1,0 +1,72 @@
+//! Property: any snapshot renders at any size from 1×1 to 300×100 in every
+//! map mode without a panic.
+
+use std::sync::Arc;
+
+use necromap::collect::{Observation, SourceInfo, SourceKind};
+use necromap::collector::CollectorStatus;
+use necromap::model::{Pid, ProcessFacts, Protocol, RawSocket, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
+use necromap::spec::Spec;
+use necromap::tui::keymap::Action;
+use necromap::tui::{App, Options, views};
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn arb_socket() -> impl Strategy<Value = (u8, u8, [u8; 4], u16, [u8; 4], u16, u8, bool)> {
+    (0u8..15, 0u8..6, any::<[u8; 4]>(), any::<u16>(), any::<[u8; 4]>(), any::<u16>(), 0u8..4, any::<bool>())
+}
+
+fn observation(rows: &[(u8, u8, [u8; 4], u16, [u8; 4], u16, u8, bool)]) -> Observation {
+    let mut obs = Observation { taken_at_ms: 1_000, privileged: true, ..Observation::default() };
+    for (i, &(state, owner, l, lp, r, rp, proto, tcp)) in rows.iter().enumerate() {
+        let state = SocketState::ALL[usize::from(state)];
+        let protocol = if proto == 0 { Protocol::Udp } else { Protocol::Tcp };
+        let state = if state.protocol() == protocol {
+            state
+        } else if protocol == Protocol::Udp {
+            SocketState::Udp
+        } else {
+            SocketState::Established
+        };
+        obs.sockets.push(RawSocket {
+            key: SocketKey { protocol, cookie: i as u64 },
+            state,
+            local: (l, lp).into(),
+            remote: (r, rp).into(),
+            inode: i as u32 + 1,
+            uid: 0,
+            owners: if owner == 0 { vec![] } else { vec![Pid(u32::from(owner))] },
+            tcp: tcp.then_some(TcpCounters { bytes_acked: 1, bytes_received: 2, rtt_us: 3 }),
+            recv_queue: 0,
+            send_queue: 0,
+        });
+    }
+    for pid in 1..6u32 {
+        obs.processes.push(ProcessFacts { pid, name: format!("p{pid}\u{1b}[31m"), cmdline: "x\u{7}".into(), ..ProcessFacts::default() });
+    }
+    obs
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn renders_anything_at_any_size(rows in proptest::collection::vec(arb_socket(), 0..60), w in 1u16..300, h in 1u16..100, mode in 0usize..3, view in 0usize..7, help in any::<bool>()) {
+        let spec = Arc::new(Spec::embedded());
+        let info = SourceInfo { kind: SourceKind::Replay, host: "h\u{1b}]0;x".into(), detail: String::new() };
+        let snap = Arc::new(SnapshotBuilder::new(spec.clone()).build(observation(&rows), info, None));
+        let mut app = App::new(spec, snap, CollectorStatus::default(), Options::default(), (w, h));
+        for _ in 0..mode { app.apply(Action::Tree); }
+        for _ in 0..view { app.apply(Action::NextView); }
+        if help { app.apply(Action::Help); }
+        for a in [Action::Down, Action::Right, Action::NextPane, Action::Down, Action::FocusProcess] {
+            app.apply(a);
+        }
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        t.draw(|f| views::render(&app, f.area(), f.buffer_mut())).expect("draw");
+        // Host strings never reach the terminal raw.
+        let escape = '\u{1b}';
+        let raw_escape = t.backend().buffer().content().iter().any(|c| c.symbol().contains(escape));
+        prop_assert!(!raw_escape);
+    }
+}
