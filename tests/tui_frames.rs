@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
+#[allow(clippy::too_many_arguments)] // a fixture builder: one argument per field worth setting
 fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight: Highlight, icon: IconHint, tags: &[&str], trace: &[(&str, &str)]) -> Finding {
     Finding {
         id: id.into(),
@@ -106,8 +107,11 @@ fn key(c: KeyCode) -> Event {
 }
 
 /// The named modes of the matrix, each a way to set the app up.
-fn modes() -> Vec<(&'static str, Box<dyn Fn(&mut App)>)> {
-    let mut m: Vec<(&'static str, Box<dyn Fn(&mut App)>)> = vec![
+/// How a mode sets the app up.
+type Setup = Box<dyn Fn(&mut App)>;
+
+fn modes() -> Vec<(&'static str, Setup)> {
+    let mut m: Vec<(&'static str, Setup)> = vec![
         ("host", Box::new(|_| {})),
         (
             "focus_shell",
@@ -186,20 +190,20 @@ fn every_mode_and_view_at_every_size() {
 
 #[test]
 fn glows_take_the_colour_and_icon_of_the_strongest_finding() {
-    let a = app((120, 40), false);
-    let t = draw(&a);
-    insta::assert_debug_snapshot!("styled_glows_120x40", t.backend().buffer());
-    let text = t.backend().to_string();
+    let rich = app((120, 40), false);
+    let term = draw(&rich);
+    insta::assert_debug_snapshot!("styled_glows_120x40", term.backend().buffer());
+    let text = term.backend().to_string();
     assert!(text.contains("☠ 203.0.113.200:4444"), "the shell's endpoint has the skull of the critical finding");
     assert!(text.contains("🎃 10.0.0.20:9200 ×38"), "the leaking process's peer has the pumpkin of the medium finding");
-    let buf = t.backend().buffer();
-    let (x, y) = find(&text, "☠ 203.0.113.200");
-    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Red, "critical → red glow");
-    let p = app((120, 40), true);
-    let t = draw(&p);
-    insta::assert_debug_snapshot!("styled_ascii_120x40", t.backend().buffer());
-    assert!(t.backend().buffer().content().iter().all(|c| c.fg == ratatui::style::Color::Reset), "plain mode has no colour");
-    assert!(t.backend().to_string().contains("X 203.0.113.200:4444"), "ASCII skull");
+    let buf = term.backend().buffer();
+    let (col, row) = find(&text, "☠ 203.0.113.200");
+    assert_eq!(buf[(col, row)].fg, ratatui::style::Color::Red, "critical → red glow");
+    let plain = app((120, 40), true);
+    let term = draw(&plain);
+    insta::assert_debug_snapshot!("styled_ascii_120x40", term.backend().buffer());
+    assert!(term.backend().buffer().content().iter().all(|c| c.fg == ratatui::style::Color::Reset), "plain mode has no colour");
+    assert!(term.backend().to_string().contains("X 203.0.113.200:4444"), "ASCII skull");
 }
 
 /// Cell position of `needle` in a rendered frame (rows of the Display form).

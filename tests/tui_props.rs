@@ -13,11 +13,14 @@ use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-fn arb_socket() -> impl Strategy<Value = (u8, u8, [u8; 4], u16, [u8; 4], u16, u8, bool)> {
+/// state, owner, local ip, local port, remote ip, remote port, protocol, has counters.
+type Row = (u8, u8, [u8; 4], u16, [u8; 4], u16, u8, bool);
+
+fn arb_socket() -> impl Strategy<Value = Row> {
     (0u8..15, 0u8..6, any::<[u8; 4]>(), any::<u16>(), any::<[u8; 4]>(), any::<u16>(), 0u8..4, any::<bool>())
 }
 
-fn observation(rows: &[(u8, u8, [u8; 4], u16, [u8; 4], u16, u8, bool)]) -> Observation {
+fn observation(rows: &[Row]) -> Observation {
     let mut obs = Observation { taken_at_ms: 1_000, privileged: true, ..Observation::default() };
     for (i, &(state, owner, l, lp, r, rp, proto, tcp)) in rows.iter().enumerate() {
         let state = SocketState::ALL[usize::from(state)];
