@@ -349,3 +349,32 @@ fn every_snapshot_file_is_referenced_and_none_is_pending() {
     let unreferenced: Vec<_> = on_disk.difference(&expected).collect();
     assert!(unreferenced.is_empty(), "unreferenced snapshots: {unreferenced:?}");
 }
+
+#[tokio::test]
+async fn tree_expansion_survives_a_refresh() {
+    let mut a = app((120, 40), false);
+    a.apply(Action::Tree);
+    a.apply(Action::Down);
+    a.apply(Action::Right);
+    let opened = a.ui.tree.opened().clone();
+    assert_eq!(opened.len(), 1);
+    let mut next = (*demo()).clone();
+    next.generation += 1;
+    a.set_snapshot(Arc::new(next));
+    assert_eq!(a.ui.tree.opened(), &opened);
+    let text = draw(&a).backend().to_string();
+    assert!(text.contains("▼"), "the opened node is still open after the refresh");
+}
+
+#[test]
+fn freeze_and_interval_keys_ask_the_collector() {
+    use necromap::tui::app::Effect;
+    use std::time::Duration;
+    let mut a = app((120, 40), false);
+    assert_eq!(a.apply(Action::Freeze), vec![Effect::Freeze(true)]);
+    a.set_status(CollectorStatus { interval_ms: 3000, frozen: true, ..CollectorStatus::default() });
+    assert_eq!(a.apply(Action::Freeze), vec![Effect::Freeze(false)]);
+    assert!(draw(&a).backend().to_string().contains("FROZEN"));
+    assert_eq!(a.apply(Action::Faster), vec![Effect::SetInterval(Duration::from_millis(1500))]);
+    assert_eq!(a.apply(Action::Slower), vec![Effect::SetInterval(Duration::from_millis(6000))]);
+}

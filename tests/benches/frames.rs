@@ -25,10 +25,30 @@ use ratatui::backend::TestBackend;
 fn busy_snapshot(n: usize) -> Snapshot {
     let spec = Arc::new(Spec::embedded());
     let mut obs = Observation { taken_at_ms: 1_000_000, privileged: true, ..Observation::default() };
-    let states = [SocketState::Established, SocketState::Established, SocketState::Established, SocketState::TimeWait, SocketState::CloseWait, SocketState::SynSent];
+    let states =
+        [SocketState::Established, SocketState::Established, SocketState::Established, SocketState::TimeWait, SocketState::CloseWait, SocketState::SynSent];
     for pid in 1..=8u32 {
-        obs.processes.push(ProcessFacts { pid: 100 + pid, ppid: 1, name: format!("worker{pid}"), cmdline: format!("/usr/bin/worker --id {pid}"), exe: Some("/usr/bin/worker".into()), uid: 1000, ..ProcessFacts::default() });
-        obs.sockets.push(RawSocket { key: SocketKey { protocol: Protocol::Tcp, cookie: u64::from(pid) }, state: SocketState::Listen, local: ([0, 0, 0, 0], 8000 + pid as u16).into(), remote: ([0, 0, 0, 0], 0).into(), inode: pid, uid: 1000, owners: vec![Pid(100 + pid)], tcp: None, recv_queue: 0, send_queue: 0 });
+        obs.processes.push(ProcessFacts {
+            pid: 100 + pid,
+            ppid: 1,
+            name: format!("worker{pid}"),
+            cmdline: format!("/usr/bin/worker --id {pid}"),
+            exe: Some("/usr/bin/worker".into()),
+            uid: 1000,
+            ..ProcessFacts::default()
+        });
+        obs.sockets.push(RawSocket {
+            key: SocketKey { protocol: Protocol::Tcp, cookie: u64::from(pid) },
+            state: SocketState::Listen,
+            local: ([0, 0, 0, 0], 8000 + pid as u16).into(),
+            remote: ([0, 0, 0, 0], 0).into(),
+            inode: pid,
+            uid: 1000,
+            owners: vec![Pid(100 + pid)],
+            tcp: None,
+            recv_queue: 0,
+            send_queue: 0,
+        });
     }
     for i in 0..n {
         let endpoint = i % 2_000;
@@ -70,7 +90,11 @@ fn frame_ms(app: &App, term: &mut Terminal<TestBackend>) -> f64 {
 fn main() {
     let n: usize = std::env::args().skip(1).find(|a| !a.starts_with('-')).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let snapshot = Arc::new(busy_snapshot(n));
-    println!("explorer frame benchmark · {} sockets · {} endpoints · medians of 30 frames (target ≤ 16 ms)\n", snapshot.sockets.len(), snapshot.endpoints.len());
+    println!(
+        "explorer frame benchmark · {} sockets · {} endpoints · medians of 30 frames (target ≤ 16 ms)\n",
+        snapshot.sockets.len(),
+        snapshot.endpoints.len()
+    );
     println!("{:<22} {:>10} {:>10}", "view", "120×40", "200×60");
     let status = CollectorStatus { interval_ms: 1000, ..CollectorStatus::default() };
     type Setup = fn(&mut App);

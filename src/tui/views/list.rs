@@ -22,10 +22,10 @@ use crate::text::escape_control;
 /// Width each column needs.
 fn width_of(c: Column) -> u16 {
     match c {
-        Column::Process => 14,
+        Column::Process => 13,
         Column::Proto => 5,
         Column::Local | Column::Remote => 21,
-        Column::State => 10,
+        Column::State => 11,
         Column::Age | Column::Severity => 4,
         Column::Up | Column::Down => 6,
     }

@@ -57,23 +57,26 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.snapshot;
     let [crit, high, med, low] = severity_counts(app);
     let icon = app.theme.icon(crate::spec::IconHint::Coffin);
-    let mut parts = vec![
-        format!("{icon} necromap"),
-        escape_control(&s.source.host),
-        format!("{} sockets", s.sockets.len()),
-        format!("{} processes", s.processes.len()),
-        format!("findings {crit} crit {high} high {med} med {low} low"),
-        format!("⟳ {:.1}s", app.status.interval_ms as f64 / 1000.0),
-        format!("{} unowned", s.health.unowned.total),
-    ];
-    if s.source.kind == crate::collect::SourceKind::Replay {
-        parts.push(format!("replay #{}", s.generation));
-    }
+    let mut parts = vec![format!("{icon} necromap"), escape_control(&s.source.host)];
+    // Flags first: they must not be cut off on a narrow terminal.
     if app.status.frozen {
         parts.push("FROZEN".into());
     }
     if app.status.finished {
         parts.push("replay ended".into());
+    }
+    if let Some(e) = &app.status.last_error {
+        parts.push(format!("refresh failed: {}", escape_control(e)));
+    }
+    parts.extend([
+        format!("{} sockets", s.sockets.len()),
+        format!("{} processes", s.processes.len()),
+        format!("findings {crit} crit {high} high {med} med {low} low"),
+        format!("⟳ {:.1}s", app.status.interval_ms as f64 / 1000.0),
+        format!("{} unowned", s.health.unowned.total),
+    ]);
+    if s.source.kind == crate::collect::SourceKind::Replay {
+        parts.push(format!("replay #{}", s.generation));
     }
     let text = parts.join(" · ");
     buf.set_stringn(area.x, area.y, graph::fit(&text, usize::from(area.width)), usize::from(area.width), app.theme.title());
