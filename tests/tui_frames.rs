@@ -376,5 +376,5 @@ fn freeze_and_interval_keys_ask_the_collector() {
     assert_eq!(a.apply(Action::Freeze), vec![Effect::Freeze(false)]);
     assert!(draw(&a).backend().to_string().contains("FROZEN"));
     assert_eq!(a.apply(Action::Faster), vec![Effect::SetInterval(Duration::from_millis(1500))]);
-    assert_eq!(a.apply(Action::Slower), vec![Effect::SetInterval(Duration::from_millis(6000))]);
+    assert_eq!(a.apply(Action::Slower), vec![Effect::SetInterval(Duration::from_secs(6))]);
 }

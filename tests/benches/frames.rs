@@ -71,6 +71,9 @@ fn busy_snapshot(n: usize) -> Snapshot {
     SnapshotBuilder::new(spec).build(obs, info, None)
 }
 
+/// How a view is set up before its frames are timed.
+type Setup = fn(&mut App);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -97,7 +100,6 @@ fn main() {
     );
     println!("{:<22} {:>10} {:>10}", "view", "120×40", "200×60");
     let status = CollectorStatus { interval_ms: 1000, ..CollectorStatus::default() };
-    type Setup = fn(&mut App);
     let views: [(&str, Setup); 8] = [
         ("graph (host)", |_| {}),
         ("graph (focused)", |a| {
