@@ -34,15 +34,23 @@ fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
     }))
 }
 
-/// The source the flags ask for.
-fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
+/// The replay the flags ask for, if any.
+fn replay_source(cli: &Cli) -> Result<Option<ReplaySource>> {
     if cli.demo {
-        return Ok(Box::new(ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME)?));
+        return Ok(Some(ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME)?));
     }
-    if let Some(path) = &cli.replay {
-        return Ok(Box::new(ReplaySource::open(path)?));
+    match &cli.replay {
+        Some(path) => Ok(Some(ReplaySource::open(path)?)),
+        None => Ok(None),
     }
-    Ok(open_live())
+}
+
+/// The source the flags ask for: a replay, or the live host.
+fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
+    Ok(match replay_source(cli)? {
+        Some(replay) => Box::new(replay),
+        None => open_live(),
+    })
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -60,11 +68,11 @@ fn run(cli: &Cli) -> Result<()> {
         })?),
         None => None,
     };
-    let source = open_source(cli)?;
-    let mut snapshot = match &cli.command {
-        Some(Command::Snapshot { frame, .. }) => one_snapshot(source, spec, *frame)?,
-        _ => one_snapshot(source, spec, None)?,
+    let frame = match &cli.command {
+        Some(Command::Snapshot { frame, .. }) => *frame,
+        _ => None,
     };
+    let mut snapshot = one_snapshot(cli, spec, frame)?;
     if let Some(v) = view {
         let keep: Vec<bool> = snapshot.sockets.iter().map(|s| necromap::model::view::passes(&v.filter, &snapshot, s)).collect();
         let mut flags = keep.into_iter();
@@ -92,7 +100,7 @@ fn explore(cli: &Cli) -> Result<()> {
     use std::io::IsTerminal;
     let spec = load_spec(cli)?;
     if !std::io::stdout().is_terminal() {
-        let snapshot = one_snapshot(open_source(cli)?, spec, None)?;
+        let snapshot = one_snapshot(cli, spec, None)?;
         std::io::stdout().lock().write_all(summary_text(&snapshot, 10).as_bytes())?;
         return Ok(());
     }
@@ -108,33 +116,23 @@ fn explore(cli: &Cli) -> Result<()> {
 
 /// One snapshot: a single live refresh, or a replay run up to `frame` (all
 /// frames by default) so history is built as it was recorded.
-fn one_snapshot(mut source: Box<dyn Source>, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
+fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
+    if let Some(mut replay) = replay_source(cli)? {
+        let (last, n) = replay.build_through(spec, frame);
+        if let Some(f) = frame
+            && n < f
+        {
+            bail!("--frame {f}: the recording has only {n} frames");
+        }
+        return last.context("the recording has no frames");
+    }
+    if frame.is_some() {
+        bail!("--frame needs --replay FILE or --demo");
+    }
+    let mut source = open_live();
     let info = source.info();
-    let mut builder = SnapshotBuilder::new(spec);
-    if info.kind != SourceKind::Replay {
-        if frame.is_some() {
-            bail!("--frame needs --replay FILE or --demo");
-        }
-        let obs = source.collect().context("collecting sockets")?;
-        return Ok(builder.build(obs, info, None));
-    }
-    let mut last = None;
-    let mut n = 0;
-    while frame.is_none_or(|f| n < f) {
-        match source.collect() {
-            Ok(obs) => {
-                n += 1;
-                last = Some(builder.build(obs, info.clone(), None));
-            }
-            Err(_) => break,
-        }
-    }
-    if let Some(f) = frame
-        && n < f
-    {
-        bail!("--frame {f}: the recording has only {n} frames");
-    }
-    last.context("the recording has no frames")
+    let obs = source.collect().context("collecting sockets")?;
+    Ok(SnapshotBuilder::new(spec).build(obs, info, None))
 }
 
 fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> Result<()> {

@@ -8,20 +8,14 @@ use std::sync::Arc;
 use necromap::collect::record::{RecordingHeader, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind};
 use necromap::export::SnapshotDocument;
-use necromap::model::{Snapshot, SnapshotBuilder};
+use necromap::model::Snapshot;
 use necromap::spec::Spec;
 use serde_json::Value;
 
 const DEMO_RECORDING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/crypt-01.ndjson");
 
 fn run_all(mut src: ReplaySource) -> Snapshot {
-    let info = src.info();
-    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
-    let mut last = None;
-    while let Ok(obs) = src.collect() {
-        last = Some(b.build(obs, info.clone(), None));
-    }
-    last.expect("at least one frame")
+    src.build_through(Arc::new(Spec::embedded()), None).0.expect("at least one frame")
 }
 
 fn doc(s: &Snapshot) -> Value {

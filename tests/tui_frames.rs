@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use necromap::collect::{ReplaySource, Source};
+use necromap::collect::ReplaySource;
 use necromap::collector::CollectorStatus;
-use necromap::model::{EndpointKey, Finding, Highlight, Pid, Severity, Snapshot, SnapshotBuilder, Subject, TraceStep};
+use necromap::model::{EndpointKey, Finding, Highlight, Pid, Severity, Snapshot, Subject, TraceStep};
 use necromap::spec::{IconHint, Spec};
 use necromap::tui::keymap::Action;
 use necromap::tui::state::{MapMode, MapNode, Pane};
@@ -43,13 +43,7 @@ fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight
 /// The demo host after all its frames, with fixture findings.
 fn demo() -> Arc<Snapshot> {
     let mut src = ReplaySource::from_text(necromap::DEMO_SCENARIO, "demo").expect("demo");
-    let info = src.info();
-    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
-    let mut last = None;
-    while let Ok(obs) = src.collect() {
-        last = Some(b.build(obs, info.clone(), None));
-    }
-    let mut s = last.expect("frames");
+    let mut s = src.build_through(Arc::new(Spec::embedded()), None).0.expect("frames");
     // Timings are measured, not replayed: fixed here so frames are stable.
     s.timings = necromap::model::StageTimings::default();
     let ep = |ip: &str| EndpointKey(ip.parse().expect("ip"));

@@ -60,6 +60,22 @@ impl ReplaySource {
     pub fn position(&self) -> usize {
         self.next
     }
+
+    /// Run the remaining frames (at most `limit`) through one builder, so
+    /// history is rebuilt as it was recorded; the last snapshot and how many
+    /// frames ran.
+    pub fn build_through(&mut self, spec: std::sync::Arc<crate::spec::Spec>, limit: Option<usize>) -> (Option<crate::model::Snapshot>, usize) {
+        let info = self.info();
+        let mut builder = crate::model::SnapshotBuilder::new(spec);
+        let mut last = None;
+        let mut n = 0;
+        while limit.is_none_or(|l| n < l) {
+            let Ok(obs) = self.collect() else { break };
+            n += 1;
+            last = Some(builder.build(obs, info.clone(), None));
+        }
+        (last, n)
+    }
 }
 
 /// Parse a recording: header line, then one observation per line.

@@ -81,19 +81,12 @@ mod tests {
 
     use super::*;
     use crate::collect::ReplaySource;
-    use crate::collect::Source;
-    use crate::model::{Finding, Pid, SnapshotBuilder, SocketState, Zone};
+    use crate::model::{Finding, Pid, SocketState, Zone};
     use crate::spec::Spec;
 
     fn demo() -> Snapshot {
         let mut src = ReplaySource::from_text(crate::DEMO_SCENARIO, "demo").expect("demo");
-        let info = src.info();
-        let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
-        let mut last = None;
-        while let Ok(obs) = src.collect() {
-            last = Some(b.build(obs, info.clone(), None));
-        }
-        last.expect("frames")
+        src.build_through(Arc::new(Spec::embedded()), None).0.expect("frames")
     }
 
     fn count(s: &Snapshot, view: &str) -> usize {
