@@ -22,6 +22,7 @@ pub mod collector;
 pub mod duration;
 pub mod export;
 pub mod model;
+pub mod rules;
 pub mod spec;
 pub mod text;
 pub mod tui;
