@@ -20,7 +20,7 @@ pub enum IocError {
 /// Addresses and prefixes with tags, plus domains.
 #[derive(Debug, Default, Clone)]
 pub struct IocSet {
-    /// (is_v6, prefix length) → masked address → tags.
+    /// (`is_v6`, prefix length) → masked address → tags.
     prefixes: BTreeMap<(bool, u8), FxHashMap<u128, BTreeSet<String>>>,
     domains: BTreeMap<String, BTreeSet<String>>,
     entries: usize,
