@@ -18,6 +18,7 @@ fn samples() -> Vec<(&'static str, Value)> {
         facts: ProcessFacts {
             pid: 1,
             ppid: 0,
+            ancestors: vec!["init".into()],
             name: "n".into(),
             cmdline: "c".into(),
             exe: Some("/e".into()),

@@ -98,6 +98,18 @@ impl Source for PortableSource {
             processes.push(ProcessFacts {
                 pid,
                 ppid: p.parent().map_or(0, SysPid::as_u32),
+                ancestors: {
+                    let mut names = Vec::new();
+                    let mut cur = p.parent();
+                    while let Some(pp) = cur.and_then(|x| system.process(x)) {
+                        if names.len() == 3 {
+                            break;
+                        }
+                        names.push(pp.name().to_string_lossy().into_owned());
+                        cur = pp.parent();
+                    }
+                    names
+                },
                 name: p.name().to_string_lossy().into_owned(),
                 cmdline: super::procfs::join_cmdline(cmdline.as_bytes()),
                 exe: p.exe().map(|e| e.display().to_string()),

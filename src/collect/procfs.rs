@@ -203,6 +203,7 @@ impl FactsCache {
         ProcessFacts {
             pid,
             ppid: stat.ppid,
+            ancestors: ancestors(fs, stat.ppid),
             name: stat.comm.to_string(),
             cmdline,
             exe,
@@ -216,6 +217,19 @@ impl FactsCache {
             has_tty: stat.tty_nr != 0,
         }
     }
+}
+
+/// Names of up to three ancestors of a process whose parent is `ppid`.
+fn ancestors(fs: &RealProcFs, mut ppid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    while ppid > 0 && out.len() < 3 {
+        let Some(raw) = fs.read_small(&format!("{ppid}/stat")) else { break };
+        let text = String::from_utf8_lossy(&raw);
+        let Some(stat) = parse_stat(&text) else { break };
+        out.push(stat.comm.to_string());
+        ppid = stat.ppid;
+    }
+    out
 }
 
 /// Uid → user name through sysinfo's user list, reloaded at most every 10 s

@@ -223,9 +223,19 @@ impl Scenario {
     fn facts(&self, p: &ScenarioProcess) -> ProcessFacts {
         let exe = p.exe.clone();
         let exe_memfd = exe.as_deref().is_some_and(|e| e.starts_with("/memfd:") || e.starts_with("/dev/shm/"));
+        let mut ancestors = Vec::new();
+        let mut parent = p.ppid;
+        while let Some(pp) = self.processes.iter().find(|x| x.pid == parent && parent != 0) {
+            if ancestors.len() == 3 {
+                break;
+            }
+            ancestors.push(pp.name.clone());
+            parent = pp.ppid;
+        }
         ProcessFacts {
             pid: p.pid,
             ppid: p.ppid,
+            ancestors,
             name: p.name.clone(),
             cmdline: p.cmdline.clone().unwrap_or_else(|| exe.clone().unwrap_or_else(|| p.name.clone())),
             exe,

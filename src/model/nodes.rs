@@ -15,6 +15,9 @@ use super::zone::Zone;
 pub struct ProcessFacts {
     pub pid: u32,
     pub ppid: u32,
+    /// Names of up to three ancestors, nearest first.
+    #[serde(default)]
+    pub ancestors: Vec<String>,
     pub name: String,
     pub cmdline: String,
     pub exe: Option<String>,

@@ -46,7 +46,7 @@ impl Spec {
 
 /// Turn a `serde_yaml` error ("path.to.key: message at line L column C") into
 /// file, line, key, expected.
-fn yaml_error(e: &serde_yaml::Error, text: &str, file: &str) -> SpecError {
+pub(crate) fn yaml_error(e: &serde_yaml::Error, text: &str, file: &str) -> SpecError {
     let raw = e.to_string();
     let line = e.location().map_or(0, |l| l.line());
     // Strip the trailing " at line L column C" that serde_yaml appends.
