@@ -44,6 +44,19 @@ pub struct Cli {
     )]
     pub view: Option<String>,
 
+    /// Load rule packs (*.yaml) from this folder, in addition to the built-in ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// With --rules: use only the packs in DIR, not the built-in ones.
+    #[arg(long, global = true, requires = "rules")]
+    pub rules_replace: bool,
+
+    /// An IOC list: IP/CIDR lines, a Tor exit list, AWS ip-ranges.json or domains. Repeatable.
+    /// Entries are tagged `ioc` unless given as TAG=FILE or the file has a `# tag: NAME` line.
+    #[arg(long, global = true, value_name = "[TAG=]FILE")]
+    pub ioc: Vec<String>,
+
     /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
     pub ascii: bool,

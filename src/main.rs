@@ -14,6 +14,7 @@ use necromap::collect::record::{RecordingHeader, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
 use necromap::export::{csv::write_csv, summary_text, write_json};
 use necromap::model::{Snapshot, SnapshotBuilder};
+use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::{EMBEDDED_SPEC, Spec};
 
 fn main() {
@@ -32,6 +33,21 @@ fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
         Some(path) => Spec::from_file(path)?,
         None => Spec::embedded(),
     }))
+}
+
+/// The rule engine the flags ask for: built-in packs (and/or `--rules DIR`)
+/// with the `--ioc` lists.
+fn load_engine(cli: &Cli) -> Result<Engine> {
+    let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
+    let mut ioc = IocSet::new();
+    for spec in &cli.ioc {
+        let (tag, path) = match spec.split_once('=') {
+            Some((t, p)) if !t.contains('/') => (Some(t), p),
+            _ => (None, spec.as_str()),
+        };
+        ioc.load_file(std::path::Path::new(path), tag)?;
+    }
+    Ok(Engine::new(rules, ioc))
 }
 
 /// The replay the flags ask for, if any.
@@ -104,7 +120,8 @@ fn explore(cli: &Cli) -> Result<()> {
         std::io::stdout().lock().write_all(summary_text(&snapshot, 10).as_bytes())?;
         return Ok(());
     }
-    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, None);
+    let engine = load_engine(cli)?;
+    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let initial_view = match &cli.view {
         Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
@@ -117,8 +134,9 @@ fn explore(cli: &Cli) -> Result<()> {
 /// One snapshot: a single live refresh, or a replay run up to `frame` (all
 /// frames by default) so history is built as it was recorded.
 fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
+    let mut engine = load_engine(cli)?;
     if let Some(mut replay) = replay_source(cli)? {
-        let (last, n) = replay.build_through(spec, frame);
+        let (last, n) = replay.build_through(spec, frame, Some(&mut engine));
         if let Some(f) = frame
             && n < f
         {
@@ -132,7 +150,7 @@ fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snap
     let mut source = open_live();
     let info = source.info();
     let obs = source.collect().context("collecting sockets")?;
-    Ok(SnapshotBuilder::new(spec).build(obs, info, None))
+    Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))
 }
 
 fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> Result<()> {

@@ -15,7 +15,7 @@ use serde_json::Value;
 const DEMO_RECORDING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/crypt-01.ndjson");
 
 fn run_all(mut src: ReplaySource) -> Snapshot {
-    src.build_through(Arc::new(Spec::embedded()), None).0.expect("at least one frame")
+    src.build_through(Arc::new(Spec::embedded()), None, None).0.expect("at least one frame")
 }
 
 fn doc(s: &Snapshot) -> Value {

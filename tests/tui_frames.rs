@@ -43,7 +43,7 @@ fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight
 /// The demo host after all its frames, with fixture findings.
 fn demo() -> Arc<Snapshot> {
     let mut src = ReplaySource::from_text(necromap::DEMO_SCENARIO, "demo").expect("demo");
-    let mut s = src.build_through(Arc::new(Spec::embedded()), None).0.expect("frames");
+    let mut s = src.build_through(Arc::new(Spec::embedded()), None, None).0.expect("frames");
     // Timings are measured, not replayed: fixed here so frames are stable.
     s.timings = necromap::model::StageTimings::default();
     let ep = |ip: &str| EndpointKey(ip.parse().expect("ip"));

@@ -64,7 +64,12 @@ impl ReplaySource {
     /// Run the remaining frames (at most `limit`) through one builder, so
     /// history is rebuilt as it was recorded; the last snapshot and how many
     /// frames ran.
-    pub fn build_through(&mut self, spec: std::sync::Arc<crate::spec::Spec>, limit: Option<usize>) -> (Option<crate::model::Snapshot>, usize) {
+    pub fn build_through(
+        &mut self,
+        spec: std::sync::Arc<crate::spec::Spec>,
+        limit: Option<usize>,
+        mut evaluator: Option<&mut dyn crate::model::Evaluator>,
+    ) -> (Option<crate::model::Snapshot>, usize) {
         let info = self.info();
         let mut builder = crate::model::SnapshotBuilder::new(spec);
         let mut last = None;
@@ -72,7 +77,11 @@ impl ReplaySource {
         while limit.is_none_or(|l| n < l) {
             let Ok(obs) = self.collect() else { break };
             n += 1;
-            last = Some(builder.build(obs, info.clone(), None));
+            let ev: Option<&mut dyn crate::model::Evaluator> = match evaluator {
+                Some(ref mut e) => Some(&mut **e),
+                None => None,
+            };
+            last = Some(builder.build(obs, info.clone(), ev));
         }
         (last, n)
     }

@@ -86,7 +86,7 @@ mod tests {
 
     fn demo() -> Snapshot {
         let mut src = ReplaySource::from_text(crate::DEMO_SCENARIO, "demo").expect("demo");
-        src.build_through(Arc::new(Spec::embedded()), None).0.expect("frames")
+        src.build_through(Arc::new(Spec::embedded()), None, None).0.expect("frames")
     }
 
     fn count(s: &Snapshot, view: &str) -> usize {

@@ -112,13 +112,12 @@ impl IocSet {
     }
 
     /// Load a list. `tag` names the list's entries; without it the file's
-    /// `# tag: NAME` header, or its file stem, is used. The format is
+    /// `# tag: NAME` header, or `default_tag` (`ioc` for `--ioc`), is used. The format is
     /// recognised from the content.
     pub fn load_file(&mut self, path: &Path, tag: Option<&str>) -> Result<usize, IocError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| IocError::Read { file: file.clone(), source })?;
-        let stem = path.file_stem().map_or_else(|| "ioc".to_string(), |s| s.to_string_lossy().into_owned());
-        self.load_text(&text, &file, tag, &stem)
+        self.load_text(&text, &file, tag, "ioc")
     }
 
     pub fn load_text(&mut self, text: &str, file: &str, tag: Option<&str>, default_tag: &str) -> Result<usize, IocError> {

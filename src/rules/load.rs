@@ -3,7 +3,6 @@
 //! names the file, the line, the key and what was expected.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::Path;
 
 use regex::Regex;
@@ -30,7 +29,8 @@ pub enum RuleError {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub regexes: Vec<Regex>,
-    pub networks: Vec<(IpAddr, u8)>,
+    /// `remote_ip_in`, each entry tagged with its own text.
+    pub networks: super::ioc::IocSet,
     pub any_of: Vec<Compiled>,
 }
 
@@ -68,10 +68,17 @@ pub fn highlight_of(style: &HighlightStyle) -> Option<Highlight> {
 }
 
 fn builtin_styles() -> BTreeMap<String, HighlightStyle> {
-    [("red_glow", Color::Red), ("orange_glow", Color::Orange), ("yellow_glow", Color::Yellow), ("gray_glow", Color::Gray), ("blue_glow", Color::Blue), ("cyan_glow", Color::Cyan)]
-        .into_iter()
-        .map(|(n, c)| (n.to_string(), HighlightStyle { color: c, intensity: Intensity::Normal }))
-        .collect()
+    [
+        ("red_glow", Color::Red),
+        ("orange_glow", Color::Orange),
+        ("yellow_glow", Color::Yellow),
+        ("gray_glow", Color::Gray),
+        ("blue_glow", Color::Blue),
+        ("cyan_glow", Color::Cyan),
+    ]
+    .into_iter()
+    .map(|(n, c)| (n.to_string(), HighlightStyle { color: c, intensity: Intensity::Normal }))
+    .collect()
 }
 
 /// The line where `needle` first appears after the rule with `id`.
@@ -132,7 +139,11 @@ impl RuleSet {
         let mut styles = self.styles.clone();
         for (name, style) in &parsed.highlight_styles {
             if highlight_of(style).is_none() {
-                return Err(invalid(line_of_key(text, &format!("highlight_styles.{name}")), format!("highlight_styles.{name}.color"), "a glow colour: red, orange, yellow, gray, blue or cyan".into()));
+                return Err(invalid(
+                    line_of_key(text, &format!("highlight_styles.{name}")),
+                    format!("highlight_styles.{name}.color"),
+                    "a glow colour: red, orange, yellow, gray, blue or cyan".into(),
+                ));
             }
             styles.insert(name.clone(), *style);
         }
@@ -146,16 +157,25 @@ impl RuleSet {
             if rule.matcher.is_empty() {
                 return Err(invalid(at("match"), key("match"), "at least one condition (an empty match flags every socket)".into()));
             }
-            let highlight = match &rule.effects.highlight_style {
-                Some(name) => match styles.get(name) {
-                    Some(s) => highlight_of(s),
-                    None => {
-                        let known: Vec<&str> = styles.keys().map(String::as_str).collect();
-                        return Err(invalid(at("highlight_style"), key("effects.highlight_style"), format!("`{name}` is not a highlight style: expected one of {}", known.join(", "))));
-                    }
-                },
-                None => None,
+            let highlight = if let Some(name) = &rule.effects.highlight_style {
+                let Some(style) = styles.get(name) else {
+                    let known: Vec<&str> = styles.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        at("highlight_style"),
+                        key("effects.highlight_style"),
+                        format!("`{name}` is not a highlight style: expected one of {}", known.join(", ")),
+                    ));
+                };
+                highlight_of(style)
+            } else {
+                None
             };
+            for weaker in &rule.supersedes {
+                let known = self.rules.iter().map(|r| &r.rule.id).chain(parsed.rules.iter().map(|r| &r.id)).any(|id| id == weaker);
+                if !known {
+                    return Err(invalid(at("supersedes"), key("supersedes"), format!("`{weaker}` is not a rule id")));
+                }
+            }
             let compiled = compile(&rule.matcher, true).map_err(|(k, needle, expected)| invalid(at(&needle), key(&format!("match.{k}")), expected))?;
             added.push(LoadedRule { rule: rule.clone(), pack: file.to_string(), treatment: parsed.defaults.private_ip_treatment, highlight, compiled });
         }
@@ -181,17 +201,23 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
         return Err(("remote_ip_version".into(), "remote_ip_version".into(), format!("{v}: expected 4 or 6")));
     }
     if m.window_sec.is_some() && m.distinct_remote_ports_gte.is_none() && m.distinct_remote_hosts_gte.is_none() && m.rate_per_minute_gte.is_none() {
-        return Err(("window_sec".into(), "window_sec".into(), "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte or rate_per_minute_gte".into()));
+        return Err((
+            "window_sec".into(),
+            "window_sec".into(),
+            "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte or rate_per_minute_gte".into(),
+        ));
     }
     let mut regexes = Vec::new();
     for pattern in m.cmdline_regex_any.iter().flatten() {
-        let re = Regex::new(pattern).map_err(|e| ("cmdline_regex_any".to_string(), pattern.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))?;
+        let re = Regex::new(pattern)
+            .map_err(|e| ("cmdline_regex_any".to_string(), pattern.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))?;
         regexes.push(re);
     }
-    let mut networks = Vec::new();
+    let mut networks = super::ioc::IocSet::new();
     for net in m.remote_ip_in.iter().flatten() {
-        let n = super::ioc::parse_cidr(net).ok_or_else(|| ("remote_ip_in".to_string(), net.clone(), format!("`{net}`: expected an address or CIDR such as 203.0.113.0/24")))?;
-        networks.push(n);
+        let (ip, len) = super::ioc::parse_cidr(net)
+            .ok_or_else(|| ("remote_ip_in".to_string(), net.clone(), format!("`{net}`: expected an address or CIDR such as 203.0.113.0/24")))?;
+        networks.insert(ip, len, net);
     }
     let mut any_of = Vec::new();
     for sub in m.any_of.iter().flatten() {

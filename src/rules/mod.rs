@@ -1,6 +1,20 @@
 //! Detection: rule packs (YAML), IOC lists, the beacon score and the engine
 //! that turns a snapshot into findings inside each refresh.
+//!
+//! ```text
+//! rules/*.yaml ─load─► RuleSet ─┐
+//! --ioc FILE  ─────────► IocSet ─┼─► Engine (model::Evaluator) ─► Vec<Finding> in the snapshot
+//! History (starts) ─► beacon ────┘
+//! ```
 
 pub mod beacon;
+mod conditions;
+pub mod engine;
+mod explain;
 pub mod ioc;
+pub mod load;
 pub mod schema;
+
+pub use engine::Engine;
+pub use ioc::IocSet;
+pub use load::{RuleError, RuleSet};

@@ -85,6 +85,10 @@ pub struct Rule {
     pub effects: Effects,
     #[serde(default)]
     pub explanation: Explanation,
+    /// Weaker rules this one replaces for the same subject (their findings
+    /// are dropped when this one fires).
+    #[serde(default)]
+    pub supersedes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

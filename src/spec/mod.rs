@@ -4,7 +4,6 @@
 mod load;
 mod types;
 
-#[allow(unused_imports)] // used by rules::load
 pub(crate) use load::yaml_error;
 pub use load::{EMBEDDED_NAME, EMBEDDED_SPEC, SpecError, line_of_key};
 pub use types::*;

@@ -1,0 +1,354 @@
+//! The rule engine: runs inside each refresh (it is the snapshot builder's
+//! [`Evaluator`]), so every consumer sees the same findings.
+//!
+//! For each rule: every socket (and, for beacon rules, every scored series
+//! of connection starts) is checked against the per-item conditions; the
+//! items that pass are grouped by what one finding is about (the scope),
+//! aggregate conditions are checked per group, and one finding is made per
+//! group, with a trace of the conditions and the values that matched.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+
+use rustc_hash::FxHashMap;
+
+use super::beacon::{BeaconStats, score};
+use super::conditions::{Item, check};
+use super::ioc::IocSet;
+use super::load::{LoadedRule, RuleSet};
+use super::schema::Scope;
+use crate::model::{Direction, EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
+
+/// A scored series of connection starts.
+#[derive(Debug, Clone)]
+pub struct Beacon {
+    pub pid: Pid,
+    pub remote: SocketAddr,
+    pub protocol: Protocol,
+    pub stats: BeaconStats,
+}
+
+/// What the conditions can look up beyond the item itself.
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub history: &'a History,
+    pub ioc: &'a IocSet,
+    tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("generation", &self.snapshot.generation).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet) -> Self {
+        Self { snapshot, history, ioc, tags: std::cell::RefCell::default() }
+    }
+
+    /// IOC tags of an address plus the tags its endpoint already carries.
+    pub fn tags(&self, ip: IpAddr) -> std::rc::Rc<BTreeSet<String>> {
+        if let Some(t) = self.tags.borrow().get(&ip) {
+            return t.clone();
+        }
+        let mut t = self.ioc.tags(ip);
+        if let Some(e) = self.snapshot.endpoints.get(&EndpointKey(ip)) {
+            t.extend(e.tags.iter().cloned());
+            if let Some(h) = &e.hostname {
+                t.extend(self.ioc.domain_tags(h));
+            }
+        }
+        let t = std::rc::Rc::new(t);
+        self.tags.borrow_mut().insert(ip, t.clone());
+        t
+    }
+}
+
+/// The engine: rules, IOC lists, and the first-seen time of each finding.
+#[derive(Debug)]
+pub struct Engine {
+    pub rules: RuleSet,
+    pub ioc: IocSet,
+    first_seen: HashMap<String, i64>,
+}
+
+/// Group key for aggregates and for one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum GroupKey {
+    Socket(crate::model::SocketKey),
+    Endpoint(IpAddr),
+    Process(Pid),
+    ProcessEndpoint(Pid, IpAddr),
+}
+
+fn lower(s: Severity) -> Severity {
+    match s {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        Severity::Medium => Severity::Low,
+        Severity::Low | Severity::Info => Severity::Info,
+    }
+}
+
+impl Engine {
+    pub fn new(rules: RuleSet, ioc: IocSet) -> Self {
+        Self { rules, ioc, first_seen: HashMap::new() }
+    }
+
+    /// Score every series with enough starts.
+    pub fn beacons(history: &History) -> Vec<Beacon> {
+        history
+            .series()
+            .filter(|(_, starts)| starts.len() >= 5)
+            .filter_map(|(key, starts)| {
+                let times: Vec<i64> = starts.iter().map(|s| s.at_ms).collect();
+                let stats = score(&times)?;
+                let pid = Pid(starts.back().map_or(0, |s| s.pid));
+                Some(Beacon { pid, remote: key.remote, protocol: key.protocol, stats })
+            })
+            .collect()
+    }
+
+    /// Evaluate every rule. Pure except for first-seen bookkeeping.
+    pub fn run(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
+        let ctx = Context::new(snapshot, history, &self.ioc);
+        let beacons = Self::beacons(history);
+        let now = snapshot.taken_at_ms;
+        let mut out = Vec::new();
+        for rule in &self.rules.rules {
+            evaluate_rule(rule, &ctx, &beacons, &self.rules, now, &mut out);
+        }
+        drop_superseded(&self.rules, &mut out);
+        for f in &mut out {
+            let first = *self.first_seen.entry(f.id.clone()).or_insert(now);
+            f.first_seen_ms = first;
+            f.last_seen_ms = now;
+        }
+        let live: BTreeSet<&str> = out.iter().map(|f| f.id.as_str()).collect();
+        self.first_seen.retain(|id, _| live.contains(id.as_str()));
+        out
+    }
+}
+
+impl Evaluator for Engine {
+    fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
+        self.run(snapshot, history)
+    }
+}
+
+fn items<'a>(rule: &LoadedRule, ctx: &Context<'a>, beacons: &'a [Beacon]) -> Vec<Item<'a>> {
+    let s = ctx.snapshot;
+    if rule.rule.matcher.beacon_score_gte.is_some() {
+        return beacons
+            .iter()
+            .map(|b| Item {
+                socket: None,
+                pid: Some(b.pid),
+                process: s.process(b.pid),
+                remote: Some(b.remote),
+                protocol: b.protocol,
+                direction: Direction::Outbound,
+                beacon: Some(b),
+            })
+            .collect();
+    }
+    s.sockets
+        .iter()
+        .map(|sock| {
+            let pid = sock.owner();
+            let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
+            Item {
+                socket: Some(sock),
+                pid,
+                process: pid.and_then(|p| s.process(p)),
+                remote,
+                protocol: sock.key().protocol,
+                direction: sock.direction,
+                beacon: None,
+            }
+        })
+        .collect()
+}
+
+fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
+    match scope {
+        Scope::Connection => match (item.socket, item.pid, item.remote) {
+            (Some(s), _, _) => Some(GroupKey::Socket(s.key())),
+            (None, Some(p), Some(r)) => Some(GroupKey::ProcessEndpoint(p, r.ip())),
+            _ => None,
+        },
+        Scope::Endpoint => item.remote.map(|r| GroupKey::Endpoint(r.ip())),
+        Scope::Process => item.pid.map(GroupKey::Process),
+    }
+}
+
+/// The group aggregates are counted over: for connection scope, the
+/// socket's (process, endpoint) pair.
+fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
+    match scope {
+        Scope::Connection => match (item.pid, item.remote) {
+            (Some(p), Some(r)) => Some(GroupKey::ProcessEndpoint(p, r.ip())),
+            _ => group_of(scope, item),
+        },
+        _ => group_of(scope, item),
+    }
+}
+
+struct Group<'a> {
+    items: Vec<Item<'a>>,
+}
+
+#[allow(clippy::too_many_lines)]
+fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, beacons: &[Beacon], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
+    let m = &rule.rule.matcher;
+    let scope = rule.rule.scope;
+    let mut memo: FxHashMap<Pid, bool> = FxHashMap::default();
+    let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();
+    let mut order: Vec<GroupKey> = Vec::new();
+    for item in items(rule, ctx, beacons) {
+        if !check(m, &rule.compiled, &item, ctx, None, &mut memo) {
+            continue;
+        }
+        let Some(key) = aggregate_key(scope, &item) else { continue };
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                Group { items: Vec::new() }
+            })
+            .items
+            .push(item);
+    }
+    for key in order {
+        let Some(group) = groups.get(&key) else { continue };
+        let mut agg_trace = Vec::new();
+        if !aggregates_hold(rule, ctx, &group.items, now, &mut agg_trace) {
+            continue;
+        }
+        // For connection scope one finding per socket; otherwise per group.
+        let subjects: Vec<&Item<'_>> = if scope == Scope::Connection { group.items.iter().collect() } else { group.items.iter().take(1).collect() };
+        for first in subjects {
+            let Some(gk) = group_of(scope, first) else { continue };
+            let mut trace = Vec::new();
+            check(m, &rule.compiled, first, ctx, Some(&mut trace), &mut FxHashMap::default());
+            trace.extend(agg_trace.iter().cloned());
+            let (subject, label) = match gk {
+                GroupKey::Socket(k) => (Subject::Socket { socket: k, pid: first.pid }, k.to_string()),
+                GroupKey::Endpoint(ip) | GroupKey::ProcessEndpoint(_, ip) => (Subject::Endpoint { endpoint: EndpointKey(ip) }, ip.to_string()),
+                GroupKey::Process(p) => (Subject::Process { pid: p }, format!("pid:{p}")),
+            };
+            let mut severity = rule.rule.severity;
+            if scope != Scope::Process
+                && let Some(r) = first.remote
+            {
+                let zone = Zone::of(r.ip());
+                let lowered = (zone == Zone::Loopback && rule.treatment.localhost_less_suspicious)
+                    || (matches!(zone, Zone::Private | Zone::LinkLocal) && rule.treatment.rfc1918_less_suspicious);
+                if lowered && severity > Severity::Info {
+                    severity = lower(severity);
+                    trace.push(TraceStep { condition: "private_ip_treatment".into(), value: format!("remote {} is {zone}: one step less suspicious", r.ip()) });
+                }
+            }
+            let mut tags: Vec<String> = rule.rule.tags.clone();
+            for t in &rule.rule.effects.add_tag {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+            }
+            let steps = super::explain::steps(set, &tags, first);
+            out.push(Finding {
+                id: format!("{}@{label}", rule.rule.id),
+                rule_id: rule.rule.id.clone(),
+                rule_name: rule.rule.name.clone(),
+                severity,
+                tags,
+                subject,
+                highlight: rule.highlight,
+                icon: rule.rule.effects.icon_hint,
+                trace,
+                explanation: rule.rule.explanation.en.clone(),
+                steps,
+                first_seen_ms: now,
+                last_seen_ms: now,
+            });
+        }
+    }
+}
+
+/// Remove findings of rules superseded by another rule's finding on the
+/// same subject.
+fn drop_superseded(set: &RuleSet, out: &mut Vec<Finding>) {
+    let superseding: Vec<(&str, &[String])> =
+        set.rules.iter().filter(|r| !r.rule.supersedes.is_empty()).map(|r| (r.rule.id.as_str(), r.rule.supersedes.as_slice())).collect();
+    if superseding.is_empty() {
+        return;
+    }
+    let fired: BTreeSet<(String, Subject)> = out.iter().map(|f| (f.rule_id.clone(), f.subject)).collect();
+    out.retain(|f| !superseding.iter().any(|(by, weaker)| weaker.contains(&f.rule_id) && fired.contains(&((*by).to_string(), f.subject))));
+}
+
+/// Starts of `pid` (any series) within `window_ms` before `now`.
+fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> Vec<(SocketAddr, i64)> {
+    history
+        .series()
+        .flat_map(|(k, starts)| starts.iter().filter(move |s| s.pid == pid.0 && s.at_ms > now - window_ms).map(move |s| (k.remote, s.at_ms)))
+        .collect()
+}
+
+fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
+    let m = &rule.rule.matcher;
+    let window_ms = m.window_sec.map_or(60_000, |w| w as i64 * 1000);
+    let pid = items.first().and_then(|i| i.pid);
+    let host = items.first().and_then(|i| i.remote).map(|r| r.ip());
+    if let Some(min) = m.connection_count_gte {
+        let n = items.len() as u64;
+        if n < min {
+            return false;
+        }
+        trace.push(TraceStep { condition: format!("connection_count_gte: {min}"), value: format!("{n} connections") });
+    }
+    let history_starts = || pid.map_or_else(Vec::new, |p| starts_of(ctx.history, p, now, window_ms));
+    if let Some(min) = m.distinct_remote_ports_gte {
+        // Ports per remote host, open now or started within the window; the
+        // busiest host counts.
+        let mut by_host: std::collections::BTreeMap<IpAddr, BTreeSet<u16>> = std::collections::BTreeMap::new();
+        for r in items.iter().filter_map(|i| i.remote) {
+            by_host.entry(r.ip()).or_default().insert(r.port());
+        }
+        for (r, _) in history_starts() {
+            if rule.rule.scope == Scope::Process || Some(r.ip()) == host {
+                by_host.entry(r.ip()).or_default().insert(r.port());
+            }
+        }
+        let (busiest, n) = by_host.iter().map(|(h, p)| (*h, p.len() as u64)).max_by_key(|(_, n)| *n).unwrap_or((IpAddr::from([0, 0, 0, 0]), 0));
+        if n < min {
+            return false;
+        }
+        trace.push(TraceStep {
+            condition: format!("distinct_remote_ports_gte: {min} (window {} s)", window_ms / 1000),
+            value: format!("{n} ports on {busiest}"),
+        });
+    }
+    if let Some(min) = m.distinct_remote_hosts_gte {
+        let mut hosts: BTreeSet<IpAddr> = items.iter().filter_map(|i| i.remote).map(|r| r.ip()).collect();
+        hosts.extend(history_starts().into_iter().map(|(r, _)| r.ip()));
+        let n = hosts.len() as u64;
+        if n < min {
+            return false;
+        }
+        trace.push(TraceStep { condition: format!("distinct_remote_hosts_gte: {min} (window {} s)", window_ms / 1000), value: format!("{n} hosts") });
+    }
+    if let Some(min) = m.rate_per_minute_gte {
+        let count = match rule.rule.scope {
+            Scope::Process => history_starts().len() as f64,
+            _ => host.map_or(0.0, |h| ctx.history.endpoint_starts_within(h, now, window_ms) as f64),
+        };
+        let per_minute = count * 60_000.0 / window_ms as f64;
+        if per_minute < min {
+            return false;
+        }
+        trace.push(TraceStep { condition: format!("rate_per_minute_gte: {min}"), value: format!("{per_minute:.1} new connections per minute") });
+    }
+    true
+}
