@@ -102,10 +102,29 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         top: usize,
     },
+    /// Lint rule packs, or draft a new rule.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
     /// Work with network-map spec files.
     Spec {
         #[command(subcommand)]
         action: SpecAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Lint packs (the built-in ones, plus DIR): explanation coverage, tags without definitions,
+    /// rules that can never match. Exits 1 on errors.
+    Check { dir: Option<PathBuf> },
+    /// Print a YAML draft of a rule from a description, e.g. "shell talking to the internet on 4444".
+    Suggest {
+        description: String,
+        /// Base the draft on this socket (its id from `snapshot`, e.g. tcp:00000000000012ab), from the live host or --replay.
+        #[arg(long, value_name = "ID")]
+        from_socket: Option<String>,
     },
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, Format, SpecAction};
+use cli::{Cli, Command, Format, RulesAction, SpecAction};
 use necromap::collect::record::{RecordingHeader, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
 use necromap::export::{csv::write_csv, summary_text, write_json};
@@ -72,6 +72,7 @@ fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
+        Some(Command::Rules { action }) => return rules_command(cli, action),
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
         None => return explore(cli),
         _ => {}
@@ -182,6 +183,35 @@ fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> 
     }
     writer.into_inner().flush()?;
     eprintln!("necromap: recorded {frames} frames to {}", out_path.display());
+    Ok(())
+}
+
+fn rules_command(cli: &Cli, action: &RulesAction) -> Result<()> {
+    match action {
+        RulesAction::Check { dir } => {
+            let dir = dir.as_deref().or(cli.rules.as_deref());
+            let set = RuleSet::load(dir, cli.rules_replace)?;
+            let report = necromap::rules::lint::check(&set);
+            print!("{}", necromap::rules::lint::render(&set, &report));
+            if report.has_errors() {
+                std::process::exit(1);
+            }
+        }
+        RulesAction::Suggest { description, from_socket } => {
+            let draft = match from_socket {
+                Some(id) => {
+                    let key: necromap::model::SocketKey = id.parse().map_err(anyhow::Error::msg)?;
+                    let snapshot = one_snapshot(cli, load_spec(cli)?, None)?;
+                    let socket = snapshot
+                        .socket(key)
+                        .with_context(|| format!("--from-socket {id}: no such socket in this snapshot (ids come from `necromap snapshot`)"))?;
+                    necromap::rules::suggest::suggest(description, Some((socket, &snapshot)))?
+                }
+                None => necromap::rules::suggest::suggest(description, None)?,
+            };
+            print!("{draft}");
+        }
+    }
     Ok(())
 }
 

@@ -12,8 +12,10 @@ mod conditions;
 pub mod engine;
 mod explain;
 pub mod ioc;
+pub mod lint;
 pub mod load;
 pub mod schema;
+pub mod suggest;
 
 pub use engine::Engine;
 pub use ioc::IocSet;

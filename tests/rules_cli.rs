@@ -1,0 +1,62 @@
+//! `necromap rules check|suggest` and findings in `snapshot` output.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn necromap(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_necromap")).args(args).output().expect("run necromap")
+}
+
+#[test]
+fn rules_check_passes_the_shipped_packs_and_fails_an_unreachable_rule() {
+    let out = necromap(&["rules", "check"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("explanations: 100%") && text.ends_with("ok\n"), "{text}");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("bad.yaml"), "version: 1\nrules:\n  - id: never\n    name: Never\n    severity: low\n    scope: connection\n    tags: [nope]\n    match: { protocol: udp, state: LISTEN }\n").expect("write");
+    let out = necromap(&["rules", "check", dir.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("error: rule never can never match"), "{text}");
+    assert!(text.contains("tag `nope` has no tag_definitions entry"), "{text}");
+    assert!(text.contains("missing: never"), "{text}");
+}
+
+#[test]
+fn rules_suggest_prints_a_pack_the_loader_accepts() {
+    let out = necromap(&["rules", "suggest", "shell talking to the internet on 4444"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("draft.yaml"), &out.stdout).expect("write");
+    let check = necromap(&["rules", "check", "--rules-replace", "--rules", dir.path().to_str().expect("path")]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let out = necromap(&["--demo", "rules", "suggest", "odd listener", "--from-socket", "tcp:5ce00b0000000000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("31337") && text.contains("kworkerd"), "{text}");
+}
+
+#[test]
+fn snapshot_json_carries_findings_with_subject_trace_and_pid() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ioc = dir.path().join("c2.txt");
+    std::fs::write(&ioc, "203.0.113.200\n").expect("write");
+    let out = necromap(&["--demo", "--ioc", ioc.to_str().expect("path"), "snapshot", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = v["findings"].as_array().expect("findings");
+    let shell = findings.iter().find(|f| f["rule_id"] == "reverse_shell_stdio").expect("reverse shell finding");
+    assert_eq!(shell["severity"], "critical");
+    assert_eq!(shell["subject"], serde_json::json!({"kind": "process", "pid": 3401}));
+    assert!(!shell["trace"].as_array().expect("trace").is_empty());
+    let ioc_hit = findings.iter().find(|f| f["rule_id"] == "ioc_endpoint_outbound").expect("the --ioc list is used");
+    assert_eq!(ioc_hit["subject"]["kind"], "socket");
+    assert_eq!(ioc_hit["subject"]["pid"], 3401);
+    assert!(ioc_hit["tags"].as_array().expect("tags").iter().any(|t| t == "ioc"));
+    assert_eq!(
+        v["summary"]["findings_by_severity"]["critical"].as_u64().expect("count"),
+        findings.iter().filter(|f| f["severity"] == "critical").count() as u64
+    );
+}
