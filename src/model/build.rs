@@ -82,7 +82,11 @@ impl SnapshotBuilder {
             let h = self.history.observe_socket(raw.key, now, counters.bytes_acked, counters.bytes_received);
             if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
                 self.history.record_endpoint_start(raw.remote.ip(), now);
-                if direction == Direction::Outbound && matches!(raw.state, SocketState::Established | SocketState::SynSent | SocketState::Udp) {
+                // A start is a new outbound socket in any connected state:
+                // polling often first sees a short connection already
+                // closing (CLOSE_WAIT, FIN_WAIT), and it was still started
+                // since the last refresh. TIME_WAIT has no owner to count.
+                if direction == Direction::Outbound && !matches!(raw.state, SocketState::TimeWait | SocketState::Close | SocketState::BoundInactive) {
                     let owner = raw.owners.first().and_then(|p| facts.get(&p.0));
                     let series = SeriesKey {
                         process: owner.map_or_else(|| "?".to_string(), |f| f.exe.clone().unwrap_or_else(|| f.name.clone())),

@@ -3,8 +3,9 @@
 //! per (process, remote endpoint) with timestamps, and new connections per
 //! endpoint for rates and windows.
 //!
-//! A connection start is a socket first seen in a later refresh (sockets
-//! present at the first refresh have unknown starts and are not counted).
+//! A connection start is an outbound socket first seen in a later refresh,
+//! in any connected state (sockets present at the first refresh have
+//! unknown starts and are not counted).
 //! Polling misses connections shorter than the interval: counts are lower
 //! bounds.
 
