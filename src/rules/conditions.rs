@@ -72,15 +72,21 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
 /// Check every condition of `m` on `item`. `memo` caches the process part
 /// per pid when not tracing.
 pub fn check(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>, memo: &mut FxHashMap<Pid, bool>) -> bool {
-    if !socket_part(m, c, item, ctx, trace.as_deref_mut()) {
+    if (!c.socket_free || trace.is_some()) && !socket_part(m, c, item, ctx, trace.as_deref_mut()) {
         return false;
     }
+    // The process part (and a process-only any_of) is the same for every
+    // socket of a process: remember it per pid when not tracing.
+    let per_process = |item: &Item<'_>| process_part(m, c, item, None) && (!c.any_of_per_process || any_of_holds(m, c, item, ctx));
     let process_ok = match (trace.is_some(), item.pid) {
-        (false, Some(pid)) => *memo.entry(pid).or_insert_with(|| process_part(m, c, item, None)),
+        (false, Some(pid)) => *memo.entry(pid).or_insert_with(|| per_process(item)),
         _ => process_part(m, c, item, trace.as_deref_mut()),
     };
     if !process_ok {
         return false;
+    }
+    if c.any_of_per_process && trace.is_none() && item.pid.is_some() {
+        return true;
     }
     if let Some(subs) = &m.any_of {
         let hit = subs.iter().zip(&c.any_of).position(|(sm, sc)| check(sm, sc, item, ctx, None, &mut FxHashMap::default()));
@@ -91,6 +97,10 @@ pub fn check(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut tr
         }
     }
     true
+}
+
+fn any_of_holds(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>) -> bool {
+    m.any_of.as_ref().is_none_or(|subs| subs.iter().zip(&c.any_of).any(|(sm, sc)| check(sm, sc, item, ctx, None, &mut FxHashMap::default())))
 }
 
 #[allow(clippy::too_many_lines, clippy::cognitive_complexity)]
@@ -192,7 +202,11 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             format!("remote {} in {}", remote_ip.map_or_else(String::new, |i| i.to_string()), hit.unwrap_or_default())
         );
     }
-    let zone = remote_ip.map(Zone::of);
+    // The snapshot already classified the remote: reuse it.
+    let zone = match sock {
+        Some(s) if s.direction != Direction::Listen => Some(s.zone),
+        _ => remote_ip.map(Zone::of),
+    };
     if m.exclude_private_ips == Some(true) {
         cond!(
             trace,
@@ -238,7 +252,11 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             format!("{} bytes received", counters.map_or(0, |t| t.bytes_received))
         );
     }
-    let country = remote_ip.filter(|ip| Zone::of(*ip) == Zone::Public).and_then(iptocc::country_code);
+    let country = if m.remote_country_in.is_some() || m.remote_country_not_in.is_some() {
+        remote_ip.filter(|_| zone == Some(Zone::Public)).and_then(iptocc::country_code)
+    } else {
+        None
+    };
     if let Some(v) = &m.remote_country_in {
         cond!(
             trace,

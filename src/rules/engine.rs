@@ -114,10 +114,11 @@ impl Engine {
     pub fn run(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let ctx = Context::new(snapshot, history, &self.ioc);
         let beacons = Self::beacons(history);
+        let prepared = prepare(&ctx, &beacons);
         let now = snapshot.taken_at_ms;
         let mut out = Vec::new();
         for rule in &self.rules.rules {
-            evaluate_rule(rule, &ctx, &beacons, &self.rules, now, &mut out);
+            evaluate_rule(rule, &ctx, &prepared, &self.rules, now, &mut out);
         }
         drop_superseded(&self.rules, &mut out);
         for f in &mut out {
@@ -137,23 +138,22 @@ impl Evaluator for Engine {
     }
 }
 
-fn items<'a>(rule: &LoadedRule, ctx: &Context<'a>, beacons: &'a [Beacon]) -> Vec<Item<'a>> {
+/// Socket items, built once per refresh, indexed by (direction, state,
+/// zone) so a rule only visits the sockets its top-level conditions allow.
+struct Prepared<'a> {
+    items: Vec<Item<'a>>,
+    buckets: std::collections::BTreeMap<(Direction, crate::model::SocketState, Zone), Vec<u32>>,
+    /// Sockets per owner, for rules that only ask about the process.
+    by_pid: std::collections::BTreeMap<Pid, Vec<u32>>,
+    /// Sockets per remote address, for rules about tagged or listed addresses.
+    by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>>,
+    beacon_items: Vec<Item<'a>>,
+}
+
+fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
-    if rule.rule.matcher.beacon_score_gte.is_some() {
-        return beacons
-            .iter()
-            .map(|b| Item {
-                socket: None,
-                pid: Some(b.pid),
-                process: s.process(b.pid),
-                remote: Some(b.remote),
-                protocol: b.protocol,
-                direction: Direction::Outbound,
-                beacon: Some(b),
-            })
-            .collect();
-    }
-    s.sockets
+    let items: Vec<Item<'a>> = s
+        .sockets
         .iter()
         .map(|sock| {
             let pid = sock.owner();
@@ -168,7 +168,90 @@ fn items<'a>(rule: &LoadedRule, ctx: &Context<'a>, beacons: &'a [Beacon]) -> Vec
                 beacon: None,
             }
         })
-        .collect()
+        .collect();
+    let mut buckets: std::collections::BTreeMap<_, Vec<u32>> = std::collections::BTreeMap::new();
+    let mut by_pid: std::collections::BTreeMap<Pid, Vec<u32>> = std::collections::BTreeMap::new();
+    let mut by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>> = std::collections::BTreeMap::new();
+    for (i, sock) in s.sockets.iter().enumerate() {
+        buckets.entry((sock.direction, sock.state(), sock.zone)).or_default().push(i as u32);
+        if let Some(p) = sock.owner() {
+            by_pid.entry(p).or_default().push(i as u32);
+        }
+        if !sock.raw.remote.ip().is_unspecified() {
+            by_remote.entry(sock.raw.remote.ip()).or_default().push(i as u32);
+        }
+    }
+    let beacon_items = beacons
+        .iter()
+        .map(|b| Item {
+            socket: None,
+            pid: Some(b.pid),
+            process: s.process(b.pid),
+            remote: Some(b.remote),
+            protocol: b.protocol,
+            direction: Direction::Outbound,
+            beacon: Some(b),
+        })
+        .collect();
+    Prepared { items, buckets, by_pid, by_remote, beacon_items }
+}
+
+/// The items a rule can possibly match, in a stable order.
+fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
+    let m = &rule.rule.matcher;
+    if m.beacon_score_gte.is_some() {
+        return p.beacon_items.iter().collect();
+    }
+    // Only the sockets of processes that pass, when nothing else is asked.
+    if rule.compiled.socket_free && rule.compiled.any_of_per_process {
+        let mut out = Vec::new();
+        for idx in p.by_pid.values() {
+            let first = &p.items[idx[0] as usize];
+            if check(m, &rule.compiled, first, ctx, None, memo) {
+                out.extend(idx.iter().map(|&i| &p.items[i as usize]));
+            }
+        }
+        return out;
+    }
+    // Only the sockets of tagged or listed addresses, when the rule needs one.
+    if m.remote_tags_contains.is_some() || m.remote_tags_contains_any.is_some() || m.remote_ip_in.is_some() {
+        let wanted: Vec<&str> =
+            m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
+        let mut idx: Vec<u32> = Vec::new();
+        for (ip, list) in &p.by_remote {
+            let listed = m.remote_ip_in.is_none() || !rule.compiled.networks.tags(*ip).is_empty();
+            let tagged = wanted.is_empty() || {
+                let t = ctx.tags(*ip);
+                wanted.iter().any(|w| t.contains(*w))
+            };
+            if listed && tagged {
+                idx.extend(list);
+            }
+        }
+        idx.sort_unstable();
+        return idx.into_iter().map(|i| &p.items[i as usize]).collect();
+    }
+    let direction = m.direction.map(|d| match d {
+        super::schema::MatchDirection::Outbound => Direction::Outbound,
+        super::schema::MatchDirection::Inbound => Direction::Inbound,
+        super::schema::MatchDirection::Listen => Direction::Listen,
+    });
+    let states: Vec<crate::model::SocketState> = m.state.into_iter().chain(m.state_in.iter().flatten().copied()).collect();
+    let zones: Option<Vec<Zone>> = match (&m.zone_in, m.exclude_private_ips) {
+        (Some(z), _) => Some(z.clone()),
+        (None, Some(true)) => Some(vec![Zone::Public]),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for ((d, st, z), idx) in &p.buckets {
+        // zone_in on a listener is the listener's own zone, which is the
+        // socket's zone too, so the bucket zone applies in every case.
+        if direction.is_some_and(|want| want != *d) || (!states.is_empty() && !states.contains(st)) || zones.as_ref().is_some_and(|zs| !zs.contains(z)) {
+            continue;
+        }
+        out.extend(idx.iter().map(|&i| &p.items[i as usize]));
+    }
+    out
 }
 
 fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
@@ -200,17 +283,17 @@ struct Group<'a> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, beacons: &[Beacon], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
+fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let m = &rule.rule.matcher;
     let scope = rule.rule.scope;
     let mut memo: FxHashMap<Pid, bool> = FxHashMap::default();
     let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();
     let mut order: Vec<GroupKey> = Vec::new();
-    for item in items(rule, ctx, beacons) {
-        if !check(m, &rule.compiled, &item, ctx, None, &mut memo) {
+    for item in candidates(rule, prepared, ctx, &mut memo) {
+        if !check(m, &rule.compiled, item, ctx, None, &mut memo) {
             continue;
         }
-        let Some(key) = aggregate_key(scope, &item) else { continue };
+        let Some(key) = aggregate_key(scope, item) else { continue };
         groups
             .entry(key)
             .or_insert_with(|| {
@@ -218,7 +301,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, beacons: &[Beacon], set: 
                 Group { items: Vec::new() }
             })
             .items
-            .push(item);
+            .push(*item);
     }
     for key in order {
         let Some(group) = groups.get(&key) else { continue };

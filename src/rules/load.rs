@@ -32,6 +32,11 @@ pub struct Compiled {
     /// `remote_ip_in`, each entry tagged with its own text.
     pub networks: super::ioc::IocSet,
     pub any_of: Vec<Compiled>,
+    /// No socket or remote condition at the top level.
+    pub socket_free: bool,
+    /// Every `any_of` alternative is about the process only, so its outcome
+    /// can be remembered per pid.
+    pub any_of_per_process: bool,
 }
 
 /// One rule ready to run.
@@ -226,5 +231,7 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
         }
         any_of.push(compile(sub, false)?);
     }
-    Ok(Compiled { regexes, networks, any_of })
+    let socket_free = m.is_process_only();
+    let any_of_per_process = m.any_of.iter().flatten().all(|sub| sub.is_process_only() && sub.any_of.is_none());
+    Ok(Compiled { regexes, networks, any_of, socket_free, any_of_per_process })
 }

@@ -212,6 +212,32 @@ impl Match {
             || self.distinct_remote_hosts_gte.is_some()
     }
 
+    /// This match without its process keys (and without `any_of`): what is
+    /// left depends on the socket or its remote.
+    fn socket_keys_only(&self) -> Self {
+        Self {
+            process_name_in: None,
+            process_name_not_in: None,
+            exe_path_prefix_in: None,
+            cwd_prefix_in: None,
+            exe_deleted: None,
+            exe_memfd: None,
+            cmdline_regex_any: None,
+            parent_name_in: None,
+            ancestor_name_in: None,
+            stdio_is_socket: None,
+            uid_in: None,
+            has_tty: None,
+            any_of: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether every condition (outside `any_of`) is about the process only.
+    pub fn is_process_only(&self) -> bool {
+        self.socket_keys_only().is_empty()
+    }
+
     /// Whether no condition at all is set (matches everything).
     pub fn is_empty(&self) -> bool {
         *self == Self::default()

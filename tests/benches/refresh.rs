@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use necromap::collect::{LinuxSource, Source};
 use necromap::model::SnapshotBuilder;
+use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::Spec;
 
 const FDS_PER_HOLDER: usize = 16_000;
@@ -39,8 +40,8 @@ fn main() {
     println!("necromap refresh benchmark · fd limit {hard} · {} cores", std::thread::available_parallelism().map_or(1, usize::from));
     println!("medians; ratios are necromap's steady refresh over ss on the same sockets in this run\n");
     println!(
-        "{:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>8} | {:>8} | {:>8} {:>9} | {:>9} {:>10} | {:>8}",
-        "sockets", "in dump", "dump", "owners", "facts", "graph", "steady", "cold", "ss -tan", "ss -tanp", "vs -tan", "vs -tanp", "peak MiB"
+        "{:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} | {:>8} | {:>8} {:>9} | {:>9} {:>10} | {:>8}",
+        "sockets", "in dump", "dump", "owners", "facts", "graph", "rules", "steady", "cold", "ss -tan", "ss -tanp", "vs -tan", "vs -tanp", "peak MiB"
     );
     for n in sizes {
         run_size(n);
@@ -58,22 +59,24 @@ fn run_size(n: usize) {
     };
     let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let info = source.info();
+    // Every shipped rule pack runs inside the refresh, as in the app.
+    let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
 
     let t = Instant::now();
     let obs = source.collect().expect("collect");
-    let first = builder.build(obs, info.clone(), None);
+    let first = builder.build(obs, info.clone(), Some(&mut engine));
     let cold = ms(t);
 
     let rounds = if n >= 50_000 { 7 } else { 15 };
-    let mut stages: Vec<[f64; 5]> = Vec::new();
+    let mut stages: Vec<[f64; 6]> = Vec::new();
     let mut seen = 0;
     for _ in 0..rounds {
         let t = Instant::now();
         let obs = source.collect().expect("collect");
-        let snap = builder.build(obs, info.clone(), None);
+        let snap = builder.build(obs, info.clone(), Some(&mut engine));
         let total = ms(t);
         let tm = snap.timings;
-        stages.push([tm.dump_ms, tm.owners_ms, tm.facts_ms, tm.graph_ms, total]);
+        stages.push([tm.dump_ms, tm.owners_ms, tm.facts_ms, tm.graph_ms, tm.rules_ms, total]);
         seen = snap.sockets.len();
     }
     drop(first);
@@ -88,15 +91,16 @@ fn run_size(n: usize) {
     };
     let ss_tan = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tan"])).collect());
     let ss_tanp = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tanp"])).collect());
-    let steady = med(4);
+    let steady = med(5);
     println!(
-        "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1}",
+        "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1}",
         n,
         seen,
         med(0),
         med(1),
         med(2),
         med(3),
+        med(4),
         steady,
         cold,
         ss_tan,
