@@ -60,3 +60,19 @@ fn snapshot_json_carries_findings_with_subject_trace_and_pid() {
         findings.iter().filter(|f| f["severity"] == "critical").count() as u64
     );
 }
+
+#[test]
+fn the_sample_ioc_lists_load_in_their_formats() {
+    use necromap::rules::IocSet;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/ioc");
+    let mut set = IocSet::new();
+    for f in ["sample_ioc.txt", "sample_tor_exits.txt", "sample_ip_ranges.json", "sample_miner_pools.txt"] {
+        assert!(set.load_file(&dir.join(f), None).expect(f) > 0, "{f} loaded nothing");
+    }
+    let tags = |ip: &str| set.tags(ip.parse().expect("ip"));
+    assert!(tags("203.0.113.200").contains("ioc"));
+    assert!(tags("192.0.2.50").contains("tor_exit"));
+    assert!(tags("198.51.100.200").contains("aws_s3"));
+    assert!(tags("198.51.100.9").contains("miner_pool"));
+    assert!(set.domain_tags("eu.pool.example").contains("miner_pool"));
+}
