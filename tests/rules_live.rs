@@ -228,7 +228,17 @@ fn an_ordinary_local_web_server_and_client_raise_nothing_serious() {
     for _ in 0..10 {
         let snap = w.snapshot();
         seen_client |= snap.sockets.iter().any(|s| s.raw.remote.port() == port && s.raw.owners.iter().any(|p| pids.contains(p)));
-        let serious: Vec<&Finding> = snap.findings.iter().filter(|f| f.severity >= Severity::Medium && pids.iter().any(|p| about_pid(f, &snap, *p))).collect();
+        // The server is this test process: when the checkout lives under
+        // /tmp (as a fresh clone may), its listener is rightly flagged for
+        // where it runs from, which is not about the web exchange.
+        let me = Pid(std::process::id());
+        let from_tmp = std::env::current_exe().is_ok_and(|e| ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|p| e.starts_with(p)));
+        let serious: Vec<&Finding> = snap
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Medium && pids.iter().any(|p| about_pid(f, &snap, *p)))
+            .filter(|f| !(from_tmp && f.rule_id == "listener_odd_path" && about_pid(f, &snap, me)))
+            .collect();
         assert!(serious.is_empty(), "findings on an ordinary web exchange: {serious:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
