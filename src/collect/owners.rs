@@ -105,13 +105,6 @@ impl Holders {
         out.sort_unstable();
         out
     }
-
-    fn contains(&self, pid: u32) -> bool {
-        match self {
-            Self::One(p, _) => *p == pid,
-            Self::Many(v) => v.iter().any(|(p, _)| *p == pid),
-        }
-    }
 }
 
 /// Counts from the last refresh, for the health section.
@@ -203,11 +196,6 @@ impl OwnerCache {
     /// The pids holding `inode`, sorted (several after a fork).
     pub fn owners(&self, inode: u32) -> Vec<Pid> {
         self.by_inode.get(&inode).map(Holders::pids).unwrap_or_default()
-    }
-
-    /// Whether `pid` holds `inode`.
-    pub fn holds(&self, pid: u32, inode: u32) -> bool {
-        self.by_inode.get(&inode).is_some_and(|h| h.contains(pid))
     }
 
     /// What fd `fd` of a cached pid points at (for stdio checks).

@@ -56,11 +56,6 @@ impl ReplaySource {
         self.frames.is_empty()
     }
 
-    /// Frames already handed out.
-    pub fn position(&self) -> usize {
-        self.next
-    }
-
     /// Run the remaining frames (at most `limit`) through one builder, so
     /// history is rebuilt as it was recorded; the last snapshot and how many
     /// frames ran.

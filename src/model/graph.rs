@@ -96,13 +96,6 @@ impl NetGraph {
         self.graph.edge_count()
     }
 
-    /// Every node, in a stable order.
-    pub fn nodes(&self) -> Vec<NodeRef> {
-        let mut v: Vec<NodeRef> = self.index.keys().copied().collect();
-        v.sort();
-        v
-    }
-
     /// Edges leaving or entering `node`, with the node at the other end.
     pub fn edges_of(&self, node: NodeRef) -> Vec<(NodeRef, &GraphEdge)> {
         let Some(i) = self.index_of(node) else { return Vec::new() };

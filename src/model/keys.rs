@@ -20,14 +20,6 @@ impl fmt::Display for Pid {
     }
 }
 
-/// A process across refreshes: the pid plus its start time, so a reused pid
-/// is a different process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ProcessKey {
-    pub pid: Pid,
-    pub start_time_ms: i64,
-}
-
 /// A socket across refreshes. On Linux this is the kernel's socket cookie,
 /// unique for the life of the boot; sources without cookies derive one from
 /// the 5-tuple and inode (see [`SocketKey::derived`]). Written as

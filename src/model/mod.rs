@@ -21,7 +21,7 @@ pub use finding::{Finding, Highlight, Subject, TraceStep};
 pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};
 pub use history::{ConnectionStart, History, SeriesKey};
-pub use keys::{EndpointKey, ListenerKey, Pid, ProcessKey, SocketKey};
+pub use keys::{EndpointKey, ListenerKey, Pid, SocketKey};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use severity::Severity;
 pub use snapshot::Snapshot;

@@ -53,11 +53,6 @@ impl Snapshot {
         self.sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| &self.sockets[i])
     }
 
-    /// Sockets owned by `pid`.
-    pub fn sockets_of(&self, pid: Pid) -> impl Iterator<Item = &Socket> {
-        self.sockets.iter().filter(move |s| s.raw.owners.contains(&pid))
-    }
-
     /// A socket-owning process.
     pub fn process(&self, pid: Pid) -> Option<&ProcessNode> {
         self.processes.get(&pid)

@@ -27,6 +27,36 @@ pub struct Item<'a> {
     pub beacon: Option<&'a Beacon>,
 }
 
+impl<'a> Item<'a> {
+    /// A socket of the snapshot.
+    pub fn of_socket(snapshot: &'a crate::model::Snapshot, sock: &'a Socket) -> Self {
+        let pid = sock.owner();
+        let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
+        Self {
+            socket: Some(sock),
+            pid,
+            process: pid.and_then(|p| snapshot.process(p)),
+            remote,
+            protocol: sock.key().protocol,
+            direction: sock.direction,
+            beacon: None,
+        }
+    }
+
+    /// A scored series of connection starts (no socket open right now).
+    pub fn of_beacon(snapshot: &'a crate::model::Snapshot, b: &'a Beacon) -> Self {
+        Self {
+            socket: None,
+            pid: Some(b.pid),
+            process: snapshot.process(b.pid),
+            remote: Some(b.remote),
+            protocol: b.protocol,
+            direction: Direction::Outbound,
+            beacon: Some(b),
+        }
+    }
+}
+
 /// Ports of common services (besides everything below 1024).
 const COMMON_SERVICE_PORTS: &[u16] = &[1433, 1521, 2049, 3306, 3389, 5432, 5672, 5900, 6379, 6443, 8080, 8443, 9092, 9200, 11211, 27017];
 const COMMON_UDP_PORTS: &[u16] = &[53, 67, 68, 69, 123, 137, 138, 161, 162, 443, 500, 514, 1900, 4500, 5353, 5355];

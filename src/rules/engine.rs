@@ -152,23 +152,7 @@ struct Prepared<'a> {
 
 fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
-    let items: Vec<Item<'a>> = s
-        .sockets
-        .iter()
-        .map(|sock| {
-            let pid = sock.owner();
-            let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
-            Item {
-                socket: Some(sock),
-                pid,
-                process: pid.and_then(|p| s.process(p)),
-                remote,
-                protocol: sock.key().protocol,
-                direction: sock.direction,
-                beacon: None,
-            }
-        })
-        .collect();
+    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
     let mut buckets: std::collections::BTreeMap<_, Vec<u32>> = std::collections::BTreeMap::new();
     let mut by_pid: std::collections::BTreeMap<Pid, Vec<u32>> = std::collections::BTreeMap::new();
     let mut by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>> = std::collections::BTreeMap::new();
@@ -181,18 +165,7 @@ fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
             by_remote.entry(sock.raw.remote.ip()).or_default().push(i as u32);
         }
     }
-    let beacon_items = beacons
-        .iter()
-        .map(|b| Item {
-            socket: None,
-            pid: Some(b.pid),
-            process: s.process(b.pid),
-            remote: Some(b.remote),
-            protocol: b.protocol,
-            direction: Direction::Outbound,
-            beacon: Some(b),
-        })
-        .collect();
+    let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
     Prepared { items, buckets, by_pid, by_remote, beacon_items }
 }
 
