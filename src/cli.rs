@@ -17,7 +17,7 @@ use necromap::export::csv::CsvTable;
 counters and round-trip times), maps sockets to processes through /proc, and builds a graph of \
 processes, listeners and remote endpoints.\n\nIt changes nothing on the system. Run unprivileged to see \
 every socket and the owners of your own processes; run as root to see every owner.",
-    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file"
+    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since"
 )]
 pub struct Cli {
     /// Replay a recording (.ndjson from `necromap record`) or a scenario (.yaml) instead of the live host.
@@ -56,6 +56,11 @@ pub struct Cli {
     /// Entries are tagged `ioc` unless given as TAG=FILE or the file has a `# tag: NAME` line.
     #[arg(long, global = true, value_name = "[TAG=]FILE")]
     pub ioc: Vec<String>,
+
+    /// The saved baseline new listeners are judged against (a name from `baseline list`, or a .json path).
+    /// Default: the baseline named `default`, when one is saved.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub baseline: Option<String>,
 
     /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
@@ -107,6 +112,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Save what this host ordinarily runs, and compare with it later.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
     /// Work with network-map spec files.
     Spec {
         #[command(subcommand)]
@@ -126,6 +136,32 @@ pub enum RulesAction {
         #[arg(long, value_name = "ID")]
         from_socket: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Record processes with sockets, remote endpoints and listeners of one refresh
+    /// (live, or the last frame of --replay) under NAME (default: `default`).
+    Save {
+        name: Option<String>,
+        /// Replace an existing baseline of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show what is new now compared with baseline NAME (default: `default`). Exits 0 either way.
+    Compare {
+        name: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
+    /// List saved baselines and where they are kept.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

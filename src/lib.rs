@@ -17,6 +17,7 @@
 //!
 //! The core (collect, model, spec) knows nothing of any front end.
 
+pub mod baseline;
 pub mod collect;
 pub mod collector;
 pub mod duration;

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, Format, RulesAction, SpecAction};
+use cli::{BaselineAction, Cli, Command, DiffFormat, Format, RulesAction, SpecAction};
+use necromap::baseline::Baseline;
+use necromap::baseline::files::{self as baseline_files, BaselineError};
 use necromap::collect::record::{RecordingHeader, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
 use necromap::export::{csv::write_csv, summary_text, write_json};
@@ -47,7 +49,67 @@ fn load_engine(cli: &Cli) -> Result<Engine> {
         };
         ioc.load_file(std::path::Path::new(path), tag)?;
     }
-    Ok(Engine::new(rules, ioc))
+    let engine = Engine::new(rules, ioc);
+    Ok(match load_baseline(cli)? {
+        Some(b) => engine.with_baseline(b),
+        None => engine,
+    })
+}
+
+/// The baseline `--baseline` names; without the flag, the one saved as
+/// `default` when there is one. An unreadable default is reported and
+/// skipped (only the new-listener rule needs it); a named one must load.
+fn load_baseline(cli: &Cli) -> Result<Option<Baseline>> {
+    match &cli.baseline {
+        Some(name) => Ok(Some(baseline_files::load(name).with_context(|| format!("--baseline {name}"))?)),
+        None => match baseline_files::load("default") {
+            Ok(b) => Ok(Some(b)),
+            Err(BaselineError::Missing { .. } | BaselineError::NoDataDir) => Ok(None),
+            Err(e) => {
+                eprintln!("necromap: warning: default baseline not used: {:#}", anyhow::Error::from(e));
+                Ok(None)
+            }
+        },
+    }
+}
+
+fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
+    match action {
+        BaselineAction::Save { name, force } => {
+            let name = name.as_deref().unwrap_or("default");
+            let path = baseline_files::baseline_path(name)?;
+            if path.exists() && !force {
+                bail!("baseline `{name}` exists ({}); add --force to replace it", path.display());
+            }
+            let snapshot = one_snapshot(cli, load_spec(cli)?, None)?;
+            let baseline = Baseline::from_snapshot(name, &snapshot);
+            let path = baseline_files::save(&baseline, name)?;
+            println!(
+                "saved baseline `{name}` to {}: {} processes, {} remote endpoints, {} listeners",
+                path.display(),
+                baseline.processes.len(),
+                baseline.remote_endpoints.len(),
+                baseline.listeners.len()
+            );
+        }
+        BaselineAction::Compare { name, format } => {
+            let name = name.as_deref().unwrap_or("default");
+            let baseline = baseline_files::load(name)?;
+            let snapshot = one_snapshot(cli, load_spec(cli)?, None)?;
+            let diff = baseline.compare(&snapshot);
+            match format {
+                DiffFormat::Text => print!("{}", necromap::baseline::render_text(&baseline, &diff)),
+                DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
+            }
+        }
+        BaselineAction::List => {
+            println!("baselines in {}:", baseline_files::baseline_dir()?.display());
+            for name in baseline_files::list()? {
+                println!("  {name}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The replay the flags ask for, if any.
@@ -73,6 +135,7 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
         Some(Command::Rules { action }) => return rules_command(cli, action),
+        Some(Command::Baseline { action }) => return baseline_command(cli, action),
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
         None => return explore(cli),
         _ => {}

@@ -35,6 +35,20 @@ pub fn bounded(s: &str, max: usize) -> String {
     out
 }
 
+/// At most about `max` characters of `s` around the byte range `hit`
+/// (what a regex matched), with `…` where text was left out on either side.
+pub fn excerpt(s: &str, hit: std::ops::Range<usize>, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let before = s.get(..hit.start).unwrap_or("");
+    let lead = max / 3;
+    let skip = before.chars().count().saturating_sub(lead);
+    let tail: String = s.chars().skip(skip).collect();
+    let body = bounded(&tail, if skip > 0 { max.saturating_sub(1) } else { max });
+    if skip > 0 { format!("…{body}") } else { body }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +60,11 @@ mod tests {
         assert_eq!(escape_control("\u{9b}x"), "\\x9bx");
         assert_eq!(bounded("abcdef", 4), "abc…");
         assert_eq!(bounded("abc", 4), "abc");
+        let line = format!("{} /dev/tcp/x {}", "a".repeat(200), "b".repeat(200));
+        let hit = line.find("/dev/tcp").expect("in line");
+        let e = excerpt(&line, hit..hit + 8, 60);
+        assert!(e.starts_with('…') && e.ends_with('…') && e.contains("/dev/tcp/x"), "{e}");
+        assert_eq!(e.chars().count(), 60);
+        assert_eq!(excerpt("short /dev/tcp", 6..14, 60), "short /dev/tcp");
     }
 }

@@ -76,3 +76,46 @@ fn the_sample_ioc_lists_load_in_their_formats() {
     assert!(tags("198.51.100.9").contains("miner_pool"));
     assert!(set.domain_tags("eu.pool.example").contains("miner_pool"));
 }
+
+/// `baseline save|compare|list` in a private data directory, and the
+/// new-listener rule using the saved `default` baseline.
+#[test]
+fn a_saved_baseline_reports_what_is_new() {
+    let data = tempfile::tempdir().expect("tmp");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_necromap")).args(args).env("XDG_DATA_HOME", data.path()).output().expect("run necromap");
+    let out = run(&["--demo", "baseline", "save"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("saved baseline `default`"));
+    assert_eq!(run(&["--demo", "baseline", "save"]).status.code(), Some(1), "an existing baseline is kept without --force");
+
+    let out = run(&["--demo", "baseline", "compare"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nothing new"), "{text}");
+    let out = run(&["--demo", "snapshot", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(!doc["findings"].to_string().contains("baseline"), "the demo's own listeners are in its baseline");
+
+    let scenario = data.path().join("new.yaml");
+    std::fs::write(
+        &scenario,
+        "host: crypt-01\nframes: 1\nprocesses:\n  - { pid: 7, ppid: 1, name: backdoor, exe: /usr/bin/backdoor, uid: 0 }\nsockets:\n  - { pid: 7, local: \"0.0.0.0:4444\", state: LISTEN }\n",
+    )
+    .expect("write");
+    let replay = scenario.to_str().expect("path");
+    let out = run(&["--replay", replay, "baseline", "compare", "--format", "json"]);
+    let diff: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(diff["new_listeners"], serde_json::json!(["4444/tcp/0/backdoor"]));
+    assert_eq!(diff["new_processes"], serde_json::json!(["/usr/bin/backdoor uid 0"]));
+    let out = run(&["--replay", replay, "snapshot", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let f = doc["findings"].as_array().expect("findings").iter().find(|f| f["rule_id"] == "new_root_wildcard_listener_vs_baseline").cloned();
+    let f = f.expect("new listener finding");
+    assert_eq!(f["severity"], "high");
+    assert!(f["trace"].to_string().contains("is not in baseline `default`"), "{f}");
+
+    let out = run(&["baseline", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  default"));
+    let out = run(&["baseline", "compare", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no baseline `nope`"));
+}

@@ -147,6 +147,75 @@ fn a_listener_run_from_tmp_is_flagged_high() {
     assert!(f.trace.iter().any(|t| t.value.contains("/tmp/necromap-test-")), "{:?}", f.trace);
 }
 
+/// Not a test of its own: when `NECROMAP_TEST_CONNECT` is set, this binary
+/// opens `NECROMAP_TEST_OPEN` (if set), connects to the address and waits.
+#[test]
+fn helper_connect() {
+    let Some(addr) = std::env::var_os("NECROMAP_TEST_CONNECT") else { return };
+    let _file = std::env::var_os("NECROMAP_TEST_OPEN").map(|p| std::fs::File::open(p).expect("open"));
+    let _s = TcpStream::connect(addr.to_str().expect("addr")).expect("connect");
+    std::thread::sleep(Duration::from_secs(20));
+}
+
+/// Run `helper_connect` of this test binary towards `addr`.
+fn connect_helper(addr: std::net::SocketAddr) -> Command {
+    let mut c = Command::new(std::env::current_exe().expect("self"));
+    c.args(["helper_connect", "--exact", "--nocapture", "--test-threads=1"])
+        .env("NECROMAP_TEST_CONNECT", addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+#[test]
+fn a_reverse_shell_line_on_the_parent_is_found_on_the_child() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let exe = std::env::current_exe().expect("self");
+    // The parent's command line carries the one-liner; the child (this test
+    // binary) holds the socket. `: …` keeps bash from exec'ing the child.
+    let script = format!("'{}' helper_connect --exact --test-threads=1 >/dev/null 2>&1; : /dev/tcp/{}/{}", exe.display(), addr.ip(), addr.port());
+    let parent = Reaped(Command::new("bash").arg("-c").arg(script).env("NECROMAP_TEST_CONNECT", addr.to_string()).stdin(Stdio::null()).spawn().expect("bash"));
+    let (_peer, _) = listener.accept().expect("accept");
+    let parent_pid = parent.pid();
+    let mut w = Watcher::new();
+    let f = w.until(Duration::from_millis(200), Duration::from_secs(10), |s| {
+        s.findings
+            .iter()
+            .find(|f| {
+                f.rule_id == "reverse_shell_cmdline"
+                    && matches!(f.subject, Subject::Process { pid } if s.process(pid).is_some_and(|p| p.facts.ppid == parent_pid.0))
+            })
+            .cloned()
+    });
+    let f = f.expect("reverse-shell line on the parent found");
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(f.trace.iter().any(|t| t.condition == "parent_cmdline_regex_any" && t.value.contains("/dev/tcp/")), "{:?}", f.trace);
+}
+
+#[test]
+fn a_key_file_held_by_a_connected_process_is_seen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join(".ssh").join("id_ed25519");
+    std::fs::create_dir_all(key.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&key, "not a real key").expect("write");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let child = Reaped(connect_helper(listener.local_addr().expect("addr")).env("NECROMAP_TEST_OPEN", &key).spawn().expect("helper"));
+    let (_peer, _) = listener.accept().expect("accept");
+    let pid = child.pid();
+    let mut w = Watcher::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut files = Vec::new();
+    while Instant::now() < deadline && files.is_empty() {
+        files = w.snapshot().process(pid).map(|p| p.facts.sensitive_files.clone()).unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(files, vec![key.display().to_string()]);
+    // The rule wants a public remote, which a test may not touch: its own
+    // fixture in rules_packs covers the match.
+}
+
 #[test]
 fn a_loop_connecting_every_second_is_a_beacon() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeSet;
+
+use necromap::baseline::Baseline;
 use necromap::collect::ReplaySource;
 use necromap::model::Finding;
 use necromap::rules::{Engine, IocSet, RuleSet};
@@ -30,12 +33,27 @@ processes:
   - { pid: 24, ppid: 23, name: curl, exe: /usr/bin/curl, uid: 0 }
   - { pid: 25, ppid: 1, name: ngrok2, exe: /usr/local/bin/ngrok2, uid: 1000 }
   - { pid: 26, ppid: 1, name: worker, exe: /usr/bin/worker, uid: 1000, cmdline: "worker --url https://example.test/" }
+  - { pid: 27, ppid: 1, name: stealer, exe: /usr/bin/stealer, uid: 1000, sensitive_files: [/home/u/.ssh/id_ed25519] }
+  - { pid: 28, ppid: 1, name: bash, exe: /usr/bin/bash, uid: 1000, cmdline: "bash -c python3 x.py; : /dev/tcp/203.0.113.5/4444" }
+  - { pid: 29, ppid: 28, name: python3, exe: /usr/bin/python3, uid: 1000, cmdline: "python3 x.py" }
 "#;
 
 const IOC: &str = "# tag: ioc\n203.0.113.66\n";
 const TOR: &str = "ExitNode AB\nExitAddress 192.0.2.50 2025-01-01 00:00:00\n";
 const AWS: &str = r#"{"prefixes":[{"ip_prefix":"198.51.100.128/25","region":"x","service":"S3"}]}"#;
 const POOLS: &str = "# tag: miner_pool\n198.51.100.9\n";
+
+/// The saved baseline the listener rules compare with.
+fn baseline() -> Baseline {
+    Baseline {
+        name: "fixture".into(),
+        host: "t".into(),
+        taken_at_ms: 0,
+        processes: BTreeSet::new(),
+        remote_endpoints: BTreeSet::new(),
+        listeners: ["8080/tcp/500/app", "22/tcp/0/sshd"].map(String::from).into(),
+    }
+}
 
 struct Case {
     rule: &'static str,
@@ -52,7 +70,7 @@ fn findings(sockets: &str, frames: u32, interval_ms: u64) -> Vec<Finding> {
     for (list, tag) in [(IOC, None), (TOR, None), (AWS, None), (POOLS, None)] {
         ioc.load_text(list, "fixture-ioc", tag, "ioc").expect("ioc");
     }
-    let mut engine = Engine::new(RuleSet::embedded(), ioc);
+    let mut engine = Engine::new(RuleSet::embedded(), ioc).with_baseline(baseline());
     replay.build_through(Arc::new(Spec::embedded()), None, Some(&mut engine)).0.expect("frames").findings
 }
 
@@ -198,6 +216,34 @@ fn cases() -> Vec<Case> {
             1000,
             s(r#"  - { pid: 19, local: "10.0.0.5:40000", remote: "203.0.113.5:4444", state: ESTABLISHED }"#),
             s(r#"  - { pid: 26, local: "10.0.0.5:40000", remote: "203.0.113.5:4444", state: ESTABLISHED }"#),
+        ),
+        c(
+            "reverse_shell_cmdline",
+            1,
+            1000,
+            s(r#"  - { pid: 29, local: "10.0.0.5:40000", remote: "203.0.113.5:4444", state: ESTABLISHED }"#),
+            s(r#"  - { pid: 26, local: "10.0.0.5:40000", remote: "203.0.113.5:4444", state: ESTABLISHED }"#),
+        ),
+        c(
+            "new_listener_vs_baseline",
+            1,
+            1000,
+            s(r#"  - { pid: 10, local: "0.0.0.0:9000", state: LISTEN }"#),
+            s(r#"  - { pid: 10, local: "0.0.0.0:8080", state: LISTEN }"#),
+        ),
+        c(
+            "new_root_wildcard_listener_vs_baseline",
+            1,
+            1000,
+            s(r#"  - { pid: 23, local: "0.0.0.0:2222", state: LISTEN }"#),
+            s(r#"  - { pid: 23, local: "127.0.0.1:2222", state: LISTEN }"#),
+        ),
+        c(
+            "sensitive_file_outbound",
+            1,
+            1000,
+            s(r#"  - { pid: 27, local: "10.0.0.5:40000", remote: "203.0.113.5:443", state: ESTABLISHED }"#),
+            s(r#"  - { pid: 27, local: "10.0.0.5:40000", remote: "10.0.0.9:443", state: ESTABLISHED }"#),
         ),
         c(
             "web_server_child_outbound",
@@ -360,4 +406,30 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_new_root_wildcard_listener_replaces_the_medium_finding() {
+    let found = findings(r#"  - { pid: 23, local: "0.0.0.0:2222", state: LISTEN }"#, 1, 1000);
+    let ids: Vec<&str> = found.iter().filter(|f| f.rule_id.contains("baseline")).map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(ids, ["new_root_wildcard_listener_vs_baseline"]);
+}
+
+#[test]
+fn without_a_baseline_the_listener_rules_stay_quiet() {
+    let text = format!(
+        "host: t\nstart_ms: 1700000000000\ninterval_ms: 1000\nframes: 1\n{PROCESSES}\nsockets:\n  - {{ pid: 10, local: \"0.0.0.0:9000\", state: LISTEN }}\n"
+    );
+    let mut replay = ReplaySource::from_text(&text, "fixture.yaml").expect("fixture");
+    let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+    let snap = replay.build_through(Arc::new(Spec::embedded()), None, Some(&mut engine)).0.expect("frames");
+    assert!(!snap.findings.iter().any(|f| f.rule_id.contains("baseline")), "{:?}", snap.findings);
+}
+
+#[test]
+fn findings_carry_both_explanations() {
+    let found = findings(r#"  - { pid: 23, local: "0.0.0.0:2222", state: LISTEN }"#, 1, 1000);
+    let f = found.iter().find(|f| f.rule_id == "new_root_wildcard_listener_vs_baseline").expect("finding");
+    assert!(f.explanation.contains("root process"), "{}", f.explanation);
+    assert!(f.explanation_ko.contains("루트"), "{}", f.explanation_ko);
 }

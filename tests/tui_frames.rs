@@ -34,6 +34,7 @@ fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight
         icon: Some(icon),
         trace: trace.iter().map(|(c, v)| TraceStep { condition: (*c).into(), value: (*v).into() }).collect(),
         explanation: format!("fixture explanation for {id}"),
+        explanation_ko: String::new(),
         steps: vec![format!("ls -l /proc/{}/fd", 3401)],
         first_seen_ms: 0,
         last_seen_ms: 0,

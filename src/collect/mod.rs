@@ -10,6 +10,7 @@ pub mod procfs;
 pub mod record;
 mod replay;
 pub mod scenario;
+pub mod sensitive;
 
 use serde::{Deserialize, Serialize};
 

@@ -23,6 +23,8 @@ use crate::model::Pid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdTarget {
     Socket(u32),
+    /// A file that holds secrets (see `sensitive::is_sensitive_path`).
+    SensitiveFile,
     Other,
 }
 
@@ -55,6 +57,9 @@ struct Entry {
     identity: u64,
     fd_count: Option<u64>,
     fds: FxHashMap<u32, FdTarget>,
+    /// How many of `fds` are sensitive files (so the common zero case
+    /// needs no walk).
+    sensitive: u32,
 }
 
 /// The pids holding one inode, with how many fds each holds on it (dup'ed
@@ -203,6 +208,14 @@ impl OwnerCache {
         self.entries.get(&pid).and_then(|e| e.fds.get(&fd).copied())
     }
 
+    /// The fds of `pid` that point at sensitive files, lowest first.
+    pub fn sensitive_fds(&self, pid: u32) -> Vec<u32> {
+        let Some(e) = self.entries.get(&pid).filter(|e| e.sensitive > 0) else { return Vec::new() };
+        let mut fds: Vec<u32> = e.fds.iter().filter(|(_, t)| **t == FdTarget::SensitiveFile).map(|(&fd, _)| fd).collect();
+        fds.sort_unstable();
+        fds
+    }
+
     /// Whether the last refresh could not read this pid's fds.
     pub fn is_denied(&self, pid: u32) -> bool {
         self.denied.contains(&pid)
@@ -283,14 +296,19 @@ impl OwnerCache {
                 self.index_remove(pid, t);
             }
             let Some(entry) = self.entries.get_mut(&pid) else { return };
-            match new {
+            let replaced = match new {
                 Some(t) => {
-                    entry.fds.insert(fd, t);
+                    entry.sensitive += u32::from(t == FdTarget::SensitiveFile);
+                    let replaced = entry.fds.insert(fd, t);
                     self.index_add(pid, t);
+                    replaced
                 }
-                None => {
-                    entry.fds.remove(&fd);
-                }
+                None => entry.fds.remove(&fd),
+            };
+            if replaced == Some(FdTarget::SensitiveFile)
+                && let Some(entry) = self.entries.get_mut(&pid)
+            {
+                entry.sensitive -= 1;
             }
         }
     }
@@ -318,7 +336,8 @@ impl OwnerCache {
             self.index_add(pid, t);
         }
         self.denied.remove(&pid);
-        self.entries.insert(pid, Entry { identity, fd_count, fds });
+        let sensitive = fds.values().filter(|t| **t == FdTarget::SensitiveFile).count() as u32;
+        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive });
     }
 
     fn mark_failed(&mut self, pid: u32, e: FdError) {

@@ -112,6 +112,11 @@ impl Source for PortableSource {
                 },
                 name: p.name().to_string_lossy().into_owned(),
                 cmdline: super::procfs::join_cmdline(cmdline.as_bytes()),
+                parent_cmdline: p
+                    .parent()
+                    .and_then(|pp| system.process(pp))
+                    .map(|pp| super::procfs::join_cmdline(pp.cmd().iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ").as_bytes()))
+                    .unwrap_or_default(),
                 exe: p.exe().map(|e| e.display().to_string()),
                 exe_deleted: false,
                 exe_memfd: false,
@@ -121,6 +126,7 @@ impl Source for PortableSource {
                 start_time_ms: (p.start_time() as i64) * 1000,
                 stdio_sockets: Vec::new(),
                 has_tty: false,
+                sensitive_files: Vec::new(),
             });
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;

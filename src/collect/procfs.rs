@@ -92,9 +92,15 @@ impl ProcFs for RealProcFs {
     }
 
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget> {
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; 512];
         let n = readlinkat_raw(&self.proc_dir, format!("{pid}/fd/{fd}"), &mut buf[..]).ok()?;
-        Some(socket_inode(&buf[..n]).map_or(FdTarget::Other, FdTarget::Socket))
+        let link = &buf[..n];
+        if let Some(inode) = socket_inode(link) {
+            return Some(FdTarget::Socket(inode));
+        }
+        // A link that filled the buffer may be cut: not judged.
+        let sensitive = n < buf.len() && std::str::from_utf8(link).is_ok_and(super::sensitive::is_sensitive_path);
+        Some(if sensitive { FdTarget::SensitiveFile } else { FdTarget::Other })
     }
 }
 
@@ -181,6 +187,14 @@ impl FactsCache {
             facts.has_tty = stat.tty_nr != 0;
             facts.stdio_sockets =
                 (0u8..3).filter(|&fd| matches!(owners.fd_target(pid, u32::from(fd)), Some(FdTarget::Socket(i)) if inet_inodes.contains(&i))).collect();
+            facts.sensitive_files = owners
+                .sensitive_fds(pid)
+                .into_iter()
+                .filter_map(|fd| fs.read_link(&format!("{pid}/fd/{fd}")))
+                .filter(|path| super::sensitive::is_sensitive_path(path))
+                .take(super::sensitive::MAX_SENSITIVE_FILES)
+                .map(|path| crate::text::bounded(&path, 512))
+                .collect();
             out.push(facts.clone());
         }
         out
@@ -188,6 +202,8 @@ impl FactsCache {
 
     fn read_facts(&mut self, fs: &RealProcFs, pid: u32, stat: &StatLine<'_>) -> ProcessFacts {
         let cmdline = fs.read_small(&format!("{pid}/cmdline")).map(|b| join_cmdline(&b)).unwrap_or_default();
+        let parent_cmdline =
+            if stat.ppid == 0 { String::new() } else { fs.read_small(&format!("{}/cmdline", stat.ppid)).map(|b| join_cmdline(&b)).unwrap_or_default() };
         let (exe, exe_deleted, exe_memfd) = match fs.read_link(&format!("{pid}/exe")) {
             Some(link) => {
                 let (p, d, m) = classify_exe(&link);
@@ -206,6 +222,7 @@ impl FactsCache {
             ancestors: ancestors(fs, stat.ppid),
             name: stat.comm.to_string(),
             cmdline,
+            parent_cmdline,
             exe,
             exe_deleted,
             exe_memfd,
@@ -215,6 +232,7 @@ impl FactsCache {
             start_time_ms,
             stdio_sockets: Vec::new(),
             has_tty: stat.tty_nr != 0,
+            sensitive_files: Vec::new(),
         }
     }
 }

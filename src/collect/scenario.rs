@@ -5,8 +5,8 @@
 //!
 //! ```yaml
 //! host: crypt-01
-//! start_ms: 1793534400000      # the fixed clock of frame 0
-//! interval_ms: 2000
+//! start_ms: 1793534400000      # the fixed clock of frame 0 (this is the default)
+//! interval_ms: 2000            # default 1000
 //! frames: 45
 //! processes:
 //!   - { pid: 812, ppid: 1, name: nginx, exe: /usr/sbin/nginx, uid: 33, started_s: -86400 }
@@ -39,11 +39,22 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+fn default_start_ms() -> i64 {
+    1_793_534_400_000
+}
+
+fn default_interval_ms() -> u64 {
+    1000
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub host: String,
+    /// The fixed clock of frame 0 (default 2026-11-01 12:00 UTC).
+    #[serde(default = "default_start_ms")]
     pub start_ms: i64,
+    #[serde(default = "default_interval_ms")]
     pub interval_ms: u64,
     pub frames: u32,
     #[serde(default)]
@@ -79,6 +90,9 @@ pub struct ScenarioProcess {
     /// Which of fd 0/1/2 are inet sockets (a reverse shell has all three).
     #[serde(default)]
     pub stdio_sockets: Vec<u8>,
+    /// Open files that hold secrets (see `ProcessFacts::sensitive_files`).
+    #[serde(default)]
+    pub sensitive_files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -232,12 +246,14 @@ impl Scenario {
             ancestors.push(pp.name.clone());
             parent = pp.ppid;
         }
+        let cmdline_of = |p: &ScenarioProcess| p.cmdline.clone().unwrap_or_else(|| p.exe.clone().unwrap_or_else(|| p.name.clone()));
         ProcessFacts {
             pid: p.pid,
             ppid: p.ppid,
             ancestors,
             name: p.name.clone(),
-            cmdline: p.cmdline.clone().unwrap_or_else(|| exe.clone().unwrap_or_else(|| p.name.clone())),
+            cmdline: cmdline_of(p),
+            parent_cmdline: self.processes.iter().find(|x| x.pid == p.ppid && p.ppid != 0).map(cmdline_of).unwrap_or_default(),
             exe,
             exe_deleted: p.exe_deleted,
             exe_memfd,
@@ -247,6 +263,7 @@ impl Scenario {
             start_time_ms: self.start_ms + p.started_s * 1000,
             stdio_sockets: p.stdio_sockets.clone(),
             has_tty: p.tty,
+            sensitive_files: p.sensitive_files.clone(),
         }
     }
 }

@@ -157,6 +157,7 @@ fn evaluator_findings_are_sorted_into_the_snapshot() {
                 icon: None,
                 trace: vec![],
                 explanation: String::new(),
+                explanation_ko: String::new(),
                 steps: vec![],
                 first_seen_ms: s.taken_at_ms,
                 last_seen_ms: s.taken_at_ms,

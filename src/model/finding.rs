@@ -53,6 +53,9 @@ pub struct Finding {
     /// Why this is worth a look, in plain words (English).
     #[serde(default)]
     pub explanation: String,
+    /// The same in Korean (empty when the rule has none).
+    #[serde(default)]
+    pub explanation_ko: String,
     /// What to do next: concrete commands with the pid filled in.
     #[serde(default)]
     pub steps: Vec<String>,

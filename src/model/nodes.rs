@@ -20,6 +20,9 @@ pub struct ProcessFacts {
     pub ancestors: Vec<String>,
     pub name: String,
     pub cmdline: String,
+    /// The parent's command line (bounded like `cmdline`; empty when unknown).
+    #[serde(default)]
+    pub parent_cmdline: String,
     pub exe: Option<String>,
     pub exe_deleted: bool,
     pub exe_memfd: bool,
@@ -30,6 +33,10 @@ pub struct ProcessFacts {
     /// Which of fd 0, 1, 2 are inet sockets.
     pub stdio_sockets: Vec<u8>,
     pub has_tty: bool,
+    /// Open files that hold secrets (keys, cloud credentials, wallets,
+    /// `.env`), at most 8 paths.
+    #[serde(default)]
+    pub sensitive_files: Vec<String>,
 }
 
 impl ProcessFacts {

@@ -123,6 +123,7 @@ mod tests {
             icon: None,
             trace: vec![],
             explanation: String::new(),
+            explanation_ko: String::new(),
             steps: vec![],
             first_seen_ms: 0,
             last_seen_ms: 0,

@@ -13,7 +13,7 @@ use super::engine::{Beacon, Context};
 use super::load::Compiled;
 use super::schema::{Match, MatchDirection};
 use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, TraceStep, Zone, listener_zone};
-use crate::text::{bounded, escape_control};
+use crate::text::{bounded, escape_control, excerpt};
 
 /// What one check looks at.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +97,19 @@ macro_rules! cond {
 
 fn list<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The first regex that matches `text`, with where.
+fn first_match<'r>(regexes: &'r [regex::Regex], text: &str) -> Option<(&'r regex::Regex, std::ops::Range<usize>)> {
+    regexes.iter().find_map(|re| re.find(text).map(|m| (re, m.range())))
+}
+
+/// "`…text around the match…` matches /re/", escaped and bounded.
+fn regex_value(text: &str, hit: Option<(&regex::Regex, std::ops::Range<usize>)>) -> String {
+    match hit {
+        Some((re, range)) => format!("`{}` matches /{}/", escape_control(&excerpt(text, range, 120)), re.as_str()),
+        None => format!("`{}`", escape_control(&bounded(text, 120))),
+    }
 }
 
 /// Check every condition of `m` on `item`. `memo` caches the process part
@@ -322,6 +335,18 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             format!("remote {} tagged {}", remote_ip.map_or_else(String::new, |i| i.to_string()), hit.unwrap_or_default())
         );
     }
+    if let Some(v) = m.listener_not_in_baseline {
+        let key = sock.filter(|s| s.direction == Direction::Listen).map(|s| crate::baseline::listener_key(s, item.process.map(|p| p.facts.name.as_str())));
+        let (holds, value) = match (ctx.baseline, &key) {
+            (None, _) => (false, "no baseline loaded".to_string()),
+            (_, None) => (false, "not a listener".to_string()),
+            (Some(b), Some(k)) => {
+                let known = b.listeners.contains(k);
+                (known != v, format!("listener {} {} baseline `{}`", escape_control(k), if known { "is in" } else { "is not in" }, escape_control(&b.name)))
+            }
+        };
+        cond!(trace, holds, format!("listener_not_in_baseline: {v}"), value);
+    }
     if let Some(min) = m.beacon_score_gte {
         let b = item.beacon.map(|b| b.stats);
         cond!(
@@ -346,6 +371,8 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut
         || m.exe_deleted.is_some()
         || m.exe_memfd.is_some()
         || m.cmdline_regex_any.is_some()
+        || m.parent_cmdline_regex_any.is_some()
+        || m.sensitive_file_open.is_some()
         || m.parent_name_in.is_some()
         || m.ancestor_name_in.is_some()
         || m.stdio_is_socket.is_some()
@@ -387,12 +414,23 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut
         cond!(trace, f.exe_memfd == v, format!("exe_memfd: {v}"), format!("exe {}", escape_control(f.exe.as_deref().unwrap_or("?"))));
     }
     if m.cmdline_regex_any.is_some() {
-        let hit = c.regexes.iter().find(|re| re.is_match(&f.cmdline));
+        let hit = first_match(&c.regexes, &f.cmdline);
+        cond!(trace, hit.is_some(), "cmdline_regex_any".into(), format!("cmdline {}", regex_value(&f.cmdline, hit)));
+    }
+    if m.parent_cmdline_regex_any.is_some() {
+        let hit = first_match(&c.parent_regexes, &f.parent_cmdline);
+        cond!(trace, hit.is_some(), "parent_cmdline_regex_any".into(), format!("parent ({}) cmdline {}", f.ppid, regex_value(&f.parent_cmdline, hit)));
+    }
+    if let Some(v) = m.sensitive_file_open {
         cond!(
             trace,
-            hit.is_some(),
-            "cmdline_regex_any".into(),
-            format!("cmdline `{}` matches /{}/", bounded(&escape_control(&f.cmdline), 120), hit.map_or("", |r| r.as_str()))
+            f.sensitive_files.is_empty() != v,
+            format!("sensitive_file_open: {v}"),
+            if f.sensitive_files.is_empty() {
+                "no sensitive file open".into()
+            } else {
+                format!("holds {}", f.sensitive_files.iter().map(|p| bounded(&escape_control(p), 120)).collect::<Vec<_>>().join(", "))
+            }
         );
     }
     if let Some(v) = &m.parent_name_in {

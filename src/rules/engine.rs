@@ -33,6 +33,8 @@ pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     pub history: &'a History,
     pub ioc: &'a IocSet,
+    /// The saved baseline new listeners are judged against, if any.
+    pub baseline: Option<&'a crate::baseline::Baseline>,
     tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
 }
 
@@ -43,8 +45,8 @@ impl std::fmt::Debug for Context<'_> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet) -> Self {
-        Self { snapshot, history, ioc, tags: std::cell::RefCell::default() }
+    pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet, baseline: Option<&'a crate::baseline::Baseline>) -> Self {
+        Self { snapshot, history, ioc, baseline, tags: std::cell::RefCell::default() }
     }
 
     /// IOC tags of an address plus the tags its endpoint already carries.
@@ -70,6 +72,8 @@ impl<'a> Context<'a> {
 pub struct Engine {
     pub rules: RuleSet,
     pub ioc: IocSet,
+    /// What `listener_not_in_baseline` compares with.
+    pub baseline: Option<crate::baseline::Baseline>,
     first_seen: HashMap<String, i64>,
 }
 
@@ -93,7 +97,14 @@ fn lower(s: Severity) -> Severity {
 
 impl Engine {
     pub fn new(rules: RuleSet, ioc: IocSet) -> Self {
-        Self { rules, ioc, first_seen: HashMap::new() }
+        Self { rules, ioc, baseline: None, first_seen: HashMap::new() }
+    }
+
+    /// Judge listeners against this baseline from now on.
+    #[must_use]
+    pub fn with_baseline(mut self, baseline: crate::baseline::Baseline) -> Self {
+        self.baseline = Some(baseline);
+        self
     }
 
     /// Score every series with enough starts.
@@ -112,7 +123,7 @@ impl Engine {
 
     /// Evaluate every rule. Pure except for first-seen bookkeeping.
     pub fn run(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
-        let ctx = Context::new(snapshot, history, &self.ioc);
+        let ctx = Context::new(snapshot, history, &self.ioc, self.baseline.as_ref());
         let beacons = Self::beacons(history);
         let prepared = prepare(&ctx, &beacons);
         let now = snapshot.taken_at_ms;
@@ -324,6 +335,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
                 icon: rule.rule.effects.icon_hint,
                 trace,
                 explanation: rule.rule.explanation.en.clone(),
+                explanation_ko: rule.rule.explanation.ko.clone(),
                 steps,
                 first_seen_ms: now,
                 last_seen_ms: now,

@@ -28,7 +28,10 @@ pub enum RuleError {
 /// A match with its regexes and networks compiled.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// `cmdline_regex_any`.
     pub regexes: Vec<Regex>,
+    /// `parent_cmdline_regex_any`.
+    pub parent_regexes: Vec<Regex>,
     /// `remote_ip_in`, each entry tagged with its own text.
     pub networks: super::ioc::IocSet,
     pub any_of: Vec<Compiled>,
@@ -194,6 +197,15 @@ impl RuleSet {
     }
 }
 
+/// Compile a list of regular expressions given under `key`.
+fn compile_regexes(key: &str, patterns: Option<&[String]>) -> Result<Vec<Regex>, (String, String, String)> {
+    patterns
+        .unwrap_or_default()
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}"))))
+        .collect()
+}
+
 /// Compile one match; errors are (key, text to find its line, expected).
 fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
     if !top && m.has_aggregates() {
@@ -212,12 +224,8 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
             "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte or rate_per_minute_gte".into(),
         ));
     }
-    let mut regexes = Vec::new();
-    for pattern in m.cmdline_regex_any.iter().flatten() {
-        let re = Regex::new(pattern)
-            .map_err(|e| ("cmdline_regex_any".to_string(), pattern.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))?;
-        regexes.push(re);
-    }
+    let regexes = compile_regexes("cmdline_regex_any", m.cmdline_regex_any.as_deref())?;
+    let parent_regexes = compile_regexes("parent_cmdline_regex_any", m.parent_cmdline_regex_any.as_deref())?;
     let mut networks = super::ioc::IocSet::new();
     for net in m.remote_ip_in.iter().flatten() {
         let (ip, len) = super::ioc::parse_cidr(net)
@@ -233,5 +241,5 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
     }
     let socket_free = m.is_process_only();
     let any_of_per_process = m.any_of.iter().flatten().all(|sub| sub.is_process_only() && sub.any_of.is_none());
-    Ok(Compiled { regexes, networks, any_of, socket_free, any_of_per_process })
+    Ok(Compiled { regexes, parent_regexes, networks, any_of, socket_free, any_of_per_process })
 }

@@ -192,11 +192,15 @@ pub struct Match {
     pub exe_deleted: Option<bool>,
     pub exe_memfd: Option<bool>,
     pub cmdline_regex_any: Option<Vec<String>>,
+    pub parent_cmdline_regex_any: Option<Vec<String>>,
+    pub sensitive_file_open: Option<bool>,
     pub parent_name_in: Option<Vec<String>>,
     pub ancestor_name_in: Option<Vec<String>>,
     pub stdio_is_socket: Option<bool>,
     pub uid_in: Option<Vec<u32>>,
     pub has_tty: Option<bool>,
+    // Baseline.
+    pub listener_not_in_baseline: Option<bool>,
     // Beacon.
     pub beacon_score_gte: Option<f64>,
     // OR.
@@ -223,6 +227,8 @@ impl Match {
             exe_deleted: None,
             exe_memfd: None,
             cmdline_regex_any: None,
+            parent_cmdline_regex_any: None,
+            sensitive_file_open: None,
             parent_name_in: None,
             ancestor_name_in: None,
             stdio_is_socket: None,

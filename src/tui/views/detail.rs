@@ -123,6 +123,12 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
         }
     }
     out.push(kv("parents", if chain.is_empty() { "-".into() } else { chain.join(" ← ") }));
+    if !f.parent_cmdline.is_empty() {
+        out.push(kv("ppid cmd", bounded(&escape_control(&f.parent_cmdline), 240)));
+    }
+    if !f.sensitive_files.is_empty() {
+        out.push(kv("secrets", f.sensitive_files.iter().map(|p| bounded(&escape_control(p), 120)).collect::<Vec<_>>().join(", ")));
+    }
     out.push(kv("started", utc(f.start_time_ms)));
     let stdio = if f.stdio_sockets.is_empty() { "no".to_string() } else { format!("fd {:?} are sockets", f.stdio_sockets) };
     out.push(kv("stdio", format!("{stdio} · tty {}", if f.has_tty { "yes" } else { "no" })));
