@@ -1,5 +1,6 @@
 //! Command-line interface: flags and subcommands.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,6 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use necromap::duration::parse_duration;
 use necromap::export::csv::CsvTable;
 
+// Doc comments here are `--help` text for people, not rustdoc; the flags
+// are independent switches, not a state machine.
+#[allow(clippy::struct_excessive_bools, clippy::doc_markdown)]
 #[derive(Debug, Parser)]
 #[command(
     name = "necromap",
@@ -17,7 +21,7 @@ use necromap::export::csv::CsvTable;
 counters and round-trip times), maps sockets to processes through /proc, and builds a graph of \
 processes, listeners and remote endpoints.\n\nIt changes nothing on the system. Run unprivileged to see \
 every socket and the owners of your own processes; run as root to see every owner.",
-    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since"
+    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since\n  necromap --mcp                             MCP server over stdio (for Claude Desktop, Cursor, …)\n  necromap --mcp --http 7878                 MCP over HTTP at http://127.0.0.1:7878/mcp (token printed)\n  necromap --serve-mcp                       the explorer, with MCP over HTTP beside it"
 )]
 pub struct Cli {
     /// Replay a recording (.ndjson from `necromap record`) or a scenario (.yaml) instead of the live host.
@@ -66,8 +70,38 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub ascii: bool,
 
+    /// Serve MCP (Model Context Protocol) for AI assistants, without the explorer: over stdin/stdout,
+    /// or over HTTP with --http. Logs go to stderr (or --log).
+    #[arg(long, conflicts_with = "serve_mcp")]
+    pub mcp: bool,
+
+    /// With --mcp: serve Streamable HTTP at http://ADDR/mcp instead of stdio (ADDR: 127.0.0.1:PORT, or a port).
+    /// Clients send `Authorization: Bearer TOKEN` (NECROMAP_MCP_TOKEN, or a generated token whose file is printed).
+    #[arg(long, value_name = "ADDR", requires = "mcp", value_parser = parse_listen)]
+    pub http: Option<SocketAddr>,
+
+    /// Run the explorer and serve MCP over HTTP at ADDR (default 127.0.0.1:7878) from the same live snapshot.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7878", value_parser = parse_listen)]
+    pub serve_mcp: Option<SocketAddr>,
+
+    /// Allow --http or --serve-mcp on a non-loopback address (the token is then the only guard).
+    #[arg(long)]
+    pub mcp_allow_remote: bool,
+
+    /// Append log lines to FILE instead of stderr.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `127.0.0.1:7878`, `[::1]:7878`, or a bare port (on 127.0.0.1).
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().map_err(|_| format!("`{s}`: expected HOST:PORT such as 127.0.0.1:7878, or a port"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,7 +10,10 @@
 //!  collector publishes over tokio::sync::watch; takes Commands back
 //!     ├─► export  JSON / CSV / text summary
 //!     ├─► tui     the interactive explorer (views render &App; keymap as data)
-//!     └─► (MCP server, event store: their own issues)
+//!     ├─► mcp     the MCP server (stdio, Streamable HTTP) over the same snapshots
+//!     └─► (event store: its own issue)
+//!  intel     threat score, risk level, attack phases
+//!  baseline  saved baselines and what is new since
 //!  spec      the typed network_map.yaml: node/edge types, state styles, layout, views
 //!  text      bounding and escaping of host strings
 //! ```
@@ -22,6 +25,8 @@ pub mod collect;
 pub mod collector;
 pub mod duration;
 pub mod export;
+pub mod intel;
+pub mod mcp;
 pub mod model;
 pub mod rules;
 pub mod spec;

@@ -1,6 +1,7 @@
 //! necromap's entry point: parse arguments, pick the source, run the mode.
 
 mod cli;
+mod serve;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -131,7 +132,24 @@ fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
     })
 }
 
+/// Send stderr to `--log FILE` (appending), so log lines never mix with an
+/// MCP stream on stdout or with the explorer's screen.
+fn redirect_log(cli: &Cli) -> Result<()> {
+    if let Some(path) = &cli.log {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("--log {}", path.display()))?;
+        rustix::stdio::dup2_stderr(&file).with_context(|| format!("--log {}: redirecting stderr", path.display()))?;
+    }
+    Ok(())
+}
+
 fn run(cli: &Cli) -> Result<()> {
+    redirect_log(cli)?;
+    if cli.mcp {
+        if cli.command.is_some() {
+            bail!("--mcp runs the server on its own: drop the subcommand");
+        }
+        return mcp(cli);
+    }
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
         Some(Command::Rules { action }) => return rules_command(cli, action),
@@ -180,19 +198,41 @@ fn explore(cli: &Cli) -> Result<()> {
     use std::io::IsTerminal;
     let spec = load_spec(cli)?;
     if !std::io::stdout().is_terminal() {
+        if cli.serve_mcp.is_some() {
+            bail!("--serve-mcp runs beside the explorer, which needs a terminal; for a headless server use --mcp --http ADDR");
+        }
         let snapshot = one_snapshot(cli, spec, None)?;
         std::io::stdout().lock().write_all(summary_text(&snapshot, 10).as_bytes())?;
         return Ok(());
     }
-    let engine = load_engine(cli)?;
-    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
-    let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let initial_view = match &cli.view {
         Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
         None => None,
     };
-    necromap::tui::explore(&collector, spec, necromap::tui::Options { plain, initial_view })?;
+    let engine = load_engine(cli)?;
+    let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
+    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
+    let state = serve::state(cli, spec.clone(), rules, baseline, &collector)?;
+    // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
+    let beside = match cli.serve_mcp {
+        Some(addr) => Some(serve::beside_tui(state, addr, cli.mcp_allow_remote)?),
+        None => None,
+    };
+    let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mcp_note = beside.as_ref().map(|b| b.note.clone());
+    necromap::tui::explore(&collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
+    drop(beside);
     Ok(())
+}
+
+/// `--mcp`: the server alone, over stdio or HTTP, on a live collector.
+fn mcp(cli: &Cli) -> Result<()> {
+    let spec = load_spec(cli)?;
+    let engine = load_engine(cli)?;
+    let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
+    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
+    let state = serve::state(cli, spec, rules, baseline, &collector)?;
+    serve::headless(cli, state)
 }
 
 /// One snapshot: a single live refresh, or a replay run up to `frame` (all

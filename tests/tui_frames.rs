@@ -88,7 +88,7 @@ fn status() -> CollectorStatus {
 }
 
 fn app(size: (u16, u16), plain: bool) -> App {
-    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, initial_view: None }, size)
+    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, initial_view: None, mcp_note: None }, size)
 }
 
 fn draw(app: &App) -> Terminal<TestBackend> {

@@ -1,41 +1,33 @@
 //! Views: the spec's named filters over sockets (`default`,
 //! `suspicious_only`, `listeners_only`, …), applied to a snapshot.
 
-use super::finding::Subject;
+use super::finding::{Finding, Subject};
 use super::keys::EndpointKey;
 use super::severity::Severity;
 use super::snapshot::Snapshot;
 use super::socket::Socket;
 use crate::spec::ViewFilter;
 
+/// Whether a finding concerns this socket: about the socket itself, its
+/// owner, or its remote endpoint.
+pub fn finding_about_socket(finding: &Finding, socket: &Socket) -> bool {
+    match finding.subject {
+        Subject::Socket { socket: key, .. } => key == socket.key(),
+        Subject::Process { pid } => socket.raw.owners.contains(&pid),
+        Subject::Endpoint { endpoint } => endpoint == EndpointKey(socket.raw.remote.ip()),
+    }
+}
+
 /// The highest severity of the findings about this socket, its owner or its
 /// remote endpoint.
 pub fn socket_severity(snapshot: &Snapshot, socket: &Socket) -> Option<Severity> {
-    let endpoint = EndpointKey(socket.raw.remote.ip());
-    snapshot
-        .findings
-        .iter()
-        .filter(|f| match f.subject {
-            Subject::Socket { socket: key, .. } => key == socket.key(),
-            Subject::Process { pid } => socket.raw.owners.contains(&pid),
-            Subject::Endpoint { endpoint: e } => e == endpoint,
-        })
-        .map(|f| f.severity)
-        .max()
+    snapshot.findings.iter().filter(|f| finding_about_socket(f, socket)).map(|f| f.severity).max()
 }
 
 /// Tags on this socket: its findings' tags and its endpoint's tags.
 pub fn socket_tags<'a>(snapshot: &'a Snapshot, socket: &'a Socket) -> impl Iterator<Item = &'a str> {
     let endpoint = EndpointKey(socket.raw.remote.ip());
-    let from_findings = snapshot
-        .findings
-        .iter()
-        .filter(move |f| match f.subject {
-            Subject::Socket { socket: key, .. } => key == socket.key(),
-            Subject::Process { pid } => socket.raw.owners.contains(&pid),
-            Subject::Endpoint { endpoint: e } => e == endpoint,
-        })
-        .flat_map(|f| f.tags.iter().map(String::as_str));
+    let from_findings = snapshot.findings.iter().filter(move |f| finding_about_socket(f, socket)).flat_map(|f| f.tags.iter().map(String::as_str));
     let from_endpoint = snapshot.endpoints.get(&endpoint).into_iter().flat_map(|e| e.tags.iter().map(String::as_str));
     from_findings.chain(from_endpoint)
 }

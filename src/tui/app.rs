@@ -26,12 +26,15 @@ pub enum Effect {
 }
 
 /// How the explorer was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
     /// ASCII icons and no colour (`--ascii`, or `NO_COLOR` set).
     pub plain: bool,
     /// Index of the spec view to start in.
     pub initial_view: Option<usize>,
+    /// Shown in the banner when the MCP endpoint runs beside the explorer
+    /// (`--serve-mcp`): its URL and where the token is.
+    pub mcp_note: Option<String>,
 }
 
 /// Samples kept for the activity sparkline.
@@ -53,6 +56,8 @@ pub struct App {
     pub phase: u64,
     pub quit: bool,
     pub dirty: bool,
+    /// See [`Options::mcp_note`].
+    pub mcp_note: Option<String>,
     class: SizeClass,
 }
 
@@ -66,6 +71,7 @@ impl App {
             ui: UiState::default(),
             derived: Derived::default(),
             theme: Theme { plain: options.plain, glow: true },
+            mcp_note: options.mcp_note,
             size,
             activity: std::collections::VecDeque::new(),
             phase: 0,

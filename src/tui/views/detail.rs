@@ -63,11 +63,7 @@ fn kv(key: &str, value: impl Into<String>) -> Line<'static> {
 /// Findings about the target.
 fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
     let s = &app.snapshot;
-    let about_socket = |sock: &Socket, f: &Finding| match f.subject {
-        Subject::Socket { socket, .. } => socket == sock.key(),
-        Subject::Process { pid } => sock.raw.owners.contains(&pid),
-        Subject::Endpoint { endpoint } => endpoint.0 == sock.raw.remote.ip(),
-    };
+    let about_socket = |sock: &Socket, f: &Finding| crate::model::view::finding_about_socket(f, sock);
     s.findings
         .iter()
         .filter(|f| match t {

@@ -78,6 +78,9 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if s.source.kind == crate::collect::SourceKind::Replay {
         parts.push(format!("replay #{}", s.generation));
     }
+    if let Some(note) = &app.mcp_note {
+        parts.push(note.clone());
+    }
     let text = parts.join(" · ");
     buf.set_stringn(area.x, area.y, graph::fit(&text, usize::from(area.width)), usize::from(area.width), app.theme.title());
 }

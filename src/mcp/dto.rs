@@ -1,0 +1,269 @@
+//! What the tools return: flat, documented records built from one snapshot.
+//! Every string that came from the host (command lines, paths, names) is
+//! bounded and has its control characters escaped here, once, before it
+//! can reach a client.
+
+// Field docs here are JSON Schema descriptions read by models: plain words,
+// not rustdoc markup.
+#![allow(clippy::doc_markdown)]
+
+use rmcp::schemars::{self, JsonSchema};
+use serde::Serialize;
+
+use crate::export::SocketRow;
+use crate::model::{Finding, ProcessNode, Snapshot, Socket, Subject, view};
+use crate::text::{bounded, escape_control};
+
+/// Longest command line returned (characters, after escaping).
+pub const CMDLINE_MAX: usize = 1024;
+/// Longest other host string (paths, names, hostnames).
+pub const NAME_MAX: usize = 256;
+
+/// A host string made safe for a client: escaped, then bounded.
+pub fn safe(s: &str, max: usize) -> String {
+    bounded(&escape_control(s), max)
+}
+
+/// English or Korean explanations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Ko,
+}
+
+/// One socket, as `necromap snapshot` and the TUI list show it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ConnectionItem {
+    /// Stable socket id, e.g. `tcp:00000000000012ab`.
+    pub id: String,
+    pub protocol: String,
+    /// Socket state (ESTABLISHED, LISTEN, TIME_WAIT, UDP, …).
+    pub state: String,
+    /// outbound, inbound or listen.
+    pub direction: String,
+    pub local_address: String,
+    pub local_port: u16,
+    pub remote_address: String,
+    pub remote_port: u16,
+    /// loopback, private, link_local, public, …
+    pub zone: String,
+    /// Owning process id, when visible.
+    pub pid: Option<u32>,
+    /// Owning process name, when visible.
+    pub process: Option<String>,
+    pub uid: u32,
+    /// Milliseconds since necromap first saw the socket.
+    pub age_ms: i64,
+    /// Bytes acknowledged by the peer (TCP only).
+    pub bytes_sent: Option<u64>,
+    /// Bytes received (TCP only).
+    pub bytes_received: Option<u64>,
+    /// Smoothed round-trip time in microseconds (TCP only).
+    pub rtt_us: Option<u32>,
+    /// Bytes per second sent over the last refresh.
+    pub send_rate: u64,
+    /// Bytes per second received over the last refresh.
+    pub recv_rate: u64,
+    /// Highest severity of the findings about this socket, its process or its remote endpoint.
+    pub severity: Option<String>,
+}
+
+impl ConnectionItem {
+    pub fn new(snapshot: &Snapshot, socket: &Socket) -> Self {
+        let row = SocketRow::new(snapshot, socket);
+        Self {
+            id: row.id,
+            protocol: row.protocol.to_string(),
+            state: row.state.to_string(),
+            direction: row.direction,
+            local_address: row.local_address,
+            local_port: row.local_port,
+            remote_address: row.remote_address,
+            remote_port: row.remote_port,
+            zone: row.zone.to_string(),
+            pid: row.pid,
+            process: row.process.map(|p| safe(&p, NAME_MAX)),
+            uid: row.uid,
+            age_ms: row.age_ms,
+            bytes_sent: row.bytes_sent,
+            bytes_received: row.bytes_received,
+            rtt_us: row.rtt_us,
+            send_rate: row.send_rate,
+            recv_rate: row.recv_rate,
+            severity: view::socket_severity(snapshot, socket).map(|s| s.name().to_string()),
+        }
+    }
+}
+
+/// One socket-owning process.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ProcessItem {
+    pub pid: u32,
+    pub ppid: u32,
+    pub name: String,
+    pub user: Option<String>,
+    pub uid: u32,
+    pub exe: Option<String>,
+    /// The executable was deleted after start.
+    pub exe_deleted: bool,
+    /// Command line, escaped and bounded to 1024 characters.
+    pub cmdline: String,
+    /// Parent, grandparent and great-grandparent names, nearest first.
+    pub ancestors: Vec<String>,
+    /// Which of fd 0, 1, 2 are sockets.
+    pub stdio_sockets: Vec<u8>,
+    pub has_tty: bool,
+    /// Open files holding secrets (keys, credentials, wallets, .env).
+    pub sensitive_files: Vec<String>,
+    pub start_time_ms: i64,
+    pub socket_count: u64,
+    pub listener_count: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Highest severity of the findings about this process or its sockets.
+    pub severity: Option<String>,
+}
+
+impl ProcessItem {
+    pub fn new(snapshot: &Snapshot, p: &ProcessNode) -> Self {
+        let f = &p.facts;
+        let severity = snapshot.findings.iter().filter(|x| finding_about_pid(x, f.pid)).map(|x| x.severity).max();
+        Self {
+            pid: f.pid,
+            ppid: f.ppid,
+            name: safe(&f.name, NAME_MAX),
+            user: f.user.as_deref().map(|u| safe(u, NAME_MAX)),
+            uid: f.uid,
+            exe: f.exe.as_deref().map(|e| safe(e, NAME_MAX)),
+            exe_deleted: f.exe_deleted,
+            cmdline: safe(&f.cmdline, CMDLINE_MAX),
+            ancestors: f.ancestors.iter().map(|a| safe(a, NAME_MAX)).collect(),
+            stdio_sockets: f.stdio_sockets.clone(),
+            has_tty: f.has_tty,
+            sensitive_files: f.sensitive_files.iter().map(|x| safe(x, NAME_MAX)).collect(),
+            start_time_ms: f.start_time_ms,
+            socket_count: p.socket_count,
+            listener_count: p.listener_count,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+            severity: severity.map(|s| s.name().to_string()),
+        }
+    }
+}
+
+/// Whether a finding is about this process (as subject or as a socket's owner).
+pub fn finding_about_pid(f: &Finding, pid: u32) -> bool {
+    match f.subject {
+        Subject::Process { pid: p } => p.0 == pid,
+        Subject::Socket { pid: p, .. } => p.is_some_and(|p| p.0 == pid),
+        Subject::Endpoint { .. } => false,
+    }
+}
+
+/// One condition of a rule that matched, with the value that made it match.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct TraceItem {
+    pub condition: String,
+    pub value: String,
+}
+
+/// One finding: a rule that matched, about a socket, endpoint or process.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FindingItem {
+    /// Stable id (`rule@subject`).
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    /// info, low, medium, high or critical.
+    pub severity: String,
+    pub tags: Vec<String>,
+    /// socket, endpoint or process.
+    pub subject_kind: String,
+    /// The socket id, for socket findings.
+    pub socket_id: Option<String>,
+    /// The process, for socket and process findings.
+    pub pid: Option<u32>,
+    /// The remote address, for endpoint findings (and socket findings with a remote).
+    pub remote_address: Option<String>,
+    /// Each condition that matched, with the observed value.
+    pub trace: Vec<TraceItem>,
+    /// Why this deserves a look, in the language asked for.
+    pub explanation: String,
+    /// Concrete next commands, pid filled in.
+    pub steps: Vec<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+impl FindingItem {
+    pub fn new(snapshot: &Snapshot, f: &Finding, lang: Lang) -> Self {
+        let (kind, socket_id, pid, remote) = match f.subject {
+            Subject::Socket { socket, pid } => {
+                let remote = snapshot.socket(socket).filter(|s| !s.raw.remote.ip().is_unspecified()).map(|s| s.raw.remote.ip().to_string());
+                ("socket", Some(socket.to_string()), pid.map(|p| p.0), remote)
+            }
+            Subject::Endpoint { endpoint } => ("endpoint", None, None, Some(endpoint.0.to_string())),
+            Subject::Process { pid } => ("process", None, Some(pid.0), None),
+        };
+        let explanation = match lang {
+            Lang::Ko if !f.explanation_ko.is_empty() => &f.explanation_ko,
+            _ => &f.explanation,
+        };
+        Self {
+            id: safe(&f.id, NAME_MAX),
+            rule_id: f.rule_id.clone(),
+            rule_name: f.rule_name.clone(),
+            severity: f.severity.name().to_string(),
+            tags: f.tags.clone(),
+            subject_kind: kind.to_string(),
+            socket_id,
+            pid,
+            remote_address: remote,
+            // Trace values were escaped and bounded when the engine wrote them.
+            trace: f.trace.iter().map(|t| TraceItem { condition: t.condition.clone(), value: safe(&t.value, CMDLINE_MAX) }).collect(),
+            explanation: explanation.clone(),
+            steps: f.steps.iter().map(|s| safe(s, CMDLINE_MAX)).collect(),
+            first_seen_ms: f.first_seen_ms,
+            last_seen_ms: f.last_seen_ms,
+        }
+    }
+}
+
+/// Paging arguments shared by list tools.
+pub const LIMIT_DEFAULT: u32 = 100;
+pub const LIMIT_MAX: u32 = 10_000;
+
+pub fn default_limit() -> u32 {
+    LIMIT_DEFAULT
+}
+
+/// Check a limit; the error is a sentence for the model.
+pub fn check_limit(limit: u32) -> Result<usize, String> {
+    if limit == 0 || limit > LIMIT_MAX {
+        return Err(format!("limit must be between 1 and {LIMIT_MAX} (default {LIMIT_DEFAULT}); got {limit}"));
+    }
+    Ok(limit as usize)
+}
+
+/// One page of `items` and the total before paging.
+pub fn page<T>(items: Vec<T>, offset: u32, limit: u32) -> Result<(usize, Vec<T>), String> {
+    let limit = check_limit(limit)?;
+    let total = items.len();
+    Ok((total, items.into_iter().skip(offset as usize).take(limit).collect()))
+}
+
+/// Parse a severity name; the error lists the accepted ones.
+pub fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {
+    crate::model::Severity::ALL
+        .into_iter()
+        .find(|v| v.name().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("unknown severity `{}`: use info, low, medium, high or critical", safe(s, 40)))
+}
+
+/// Arguments of a tool that takes none: anything given is refused, so a
+/// misspelt call is an error, not silence.
+#[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}

@@ -1,0 +1,255 @@
+//! MCP over Streamable HTTP at `/mcp`, behind our own gate:
+//!
+//! 1. `Origin`, when a browser sends one, must be this server's own
+//!    loopback origin: otherwise 403 (a web page cannot drive the server).
+//! 2. `Authorization: Bearer TOKEN` must match: otherwise 401. The token
+//!    comes from `NECROMAP_MCP_TOKEN`, or is generated at start and written
+//!    to a 0600 file whose path is printed.
+//! 3. rmcp then checks `Host` (loopback names unless remote access was
+//!    asked for) and bounds the request body.
+//!
+//! The server runs on its own runtime threads and reads snapshots from the
+//! watch channel without waiting on anyone, so a slow or abusive client can
+//! hold a connection but cannot stall the collector or the TUI.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::{McpState, NecromapServer};
+
+/// Largest request body accepted (bytes).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// How the HTTP endpoint is reached and guarded.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub addr: SocketAddr,
+    /// Serve on a non-loopback address (the caller has warned).
+    pub allow_remote: bool,
+    pub token: Arc<str>,
+}
+
+/// Where a generated token is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// From `NECROMAP_MCP_TOKEN`.
+    Environment,
+    /// Generated and written to this 0600 file.
+    File(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{addr} is not a loopback address; add --mcp-allow-remote to serve other hosts (the token is then the only guard)")]
+    NotLoopback { addr: SocketAddr },
+    #[error("NECROMAP_MCP_TOKEN is too short: use at least 16 characters")]
+    WeakToken,
+    #[error("cannot write the token file {path}")]
+    TokenFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot read random bytes for a token")]
+    Random(#[source] std::io::Error),
+    #[error("cannot listen on {addr}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Refuse a non-loopback address unless remote access was asked for.
+pub fn check_bind(addr: SocketAddr, allow_remote: bool) -> Result<(), HttpError> {
+    if addr.ip().is_loopback() || allow_remote { Ok(()) } else { Err(HttpError::NotLoopback { addr }) }
+}
+
+/// The token file: `$XDG_RUNTIME_DIR/necromap/mcp-token`, else under the
+/// data directory.
+pub fn token_path() -> Option<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = runtime.or_else(|| crate::baseline::files::baseline_dir().ok().and_then(|d| d.parent().map(Path::to_path_buf)).map(|d| d.join("run")))?;
+    Some(base.join("necromap").join("mcp-token"))
+}
+
+/// The token from the environment, or a new one written to `path` (0600).
+pub fn obtain_token(path: Option<&Path>) -> Result<(Arc<str>, TokenSource), HttpError> {
+    if let Some(t) = std::env::var_os("NECROMAP_MCP_TOKEN").filter(|v| !v.is_empty()) {
+        let t = t.to_string_lossy().into_owned();
+        if t.len() < 16 {
+            return Err(HttpError::WeakToken);
+        }
+        return Ok((t.into(), TokenSource::Environment));
+    }
+    let mut bytes = [0u8; 24];
+    rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::empty()).map_err(|e| HttpError::Random(e.into()))?;
+    let token = bytes.iter().fold(String::with_capacity(48), |mut acc, b| {
+        use std::fmt::Write as _;
+        let _ = write!(acc, "{b:02x}");
+        acc
+    });
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(token_path)
+        .ok_or_else(|| HttpError::TokenFile { path: PathBuf::from("mcp-token"), source: std::io::Error::other("no XDG_RUNTIME_DIR, XDG_DATA_HOME or HOME") })?;
+    write_private(&path, &token).map_err(|source| HttpError::TokenFile { path: path.clone(), source })?;
+    Ok((token.into(), TokenSource::File(path)))
+}
+
+/// Write `text` to a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    // An existing file keeps its old mode on open: set it again.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// Origins a browser on this machine may send for this server.
+fn own_origins(port: u16) -> Vec<String> {
+    ["127.0.0.1", "localhost", "[::1]"].iter().map(|h| format!("http://{h}:{port}")).collect()
+}
+
+#[derive(Debug, Clone)]
+struct Gate {
+    token: Arc<str>,
+    origins: Arc<[String]>,
+}
+
+/// Equal in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn refuse(status: StatusCode, text: &'static str) -> Response {
+    let mut r = (status, text).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"necromap\""));
+    }
+    r
+}
+
+/// The gate in front of `/mcp`: Origin, then token. The refusal is a
+/// status and a line for the client.
+fn admit(gate: &Gate, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin.to_str().is_ok_and(|o| gate.origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(o)));
+        if !ok {
+            return Err((StatusCode::FORBIDDEN, "forbidden: foreign Origin\n"));
+        }
+    }
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    match presented {
+        Some(t) if same(t.as_bytes(), gate.token.as_bytes()) => Ok(()),
+        _ => Err((StatusCode::UNAUTHORIZED, "unauthorized: send Authorization: Bearer <token> (see the token file necromap printed)\n")),
+    }
+}
+
+async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    match admit(&gate, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err((status, text)) => refuse(status, text),
+    }
+}
+
+/// A bound listener and the app, ready to serve.
+#[derive(Debug)]
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    pub local_addr: SocketAddr,
+    app: axum::Router,
+}
+
+/// Bind and build the app (inside a tokio runtime).
+pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationToken) -> Result<Bound, HttpError> {
+    check_bind(options.addr, options.allow_remote)?;
+    let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|source| HttpError::Bind { addr: options.addr, source })?;
+    let local_addr = listener.local_addr().map_err(|source| HttpError::Bind { addr: options.addr, source })?;
+    let origins = own_origins(local_addr.port());
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_origins(origins.clone())
+        .with_max_request_body_bytes(MAX_BODY)
+        .with_cancellation_token(cancel.child_token());
+    if options.allow_remote {
+        config = config.disable_allowed_hosts();
+    } else {
+        let port = local_addr.port();
+        config = config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]));
+    }
+    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), Arc::new(LocalSessionManager::default()), config);
+    let gate = Gate { token: options.token.clone(), origins: origins.into() };
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(gate, gatekeeper))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    Ok(Bound { listener, local_addr, app })
+}
+
+impl Bound {
+    /// Serve until `cancel` fires.
+    pub async fn serve(self, cancel: CancellationToken) -> std::io::Result<()> {
+        axum::serve(self.listener, self.app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate() -> Gate {
+        Gate { token: "secret-token-0123456789".into(), origins: own_origins(8080).into() }
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), v.parse().expect("header value"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_gate_wants_the_token_and_an_own_origin() {
+        let g = gate();
+        let status = |h: &HeaderMap| admit(&g, h).err().map(|r| r.0);
+        assert_eq!(status(&headers(&[])), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(status(&headers(&[(header::AUTHORIZATION, "Bearer wrong")])), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(status(&headers(&[(header::AUTHORIZATION, "Bearer secret-token-0123456789")])), None);
+        let with_origin = |o: &str| headers(&[(header::AUTHORIZATION, "Bearer secret-token-0123456789"), (header::ORIGIN, o)]);
+        assert_eq!(status(&with_origin("http://localhost:8080")), None);
+        assert_eq!(status(&with_origin("https://evil.example")), Some(StatusCode::FORBIDDEN));
+        assert_eq!(status(&with_origin("http://localhost:9999")), Some(StatusCode::FORBIDDEN));
+    }
+
+    #[test]
+    fn only_loopback_without_the_flag() {
+        assert!(check_bind("127.0.0.1:1".parse().expect("addr"), false).is_ok());
+        assert!(check_bind("[::1]:1".parse().expect("addr"), false).is_ok());
+        assert!(check_bind("0.0.0.0:1".parse().expect("addr"), false).is_err());
+        assert!(check_bind("0.0.0.0:1".parse().expect("addr"), true).is_ok());
+    }
+
+    #[test]
+    fn a_generated_token_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("sub").join("mcp-token");
+        // The variable may be set in a developer's shell; this test is about the file.
+        if std::env::var_os("NECROMAP_MCP_TOKEN").is_some() {
+            return;
+        }
+        let (token, source) = obtain_token(Some(&path)).expect("token");
+        assert_eq!(source, TokenSource::File(path.clone()));
+        assert_eq!(token.len(), 48);
+        assert_eq!(std::fs::read_to_string(&path).expect("read").trim(), &*token);
+        assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,256 @@
+//! Tools that list what the host has: connections and processes, and the
+//! connections rules flagged.
+
+// Field docs here are JSON Schema descriptions read by models: plain words,
+// not rustdoc markup.
+#![allow(clippy::doc_markdown)]
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{Json, tool, tool_router};
+use serde::{Deserialize, Serialize};
+
+use super::NecromapServer;
+use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, default_limit, page, parse_severity, safe};
+use crate::model::{Pid, Protocol, Snapshot, Socket, SocketState, view};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListConnectionsArgs {
+    /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …). Empty: every state.
+    #[serde(default)]
+    pub state: String,
+    /// Only sockets owned by this process id. 0: every process.
+    #[serde(default)]
+    pub pid: u32,
+    /// `tcp` or `udp`. Empty: both.
+    #[serde(default)]
+    pub proto: String,
+    /// Only the sockets of this view of the spec (default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states). Empty: all sockets.
+    #[serde(default)]
+    pub view: String,
+    /// Only sockets whose remote address is this IP. Empty: any.
+    #[serde(default)]
+    pub remote_address: String,
+    /// Most items to return (1 to 10000).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    /// Items to skip, for paging.
+    #[serde(default)]
+    pub offset: u32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnectionList {
+    /// The snapshot this answer comes from.
+    pub generation: u64,
+    pub taken_at_ms: i64,
+    /// Matching sockets before paging.
+    pub total: usize,
+    pub offset: u32,
+    pub connections: Vec<ConnectionItem>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProcessesArgs {
+    /// Only processes whose name or executable contains this text (case-insensitive). Empty: all.
+    #[serde(default)]
+    pub name: String,
+    /// Also return each process's connections (at most 100 each).
+    #[serde(default)]
+    pub with_connections: bool,
+    /// Most items to return (1 to 10000).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    /// Items to skip, for paging.
+    #[serde(default)]
+    pub offset: u32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessEntry {
+    #[serde(flatten)]
+    pub process: ProcessItem,
+    /// Present when `with_connections` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<ConnectionItem>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessList {
+    pub generation: u64,
+    pub total: usize,
+    pub offset: u32,
+    pub processes: Vec<ProcessEntry>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspiciousArgs {
+    /// Lowest severity to include: info, low, medium, high or critical.
+    #[serde(default = "medium")]
+    pub min_severity: String,
+    /// Language of explanations: en or ko.
+    #[serde(default)]
+    pub lang: Lang,
+    /// Most connections to return (1 to 10000).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    /// Connections to skip, for paging.
+    #[serde(default)]
+    pub offset: u32,
+}
+
+fn medium() -> String {
+    "medium".into()
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FlaggedConnection {
+    pub connection: ConnectionItem,
+    /// Ids of the findings about this socket, its process or its endpoint.
+    pub finding_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SuspiciousList {
+    pub generation: u64,
+    pub min_severity: String,
+    /// Flagged connections before paging.
+    pub total: usize,
+    pub offset: u32,
+    pub connections: Vec<FlaggedConnection>,
+    /// Every finding at or above the severity (also those without an open socket, such as beacons).
+    pub findings: Vec<FindingItem>,
+}
+
+/// Sockets passing the `list_connections` filters.
+fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArgs) -> Result<Vec<&'a Socket>, String> {
+    let state: Option<SocketState> = match a.state.trim() {
+        "" => None,
+        t => Some(
+            t.to_ascii_uppercase().parse().map_err(|_| format!("unknown state `{}`: use a name such as ESTABLISHED, LISTEN, TIME_WAIT or UDP", safe(t, 40)))?,
+        ),
+    };
+    let proto = match a.proto.trim().to_ascii_lowercase().as_str() {
+        "" => None,
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        other => return Err(format!("unknown proto `{}`: use tcp or udp", safe(other, 20))),
+    };
+    let view_filter = match a.view.trim() {
+        "" => None,
+        name => Some(&server.state.spec.views.get(name).ok_or_else(|| unknown_view(server, name))?.filter),
+    };
+    let remote: Option<IpAddr> = match a.remote_address.trim() {
+        "" => None,
+        t => Some(t.parse().map_err(|_| format!("remote_address `{}` is not an IP address", safe(t, 60)))?),
+    };
+    if a.pid != 0 && s.process(Pid(a.pid)).is_none() {
+        return Err(format!("no process {} owns a socket in snapshot {} (see list_processes)", a.pid, s.generation));
+    }
+    Ok(s.sockets
+        .iter()
+        .filter(|x| state.is_none_or(|st| x.state() == st))
+        .filter(|x| proto.is_none_or(|p| x.key().protocol == p))
+        .filter(|x| a.pid == 0 || x.raw.owners.contains(&Pid(a.pid)))
+        .filter(|x| remote.is_none_or(|ip| crate::model::normalize_ip(x.raw.remote.ip()) == crate::model::normalize_ip(ip)))
+        .filter(|x| view_filter.is_none_or(|f| view::passes(f, s, x)))
+        .collect())
+}
+
+pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
+    let names: Vec<&str> = server.state.spec.views.keys().map(String::as_str).collect();
+    format!("unknown view `{}`: the spec has {}", safe(name, 40), names.join(", "))
+}
+
+#[tool_router(router = connections_router, vis = "pub(super)")]
+impl NecromapServer {
+    #[tool(
+        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
+    )]
+    pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {
+        let s = self.state.snapshot();
+        let sockets = filtered(self, &s, &a)?;
+        let (total, rows) = page(sockets, a.offset, a.limit)?;
+        Ok(Json(ConnectionList {
+            generation: s.generation,
+            taken_at_ms: s.taken_at_ms,
+            total,
+            offset: a.offset,
+            connections: rows.into_iter().map(|x| ConnectionItem::new(&s, x)).collect(),
+        }))
+    }
+
+    #[tool(
+        description = "List processes that own sockets, with user, executable, command line, socket counts, bytes and the highest finding severity. Filter by name; with_connections adds each one's sockets. Paged with limit and offset.",
+        annotations(title = "List processes", read_only_hint = true, open_world_hint = false)
+    )]
+    pub fn list_processes(&self, Parameters(a): Parameters<ListProcessesArgs>) -> Result<Json<ProcessList>, String> {
+        let s = self.state.snapshot();
+        let needle = a.name.trim().to_lowercase();
+        let matching: Vec<_> = s
+            .processes
+            .values()
+            .filter(|p| {
+                needle.is_empty() || p.facts.name.to_lowercase().contains(&needle) || p.facts.exe.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
+            })
+            .collect();
+        let (total, rows) = page(matching, a.offset, a.limit)?;
+        let processes = rows
+            .into_iter()
+            .map(|p| ProcessEntry {
+                process: ProcessItem::new(&s, p),
+                connections: a
+                    .with_connections
+                    .then(|| s.sockets.iter().filter(|x| x.raw.owners.contains(&p.facts.pid())).take(100).map(|x| ConnectionItem::new(&s, x)).collect()),
+            })
+            .collect();
+        Ok(Json(ProcessList { generation: s.generation, total, offset: a.offset, processes }))
+    }
+
+    #[tool(
+        description = "Connections that detection rules flagged at or above min_severity (default medium), each with the ids of its findings, plus every such finding with its trace, explanation (lang en or ko) and next steps.",
+        annotations(title = "Suspicious connections", read_only_hint = true, open_world_hint = false)
+    )]
+    pub fn get_suspicious_connections(&self, Parameters(a): Parameters<SuspiciousArgs>) -> Result<Json<SuspiciousList>, String> {
+        let min = parse_severity(&a.min_severity)?;
+        let s = self.state.snapshot();
+        let findings: Vec<_> = s.findings.iter().filter(|f| f.severity >= min).collect();
+        let mut flagged: Vec<(crate::model::Severity, FlaggedConnection)> = s
+            .sockets
+            .iter()
+            .filter_map(|sock| {
+                let about: Vec<_> = findings.iter().filter(|f| view::finding_about_socket(f, sock)).collect();
+                let top = about.iter().map(|f| f.severity).max()?;
+                Some((top, FlaggedConnection { connection: ConnectionItem::new(&s, sock), finding_ids: about.iter().map(|f| f.id.clone()).collect() }))
+            })
+            .collect();
+        // Most severe first; stable within a severity (socket order).
+        flagged.sort_by_key(|x| std::cmp::Reverse(x.0));
+        let (total, rows) = page(flagged.into_iter().map(|(_, f)| f).collect(), a.offset, a.limit)?;
+        Ok(Json(SuspiciousList {
+            generation: s.generation,
+            min_severity: min.name().to_string(),
+            total,
+            offset: a.offset,
+            connections: rows,
+            findings: findings.iter().map(|f| FindingItem::new(&s, f, a.lang)).collect(),
+        }))
+    }
+}
+
+/// Sockets counted by severity ("none" for unflagged ones).
+pub(super) fn severity_counts<'a>(s: &Snapshot, sockets: impl Iterator<Item = &'a Socket>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for sock in sockets {
+        let key = view::socket_severity(s, sock).map_or("none", |v| v.name());
+        *out.entry(key.to_string()).or_insert(0) += 1;
+    }
+    out
+}

@@ -1,0 +1,115 @@
+//! The MCP modes of the binary: headless over stdio or HTTP (`--mcp`), and
+//! the HTTP endpoint beside the explorer (`--serve-mcp`). Both run a
+//! collector and hand its snapshot receiver to the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use necromap::baseline::Baseline;
+use necromap::collector::Collector;
+use necromap::mcp::http::{self, HttpOptions, TokenSource};
+use necromap::mcp::{McpState, serve_stdio};
+use necromap::rules::RuleSet;
+use necromap::spec::{EMBEDDED_SPEC, Spec};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::Cli;
+
+/// The server's view of a running collector.
+pub fn state(cli: &Cli, spec: Arc<Spec>, rules: RuleSet, baseline: Option<Baseline>, collector: &Collector) -> Result<McpState> {
+    let spec_text: Arc<str> = match &cli.spec {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.into(),
+        None => EMBEDDED_SPEC.into(),
+    };
+    Ok(McpState { snapshots: collector.snapshots(), spec, spec_text, rules: Arc::new(rules), baseline: baseline.map(Arc::new) })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("necromap-mcp").enable_all().build().context("starting the MCP runtime")
+}
+
+/// Bind the HTTP endpoint and say where it is and where the token is.
+/// Returns the bound server and a one-line note for the banner.
+async fn bind_http(state: McpState, addr: SocketAddr, allow_remote: bool, cancel: CancellationToken) -> Result<(http::Bound, String)> {
+    if !addr.ip().is_loopback() && allow_remote {
+        eprintln!("necromap: warning: serving MCP on {addr}, reachable from other hosts; the token is the only guard");
+    }
+    let (token, source) = http::obtain_token(None)?;
+    let bound = http::bind(state, &HttpOptions { addr, allow_remote, token }, cancel).await?;
+    let url = format!("http://{}/mcp", bound.local_addr);
+    let token_note = match &source {
+        TokenSource::Environment => "token from NECROMAP_MCP_TOKEN".to_string(),
+        TokenSource::File(path) => format!("token in {}", path.display()),
+    };
+    eprintln!("necromap: MCP (Streamable HTTP) at {url}; {token_note}; send Authorization: Bearer <token>");
+    Ok((bound, format!("MCP {url} ({token_note})")))
+}
+
+/// `--mcp`: serve until stdin closes (stdio) or until interrupted (HTTP).
+pub fn headless(cli: &Cli, state: McpState) -> Result<()> {
+    let rt = runtime()?;
+    match cli.http {
+        None => rt.block_on(serve_stdio(state)),
+        Some(addr) => rt.block_on(async {
+            let cancel = CancellationToken::new();
+            let (bound, _) = bind_http(state, addr, cli.mcp_allow_remote, cancel.clone()).await?;
+            let stop = cancel.clone();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                stop.cancel();
+            });
+            bound.serve(cancel).await.context("serving MCP over HTTP")
+        }),
+    }
+}
+
+async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+/// The HTTP endpoint running beside the explorer; stops when dropped.
+#[derive(Debug)]
+pub struct Beside {
+    cancel: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub note: String,
+}
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `--serve-mcp`: bind now (so a busy port is an error before the screen
+/// changes), then serve on a thread of its own.
+pub fn beside_tui(state: McpState, addr: SocketAddr, allow_remote: bool) -> Result<Beside> {
+    let rt = runtime()?;
+    let cancel = CancellationToken::new();
+    let (bound, note) = rt.block_on(bind_http(state, addr, allow_remote, cancel.clone()))?;
+    let serve_cancel = cancel.clone();
+    let thread = std::thread::Builder::new()
+        .name("necromap-mcp-http".into())
+        .spawn(move || {
+            if let Err(e) = rt.block_on(bound.serve(serve_cancel)) {
+                eprintln!("necromap: MCP over HTTP stopped: {e}");
+            }
+        })
+        .context("starting the MCP thread")?;
+    Ok(Beside { cancel, thread: Some(thread), note })
+}
