@@ -15,11 +15,11 @@ pub mod dto;
 pub mod http;
 mod prompts;
 mod resources;
-mod tools_analysis;
-mod tools_baseline;
-mod tools_connections;
-mod tools_rules;
-mod tools_threats;
+pub mod tools_analysis;
+pub mod tools_baseline;
+pub mod tools_connections;
+pub mod tools_rules;
+pub mod tools_threats;
 
 use std::sync::Arc;
 

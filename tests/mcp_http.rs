@@ -1,0 +1,165 @@
+//! The MCP server over Streamable HTTP (`--mcp --http`), on 127.0.0.1
+//! only: the gate answers 401 without the token, 403 for a foreign Origin
+//! or Host, 413 for an oversized body, and 200 for a proper request; a
+//! generated token lands in a 0600 file; a non-loopback bind is refused
+//! without its flag. Each server child is killed and reaped by its guard.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_necromap");
+const TOKEN: &str = "test-token-0123456789abcdef";
+const INIT: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+/// Kills and reaps the server when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Everything else the server printed on stderr, line by line.
+    lines: mpsc::Receiver<String>,
+    banner: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `necromap --mcp --http 127.0.0.1:0 --demo` and read the address it bound from its stderr.
+fn start(configure: impl FnOnce(&mut Command)) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--mcp", "--http", "127.0.0.1:0", "--demo"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.env("XDG_DATA_HOME", "/nonexistent");
+    configure(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut server = Server { child, addr: "127.0.0.1:1".parse().expect("addr"), lines, banner: String::new() };
+    loop {
+        let line = server.lines.recv_timeout(Duration::from_secs(20)).expect("the server prints where it listens");
+        if let Some(rest) = line.split("at http://").nth(1) {
+            server.addr = rest.split('/').next().expect("host:port").parse().expect("bound address");
+            server.banner = line;
+            return server;
+        }
+    }
+}
+
+/// One HTTP request; returns the status code and the head of the response.
+fn request(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.extend([*k, ": ", *v, "\r\n"]);
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("write head");
+    // An oversized body may be refused before it is all sent.
+    let _ = s.write_all(body.as_bytes());
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+fn bearer() -> String {
+    format!("Bearer {TOKEN}")
+}
+
+#[test]
+fn the_gate_answers_401_403_413_and_200() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    assert!(server.banner.contains("token from NECROMAP_MCP_TOKEN"), "{}", server.banner);
+    let a = server.addr;
+    let auth = bearer();
+
+    let (status, head) = request(a, &[], INIT);
+    assert_eq!(status, 401, "{head}");
+    assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
+    assert_eq!(request(a, &[("Authorization", "Bearer wrong-token")], INIT).0, 401);
+    assert_eq!(request(a, &[("Authorization", TOKEN)], INIT).0, 401, "the Bearer scheme is required");
+
+    assert_eq!(request(a, &[("Authorization", &auth), ("Origin", "https://evil.example")], INIT).0, 403);
+    assert_eq!(request(a, &[("Origin", "https://evil.example")], INIT).0, 403, "a foreign Origin is refused before the token is looked at");
+    let own = format!("http://127.0.0.1:{}", a.port());
+    assert_eq!(request(a, &[("Authorization", &auth), ("Origin", &own)], INIT).0, 200);
+    assert_eq!(request(a, &[("Authorization", &auth)], INIT).0, 200);
+
+    // A Host that is not this machine's loopback name (DNS rebinding).
+    let mut s = TcpStream::connect(a).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let raw = format!(
+        "POST /mcp HTTP/1.1\r\nHost: evil.example\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{INIT}",
+        INIT.len()
+    );
+    s.write_all(raw.as_bytes()).expect("write");
+    let mut head = String::new();
+    let _ = BufReader::new(s).read_line(&mut head);
+    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    assert!((400..500).contains(&status), "foreign Host: {head}");
+
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+    assert_eq!(request(a, &[("Authorization", &auth)], &huge).0, 413);
+
+    // Only /mcp is served.
+    let mut s = TcpStream::connect(a).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.write_all(format!("GET /other HTTP/1.1\r\nHost: {a}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n").as_bytes()).expect("write");
+    let mut head = String::new();
+    let _ = BufReader::new(s).read_line(&mut head);
+    assert!(head.contains(" 404 "), "{head}");
+}
+
+#[test]
+fn a_generated_token_is_written_to_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = tempfile::tempdir().expect("tmp");
+    let server = start(|c| {
+        c.env_remove("NECROMAP_MCP_TOKEN").env("XDG_RUNTIME_DIR", runtime.path());
+    });
+    let path = runtime.path().join("necromap").join("mcp-token");
+    assert!(server.banner.contains(&path.display().to_string()), "{}", server.banner);
+    assert_eq!(std::fs::metadata(&path).expect("token file").permissions().mode() & 0o777, 0o600);
+    let token = std::fs::read_to_string(&path).expect("read").trim().to_string();
+    assert!(token.len() >= 32, "{token}");
+    assert_eq!(request(server.addr, &[("Authorization", &format!("Bearer {token}"))], INIT).0, 200);
+    assert_eq!(request(server.addr, &[("Authorization", &bearer())], INIT).0, 401);
+}
+
+#[test]
+fn a_non_loopback_address_needs_its_flag() {
+    let out = Command::new(BIN).args(["--mcp", "--http", "0.0.0.0:0", "--demo"]).env("NECROMAP_MCP_TOKEN", TOKEN).stdin(Stdio::null()).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mcp-allow-remote"), "{err}");
+    let out =
+        Command::new(BIN).args(["--mcp", "--http", "127.0.0.1:0", "--demo"]).env("NECROMAP_MCP_TOKEN", "short").stdin(Stdio::null()).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
+}

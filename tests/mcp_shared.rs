@@ -1,0 +1,71 @@
+//! One state for the explorer and the MCP server (`--serve-mcp`): both read
+//! the same collector's watch channel, so what a tool returns for a socket
+//! is what the explorer shows for it at that generation. The collector
+//! replays the demo host and is frozen so the generation holds still.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use necromap::collect::ReplaySource;
+use necromap::collector::{Collector, Command};
+use necromap::mcp::tools_connections::ListConnectionsArgs;
+use necromap::mcp::{McpState, NecromapServer};
+use necromap::rules::{Engine, IocSet, RuleSet};
+use necromap::spec::{EMBEDDED_SPEC, Spec};
+use necromap::tui::keymap::Action;
+use necromap::tui::state::Pane;
+use necromap::tui::{App, Options, views};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rmcp::handler::server::wrapper::Parameters;
+use serde_json::json;
+
+/// The rows of the explorer's connection list, as drawn.
+fn list_rows(app: &App) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    t.draw(|f| views::render(app, f.area(), f.buffer_mut())).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let r = app.areas().list;
+    (r.y..r.y + r.height).map(|y| (r.x..r.x + r.width).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
+}
+
+#[test]
+fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
+    let spec = Arc::new(Spec::embedded());
+    let replay = ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME).expect("demo");
+    let engine = Engine::new(RuleSet::embedded(), IocSet::new());
+    let rules = Arc::new(engine.rules.clone());
+    let collector = Collector::spawn(Box::new(replay), spec.clone(), Some(Duration::from_millis(100)), Some(Box::new(engine)));
+    let server = NecromapServer::new(McpState { snapshots: collector.snapshots(), spec: spec.clone(), spec_text: EMBEDDED_SPEC.into(), rules, baseline: None });
+
+    // Let some frames pass, then hold the generation still.
+    std::thread::sleep(Duration::from_millis(700));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    collector.commands().send(Command::Freeze(true, tx)).expect("freeze");
+    assert!(rx.blocking_recv().expect("frozen"));
+
+    // The explorer takes the latest snapshot as its event loop does.
+    let mut app = App::new(spec, collector.latest(), collector.status().borrow().clone(), Options::default(), (320, 80));
+    app.set_filter("pid:3401");
+    app.apply(Action::NextPane);
+    assert_eq!(app.ui.pane, Pane::List);
+    let lines = list_rows(&app);
+
+    let args: ListConnectionsArgs = serde_json::from_value(json!({ "pid": 3401 })).expect("args");
+    let list = server.list_connections(Parameters(args)).expect("tool answer").0;
+    assert_eq!(list.generation, app.snapshot.generation, "one generation for both");
+    assert!(list.generation > 1, "the replay moved on before the freeze");
+    assert!(!list.connections.is_empty());
+    for c in &list.connections {
+        let remote = format!("{}:{}", c.remote_address, c.remote_port);
+        let local = format!("{}:{}", c.local_address, c.local_port);
+        let row =
+            lines.iter().find(|l| l.contains(&remote) && l.contains(&local)).unwrap_or_else(|| panic!("the explorer lists {remote}:\n{}", lines.join("\n")));
+        assert!(row.contains(c.process.as_deref().expect("owner")), "process of {remote}: {row}");
+        assert!(row.contains(&c.state), "state of {remote}: {row}");
+        // The list column is four letters wide ("crit").
+        let severity: String = c.severity.as_deref().expect("flagged").chars().take(4).collect();
+        assert!(row.contains(&severity), "severity of {remote}: {row}");
+        assert!(row.contains(&format!(" {} ", necromap::tui::theme::age(c.age_ms))), "age of {remote}: {row}");
+    }
+}
