@@ -35,6 +35,7 @@ pub enum Lang {
 
 /// One socket, as `necromap snapshot` and the TUI list show it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ConnectionItem {
     /// Stable socket id, e.g. `tcp:00000000000012ab`.
     pub id: String,
@@ -99,6 +100,7 @@ impl ConnectionItem {
 
 /// One socket-owning process.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ProcessItem {
     pub pid: u32,
     pub ppid: u32,
@@ -164,6 +166,7 @@ pub fn finding_about_pid(f: &Finding, pid: u32) -> bool {
 
 /// One condition of a rule that matched, with the value that made it match.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct TraceItem {
     pub condition: String,
     pub value: String,
@@ -171,6 +174,7 @@ pub struct TraceItem {
 
 /// One finding: a rule that matched, about a socket, endpoint or process.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct FindingItem {
     /// Stable id (`rule@subject`).
     pub id: String,
@@ -266,4 +270,51 @@ pub fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {
 /// misspelt call is an error, not silence.
 #[derive(Debug, Default, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct NoArgs {}
+
+/// Make a record's schema portable across clients' schema dialects (the
+/// MCP Inspector's `--strict` lint and JSON Schema validators ask for this):
+/// nullable values become `"anyOf": [{"type": T, …}, {"type": "null"}]`
+/// instead of `"type": [T, "null"]`, and Rust-specific formats (`uint32`,
+/// `int64`, `double`, …), which validators do not know, are dropped (the
+/// `minimum` stays). Applied with `#[schemars(transform = …)]` on every
+/// argument and output record.
+pub fn portable_schema(schema: &mut schemars::Schema) {
+    if let Some(obj) = schema.as_object_mut() {
+        for v in obj.values_mut() {
+            portable_value(v);
+        }
+    }
+}
+
+const RUST_FORMATS: &[&str] = &["uint", "uint8", "uint16", "uint32", "uint64", "int", "int8", "int16", "int32", "int64", "float", "double"];
+
+fn portable_value(v: &mut serde_json::Value) {
+    use serde_json::{Map, Value};
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(portable_value),
+        Value::Object(obj) => {
+            if obj.get("format").and_then(Value::as_str).is_some_and(|f| RUST_FORMATS.contains(&f)) {
+                obj.remove("format");
+            }
+            let nullable = match obj.get("type") {
+                Some(Value::Array(types)) if types.len() == 2 && types.iter().any(|t| t == "null") => types.iter().find(|t| *t != "null").cloned(),
+                _ => None,
+            };
+            if let Some(base) = nullable {
+                obj.remove("type");
+                let mut branch = Map::new();
+                branch.insert("type".into(), base);
+                for key in ["minimum", "maximum", "items", "properties", "additionalProperties", "required"] {
+                    if let Some(x) = obj.remove(key) {
+                        branch.insert(key.into(), x);
+                    }
+                }
+                obj.insert("anyOf".into(), Value::Array(vec![Value::Object(branch), serde_json::json!({ "type": "null" })]));
+            }
+            obj.values_mut().for_each(portable_value);
+        }
+        _ => {}
+    }
+}

@@ -14,12 +14,13 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, finding_about_pid, safe};
+use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, finding_about_pid, portable_schema, safe};
 use super::tools_connections::{severity_counts, unknown_view};
 use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct AnalyzeArgs {
     /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …). Empty: all sockets.
     #[serde(default)]
@@ -27,6 +28,7 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct FindingBrief {
     pub id: String,
     pub rule_id: String,
@@ -35,6 +37,7 @@ pub struct FindingBrief {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct Analysis {
     pub generation: u64,
     pub taken_at_ms: i64,
@@ -56,6 +59,7 @@ pub struct Analysis {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct ExplainArgs {
     /// The socket id from list_connections (e.g. tcp:00000000000012ab). Or leave empty and give pid and remote_address.
     #[serde(default)]
@@ -75,6 +79,7 @@ pub struct ExplainArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct Explanation {
     pub generation: u64,
     pub connection: ConnectionItem,
@@ -91,6 +96,7 @@ pub struct Explanation {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct InvestigateArgs {
     /// The process id to investigate.
     pub pid: u32,
@@ -100,6 +106,7 @@ pub struct InvestigateArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct Investigation {
     pub generation: u64,
     pub process: ProcessItem,

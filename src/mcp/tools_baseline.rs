@@ -13,12 +13,13 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::safe;
+use super::dto::{portable_schema, safe};
 use crate::baseline::{Baseline, files};
 use crate::model::Zone;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct CompareArgs {
     /// Name of a saved baseline (`necromap baseline save NAME`). Empty: the one necromap was started with, else `default`.
     #[serde(default)]
@@ -32,6 +33,7 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct BaselineComparison {
     pub generation: u64,
     /// The saved baseline compared with, or "given lists".

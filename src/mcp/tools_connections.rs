@@ -14,11 +14,12 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, default_limit, page, parse_severity, safe};
+use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, default_limit, page, parse_severity, portable_schema, safe};
 use crate::model::{Pid, Protocol, Snapshot, Socket, SocketState, view};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct ListConnectionsArgs {
     /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …). Empty: every state.
     #[serde(default)]
@@ -44,6 +45,7 @@ pub struct ListConnectionsArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ConnectionList {
     /// The snapshot this answer comes from.
     pub generation: u64,
@@ -56,6 +58,7 @@ pub struct ConnectionList {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct ListProcessesArgs {
     /// Only processes whose name or executable contains this text (case-insensitive). Empty: all.
     #[serde(default)]
@@ -72,6 +75,7 @@ pub struct ListProcessesArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ProcessEntry {
     #[serde(flatten)]
     pub process: ProcessItem,
@@ -81,6 +85,7 @@ pub struct ProcessEntry {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ProcessList {
     pub generation: u64,
     pub total: usize,
@@ -90,6 +95,7 @@ pub struct ProcessList {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct SuspiciousArgs {
     /// Lowest severity to include: info, low, medium, high or critical.
     #[serde(default = "medium")]
@@ -110,6 +116,7 @@ fn medium() -> String {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct FlaggedConnection {
     pub connection: ConnectionItem,
     /// Ids of the findings about this socket, its process or its endpoint.
@@ -117,6 +124,7 @@ pub struct FlaggedConnection {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct SuspiciousList {
     pub generation: u64,
     pub min_severity: String,

@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::NecromapServer;
-use super::dto::{Lang, NoArgs, default_limit, page, parse_severity, safe};
+use super::dto::{Lang, NoArgs, default_limit, page, parse_severity, portable_schema, safe};
 use crate::model::{SocketKey, SocketState};
 use crate::rules::lint;
 use crate::rules::schema::Match;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct RulesArgs {
     /// Only rules carrying this tag (c2, beacon, reverse_shell, listener, …). Empty: all.
     #[serde(default)]
@@ -38,6 +39,7 @@ pub struct RulesArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RuleItem {
     pub id: String,
     pub name: String,
@@ -55,6 +57,7 @@ pub struct RuleItem {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RuleList {
     pub total: usize,
     pub offset: u32,
@@ -63,6 +66,7 @@ pub struct RuleList {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RuleCoverage {
     pub rules: usize,
     pub with_explanations: usize,
@@ -77,12 +81,14 @@ pub struct RuleCoverage {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct TagIssue {
     pub rule_id: String,
     pub tag: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RuleIssue {
     pub rule_id: String,
     /// unknown_state, undefined_tag or unreachable.
@@ -91,6 +97,7 @@ pub struct RuleIssue {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct Consistency {
     /// True when no rule refers to something the spec or the packs lack.
     pub consistent: bool,
@@ -99,6 +106,7 @@ pub struct Consistency {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct SpecSchema {
     /// The network-map spec in use: node types and fields, edge types, states with styles, layout, views.
     pub spec: Map<String, Value>,
@@ -106,6 +114,7 @@ pub struct SpecSchema {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct SuggestArgs {
     /// What the rule should catch, in plain words, e.g. "shell talking to the internet on 4444".
     pub pattern_description: String,
@@ -115,6 +124,7 @@ pub struct SuggestArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RuleDraft {
     /// A rule pack holding the draft, already accepted by necromap's loader.
     pub yaml: String,

@@ -18,7 +18,7 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{FindingItem, Lang, check_limit, default_limit, parse_severity, safe};
+use super::dto::{FindingItem, Lang, check_limit, default_limit, parse_severity, portable_schema, safe};
 use crate::intel::{Phase, phase_of, risk_level, threat_score};
 use crate::model::{EndpointKey, Finding, Snapshot, Subject, Zone, normalize_ip};
 
@@ -64,6 +64,7 @@ fn phases_of(tags: &[String]) -> BTreeSet<Phase> {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct AnalyzeIpArgs {
     /// The IP address to analyse (IPv4 or IPv6).
     pub ip_address: String,
@@ -76,6 +77,7 @@ pub struct AnalyzeIpArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct ProcessRef {
     pub pid: u32,
     pub name: String,
@@ -84,6 +86,7 @@ pub struct ProcessRef {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct IpAnalysis {
     pub generation: u64,
     pub ip_address: String,
@@ -114,6 +117,7 @@ pub struct IpAnalysis {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct RecentArgs {
     /// How far back to look, in hours (1 to 8760).
     #[serde(default = "default_hours")]
@@ -137,6 +141,7 @@ fn low() -> String {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct RecentThreats {
     pub generation: u64,
     pub hours: u32,
@@ -153,6 +158,7 @@ pub struct RecentThreats {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
 pub struct TimelineArgs {
     /// The remote address whose activity to order.
     pub source_ip: String,
@@ -162,6 +168,7 @@ pub struct TimelineArgs {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct TimelineEvent {
     pub time_ms: i64,
     /// first_seen or last_seen of a finding.
@@ -174,6 +181,7 @@ pub struct TimelineEvent {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
 pub struct Timeline {
     pub generation: u64,
     pub source_ip: String,
