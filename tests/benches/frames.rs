@@ -11,65 +11,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use necromap::collect::{Observation, SourceInfo, SourceKind};
 use necromap::collector::CollectorStatus;
-use necromap::model::{Pid, ProcessFacts, Protocol, RawSocket, Snapshot, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
 use necromap::spec::Spec;
+
+#[path = "synthetic.rs"]
+mod synthetic;
+use synthetic::busy_snapshot;
 use necromap::tui::keymap::Action;
 use necromap::tui::{App, Options, views};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-/// A busy host: 8 processes, `n` sockets to 2,000 public endpoints and a
-/// loopback service, with listeners and a spread of states.
-fn busy_snapshot(n: usize) -> Snapshot {
-    let spec = Arc::new(Spec::embedded());
-    let mut obs = Observation { taken_at_ms: 1_000_000, privileged: true, ..Observation::default() };
-    let states =
-        [SocketState::Established, SocketState::Established, SocketState::Established, SocketState::TimeWait, SocketState::CloseWait, SocketState::SynSent];
-    for pid in 1..=8u32 {
-        obs.processes.push(ProcessFacts {
-            pid: 100 + pid,
-            ppid: 1,
-            name: format!("worker{pid}"),
-            cmdline: format!("/usr/bin/worker --id {pid}"),
-            exe: Some("/usr/bin/worker".into()),
-            uid: 1000,
-            ..ProcessFacts::default()
-        });
-        obs.sockets.push(RawSocket {
-            key: SocketKey { protocol: Protocol::Tcp, cookie: u64::from(pid) },
-            state: SocketState::Listen,
-            local: ([0, 0, 0, 0], 8000 + pid as u16).into(),
-            remote: ([0, 0, 0, 0], 0).into(),
-            inode: pid,
-            uid: 1000,
-            owners: vec![Pid(100 + pid)],
-            tcp: None,
-            recv_queue: 0,
-            send_queue: 0,
-        });
-    }
-    for i in 0..n {
-        let endpoint = i % 2_000;
-        let remote = if i % 10 == 0 { ([127, 0, 0, 1], 5432) } else { ([198, 51, (endpoint / 250) as u8, (endpoint % 250) as u8], 443) };
-        let state = states[i % states.len()];
-        obs.sockets.push(RawSocket {
-            key: SocketKey { protocol: Protocol::Tcp, cookie: 1_000 + i as u64 },
-            state,
-            local: ([10, 0, 0, 5], 20_000 + (i % 40_000) as u16).into(),
-            remote: remote.into(),
-            inode: if state == SocketState::TimeWait { 0 } else { 1_000 + i as u32 },
-            uid: 1000,
-            owners: if state == SocketState::TimeWait { vec![] } else { vec![Pid(101 + (i % 8) as u32)] },
-            tcp: Some(TcpCounters { bytes_acked: i as u64, bytes_received: 2 * i as u64, rtt_us: 100 }),
-            recv_queue: 0,
-            send_queue: 0,
-        });
-    }
-    let info = SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "synthetic".into() };
-    SnapshotBuilder::new(spec).build(obs, info, None)
-}
 
 /// How a view is set up before its frames are timed.
 type Setup = fn(&mut App);
