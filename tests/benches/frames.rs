@@ -16,11 +16,11 @@ use necromap::spec::Spec;
 
 #[path = "synthetic.rs"]
 mod synthetic;
-use synthetic::busy_snapshot;
 use necromap::tui::keymap::Action;
 use necromap::tui::{App, Options, views};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use synthetic::busy_snapshot;
 
 /// How a view is set up before its frames are timed.
 type Setup = fn(&mut App);

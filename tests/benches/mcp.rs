@@ -54,7 +54,11 @@ fn main() {
     let (_tx, rx) = tokio::sync::watch::channel(snapshot.clone());
     let spec = Arc::new(Spec::embedded());
     let server = NecromapServer::new(McpState { snapshots: rx, spec, spec_text: EMBEDDED_SPEC.into(), rules, baseline: None });
-    println!("MCP benchmark · {} sockets · {} findings · medians of 30 calls (target: list_connections ≤ 20 ms server-side at 10k)\n", snapshot.sockets.len(), snapshot.findings.len());
+    println!(
+        "MCP benchmark · {} sockets · {} findings · medians of 30 calls (target: list_connections ≤ 20 ms server-side at 10k)\n",
+        snapshot.sockets.len(),
+        snapshot.findings.len()
+    );
     println!("{:<44} {:>10} {:>10}", "call", "limit 100", "limit 10000");
 
     let direct = |limit: u32| {

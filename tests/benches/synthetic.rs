@@ -65,4 +65,3 @@ pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Sn
     let info = SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "synthetic".into() };
     SnapshotBuilder::new(spec).build(obs, info, evaluator)
 }
-
