@@ -163,3 +163,27 @@ fn a_non_loopback_address_needs_its_flag() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
 }
+
+#[test]
+fn slow_clients_do_not_stall_the_server() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    // Twenty clients that send half a request and stop, and one that sends
+    // a body far slower than it promised.
+    let mut stalled: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).expect("connect");
+            s.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n").expect("partial head");
+            s
+        })
+        .collect();
+    let mut slow = TcpStream::connect(server.addr).expect("connect");
+    slow.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: 100000\r\n\r\n{{", server.addr, bearer()).as_bytes())
+        .expect("slow head");
+    stalled.push(slow);
+    let t = std::time::Instant::now();
+    assert_eq!(request(server.addr, &[("Authorization", &bearer())], INIT).0, 200);
+    assert!(t.elapsed() < Duration::from_secs(5), "answered in {:?} beside stalled clients", t.elapsed());
+    drop(stalled);
+}

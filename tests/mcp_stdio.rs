@@ -298,3 +298,18 @@ fn stdin_closed_before_the_handshake_is_a_quiet_exit() {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty(), "stdout carries only MCP messages: {:?}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn log_lines_go_to_the_log_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = dir.path().join("necromap.log");
+    let out = Command::new(BIN)
+        .args(["--mcp", "--demo", "--log", log.to_str().expect("utf-8")])
+        .stdin(Stdio::null())
+        .env("XDG_DATA_HOME", "/nonexistent")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&log).expect("log").contains("ended before the handshake"));
+}
