@@ -30,6 +30,7 @@ pub mod mcp;
 pub mod model;
 pub mod rules;
 pub mod spec;
+pub mod store;
 pub mod text;
 pub mod tui;
 

@@ -1,7 +1,11 @@
-//! Threat intelligence over what necromap has seen about a remote party:
-//! the threat score and risk level of an address, and the attack phase a
-//! finding's tags (or an alert's category) point to. Pure functions: the
-//! MCP tools and, later, the event store feed them.
+//! Threat intelligence: Suricata eve.json intake (`eve`, `tail`), alerts
+//! folded onto the map with the block window (`alerts`), and, here, the
+//! threat score and risk level of an address and the attack phase a tag or
+//! alert category points to.
+
+pub mod alerts;
+pub mod eve;
+pub mod tail;
 
 use serde::Serialize;
 

@@ -26,6 +26,11 @@ use crate::spec::{SizeClass, Spec};
 /// implements this; without one, snapshots have no findings.
 pub trait Evaluator: Send {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding>;
+
+    /// Lines for the snapshot's health section (e.g. alert intake counts).
+    fn health(&self) -> Vec<super::health::HealthMessage> {
+        Vec::new()
+    }
 }
 
 /// Owns History and turns each observation into the next snapshot.
@@ -139,6 +144,7 @@ impl SnapshotBuilder {
             let mut findings = ev.evaluate(&snapshot, &self.history);
             findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
             snapshot.findings = findings;
+            snapshot.health.messages.extend(ev.health());
             timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
         }
         timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;

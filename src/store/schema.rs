@@ -1,0 +1,102 @@
+//! The store's tables, versioned: `PRAGMA user_version` says which
+//! migrations ran; each migration runs once, in a transaction, in order.
+//! Add a migration at the end; never edit one that shipped.
+
+/// Every migration, in order; the schema version is their count.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: findings, socket events, alerts, eve offsets, baselines, responses.
+    r"
+    CREATE TABLE findings (
+        id            TEXT PRIMARY KEY,
+        rule_id       TEXT NOT NULL,
+        rule_name     TEXT NOT NULL,
+        severity      INTEGER NOT NULL,          -- 0 info .. 4 critical
+        tags          TEXT NOT NULL,             -- comma-separated
+        subject_kind  TEXT NOT NULL,             -- socket | endpoint | process
+        socket_id     TEXT,
+        pid           INTEGER,
+        exe           TEXT,
+        endpoint      TEXT,                      -- remote IP when the finding has one
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms  INTEGER NOT NULL,
+        count         INTEGER NOT NULL           -- refreshes it was seen in
+    );
+    CREATE INDEX findings_last_seen ON findings(last_seen_ms);
+    CREATE INDEX findings_endpoint ON findings(endpoint, last_seen_ms);
+
+    CREATE TABLE socket_events (
+        id             INTEGER PRIMARY KEY,
+        at_ms          INTEGER NOT NULL,
+        kind           TEXT NOT NULL CHECK (kind IN ('seen', 'opened', 'closed')),
+        socket_id      TEXT NOT NULL,
+        protocol       TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        direction      TEXT NOT NULL,
+        local_ip       TEXT NOT NULL,
+        local_port     INTEGER NOT NULL,
+        remote_ip      TEXT NOT NULL,
+        remote_port    INTEGER NOT NULL,
+        pid            INTEGER,
+        comm           TEXT,
+        exe            TEXT,
+        uid            INTEGER NOT NULL,
+        bytes_sent     INTEGER,
+        bytes_received INTEGER,
+        duration_ms    INTEGER
+    );
+    CREATE INDEX socket_events_remote ON socket_events(remote_ip, at_ms);
+    CREATE INDEX socket_events_at ON socket_events(at_ms);
+
+    CREATE TABLE alerts (
+        id           INTEGER PRIMARY KEY,
+        at_ms        INTEGER NOT NULL,
+        remote_ip    TEXT NOT NULL,              -- the remote party, attributed
+        local_ip     TEXT,
+        src_ip       TEXT NOT NULL,
+        src_port     INTEGER,
+        dest_ip      TEXT NOT NULL,
+        dest_port    INTEGER,
+        proto        TEXT NOT NULL,
+        direction    TEXT,
+        flow_id      INTEGER,
+        signature_id INTEGER NOT NULL,
+        signature    TEXT NOT NULL,
+        category     TEXT NOT NULL,
+        severity     INTEGER NOT NULL,           -- Suricata: 1 highest .. 3
+        action       TEXT
+    );
+    CREATE INDEX alerts_remote ON alerts(remote_ip, at_ms);
+    CREATE INDEX alerts_at ON alerts(at_ms);
+
+    CREATE TABLE eve_offsets (
+        path       TEXT PRIMARY KEY,
+        inode      INTEGER NOT NULL,
+        offset     INTEGER NOT NULL,
+        malformed  INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+
+    CREATE TABLE baselines (
+        name        TEXT PRIMARY KEY,
+        host        TEXT NOT NULL,
+        taken_at_ms INTEGER NOT NULL,
+        body        TEXT NOT NULL                -- the baseline as JSON
+    );
+
+    CREATE TABLE responses (
+        id        INTEGER PRIMARY KEY,
+        at_ms     INTEGER NOT NULL,
+        kind      TEXT NOT NULL CHECK (kind IN ('proposed', 'executed', 'refused', 'failed')),
+        remote_ip TEXT NOT NULL,
+        command   TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        outcome   TEXT
+    );
+    CREATE INDEX responses_at ON responses(at_ms);
+    ",
+];
+
+/// The schema version this build writes.
+pub fn current_version() -> u32 {
+    MIGRATIONS.len() as u32
+}

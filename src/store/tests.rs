@@ -1,0 +1,125 @@
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::query::{alerts_since, baseline, counts, eve_offset, findings_since, processes_for_ip};
+use super::recorder::Recorder;
+use super::*;
+use crate::collect::ReplaySource;
+use crate::model::Severity;
+use crate::rules::{Engine, IocSet, RuleSet};
+use crate::spec::Spec;
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("events.db");
+    (dir, path)
+}
+
+/// The demo host's snapshots, frame by frame.
+fn demo_frames(n: usize) -> Vec<Arc<crate::model::Snapshot>> {
+    let mut out = Vec::new();
+    for f in 1..=n {
+        let mut replay = ReplaySource::from_text(crate::DEMO_SCENARIO, crate::DEMO_NAME).expect("demo");
+        let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+        out.push(Arc::new(replay.build_through(Arc::new(Spec::embedded()), Some(f), Some(&mut engine)).0.expect("frame")));
+    }
+    out
+}
+
+#[test]
+fn migrations_run_once_and_a_newer_store_is_refused() {
+    let (_dir, path) = temp_db();
+    let conn = open(&path).expect("create");
+    let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(v, schema::current_version());
+    drop(conn);
+    let conn = open(&path).expect("reopen: nothing to migrate");
+    assert_eq!(counts(&conn).expect("counts").len(), 6);
+    conn.pragma_update(None, "user_version", 99).expect("bump");
+    drop(conn);
+    assert!(matches!(open(&path), Err(StoreError::TooNew { found: 99, .. })));
+}
+
+#[test]
+fn recorded_snapshots_round_trip() {
+    let (_dir, path) = temp_db();
+    let mut conn = open(&path).expect("open");
+    let frames = demo_frames(3);
+    let mut rec = Recorder::default();
+    for f in &frames {
+        write(&mut conn, &rec.record(f)).expect("write");
+    }
+    let reader = open_reader(&path).expect("reader");
+    // The reverse shell's peer: bash talked to it, and findings name it.
+    let ip: IpAddr = "203.0.113.200".parse().expect("ip");
+    let procs = processes_for_ip(&reader, ip, 0).expect("processes");
+    assert!(procs.iter().any(|p| p.pid == Some(3401) && p.comm.as_deref() == Some("bash")), "{procs:?}");
+    let findings = findings_since(&reader, 0, Severity::Critical, None, 100).expect("findings");
+    let shell = findings.iter().find(|f| f.rule_id == "reverse_shell_stdio").expect("stored finding");
+    assert_eq!(shell.count, 3, "seen in three refreshes");
+    assert_eq!(shell.pid, Some(3401));
+    assert!(shell.last_seen_ms > shell.first_seen_ms);
+    let about = findings_since(&reader, 0, Severity::Info, Some(ip), 100).expect("about ip");
+    assert!(about.iter().all(|f| f.endpoint.as_deref() == Some("203.0.113.200")) && !about.is_empty());
+}
+
+#[test]
+fn sockets_that_go_away_are_closed_with_bytes_and_duration() {
+    let frames = demo_frames(40);
+    let mut rec = Recorder::default();
+    let mut closed = Vec::new();
+    let mut opened = 0;
+    for f in &frames {
+        let b = rec.record(f);
+        opened += b.events.iter().filter(|e| e.kind == EventKind::Opened).count();
+        closed.extend(b.events.into_iter().filter(|e| e.kind == EventKind::Closed));
+    }
+    assert!(opened > 0, "the demo opens connections after the first frame");
+    let tcp_closed = closed.iter().find(|e| e.protocol == "tcp" && e.duration_ms.is_some_and(|d| d > 0)).expect("a closed tcp connection");
+    assert!(tcp_closed.bytes_sent.is_some() && tcp_closed.bytes_received.is_some(), "{tcp_closed:?}");
+}
+
+#[test]
+fn alerts_offsets_baselines_and_retention() {
+    let (_dir, path) = temp_db();
+    let mut conn = open(&path).expect("open");
+    let alert = crate::intel::eve::Alert {
+        at_ms: 1_000,
+        remote: "203.0.113.45".parse().expect("ip"),
+        local: Some("10.0.0.5".parse().expect("ip")),
+        src_ip: "203.0.113.45".parse().expect("ip"),
+        src_port: None,
+        dest_ip: "10.0.0.5".parse().expect("ip"),
+        dest_port: None,
+        proto: "ICMP".into(),
+        direction: None,
+        flow_id: Some(u64::MAX),
+        signature_id: 2_100_366,
+        signature: "GPL ICMP_INFO PING".into(),
+        category: "Misc activity".into(),
+        severity: 3,
+        action: Some("allowed".into()),
+    };
+    let b = crate::baseline::Baseline {
+        name: "default".into(),
+        host: "h".into(),
+        taken_at_ms: 5,
+        processes: std::collections::BTreeSet::new(),
+        remote_endpoints: std::collections::BTreeSet::new(),
+        listeners: ["22/tcp/0/sshd".to_string()].into(),
+    };
+    let batch = Batch {
+        alerts: vec![alert.clone(), crate::intel::eve::Alert { at_ms: 9_000_000, ..alert }],
+        offsets: vec![("/var/log/suricata/eve.json".into(), EveOffset { inode: 42, offset: 1234, malformed: 2 })],
+        baselines: vec![b.clone()],
+        ..Batch::default()
+    };
+    write(&mut conn, &batch).expect("write");
+    let got = alerts_since(&conn, 0, Some("203.0.113.45".parse().expect("ip")), 10).expect("alerts");
+    assert_eq!(got.len(), 2);
+    assert_eq!((got[1].signature_id, got[1].dest_port, got[1].severity), (2_100_366, None, 3));
+    assert_eq!(eve_offset(&conn, "/var/log/suricata/eve.json").expect("offset"), Some(EveOffset { inode: 42, offset: 1234, malformed: 2 }));
+    assert_eq!(baseline(&conn, "default").expect("baseline"), Some(b));
+    assert_eq!(prune(&conn, 5_000).expect("prune"), 1, "the old alert goes, the new one stays");
+    assert_eq!(alerts_since(&conn, 0, None, 10).expect("alerts").len(), 1);
+}

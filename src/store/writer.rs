@@ -1,0 +1,166 @@
+//! The writer thread: the only connection that writes. It follows the
+//! collector's snapshot channel (a snapshot skipped while it was busy is
+//! simply diffed across), takes batches from other producers (the eve
+//! tailer, `baseline save`, responses) over a channel, and commits each
+//! round in one transaction. Retention pruning runs at start and hourly.
+//!
+//! The collector never waits on it: the watch channel only keeps the
+//! latest snapshot, and batches queue without blocking their sender.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::recorder::Recorder;
+use super::{Batch, StoreError};
+use crate::model::Snapshot;
+
+/// How often old rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+#[derive(Debug)]
+enum Message {
+    Batch(Batch),
+    Stop,
+}
+
+/// Sends batches to the writer from any thread, without blocking.
+#[derive(Debug, Clone)]
+pub struct BatchSender(mpsc::UnboundedSender<Message>);
+
+impl BatchSender {
+    /// Queue rows for the next commit. False when the writer has stopped.
+    pub fn send(&self, batch: Batch) -> bool {
+        self.0.send(Message::Batch(batch)).is_ok()
+    }
+}
+
+/// Settings of the writer.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub path: PathBuf,
+    /// Keep rows this long (None: forever).
+    pub retention: Option<Duration>,
+    /// Print one line per commit on stderr (`NECROMAP_STORE_TRACE=1`; the
+    /// durability test reads them).
+    pub trace_commits: bool,
+}
+
+/// A running writer; dropping it commits what is queued and stops.
+#[derive(Debug)]
+pub struct StoreWriter {
+    sender: BatchSender,
+    thread: Option<JoinHandle<()>>,
+    pub path: PathBuf,
+}
+
+impl StoreWriter {
+    /// Open the store (errors now, not later) and start the thread. With
+    /// `snapshots`, every published snapshot is recorded.
+    pub fn spawn(options: WriterOptions, snapshots: Option<watch::Receiver<Arc<Snapshot>>>) -> Result<Self, StoreError> {
+        let mut conn = super::open(&options.path)?;
+        if let Some(keep) = options.retention {
+            super::prune(&conn, crate::collect::now_ms() - keep.as_millis() as i64)?;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let path = options.path.clone();
+        let thread = std::thread::Builder::new()
+            .name("necromap-store".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_time().build() else { return };
+                rt.block_on(run(&mut conn, rx, snapshots, &options));
+            })
+            .map_err(|source| StoreError::Dir { path: path.clone(), source })?;
+        Ok(Self { sender: BatchSender(tx), thread: Some(thread), path })
+    }
+
+    pub fn sender(&self) -> BatchSender {
+        self.sender.clone()
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        let _ = self.sender.0.send(Message::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn run(
+    conn: &mut rusqlite::Connection,
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    snapshots: Option<watch::Receiver<Arc<Snapshot>>>,
+    options: &WriterOptions,
+) {
+    let mut recorder = Recorder::default();
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    prune.tick().await; // the first tick is immediate: pruned at start already
+    let mut snapshots = snapshots;
+    let mut pending = Batch::default();
+    let mut stop = false;
+    // The snapshot already published when we start is recorded too.
+    if let Some(s) = &snapshots {
+        let snap = s.borrow().clone();
+        if snap.generation > 0 {
+            pending.append(recorder.record(&snap));
+        }
+    }
+    while !stop {
+        if !pending.is_empty() {
+            commit(conn, &mut pending, options);
+        }
+        tokio::select! {
+            changed = async {
+                match snapshots.as_mut() {
+                    Some(s) => s.changed().await.map(|()| s.borrow_and_update().clone()),
+                    None => std::future::pending().await,
+                }
+            } => match changed {
+                Ok(snap) => pending.append(recorder.record(&snap)),
+                Err(_) => snapshots = None,
+            },
+            msg = rx.recv() => match msg {
+                Some(Message::Batch(b)) => pending.append(b),
+                Some(Message::Stop) | None => stop = true,
+            },
+            _ = prune.tick() => {
+                if let Some(keep) = options.retention {
+                    let _ = super::prune(conn, crate::collect::now_ms() - keep.as_millis() as i64);
+                }
+            }
+        }
+        // Take whatever else is queued into the same commit.
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Message::Batch(b) => pending.append(b),
+                Message::Stop => stop = true,
+            }
+        }
+    }
+    if !pending.is_empty() {
+        commit(conn, &mut pending, options);
+    }
+}
+
+fn commit(conn: &mut rusqlite::Connection, pending: &mut Batch, options: &WriterOptions) {
+    let batch = std::mem::take(pending);
+    match super::write(conn, &batch) {
+        Ok(()) => {
+            if options.trace_commits {
+                eprintln!(
+                    "necromap: store committed {} rows ({} socket events, {} findings, {} alerts)",
+                    batch.rows(),
+                    batch.events.len(),
+                    batch.findings.len(),
+                    batch.alerts.len()
+                );
+            }
+        }
+        Err(e) => eprintln!("necromap: store: {} rows not written: {e}", batch.rows()),
+    }
+}
