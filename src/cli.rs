@@ -66,6 +66,28 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub baseline: Option<String>,
 
+    /// The event store (SQLite). Default: $XDG_DATA_HOME/necromap/events.db for the live host;
+    /// a replay (--replay, --demo) keeps no store unless --db is given.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "no_store")]
+    pub db: Option<PathBuf>,
+
+    /// Run without the event store (threat tools then answer from memory).
+    #[arg(long, global = true)]
+    pub no_store: bool,
+
+    /// Keep stored events this long (e.g. 7d, 30d); older ones are pruned hourly.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub retention: Duration,
+
+    /// Follow a Suricata eve.json file: alerts fold onto the map and go to the store. Starts at the
+    /// end of the file, or where the store says it stopped reading that file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+
+    /// With --eve: read the file from its start when the store has no position for it.
+    #[arg(long, global = true, requires = "eve")]
+    pub eve_from_start: bool,
+
     /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
     pub ascii: bool,

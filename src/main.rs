@@ -1,6 +1,7 @@
 //! necromap's entry point: parse arguments, pick the source, run the mode.
 
 mod cli;
+mod pipeline;
 mod serve;
 
 use std::io::Write;
@@ -209,10 +210,8 @@ fn explore(cli: &Cli) -> Result<()> {
         Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
         None => None,
     };
-    let engine = load_engine(cli)?;
-    let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
-    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
-    let state = serve::state(cli, spec.clone(), rules, baseline, &collector)?;
+    let pipeline = pipeline::start(cli, spec.clone())?;
+    let state = serve::state(cli, spec.clone(), &pipeline)?;
     // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
     let beside = match cli.serve_mcp {
         Some(addr) => Some(serve::beside_tui(state, addr, cli.mcp_allow_remote)?),
@@ -220,18 +219,17 @@ fn explore(cli: &Cli) -> Result<()> {
     };
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mcp_note = beside.as_ref().map(|b| b.note.clone());
-    necromap::tui::explore(&collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
+    necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
     drop(beside);
+    drop(pipeline);
     Ok(())
 }
 
 /// `--mcp`: the server alone, over stdio or HTTP, on a live collector.
 fn mcp(cli: &Cli) -> Result<()> {
     let spec = load_spec(cli)?;
-    let engine = load_engine(cli)?;
-    let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
-    let collector = necromap::collector::Collector::spawn(open_source(cli)?, spec.clone(), cli.interval, Some(Box::new(engine)));
-    let state = serve::state(cli, spec, rules, baseline, &collector)?;
+    let pipeline = pipeline::start(cli, spec.clone())?;
+    let state = serve::state(cli, spec, &pipeline)?;
     serve::headless(cli, state)
 }
 

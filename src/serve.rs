@@ -6,23 +6,29 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use necromap::baseline::Baseline;
-use necromap::collector::Collector;
 use necromap::mcp::http::{self, HttpOptions, TokenSource};
 use necromap::mcp::{McpState, serve_stdio};
-use necromap::rules::RuleSet;
 use necromap::spec::{EMBEDDED_SPEC, Spec};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::Cli;
+use crate::pipeline::Pipeline;
 
 /// The server's view of a running collector.
-pub fn state(cli: &Cli, spec: Arc<Spec>, rules: RuleSet, baseline: Option<Baseline>, collector: &Collector) -> Result<McpState> {
+pub fn state(cli: &Cli, spec: Arc<Spec>, pipeline: &Pipeline) -> Result<McpState> {
     let spec_text: Arc<str> = match &cli.spec {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.into(),
         None => EMBEDDED_SPEC.into(),
     };
-    Ok(McpState { snapshots: collector.snapshots(), spec, spec_text, rules: Arc::new(rules), baseline: baseline.map(Arc::new) })
+    Ok(McpState {
+        snapshots: pipeline.collector.snapshots(),
+        spec,
+        spec_text,
+        rules: Arc::new(pipeline.rules.clone()),
+        baseline: pipeline.baseline.clone().map(Arc::new),
+        store: pipeline.store_path.clone(),
+        alerts: pipeline.book.clone(),
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

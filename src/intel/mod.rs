@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod eve;
+pub mod intake;
 pub mod tail;
 
 use serde::Serialize;

@@ -12,6 +12,7 @@
 //! files. Transports: [`serve_stdio`] and [`http`].
 
 pub mod dto;
+pub mod evidence;
 pub mod http;
 mod prompts;
 mod resources;
@@ -48,6 +49,10 @@ pub struct McpState {
     pub rules: Arc<RuleSet>,
     /// The baseline the rules judge listeners against, if one is loaded.
     pub baseline: Option<Arc<Baseline>>,
+    /// The event store, when one is kept: threat tools read history from it.
+    pub store: Option<std::path::PathBuf>,
+    /// Suricata alerts being followed (`--eve`).
+    pub alerts: Option<Arc<std::sync::Mutex<crate::intel::alerts::AlertBook>>>,
 }
 
 impl McpState {

@@ -39,7 +39,7 @@ pub fn list() -> Vec<Resource> {
 
 pub fn read(state: &McpState, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let (text, mime) = match uri {
-        DASHBOARD => (dashboard(&state.snapshot()), "text/plain"),
+        DASHBOARD => (dashboard(state, &state.snapshot()), "text/plain"),
         SNAPSHOT => {
             let mut out = Vec::new();
             crate::export::write_json(&state.snapshot(), &mut out, false).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
@@ -60,11 +60,14 @@ pub fn read(state: &McpState, uri: &str) -> Result<ReadResourceResult, ErrorData
     Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(mime)]))
 }
 
-/// The dashboard text: findings of the last 24 h, top types, endpoints and
-/// processes. Host strings escaped and bounded.
-fn dashboard(s: &Snapshot) -> String {
+/// The dashboard text: findings and alerts of the last 24 h, top types,
+/// endpoints and processes. Host strings escaped and bounded.
+fn dashboard(state: &McpState, s: &Snapshot) -> String {
     let since = s.taken_at_ms - 24 * 3_600_000;
-    let recent: Vec<_> = s.findings.iter().filter(|f| f.last_seen_ms >= since).collect();
+    let (recent, source) = match super::evidence::gather(state, s, since, None, super::dto::Lang::En) {
+        Ok(r) => r,
+        Err(e) => (Vec::new(), if e.is_empty() { "" } else { "the event store could not be read" }),
+    };
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -76,16 +79,17 @@ fn dashboard(s: &Snapshot) -> String {
         s.processes.len(),
         s.endpoints.len()
     );
-    let _ = writeln!(o, "\nfindings seen in the last 24 h (since necromap started; the event store is not built yet): {}", recent.len());
+    let alerts = recent.iter().filter(|i| i.kind == "alert").count();
+    let _ = writeln!(o, "\nfindings and alerts of the last 24 h: {} ({alerts} Suricata alerts) · source: {source}", recent.len());
     for sev in crate::model::Severity::ALL.iter().rev() {
-        let n = recent.iter().filter(|f| f.severity == *sev).count();
+        let n = recent.iter().filter(|f| f.severity_level() == *sev).count();
         if n > 0 {
             let _ = writeln!(o, "  {:<8} {n}", sev.name());
         }
     }
     let mut types: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &recent {
-        for t in &f.tags {
+        for t in &f.types {
             *types.entry(t.as_str()).or_insert(0) += 1;
         }
     }

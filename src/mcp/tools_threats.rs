@@ -1,9 +1,7 @@
-//! Threat tools: one address, recent threats, and the timeline of a source.
-//!
-//! Until the event store exists they answer from what this process holds:
-//! the current snapshot's findings (with first/last seen) and its sockets.
-//! Every result says so in `source`, so a model does not take "nothing in
-//! the last 24 h" for more than it is.
+//! Threat tools: one address, recent threats, and the timeline of a source,
+//! over findings and Suricata alerts from the event store (or, without
+//! one, from memory: see `evidence.rs`). Every result says in `source`
+//! what it could see.
 
 // Field docs here are JSON Schema descriptions read by models: plain words,
 // not rustdoc markup.
@@ -18,12 +16,10 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{FindingItem, Lang, check_limit, default_limit, parse_severity, portable_schema, safe};
-use crate::intel::{Phase, phase_of, risk_level, threat_score};
-use crate::model::{EndpointKey, Finding, Snapshot, Subject, Zone, normalize_ip};
-
-/// What the threat tools can see until the event store lands.
-const IN_MEMORY: &str = "in-memory: findings of the current snapshot (first/last seen since necromap started) and its open sockets; the event store with past socket events and alerts is not built yet";
+use super::dto::{Lang, check_limit, default_limit, parse_severity, portable_schema, safe};
+use super::evidence::{ThreatItem, distinct_types, gather};
+use crate::intel::{Phase, risk_level, threat_score};
+use crate::model::{EndpointKey, Severity, Zone, normalize_ip};
 
 fn default_hours() -> u32 {
     24
@@ -38,28 +34,6 @@ fn check_hours(hours: u32) -> Result<i64, String> {
 
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.trim().parse().map(normalize_ip).map_err(|_| format!("`{}` is not an IP address", safe(text, 60)))
-}
-
-/// Whether a finding concerns this remote address.
-fn about_ip(s: &Snapshot, f: &Finding, ip: IpAddr) -> bool {
-    match f.subject {
-        Subject::Endpoint { endpoint } => normalize_ip(endpoint.0) == ip,
-        Subject::Socket { socket, .. } => s.socket(socket).is_some_and(|x| normalize_ip(x.raw.remote.ip()) == ip),
-        Subject::Process { pid } => s.sockets.iter().any(|x| x.raw.owners.contains(&pid) && normalize_ip(x.raw.remote.ip()) == ip),
-    }
-}
-
-/// The remote address a finding is about, if one.
-fn source_of(s: &Snapshot, f: &Finding) -> Option<IpAddr> {
-    match f.subject {
-        Subject::Endpoint { endpoint } => Some(endpoint.0),
-        Subject::Socket { socket, .. } => s.socket(socket).map(|x| x.raw.remote.ip()).filter(|ip| !ip.is_unspecified()),
-        Subject::Process { .. } => None,
-    }
-}
-
-fn phases_of(tags: &[String]) -> BTreeSet<Phase> {
-    tags.iter().filter_map(|t| phase_of(t)).collect()
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -79,10 +53,17 @@ pub struct AnalyzeIpArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(transform = portable_schema)]
 pub struct ProcessRef {
-    pub pid: u32,
+    pub pid: Option<u32>,
     pub name: String,
+    pub exe: Option<String>,
     /// Open sockets to the address now.
-    pub sockets: usize,
+    pub open_sockets: usize,
+    /// Socket events with it in the window (from the event store; 0 without one).
+    pub events: u64,
+    /// Bytes over connections to it that closed in the window.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub last_ms: Option<i64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -98,12 +79,12 @@ pub struct IpAnalysis {
     pub hostname: Option<String>,
     /// IOC and other tags on the endpoint.
     pub tags: Vec<String>,
-    /// Processes with open sockets to it.
+    /// Processes that had sockets to it in the window, or have now.
     pub processes: Vec<ProcessRef>,
     pub open_sockets: usize,
-    pub findings: Vec<FindingItem>,
-    /// Suricata alerts (none until the alert intake exists).
-    pub alerts: Vec<String>,
+    pub findings: Vec<ThreatItem>,
+    /// Suricata alerts about it (newest first).
+    pub alerts: Vec<ThreatItem>,
     /// 0 to 100: min(100, 5·items + 10·distinct threat types), +30 when any item is critical.
     pub threat_score: u32,
     /// info, low, medium, high or critical, from the score.
@@ -125,7 +106,7 @@ pub struct RecentArgs {
     /// Lowest severity to include: info, low, medium, high or critical.
     #[serde(default = "low")]
     pub severity: String,
-    /// Only threats with this tag (c2, beacon, scan, …). Empty: all.
+    /// Only threats of this type: a finding tag (c2, beacon, scan, …) or words of an alert category. Empty: all.
     #[serde(default)]
     pub threat_type: String,
     /// Most items to return (1 to 10000).
@@ -147,12 +128,12 @@ pub struct RecentThreats {
     pub hours: u32,
     pub total: usize,
     pub by_severity: BTreeMap<String, usize>,
-    /// Counts per tag.
+    /// Counts per type (finding tag or alert category).
     pub by_type: BTreeMap<String, usize>,
     /// Distinct remote addresses among the threats.
     pub unique_sources: usize,
-    /// Most severe first, then most recent.
-    pub items: Vec<FindingItem>,
+    /// Most severe first, then most recent (at most `limit`).
+    pub items: Vec<ThreatItem>,
     pub source: String,
 }
 
@@ -171,13 +152,15 @@ pub struct TimelineArgs {
 #[schemars(transform = portable_schema)]
 pub struct TimelineEvent {
     pub time_ms: i64,
-    /// first_seen or last_seen of a finding.
+    /// alert, finding_first_seen, finding_last_seen, connection_opened or connection_closed.
     pub event: String,
-    pub rule_id: String,
-    pub severity: String,
-    /// The attack phase its tags point to, if any.
+    /// Finding id, `suricata:<sid>`, or the socket id.
+    pub id: String,
+    /// Rule name, alert signature, or the connection's process and ports.
+    pub title: String,
+    pub severity: Option<String>,
+    /// The attack phase it points to, if any.
     pub phase: Option<String>,
-    pub finding_id: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -204,7 +187,7 @@ fn recommendation(level: crate::model::Severity, zone: Zone) -> String {
 #[tool_router(router = threats_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Analyse one IP address: zone, offline country, processes with sockets to it, findings about it, a 0-100 threat score with risk level, attack phases and a cautious recommendation.",
+        description = "Analyse one IP address over the last `hours`: zone, offline country, processes that talked to it, findings and Suricata alerts about it, a 0-100 threat score with risk level, attack phases and a cautious recommendation.",
         annotations(title = "Analyze an IP", read_only_hint = true, open_world_hint = false)
     )]
     pub fn analyze_ip(&self, Parameters(a): Parameters<AnalyzeIpArgs>) -> Result<Json<IpAnalysis>, String> {
@@ -212,21 +195,55 @@ impl NecromapServer {
         let window = check_hours(a.hours)?;
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
-        let findings: Vec<&Finding> = s.findings.iter().filter(|f| f.last_seen_ms >= since && about_ip(&s, f, ip)).collect();
-        let mut per_pid: BTreeMap<u32, usize> = BTreeMap::new();
+        let (items, source) = gather(&self.state, &s, since, Some(ip), a.lang)?;
+        let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == "alert");
+        alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
+        // Processes: open sockets now, and the store's history.
+        let mut procs: BTreeMap<Option<u32>, ProcessRef> = BTreeMap::new();
         let mut open_sockets = 0;
         for x in s.sockets.iter().filter(|x| normalize_ip(x.raw.remote.ip()) == ip) {
             open_sockets += 1;
-            if let Some(p) = x.owner() {
-                *per_pid.entry(p.0).or_insert(0) += 1;
+            let pid = x.owner().map(|p| p.0);
+            let facts = x.owner().and_then(|p| s.process(p)).map(|p| &p.facts);
+            let e = procs.entry(pid).or_insert_with(|| ProcessRef {
+                pid,
+                name: facts.map_or_else(String::new, |f| safe(&f.name, 64)),
+                exe: facts.and_then(|f| f.exe.as_deref()).map(|e| safe(e, 256)),
+                open_sockets: 0,
+                events: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+                last_ms: None,
+            });
+            e.open_sockets += 1;
+        }
+        if let Some(path) = &self.state.store {
+            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
+            for p in crate::store::query::processes_for_ip(&conn, ip, since).map_err(|e| safe(&e.to_string(), 300))? {
+                let e = procs.entry(p.pid).or_insert_with(|| ProcessRef {
+                    pid: p.pid,
+                    name: p.comm.as_deref().map_or_else(String::new, |c| safe(c, 64)),
+                    exe: p.exe.as_deref().map(|x| safe(x, 256)),
+                    open_sockets: 0,
+                    events: 0,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                    last_ms: None,
+                });
+                e.events += p.events;
+                e.bytes_sent += p.bytes_sent;
+                e.bytes_received += p.bytes_received;
+                e.last_ms = Some(e.last_ms.unwrap_or(p.last_ms).max(p.last_ms));
             }
         }
-        let types: BTreeSet<&String> = findings.iter().flat_map(|f| &f.tags).collect();
-        let score = threat_score(findings.len(), types.len(), findings.iter().any(|f| f.severity == crate::model::Severity::Critical));
+        let mut processes: Vec<ProcessRef> = procs.into_values().collect();
+        processes.sort_by_key(|x| std::cmp::Reverse((x.open_sockets, x.events)));
+        let all: Vec<ThreatItem> = findings.iter().chain(&alerts).cloned().collect();
+        let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity_level() == Severity::Critical));
         let level = risk_level(score);
         let zone = Zone::of(ip);
         let endpoint = s.endpoints.get(&EndpointKey(ip));
-        let phases: BTreeSet<Phase> = findings.iter().flat_map(|f| phases_of(&f.tags)).collect();
+        let phases: BTreeSet<Phase> = all.iter().filter_map(ThreatItem::phase_value).collect();
         Ok(Json(IpAnalysis {
             generation: s.generation,
             ip_address: ip.to_string(),
@@ -236,23 +253,20 @@ impl NecromapServer {
                 .or_else(|| (zone == Zone::Public).then(|| iptocc::country_code(ip)).flatten().map(str::to_string)),
             hostname: endpoint.and_then(|e| e.hostname.as_deref()).map(|h| safe(h, 256)),
             tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
-            processes: per_pid
-                .into_iter()
-                .map(|(pid, n)| ProcessRef { pid, name: s.process(crate::model::Pid(pid)).map_or_else(String::new, |p| safe(&p.facts.name, 64)), sockets: n })
-                .collect(),
+            processes: processes.into_iter().take(50).collect(),
             open_sockets,
-            findings: findings.iter().map(|f| FindingItem::new(&s, f, a.lang)).collect(),
-            alerts: Vec::new(),
+            findings: findings.into_iter().take(200).collect(),
+            alerts: alerts.into_iter().take(200).collect(),
             threat_score: score,
             risk_level: level.name().to_string(),
             attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
             recommendation: recommendation(level, zone),
-            source: IN_MEMORY.into(),
+            source: source.into(),
         }))
     }
 
     #[tool(
-        description = "Recent threats: findings seen in the last `hours` at or above `severity`, optionally of one type (tag): totals, counts by severity and by type, unique remote sources, and the items, most severe first.",
+        description = "Recent threats: findings and Suricata alerts of the last `hours` at or above `severity`, optionally of one type: totals, counts by severity and by type, unique remote sources, and the items, most severe first.",
         annotations(title = "Recent threats", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_recent_threats(&self, Parameters(a): Parameters<RecentArgs>) -> Result<Json<RecentThreats>, String> {
@@ -261,20 +275,24 @@ impl NecromapServer {
         let limit = check_limit(a.limit)?;
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
-        let ty = a.threat_type.trim();
-        let mut items: Vec<&Finding> =
-            s.findings.iter().filter(|f| f.last_seen_ms >= since && f.severity >= min && (ty.is_empty() || f.tags.iter().any(|t| t == ty))).collect();
-        items.sort_by(|x, y| y.severity.cmp(&x.severity).then(y.last_seen_ms.cmp(&x.last_seen_ms)).then_with(|| x.id.cmp(&y.id)));
+        let ty = a.threat_type.trim().to_lowercase();
+        let (items, source) = gather(&self.state, &s, since, None, a.lang)?;
+        let mut items: Vec<ThreatItem> = items
+            .into_iter()
+            .filter(|i| i.severity_level() >= min)
+            .filter(|i| ty.is_empty() || i.types.iter().any(|t| t.to_lowercase() == ty || t.to_lowercase().contains(&ty)))
+            .collect();
+        items.sort_by(|x, y| y.severity_level().cmp(&x.severity_level()).then(y.last_ms.cmp(&x.last_ms)).then_with(|| x.id.cmp(&y.id)));
         let mut by_severity = BTreeMap::new();
         let mut by_type = BTreeMap::new();
         let mut sources = BTreeSet::new();
-        for f in &items {
-            *by_severity.entry(f.severity.name().to_string()).or_insert(0) += 1;
-            for t in &f.tags {
+        for i in &items {
+            *by_severity.entry(i.severity.clone()).or_insert(0) += 1;
+            for t in &i.types {
                 *by_type.entry(t.clone()).or_insert(0) += 1;
             }
-            if let Some(ip) = source_of(&s, f) {
-                sources.insert(ip);
+            if let Some(r) = &i.remote_address {
+                sources.insert(r.clone());
             }
         }
         Ok(Json(RecentThreats {
@@ -284,13 +302,13 @@ impl NecromapServer {
             by_severity,
             by_type,
             unique_sources: sources.len(),
-            items: items.iter().take(limit).map(|f| FindingItem::new(&s, f, a.lang)).collect(),
-            source: IN_MEMORY.into(),
+            items: items.into_iter().take(limit).collect(),
+            source: source.into(),
         }))
     }
 
     #[tool(
-        description = "The timeline of one remote source: its findings' first and last sightings in time order, each with the attack phase its tags point to (reconnaissance, exploitation, persistence, lateral movement, command and control, exfiltration).",
+        description = "The timeline of one remote source over the last `hours`: Suricata alerts, findings' first and last sightings and (with the event store) connections opened and closed, in time order, each with the attack phase it points to (reconnaissance, exploitation, persistence, lateral movement, command and control, exfiltration).",
         annotations(title = "Threat timeline", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_threat_timeline(&self, Parameters(a): Parameters<TimelineArgs>) -> Result<Json<Timeline>, String> {
@@ -298,31 +316,56 @@ impl NecromapServer {
         let window = check_hours(a.hours)?;
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
+        let (items, source) = gather(&self.state, &s, since, Some(ip), Lang::En)?;
         let mut events = Vec::new();
         let mut phases = BTreeSet::new();
-        for f in s.findings.iter().filter(|f| f.last_seen_ms >= since && about_ip(&s, f, ip)) {
-            let phase = phases_of(&f.tags).into_iter().next();
+        for i in &items {
+            let phase = i.phase_value();
             phases.extend(phase);
-            for (time_ms, event) in [(f.first_seen_ms, "first_seen"), (f.last_seen_ms, "last_seen")] {
-                if time_ms >= since {
+            let stamps: &[(i64, &str)] =
+                if i.kind == "alert" { &[(i.first_ms, "alert")] } else { &[(i.first_ms, "finding_first_seen"), (i.last_ms, "finding_last_seen")] };
+            for (time_ms, event) in stamps {
+                if *time_ms >= since {
                     events.push(TimelineEvent {
-                        time_ms,
-                        event: event.into(),
-                        rule_id: f.rule_id.clone(),
-                        severity: f.severity.name().to_string(),
+                        time_ms: *time_ms,
+                        event: (*event).into(),
+                        id: i.id.clone(),
+                        title: i.title.clone(),
+                        severity: Some(i.severity.clone()),
                         phase: phase.map(|p| p.name().to_string()),
-                        finding_id: safe(&f.id, 256),
                     });
                 }
             }
         }
-        events.sort_by(|x, y| x.time_ms.cmp(&y.time_ms).then_with(|| x.finding_id.cmp(&y.finding_id)));
+        if let Some(path) = &self.state.store {
+            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
+            for e in crate::store::query::connections_with(&conn, ip, since, 500).map_err(|e| safe(&e.to_string(), 300))? {
+                events.push(TimelineEvent {
+                    time_ms: e.at_ms,
+                    event: format!("connection_{}", e.kind),
+                    id: e.socket_id,
+                    title: format!(
+                        "{} {} {}:{} ↔ {}:{}",
+                        e.comm.as_deref().map_or_else(|| "?".to_string(), |c| safe(c, 64)),
+                        e.protocol,
+                        e.local_ip,
+                        e.local_port,
+                        e.remote_ip,
+                        e.remote_port
+                    ),
+                    severity: None,
+                    phase: None,
+                });
+            }
+        }
+        events.sort_by(|x, y| x.time_ms.cmp(&y.time_ms).then_with(|| x.id.cmp(&y.id)));
+        events.truncate(2_000);
         Ok(Json(Timeline {
             generation: s.generation,
             source_ip: ip.to_string(),
             events,
             attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
-            source: IN_MEMORY.into(),
+            source: source.into(),
         }))
     }
 }

@@ -186,3 +186,41 @@ pub fn counts(conn: &Connection) -> Result<Vec<(&'static str, u64)>, StoreError>
 pub fn reader_if_exists(path: &Path) -> Result<Option<Connection>, StoreError> {
     if path.exists() { super::open_reader(path).map(Some) } else { Ok(None) }
 }
+
+/// A socket event as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub at_ms: i64,
+    pub kind: String,
+    pub socket_id: String,
+    pub protocol: String,
+    pub local_ip: String,
+    pub local_port: u16,
+    pub remote_ip: String,
+    pub remote_port: u16,
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+}
+
+/// Connections opened and closed with `ip` since `since_ms`, oldest first.
+pub fn connections_with(conn: &Connection, ip: IpAddr, since_ms: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT at_ms, kind, socket_id, protocol, local_ip, local_port, remote_ip, remote_port, pid, comm FROM socket_events
+         WHERE remote_ip = ?1 AND at_ms >= ?2 AND kind IN ('opened', 'closed') ORDER BY at_ms LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![ip.to_string(), since_ms, limit as i64], |r| {
+        Ok(StoredEvent {
+            at_ms: r.get(0)?,
+            kind: r.get(1)?,
+            socket_id: r.get(2)?,
+            protocol: r.get(3)?,
+            local_ip: r.get(4)?,
+            local_port: r.get(5)?,
+            remote_ip: r.get(6)?,
+            remote_port: r.get(7)?,
+            pid: r.get(8)?,
+            comm: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -53,7 +53,7 @@ fn main() {
     let snapshot = Arc::new(synthetic::busy_snapshot_with(n, Some(&mut engine)));
     let (_tx, rx) = tokio::sync::watch::channel(snapshot.clone());
     let spec = Arc::new(Spec::embedded());
-    let server = NecromapServer::new(McpState { snapshots: rx, spec, spec_text: EMBEDDED_SPEC.into(), rules, baseline: None });
+    let server = NecromapServer::new(McpState { snapshots: rx, spec, spec_text: EMBEDDED_SPEC.into(), rules, baseline: None, store: None, alerts: None });
     println!(
         "MCP benchmark · {} sockets · {} findings · medians of 30 calls (target: list_connections ≤ 20 ms server-side at 10k)\n",
         snapshot.sockets.len(),

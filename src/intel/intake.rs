@@ -1,0 +1,105 @@
+//! The eve.json intake thread: every half second, new lines of the file
+//! are parsed; alerts go to the alert book (for the map) and, with the
+//! position reached, to the store in one batch, so a restart resumes
+//! exactly after the last stored alert.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::alerts::AlertBook;
+use super::eve::parse_line;
+use super::tail::{EveTail, StartAt};
+use crate::model::Snapshot;
+use crate::store::writer::BatchSender;
+use crate::store::{Batch, EveOffset};
+
+const POLL: Duration = Duration::from_millis(500);
+
+/// A running intake; dropping it stops the thread.
+#[derive(Debug)]
+pub struct EveIntake {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for EveIntake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// This host's addresses as the latest snapshot knows them (local ends of
+/// its sockets), plus loopback.
+fn local_addresses(snapshot: &Snapshot) -> std::collections::HashSet<IpAddr> {
+    snapshot.sockets.iter().map(|s| crate::model::normalize_ip(s.raw.local.ip())).filter(|ip| !ip.is_unspecified()).collect()
+}
+
+/// Read the lines a tail has now: alerts into the book, and a batch for
+/// the store (alerts and the position). Returns the batch.
+pub fn take_lines(tail: &mut EveTail, path: &str, book: &Mutex<AlertBook>, is_local: &dyn Fn(IpAddr) -> bool, malformed: &mut u64) -> Batch {
+    let lines = tail.poll();
+    let mut batch = Batch::default();
+    let mut parsed = Vec::new();
+    for line in &lines {
+        match parse_line(line, is_local) {
+            Ok(Some(a)) => parsed.push(a),
+            Ok(None) => {}
+            Err(_) => *malformed += 1,
+        }
+    }
+    let malformed_total = *malformed + tail.oversized;
+    if let Ok(mut b) = book.lock() {
+        b.lines += lines.len() as u64;
+        b.malformed = malformed_total;
+        for a in &parsed {
+            b.add(a.clone());
+        }
+    }
+    if !lines.is_empty() {
+        let (inode, offset) = tail.position();
+        batch.offsets.push((path.to_string(), EveOffset { inode, offset, malformed: malformed_total }));
+    }
+    batch.alerts = parsed;
+    batch
+}
+
+impl EveIntake {
+    pub fn spawn(
+        path: &Path,
+        start: StartAt,
+        saved: Option<EveOffset>,
+        book: Arc<Mutex<AlertBook>>,
+        store: Option<BatchSender>,
+        snapshots: watch::Receiver<Arc<Snapshot>>,
+    ) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let path: PathBuf = path.to_path_buf();
+        let key = path.display().to_string();
+        let thread = std::thread::Builder::new().name("necromap-eve".into()).spawn(move || {
+            let mut tail = EveTail::new(&path, start, saved);
+            let mut malformed = saved.map_or(0, |s| s.malformed);
+            while !flag.load(Ordering::Relaxed) {
+                let locals = local_addresses(&snapshots.borrow());
+                let is_local = |ip: IpAddr| ip.is_loopback() || locals.contains(&ip);
+                let batch = take_lines(&mut tail, &key, &book, &is_local, &mut malformed);
+                if let Some(s) = &store
+                    && !batch.is_empty()
+                {
+                    s.send(batch);
+                }
+                std::thread::sleep(POLL);
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}

@@ -1,0 +1,201 @@
+//! What the threat tools weigh: findings and alerts in a time window,
+//! from the event store when one is kept, else from this process's memory
+//! (the current snapshot's findings and the alerts followed since start).
+//! Each result names its source.
+
+// Field docs here are JSON Schema descriptions read by models.
+#![allow(clippy::doc_markdown)]
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use rmcp::schemars::{self, JsonSchema};
+use serde::Serialize;
+
+use super::McpState;
+use super::dto::{Lang, portable_schema, safe};
+use crate::intel::{Phase, phase_of};
+use crate::model::{Finding, Severity, Snapshot, Subject, normalize_ip};
+use crate::store::query::{self, StoredAlert, StoredFinding};
+
+pub const FROM_STORE: &str = "event store: findings and Suricata alerts kept across restarts, socket events for processes";
+pub const FROM_MEMORY: &str = "in-memory (no event store: --no-store or a replay without --db): findings of the current snapshot since necromap started, alerts followed since start, open sockets";
+
+/// One finding or alert.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
+pub struct ThreatItem {
+    /// finding or alert.
+    pub kind: String,
+    /// The finding id, or `suricata:<signature id>`.
+    pub id: String,
+    /// Rule name or alert signature (escaped, bounded).
+    pub title: String,
+    /// info, low, medium, high or critical (alerts: Suricata 1 → high, 2 → medium, 3 → low).
+    pub severity: String,
+    /// Tags of a finding, or the category of an alert.
+    pub types: Vec<String>,
+    /// The remote address it concerns, when it has one.
+    pub remote_address: Option<String>,
+    pub pid: Option<u32>,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// Refreshes a finding was seen in (1 for an alert).
+    pub count: u64,
+    /// The attack phase its tags or category point to.
+    pub phase: Option<String>,
+    /// Why a finding matters (from its rule, in the language asked); empty for alerts.
+    pub explanation: String,
+}
+
+impl ThreatItem {
+    pub fn severity_level(&self) -> Severity {
+        Severity::ALL.into_iter().find(|s| s.name() == self.severity).unwrap_or_default()
+    }
+
+    pub fn phase_value(&self) -> Option<Phase> {
+        self.types.iter().find_map(|t| phase_of(t)).or_else(|| phase_of(&self.title))
+    }
+}
+
+fn explanation(state: &McpState, rule_id: &str, lang: Lang) -> String {
+    state.rules.rules.iter().find(|r| r.rule.id == rule_id).map_or_else(String::new, |r| match lang {
+        Lang::Ko if !r.rule.explanation.ko.is_empty() => r.rule.explanation.ko.clone(),
+        _ => r.rule.explanation.en.clone(),
+    })
+}
+
+fn with_phase(mut item: ThreatItem) -> ThreatItem {
+    item.phase = item.phase_value().map(|p| p.name().to_string());
+    item
+}
+
+fn from_stored_finding(state: &McpState, f: StoredFinding, lang: Lang) -> ThreatItem {
+    with_phase(ThreatItem {
+        kind: "finding".into(),
+        explanation: explanation(state, &f.rule_id, lang),
+        id: safe(&f.id, 256),
+        title: safe(&f.rule_name, 256),
+        severity: f.severity.name().into(),
+        types: f.tags,
+        remote_address: f.endpoint,
+        pid: f.pid,
+        first_ms: f.first_seen_ms,
+        last_ms: f.last_seen_ms,
+        count: f.count,
+        phase: None,
+    })
+}
+
+fn from_stored_alert(a: &StoredAlert) -> ThreatItem {
+    with_phase(ThreatItem {
+        kind: "alert".into(),
+        id: format!("suricata:{}", a.signature_id),
+        title: safe(&a.signature, 512),
+        severity: a.finding_severity().name().into(),
+        types: vec![safe(&a.category, 256)],
+        remote_address: Some(a.remote_ip.clone()),
+        pid: None,
+        first_ms: a.at_ms,
+        last_ms: a.at_ms,
+        count: 1,
+        phase: None,
+        explanation: String::new(),
+    })
+}
+
+/// The remote address a live finding concerns, if one.
+pub fn finding_remote(s: &Snapshot, f: &Finding) -> Option<IpAddr> {
+    match f.subject {
+        Subject::Endpoint { endpoint } => Some(normalize_ip(endpoint.0)),
+        Subject::Socket { socket, .. } => s.socket(socket).map(|x| normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
+        Subject::Process { .. } => None,
+    }
+}
+
+/// Whether a live finding concerns `ip` (a process finding does when the
+/// process has a socket to it).
+fn live_about(s: &Snapshot, f: &Finding, ip: IpAddr) -> bool {
+    match f.subject {
+        Subject::Process { pid } => s.sockets.iter().any(|x| x.raw.owners.contains(&pid) && normalize_ip(x.raw.remote.ip()) == ip),
+        _ => finding_remote(s, f) == Some(ip),
+    }
+}
+
+fn from_live_finding(state: &McpState, s: &Snapshot, f: &Finding, lang: Lang) -> ThreatItem {
+    let pid = match f.subject {
+        Subject::Process { pid } => Some(pid.0),
+        Subject::Socket { pid, .. } => pid.map(|p| p.0),
+        Subject::Endpoint { .. } => None,
+    };
+    with_phase(ThreatItem {
+        kind: "finding".into(),
+        id: safe(&f.id, 256),
+        title: safe(&f.rule_name, 256),
+        severity: f.severity.name().into(),
+        types: f.tags.clone(),
+        remote_address: finding_remote(s, f).map(|ip| ip.to_string()),
+        pid,
+        first_ms: f.first_seen_ms,
+        last_ms: f.last_seen_ms,
+        count: 1,
+        phase: None,
+        explanation: explanation(state, &f.rule_id, lang),
+    })
+}
+
+/// Findings and alerts since `since_ms` (about `ip` when given), and where
+/// they came from. Live alert findings are left out: their alerts are
+/// listed themselves.
+pub fn gather(state: &McpState, s: &Snapshot, since_ms: i64, ip: Option<IpAddr>, lang: Lang) -> Result<(Vec<ThreatItem>, &'static str), String> {
+    const MAX: usize = 10_000;
+    if let Some(path) = &state.store {
+        let conn = crate::store::open_reader(path).map_err(|e| format!("the event store could not be read: {}", safe(&e.to_string(), 300)))?;
+        let mut items: Vec<ThreatItem> = query::findings_since(&conn, since_ms, Severity::Info, ip, MAX)
+            .map_err(|e| safe(&e.to_string(), 300))?
+            .into_iter()
+            .filter(|f| f.rule_id != "suricata_alerts")
+            .map(|f| from_stored_finding(state, f, lang))
+            .collect();
+        items.extend(query::alerts_since(&conn, since_ms, ip, MAX).map_err(|e| safe(&e.to_string(), 300))?.iter().map(from_stored_alert));
+        return Ok((items, FROM_STORE));
+    }
+    let mut items: Vec<ThreatItem> = s
+        .findings
+        .iter()
+        .filter(|f| f.last_seen_ms >= since_ms && f.rule_id != "suricata_alerts" && ip.is_none_or(|ip| live_about(s, f, ip)))
+        .map(|f| from_live_finding(state, s, f, lang))
+        .collect();
+    if let Some(book) = &state.alerts
+        && let Ok(book) = book.lock()
+    {
+        let parties: Vec<IpAddr> = match ip {
+            Some(ip) => vec![ip],
+            None => book.parties_since(since_ms).collect(),
+        };
+        for party in parties {
+            items.extend(book.about(party, since_ms).map(|a| {
+                from_stored_alert(&StoredAlert {
+                    at_ms: a.at_ms,
+                    remote_ip: a.remote.to_string(),
+                    src_ip: a.src_ip.to_string(),
+                    src_port: a.src_port,
+                    dest_ip: a.dest_ip.to_string(),
+                    dest_port: a.dest_port,
+                    proto: a.proto.clone(),
+                    direction: a.direction.map(|d| d.name().to_string()),
+                    signature_id: a.signature_id,
+                    signature: a.signature.clone(),
+                    category: a.category.clone(),
+                    severity: a.severity,
+                })
+            }));
+        }
+    }
+    Ok((items, FROM_MEMORY))
+}
+
+/// Distinct threat types among items (tags and categories).
+pub fn distinct_types(items: &[ThreatItem]) -> usize {
+    items.iter().flat_map(|i| i.types.iter()).collect::<BTreeSet<_>>().len()
+}

@@ -1,0 +1,89 @@
+//! (binary) The long-running pipeline the explorer and the MCP server
+//! share: the collector with the rule engine (and the alert book when
+//! `--eve` is given), the store writer following its snapshots, and the
+//! eve intake. Dropped in reverse: intake, writer (commits what is queued),
+//! collector.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use necromap::baseline::Baseline;
+use necromap::collector::Collector;
+use necromap::intel::alerts::{AlertBook, AlertEvaluator};
+use necromap::intel::intake::EveIntake;
+use necromap::intel::tail::StartAt;
+use necromap::model::Evaluator;
+use necromap::rules::RuleSet;
+use necromap::spec::Spec;
+use necromap::store::writer::{StoreWriter, WriterOptions};
+
+use crate::cli::Cli;
+
+#[derive(Debug)]
+pub struct Pipeline {
+    // Field order is drop order: intake first, collector last. The first
+    // two are held for their lifetime only.
+    _intake: Option<EveIntake>,
+    _writer: Option<StoreWriter>,
+    pub collector: Collector,
+    pub rules: RuleSet,
+    pub baseline: Option<Baseline>,
+    pub book: Option<Arc<Mutex<AlertBook>>>,
+    pub store_path: Option<PathBuf>,
+}
+
+/// The store file the flags ask for: none with `--no-store`, none for a
+/// replay without `--db` (a demo must not mix into the host's history).
+pub fn store_path(cli: &Cli) -> Result<Option<PathBuf>> {
+    if cli.no_store {
+        return Ok(None);
+    }
+    if let Some(p) = &cli.db {
+        return Ok(Some(p.clone()));
+    }
+    if cli.demo || cli.replay.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(necromap::store::default_path()?))
+}
+
+pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
+    let engine = crate::load_engine(cli)?;
+    let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
+    let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
+    let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
+        (Some(book), Some(path)) => Box::new(AlertEvaluator { inner: engine, book: book.clone(), eve_path: path.display().to_string() }),
+        _ => Box::new(engine),
+    };
+    let collector = Collector::spawn(crate::open_source(cli)?, spec, cli.interval, Some(evaluator));
+    let store_path = store_path(cli)?;
+    let writer = match &store_path {
+        Some(path) => Some(
+            StoreWriter::spawn(
+                WriterOptions { path: path.clone(), retention: Some(cli.retention), trace_commits: std::env::var_os("NECROMAP_STORE_TRACE").is_some() },
+                Some(collector.snapshots()),
+            )
+            .with_context(|| format!("the event store {} (run with --no-store to go without)", path.display()))?,
+        ),
+        None => None,
+    };
+    let intake = match (&cli.eve, &book) {
+        (Some(path), Some(book)) => {
+            let saved = match &store_path {
+                Some(p) => necromap::store::query::reader_if_exists(p)?
+                    .map(|conn| necromap::store::query::eve_offset(&conn, &path.display().to_string()))
+                    .transpose()?
+                    .flatten(),
+                None => None,
+            };
+            let start = if cli.eve_from_start { StartAt::Beginning } else { StartAt::End };
+            Some(
+                EveIntake::spawn(path, start, saved, book.clone(), writer.as_ref().map(StoreWriter::sender), collector.snapshots())
+                    .context("starting the eve intake")?,
+            )
+        }
+        _ => None,
+    };
+    Ok(Pipeline { _intake: intake, _writer: writer, collector, rules, baseline, book, store_path })
+}
