@@ -43,19 +43,21 @@ impl Phase {
 /// persistence; lateral → lateral movement; exfiltration, large transfer →
 /// exfiltration.
 pub fn phase_of(tag: &str) -> Option<Phase> {
-    let t = tag.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    // Whole words only ("administrator" is not "tor"); `_` splits words too.
+    let lower = tag.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(w) || w.strip_suffix('s').is_some_and(|x| list.contains(&x)));
     if has(&["lateral"]) {
         Some(Phase::LateralMovement)
-    } else if has(&["exfil", "large_transfer", "large transfer", "credential"]) {
+    } else if has(&["exfiltration", "exfil", "credential"]) || (has(&["large"]) && has(&["transfer"])) {
         Some(Phase::Exfiltration)
-    } else if has(&["scan", "recon"]) {
+    } else if has(&["scan", "scanning", "recon", "reconnaissance"]) {
         Some(Phase::Reconnaissance)
-    } else if has(&["exploit", "injection", "flood", "web_shell", "reverse_shell"]) {
+    } else if has(&["exploit", "exploitation", "injection", "flood", "shell", "overflow"]) {
         Some(Phase::Exploitation)
-    } else if has(&["beacon", "c2", "tor", "tunnel", "ioc", "miner"]) {
+    } else if has(&["beacon", "beaconing", "c2", "cnc", "tor", "tunnel", "ioc", "miner", "trojan", "malware"]) {
         Some(Phase::CommandAndControl)
-    } else if has(&["persistence", "backdoor", "listener", "memory_exec"]) {
+    } else if has(&["persistence", "backdoor", "listener", "memory"]) {
         Some(Phase::Persistence)
     } else {
         None
@@ -106,5 +108,8 @@ mod tests {
         assert_eq!(phase_of("listener"), Some(Phase::Persistence));
         assert_eq!(phase_of("ET EXPLOIT Apache"), Some(Phase::Exploitation));
         assert_eq!(phase_of("ipv6"), None);
+        assert_eq!(phase_of("Attempted Administrator Privilege Gain"), None, "whole words: administrator is not tor");
+        assert_eq!(phase_of("A Network Trojan was detected"), Some(Phase::CommandAndControl));
+        assert_eq!(phase_of("reverse_shell"), Some(Phase::Exploitation));
     }
 }
