@@ -13,7 +13,8 @@ use clap::Parser;
 
 use cli::{BaselineAction, Cli, Command, DiffFormat, Format, RulesAction, SpecAction};
 use necromap::baseline::Baseline;
-use necromap::baseline::files::{self as baseline_files, BaselineError};
+use necromap::baseline::files::BaselineError;
+use necromap::baseline::saved;
 use necromap::collect::record::{RecordingHeader, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
 use necromap::export::{csv::write_csv, summary_text, write_json};
@@ -59,12 +60,14 @@ fn load_engine(cli: &Cli) -> Result<Engine> {
 }
 
 /// The baseline `--baseline` names; without the flag, the one saved as
-/// `default` when there is one. An unreadable default is reported and
-/// skipped (only the new-listener rule needs it); a named one must load.
+/// `default` when there is one (in the event store, else as a file). An
+/// unreadable default is reported and skipped (only the new-listener rule
+/// needs it); a named one must load.
 fn load_baseline(cli: &Cli) -> Result<Option<Baseline>> {
+    let store = pipeline::store_path(cli).ok().flatten();
     match &cli.baseline {
-        Some(name) => Ok(Some(baseline_files::load(name).with_context(|| format!("--baseline {name}"))?)),
-        None => match baseline_files::load("default") {
+        Some(name) => Ok(Some(saved::load(name, store.as_deref()).with_context(|| format!("--baseline {name}"))?)),
+        None => match saved::load("default", store.as_deref()) {
             Ok(b) => Ok(Some(b)),
             Err(BaselineError::Missing { .. } | BaselineError::NoDataDir) => Ok(None),
             Err(e) => {
@@ -76,19 +79,19 @@ fn load_baseline(cli: &Cli) -> Result<Option<Baseline>> {
 }
 
 fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
+    let store = pipeline::store_path(cli)?;
+    let store = store.as_deref();
     match action {
         BaselineAction::Save { name, force } => {
             let name = name.as_deref().unwrap_or("default");
-            let path = baseline_files::baseline_path(name)?;
-            if path.exists() && !force {
-                bail!("baseline `{name}` exists ({}); add --force to replace it", path.display());
+            if saved::exists(name, store) && !force {
+                bail!("baseline `{name}` exists; add --force to replace it");
             }
             let snapshot = one_snapshot(cli, load_spec(cli)?, None)?;
             let baseline = Baseline::from_snapshot(name, &snapshot);
-            let path = baseline_files::save(&baseline, name)?;
+            let place = saved::save(&baseline, name, store)?;
             println!(
-                "saved baseline `{name}` to {}: {} processes, {} remote endpoints, {} listeners",
-                path.display(),
+                "saved baseline `{name}` to {place}: {} processes, {} remote endpoints, {} listeners",
                 baseline.processes.len(),
                 baseline.remote_endpoints.len(),
                 baseline.listeners.len()
@@ -96,7 +99,7 @@ fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
         }
         BaselineAction::Compare { name, format } => {
             let name = name.as_deref().unwrap_or("default");
-            let baseline = baseline_files::load(name)?;
+            let baseline = saved::load(name, store)?;
             let snapshot = one_snapshot(cli, load_spec(cli)?, None)?;
             let diff = baseline.compare(&snapshot);
             match format {
@@ -105,9 +108,12 @@ fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
             }
         }
         BaselineAction::List => {
-            println!("baselines in {}:", baseline_files::baseline_dir()?.display());
-            for name in baseline_files::list()? {
-                println!("  {name}");
+            let all = saved::list(store)?;
+            if all.is_empty() {
+                println!("no saved baselines (save one with `necromap baseline save`)");
+            }
+            for (name, place) in all {
+                println!("  {name}  (in {place})");
             }
         }
     }

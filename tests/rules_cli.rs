@@ -119,3 +119,23 @@ fn a_saved_baseline_reports_what_is_new() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no baseline `nope`"));
 }
+
+/// With an event store, baselines are saved in it and read back from it.
+#[test]
+fn baselines_live_in_the_event_store_when_there_is_one() {
+    let data = tempfile::tempdir().expect("tmp");
+    let db = data.path().join("events.db");
+    let db = db.to_str().expect("utf-8");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_necromap")).args(args).env("XDG_DATA_HOME", data.path()).output().expect("run necromap");
+    let out = run(&["--demo", "--db", db, "baseline", "save", "before"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("to the event store"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!data.path().join("necromap/baselines/before.json").exists(), "not written as a file");
+    let out = run(&["--demo", "--db", db, "baseline", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  before  (in the event store"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(&["--demo", "--db", db, "baseline", "compare", "before"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing new"));
+    let conn = rusqlite::Connection::open(db).expect("db");
+    let n: i64 = conn.query_row("SELECT count(*) FROM baselines WHERE name = 'before'", [], |r| r.get(0)).expect("count");
+    assert_eq!(n, 1);
+    assert_eq!(run(&["--demo", "--db", db, "baseline", "save", "before"]).status.code(), Some(1), "kept without --force");
+}

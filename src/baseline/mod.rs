@@ -12,6 +12,7 @@
 //! rule key `listener_not_in_baseline` asks the same question per listener.
 
 pub mod files;
+pub mod saved;
 
 use std::collections::BTreeSet;
 

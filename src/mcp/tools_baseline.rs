@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
 use super::dto::{portable_schema, safe};
-use crate::baseline::{Baseline, files};
+use crate::baseline::{Baseline, saved};
 use crate::model::Zone;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -90,7 +90,7 @@ impl NecromapServer {
                 if name.contains('/') || name.to_ascii_lowercase().ends_with(".json") {
                     return Err("baseline: give a saved name, not a path".into());
                 }
-                files::load(name).map_err(|e| safe(&e.to_string(), 300))?
+                saved::load(name, self.state.store.as_deref()).map_err(|e| safe(&e.to_string(), 300))?
             }
         };
         let diff = loaded.compare(&s);
