@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_necromap");
 
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 16] = [
     "analyze_connections",
     "analyze_ip",
     "analyze_spec_consistency",
@@ -29,6 +29,7 @@ const TOOLS: [&str; 15] = [
     "get_threat_timeline",
     "list_connections",
     "list_processes",
+    "propose_blocks",
     "suggest_investigation",
     "suggest_new_rule",
     "validate_rule_coverage",
@@ -225,6 +226,7 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("suggest_new_rule", json!({ "observed_connections": "tcp:1" })),
         ("compare_baseline", json!({ "baseline_pids": ["one"] })),
         ("get_threat_timeline", json!({ "hours": 1 })),
+        ("propose_blocks", json!({ "allowlist": "10.0.0.0/8" })),
     ];
     for (tool, args) in wrong_types {
         tool_error(&client, tool, args).await;
@@ -247,6 +249,8 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("compare_baseline", json!({ "baseline": "never-saved" }), "no baseline `never-saved`"),
         ("compare_baseline", json!({ "baseline": "../../etc/passwd" }), "not a path"),
         ("suggest_new_rule", json!({ "pattern_description": "" }), "1 to 500"),
+        ("propose_blocks", json!({ "timeout_minutes": 0 }), "between 1 and 10080"),
+        ("propose_blocks", json!({ "allowlist": ["not-a-net"] }), "not an address or CIDR"),
     ];
     for (tool, args, expect) in out_of_range {
         let text = tool_error(&client, tool, args.clone()).await;

@@ -87,6 +87,13 @@ async fn alerts_reach_the_map_the_store_and_the_threat_tools() {
     let f = sus["findings"].as_array().expect("findings").iter().find(|f| f["rule_id"] == "suricata_alerts").cloned().expect("alert finding");
     assert_eq!(f["remote_address"], "203.0.113.45");
     assert!(f["trace"].to_string().contains("block window"), "{f}");
+    // Proposed, not run: .45 reached the window; the ICMP pinger did not.
+    let blocks = ok(&client, "propose_blocks", json!({ "timeout_minutes": 30 })).await;
+    let proposals = blocks["proposals"].as_array().expect("proposals");
+    assert_eq!(proposals.len(), 1, "{blocks}");
+    assert_eq!(proposals[0]["command"], "nft add element inet necromap block4 { 203.0.113.45 timeout 1800s }");
+    let blocks = ok(&client, "propose_blocks", json!({ "allowlist": ["203.0.113.0/24"] })).await;
+    assert!(blocks["proposals"].as_array().is_some_and(Vec::is_empty) && blocks["refused"].to_string().contains("allowlisted"), "{blocks}");
     // Health counts the malformed lines.
     let snap = client.read_resource(ReadResourceRequestParams::new("necromap://snapshot")).await.expect("snapshot");
     let ResourceContents::TextResourceContents { text, .. } = &snap.contents[0] else { panic!("text") };

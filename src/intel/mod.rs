@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod eve;
 pub mod intake;
+pub mod respond;
 pub mod tail;
 
 use serde::Serialize;

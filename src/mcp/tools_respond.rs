@@ -1,0 +1,113 @@
+//! `propose_blocks`: which remote parties Suricata's alerts make block
+//! candidates, as nftables commands with a timeout. Read-only: it returns
+//! commands; `necromap respond --execute` is the only way to run them.
+
+// Field docs here are JSON Schema descriptions read by models: plain words,
+// not rustdoc markup.
+#![allow(clippy::doc_markdown)]
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{Json, tool, tool_router};
+use serde::{Deserialize, Serialize};
+
+use super::NecromapServer;
+use super::dto::{portable_schema, safe};
+use crate::intel::alerts::{AlertBook, WINDOW_MS};
+use crate::intel::respond::{Safeguards, nft_setup, propose};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = portable_schema)]
+pub struct ProposeArgs {
+    /// How long a block would last, in minutes (1 to 10080).
+    #[serde(default = "sixty")]
+    pub timeout_minutes: u32,
+    /// Networks never to propose (CIDR or address), on top of loopback, link-local, this host, its gateway and resolvers.
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+}
+
+fn sixty() -> u32 {
+    60
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
+pub struct ProposedBlock {
+    pub remote_address: String,
+    /// The window that made it a candidate.
+    pub reason: String,
+    /// The nftables command that would block it (not run).
+    pub command: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
+pub struct RefusedBlock {
+    pub remote_address: String,
+    /// Why it must not be blocked.
+    pub why: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
+pub struct BlockProposals {
+    pub generation: u64,
+    /// The alert window, in seconds: ≥ 5 alerts, weighted score ≥ 20, or ≥ 3 signatures make a candidate.
+    pub window_s: u64,
+    pub proposals: Vec<ProposedBlock>,
+    pub refused: Vec<RefusedBlock>,
+    /// One-time nftables setup the commands need.
+    pub setup: Vec<String>,
+    /// Where the alerts came from, and how to act.
+    pub note: String,
+}
+
+#[tool_router(router = respond_router, vis = "pub(super)")]
+impl NecromapServer {
+    #[tool(
+        description = "Propose blocks (nftables commands with a timeout) for remote parties whose Suricata alerts in the last 300 s reach the block window; loopback, link-local, this host's addresses, its gateway, resolvers and the allowlist are never proposed. Nothing is run: a person runs `necromap respond --execute`.",
+        annotations(title = "Propose blocks", read_only_hint = true, open_world_hint = false)
+    )]
+    pub fn propose_blocks(&self, Parameters(a): Parameters<ProposeArgs>) -> Result<Json<BlockProposals>, String> {
+        if a.timeout_minutes == 0 || a.timeout_minutes > 7 * 24 * 60 {
+            return Err(format!("timeout_minutes must be between 1 and 10080; got {}", a.timeout_minutes));
+        }
+        let mut allow = Vec::new();
+        for net in &a.allowlist {
+            allow.push(crate::rules::ioc::parse_cidr(net.trim()).ok_or_else(|| format!("allowlist: `{}` is not an address or CIDR", safe(net, 60)))?);
+        }
+        let s = self.state.snapshot();
+        let now = s.taken_at_ms;
+        let guards = Safeguards::of_host(&s, allow);
+        let timeout = Duration::from_secs(u64::from(a.timeout_minutes) * 60);
+        let ((proposals, refused), source) = match (&self.state.alerts, &self.state.store) {
+            (Some(live), _) => {
+                let book = live.lock().map_err(|_| "the alert book is unavailable".to_string())?;
+                (propose(&book, now, &guards, timeout), "the alerts followed live (--eve)")
+            }
+            (None, Some(path)) => {
+                let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
+                let book = crate::store::query::alert_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
+                (propose(&book, now, &guards, timeout), "the alerts in the event store")
+            }
+            (None, None) => (propose(&AlertBook::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
+        };
+        Ok(Json(BlockProposals {
+            generation: s.generation,
+            window_s: (WINDOW_MS / 1000) as u64,
+            proposals: proposals
+                .iter()
+                .map(|p| ProposedBlock { remote_address: p.remote.to_string(), reason: p.reason.clone(), command: p.command_line() })
+                .collect(),
+            refused: refused.iter().map(|(ip, why)| RefusedBlock { remote_address: ip.to_string(), why: why.clone() }).collect(),
+            setup: nft_setup(),
+            note: format!(
+                "From {source}. These are proposals only: nothing was run. A person can run them with `necromap respond --execute` (root, asks to confirm, rate-limited, logged)."
+            ),
+        }))
+    }
+}
