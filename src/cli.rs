@@ -173,6 +173,26 @@ pub enum Command {
         #[command(subcommand)]
         action: BaselineAction,
     },
+    /// Propose blocks for remote parties Suricata's stored alerts make candidates (last 300 s), and,
+    /// only with --execute (as root, after a confirmation), run them with nft. Every proposal and
+    /// execution is logged in the event store.
+    Respond {
+        /// Run the proposed nft commands (needs root; asks first unless --yes).
+        #[arg(long)]
+        execute: bool,
+        /// With --execute: do not ask.
+        #[arg(long, requires = "execute")]
+        yes: bool,
+        /// Never block these networks (CIDR or address); repeatable.
+        #[arg(long, value_name = "CIDR")]
+        allow: Vec<String>,
+        /// How long a block lasts.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+        timeout: Duration,
+        /// Most blocks run at once.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        max: usize,
+    },
     /// Work with network-map spec files.
     Spec {
         #[command(subcommand)]

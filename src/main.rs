@@ -2,6 +2,7 @@
 
 mod cli;
 mod pipeline;
+mod respond_cmd;
 mod serve;
 
 use std::io::Write;
@@ -161,6 +162,9 @@ fn run(cli: &Cli) -> Result<()> {
         Some(Command::Spec { action }) => return spec_command(action),
         Some(Command::Rules { action }) => return rules_command(cli, action),
         Some(Command::Baseline { action }) => return baseline_command(cli, action),
+        Some(Command::Respond { execute, yes, allow, timeout, max }) => {
+            return respond_cmd::respond(cli, &respond_cmd::RespondArgs { execute: *execute, yes: *yes, allow, timeout: *timeout, max: *max });
+        }
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
         None => return explore(cli),
         _ => {}
