@@ -1,6 +1,6 @@
 //! `necromap respond`: proposals from stored alerts, never for loopback or
 //! allowlisted parties, logged; `--execute` runs them only as root, through
-//! a stand-in `nft` here (NECROMAP_NFT), so the test never touches the
+//! a stand-in `nft` here (`NECROMAP_NFT`), so the test never touches the
 //! firewall. As non-root (as CI may run) the refusal is what is checked.
 
 use std::os::unix::fs::PermissionsExt;
