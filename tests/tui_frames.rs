@@ -120,6 +120,7 @@ fn modes() -> Vec<(&'static str, Setup)> {
         ),
         ("filter_listen", Box::new(|a: &mut App| a.set_filter("state:listen"))),
         ("help", Box::new(|a: &mut App| drop(a.apply(Action::Help)))),
+        ("events", Box::new(|a: &mut App| drop(a.apply(Action::Events)))),
         ("list_pane", Box::new(|a: &mut App| drop(a.apply(Action::NextPane)))),
         (
             "tree_process",
@@ -372,4 +373,46 @@ fn freeze_and_interval_keys_ask_the_collector() {
     assert!(draw(&a).backend().to_string().contains("FROZEN"));
     assert_eq!(a.apply(Action::Faster), vec![Effect::SetInterval(Duration::from_millis(1500))]);
     assert_eq!(a.apply(Action::Slower), vec![Effect::SetInterval(Duration::from_secs(6))]);
+}
+
+#[test]
+fn the_events_pane_lists_findings_newest_first_and_enter_jumps_to_the_subject() {
+    let mut a = app((120, 40), false);
+    a.on_event(&key(KeyCode::Char('e')));
+    assert_eq!(a.ui.events, Some(0));
+    let rows = views::events::rows(&a.snapshot);
+    assert!(rows.windows(2).all(|w| w[0].last_seen_ms >= w[1].last_seen_ms));
+    let screen = format!("{:?}", draw(&a).backend());
+    assert!(screen.contains("events · "), "{screen}");
+    // Select the first endpoint event and jump to it.
+    let target = rows.iter().position(|f| matches!(f.subject, Subject::Endpoint { .. })).expect("an endpoint event");
+    let Subject::Endpoint { endpoint } = rows[target].subject else { unreachable!() };
+    for _ in 0..target {
+        a.on_event(&key(KeyCode::Down));
+    }
+    a.on_event(&key(KeyCode::Enter));
+    assert_eq!(a.ui.events, None, "Enter closes the pane");
+    // On the map when the endpoint is a node; else its first socket in the list.
+    let on_map = a.ui.pane == Pane::Map && a.ui.map_selected == MapNode::Endpoint(endpoint);
+    let in_list = a.ui.pane == Pane::List && a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).is_some_and(|x| x.raw.remote.ip() == endpoint.0);
+    let nowhere = !a.snapshot.sockets.iter().any(|x| x.raw.remote.ip() == endpoint.0);
+    assert!(on_map || in_list || nowhere, "jumped to {endpoint:?}: pane {:?}, map {:?}, list {:?}", a.ui.pane, a.ui.map_selected, a.ui.list_selected);
+    // A process event selects the process node.
+    a.on_event(&key(KeyCode::Char('e')));
+    let rows = views::events::rows(&a.snapshot);
+    let target = rows.iter().position(|f| matches!(f.subject, Subject::Process { .. })).expect("a process event");
+    let Subject::Process { pid } = rows[target].subject else { unreachable!() };
+    for _ in 0..target {
+        a.on_event(&key(KeyCode::Down));
+    }
+    a.on_event(&key(KeyCode::Enter));
+    let on_map = a.ui.pane == Pane::Map && a.ui.map_selected == MapNode::Process(pid);
+    let in_list = a.ui.pane == Pane::List && a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).is_some_and(|x| x.raw.owners.contains(&pid));
+    assert!(on_map || in_list, "jumped to {pid}: pane {:?}, map {:?}", a.ui.pane, a.ui.map_selected);
+    // Esc closes without moving.
+    let before = (a.ui.pane, a.ui.map_selected.clone(), a.ui.list_selected);
+    a.on_event(&key(KeyCode::Char('e')));
+    a.on_event(&key(KeyCode::Esc));
+    assert_eq!(a.ui.events, None);
+    assert_eq!((a.ui.pane, a.ui.map_selected.clone(), a.ui.list_selected), before);
 }

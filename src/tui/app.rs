@@ -208,6 +208,18 @@ impl App {
             self.dirty = true;
             return Vec::new();
         }
+        if let Some(sel) = self.ui.events {
+            let n = super::views::events::rows(&self.snapshot).len();
+            self.dirty = true;
+            match key.code {
+                KeyCode::Esc | KeyCode::Char('e' | 'q') => self.ui.events = None,
+                KeyCode::Up | KeyCode::Char('k') => self.ui.events = Some(sel.saturating_sub(1)),
+                KeyCode::Down | KeyCode::Char('j') => self.ui.events = Some((sel + 1).min(n.saturating_sub(1))),
+                KeyCode::Enter => self.jump_to_event(sel),
+                _ => {}
+            }
+            return Vec::new();
+        }
         if self.ui.help && matches!(key.code, KeyCode::Esc | KeyCode::Char('?' | 'q')) {
             self.ui.help = false;
             self.dirty = true;
@@ -240,6 +252,7 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.ui.help = !self.ui.help,
+            Action::Events => self.ui.events = if self.ui.events.is_some() { None } else { Some(0) },
             Action::Up => self.step(-1),
             Action::Down => self.step(1),
             Action::Left => self.side(-1),
@@ -291,6 +304,45 @@ impl App {
             Action::Glow => self.theme.glow = !self.theme.glow,
         }
         Vec::new()
+    }
+
+    /// Close the events pane and select the subject of event `index`: the
+    /// endpoint or process on the map, or the socket in the list.
+    pub fn jump_to_event(&mut self, index: usize) {
+        use crate::model::Subject;
+        self.ui.events = None;
+        let Some(subject) = super::views::events::rows(&self.snapshot).get(index).map(|f| f.subject) else { return };
+        let node = match subject {
+            Subject::Endpoint { endpoint } => Some(MapNode::Endpoint(endpoint)),
+            Subject::Process { pid } => Some(MapNode::Process(pid)),
+            Subject::Socket { .. } => None,
+        };
+        if let Some(node) = node {
+            self.ui.pane = Pane::Map;
+            self.ui.map_mode = MapMode::Graph;
+            self.ui.focus = None;
+            self.ui.map_selected = node.clone();
+            self.rederive();
+            if self.ui.map_selected == node {
+                return;
+            }
+        }
+        // Not a node on the map (a socket, or an endpoint folded into a
+        // group): select its first socket in the list instead.
+        let socket = match subject {
+            Subject::Socket { socket, .. } => Some(socket),
+            Subject::Endpoint { endpoint } => self.snapshot.sockets.iter().find(|x| x.raw.remote.ip() == endpoint.0).map(crate::model::Socket::key),
+            Subject::Process { pid } => self.snapshot.sockets.iter().find(|x| x.raw.owners.contains(&pid)).map(crate::model::Socket::key),
+        };
+        if let Some(key) = socket {
+            self.ui.pane = Pane::List;
+            if !self.ui.filter_text.is_empty() {
+                self.set_filter("");
+            }
+            self.ui.list_selected = Some(key);
+            self.rederive();
+            self.ensure_visible();
+        }
     }
 
     /// The process the selection is about, if any.

@@ -28,6 +28,7 @@ pub enum Action {
     Slower,
     Animations,
     Glow,
+    Events,
     Help,
 }
 
@@ -96,6 +97,13 @@ pub const BINDINGS: &[Binding] = &[
     Binding { codes: &[KeyCode::Char('-')], action: Action::Slower, keys: "-", hint: "", help: "refresh less often" },
     Binding { codes: &[KeyCode::Char('a')], action: Action::Animations, keys: "a", hint: "", help: "animations on or off (glow pulse)" },
     Binding { codes: &[KeyCode::Char('g')], action: Action::Glow, keys: "g", hint: "", help: "glows on or off" },
+    Binding {
+        codes: &[KeyCode::Char('e')],
+        action: Action::Events,
+        keys: "e",
+        hint: "",
+        help: "events: recent findings and alerts, newest first; Enter jumps to the subject",
+    },
     Binding { codes: &[KeyCode::Char('?')], action: Action::Help, keys: "?", hint: "help", help: "this help" },
 ];
 

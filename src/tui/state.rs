@@ -96,6 +96,8 @@ pub struct UiState {
     pub view: usize,
     pub tree: TreeState<String>,
     pub help: bool,
+    /// The events pane, when open: the selected row.
+    pub events: Option<usize>,
     pub animations: bool,
 }
 
@@ -116,6 +118,7 @@ impl Default for UiState {
             view: 0,
             tree: TreeState::default(),
             help: false,
+            events: None,
             animations: false,
         }
     }

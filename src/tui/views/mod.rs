@@ -2,6 +2,7 @@
 //! `(app, area, buf)`.
 
 pub mod detail;
+pub mod events;
 pub mod graph;
 mod help;
 mod list;
@@ -26,9 +27,10 @@ use crate::text::escape_control;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let a = areas(area);
     banner(app, a.banner, buf);
-    match app.ui.map_mode {
-        MapMode::Graph => graph::render(app, a.map, buf),
-        _ => tree::render(app, a.map, buf),
+    match (app.ui.events, app.ui.map_mode) {
+        (Some(_), _) => events::render(app, a.map, buf),
+        (None, MapMode::Graph) => graph::render(app, a.map, buf),
+        (None, _) => tree::render(app, a.map, buf),
     }
     detail::render(app, a.detail, buf);
     activity(app, a.activity, buf);

@@ -1,0 +1,62 @@
+//! The events pane (key `e`, in place of the map): recent findings and
+//! Suricata alerts, newest first, with time, severity and subject. Enter
+//! jumps to the subject (see `App::jump_to_event`).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget};
+
+use super::super::app::App;
+use super::graph::fit;
+use crate::model::{Finding, Snapshot, Subject};
+use crate::text::escape_control;
+
+/// The events, newest sighting first, then most severe.
+pub fn rows(snapshot: &Snapshot) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = snapshot.findings.iter().collect();
+    v.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.severity.cmp(&a.severity)).then_with(|| a.id.cmp(&b.id)));
+    v
+}
+
+fn subject(s: &Snapshot, f: &Finding) -> String {
+    match f.subject {
+        Subject::Endpoint { endpoint } => format!("endpoint {}", endpoint.0),
+        Subject::Process { pid } => format!("process {} ({pid})", s.process(pid).map_or_else(|| "?".to_string(), |p| escape_control(&p.facts.name))),
+        Subject::Socket { socket, pid } => {
+            let remote = s.socket(socket).filter(|x| !x.raw.remote.ip().is_unspecified()).map_or_else(String::new, |x| format!(" → {}", x.raw.remote));
+            format!("socket{remote}{}", pid.map_or_else(String::new, |p| format!(" ({p})")))
+        }
+    }
+}
+
+/// `HH:MM:SS` of a Unix ms time (UTC), for the narrow time column.
+fn clock(ms: i64) -> String {
+    crate::duration::utc(ms).get(11..19).unwrap_or("--:--:--").to_string()
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.snapshot;
+    let events = rows(s);
+    let selected = app.ui.events.unwrap_or(0).min(events.len().saturating_sub(1));
+    let block = Block::bordered().title(format!(" events · {} · ↑↓ select · Enter jumps · e/Esc closes ", events.len())).border_style(app.theme.title());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let height = usize::from(inner.height);
+    let first = selected.saturating_sub(height.saturating_sub(1));
+    let width = usize::from(inner.width);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if events.is_empty() {
+        lines.push(Line::from(" no findings or alerts yet"));
+    }
+    for (i, f) in events.iter().enumerate().skip(first).take(height) {
+        let mark = if i == selected { "▶" } else { " " };
+        let sev = format!("{:<8}", f.severity.name());
+        let head = format!("{mark}{} ", clock(f.last_seen_ms));
+        let rest = width.saturating_sub(head.chars().count() + sev.chars().count() + 1);
+        let text = format!(" {} · {}", escape_control(&f.rule_name), subject(s, f));
+        let style = if i == selected { app.theme.title() } else { ratatui::style::Style::default() };
+        lines.push(Line::from(vec![Span::styled(head, style), Span::styled(sev, app.theme.severity(f.severity)), Span::styled(fit(&text, rest), style)]));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
