@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use std::collections::BTreeSet;
-
 use necromap::baseline::Baseline;
 use necromap::collect::ReplaySource;
 use necromap::model::Finding;
@@ -49,8 +47,8 @@ fn baseline() -> Baseline {
         name: "fixture".into(),
         host: "t".into(),
         taken_at_ms: 0,
-        processes: BTreeSet::new(),
-        remote_endpoints: BTreeSet::new(),
+        processes: ["/usr/bin/app uid 1000".to_string()].into(),
+        remote_endpoints: ["203.0.113.5".to_string()].into(),
         listeners: ["8080/tcp/500/app", "22/tcp/0/sshd"].map(String::from).into(),
     }
 }
@@ -239,6 +237,20 @@ fn cases() -> Vec<Case> {
             s(r#"  - { pid: 23, local: "127.0.0.1:2222", state: LISTEN }"#),
         ),
         c(
+            "new_process_vs_baseline",
+            1,
+            1000,
+            s(r#"  - { pid: 14, local: "10.0.0.5:40000", remote: "203.0.113.5:22", state: ESTABLISHED }"#),
+            s(r#"  - { pid: 10, local: "10.0.0.5:40000", remote: "203.0.113.5:22", state: ESTABLISHED }"#),
+        ),
+        c(
+            "new_remote_vs_baseline",
+            1,
+            1000,
+            s(r#"  - { pid: 10, local: "10.0.0.5:40000", remote: "203.0.113.9:443", state: ESTABLISHED }"#),
+            s(r#"  - { pid: 10, local: "10.0.0.5:40000", remote: "203.0.113.5:443", state: ESTABLISHED }"#),
+        ),
+        c(
             "sensitive_file_outbound",
             1,
             1000,
@@ -411,7 +423,7 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
 #[test]
 fn a_new_root_wildcard_listener_replaces_the_medium_finding() {
     let found = findings(r#"  - { pid: 23, local: "0.0.0.0:2222", state: LISTEN }"#, 1, 1000);
-    let ids: Vec<&str> = found.iter().filter(|f| f.rule_id.contains("baseline")).map(|f| f.rule_id.as_str()).collect();
+    let ids: Vec<&str> = found.iter().filter(|f| f.rule_id.contains("listener_vs_baseline")).map(|f| f.rule_id.as_str()).collect();
     assert_eq!(ids, ["new_root_wildcard_listener_vs_baseline"]);
 }
 

@@ -1,5 +1,5 @@
 //! Rendered frames of the explorer, from the demo recording with fixture
-//! findings (the rule engine is a later issue), at 80×24, 120×40 and
+//! findings (fixed, so rule changes do not move the frames), at 80×24, 120×40 and
 //! 200×60: every mode and view as text, glows as styled buffers, and key
 //! scripts driven through the real event loop.
 

@@ -26,7 +26,7 @@ pub fn listener_key(sock: &Socket, comm: Option<&str>) -> String {
 }
 
 /// Process key: executable path (name when unreadable) and uid.
-fn process_key(exe: Option<&str>, name: &str, uid: u32) -> String {
+pub fn process_key(exe: Option<&str>, name: &str, uid: u32) -> String {
     format!("{} uid {uid}", exe.unwrap_or(name))
 }
 

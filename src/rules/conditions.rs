@@ -120,10 +120,10 @@ pub fn check(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut tr
     }
     // The process part (and a process-only any_of) is the same for every
     // socket of a process: remember it per pid when not tracing.
-    let per_process = |item: &Item<'_>| process_part(m, c, item, None) && (!c.any_of_per_process || any_of_holds(m, c, item, ctx));
+    let per_process = |item: &Item<'_>| process_part(m, c, item, ctx, None) && (!c.any_of_per_process || any_of_holds(m, c, item, ctx));
     let process_ok = match (trace.is_some(), item.pid) {
         (false, Some(pid)) => *memo.entry(pid).or_insert_with(|| per_process(item)),
-        _ => process_part(m, c, item, trace.as_deref_mut()),
+        _ => process_part(m, c, item, ctx, trace.as_deref_mut()),
     };
     if !process_ok {
         return false;
@@ -335,6 +335,18 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             format!("remote {} tagged {}", remote_ip.map_or_else(String::new, |i| i.to_string()), hit.unwrap_or_default())
         );
     }
+    if let Some(v) = m.remote_not_in_baseline {
+        let remote = item.remote.map(|r| crate::model::normalize_ip(r.ip())).filter(|ip| !ip.is_loopback());
+        let (holds, value) = match (ctx.baseline, remote) {
+            (None, _) => (false, "no baseline loaded".to_string()),
+            (_, None) => (false, "no remote (or loopback)".to_string()),
+            (Some(b), Some(ip)) => {
+                let known = b.remote_endpoints.contains(&ip.to_string());
+                (known != v, format!("remote {ip} {} baseline `{}`", if known { "is in" } else { "is not in" }, escape_control(&b.name)))
+            }
+        };
+        cond!(trace, holds, format!("remote_not_in_baseline: {v}"), value);
+    }
     if let Some(v) = m.listener_not_in_baseline {
         let key = sock.filter(|s| s.direction == Direction::Listen).map(|s| crate::baseline::listener_key(s, item.process.map(|p| p.facts.name.as_str())));
         let (holds, value) = match (ctx.baseline, &key) {
@@ -363,7 +375,7 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
 }
 
 #[allow(clippy::too_many_lines)]
-fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
+fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
     let needs_process = m.process_name_in.is_some()
         || m.process_name_not_in.is_some()
         || m.exe_path_prefix_in.is_some()
@@ -373,6 +385,7 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut
         || m.cmdline_regex_any.is_some()
         || m.parent_cmdline_regex_any.is_some()
         || m.sensitive_file_open.is_some()
+        || m.process_not_in_baseline.is_some()
         || m.parent_name_in.is_some()
         || m.ancestor_name_in.is_some()
         || m.stdio_is_socket.is_some()
@@ -381,8 +394,8 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut
     if !needs_process {
         return true;
     }
-    let Some(p) = item.process else { return false };
-    let f = &p.facts;
+    let Some(process) = item.process else { return false };
+    let f = &process.facts;
     let exe_base = f.exe.as_deref().and_then(|e| e.rsplit('/').next()).unwrap_or("");
     let names = [f.name.as_str(), exe_base];
     if let Some(v) = &m.process_name_in {
@@ -432,6 +445,17 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, mut trace: Option<&mut
                 format!("holds {}", f.sensitive_files.iter().map(|p| bounded(&escape_control(p), 120)).collect::<Vec<_>>().join(", "))
             }
         );
+    }
+    if let Some(v) = m.process_not_in_baseline {
+        let key = crate::baseline::process_key(f.exe.as_deref(), &f.name, f.uid);
+        let (holds, value) = match ctx.baseline {
+            None => (false, "no baseline loaded".to_string()),
+            Some(b) => {
+                let known = b.processes.contains(&key);
+                (known != v, format!("process {} {} baseline `{}`", escape_control(&key), if known { "is in" } else { "is not in" }, escape_control(&b.name)))
+            }
+        };
+        cond!(trace, holds, format!("process_not_in_baseline: {v}"), value);
     }
     if let Some(v) = &m.parent_name_in {
         let parent = f.ancestors.first().map(String::as_str);

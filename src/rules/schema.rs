@@ -201,6 +201,8 @@ pub struct Match {
     pub has_tty: Option<bool>,
     // Baseline.
     pub listener_not_in_baseline: Option<bool>,
+    pub process_not_in_baseline: Option<bool>,
+    pub remote_not_in_baseline: Option<bool>,
     // Beacon.
     pub beacon_score_gte: Option<f64>,
     // OR.
@@ -229,6 +231,7 @@ impl Match {
             cmdline_regex_any: None,
             parent_cmdline_regex_any: None,
             sensitive_file_open: None,
+            process_not_in_baseline: None,
             parent_name_in: None,
             ancestor_name_in: None,
             stdio_is_socket: None,
