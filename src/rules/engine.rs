@@ -269,6 +269,10 @@ struct Group<'a> {
 #[allow(clippy::too_many_lines)]
 fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let m = &rule.rule.matcher;
+    // A rule about the baseline cannot match without one: skip its walk.
+    if ctx.baseline.is_none() && m.needs_baseline() {
+        return;
+    }
     let scope = rule.rule.scope;
     let mut memo: FxHashMap<Pid, bool> = FxHashMap::default();
     let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();

@@ -242,6 +242,12 @@ impl Match {
         }
     }
 
+    /// Whether a top-level condition asks a saved baseline (so the rule
+    /// cannot match without one).
+    pub fn needs_baseline(&self) -> bool {
+        self.listener_not_in_baseline == Some(true) || self.process_not_in_baseline == Some(true) || self.remote_not_in_baseline == Some(true)
+    }
+
     /// Whether every condition (outside `any_of`) is about the process only.
     pub fn is_process_only(&self) -> bool {
         self.socket_keys_only().is_empty()
