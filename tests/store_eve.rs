@@ -87,6 +87,7 @@ async fn alerts_reach_the_map_the_store_and_the_threat_tools() {
     let f = sus["findings"].as_array().expect("findings").iter().find(|f| f["rule_id"] == "suricata_alerts").cloned().expect("alert finding");
     assert_eq!(f["remote_address"], "203.0.113.45");
     assert!(f["trace"].to_string().contains("block window"), "{f}");
+    assert!(f["trace"].to_string().contains("1 flows, 0 bytes to server"), "the flow record attaches to the same party: {f}");
     // Proposed, not run: .45 reached the window; the ICMP pinger did not.
     let blocks = ok(&client, "propose_blocks", json!({ "timeout_minutes": 30 })).await;
     let proposals = blocks["proposals"].as_array().expect("proposals");

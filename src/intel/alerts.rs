@@ -35,10 +35,21 @@ pub fn weight(severity: u8) -> u32 {
 #[derive(Debug, Default)]
 pub struct AlertBook {
     parties: BTreeMap<IpAddr, VecDeque<Alert>>,
+    /// Flow records per party (kept for parties with alerts, to show next to them).
+    flows: BTreeMap<IpAddr, FlowSummary>,
     /// Lines read, alerts kept, lines that did not parse (for health).
     pub lines: u64,
     pub alerts: u64,
     pub malformed: u64,
+}
+
+/// Suricata flow records about one party.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowSummary {
+    pub flows: u64,
+    pub bytes_toserver: u64,
+    pub bytes_toclient: u64,
+    pub last_ms: i64,
 }
 
 /// Why a party is a block candidate.
@@ -68,6 +79,23 @@ impl AlertBook {
         while q.len() > PER_PARTY {
             q.pop_front();
         }
+    }
+
+    /// Count a flow record against its party (bounded like the alerts).
+    pub fn add_flow(&mut self, f: &super::eve::Flow) {
+        if !self.flows.contains_key(&f.remote) && self.flows.len() >= PARTIES {
+            return;
+        }
+        let s = self.flows.entry(f.remote).or_default();
+        s.flows += 1;
+        s.bytes_toserver += f.bytes_toserver;
+        s.bytes_toclient += f.bytes_toclient;
+        s.last_ms = s.last_ms.max(f.at_ms);
+    }
+
+    /// Flow records about `ip`, if any.
+    pub fn flows_of(&self, ip: IpAddr) -> Option<FlowSummary> {
+        self.flows.get(&ip).copied()
     }
 
     /// Alerts about `ip` since `since_ms`, oldest first.
@@ -148,6 +176,18 @@ pub fn alert_finding(book: &AlertBook, ip: IpAddr, now_ms: i64) -> Option<Findin
             ),
         })
         .collect();
+    if let Some(s) = book.flows_of(ip) {
+        trace.push(TraceStep {
+            condition: "suricata flow records".into(),
+            value: format!(
+                "{} flows, {} bytes to server, {} bytes to client, last {}",
+                s.flows,
+                s.bytes_toserver,
+                s.bytes_toclient,
+                crate::duration::utc(s.last_ms)
+            ),
+        });
+    }
     if let Some(c) = &candidate {
         trace.insert(
             0,

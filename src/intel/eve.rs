@@ -53,6 +53,27 @@ pub struct Alert {
     pub action: Option<String>,
 }
 
+/// A Suricata flow record: one finished (or timed-out) flow with its
+/// byte and packet counts, attributed to its remote party like an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    pub at_ms: i64,
+    pub remote: IpAddr,
+    pub proto: String,
+    pub app_proto: Option<String>,
+    pub bytes_toserver: u64,
+    pub bytes_toclient: u64,
+    pub pkts_toserver: u64,
+    pub pkts_toclient: u64,
+}
+
+/// What a line holds that necromap keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EveRecord {
+    Alert(Alert),
+    Flow(Flow),
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EveError {
     #[error("not JSON: {0}")]
@@ -76,6 +97,7 @@ struct Line<'a> {
     dest_ip: Option<String>,
     dest_port: Option<u16>,
     proto: Option<String>,
+    app_proto: Option<String>,
     direction: Option<String>,
     alert: Option<AlertPart>,
     flow: Option<FlowPart>,
@@ -93,23 +115,52 @@ struct AlertPart {
 #[derive(Deserialize)]
 struct FlowPart {
     src_ip: Option<String>,
+    bytes_toserver: Option<u64>,
+    bytes_toclient: Option<u64>,
+    pkts_toserver: Option<u64>,
+    pkts_toclient: Option<u64>,
 }
 
 fn ip(text: &str) -> Result<IpAddr, EveError> {
     text.parse().map(normalize_ip).map_err(|_| EveError::Address(crate::text::bounded(text, 60)))
 }
 
-/// Parse one line. `Ok(None)` for valid lines that are not alerts;
+/// Parse one line. `Ok(None)` for valid lines of other event types;
 /// `is_local` tells this host's addresses.
-pub fn parse_line(line: &str, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Option<Alert>, EveError> {
+pub fn parse_line(line: &str, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Option<EveRecord>, EveError> {
     let line = line.trim();
     if line.is_empty() {
         return Ok(None);
     }
     let l: Line<'_> = serde_json::from_str(line).map_err(|e| EveError::Json(e.to_string()))?;
-    if l.event_type != Some("alert") {
-        return Ok(None);
+    match l.event_type {
+        Some("alert") => alert(l, is_local).map(|a| Some(EveRecord::Alert(a))),
+        Some("flow") => flow(l, is_local).map(|f| Some(EveRecord::Flow(f))),
+        _ => Ok(None),
     }
+}
+
+/// The remote side of a flow: the initiator (`src_ip`) unless it is this
+/// host, then the responder.
+fn flow(l: Line<'_>, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Flow, EveError> {
+    let src_ip = ip(l.src_ip.as_deref().ok_or(EveError::Missing("src_ip"))?)?;
+    let dest_ip = ip(l.dest_ip.as_deref().ok_or(EveError::Missing("dest_ip"))?)?;
+    let ts = l.timestamp.as_deref().ok_or(EveError::Missing("timestamp"))?;
+    let at_ms = parse_timestamp(ts).ok_or_else(|| EveError::Timestamp(crate::text::bounded(ts, 60)))?;
+    let part = l.flow.ok_or(EveError::Missing("flow"))?;
+    Ok(Flow {
+        at_ms,
+        remote: if is_local(src_ip) && !is_local(dest_ip) { dest_ip } else { src_ip },
+        proto: crate::text::bounded(l.proto.as_deref().unwrap_or("?"), 16),
+        app_proto: l.app_proto.map(|a| crate::text::bounded(&a, 32)),
+        bytes_toserver: part.bytes_toserver.unwrap_or(0),
+        bytes_toclient: part.bytes_toclient.unwrap_or(0),
+        pkts_toserver: part.pkts_toserver.unwrap_or(0),
+        pkts_toclient: part.pkts_toclient.unwrap_or(0),
+    })
+}
+
+fn alert(l: Line<'_>, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Alert, EveError> {
     let a = l.alert.ok_or(EveError::Missing("alert"))?;
     let src_ip = ip(l.src_ip.as_deref().ok_or(EveError::Missing("src_ip"))?)?;
     let dest_ip = ip(l.dest_ip.as_deref().ok_or(EveError::Missing("dest_ip"))?)?;
@@ -138,7 +189,7 @@ pub fn parse_line(line: &str, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Optio
         }
     };
     let local = [src_ip, dest_ip].into_iter().find(|x| *x != remote && is_local(*x));
-    Ok(Some(Alert {
+    Ok(Alert {
         at_ms,
         remote,
         local,
@@ -154,7 +205,7 @@ pub fn parse_line(line: &str, is_local: &dyn Fn(IpAddr) -> bool) -> Result<Optio
         category: crate::text::bounded(a.category.as_deref().unwrap_or(""), TEXT_MAX),
         severity: a.severity.unwrap_or(3).clamp(1, 3),
         action: a.action.map(|x| crate::text::bounded(&x, 16)),
-    }))
+    })
 }
 
 /// `2025-11-03T14:22:07.418230+0000` (also `+00:00`, `Z`, no fraction) → Unix ms.
@@ -226,7 +277,7 @@ mod tests {
     #[test]
     fn an_inbound_alert_names_the_initiator() {
         let line = r#"{"timestamp":"2026-11-01T12:00:00.000000+0000","flow_id":7,"event_type":"alert","src_ip":"203.0.113.45","src_port":51234,"dest_ip":"10.0.0.5","dest_port":22,"proto":"TCP","direction":"to_server","flow":{"src_ip":"203.0.113.45","dest_ip":"10.0.0.5"},"alert":{"action":"allowed","gid":1,"signature_id":2001219,"rev":20,"signature":"ET SCAN Potential SSH Scan","category":"Attempted Information Leak","severity":2}}"#;
-        let a = parse_line(line, &local).expect("valid").expect("alert");
+        let Some(EveRecord::Alert(a)) = parse_line(line, &local).expect("valid") else { panic!("alert") };
         assert_eq!(a.remote.to_string(), "203.0.113.45");
         assert_eq!(a.local.map(|l| l.to_string()).as_deref(), Some("10.0.0.5"));
         assert_eq!((a.signature_id, a.severity, a.dest_port), (2_001_219, 2, Some(22)));
@@ -236,7 +287,7 @@ mod tests {
     fn a_to_client_alert_names_the_other_side_not_the_source() {
         // Our host fetched something bad: the server's answer (src) triggers.
         let line = r#"{"timestamp":"2026-11-01T12:00:00+0000","event_type":"alert","src_ip":"198.51.100.7","src_port":80,"dest_ip":"10.0.0.5","dest_port":40000,"proto":"TCP","direction":"to_client","flow":{"src_ip":"10.0.0.5","dest_ip":"198.51.100.7"},"alert":{"signature_id":1,"signature":"ET MALWARE payload","category":"A Network Trojan was detected","severity":1}}"#;
-        let a = parse_line(line, &local).expect("valid").expect("alert");
+        let Some(EveRecord::Alert(a)) = parse_line(line, &local).expect("valid") else { panic!("alert") };
         // dest_ip (10.0.0.5) is this host, so the remote is the other side.
         assert_eq!(a.remote.to_string(), "198.51.100.7");
         assert_eq!(a.direction, Some(AlertDirection::ToClient));
@@ -245,14 +296,17 @@ mod tests {
     #[test]
     fn icmp_alerts_have_no_ports_and_no_direction() {
         let line = r#"{"timestamp":"2026-11-01T12:00:00+0000","event_type":"alert","src_ip":"10.0.0.5","dest_ip":"192.0.2.9","proto":"ICMP","icmp_type":8,"alert":{"signature_id":3,"signature":"GPL ICMP PING","category":"Misc activity","severity":3}}"#;
-        let a = parse_line(line, &local).expect("valid").expect("alert");
+        let Some(EveRecord::Alert(a)) = parse_line(line, &local).expect("valid") else { panic!("alert") };
         assert_eq!(a.remote.to_string(), "192.0.2.9");
         assert_eq!((a.src_port, a.dest_port), (None, None));
     }
 
     #[test]
     fn other_events_and_bad_lines() {
-        assert_eq!(parse_line(r#"{"event_type":"flow","src_ip":"192.0.2.1"}"#, &local), Ok(None));
+        assert_eq!(parse_line(r#"{"event_type":"dns","src_ip":"192.0.2.1"}"#, &local), Ok(None));
+        let flow = r#"{"timestamp":"2026-11-01T12:00:00+0000","event_type":"flow","src_ip":"10.0.0.5","src_port":40000,"dest_ip":"192.0.2.80","dest_port":443,"proto":"TCP","app_proto":"tls","flow":{"pkts_toserver":12,"pkts_toclient":10,"bytes_toserver":1500,"bytes_toclient":90000}}"#;
+        let Some(EveRecord::Flow(f)) = parse_line(flow, &local).expect("valid") else { panic!("flow") };
+        assert_eq!((f.remote.to_string().as_str(), f.bytes_toclient, f.app_proto.as_deref()), ("192.0.2.80", 90_000, Some("tls")));
         assert_eq!(parse_line("", &local), Ok(None));
         assert!(matches!(parse_line("{not json", &local), Err(EveError::Json(_))));
         assert!(matches!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::alerts::AlertBook;
-use super::eve::parse_line;
+use super::eve::{EveRecord, parse_line};
 use super::tail::{EveTail, StartAt};
 use crate::model::Snapshot;
 use crate::store::writer::BatchSender;
@@ -49,9 +49,11 @@ pub fn take_lines(tail: &mut EveTail, path: &str, book: &Mutex<AlertBook>, is_lo
     let lines = tail.poll();
     let mut batch = Batch::default();
     let mut parsed = Vec::new();
+    let mut flows = Vec::new();
     for line in &lines {
         match parse_line(line, is_local) {
-            Ok(Some(a)) => parsed.push(a),
+            Ok(Some(EveRecord::Alert(a))) => parsed.push(a),
+            Ok(Some(EveRecord::Flow(f))) => flows.push(f),
             Ok(None) => {}
             Err(_) => *malformed += 1,
         }
@@ -62,6 +64,9 @@ pub fn take_lines(tail: &mut EveTail, path: &str, book: &Mutex<AlertBook>, is_lo
         b.malformed = malformed_total;
         for a in &parsed {
             b.add(a.clone());
+        }
+        for f in flows {
+            b.add_flow(&f);
         }
     }
     if !lines.is_empty() {
