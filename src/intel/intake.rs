@@ -94,8 +94,9 @@ impl EveIntake {
             let mut tail = EveTail::new(&path, start, saved);
             let mut malformed = saved.map_or(0, |s| s.malformed);
             while !flag.load(Ordering::Relaxed) {
-                let locals = local_addresses(&snapshots.borrow());
-                let is_local = |ip: IpAddr| ip.is_loopback() || locals.contains(&ip);
+                // This host's addresses, gathered only when a line needs them.
+                let locals = std::cell::OnceCell::new();
+                let is_local = |ip: IpAddr| ip.is_loopback() || locals.get_or_init(|| local_addresses(&snapshots.borrow())).contains(&ip);
                 let batch = take_lines(&mut tail, &key, &book, &is_local, &mut malformed);
                 if let Some(s) = &store
                     && !batch.is_empty()

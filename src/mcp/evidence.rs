@@ -147,17 +147,29 @@ fn from_live_finding(state: &McpState, s: &Snapshot, f: &Finding, lang: Lang) ->
 /// Findings and alerts since `since_ms` (about `ip` when given), and where
 /// they came from. Live alert findings are left out: their alerts are
 /// listed themselves.
-pub fn gather(state: &McpState, s: &Snapshot, since_ms: i64, ip: Option<IpAddr>, lang: Lang) -> Result<(Vec<ThreatItem>, &'static str), String> {
+/// A reader on the event store, when one is kept.
+pub fn store_reader(state: &McpState) -> Result<Option<rusqlite::Connection>, String> {
+    state.store.as_deref().map(crate::store::open_reader).transpose().map_err(|e| format!("the event store could not be read: {}", safe(&e.to_string(), 300)))
+}
+
+/// `conn` is the store reader from [`store_reader`] (None: from memory).
+pub fn gather(
+    state: &McpState,
+    conn: Option<&rusqlite::Connection>,
+    s: &Snapshot,
+    since_ms: i64,
+    ip: Option<IpAddr>,
+    lang: Lang,
+) -> Result<(Vec<ThreatItem>, &'static str), String> {
     const MAX: usize = 10_000;
-    if let Some(path) = &state.store {
-        let conn = crate::store::open_reader(path).map_err(|e| format!("the event store could not be read: {}", safe(&e.to_string(), 300)))?;
-        let mut items: Vec<ThreatItem> = query::findings_since(&conn, since_ms, Severity::Info, ip, MAX)
+    if let Some(conn) = conn {
+        let mut items: Vec<ThreatItem> = query::findings_since(conn, since_ms, Severity::Info, ip, MAX)
             .map_err(|e| safe(&e.to_string(), 300))?
             .into_iter()
             .filter(|f| f.rule_id != "suricata_alerts")
             .map(|f| from_stored_finding(state, f, lang))
             .collect();
-        items.extend(query::alerts_since(&conn, since_ms, ip, MAX).map_err(|e| safe(&e.to_string(), 300))?.iter().map(from_stored_alert));
+        items.extend(query::alerts_since(conn, since_ms, ip, MAX).map_err(|e| safe(&e.to_string(), 300))?.iter().map(from_stored_alert));
         return Ok((items, FROM_STORE));
     }
     let mut items: Vec<ThreatItem> = s

@@ -64,7 +64,8 @@ pub fn read(state: &McpState, uri: &str) -> Result<ReadResourceResult, ErrorData
 /// endpoints and processes. Host strings escaped and bounded.
 fn dashboard(state: &McpState, s: &Snapshot) -> String {
     let since = s.taken_at_ms - 24 * 3_600_000;
-    let (recent, source) = match super::evidence::gather(state, s, since, None, super::dto::Lang::En) {
+    let gathered = super::evidence::store_reader(state).and_then(|conn| super::evidence::gather(state, conn.as_ref(), s, since, None, super::dto::Lang::En));
+    let (recent, source) = match gathered {
         Ok(r) => r,
         Err(e) => (Vec::new(), if e.is_empty() { "" } else { "the event store could not be read" }),
     };

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
 use super::dto::{Lang, check_limit, default_limit, parse_severity, portable_schema, safe};
-use super::evidence::{ThreatItem, distinct_types, gather};
+use super::evidence::{ThreatItem, distinct_types, gather, store_reader};
 use crate::intel::{Phase, risk_level, threat_score};
 use crate::model::{EndpointKey, Severity, Zone, normalize_ip};
 
@@ -195,7 +195,8 @@ impl NecromapServer {
         let window = check_hours(a.hours)?;
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
-        let (items, source) = gather(&self.state, &s, since, Some(ip), a.lang)?;
+        let conn = store_reader(&self.state)?;
+        let (items, source) = gather(&self.state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
         let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == "alert");
         alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
         // Processes: open sockets now, and the store's history.
@@ -217,9 +218,8 @@ impl NecromapServer {
             });
             e.open_sockets += 1;
         }
-        if let Some(path) = &self.state.store {
-            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
-            for p in crate::store::query::processes_for_ip(&conn, ip, since).map_err(|e| safe(&e.to_string(), 300))? {
+        if let Some(conn) = &conn {
+            for p in crate::store::query::processes_for_ip(conn, ip, since).map_err(|e| safe(&e.to_string(), 300))? {
                 let e = procs.entry(p.pid).or_insert_with(|| ProcessRef {
                     pid: p.pid,
                     name: p.comm.as_deref().map_or_else(String::new, |c| safe(c, 64)),
@@ -276,7 +276,7 @@ impl NecromapServer {
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
         let ty = a.threat_type.trim().to_lowercase();
-        let (items, source) = gather(&self.state, &s, since, None, a.lang)?;
+        let (items, source) = gather(&self.state, store_reader(&self.state)?.as_ref(), &s, since, None, a.lang)?;
         let mut items: Vec<ThreatItem> = items
             .into_iter()
             .filter(|i| i.severity_level() >= min)
@@ -316,7 +316,8 @@ impl NecromapServer {
         let window = check_hours(a.hours)?;
         let s = self.state.snapshot();
         let since = s.taken_at_ms - window;
-        let (items, source) = gather(&self.state, &s, since, Some(ip), Lang::En)?;
+        let conn = store_reader(&self.state)?;
+        let (items, source) = gather(&self.state, conn.as_ref(), &s, since, Some(ip), Lang::En)?;
         let mut events = Vec::new();
         let mut phases = BTreeSet::new();
         for i in &items {
@@ -337,9 +338,8 @@ impl NecromapServer {
                 }
             }
         }
-        if let Some(path) = &self.state.store {
-            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
-            for e in crate::store::query::connections_with(&conn, ip, since, 500).map_err(|e| safe(&e.to_string(), 300))? {
+        if let Some(conn) = &conn {
+            for e in crate::store::query::connections_with(conn, ip, since, 500).map_err(|e| safe(&e.to_string(), 300))? {
                 events.push(TimelineEvent {
                     time_ms: e.at_ms,
                     event: format!("connection_{}", e.kind),
