@@ -126,7 +126,7 @@ pub async fn serve_stdio(state: McpState) -> anyhow::Result<()> {
     let running = match server.serve(rmcp::transport::stdio()).await {
         Ok(r) => r,
         Err(e) => {
-            tracing_note(&format!("MCP session ended before the handshake: {e}"));
+            log_line(&format!("MCP session ended before the handshake: {e}"));
             return Ok(());
         }
     };
@@ -135,6 +135,6 @@ pub async fn serve_stdio(state: McpState) -> anyhow::Result<()> {
 }
 
 /// A line for the operator on stderr (stdout belongs to the protocol).
-pub fn tracing_note(text: &str) {
+pub fn log_line(text: &str) {
     eprintln!("necromap: {}", crate::text::escape_control(text));
 }
