@@ -19,8 +19,9 @@ use necromap::export::csv::CsvTable;
     about = "Terminal network-map explorer for Linux: which processes hold which sockets, talking to whom.",
     long_about = "necromap reads every TCP and UDP socket of this host (netlink sock_diag, with byte \
 counters and round-trip times), maps sockets to processes through /proc, and builds a graph of \
-processes, listeners and remote endpoints.\n\nIt changes nothing on the system. Run unprivileged to see \
-every socket and the owners of your own processes; run as root to see every owner.",
+processes, listeners and remote endpoints.\n\nIt changes nothing on the system: it keeps only its own event \
+store in your data directory (--no-store to go without), and only `necromap respond --execute` touches the firewall. \
+Run unprivileged to see every socket and the owners of your own processes; run as root to see every owner.",
     after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since\n  necromap --mcp                             MCP server over stdio (for Claude Desktop, Cursor, …)\n  necromap --mcp --http 7878                 MCP over HTTP at http://127.0.0.1:7878/mcp (token printed)\n  necromap --serve-mcp                       the explorer, with MCP over HTTP beside it"
 )]
 pub struct Cli {
