@@ -30,9 +30,14 @@ pub fn baseline_dir() -> Result<PathBuf, BaselineError> {
     Ok(data.join("necromap").join("baselines"))
 }
 
+/// Whether a baseline name is a file path (has `/` or ends in `.json`).
+pub fn is_path(name: &str) -> bool {
+    name.contains('/') || Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
 /// The file for a name, or the path itself when `name` is one.
 pub fn baseline_path(name: &str) -> Result<PathBuf, BaselineError> {
-    if name.contains('/') || Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    if is_path(name) {
         return Ok(PathBuf::from(name));
     }
     let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && !name.starts_with('.');

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Baseline;
-use super::files::{self, BaselineError};
+use super::files::{self, BaselineError, is_path};
 
 /// Where a baseline was saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +21,6 @@ impl std::fmt::Display for SavedIn {
             Self::File(p) => write!(f, "{}", p.display()),
         }
     }
-}
-
-fn is_path(name: &str) -> bool {
-    name.contains('/') || Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 fn store_error(e: &crate::store::StoreError) -> BaselineError {

@@ -258,12 +258,10 @@ pub fn page<T>(items: Vec<T>, offset: u32, limit: u32) -> Result<(usize, Vec<T>)
     Ok((total, items.into_iter().skip(offset as usize).take(limit).collect()))
 }
 
-/// Parse a severity name; the error lists the accepted ones.
+/// Parse a severity name (`Severity`'s own parser), with the sentence a
+/// model should see when it is wrong.
 pub fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {
-    crate::model::Severity::ALL
-        .into_iter()
-        .find(|v| v.name().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| format!("unknown severity `{}`: use info, low, medium, high or critical", safe(s, 40)))
+    s.trim().parse().map_err(|_: String| format!("unknown severity `{}`: use info, low, medium, high or critical", safe(s, 40)))
 }
 
 /// Arguments of a tool that takes none: anything given is refused, so a

@@ -186,22 +186,7 @@ pub fn gather(
             None => book.parties_since(since_ms).collect(),
         };
         for party in parties {
-            items.extend(book.about(party, since_ms).map(|a| {
-                from_stored_alert(&StoredAlert {
-                    at_ms: a.at_ms,
-                    remote_ip: a.remote.to_string(),
-                    src_ip: a.src_ip.to_string(),
-                    src_port: a.src_port,
-                    dest_ip: a.dest_ip.to_string(),
-                    dest_port: a.dest_port,
-                    proto: a.proto.clone(),
-                    direction: a.direction.map(|d| d.name().to_string()),
-                    signature_id: a.signature_id,
-                    signature: a.signature.clone(),
-                    category: a.category.clone(),
-                    severity: a.severity,
-                })
-            }));
+            items.extend(book.about(party, since_ms).map(|a| from_stored_alert(&StoredAlert::from(a))));
         }
     }
     Ok((items, FROM_MEMORY))

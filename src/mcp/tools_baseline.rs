@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
 use super::dto::{portable_schema, safe};
-use crate::baseline::{Baseline, saved};
+use crate::baseline::{Baseline, files, saved};
 use crate::model::Zone;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -87,7 +87,7 @@ impl NecromapServer {
             ("", Some(b)) => (**b).clone(),
             (name, _) => {
                 let name = if name.is_empty() { "default" } else { name };
-                if name.contains('/') || name.to_ascii_lowercase().ends_with(".json") {
+                if files::is_path(name) {
                     return Err("baseline: give a saved name, not a path".into());
                 }
                 saved::load(name, self.state.store.as_deref()).map_err(|e| safe(&e.to_string(), 300))?

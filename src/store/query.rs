@@ -59,6 +59,25 @@ pub struct StoredAlert {
     pub severity: u8,
 }
 
+impl From<&crate::intel::eve::Alert> for StoredAlert {
+    fn from(a: &crate::intel::eve::Alert) -> Self {
+        Self {
+            at_ms: a.at_ms,
+            remote_ip: a.remote.to_string(),
+            src_ip: a.src_ip.to_string(),
+            src_port: a.src_port,
+            dest_ip: a.dest_ip.to_string(),
+            dest_port: a.dest_port,
+            proto: a.proto.clone(),
+            direction: a.direction.map(|d| d.name().to_string()),
+            signature_id: a.signature_id,
+            signature: a.signature.clone(),
+            category: a.category.clone(),
+            severity: a.severity,
+        }
+    }
+}
+
 impl StoredAlert {
     /// The severity scale findings use: 1 → high, 2 → medium, 3 → low.
     pub fn finding_severity(&self) -> Severity {

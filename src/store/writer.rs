@@ -54,7 +54,6 @@ pub struct WriterOptions {
 pub struct StoreWriter {
     sender: BatchSender,
     thread: Option<JoinHandle<()>>,
-    pub path: PathBuf,
 }
 
 impl StoreWriter {
@@ -74,7 +73,7 @@ impl StoreWriter {
                 rt.block_on(run(&mut conn, rx, snapshots, &options));
             })
             .map_err(|source| StoreError::Dir { path: path.clone(), source })?;
-        Ok(Self { sender: BatchSender(tx), thread: Some(thread), path })
+        Ok(Self { sender: BatchSender(tx), thread: Some(thread) })
     }
 
     pub fn sender(&self) -> BatchSender {
