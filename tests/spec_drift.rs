@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use necromap::model::{
-    ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, Protocol, RemoteEndpointNode, ServiceListenerNode, SocketKey,
-    SocketState, Zone,
+    ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, Protocol, RemoteEndpointNode, ServiceListenerNode, ShellLink,
+    SocketKey, SocketState, Zone,
 };
 use necromap::spec::{FieldSpec, FieldType, Spec};
 use serde_json::Value;
@@ -32,6 +32,7 @@ fn samples() -> Vec<(&'static str, Value)> {
             stdio_sockets: vec![0],
             has_tty: false,
             sensitive_files: vec!["/root/.ssh/id_ed25519".into()],
+            shell_links: vec![ShellLink { pid: 2, name: "sh".into(), cmdline: "sh -i".into(), input: Vec::new(), output: Vec::new() }],
         },
         socket_count: 1,
         listener_count: 0,
@@ -109,6 +110,7 @@ fn kind_matches(kind: FieldType, v: &Value) -> bool {
         FieldType::Boolean => v.is_boolean(),
         FieldType::ListString => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
         FieldType::ListInteger => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_u64() || x.is_i64())),
+        FieldType::ListObject => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
     }
 }
 

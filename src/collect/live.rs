@@ -6,6 +6,7 @@ use rustc_hash::FxHashSet;
 
 use super::netlink::DiagSocket;
 use super::owners::OwnerCache;
+use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};
 use crate::model::{HealthMessage, StageTimings};
@@ -16,6 +17,7 @@ pub struct LinuxSource {
     proc_fs: RealProcFs,
     owners: OwnerCache,
     facts: FactsCache,
+    probe: ProbeMemo,
     host: String,
     privileged: bool,
 }
@@ -27,7 +29,15 @@ impl LinuxSource {
         diag.dump_all(&mut Vec::new()).map_err(|e| e.to_string())?;
         let proc_fs = RealProcFs::open().map_err(|e| format!("cannot open /proc: {e}"))?;
         let facts = FactsCache::new(&proc_fs);
-        Ok(Self { diag, proc_fs, owners: OwnerCache::new(), facts, host: host_name(), privileged: rustix::process::geteuid().is_root() })
+        Ok(Self {
+            diag,
+            proc_fs,
+            owners: OwnerCache::new(),
+            facts,
+            probe: ProbeMemo::default(),
+            host: host_name(),
+            privileged: rustix::process::geteuid().is_root(),
+        })
     }
 }
 
@@ -64,10 +74,21 @@ impl Source for LinuxSource {
         timings.owners_ms = ms_since(t);
 
         let t = Instant::now();
-        let processes = self.facts.facts(&self.proc_fs, &self.owners, &owner_pids, &live);
+        let holders: FxHashSet<u32> = owner_pids.iter().copied().collect();
+        self.probe.failures = 0;
+        let mut probe = LiveProbe { fs: &self.proc_fs, diag: &mut self.diag, owners: &self.owners, memo: &mut self.probe };
+        let links = super::plumbing::shell_links(&self.owners, &live, &holders, &mut probe);
+        self.probe.rotate();
+        let processes = self.facts.facts(&self.proc_fs, &self.owners, &owner_pids, &live, &links);
         timings.facts_ms = ms_since(t);
 
         let mut health = Vec::new();
+        if self.probe.failures > 0 {
+            health.push(HealthMessage::warn(format!(
+                "{} Unix socket peer lookups failed: shells plumbed through socketpairs may be missed",
+                self.probe.failures
+            )));
+        }
         if owner_scan.denied > 0 && !self.privileged {
             health.push(HealthMessage::info(format!(
                 "{} processes belong to other users and their sockets show no owner — run as root to see them",

@@ -5,7 +5,9 @@
 mod live;
 pub mod netlink;
 pub mod owners;
+mod plumbing;
 mod portable;
+mod probe;
 pub mod procfs;
 pub mod record;
 mod replay;

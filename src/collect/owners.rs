@@ -19,13 +19,46 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::model::Pid;
 
-/// What an fd points at, as far as ownership goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an fd points at, as far as ownership and plumbing go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FdTarget {
+    /// Any socket (inet, Unix, netlink), by inode.
     Socket(u32),
+    /// An anonymous pipe, by inode.
+    Pipe(u32),
+    /// A pty master (`/dev/ptmx`), by the index of its `/dev/pts/N`.
+    PtyMaster(u32),
+    /// A pty slave, `/dev/pts/N`.
+    PtySlave(u32),
+    /// A path held on a low fd (below [`LOW_FDS`]: a FIFO candidate), by
+    /// a hash of the path. Other fds' paths are not kept.
+    LowFdPath(u64),
     /// A file that holds secrets (see `sensitive::is_sensitive_path`).
     SensitiveFile,
     Other,
+}
+
+/// Fds below this are where plumbing sits: stdio and the first files a
+/// program opens. Their paths are indexed (FIFO candidates).
+pub const LOW_FDS: u32 = 10;
+
+/// What plumbing an fd is one end of, for finding the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConduitKey {
+    Pipe(u32),
+    Master(u32),
+    Path(u64),
+}
+
+impl FdTarget {
+    fn conduit(self) -> Option<ConduitKey> {
+        match self {
+            Self::Pipe(i) => Some(ConduitKey::Pipe(i)),
+            Self::PtyMaster(n) => Some(ConduitKey::Master(n)),
+            Self::LowFdPath(h) => Some(ConduitKey::Path(h)),
+            Self::Socket(_) | Self::PtySlave(_) | Self::SensitiveFile | Self::Other => None,
+        }
+    }
 }
 
 /// Why a pid's fds could not be listed.
@@ -50,6 +83,8 @@ pub trait ProcFs {
     fn list_fds(&mut self, pid: u32) -> Result<Vec<u32>, FdError>;
     /// What one fd points at; `None` when it closed meanwhile.
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget>;
+    /// The process's short name (comm); `None` when it exited.
+    fn comm(&mut self, pid: u32) -> Option<String>;
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +95,9 @@ struct Entry {
     /// How many of `fds` are sensitive files (so the common zero case
     /// needs no walk).
     sensitive: u32,
+    /// comm, read when the fd table is (re)read: an exec usually closes
+    /// close-on-exec fds, so the count changes and the name is read again.
+    comm: Box<str>,
 }
 
 /// The pids holding one inode, with how many fds each holds on it (dup'ed
@@ -133,6 +171,8 @@ pub struct OwnerScanStats {
 pub struct OwnerCache {
     entries: FxHashMap<u32, Entry>,
     by_inode: FxHashMap<u32, Holders>,
+    /// Pipes, pty masters and stdio paths → (pid, fd) of each holder.
+    conduits: FxHashMap<ConduitKey, Vec<(u32, u32)>>,
     denied: FxHashSet<u32>,
     last_live: FxHashSet<u32>,
     unowned_last: FxHashSet<u32>,
@@ -221,24 +261,64 @@ impl OwnerCache {
         self.denied.contains(&pid)
     }
 
-    fn index_add(&mut self, pid: u32, target: FdTarget) {
+    /// The comm of every readable process, for finding shells.
+    pub fn names(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.entries.iter().map(|(&pid, e)| (pid, &*e.comm))
+    }
+
+    /// The comm of one readable process.
+    pub fn name(&self, pid: u32) -> Option<&str> {
+        self.entries.get(&pid).map(|e| &*e.comm)
+    }
+
+    /// Every (pid, fd) holding this pipe, pty master or stdio path.
+    pub fn conduit_holders(&self, key: ConduitKey) -> &[(u32, u32)] {
+        self.conduits.get(&key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The fds of `pid` below [`LOW_FDS`], lowest first.
+    pub fn low_fds(&self, pid: u32) -> Vec<u32> {
+        let Some(e) = self.entries.get(&pid) else { return Vec::new() };
+        let mut fds: Vec<u32> = (0..LOW_FDS).filter(|fd| e.fds.contains_key(fd)).collect();
+        fds.sort_unstable();
+        fds
+    }
+
+    /// The fds of `pid` that point at `target`, lowest first.
+    pub fn fds_on(&self, pid: u32, target: FdTarget) -> Vec<u32> {
+        let Some(e) = self.entries.get(&pid) else { return Vec::new() };
+        let mut fds: Vec<u32> = e.fds.iter().filter(|(_, t)| **t == target).map(|(&fd, _)| fd).collect();
+        fds.sort_unstable();
+        fds
+    }
+
+    fn index_add(&mut self, pid: u32, fd: u32, target: FdTarget) {
         if let FdTarget::Socket(inode) = target {
             self.by_inode.entry(inode).and_modify(|h| h.add(pid)).or_insert(Holders::One(pid, 1));
+        } else if let Some(key) = target.conduit() {
+            self.conduits.entry(key).or_default().push((pid, fd));
         }
     }
 
-    fn index_remove(&mut self, pid: u32, target: FdTarget) {
-        if let FdTarget::Socket(inode) = target
-            && self.by_inode.get_mut(&inode).is_some_and(|h| h.remove(pid))
+    fn index_remove(&mut self, pid: u32, fd: u32, target: FdTarget) {
+        if let FdTarget::Socket(inode) = target {
+            if self.by_inode.get_mut(&inode).is_some_and(|h| h.remove(pid)) {
+                self.by_inode.remove(&inode);
+            }
+        } else if let Some(key) = target.conduit()
+            && let Some(holders) = self.conduits.get_mut(&key)
         {
-            self.by_inode.remove(&inode);
+            holders.retain(|&h| h != (pid, fd));
+            if holders.is_empty() {
+                self.conduits.remove(&key);
+            }
         }
     }
 
     fn drop_entry(&mut self, pid: u32) {
         if let Some(e) = self.entries.remove(&pid) {
-            for t in e.fds.into_values() {
-                self.index_remove(pid, t);
+            for (fd, t) in e.fds {
+                self.index_remove(pid, fd, t);
             }
         }
     }
@@ -278,6 +358,9 @@ impl OwnerCache {
                 }
             }
             entry.fd_count = count;
+            if let Some(comm) = fs.comm(pid) {
+                entry.comm = comm.into_boxed_str();
+            }
         }
         // Socket fds whose inode left the dump may have been reused.
         if let Some(gone) = gone {
@@ -293,14 +376,14 @@ impl OwnerCache {
         }
         for (fd, old, new) in changes {
             if let Some(t) = old {
-                self.index_remove(pid, t);
+                self.index_remove(pid, fd, t);
             }
             let Some(entry) = self.entries.get_mut(&pid) else { return };
             let replaced = match new {
                 Some(t) => {
                     entry.sensitive += u32::from(t == FdTarget::SensitiveFile);
                     let replaced = entry.fds.insert(fd, t);
-                    self.index_add(pid, t);
+                    self.index_add(pid, fd, t);
                     replaced
                 }
                 None => entry.fds.remove(&fd),
@@ -331,13 +414,14 @@ impl OwnerCache {
                 fds.insert(fd, t);
             }
         }
+        let comm = fs.comm(pid).unwrap_or_default().into_boxed_str();
         self.drop_entry(pid);
-        for &t in fds.values() {
-            self.index_add(pid, t);
+        for (&fd, &t) in &fds {
+            self.index_add(pid, fd, t);
         }
         self.denied.remove(&pid);
         let sensitive = fds.values().filter(|t| **t == FdTarget::SensitiveFile).count() as u32;
-        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive });
+        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive, comm });
     }
 
     fn mark_failed(&mut self, pid: u32, e: FdError) {

@@ -49,6 +49,9 @@ impl ProcFs for FakeProc {
         self.reads += 1;
         self.procs.get(&pid).and_then(|p| p.1.get(&fd).copied())
     }
+    fn comm(&mut self, pid: u32) -> Option<String> {
+        self.procs.contains_key(&pid).then(|| format!("p{pid}"))
+    }
 }
 
 fn live(inodes: &[u32]) -> FxHashSet<u32> {

@@ -127,6 +127,7 @@ impl Source for PortableSource {
                 stdio_sockets: Vec::new(),
                 has_tty: false,
                 sensitive_files: Vec::new(),
+                shell_links: Vec::new(),
             });
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;

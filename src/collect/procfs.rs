@@ -43,11 +43,67 @@ impl RealProcFs {
         }
     }
 
+    /// `tty-index` of a pty master fd, from fdinfo (Linux ≥ 4.?; absent
+    /// on older kernels, where pty hops are not resolved).
+    fn tty_index(&self, pid: u32, fd: u32) -> Option<u32> {
+        let info = self.read_small(&format!("{pid}/fdinfo/{fd}"))?;
+        fdinfo_field(&info, "tty-index:")?.parse().ok()
+    }
+
+    /// The access mode of an fd (`flags:` in fdinfo, octal).
+    pub fn access(&self, pid: u32, fd: u32) -> Option<Access> {
+        let info = self.read_small(&format!("{pid}/fdinfo/{fd}"))?;
+        let flags = u32::from_str_radix(fdinfo_field(&info, "flags:")?, 8).ok()?;
+        Some(match flags & 0o3 {
+            0 => Access::Read,
+            1 => Access::Write,
+            _ => Access::ReadWrite,
+        })
+    }
+
+    /// (device, inode) of what an fd points at when it is a FIFO.
+    pub fn fifo_identity(&self, pid: u32, fd: u32) -> Option<(u64, u64)> {
+        let st = statat(&self.proc_dir, format!("{pid}/fd/{fd}"), AtFlags::empty()).ok()?;
+        (rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Fifo).then_some((st.st_dev, st.st_ino))
+    }
+
+    /// The command line of a process, joined and bounded.
+    pub fn cmdline(&self, pid: u32) -> Option<String> {
+        self.read_small(&format!("{pid}/cmdline")).map(|b| join_cmdline(&b))
+    }
+
+    /// Where an fd points, as text.
+    pub fn fd_link(&self, pid: u32, fd: u32) -> Option<String> {
+        self.read_link(&format!("{pid}/fd/{fd}"))
+    }
+
     fn read_link(&self, path: &str) -> Option<String> {
         let mut buf = [0u8; 4096];
         let n = readlinkat_raw(&self.proc_dir, path, &mut buf[..]).ok()?;
         Some(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
+}
+
+/// How an fd was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+impl Access {
+    pub fn reads(self) -> bool {
+        matches!(self, Self::Read | Self::ReadWrite)
+    }
+    pub fn writes(self) -> bool {
+        matches!(self, Self::Write | Self::ReadWrite)
+    }
+}
+
+/// The value after `key` on its line of an fdinfo file.
+fn fdinfo_field<'a>(info: &'a [u8], key: &str) -> Option<&'a str> {
+    std::str::from_utf8(info).ok()?.lines().find_map(|l| l.strip_prefix(key)).map(str::trim)
 }
 
 fn fd_error(e: Errno) -> FdError {
@@ -99,9 +155,57 @@ impl ProcFs for RealProcFs {
             return Some(FdTarget::Socket(inode));
         }
         // A link that filled the buffer may be cut: not judged.
-        let sensitive = n < buf.len() && std::str::from_utf8(link).is_ok_and(super::sensitive::is_sensitive_path);
-        Some(if sensitive { FdTarget::SensitiveFile } else { FdTarget::Other })
+        if n == buf.len() {
+            return Some(FdTarget::Other);
+        }
+        Some(match classify_link(link, fd) {
+            LinkKind::Master => self.tty_index(pid, fd).map_or(FdTarget::Other, FdTarget::PtyMaster),
+            LinkKind::Target(t) => t,
+        })
     }
+
+    fn comm(&mut self, pid: u32) -> Option<String> {
+        let raw = self.read_small(&format!("{pid}/comm"))?;
+        Some(String::from_utf8_lossy(raw.strip_suffix(b"\n").unwrap_or(&raw)).into_owned())
+    }
+}
+
+/// What a link says before any further lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkKind {
+    /// `/dev/ptmx`: the pty index is in fdinfo.
+    Master,
+    Target(FdTarget),
+}
+
+/// Classify an fd link that is not a socket: pipes, ptys, secret files,
+/// and paths on stdio (FIFO candidates).
+fn classify_link(link: &[u8], fd: u32) -> LinkKind {
+    if let Some(inode) = link.strip_prefix(b"pipe:[").and_then(|r| r.strip_suffix(b"]")).and_then(|r| std::str::from_utf8(r).ok()?.parse().ok()) {
+        return LinkKind::Target(FdTarget::Pipe(inode));
+    }
+    if link == b"/dev/ptmx" || link == b"/dev/pts/ptmx" {
+        return LinkKind::Master;
+    }
+    if let Some(index) = link.strip_prefix(b"/dev/pts/").and_then(|r| std::str::from_utf8(r).ok()?.parse().ok()) {
+        return LinkKind::Target(FdTarget::PtySlave(index));
+    }
+    let Ok(path) = std::str::from_utf8(link) else { return LinkKind::Target(FdTarget::Other) };
+    if super::sensitive::is_sensitive_path(path) {
+        return LinkKind::Target(FdTarget::SensitiveFile);
+    }
+    // A named pipe used for a shell's plumbing sits on a redirected stdio
+    // fd (`< /tmp/f`) or the first fds a program opens (`cat /tmp/f`);
+    // devices other than /dev/shm are not FIFOs.
+    if fd < super::owners::LOW_FDS && path.starts_with('/') && (!path.starts_with("/dev/") || path.starts_with("/dev/shm/")) {
+        return LinkKind::Target(FdTarget::LowFdPath(path_hash(link)));
+    }
+    LinkKind::Target(FdTarget::Other)
+}
+
+/// FNV-1a of a path: holders of the same stdio path share it.
+pub fn path_hash(path: &[u8]) -> u64 {
+    path.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The parts of /proc/<pid>/stat we use.
@@ -169,7 +273,14 @@ impl FactsCache {
     }
 
     /// Facts for these pids (socket owners). Pids that vanished are skipped.
-    pub fn facts(&mut self, fs: &RealProcFs, owners: &OwnerCache, pids: &[u32], inet_inodes: &rustc_hash::FxHashSet<u32>) -> Vec<ProcessFacts> {
+    pub fn facts(
+        &mut self,
+        fs: &RealProcFs,
+        owners: &OwnerCache,
+        pids: &[u32],
+        inet_inodes: &rustc_hash::FxHashSet<u32>,
+        shell_links: &rustc_hash::FxHashMap<u32, Vec<crate::model::ShellLink>>,
+    ) -> Vec<ProcessFacts> {
         let mut out = Vec::with_capacity(pids.len());
         let wanted: std::collections::HashSet<u32> = pids.iter().copied().collect();
         self.cache.retain(|pid, _| wanted.contains(pid));
@@ -195,6 +306,7 @@ impl FactsCache {
                 .take(super::sensitive::MAX_SENSITIVE_FILES)
                 .map(|path| crate::text::bounded(&path, 512))
                 .collect();
+            facts.shell_links = shell_links.get(&pid).cloned().unwrap_or_default();
             out.push(facts.clone());
         }
         out
@@ -233,6 +345,7 @@ impl FactsCache {
             stdio_sockets: Vec::new(),
             has_tty: stat.tty_nr != 0,
             sensitive_files: Vec::new(),
+            shell_links: Vec::new(),
         }
     }
 }

@@ -93,6 +93,10 @@ pub struct ScenarioProcess {
     /// Open files that hold secrets (see `ProcessFacts::sensitive_files`).
     #[serde(default)]
     pub sensitive_files: Vec<String>,
+    /// Shells whose stdio leads to this process's sockets (see
+    /// `ProcessFacts::shell_links`).
+    #[serde(default)]
+    pub shell_links: Vec<crate::model::ShellLink>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -264,6 +268,7 @@ impl Scenario {
             stdio_sockets: p.stdio_sockets.clone(),
             has_tty: p.tty,
             sensitive_files: p.sensitive_files.clone(),
+            shell_links: p.shell_links.clone(),
         }
     }
 }

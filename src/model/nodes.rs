@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{Pid, SocketKey};
+use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
 use super::zone::Zone;
 
@@ -37,6 +38,10 @@ pub struct ProcessFacts {
     /// `.env`), at most 8 paths.
     #[serde(default)]
     pub sensitive_files: Vec<String>,
+    /// Shells whose standard input or output leads to this process's
+    /// sockets through pipes, FIFOs, ptys or socketpairs.
+    #[serde(default)]
+    pub shell_links: Vec<ShellLink>,
 }
 
 impl ProcessFacts {

@@ -129,6 +129,9 @@ pub enum FieldType {
     ListString,
     #[serde(rename = "list<integer>")]
     ListInteger,
+    /// A list of records; their fields are named in the description.
+    #[serde(rename = "list<object>")]
+    ListObject,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! Falls back to per-family TCP requests when the legacy one is refused.
 
 mod message;
+mod unix;
 
 use std::os::fd::OwnedFd;
 
@@ -76,6 +77,25 @@ impl DiagSocket {
             self.dump(&family_request(seq, family, IPPROTO_TCP), seq, Protocol::Tcp, out)?;
         }
         Ok(())
+    }
+
+    /// The peer inode of the Unix socket with this inode: `Ok(None)` when
+    /// it has no peer or no longer exists.
+    pub fn unix_peer(&mut self, inode: u32) -> Result<Option<u32>, NetlinkError> {
+        let seq = self.next_seq();
+        let request = unix::unix_peer_request(seq, inode);
+        sendto(&self.fd, &request, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)).map_err(|e| NetlinkError::Io { what: "send", source: e.into() })?;
+        loop {
+            let (n, full) = recv(&self.fd, &mut self.buf[..], RecvFlags::TRUNC).map_err(|e| NetlinkError::Io { what: "receive", source: e.into() })?;
+            if full > n {
+                return Err(NetlinkError::Truncated);
+            }
+            match unix::parse_peer_reply(&self.buf[..n], seq)? {
+                unix::PeerReply::Found(peer) => return Ok(peer),
+                unix::PeerReply::NotFound => return Ok(None),
+                unix::PeerReply::Other => {}
+            }
+        }
     }
 
     fn next_seq(&mut self) -> u32 {
