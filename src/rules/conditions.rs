@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::engine::{Beacon, Context};
 use super::load::Compiled;
-use super::schema::{Match, MatchDirection};
+use super::schema::{Match, MatchDirection, ShellIo};
 use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, TraceStep, Zone, listener_zone};
 use crate::text::{bounded, escape_control, excerpt};
 
@@ -71,12 +71,21 @@ fn service_port(item: &Item<'_>) -> Option<u16> {
     }
 }
 
-/// `name` matches `pattern`; a trailing `*` makes it a prefix.
-fn name_matches(name: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => name == pattern,
+/// `name` matches `pattern`, where `*` stands for any run of characters
+/// (`python*`, `[*]`, `*-server`).
+pub fn name_matches(name: &str, pattern: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
     }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn names_match(names: &[&str], patterns: &[String]) -> Option<String> {
@@ -127,6 +136,12 @@ pub fn check(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut tr
     };
     if !process_ok {
         return false;
+    }
+    if let (Some(nm), Some(nc)) = (&m.not, &c.not)
+        && !c.not_per_process
+    {
+        let excluded = check(nm, nc, item, ctx, None, &mut FxHashMap::default());
+        cond!(trace, !excluded, "not".into(), "no exception applies".into());
     }
     if c.any_of_per_process && trace.is_none() && item.pid.is_some() {
         return true;
@@ -359,6 +374,21 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
         };
         cond!(trace, holds, format!("listener_not_in_baseline: {v}"), value);
     }
+    if let Some(except) = &m.remote_local_service_except {
+        let service = item.remote.and_then(|r| ctx.local_listener(item.protocol, r));
+        let owner = service.and_then(|l| l.pid.map(|p| (p, ctx.snapshot.process(Pid(p)).map_or_else(|| l.process_name.clone().unwrap_or_default(), |n| n.facts.name.clone()))));
+        let hit = owner.as_ref().filter(|(_, name)| !except.iter().any(|e| name_matches(name, e)));
+        cond!(
+            trace,
+            hit.is_some(),
+            format!("remote_local_service_except: [{}]", list(except)),
+            match (item.remote, &owner) {
+                (Some(r), Some((pid, name))) => format!("remote {r} is a listener of {} ({pid}) on this host", escape_control(name)),
+                (Some(r), None) => format!("remote {r} is no listener of this host with a visible owner"),
+                (None, _) => "no remote".into(),
+            }
+        );
+    }
     if let Some(min) = m.beacon_score_gte {
         let b = item.beacon.map(|b| b.stats);
         cond!(
@@ -376,7 +406,24 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
 
 #[allow(clippy::too_many_lines)]
 fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
+    if !process_keys(m, c, item, ctx, trace.as_deref_mut()) {
+        return false;
+    }
+    // `not` about the process only, last so the trace reads in order.
+    if let (Some(nm), Some(nc)) = (&m.not, &c.not)
+        && c.not_per_process
+    {
+        let excluded = check(nm, nc, item, ctx, None, &mut FxHashMap::default());
+        cond!(trace, !excluded, "not".into(), "no exception applies".into());
+    }
+    true
+}
+
+#[allow(clippy::too_many_lines)]
+fn process_keys(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
     let needs_process = m.process_name_in.is_some()
+        || m.exe_regex_any.is_some()
+        || m.shell_io.is_some()
         || m.process_name_not_in.is_some()
         || m.exe_path_prefix_in.is_some()
         || m.cwd_prefix_in.is_some()
@@ -409,11 +456,14 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut
         let exe = f.exe.as_deref().unwrap_or("");
         cond!(trace, v.iter().any(|pre| exe.starts_with(pre.as_str())), format!("exe_path_prefix_in: [{}]", list(v)), format!("exe {}", escape_control(exe)));
     }
-    if let Some(v) = &m.cwd_prefix_in {
+    if m.exe_regex_any.is_some() {
         let exe = f.exe.as_deref().unwrap_or("");
-        let cwd = f.cwd.as_deref().unwrap_or("");
-        let hit = [exe, cwd].into_iter().find(|path| v.iter().any(|pre| path.starts_with(pre.as_str()) || (pre == "/." && path.contains("/."))));
-        cond!(trace, hit.is_some(), format!("cwd_prefix_in (exe or cwd): [{}]", list(v)), format!("{}", escape_control(hit.unwrap_or(""))));
+        let hit = f.exe.as_deref().and_then(|e| first_match(&c.exe_regexes, e));
+        cond!(trace, hit.is_some(), "exe_regex_any".into(), format!("exe {}", regex_value(exe, hit)));
+    }
+    if let Some(v) = &m.cwd_prefix_in {
+        let cwd = f.cwd.as_deref().filter(|cwd| v.iter().any(|pre| cwd.starts_with(pre.as_str())));
+        cond!(trace, cwd.is_some(), format!("cwd_prefix_in: [{}]", list(v)), format!("cwd {}", escape_control(f.cwd.as_deref().unwrap_or("?"))));
     }
     if let Some(v) = m.exe_deleted {
         cond!(
@@ -485,5 +535,32 @@ fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut
     if let Some(v) = m.has_tty {
         cond!(trace, f.has_tty == v, format!("has_tty: {v}"), format!("tty {}", if f.has_tty { "yes" } else { "none" }));
     }
+    if let Some(want) = m.shell_io {
+        let fits = |l: &&crate::model::ShellLink| match want {
+            ShellIo::Both => l.is_both(),
+            ShellIo::Input => !l.input.is_empty(),
+            ShellIo::Output => !l.output.is_empty(),
+            ShellIo::Any => true,
+        };
+        let hit = f.shell_links.iter().find(fits);
+        cond!(
+            trace,
+            hit.is_some(),
+            format!("shell_io: {}", shell_io_name(want)),
+            hit.map_or_else(
+                || "no shell's input or output leads here".into(),
+                |l| bounded(&format!("{} ({}) `{}`: {}", escape_control(&l.name), l.pid, escape_control(&l.cmdline), l.describe()), 900)
+            )
+        );
+    }
     true
+}
+
+fn shell_io_name(v: ShellIo) -> &'static str {
+    match v {
+        ShellIo::Both => "both",
+        ShellIo::Input => "input",
+        ShellIo::Output => "output",
+        ShellIo::Any => "any",
+    }
 }

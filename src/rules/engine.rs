@@ -36,6 +36,16 @@ pub struct Context<'a> {
     /// The saved baseline new listeners are judged against, if any.
     pub baseline: Option<&'a crate::baseline::Baseline>,
     tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
+    /// Listeners by (protocol, port), and this host's own addresses, built
+    /// when a rule first asks about local services.
+    local: std::cell::OnceCell<LocalServices>,
+}
+
+/// What `remote_local_service_except` looks up.
+#[derive(Debug, Default)]
+struct LocalServices {
+    listeners: FxHashMap<(Protocol, u16), Vec<crate::model::ListenerKey>>,
+    addresses: rustc_hash::FxHashSet<IpAddr>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -46,7 +56,27 @@ impl std::fmt::Debug for Context<'_> {
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet, baseline: Option<&'a crate::baseline::Baseline>) -> Self {
-        Self { snapshot, history, ioc, baseline, tags: std::cell::RefCell::default() }
+        Self { snapshot, history, ioc, baseline, tags: std::cell::RefCell::default(), local: std::cell::OnceCell::new() }
+    }
+
+    /// The listener on this host that `remote` reaches, if `remote` is a
+    /// loopback or own address and something listens on its port there.
+    pub fn local_listener(&self, protocol: Protocol, remote: SocketAddr) -> Option<&crate::model::ServiceListenerNode> {
+        let local = self.local.get_or_init(|| {
+            let mut l = LocalServices::default();
+            for key in self.snapshot.listeners.keys() {
+                l.listeners.entry((key.protocol, key.port)).or_default().push(*key);
+            }
+            l.addresses = self.snapshot.sockets.iter().map(|s| s.raw.local.ip()).filter(|ip| !ip.is_unspecified()).collect();
+            l
+        });
+        let ip = crate::model::normalize_ip(remote.ip());
+        if !ip.is_loopback() && !local.addresses.contains(&ip) {
+            return None;
+        }
+        let keys = local.listeners.get(&(protocol, remote.port()))?;
+        let key = keys.iter().find(|k| k.address == ip).or_else(|| keys.iter().find(|k| k.address.is_unspecified()))?;
+        self.snapshot.listeners.get(key)
     }
 
     /// IOC tags of an address plus the tags its endpoint already carries.
@@ -84,6 +114,15 @@ enum GroupKey {
     Endpoint(IpAddr),
     Process(Pid),
     ProcessEndpoint(Pid, IpAddr),
+}
+
+/// How far from the host a zone is: loopback < private, link-local < public.
+fn zone_rank(z: Zone) -> u8 {
+    match z {
+        Zone::Loopback => 0,
+        Zone::Private | Zone::LinkLocal => 1,
+        Zone::Public => 2,
+    }
 }
 
 fn lower(s: Severity) -> Severity {
@@ -310,15 +349,21 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
                 GroupKey::Process(p) => (Subject::Process { pid: p }, format!("pid:{p}")),
             };
             let mut severity = rule.rule.severity;
-            if scope != Scope::Process
-                && let Some(r) = first.remote
-            {
-                let zone = Zone::of(r.ip());
+            // A connection or endpoint finding is judged by its remote; a
+            // process finding by the most public remote among the sockets
+            // that matched (one public peer keeps the full severity).
+            let remotes: Vec<IpAddr> = if scope == Scope::Process {
+                group.items.iter().filter_map(|i| i.remote).map(|r| r.ip()).collect()
+            } else {
+                first.remote.map(|r| r.ip()).into_iter().collect()
+            };
+            if let Some((zone, ip)) = remotes.iter().map(|ip| (Zone::of(*ip), *ip)).max_by_key(|(z, _)| zone_rank(*z)) {
                 let lowered = (zone == Zone::Loopback && rule.treatment.localhost_less_suspicious)
                     || (matches!(zone, Zone::Private | Zone::LinkLocal) && rule.treatment.rfc1918_less_suspicious);
                 if lowered && severity > Severity::Info {
                     severity = lower(severity);
-                    trace.push(TraceStep { condition: "private_ip_treatment".into(), value: format!("remote {} is {zone}: one step less suspicious", r.ip()) });
+                    let who = if remotes.len() > 1 { format!("every remote ({} sockets) is {zone} or closer, e.g. {ip}", remotes.len()) } else { format!("remote {ip} is {zone}") };
+                    trace.push(TraceStep { condition: "private_ip_treatment".into(), value: format!("{who}: one step less suspicious") });
                 }
             }
             let mut tags: Vec<String> = rule.rule.tags.clone();

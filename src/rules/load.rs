@@ -32,6 +32,8 @@ pub struct Compiled {
     pub regexes: Vec<Regex>,
     /// `parent_cmdline_regex_any`.
     pub parent_regexes: Vec<Regex>,
+    /// `exe_regex_any`.
+    pub exe_regexes: Vec<Regex>,
     /// `remote_ip_in`, each entry tagged with its own text.
     pub networks: super::ioc::IocSet,
     pub any_of: Vec<Compiled>,
@@ -40,6 +42,10 @@ pub struct Compiled {
     /// Every `any_of` alternative is about the process only, so its outcome
     /// can be remembered per pid.
     pub any_of_per_process: bool,
+    /// `not`, compiled.
+    pub not: Option<Box<Compiled>>,
+    /// `not` is about the process only (checked once per pid).
+    pub not_per_process: bool,
 }
 
 /// One rule ready to run.
@@ -197,19 +203,29 @@ impl RuleSet {
     }
 }
 
-/// Compile a list of regular expressions given under `key`.
-fn compile_regexes(key: &str, patterns: Option<&[String]>) -> Result<Vec<Regex>, (String, String, String)> {
+/// Compile a list of regular expressions given under `key`. Command-line
+/// patterns ignore case (`EXEC:` is `exec:` to socat); paths do not.
+fn compile_regexes(key: &str, patterns: Option<&[String]>, ignore_case: bool) -> Result<Vec<Regex>, (String, String, String)> {
     patterns
         .unwrap_or_default()
         .iter()
-        .map(|p| Regex::new(p).map_err(|e| (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}"))))
+        .map(|p| {
+            regex::RegexBuilder::new(p)
+                .case_insensitive(ignore_case)
+                .build()
+                .map_err(|e| (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))
+        })
         .collect()
 }
 
 /// Compile one match; errors are (key, text to find its line, expected).
 fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
     if !top && m.has_aggregates() {
-        return Err(("any_of".into(), "any_of".into(), "no aggregate keys (connection_count_gte, rate_per_minute_gte, distinct_*) inside any_of".into()));
+        return Err((
+            "any_of".into(),
+            "any_of".into(),
+            "no aggregate keys (connection_count_gte, rate_per_minute_gte, distinct_*) inside any_of or not".into(),
+        ));
     }
     if let Some(v) = m.remote_ip_version
         && v != 4
@@ -224,8 +240,9 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
             "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte or rate_per_minute_gte".into(),
         ));
     }
-    let regexes = compile_regexes("cmdline_regex_any", m.cmdline_regex_any.as_deref())?;
-    let parent_regexes = compile_regexes("parent_cmdline_regex_any", m.parent_cmdline_regex_any.as_deref())?;
+    let regexes = compile_regexes("cmdline_regex_any", m.cmdline_regex_any.as_deref(), true)?;
+    let parent_regexes = compile_regexes("parent_cmdline_regex_any", m.parent_cmdline_regex_any.as_deref(), true)?;
+    let exe_regexes = compile_regexes("exe_regex_any", m.exe_regex_any.as_deref(), false)?;
     let mut networks = super::ioc::IocSet::new();
     for net in m.remote_ip_in.iter().flatten() {
         let (ip, len) = super::ioc::parse_cidr(net)
@@ -239,7 +256,13 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
         }
         any_of.push(compile(sub, false)?);
     }
+    let not = match &m.not {
+        Some(n) if n.is_empty() => return Err(("not".into(), "not".into(), "a condition to exclude (an empty not excludes everything)".into())),
+        Some(n) => Some(Box::new(compile(n, false)?)),
+        None => None,
+    };
     let socket_free = m.is_process_only();
     let any_of_per_process = m.any_of.iter().flatten().all(|sub| sub.is_process_only() && sub.any_of.is_none());
-    Ok(Compiled { regexes, parent_regexes, networks, any_of, socket_free, any_of_per_process })
+    let not_per_process = m.not.as_deref().is_some_and(Match::is_process_only_deep);
+    Ok(Compiled { regexes, parent_regexes, exe_regexes, networks, any_of, socket_free, any_of_per_process, not, not_per_process })
 }

@@ -60,6 +60,21 @@ pub enum Scope {
     Process,
 }
 
+/// Which way a shell's plumbing reaches the process's sockets
+/// (`shell_io`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShellIo {
+    /// Input and output: someone types into the shell and reads it.
+    Both,
+    /// The shell reads its input from here (output may go elsewhere).
+    Input,
+    /// The shell's output goes here.
+    Output,
+    /// Either way.
+    Any,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchDirection {
@@ -188,6 +203,7 @@ pub struct Match {
     pub process_name_in: Option<Vec<String>>,
     pub process_name_not_in: Option<Vec<String>>,
     pub exe_path_prefix_in: Option<Vec<String>>,
+    pub exe_regex_any: Option<Vec<String>>,
     pub cwd_prefix_in: Option<Vec<String>>,
     pub exe_deleted: Option<bool>,
     pub exe_memfd: Option<bool>,
@@ -199,14 +215,18 @@ pub struct Match {
     pub stdio_is_socket: Option<bool>,
     pub uid_in: Option<Vec<u32>>,
     pub has_tty: Option<bool>,
+    pub shell_io: Option<ShellIo>,
     // Baseline.
     pub listener_not_in_baseline: Option<bool>,
     pub process_not_in_baseline: Option<bool>,
     pub remote_not_in_baseline: Option<bool>,
     // Beacon.
     pub beacon_score_gte: Option<f64>,
-    // OR.
+    // Local services.
+    pub remote_local_service_except: Option<Vec<String>>,
+    // OR, and NOT.
     pub any_of: Option<Vec<Match>>,
+    pub not: Option<Box<Match>>,
 }
 
 impl Match {
@@ -225,6 +245,7 @@ impl Match {
             process_name_in: None,
             process_name_not_in: None,
             exe_path_prefix_in: None,
+            exe_regex_any: None,
             cwd_prefix_in: None,
             exe_deleted: None,
             exe_memfd: None,
@@ -237,9 +258,18 @@ impl Match {
             stdio_is_socket: None,
             uid_in: None,
             has_tty: None,
+            shell_io: None,
             any_of: None,
+            not: self.not.clone().filter(|n| !n.is_process_only_deep()),
             ..self.clone()
         }
+    }
+
+    /// Whether every condition, including `any_of` alternatives and a
+    /// nested `not`, is about the process only (its outcome is the same for
+    /// every socket of a process).
+    pub fn is_process_only_deep(&self) -> bool {
+        self.is_process_only() && self.any_of.iter().flatten().all(Self::is_process_only_deep)
     }
 
     /// Whether a top-level condition asks a saved baseline (so the rule
