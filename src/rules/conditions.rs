@@ -376,7 +376,9 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
     }
     if let Some(except) = &m.remote_local_service_except {
         let service = item.remote.and_then(|r| ctx.local_listener(item.protocol, r));
-        let owner = service.and_then(|l| l.pid.map(|p| (p, ctx.snapshot.process(Pid(p)).map_or_else(|| l.process_name.clone().unwrap_or_default(), |n| n.facts.name.clone()))));
+        let owner = service.and_then(|l| {
+            l.pid.map(|p| (p, ctx.snapshot.process(Pid(p)).map_or_else(|| l.process_name.clone().unwrap_or_default(), |n| n.facts.name.clone())))
+        });
         let hit = owner.as_ref().filter(|(_, name)| !except.iter().any(|e| name_matches(name, e)));
         cond!(
             trace,

@@ -362,7 +362,11 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
                     || (matches!(zone, Zone::Private | Zone::LinkLocal) && rule.treatment.rfc1918_less_suspicious);
                 if lowered && severity > Severity::Info {
                     severity = lower(severity);
-                    let who = if remotes.len() > 1 { format!("every remote ({} sockets) is {zone} or closer, e.g. {ip}", remotes.len()) } else { format!("remote {ip} is {zone}") };
+                    let who = if remotes.len() > 1 {
+                        format!("every remote ({} sockets) is {zone} or closer, e.g. {ip}", remotes.len())
+                    } else {
+                        format!("remote {ip} is {zone}")
+                    };
                     trace.push(TraceStep { condition: "private_ip_treatment".into(), value: format!("{who}: one step less suspicious") });
                 }
             }
