@@ -154,7 +154,7 @@ async fn every_tool_answers_from_the_replay() {
     let a = ok(&client, "analyze_connections", json!({})).await;
     let by_sev: u64 = a["findings_by_severity"].as_object().expect("map").values().map(|v| v.as_array().map_or(0, |x| x.len() as u64)).sum();
     assert_eq!(by_sev, truth["findings"].as_array().expect("findings").len() as u64);
-    assert_eq!(a["rules_loaded"], 42);
+    assert_eq!(a["rules_loaded"], necromap::rules::RuleSet::embedded().rules.len());
 
     // explain_connection, in English and Korean, by pid+remote and by id.
     let ex = ok(&client, "explain_connection", json!({ "pid": 3401, "remote_address": "203.0.113.200" })).await;
@@ -280,7 +280,7 @@ async fn resources_and_prompts() {
     assert_eq!(snap["format"], "necromap-snapshot");
     assert!(text(&read("necromap://spec").await.expect("spec")).contains("node_types:"));
     let rules: Value = serde_json::from_str(&text(&read("necromap://rules").await.expect("rules"))).expect("json");
-    assert_eq!(rules.as_array().map(Vec::len), Some(42));
+    assert_eq!(rules.as_array().map(Vec::len), Some(necromap::rules::RuleSet::embedded().rules.len()));
     let missing = read("necromap://nope").await.expect_err("unknown resource");
     assert!(missing.to_string().contains("no resource necromap://nope"), "{missing}");
 

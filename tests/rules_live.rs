@@ -3,79 +3,16 @@
 //! looks for the finding about those children. Every child is killed and
 //! reaped by its guard.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use necromap::collect::{LinuxSource, Source};
-use necromap::model::{Finding, Pid, Severity, Snapshot, SnapshotBuilder, Subject};
-use necromap::rules::{Engine, IocSet, RuleSet};
-use necromap::spec::Spec;
-
-/// Kills and reaps a child when dropped.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Reaped {
-    fn pid(&self) -> Pid {
-        Pid(self.0.id())
-    }
-}
-
-struct Watcher {
-    source: LinuxSource,
-    builder: SnapshotBuilder,
-    engine: Engine,
-}
-
-impl Watcher {
-    fn new() -> Self {
-        Self {
-            source: LinuxSource::open().expect("netlink"),
-            builder: SnapshotBuilder::new(Arc::new(Spec::embedded())),
-            engine: Engine::new(RuleSet::embedded(), IocSet::new()),
-        }
-    }
-
-    fn snapshot(&mut self) -> Snapshot {
-        let obs = self.source.collect().expect("collect");
-        self.builder.build(obs, self.source.info(), Some(&mut self.engine))
-    }
-
-    /// Refresh every `every` until `found` returns a finding, for at most `limit`.
-    fn until(&mut self, every: Duration, limit: Duration, mut found: impl FnMut(&Snapshot) -> Option<Finding>) -> Option<Finding> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            let snap = self.snapshot();
-            if let Some(f) = found(&snap) {
-                return Some(f);
-            }
-            std::thread::sleep(every);
-        }
-        None
-    }
-}
-
-fn about_pid(f: &Finding, snap: &Snapshot, pid: Pid) -> bool {
-    match f.subject {
-        Subject::Process { pid: p } => p == pid,
-        Subject::Socket { pid: p, .. } => p == Some(pid),
-        Subject::Endpoint { endpoint } => snap.sockets.iter().any(|s| s.raw.owners.contains(&pid) && s.raw.remote.ip() == endpoint.0),
-    }
-}
-
-fn bash(script: &str, args: &[&str]) -> Reaped {
-    Reaped(Command::new("bash").arg("-c").arg(script).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("bash"))
-}
+use common::{Reaped, Watcher, about_pid, bash};
+use necromap::model::{Finding, Pid, Severity, Snapshot, Subject};
 
 #[test]
 fn a_bash_on_a_tcp_socket_is_a_critical_reverse_shell() {
@@ -195,9 +132,9 @@ fn a_reverse_shell_line_on_the_parent_is_found_on_the_child() {
 }
 
 #[test]
-fn a_key_file_held_by_a_connected_process_is_seen() {
+fn a_key_file_sent_over_a_loopback_connection_is_medium() {
     let dir = tempfile::tempdir().expect("tmp");
-    let key = dir.path().join(".ssh").join("id_ed25519");
+    let key = dir.path().join(".ssh").join("id_rsa");
     std::fs::create_dir_all(key.parent().expect("parent")).expect("mkdir");
     std::fs::write(&key, "not a real key").expect("write");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -205,49 +142,88 @@ fn a_key_file_held_by_a_connected_process_is_seen() {
     let (_peer, _) = listener.accept().expect("accept");
     let pid = child.pid();
     let mut w = Watcher::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut files = Vec::new();
-    while Instant::now() < deadline && files.is_empty() {
-        files = w.snapshot().process(pid).map(|p| p.facts.sensitive_files.clone()).unwrap_or_default();
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(files, vec![key.display().to_string()]);
-    // The rule wants a public remote, which a test may not touch: its own
-    // fixture in rules_packs covers the match.
+    let f = w.until(Duration::from_millis(200), Duration::from_secs(10), |s| {
+        s.findings.iter().find(|f| f.rule_id.starts_with("sensitive_file") && about_pid(f, s, pid)).cloned()
+    });
+    let f = f.expect("the key next to a loopback connection is flagged");
+    // A local proxy or tunnel is one hop from anywhere: medium, not silence;
+    // a public peer would make it high (rules_packs covers that).
+    assert_eq!((f.rule_id.as_str(), f.severity), ("sensitive_file_local_peer", Severity::Medium));
+    assert!(common::trace_text(&f).contains(&key.display().to_string()), "{:?}", f.trace);
 }
 
-#[test]
-fn a_loop_connecting_every_second_is_a_beacon() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+/// A loop that connects to `addr` about once a second, ten times, holding
+/// each connection 0.4 s (long enough for a poll to see it).
+fn poll_loop(addr: std::net::SocketAddr) -> Reaped {
+    let (ip, port) = (addr.ip(), addr.port());
+    bash(&format!("for i in 1 2 3 4 5 6 7 8 9 10; do exec 3<>/dev/tcp/{ip}/{port}; sleep 0.4; exec 3>&-; sleep 0.$((50 + RANDOM % 20)); done; sleep 5"), &[])
+}
+
+/// Refresh until a finding of one of `rules` about the endpoint `ip` turns
+/// up, accepting (and holding) connections on `listener` meanwhile. Each
+/// test polls its own loopback address: findings about an endpoint are
+/// keyed by address, and tests run side by side.
+fn watch_polling(listener: &TcpListener, ip: std::net::IpAddr, rules: &[&str]) -> Option<Finding> {
     listener.set_nonblocking(true).expect("nonblocking");
-    // Ten connections about a second apart, each held 0.4 s, with jitter.
-    let child = bash(
-        &format!("for i in 1 2 3 4 5 6 7 8 9 10; do exec 3<>/dev/tcp/127.0.0.1/{port}; sleep 0.4; exec 3>&-; sleep 0.$((50 + RANDOM % 20)); done; sleep 5"),
-        &[],
-    );
-    let pid = child.pid();
     let mut w = Watcher::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut found = None;
     let mut held = Vec::new();
-    while Instant::now() < deadline && found.is_none() {
+    while Instant::now() < deadline {
         while let Ok((mut c, _)) = listener.accept() {
             let _ = c.write_all(b"ok");
             held.push(c);
         }
         let snap = w.snapshot();
-        found = snap
+        let found = snap
             .findings
             .iter()
-            .find(|f| f.rule_id.starts_with("beaconing") && matches!(f.subject, Subject::Endpoint { endpoint } if endpoint.0.is_loopback()))
+            .find(|f| rules.contains(&f.rule_id.as_str()) && matches!(f.subject, Subject::Endpoint { endpoint } if endpoint.0 == ip))
             .cloned();
+        if found.is_some() {
+            return found;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+    None
+}
+
+#[test]
+fn a_loop_polling_a_local_service_is_a_health_check_at_most_low() {
+    // The listener is this test process: an ordinary local service.
+    let listener = TcpListener::bind("127.0.0.5:0").expect("bind 127.0.0.5");
+    let addr = listener.local_addr().expect("addr");
+    let child = poll_loop(addr);
+    let f = watch_polling(&listener, addr.ip(), &["local_service_polling", "beaconing", "beaconing_strong"]);
     drop(child);
-    let f = found.expect("beacon found");
+    let f = f.expect("the polling rhythm is found");
+    assert_eq!(f.rule_id, "local_service_polling", "{f:?}");
+    assert_eq!(f.severity, Severity::Low);
     assert!(f.trace.iter().any(|t| t.condition.starts_with("beacon_score_gte")), "{:?}", f.trace);
-    let _ = pid;
+    assert!(f.trace.iter().any(|t| t.value.contains("is a listener of")), "{:?}", f.trace);
+}
+
+#[test]
+fn a_loop_polling_a_local_relay_is_a_beacon() {
+    common::require("socat");
+    // socat listens on loopback and relays to a second port: a tunnel's
+    // entrance, which beacons use (ssh -L, chisel, socat).
+    let upstream = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let relay_port = TcpListener::bind("127.0.0.6:0").expect("bind 127.0.0.6").local_addr().expect("addr").port();
+    let mut c = Command::new("socat");
+    c.arg(format!("TCP-LISTEN:{relay_port},bind=127.0.0.6,reuseaddr,fork")).arg(format!("TCP:127.0.0.1:{}", upstream.local_addr().expect("addr").port()));
+    let relay_process = common::spawn_group(c);
+    let mut w = Watcher::new();
+    let listening =
+        w.until(Duration::from_millis(100), Duration::from_secs(10), |s| s.listeners.values().any(|l| l.port == relay_port && l.pid.is_some()).then_some(()));
+    assert!(listening.is_some(), "socat listens on {relay_port}");
+    let relay: std::net::SocketAddr = ([127, 0, 0, 6], relay_port).into();
+    let child = poll_loop(relay);
+    let f = watch_polling(&upstream, relay.ip(), &["beaconing", "beaconing_strong"]);
+    drop(child);
+    drop(relay_process);
+    let f = f.expect("beacon found");
+    assert!(f.severity >= Severity::Medium, "{f:?}");
+    assert!(f.trace.iter().any(|t| t.condition.starts_with("beacon_score_gte")), "{:?}", f.trace);
 }
 
 #[test]
