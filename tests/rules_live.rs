@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Reaped, Watcher, about_pid, bash};
-use necromap::model::{Finding, Pid, Severity, Snapshot, Subject};
+use necromap::model::{Finding, Pid, Severity, Subject};
 
 #[test]
 fn a_bash_on_a_tcp_socket_is_a_critical_reverse_shell() {
