@@ -16,7 +16,7 @@ use cli::{BaselineAction, Cli, Command, DiffFormat, Format, RulesAction, SpecAct
 use necromap::baseline::Baseline;
 use necromap::baseline::files::BaselineError;
 use necromap::baseline::saved;
-use necromap::collect::record::{RecordingHeader, RecordingWriter};
+use necromap::collect::record::{RecordingHeader, RecordingSink, RecordingWriter};
 use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
 use necromap::export::{csv::write_csv, summary_text, write_json};
 use necromap::model::{Snapshot, SnapshotBuilder};
@@ -271,10 +271,10 @@ fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> 
     let replay = info.kind == SourceKind::Replay;
     let interval = cli.interval.or_else(|| source.suggested_interval_ms().map(Duration::from_millis)).unwrap_or(Duration::from_secs(1));
     let duration = duration.unwrap_or(if replay { Duration::MAX } else { Duration::from_secs(60) });
-    let file = std::fs::File::create(out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
+    let sink = RecordingSink::create(out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
     let note = if replay { info.detail.clone() } else { String::new() };
     let header = RecordingHeader::new(info.host.clone(), interval.as_millis() as u64, info.kind, note);
-    let mut writer = RecordingWriter::new(std::io::BufWriter::new(file), &header)?;
+    let mut writer = RecordingWriter::new(sink, &header)?;
     let started = Instant::now();
     let mut frames = 0u64;
     loop {
@@ -292,7 +292,7 @@ fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> 
             std::thread::sleep(interval.saturating_sub(tick.elapsed()));
         }
     }
-    writer.into_inner().flush()?;
+    writer.into_inner().finish()?;
     eprintln!("necromap: recorded {frames} frames to {}", out_path.display());
     Ok(())
 }

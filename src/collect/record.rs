@@ -30,6 +30,50 @@ impl RecordingHeader {
     }
 }
 
+/// Where a recording goes: a plain `.ndjson` file, or gzip when the name
+/// ends in `.gz` (each frame is flushed into the gzip stream, so a
+/// recording cut short still replays up to its last whole frame).
+#[derive(Debug)]
+pub enum RecordingSink {
+    Plain(std::io::BufWriter<std::fs::File>),
+    Gzip(flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>),
+}
+
+impl RecordingSink {
+    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        Ok(if path.extension().is_some_and(|e| e == "gz") {
+            Self::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::best()))
+        } else {
+            Self::Plain(file)
+        })
+    }
+
+    /// Flush, and write the gzip trailer.
+    pub fn finish(self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(mut f) => f.flush(),
+            Self::Gzip(z) => z.finish()?.flush(),
+        }
+    }
+}
+
+impl Write for RecordingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(f) => f.write(buf),
+            Self::Gzip(z) => z.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(f) => f.flush(),
+            Self::Gzip(z) => z.flush(),
+        }
+    }
+}
+
 /// Writes a recording frame by frame (each line flushed, so an interrupted
 /// recording keeps every whole frame).
 #[derive(Debug)]

@@ -29,7 +29,17 @@ impl ReplaySource {
     /// scenario (`.yaml`).
     pub fn open(path: &Path) -> Result<Self, ReplayError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Read { file: file.clone(), source })?;
+        let read = |source| ReplayError::Read { file: file.clone(), source };
+        let text = if path.extension().is_some_and(|e| e == "gz") {
+            let bytes = std::fs::read(path).map_err(read)?;
+            String::from_utf8(gunzip(&bytes).map_err(read)?).map_err(|e| ReplayError::Invalid {
+                file: file.clone(),
+                line: 1,
+                message: format!("not UTF-8 text once unpacked: {e}"),
+            })?
+        } else {
+            std::fs::read_to_string(path).map_err(read)?
+        };
         Self::from_text(&text, &file)
     }
 
@@ -79,6 +89,29 @@ impl ReplaySource {
             last = Some(builder.build(obs, info.clone(), ev));
         }
         (last, n)
+    }
+}
+
+/// Unpack a gzip file. A recording cut short (necromap stopped while
+/// writing) ends without the gzip trailer: everything up to the last frame
+/// it flushed is kept.
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(bytes);
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        match decoder.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => {
+                // Keep whole lines only.
+                let end = out.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                out.truncate(end);
+                return Ok(out);
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
