@@ -1,9 +1,11 @@
 //! `snapshot --format csv`: one table per call (sockets by default).
+//! Values not known are empty fields, never 0.
 //! RFC 4180 quoting; control characters in host strings are written as
 //! `\xNN` so a terminal showing the file cannot be driven by them.
 
 use std::io::Write;
 
+use super::finding_rows::FindingRow;
 use super::rows::SocketRow;
 use crate::model::Snapshot;
 use crate::text::escape_control;
@@ -15,6 +17,8 @@ pub enum CsvTable {
     Processes,
     Endpoints,
     Listeners,
+    /// One row per finding, worst first.
+    Findings,
 }
 
 fn field(v: &str) -> String {
@@ -56,11 +60,14 @@ pub fn write_csv(s: &Snapshot, table: CsvTable, out: &mut dyn Write) -> std::io:
                     "bytes_sent",
                     "bytes_received",
                     "cmdline",
+                    "severity",
+                    "rule_ids",
                 ]
                 .map(String::from),
             )?;
             for p in s.processes.values() {
                 let f = &p.facts;
+                let facts = s.index.process(f.pid());
                 line(
                     out,
                     &[
@@ -80,6 +87,8 @@ pub fn write_csv(s: &Snapshot, table: CsvTable, out: &mut dyn Write) -> std::io:
                         p.bytes_sent.to_string(),
                         p.bytes_received.to_string(),
                         f.cmdline.clone(),
+                        o(facts.map(|x| x.severity.name().to_string())),
+                        facts.map(|x| x.rule_ids.join(" ")).unwrap_or_default(),
                     ],
                 )?;
             }
@@ -124,6 +133,12 @@ pub fn write_csv(s: &Snapshot, table: CsvTable, out: &mut dyn Write) -> std::io:
                         l.inbound_count.to_string(),
                     ],
                 )?;
+            }
+        }
+        CsvTable::Findings => {
+            line(out, &FindingRow::COLUMNS.map(String::from))?;
+            for f in &s.findings {
+                line(out, &FindingRow::new(s, f).values())?;
             }
         }
     }
