@@ -10,3 +10,6 @@ pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
 pub use rows::{ProcessRow, SocketRow};
 pub use summary::summary_text;
+
+#[cfg(test)]
+mod tests;

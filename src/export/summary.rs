@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Direction, Finding, Pid, Snapshot, Socket, Subject};
+use crate::model::{Direction, Finding, Pid, Severity, Snapshot, Socket, Subject};
 use crate::text::{bounded, escape_control};
 
 /// Longest evidence line, in characters.
@@ -47,11 +47,20 @@ fn subject_text(s: &Snapshot, f: &Finding) -> String {
     }
 }
 
-/// The most telling evidence: the first trace step's value (the
-/// explanation when there is no trace).
+/// Conditions that set the scene (direction, state, protocol, zone,
+/// exclusions, `any_of` headers) rather than say what is odd.
+fn is_context(condition: &str) -> bool {
+    let key: String = condition.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+    key.starts_with("exclude_")
+        || matches!(key.as_str(), "direction" | "state" | "state_in" | "protocol" | "remote_ip_version" | "zone_in" | "local_zone_in" | "any_of")
+}
+
+/// The most telling evidence: the value of the last trace step that is not
+/// context (rules narrow down last), else of the first step, else the
+/// explanation.
 fn evidence_text(f: &Finding) -> String {
-    let text = f.trace.first().map_or(f.explanation.as_str(), |t| t.value.as_str());
-    safe(text, EVIDENCE_MAX)
+    let step = f.trace.iter().rev().find(|t| !is_context(&t.condition)).or_else(|| f.trace.first());
+    safe(step.map_or(f.explanation.as_str(), |t| t.value.as_str()), EVIDENCE_MAX)
 }
 
 /// The findings section: worst first (the snapshot keeps them sorted by
@@ -61,7 +70,15 @@ fn findings_section(o: &mut String, s: &Snapshot, top: usize) {
         let _ = writeln!(o, "\nfindings: no findings");
         return;
     }
-    let _ = writeln!(o, "\nfindings ({}):", s.findings.len());
+    let mut counts: Vec<(Severity, usize)> = Vec::new();
+    for f in &s.findings {
+        match counts.last_mut() {
+            Some((sev, n)) if *sev == f.severity => *n += 1,
+            _ => counts.push((f.severity, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(sev, n)| format!("{n} {sev}")).collect();
+    let _ = writeln!(o, "\nfindings ({}: {}):", s.findings.len(), counts.join(" · "));
     for f in s.findings.iter().take(top) {
         let severity = f.severity.name().to_ascii_uppercase();
         let _ = writeln!(o, "  {severity:<8}  {} · {}", safe(&f.rule_name, 80), subject_text(s, f));
