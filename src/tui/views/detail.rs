@@ -141,10 +141,11 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
             out.push(kv("local", sock.raw.local.to_string()));
             out.push(kv("remote", sock.raw.remote.to_string()));
             let seen = utc(sock.first_seen_ms);
+            // `≥`: already open when first seen; `≤`: no older than its process.
             let how = match sock.age.map(|a| a.bound) {
-                Some(AgeBound::Exact) => format!("first seen {seen}"),
-                Some(AgeBound::AtMost) => format!("no older than its process; first seen {seen}"),
-                Some(AgeBound::AtLeast) | None => format!("already open when first seen {seen}"),
+                Some(AgeBound::Exact | AgeBound::AtLeast) => format!("first seen {seen}"),
+                Some(AgeBound::AtMost) => format!("its process's age; first seen {seen}"),
+                None => format!("already open when first seen {seen}"),
             };
             out.push(kv("age", format!("{} ({how})", age_spaced(sock.age))));
             match sock.raw.tcp {
