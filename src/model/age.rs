@@ -1,6 +1,6 @@
 //! How long a socket has been open, as far as necromap can tell, and how
 //! sure that is. The kernel keeps no creation time for a socket (neither
-//! sock_diag nor `tcp_info` carries one), so an age comes from necromap's
+//! `sock_diag` nor `tcp_info` carries one), so an age comes from necromap's
 //! own sightings, and for listeners from their owners' start times:
 //!
 //! - first seen in a refresh after necromap's first: `exact`, now − first

@@ -172,22 +172,22 @@ mod tests {
         SocketKey { protocol: Protocol::Tcp, cookie: c }
     }
 
-    fn tcp(sent: u64, received: u64) -> Option<TcpCounters> {
-        Some(TcpCounters { bytes_acked: sent, bytes_received: received, rtt_us: 0 })
+    fn tcp(sent: u64, received: u64) -> TcpCounters {
+        TcpCounters { bytes_acked: sent, bytes_received: received, rtt_us: 0 }
     }
 
     #[test]
     fn first_seen_survives_and_rates_are_per_second() {
         let mut h = History::new();
         h.begin(1_000);
-        let a = h.observe_socket(key(1), 1_000, tcp(0, 0));
+        let a = h.observe_socket(key(1), 1_000, Some(tcp(0, 0)));
         h.end(1_000);
         assert_eq!(a.first_seen_ms, 1_000);
         assert!(!a.is_new && !a.seen_appearing, "present at the first refresh: start unknown");
         assert_eq!((a.send_rate, a.recv_rate), (None, None), "no previous counters: rate unknown, not 0");
         h.begin(3_000);
-        let a = h.observe_socket(key(1), 3_000, tcp(4_000, 2_000));
-        let b = h.observe_socket(key(2), 3_000, tcp(0, 0));
+        let a = h.observe_socket(key(1), 3_000, Some(tcp(4_000, 2_000)));
+        let b = h.observe_socket(key(2), 3_000, Some(tcp(0, 0)));
         let udp = h.observe_socket(key(3), 3_000, None);
         h.end(3_000);
         assert_eq!(a.first_seen_ms, 1_000);
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(b.send_rate, None, "first sighting: no rate");
         assert_eq!(h.tracked_sockets(), 3);
         h.begin(5_000);
-        let b = h.observe_socket(key(2), 5_000, tcp(0, 0));
+        let b = h.observe_socket(key(2), 5_000, Some(tcp(0, 0)));
         let udp2 = h.observe_socket(key(3), 5_000, None);
         h.end(5_000);
         assert!(!b.is_new && b.seen_appearing, "appeared once, stays known as such");
