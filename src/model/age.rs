@@ -106,6 +106,12 @@ impl SocketAge {
     pub fn open_at_most(self, secs: u64) -> bool {
         matches!(self.bound, AgeBound::Exact | AgeBound::AtMost) && self.secs() <= secs as i64
     }
+
+    /// How a rule trace writes an age: `open 12 s`, `open ≥ 700 s`,
+    /// `open ≤ 30 s`, `age unknown`.
+    pub fn trace(age: Option<Self>) -> String {
+        age.map_or_else(|| "age unknown".into(), |a| format!("open {a}"))
+    }
 }
 
 /// `≥ 700 s`, `≤ 30 s`, `12 s`.
@@ -144,6 +150,7 @@ mod tests {
         assert!(least.open_at_least(600) && !least.open_at_most(10_000), "a lower bound says nothing about a maximum");
         assert!(most.open_at_most(30) && !most.open_at_least(1), "an upper bound says nothing about a minimum");
         assert_eq!((exact.to_string(), least.to_string(), most.to_string()), ("12 s".into(), "≥ 700 s".into(), "≤ 30 s".into()));
+        assert_eq!((SocketAge::trace(Some(least)), SocketAge::trace(None)), ("open ≥ 700 s".into(), "age unknown".into()));
         assert_eq!("at_most".parse::<AgeBound>(), Ok(AgeBound::AtMost));
         assert_eq!(serde_json::to_string(&AgeBound::AtLeast).expect("json"), "\"at_least\"");
     }

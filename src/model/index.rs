@@ -77,17 +77,17 @@ struct Interner<'a> {
 
 impl Interner<'_> {
     /// The slot of this set (`NONE` when empty). `list` must be sorted.
-    fn slot(&mut self, list: Vec<u32>) -> u32 {
+    fn slot(&mut self, list: &[u32]) -> u32 {
         if list.is_empty() {
             return NONE;
         }
-        if let Some(&slot) = self.seen.get(&list) {
+        if let Some(&slot) = self.seen.get(list) {
             return slot;
         }
-        let Some(facts) = Facts::new(self.all, list.clone()) else { return NONE };
+        let Some(facts) = Facts::new(self.all, list.to_vec()) else { return NONE };
         let slot = self.sets.len() as u32;
         self.sets.push(facts);
-        self.seen.insert(list, slot);
+        self.seen.insert(list.to_vec(), slot);
         slot
     }
 }
@@ -145,15 +145,15 @@ impl FactIndex {
                 let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint).collect();
                 match lists.as_slice() {
                     [] => NONE,
-                    [one] => interner.slot((*one).clone()),
-                    _ => interner.slot(union(lists.into_iter())),
+                    [one] => interner.slot(one),
+                    _ => interner.slot(&union(lists.into_iter())),
                 }
             })
             .collect();
         // Lists were filled in findings order, so they are sorted; a socket
         // finding and a process finding cannot repeat an index.
-        let processes = pid_lists.into_iter().map(|(p, list)| (p, interner.slot(list))).collect();
-        let endpoints = endpoint_lists.into_iter().map(|(e, list)| (e, interner.slot(list))).collect();
+        let processes = pid_lists.into_iter().map(|(p, list)| (p, interner.slot(&list))).collect();
+        let endpoints = endpoint_lists.into_iter().map(|(e, list)| (e, interner.slot(&list))).collect();
         Self { sets: interner.sets, sockets: socket_slots, processes, endpoints }
     }
 

@@ -273,20 +273,10 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
     }
     let age = sock.and_then(|s| s.age);
     if let Some(v) = m.duration_gte_sec {
-        cond!(
-            trace,
-            age.is_some_and(|a| a.open_at_least(v)),
-            format!("duration_gte_sec: {v}"),
-            age.map_or_else(|| "age unknown".into(), |a| format!("open {a}"))
-        );
+        cond!(trace, age.is_some_and(|a| a.open_at_least(v)), format!("duration_gte_sec: {v}"), crate::model::SocketAge::trace(age));
     }
     if let Some(v) = m.duration_lte_sec {
-        cond!(
-            trace,
-            age.is_some_and(|a| a.open_at_most(v)),
-            format!("duration_lte_sec: {v}"),
-            age.map_or_else(|| "age unknown".into(), |a| format!("open {a}"))
-        );
+        cond!(trace, age.is_some_and(|a| a.open_at_most(v)), format!("duration_lte_sec: {v}"), crate::model::SocketAge::trace(age));
     }
     let counters = sock.and_then(|s| s.raw.tcp);
     if let Some(v) = m.bytes_sent_gte {
