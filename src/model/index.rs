@@ -136,18 +136,31 @@ impl FactIndex {
             }
         }
         let mut interner = Interner { all: findings, sets: Vec::new(), seen: FxHashMap::default() };
+        // Most sockets have no finding of their own and one owner: their set
+        // depends only on the owner and on the endpoint when it has
+        // findings, so it is worked out once per such pair.
+        let mut by_pair: FxHashMap<(Option<Pid>, Option<EndpointKey>), u32> = FxHashMap::default();
         let socket_slots = sockets
             .iter()
             .map(|s| {
                 let own = by_socket.get(&s.key());
+                let endpoint = EndpointKey(s.raw.remote.ip());
+                let endpoint_list = by_endpoint.get(&endpoint);
+                let pair = (own.is_none() && s.raw.owners.len() <= 1).then(|| (s.owner(), endpoint_list.map(|_| endpoint)));
+                if let Some(&slot) = pair.as_ref().and_then(|p| by_pair.get(p)) {
+                    return slot;
+                }
                 let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
-                let endpoint = by_endpoint.get(&EndpointKey(s.raw.remote.ip()));
-                let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint).collect();
-                match lists.as_slice() {
+                let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
+                let slot = match lists.as_slice() {
                     [] => NONE,
                     [one] => interner.slot(one),
                     _ => interner.slot(&union(lists.into_iter())),
+                };
+                if let Some(p) = pair {
+                    by_pair.insert(p, slot);
                 }
+                slot
             })
             .collect();
         // Lists were filled in findings order, so they are sorted; a socket
