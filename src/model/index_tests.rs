@@ -59,6 +59,9 @@ fn flagged() -> Snapshot {
             sock(3, SocketState::Established, "10.0.0.5:40000", "198.51.100.9:5432", &[20]),
             sock(4, SocketState::Established, "10.0.0.5:40001", "198.51.100.9:5432", &[20, 21]),
             sock(5, SocketState::Established, "10.0.0.5:40003", "198.51.100.10:80", &[]),
+            // Same owner and endpoint as 3; same owner, an endpoint without findings.
+            sock(6, SocketState::Established, "10.0.0.5:40004", "198.51.100.9:5432", &[20]),
+            sock(7, SocketState::Established, "10.0.0.5:40005", "192.0.2.1:443", &[20]),
         ],
         processes: [(10, "nginx"), (20, "app"), (21, "app-child"), (30, "idle")]
             .into_iter()
@@ -103,6 +106,8 @@ fn sockets_gather_their_own_their_owners_and_their_endpoints_findings() {
     assert_eq!(shared.findings.len(), 3, "both owners' findings and the endpoint's");
     assert_eq!(rules(Some(shared)), ["ep_rule", "proc_rule"], "sorted, without duplicates");
     assert_eq!(socket_facts(&s, 5).map(|f| f.severity), Some(Severity::Low));
+    assert_eq!(socket_facts(&s, 6), socket_facts(&s, 3), "same owner, same endpoint: same facts");
+    assert_eq!(rules(socket_facts(&s, 7)), ["proc_rule"], "its owner's findings only");
 }
 
 #[test]
