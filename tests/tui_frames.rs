@@ -48,7 +48,7 @@ fn demo() -> Arc<Snapshot> {
     // Timings are measured, not replayed: fixed here so frames are stable.
     s.timings = necromap::model::StageTimings::default();
     let ep = |ip: &str| EndpointKey(ip.parse().expect("ip"));
-    s.findings = vec![
+    s.set_findings(vec![
         finding(
             "reverse_shell_stdio",
             "Reverse shell: stdio is a socket",
@@ -79,7 +79,7 @@ fn demo() -> Arc<Snapshot> {
             &["resource_leak"],
             &[("state: CLOSE_WAIT", "48 sockets")],
         ),
-    ];
+    ]);
     Arc::new(s)
 }
 
@@ -324,6 +324,7 @@ async fn the_selection_survives_a_refresh() {
     let mut next = (*demo()).clone();
     next.generation += 1;
     next.findings.reverse();
+    next.reindex();
     stx.send(Arc::new(next)).expect("send");
     let input = futures_util::stream::iter(vec![Ok(Event::FocusGained)]);
     run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");

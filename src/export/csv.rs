@@ -1,9 +1,11 @@
 //! `snapshot --format csv`: one table per call (sockets by default).
+//! Values not known are empty fields, never 0.
 //! RFC 4180 quoting; control characters in host strings are written as
 //! `\xNN` so a terminal showing the file cannot be driven by them.
 
 use std::io::Write;
 
+use super::finding_rows::FindingRow;
 use super::rows::SocketRow;
 use crate::model::Snapshot;
 use crate::text::escape_control;
@@ -15,6 +17,8 @@ pub enum CsvTable {
     Processes,
     Endpoints,
     Listeners,
+    /// One row per finding, worst first.
+    Findings,
 }
 
 fn field(v: &str) -> String {
@@ -36,54 +40,7 @@ pub fn write_csv(s: &Snapshot, table: CsvTable, out: &mut dyn Write) -> std::io:
                 line(out, &SocketRow::new(s, sock).values())?;
             }
         }
-        CsvTable::Processes => {
-            line(
-                out,
-                &[
-                    "pid",
-                    "ppid",
-                    "name",
-                    "user",
-                    "uid",
-                    "exe",
-                    "exe_deleted",
-                    "exe_memfd",
-                    "has_tty",
-                    "stdio_sockets",
-                    "start_time_ms",
-                    "socket_count",
-                    "listener_count",
-                    "bytes_sent",
-                    "bytes_received",
-                    "cmdline",
-                ]
-                .map(String::from),
-            )?;
-            for p in s.processes.values() {
-                let f = &p.facts;
-                line(
-                    out,
-                    &[
-                        f.pid.to_string(),
-                        f.ppid.to_string(),
-                        f.name.clone(),
-                        o(f.user.clone()),
-                        f.uid.to_string(),
-                        o(f.exe.clone()),
-                        f.exe_deleted.to_string(),
-                        f.exe_memfd.to_string(),
-                        f.has_tty.to_string(),
-                        f.stdio_sockets.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
-                        f.start_time_ms.to_string(),
-                        p.socket_count.to_string(),
-                        p.listener_count.to_string(),
-                        p.bytes_sent.to_string(),
-                        p.bytes_received.to_string(),
-                        f.cmdline.clone(),
-                    ],
-                )?;
-            }
-        }
+        CsvTable::Processes => processes(s, out)?,
         CsvTable::Endpoints => {
             line(
                 out,
@@ -126,6 +83,69 @@ pub fn write_csv(s: &Snapshot, table: CsvTable, out: &mut dyn Write) -> std::io:
                 )?;
             }
         }
+        CsvTable::Findings => {
+            line(out, &FindingRow::COLUMNS.map(String::from))?;
+            for f in &s.findings {
+                line(out, &FindingRow::new(s, f).values())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The processes table: the spec's fields, then what findings say.
+fn processes(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
+    let o = |v: Option<String>| v.unwrap_or_default();
+    line(
+        out,
+        &[
+            "pid",
+            "ppid",
+            "name",
+            "user",
+            "uid",
+            "exe",
+            "exe_deleted",
+            "exe_memfd",
+            "has_tty",
+            "stdio_sockets",
+            "start_time_ms",
+            "socket_count",
+            "listener_count",
+            "bytes_sent",
+            "bytes_received",
+            "cmdline",
+            "severity",
+            "rule_ids",
+        ]
+        .map(String::from),
+    )?;
+    for p in s.processes.values() {
+        let f = &p.facts;
+        let facts = s.index.process(f.pid());
+        line(
+            out,
+            &[
+                f.pid.to_string(),
+                f.ppid.to_string(),
+                f.name.clone(),
+                o(f.user.clone()),
+                f.uid.to_string(),
+                o(f.exe.clone()),
+                f.exe_deleted.to_string(),
+                f.exe_memfd.to_string(),
+                f.has_tty.to_string(),
+                f.stdio_sockets.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                f.start_time_ms.to_string(),
+                p.socket_count.to_string(),
+                p.listener_count.to_string(),
+                p.bytes_sent.to_string(),
+                p.bytes_received.to_string(),
+                f.cmdline.clone(),
+                o(facts.map(|x| x.severity.name().to_string())),
+                facts.map(|x| x.rule_ids.join(" ")).unwrap_or_default(),
+            ],
+        )?;
     }
     Ok(())
 }

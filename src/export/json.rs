@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rows::SocketRow;
+use super::rows::{ProcessRow, SocketRow};
 use crate::collect::SourceInfo;
-use crate::model::{EndpointGroupNode, Finding, Health, ProcessNode, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
+use crate::model::{EndpointGroupNode, Finding, Health, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
 
 /// Format marker and version of the JSON document.
 pub const JSON_FORMAT: &str = "necromap-snapshot";
@@ -20,7 +20,7 @@ pub struct SnapshotDocument<'a> {
     pub taken_at_ms: i64,
     pub source: &'a SourceInfo,
     pub summary: Summary,
-    pub processes: Vec<&'a ProcessNode>,
+    pub processes: Vec<ProcessRow<'a>>,
     pub sockets: Vec<SocketRow>,
     pub endpoints: Vec<&'a RemoteEndpointNode>,
     pub listeners: Vec<&'a ServiceListenerNode>,
@@ -71,7 +71,7 @@ impl<'a> SnapshotDocument<'a> {
                 graph_nodes: s.graph.node_count(),
                 graph_edges: s.graph.edge_count(),
             },
-            processes: s.processes.values().collect(),
+            processes: s.processes.values().map(|p| ProcessRow::new(s, p)).collect(),
             sockets: s.sockets.iter().map(|x| SocketRow::new(s, x)).collect(),
             endpoints: s.endpoints.values().collect(),
             listeners: s.listeners.values().collect(),

@@ -1,10 +1,15 @@
 //! Exporters: JSON and CSV snapshots, and a plain-text summary.
 
 pub mod csv;
+mod finding_rows;
 mod json;
 mod rows;
 mod summary;
 
+pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
-pub use rows::SocketRow;
+pub use rows::{ProcessRow, SocketRow};
 pub use summary::summary_text;
+
+#[cfg(test)]
+mod tests;

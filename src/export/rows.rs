@@ -1,10 +1,11 @@
 //! Flat, stable records for output: one per socket, as `snapshot --format
-//! json|csv` prints them and as the README documents them. Field names here
-//! are a public contract: add fields, never rename them.
+//! json|csv` prints them and as the README documents them, and the JSON
+//! process row. Field names here are a public contract: add fields, never
+//! rename them. Values not known are `null` (JSON) or empty (CSV), never 0.
 
 use serde::Serialize;
 
-use crate::model::{Snapshot, Socket};
+use crate::model::{AgeBound, ProcessNode, Severity, Snapshot, Socket};
 
 /// One socket, flattened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,19 +25,31 @@ pub struct SocketRow {
     pub uid: u32,
     pub inode: u32,
     pub first_seen_ms: i64,
-    pub age_ms: i64,
+    /// How long the socket has been open (see `age_bound`); null when unknown.
+    pub age_ms: Option<i64>,
     pub bytes_sent: Option<u64>,
     pub bytes_received: Option<u64>,
     pub rtt_us: Option<u32>,
-    pub send_rate: u64,
-    pub recv_rate: u64,
+    /// Bytes per second since the previous refresh; null on the first
+    /// sighting and without `tcp_info`.
+    pub send_rate: Option<u64>,
+    pub recv_rate: Option<u64>,
     pub recv_queue: u32,
     pub send_queue: u32,
+    /// The worst severity of the findings about the socket, its owners or
+    /// its remote endpoint; null when none.
+    pub severity: Option<Severity>,
+    /// Those findings' rule ids, sorted.
+    pub rule_ids: Vec<String>,
+    /// `exact`, `at_least` or `at_most`: how `age_ms` relates to the real
+    /// age; null when the age is unknown.
+    pub age_bound: Option<AgeBound>,
 }
 
 impl SocketRow {
     pub fn new(snapshot: &Snapshot, s: &Socket) -> Self {
         let pid = s.owner();
+        let facts = snapshot.socket_facts(s);
         Self {
             id: s.key().to_string(),
             protocol: match s.key().protocol {
@@ -56,7 +69,7 @@ impl SocketRow {
             uid: s.raw.uid,
             inode: s.raw.inode,
             first_seen_ms: s.first_seen_ms,
-            age_ms: s.age_ms,
+            age_ms: s.age.map(|a| a.ms),
             bytes_sent: s.raw.tcp.map(|t| t.bytes_acked),
             bytes_received: s.raw.tcp.map(|t| t.bytes_received),
             rtt_us: s.raw.tcp.map(|t| t.rtt_us),
@@ -64,11 +77,14 @@ impl SocketRow {
             recv_rate: s.recv_rate,
             recv_queue: s.raw.recv_queue,
             send_queue: s.raw.send_queue,
+            severity: facts.map(|f| f.severity),
+            rule_ids: facts.map(|f| f.rule_ids.clone()).unwrap_or_default(),
+            age_bound: s.age.map(|a| a.bound),
         }
     }
 
     /// Column names, in CSV order.
-    pub const COLUMNS: [&'static str; 23] = [
+    pub const COLUMNS: [&'static str; 26] = [
         "id",
         "protocol",
         "state",
@@ -92,10 +108,13 @@ impl SocketRow {
         "recv_rate",
         "recv_queue",
         "send_queue",
+        "severity",
+        "rule_ids",
+        "age_bound",
     ];
 
     /// Values in [`Self::COLUMNS`] order, as text (empty for absent).
-    pub fn values(&self) -> [String; 23] {
+    pub fn values(&self) -> [String; 26] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.id.clone(),
@@ -113,14 +132,36 @@ impl SocketRow {
             self.uid.to_string(),
             self.inode.to_string(),
             self.first_seen_ms.to_string(),
-            self.age_ms.to_string(),
+            opt(self.age_ms.map(|v| v.to_string())),
             opt(self.bytes_sent.map(|v| v.to_string())),
             opt(self.bytes_received.map(|v| v.to_string())),
             opt(self.rtt_us.map(|v| v.to_string())),
-            self.send_rate.to_string(),
-            self.recv_rate.to_string(),
+            opt(self.send_rate.map(|v| v.to_string())),
+            opt(self.recv_rate.map(|v| v.to_string())),
             self.recv_queue.to_string(),
             self.send_queue.to_string(),
+            opt(self.severity.map(|v| v.name().to_string())),
+            self.rule_ids.join(" "),
+            opt(self.age_bound.map(|v| v.name().to_string())),
         ]
+    }
+}
+
+/// One process in `snapshot --format json`: the spec's `process` node with
+/// what the findings say about it (its own and its sockets').
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessRow<'a> {
+    #[serde(flatten)]
+    pub node: &'a ProcessNode,
+    /// The worst severity; null when none.
+    pub severity: Option<Severity>,
+    /// Rule ids, sorted.
+    pub rule_ids: &'a [String],
+}
+
+impl<'a> ProcessRow<'a> {
+    pub fn new(snapshot: &'a Snapshot, node: &'a ProcessNode) -> Self {
+        let facts = snapshot.index.process(node.facts.pid());
+        Self { node, severity: facts.map(|f| f.severity), rule_ids: facts.map_or(&[], |f| f.rule_ids.as_slice()) }
     }
 }

@@ -1,13 +1,96 @@
 //! A short text summary of a snapshot for the terminal (plain `necromap`
-//! without the explorer, and `--help` examples). Host strings are escaped.
+//! without the explorer, and `--help` examples). Host strings are escaped
+//! and bounded.
 
 use std::fmt::Write;
 
-use crate::model::{Direction, Snapshot};
+use crate::model::{Direction, Finding, Pid, Severity, Snapshot, Socket, Subject};
 use crate::text::{bounded, escape_control};
 
-/// Render the summary: totals, states, busiest processes and endpoints,
-/// listeners, health.
+/// Longest evidence line, in characters.
+const EVIDENCE_MAX: usize = 100;
+
+/// A host string for one line: escaped, then bounded.
+fn safe(s: &str, max: usize) -> String {
+    bounded(&escape_control(s), max)
+}
+
+/// `pid 1234 bash`, or `pid 1234` when its facts are unknown.
+fn process_text(s: &Snapshot, pid: Pid) -> String {
+    match s.process(pid) {
+        Some(p) => format!("pid {pid} {}", safe(&p.facts.name, 32)),
+        None => format!("pid {pid}"),
+    }
+}
+
+/// What a finding is about, in one phrase.
+fn subject_text(s: &Snapshot, f: &Finding) -> String {
+    match f.subject {
+        Subject::Process { pid } => process_text(s, pid),
+        Subject::Socket { socket, pid } => {
+            let owner = pid.map(|p| format!("{} ", process_text(s, p))).unwrap_or_default();
+            match s.socket(socket) {
+                Some(x) if x.raw.remote.ip().is_unspecified() => format!("{owner}{} {} {}", socket.protocol, x.raw.local, x.state()),
+                Some(x) => format!("{owner}{} {} → {}", socket.protocol, x.raw.local, x.raw.remote),
+                None => format!("{owner}socket {socket}"),
+            }
+        }
+        Subject::Endpoint { endpoint } => {
+            let talkers = s.endpoints.get(&endpoint).map_or(0, |e| e.process_count);
+            // The one process talking to it, when there is exactly one.
+            let talker = if talkers == 1 { s.sockets.iter().filter(|x| x.raw.remote.ip() == endpoint.0).find_map(Socket::owner) } else { None };
+            match talker {
+                Some(p) => format!("{endpoint} ({})", process_text(s, p)),
+                None => endpoint.to_string(),
+            }
+        }
+    }
+}
+
+/// Conditions that set the scene (direction, state, protocol, zone,
+/// exclusions, `any_of` headers) rather than say what is odd.
+fn is_context(condition: &str) -> bool {
+    let key: String = condition.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+    key.starts_with("exclude_")
+        || matches!(key.as_str(), "direction" | "state" | "state_in" | "protocol" | "remote_ip_version" | "zone_in" | "local_zone_in" | "any_of")
+}
+
+/// The most telling evidence: the value of the last trace step that is not
+/// context (rules narrow down last), else of the first step, else the
+/// explanation.
+fn evidence_text(f: &Finding) -> String {
+    let step = f.trace.iter().rev().find(|t| !is_context(&t.condition)).or_else(|| f.trace.first());
+    safe(step.map_or(f.explanation.as_str(), |t| t.value.as_str()), EVIDENCE_MAX)
+}
+
+/// The findings section: worst first (the snapshot keeps them sorted by
+/// severity, then id), two lines each, at most `top` findings.
+fn findings_section(o: &mut String, s: &Snapshot, top: usize) {
+    if s.findings.is_empty() {
+        let _ = writeln!(o, "\nfindings: no findings");
+        return;
+    }
+    let mut counts: Vec<(Severity, usize)> = Vec::new();
+    for f in &s.findings {
+        match counts.last_mut() {
+            Some((sev, n)) if *sev == f.severity => *n += 1,
+            _ => counts.push((f.severity, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(sev, n)| format!("{n} {sev}")).collect();
+    let _ = writeln!(o, "\nfindings ({}: {}):", s.findings.len(), counts.join(" · "));
+    for f in s.findings.iter().take(top) {
+        let severity = f.severity.name().to_ascii_uppercase();
+        let _ = writeln!(o, "  {severity:<8}  {} · {}", safe(&f.rule_name, 80), subject_text(s, f));
+        let _ = writeln!(o, "  {:<8}  {}", "", evidence_text(f));
+    }
+    if s.findings.len() > top {
+        let _ = writeln!(o, "  … and {} more (necromap snapshot --format csv --table findings)", s.findings.len() - top);
+    }
+}
+
+/// Render the summary: totals, states, findings, busiest processes and
+/// endpoints, listeners, health.
 pub fn summary_text(s: &Snapshot, top: usize) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -22,6 +105,7 @@ pub fn summary_text(s: &Snapshot, top: usize) -> String {
     );
     let states: Vec<String> = s.state_counts().into_iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(o, "states: {}", states.join(" · "));
+    findings_section(&mut o, s, top);
 
     let mut procs: Vec<_> = s.processes.values().collect();
     procs.sort_by(|a, b| b.socket_count.cmp(&a.socket_count).then(a.facts.pid.cmp(&b.facts.pid)));

@@ -11,7 +11,7 @@ use rmcp::schemars::{self, JsonSchema};
 use serde::Serialize;
 
 use crate::export::SocketRow;
-use crate::model::{Finding, ProcessNode, Snapshot, Socket, Subject, view};
+use crate::model::{Finding, ProcessNode, Snapshot, Socket, Subject};
 use crate::text::{bounded, escape_control};
 
 /// Longest command line returned (characters, after escaping).
@@ -55,20 +55,24 @@ pub struct ConnectionItem {
     /// Owning process name, when visible.
     pub process: Option<String>,
     pub uid: u32,
-    /// Milliseconds since necromap first saw the socket.
-    pub age_ms: i64,
+    /// How long the socket has been open, in milliseconds (see age_bound); null when unknown.
+    pub age_ms: Option<i64>,
     /// Bytes acknowledged by the peer (TCP only).
     pub bytes_sent: Option<u64>,
     /// Bytes received (TCP only).
     pub bytes_received: Option<u64>,
     /// Smoothed round-trip time in microseconds (TCP only).
     pub rtt_us: Option<u32>,
-    /// Bytes per second sent over the last refresh.
-    pub send_rate: u64,
-    /// Bytes per second received over the last refresh.
-    pub recv_rate: u64,
+    /// Bytes per second sent over the last refresh; null on the first sighting and without TCP counters.
+    pub send_rate: Option<u64>,
+    /// Bytes per second received over the last refresh; null on the first sighting and without TCP counters.
+    pub recv_rate: Option<u64>,
     /// Highest severity of the findings about this socket, its process or its remote endpoint.
     pub severity: Option<String>,
+    /// Rule ids of those findings, sorted.
+    pub rule_ids: Vec<String>,
+    /// How age_ms relates to the real age: exact (to within one refresh), at_least (the socket was already open when necromap started) or at_most (a listener, bounded by its process's start); null when the age is unknown.
+    pub age_bound: Option<String>,
 }
 
 impl ConnectionItem {
@@ -93,7 +97,9 @@ impl ConnectionItem {
             rtt_us: row.rtt_us,
             send_rate: row.send_rate,
             recv_rate: row.recv_rate,
-            severity: view::socket_severity(snapshot, socket).map(|s| s.name().to_string()),
+            severity: row.severity.map(|s| s.name().to_string()),
+            rule_ids: row.rule_ids,
+            age_bound: row.age_bound.map(|b| b.name().to_string()),
         }
     }
 }
@@ -126,12 +132,14 @@ pub struct ProcessItem {
     pub bytes_received: u64,
     /// Highest severity of the findings about this process or its sockets.
     pub severity: Option<String>,
+    /// Rule ids of those findings, sorted.
+    pub rule_ids: Vec<String>,
 }
 
 impl ProcessItem {
     pub fn new(snapshot: &Snapshot, p: &ProcessNode) -> Self {
         let f = &p.facts;
-        let severity = snapshot.findings.iter().filter(|x| finding_about_pid(x, f.pid)).map(|x| x.severity).max();
+        let facts = snapshot.index.process(f.pid());
         Self {
             pid: f.pid,
             ppid: f.ppid,
@@ -150,7 +158,8 @@ impl ProcessItem {
             listener_count: p.listener_count,
             bytes_sent: p.bytes_sent,
             bytes_received: p.bytes_received,
-            severity: severity.map(|s| s.name().to_string()),
+            severity: facts.map(|x| x.severity.name().to_string()),
+            rule_ids: facts.map(|x| x.rule_ids.clone()).unwrap_or_default(),
         }
     }
 }

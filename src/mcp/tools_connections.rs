@@ -233,10 +233,11 @@ impl NecromapServer {
         let mut flagged: Vec<(crate::model::Severity, FlaggedConnection)> = s
             .sockets
             .iter()
-            .filter_map(|sock| {
-                let about: Vec<_> = findings.iter().filter(|f| view::finding_about_socket(f, sock)).collect();
-                let top = about.iter().map(|f| f.severity).max()?;
-                Some((top, FlaggedConnection { connection: ConnectionItem::new(&s, sock), finding_ids: about.iter().map(|f| f.id.clone()).collect() }))
+            .enumerate()
+            .filter_map(|(i, sock)| {
+                let facts = s.index.socket(i).filter(|f| f.severity >= min)?;
+                let ids = facts.findings.iter().map(|&j| &s.findings[j as usize]).filter(|f| f.severity >= min).map(|f| f.id.clone()).collect();
+                Some((facts.severity, FlaggedConnection { connection: ConnectionItem::new(&s, sock), finding_ids: ids }))
             })
             .collect();
         // Most severe first; stable within a severity (socket order).

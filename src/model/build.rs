@@ -9,11 +9,13 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
+use super::age::{AgeBound, SocketAge};
 use super::finding::Finding;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 use super::grouping::{EndpointInfo, Slot, group_endpoints};
 use super::health::{Health, HealthMessage, UnownedCounts};
 use super::history::{ConnectionStart, History, SeriesKey};
+use super::index::FactIndex;
 use super::keys::{EndpointKey, ListenerKey, Pid};
 use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::snapshot::Snapshot;
@@ -83,8 +85,7 @@ impl SnapshotBuilder {
             } else {
                 (Direction::Outbound, Zone::of(raw.remote.ip()), None)
             };
-            let counters = raw.tcp.unwrap_or_default();
-            let h = self.history.observe_socket(raw.key, now, counters.bytes_acked, counters.bytes_received);
+            let h = self.history.observe_socket(raw.key, now, raw.tcp);
             if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
                 self.history.record_endpoint_start(raw.remote.ip(), now);
                 // A start is a new outbound socket in any connected state:
@@ -102,12 +103,19 @@ impl SnapshotBuilder {
                     self.history.record_start(series, ConnectionStart { at_ms: now, pid: owner.map_or(0, |f| f.pid) });
                 }
             }
+            // A listener is created by a process holding it: the earliest
+            // start among its visible owners bounds its age from above.
+            let owners_start = if direction == Direction::Listen {
+                raw.owners.iter().filter_map(|p| facts.get(&p.0)).map(|f| f.start_time_ms).filter(|&t| t > 0).min()
+            } else {
+                None
+            };
             sockets.push(Socket {
                 direction,
                 listener,
                 zone,
                 first_seen_ms: h.first_seen_ms,
-                age_ms: now - h.first_seen_ms,
+                age: SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start),
                 send_rate: h.send_rate,
                 recv_rate: h.recv_rate,
                 raw,
@@ -135,15 +143,15 @@ impl SnapshotBuilder {
             listeners,
             graph,
             findings: Vec::new(),
+            index: FactIndex::default(),
             health,
             timings,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {
             let t = Instant::now();
-            let mut findings = ev.evaluate(&snapshot, &self.history);
-            findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
-            snapshot.findings = findings;
+            // Sorts the findings, then indexes them once for every reader.
+            snapshot.set_findings(ev.evaluate(&snapshot, &self.history));
             snapshot.health.messages.extend(ev.health());
             timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
         }
@@ -407,7 +415,12 @@ fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey
         }
         edge.bytes_sent += c.bytes_acked;
         edge.bytes_received += c.bytes_received;
-        edge.duration_ms = edge.duration_ms.max(s.age_ms);
+        // The spec's duration is the oldest socket's time since first seen:
+        // ages measured from a sighting count, an owner's upper bound does
+        // not, and unknown ages are skipped (0 when none is known).
+        if let Some(age) = s.age.filter(|a| a.bound != AgeBound::AtMost) {
+            edge.duration_ms = edge.duration_ms.max(age.ms);
+        }
         edge.socket_count += 1;
         edge.socket_ids.push(raw.key);
     }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::collect::{Observation, SourceKind};
-use crate::model::{ProcessFacts, SocketKey, TcpCounters};
+use crate::model::{AgeBound, ProcessFacts, SocketAge, SocketKey, TcpCounters};
 
 fn info() -> SourceInfo {
     SourceInfo { kind: SourceKind::Replay, host: "test".into(), detail: String::new() }
@@ -102,14 +102,68 @@ fn history_gives_age_rates_and_new_connection_counts() {
     let s = b.build(next, info(), None);
     assert_eq!(s.generation, 2);
     let inbound = s.socket(SocketKey { protocol: Protocol::Tcp, cookie: 2 }).expect("socket");
-    assert_eq!((inbound.first_seen_ms, inbound.age_ms), (1_000, 2_000));
-    assert_eq!((inbound.send_rate, inbound.recv_rate), (2_000, 1_000));
+    assert_eq!((inbound.first_seen_ms, inbound.age), (1_000, Some(SocketAge { ms: 2_000, bound: AgeBound::AtLeast })));
+    assert_eq!((inbound.send_rate, inbound.recv_rate), (Some(2_000), Some(1_000)));
     let db = s.endpoints.get(&EndpointKey("198.51.100.9".parse().expect("ip"))).expect("endpoint");
     assert!((db.new_per_minute - 1.0).abs() < f64::EPSILON, "one new connection in the last minute");
     let series: Vec<_> = b.history().series().collect();
     assert_eq!(series.len(), 1);
     assert_eq!(series[0].0.process, "/usr/bin/app");
     assert_eq!(series[0].1.front().map(|c| c.pid), Some(20));
+}
+
+#[test]
+fn ages_are_exact_lower_or_upper_bounds_or_unknown_over_three_refreshes() {
+    let tcp = |c: u64| SocketKey { protocol: Protocol::Tcp, cookie: c };
+    let udp = |c: u64| SocketKey { protocol: Protocol::Udp, cookie: c };
+    let host = |t: i64| {
+        let mut obs = web_host(t);
+        // nginx started at 400 ms; dnsd's start is unknown (0).
+        obs.processes[0].start_time_ms = 400;
+        obs.sockets[5].tcp = None; // TIME_WAIT has no tcp_info
+        obs
+    };
+    let at = |ms: i64, bound: AgeBound| Some(SocketAge { ms, bound });
+    let listener_edge = |s: &Snapshot| {
+        s.graph.edges().iter().find(|e| e.2.kind == EdgeKind::ListenerBinding && e.2.connection.local_port == 443).map(|e| e.2.connection.duration_ms)
+    };
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+
+    // First refresh: nothing was seen appearing.
+    let s = b.build(host(1_000), info(), None);
+    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    assert_eq!(age(tcp(1)), at(600, AgeBound::AtMost), "a listener is at most as old as its owner");
+    assert_eq!(age(tcp(2)), None, "a connection already there: unknown, not 0");
+    assert_eq!(age(udp(7)), None, "a listener whose owner's start is unknown");
+    let rates = |c: SocketKey| s.socket(c).map(|x| (x.send_rate, x.recv_rate));
+    assert_eq!(rates(tcp(2)), Some((None, None)), "no previous counters: no rate");
+    assert_eq!(listener_edge(&s), Some(0), "an owner's upper bound is not a time since first seen");
+
+    // Second refresh: a lower bound for what was there, exact for what appeared.
+    let mut next = host(3_000);
+    next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
+    let s = b.build(next, info(), None);
+    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    assert_eq!(age(tcp(1)), at(2_000, AgeBound::AtLeast), "both bounds known: the lower one is shown");
+    assert_eq!(age(tcp(2)), at(2_000, AgeBound::AtLeast));
+    assert_eq!(age(tcp(9)), at(0, AgeBound::Exact));
+    assert_eq!(s.socket(tcp(9)).map(|x| x.send_rate), Some(None), "first sighting: no rate");
+    assert_eq!(s.socket(tcp(2)).map(|x| x.send_rate), Some(Some(0)), "known and idle");
+
+    // Third refresh: the new connection's age grows exactly; a listener
+    // that appears now is exact too.
+    let mut next = host(5_000);
+    next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
+    next.sockets.push(sock(10, SocketState::Listen, "0.0.0.0:8080", "0.0.0.0:0", 20, &[10]));
+    let s = b.build(next, info(), None);
+    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    assert_eq!(age(tcp(9)), at(2_000, AgeBound::Exact));
+    assert_eq!(age(tcp(10)), at(0, AgeBound::Exact));
+    assert_eq!(age(tcp(2)), at(4_000, AgeBound::AtLeast));
+    assert_eq!(age(tcp(6)), at(4_000, AgeBound::AtLeast));
+    assert_eq!(s.socket(tcp(6)).map(|x| x.send_rate), Some(None), "TIME_WAIT: no counters, no rate");
+    assert_eq!(s.socket(udp(7)).map(|x| x.recv_rate), Some(None), "UDP: no counters, no rate");
+    assert_eq!(listener_edge(&s), Some(4_000));
 }
 
 #[test]

@@ -17,6 +17,17 @@ pub enum Subject {
     Process { pid: Pid },
 }
 
+impl Subject {
+    /// `socket`, `endpoint` or `process`, as every output names the kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Socket { .. } => "socket",
+            Self::Endpoint { .. } => "endpoint",
+            Self::Process { .. } => "process",
+        }
+    }
+}
+
 /// One condition that matched, with the value that made it match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {

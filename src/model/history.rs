@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys::SocketKey;
-use super::socket::Protocol;
+use super::socket::{Protocol, TcpCounters};
 
 /// How long starts are kept.
 pub const START_RETENTION_MS: i64 = 60 * 60 * 1000;
@@ -44,8 +44,10 @@ pub struct ConnectionStart {
 struct Seen {
     first_ms: i64,
     last_ms: i64,
-    sent: u64,
-    received: u64,
+    /// First seen in a refresh after the first one.
+    appeared: bool,
+    /// The counters at `last_ms` (none without `tcp_info`).
+    counters: Option<TcpCounters>,
 }
 
 #[derive(Debug, Default)]
@@ -63,8 +65,14 @@ pub struct SocketHistory {
     pub first_seen_ms: i64,
     /// Seen for the first time in this refresh, and not in the first one.
     pub is_new: bool,
-    pub send_rate: u64,
-    pub recv_rate: u64,
+    /// First seen in a refresh after the first one (this one or earlier):
+    /// `first_seen_ms` is then within one refresh of when it appeared.
+    pub seen_appearing: bool,
+    /// Bytes per second since the previous refresh: none the first time a
+    /// socket is seen, and when this refresh or the previous had no
+    /// counters (UDP, `TIME_WAIT`).
+    pub send_rate: Option<u64>,
+    pub recv_rate: Option<u64>,
 }
 
 impl History {
@@ -78,18 +86,24 @@ impl History {
         self.last_ms = Some(now_ms);
     }
 
-    /// Record one socket seen in this refresh.
-    pub fn observe_socket(&mut self, key: SocketKey, now_ms: i64, sent: u64, received: u64) -> SocketHistory {
+    /// Record one socket seen in this refresh, with its `tcp_info`
+    /// counters when it has them.
+    pub fn observe_socket(&mut self, key: SocketKey, now_ms: i64, counters: Option<TcpCounters>) -> SocketHistory {
         let first_refresh = self.refreshes <= 1;
         if let Some(seen) = self.sockets.get_mut(&key) {
             let dt = (now_ms - seen.last_ms).max(1) as u64;
             let rate = |new: u64, old: u64| new.saturating_sub(old).saturating_mul(1000) / dt;
-            let out = SocketHistory { first_seen_ms: seen.first_ms, is_new: false, send_rate: rate(sent, seen.sent), recv_rate: rate(received, seen.received) };
-            *seen = Seen { first_ms: seen.first_ms, last_ms: now_ms, sent, received };
+            let (send_rate, recv_rate) = match (counters, seen.counters) {
+                (Some(new), Some(old)) => (Some(rate(new.bytes_acked, old.bytes_acked)), Some(rate(new.bytes_received, old.bytes_received))),
+                _ => (None, None),
+            };
+            let out = SocketHistory { first_seen_ms: seen.first_ms, is_new: false, seen_appearing: seen.appeared, send_rate, recv_rate };
+            seen.last_ms = now_ms;
+            seen.counters = counters;
             out
         } else {
-            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, sent, received });
-            SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, send_rate: 0, recv_rate: 0 }
+            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, appeared: !first_refresh, counters });
+            SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, seen_appearing: !first_refresh, send_rate: None, recv_rate: None }
         }
     }
 
@@ -158,29 +172,41 @@ mod tests {
         SocketKey { protocol: Protocol::Tcp, cookie: c }
     }
 
+    fn tcp(sent: u64, received: u64) -> TcpCounters {
+        TcpCounters { bytes_acked: sent, bytes_received: received, rtt_us: 0 }
+    }
+
     #[test]
     fn first_seen_survives_and_rates_are_per_second() {
         let mut h = History::new();
         h.begin(1_000);
-        let a = h.observe_socket(key(1), 1_000, 0, 0);
+        let a = h.observe_socket(key(1), 1_000, Some(tcp(0, 0)));
         h.end(1_000);
         assert_eq!(a.first_seen_ms, 1_000);
-        assert!(!a.is_new, "present at the first refresh: start unknown");
+        assert!(!a.is_new && !a.seen_appearing, "present at the first refresh: start unknown");
+        assert_eq!((a.send_rate, a.recv_rate), (None, None), "no previous counters: rate unknown, not 0");
         h.begin(3_000);
-        let a = h.observe_socket(key(1), 3_000, 4_000, 2_000);
-        let b = h.observe_socket(key(2), 3_000, 0, 0);
+        let a = h.observe_socket(key(1), 3_000, Some(tcp(4_000, 2_000)));
+        let b = h.observe_socket(key(2), 3_000, Some(tcp(0, 0)));
+        let udp = h.observe_socket(key(3), 3_000, None);
         h.end(3_000);
         assert_eq!(a.first_seen_ms, 1_000);
-        assert_eq!((a.send_rate, a.recv_rate), (2_000, 1_000));
-        assert!(b.is_new);
-        assert_eq!(h.tracked_sockets(), 2);
+        assert_eq!((a.send_rate, a.recv_rate), (Some(2_000), Some(1_000)));
+        assert!(!a.seen_appearing);
+        assert!(b.is_new && b.seen_appearing);
+        assert_eq!(b.send_rate, None, "first sighting: no rate");
+        assert_eq!(h.tracked_sockets(), 3);
         h.begin(5_000);
-        h.observe_socket(key(2), 5_000, 0, 0);
+        let b = h.observe_socket(key(2), 5_000, Some(tcp(0, 0)));
+        let udp2 = h.observe_socket(key(3), 5_000, None);
         h.end(5_000);
-        assert_eq!(h.tracked_sockets(), 1, "socket 1 is gone and forgotten");
+        assert!(!b.is_new && b.seen_appearing, "appeared once, stays known as such");
+        assert_eq!(b.send_rate, Some(0), "a known idle rate is 0");
+        assert_eq!((udp.send_rate, udp2.send_rate), (None, None), "no counters: no rate");
+        assert_eq!(h.tracked_sockets(), 2, "socket 1 is gone and forgotten");
         // A socket that comes back is new again.
         h.begin(7_000);
-        assert!(h.observe_socket(key(1), 7_000, 0, 0).is_new);
+        assert!(h.observe_socket(key(1), 7_000, None).is_new);
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! snapshot, History, grouping, and the builder that makes a snapshot from
 //! an observation.
 
+mod age;
 mod build;
 mod finding;
 mod graph;
 pub mod grouping;
 mod health;
 mod history;
+mod index;
 mod keys;
 mod nodes;
 mod severity;
@@ -17,11 +19,13 @@ mod socket;
 pub mod view;
 mod zone;
 
+pub use age::{AgeBound, SocketAge};
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use finding::{Finding, Highlight, Subject, TraceStep};
 pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};
 pub use history::{ConnectionStart, History, SeriesKey};
+pub use index::{FactIndex, Facts};
 pub use keys::{EndpointKey, ListenerKey, Pid, SocketKey};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use severity::Severity;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::finding::Finding;
 use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
+use super::index::{FactIndex, Facts};
 use super::keys::{EndpointKey, ListenerKey, Pid, SocketKey};
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::socket::Socket;
@@ -25,8 +26,14 @@ pub struct Snapshot {
     pub listeners: BTreeMap<ListenerKey, ServiceListenerNode>,
     pub graph: NetGraph,
     /// Filled by the rule engine before publishing; sorted by severity
-    /// (highest first), then id.
+    /// (highest first), then id. Set with [`Snapshot::set_findings`] so the
+    /// index follows.
     pub findings: Vec<Finding>,
+    /// What the findings say about each socket, process and endpoint.
+    /// Rebuilt by [`Snapshot::set_findings`], [`Snapshot::retain_sockets`]
+    /// and [`Snapshot::reindex`]; whoever changes `sockets` or `findings`
+    /// directly calls `reindex`.
+    pub index: FactIndex,
     pub health: Health,
     pub timings: StageTimings,
 }
@@ -44,6 +51,7 @@ impl Snapshot {
             listeners: BTreeMap::new(),
             graph: NetGraph::new(),
             findings: Vec::new(),
+            index: FactIndex::default(),
             health: Health::default(),
             timings: StageTimings::default(),
         }
@@ -51,6 +59,36 @@ impl Snapshot {
 
     pub fn socket(&self, key: SocketKey) -> Option<&Socket> {
         self.sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| &self.sockets[i])
+    }
+
+    /// Replace the findings: sorted by severity (highest first), then id,
+    /// and indexed.
+    pub fn set_findings(&mut self, mut findings: Vec<Finding>) {
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+        self.findings = findings;
+        self.reindex();
+    }
+
+    /// Keep only the sockets `keep` accepts, and index again.
+    pub fn retain_sockets(&mut self, keep: impl FnMut(&Socket) -> bool) {
+        self.sockets.retain(keep);
+        self.reindex();
+    }
+
+    /// Rebuild the fact index from `sockets` and `findings` as they are.
+    pub fn reindex(&mut self) {
+        self.index = FactIndex::build(&self.sockets, &self.findings);
+    }
+
+    /// What the findings say about this socket (found by key).
+    pub fn socket_facts(&self, socket: &Socket) -> Option<&Facts> {
+        let i = self.sockets.binary_search_by_key(&socket.key(), Socket::key).ok()?;
+        self.index.socket(i)
+    }
+
+    /// The worst finding of a set of facts.
+    pub fn worst_finding(&self, facts: &Facts) -> Option<&Finding> {
+        self.findings.get(facts.worst)
     }
 
     /// A socket-owning process.

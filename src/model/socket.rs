@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::age::SocketAge;
 use super::keys::{ListenerKey, Pid, SocketKey};
 use super::zone::Zone;
 
@@ -244,11 +245,16 @@ pub struct Socket {
     pub zone: Zone,
     /// When necromap first saw this socket (Unix ms).
     pub first_seen_ms: i64,
-    /// Time since first seen.
-    pub age_ms: i64,
-    /// Bytes per second since the previous refresh (TCP only; 0 on the first).
-    pub send_rate: u64,
-    pub recv_rate: u64,
+    /// How long it has been open and how sure that is (see
+    /// [`SocketAge`]); none when nothing is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<SocketAge>,
+    /// Bytes per second since the previous refresh: none the first time a
+    /// socket is seen and without `tcp_info` (UDP, `TIME_WAIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_rate: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recv_rate: Option<u64>,
 }
 
 impl Socket {

@@ -19,15 +19,15 @@ pub fn finding_about_socket(finding: &Finding, socket: &Socket) -> bool {
 }
 
 /// The highest severity of the findings about this socket, its owner or its
-/// remote endpoint.
+/// remote endpoint (from the snapshot's fact index).
 pub fn socket_severity(snapshot: &Snapshot, socket: &Socket) -> Option<Severity> {
-    snapshot.findings.iter().filter(|f| finding_about_socket(f, socket)).map(|f| f.severity).max()
+    snapshot.socket_facts(socket).map(|f| f.severity)
 }
 
 /// Tags on this socket: its findings' tags and its endpoint's tags.
 pub fn socket_tags<'a>(snapshot: &'a Snapshot, socket: &'a Socket) -> impl Iterator<Item = &'a str> {
     let endpoint = EndpointKey(socket.raw.remote.ip());
-    let from_findings = snapshot.findings.iter().filter(move |f| finding_about_socket(f, socket)).flat_map(|f| f.tags.iter().map(String::as_str));
+    let from_findings = snapshot.socket_facts(socket).into_iter().flat_map(|f| f.tags.iter().map(String::as_str));
     let from_endpoint = snapshot.endpoints.get(&endpoint).into_iter().flat_map(|e| e.tags.iter().map(String::as_str));
     from_findings.chain(from_endpoint)
 }
@@ -120,6 +120,7 @@ mod tests {
             first_seen_ms: 0,
             last_seen_ms: 0,
         });
+        s.reindex();
         assert_eq!(count(&s, "suspicious_only"), 1);
         assert_eq!(socket_severity(&s, &shell), Some(Severity::Critical));
         let by_tag = ViewFilter { tags_in: vec!["c2".into()], ..ViewFilter::default() };

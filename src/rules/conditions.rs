@@ -286,12 +286,12 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             format!("bound to {} ({})", sock.map_or_else(String::new, |s| s.raw.local.ip().to_string()), z.map_or("?", Zone::name))
         );
     }
-    let age_s = sock.map(|s| s.age_ms / 1000);
+    let age = sock.and_then(|s| s.age);
     if let Some(v) = m.duration_gte_sec {
-        cond!(trace, age_s.is_some_and(|a| a >= v as i64), format!("duration_gte_sec: {v}"), format!("open {} s", age_s.unwrap_or(0)));
+        cond!(trace, age.is_some_and(|a| a.open_at_least(v)), format!("duration_gte_sec: {v}"), crate::model::SocketAge::trace(age));
     }
     if let Some(v) = m.duration_lte_sec {
-        cond!(trace, age_s.is_some_and(|a| a <= v as i64), format!("duration_lte_sec: {v}"), format!("open {} s", age_s.unwrap_or(0)));
+        cond!(trace, age.is_some_and(|a| a.open_at_most(v)), format!("duration_lte_sec: {v}"), crate::model::SocketAge::trace(age));
     }
     let counters = sock.and_then(|s| s.raw.tcp);
     if let Some(v) = m.bytes_sent_gte {

@@ -96,7 +96,8 @@ impl App {
     /// A new snapshot: recompute, keep the selection by key.
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
-            let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate + s.recv_rate).sum();
+            // The known rates (a socket's first sighting and UDP have none).
+            let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate.unwrap_or(0) + s.recv_rate.unwrap_or(0)).sum();
             self.activity.push_back(rate);
             while self.activity.len() > ACTIVITY_SAMPLES {
                 self.activity.pop_front();

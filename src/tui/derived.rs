@@ -83,35 +83,16 @@ fn put<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Mark>, k: K, m: Mark) {
 }
 
 fn marks(snapshot: &Snapshot) -> (Vec<Option<Mark>>, FxHashMap<MapNode, Mark>) {
-    let mut by_socket: FxHashMap<crate::model::SocketKey, Mark> = FxHashMap::default();
-    let mut by_pid: FxHashMap<Pid, Mark> = FxHashMap::default();
-    let mut by_endpoint: FxHashMap<EndpointKey, Mark> = FxHashMap::default();
+    let mark = |f: &crate::model::Finding| Mark { severity: f.severity, highlight: f.highlight, icon: f.icon };
     let mut nodes: FxHashMap<MapNode, Mark> = FxHashMap::default();
     for f in &snapshot.findings {
-        let m = Mark { severity: f.severity, highlight: f.highlight, icon: f.icon };
-        match f.subject {
-            Subject::Socket { socket, .. } => put(&mut by_socket, socket, m),
-            Subject::Process { pid } => {
-                put(&mut by_pid, pid, m);
-                put(&mut nodes, MapNode::Process(pid), m);
-            }
-            Subject::Endpoint { endpoint } => put(&mut by_endpoint, endpoint, m),
+        if let Subject::Process { pid } = f.subject {
+            put(&mut nodes, MapNode::Process(pid), mark(f));
         }
     }
-    if snapshot.findings.is_empty() {
-        return (vec![None; snapshot.sockets.len()], nodes);
-    }
-    let per_socket: Vec<Option<Mark>> = snapshot
-        .sockets
-        .iter()
-        .map(|s| {
-            let mut m = by_socket.get(&s.key()).copied();
-            for p in &s.raw.owners {
-                m = Mark::stronger(m, by_pid.get(p).copied());
-            }
-            Mark::stronger(m, by_endpoint.get(&EndpointKey(s.raw.remote.ip())).copied())
-        })
-        .collect();
+    // A socket's mark is its worst finding's (about it, an owner or its
+    // endpoint), from the snapshot's fact index.
+    let per_socket = (0..snapshot.sockets.len()).map(|i| snapshot.index.socket(i).and_then(|facts| snapshot.worst_finding(facts)).map(mark)).collect();
     (per_socket, nodes)
 }
 
@@ -124,7 +105,7 @@ fn compare(snapshot: &Snapshot, marks: &[Option<Mark>], a: u32, b: u32, column: 
         Column::Local => x.raw.local.cmp(&y.raw.local),
         Column::Remote => x.raw.remote.cmp(&y.raw.remote),
         Column::State => x.state().name().cmp(y.state().name()),
-        Column::Age => x.age_ms.cmp(&y.age_ms),
+        Column::Age => x.age.map(|a| a.ms).cmp(&y.age.map(|a| a.ms)),
         Column::Up => x.send_rate.cmp(&y.send_rate),
         Column::Down => x.recv_rate.cmp(&y.recv_rate),
         Column::Severity => marks[a as usize].map(|m| m.severity).cmp(&marks[b as usize].map(|m| m.severity)),
@@ -153,10 +134,20 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, marks: &[Option<Mark
         .map(|(i, _)| i as u32)
         .collect();
     let Sort { column, descending } = ui.sort;
+    // Unknown ages and rates go last whichever way the column is sorted.
+    let unknown = |i: u32| {
+        let s = &snapshot.sockets[i as usize];
+        match column {
+            Column::Age => s.age.is_none(),
+            Column::Up => s.send_rate.is_none(),
+            Column::Down => s.recv_rate.is_none(),
+            _ => false,
+        }
+    };
     rows.sort_by(|&a, &b| {
         let o = compare(snapshot, marks, a, b, column);
         let o = if descending { o.reverse() } else { o };
-        o.then(a.cmp(&b))
+        unknown(a).cmp(&unknown(b)).then(o).then(a.cmp(&b))
     });
     rows
 }

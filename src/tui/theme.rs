@@ -4,7 +4,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::model::{Highlight, Severity};
+use crate::model::{AgeBound, Highlight, Severity, SocketAge};
 use crate::spec::{self, IconHint};
 
 /// How the screen is drawn.
@@ -110,7 +110,7 @@ fn severity_color(s: Severity) -> Color {
 }
 
 /// `5s`, `3m`, `2h`, `4d`.
-pub fn age(ms: i64) -> String {
+pub fn duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     match s {
         0..=59 => format!("{s}s"),
@@ -118,6 +118,26 @@ pub fn age(ms: i64) -> String {
         3600..=86_399 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
     }
+}
+
+/// A socket's age for the list's narrow column: `12s` exact, `≥5m` a
+/// lower bound, `≤3d` an upper bound, `-` unknown.
+pub fn age(age: Option<SocketAge>) -> String {
+    age.map_or_else(|| "-".into(), |a| format!("{}{}", a.bound.symbol(), duration(a.ms)))
+}
+
+/// The same with room: `12s`, `≥ 5m`, `≤ 3d`, `-`.
+pub fn age_spaced(age: Option<SocketAge>) -> String {
+    match age {
+        None => "-".into(),
+        Some(a) if a.bound == AgeBound::Exact => duration(a.ms),
+        Some(a) => format!("{} {}", a.bound.symbol(), duration(a.ms)),
+    }
+}
+
+/// A rate per second, `-` when unknown.
+pub fn rate(bytes_per_s: Option<u64>) -> String {
+    bytes_per_s.map_or_else(|| "-".into(), bytes)
 }
 
 /// `812`, `1.2K`, `3.4M`, `5.6G`.
@@ -142,8 +162,15 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(age(59_999), "59s");
-        assert_eq!(age(3_600_000), "1h");
+        assert_eq!(duration(59_999), "59s");
+        assert_eq!(duration(3_600_000), "1h");
+        let at = |ms, bound| Some(SocketAge { ms, bound });
+        assert_eq!(age(at(12_000, AgeBound::Exact)), "12s");
+        assert_eq!(age(at(300_000, AgeBound::AtLeast)), "≥5m");
+        assert_eq!(age_spaced(at(300_000, AgeBound::AtLeast)), "≥ 5m");
+        assert_eq!(age_spaced(at(3 * 86_400_000, AgeBound::AtMost)), "≤ 3d");
+        assert_eq!((age(None), age_spaced(None), rate(None)), ("-".into(), "-".into(), "-".into()));
+        assert_eq!(rate(Some(0)), "0", "a known idle rate is 0");
         assert_eq!(bytes(999), "999");
         assert_eq!(bytes(1_234_567), "1.2M");
         assert_eq!(utc(1_793_534_400_000), "2026-11-01 12:00:00 UTC");

@@ -17,8 +17,8 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
 use super::super::state::{MapMode, MapNode, Pane};
-use super::super::theme::{age, bytes, utc};
-use crate::model::{EndpointKey, Finding, Pid, Socket, SocketKey, Subject};
+use super::super::theme::{age_spaced, bytes, rate, utc};
+use crate::model::{AgeBound, EndpointKey, Finding, Pid, Socket, SocketKey, Subject};
 use crate::text::{bounded, escape_control};
 
 /// What the inspector shows.
@@ -140,7 +140,14 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
             out.push(kv("state", format!("{} · {} · {}", sock.state(), sock.direction, sock.zone)));
             out.push(kv("local", sock.raw.local.to_string()));
             out.push(kv("remote", sock.raw.remote.to_string()));
-            out.push(kv("age", format!("{} (first seen {})", age(sock.age_ms), utc(sock.first_seen_ms))));
+            let seen = utc(sock.first_seen_ms);
+            // `≥`: already open when first seen; `≤`: no older than its process.
+            let how = match sock.age.map(|a| a.bound) {
+                Some(AgeBound::Exact | AgeBound::AtLeast) => format!("first seen {seen}"),
+                Some(AgeBound::AtMost) => format!("its process's age; first seen {seen}"),
+                None => format!("already open when first seen {seen}"),
+            };
+            out.push(kv("age", format!("{} ({how})", age_spaced(sock.age))));
             match sock.raw.tcp {
                 Some(c) => out.push(kv(
                     "traffic",
@@ -149,8 +156,8 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
                         bytes(c.bytes_acked),
                         bytes(c.bytes_received),
                         f64::from(c.rtt_us) / 1000.0,
-                        bytes(sock.send_rate),
-                        bytes(sock.recv_rate)
+                        rate(sock.send_rate),
+                        rate(sock.recv_rate)
                     ),
                 )),
                 None => out.push(kv("traffic", "no byte counters for this socket")),

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 
 use super::super::app::App;
 use super::super::state::{Column, Pane};
-use super::super::theme::{age, bytes};
+use super::super::theme::{age, rate};
 use crate::model::Severity;
 use crate::text::escape_control;
 
@@ -90,7 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if Some(i) == selected {
                 row_style = if focused { row_style.add_modifier(Modifier::REVERSED) } else { row_style.add_modifier(Modifier::UNDERLINED) };
             }
-            let (up, down) = if sock.raw.tcp.is_some() { (bytes(sock.send_rate), bytes(sock.recv_rate)) } else { ("-".into(), "-".into()) };
+            let (up, down) = (rate(sock.send_rate), rate(sock.recv_rate));
             let cells: Vec<Cell<'_>> = columns
                 .iter()
                 .map(|c| match c {
@@ -99,7 +99,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Column::Local => Cell::from(sock.raw.local.to_string()),
                     Column::Remote => Cell::from(if sock.raw.remote.ip().is_unspecified() { "*".to_string() } else { sock.raw.remote.to_string() }),
                     Column::State => Cell::from(sock.state().name()).style(state_style),
-                    Column::Age => Cell::from(age(sock.age_ms)),
+                    Column::Age => Cell::from(age(sock.age)),
                     Column::Up => Cell::from(up.clone()),
                     Column::Down => Cell::from(down.clone()),
                     Column::Severity => Cell::from(sev.clone()).style(mark.map_or(Style::default(), |m| app.theme.severity(m.severity))),

@@ -1,0 +1,200 @@
+//! The fact index: for every socket, process and endpoint, what the
+//! snapshot's findings say about it (worst severity, the worst finding,
+//! rule ids, tags). Built once per snapshot, after the rules, in
+//! O(sockets + findings + matches), so views, exporters and tools look
+//! facts up instead of scanning every finding for every row.
+//!
+//! - a socket's findings: about the socket, any of its owners, or its
+//!   remote endpoint ([`super::view::finding_about_socket`]);
+//! - a process's: about the process, or a socket whose `pid` is it;
+//! - an endpoint's: about the endpoint, or a socket whose remote address
+//!   is it.
+//!
+//! Many sockets share one set of findings (every socket of a flagged
+//! process), so sets are stored once and rows point at them.
+
+use rustc_hash::FxHashMap;
+
+use super::finding::{Finding, Subject};
+use super::keys::{EndpointKey, Pid, SocketKey};
+use super::severity::Severity;
+use super::socket::Socket;
+
+/// What the findings say about one socket, process or endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The highest severity among them.
+    pub severity: Severity,
+    /// Index into `snapshot.findings` of the worst: the first of the
+    /// highest severity in the snapshot's order (severity, then id).
+    pub worst: usize,
+    /// Indices into `snapshot.findings`, ascending.
+    pub findings: Vec<u32>,
+    /// Their rule ids, sorted, without duplicates.
+    pub rule_ids: Vec<String>,
+    /// Their tags, sorted, without duplicates.
+    pub tags: Vec<String>,
+}
+
+impl Facts {
+    fn new(all: &[Finding], findings: Vec<u32>) -> Option<Self> {
+        let (worst, top) = findings.iter().map(|&i| (i as usize, &all[i as usize])).fold(None, |best: Option<(usize, &Finding)>, (i, f)| match best {
+            Some((_, b)) if b.severity >= f.severity => best,
+            _ => Some((i, f)),
+        })?;
+        let mut rule_ids: Vec<String> = findings.iter().map(|&i| all[i as usize].rule_id.clone()).collect();
+        rule_ids.sort_unstable();
+        rule_ids.dedup();
+        let mut tags: Vec<String> = findings.iter().flat_map(|&i| all[i as usize].tags.iter().cloned()).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        Some(Self { severity: top.severity, worst, findings, rule_ids, tags })
+    }
+}
+
+/// No set for this row.
+const NONE: u32 = u32::MAX;
+
+/// Per socket (in `snapshot.sockets` order), process and endpoint: the
+/// [`Facts`] of its findings, when it has any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactIndex {
+    sets: Vec<Facts>,
+    sockets: Vec<u32>,
+    processes: FxHashMap<Pid, u32>,
+    endpoints: FxHashMap<EndpointKey, u32>,
+}
+
+/// Finding indices per key, in findings order.
+type Lists<K> = FxHashMap<K, Vec<u32>>;
+
+/// Deduplicates sets of finding indices while the index is built.
+struct Interner<'a> {
+    all: &'a [Finding],
+    sets: Vec<Facts>,
+    seen: FxHashMap<Vec<u32>, u32>,
+}
+
+impl Interner<'_> {
+    /// The slot of this set (`NONE` when empty). `list` must be sorted.
+    fn slot(&mut self, list: &[u32]) -> u32 {
+        if list.is_empty() {
+            return NONE;
+        }
+        if let Some(&slot) = self.seen.get(list) {
+            return slot;
+        }
+        let Some(facts) = Facts::new(self.all, list.to_vec()) else { return NONE };
+        let slot = self.sets.len() as u32;
+        self.sets.push(facts);
+        self.seen.insert(list.to_vec(), slot);
+        slot
+    }
+}
+
+/// The sorted union of some lists, without duplicates.
+fn union<'a>(lists: impl Iterator<Item = &'a Vec<u32>>) -> Vec<u32> {
+    let mut out: Vec<u32> = lists.flatten().copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+impl FactIndex {
+    /// Index `findings` over `sockets` (sorted by key, as in a snapshot).
+    pub fn build(sockets: &[Socket], findings: &[Finding]) -> Self {
+        if findings.is_empty() {
+            return Self { sockets: vec![NONE; sockets.len()], ..Self::default() };
+        }
+        let remote_of = |key: SocketKey| sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| sockets[i].raw.remote.ip());
+        let mut by_socket: Lists<SocketKey> = FxHashMap::default();
+        let mut by_pid: Lists<Pid> = FxHashMap::default();
+        let mut by_endpoint: Lists<EndpointKey> = FxHashMap::default();
+        // A process's and an endpoint's own lists also hold their sockets' findings.
+        let mut pid_lists: Lists<Pid> = FxHashMap::default();
+        let mut endpoint_lists: Lists<EndpointKey> = FxHashMap::default();
+        for (i, f) in findings.iter().enumerate() {
+            let i = i as u32;
+            match f.subject {
+                Subject::Socket { socket, pid } => {
+                    by_socket.entry(socket).or_default().push(i);
+                    if let Some(p) = pid {
+                        pid_lists.entry(p).or_default().push(i);
+                    }
+                    if let Some(ip) = remote_of(socket).filter(|ip| !ip.is_unspecified()) {
+                        endpoint_lists.entry(EndpointKey(ip)).or_default().push(i);
+                    }
+                }
+                Subject::Process { pid } => {
+                    by_pid.entry(pid).or_default().push(i);
+                    pid_lists.entry(pid).or_default().push(i);
+                }
+                Subject::Endpoint { endpoint } => {
+                    by_endpoint.entry(endpoint).or_default().push(i);
+                    endpoint_lists.entry(endpoint).or_default().push(i);
+                }
+            }
+        }
+        let mut interner = Interner { all: findings, sets: Vec::new(), seen: FxHashMap::default() };
+        // Most sockets have no finding of their own and one owner: their set
+        // depends only on the owner and on the endpoint when it has
+        // findings, so it is worked out once per such pair.
+        let mut by_pair: FxHashMap<(Option<Pid>, Option<EndpointKey>), u32> = FxHashMap::default();
+        let socket_slots = sockets
+            .iter()
+            .map(|s| {
+                let own = by_socket.get(&s.key());
+                let endpoint = EndpointKey(s.raw.remote.ip());
+                let endpoint_list = by_endpoint.get(&endpoint);
+                let pair = (own.is_none() && s.raw.owners.len() <= 1).then(|| (s.owner(), endpoint_list.map(|_| endpoint)));
+                if let Some(&slot) = pair.as_ref().and_then(|p| by_pair.get(p)) {
+                    return slot;
+                }
+                let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
+                let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
+                let slot = match lists.as_slice() {
+                    [] => NONE,
+                    [one] => interner.slot(one),
+                    _ => interner.slot(&union(lists.into_iter())),
+                };
+                if let Some(p) = pair {
+                    by_pair.insert(p, slot);
+                }
+                slot
+            })
+            .collect();
+        // Lists were filled in findings order, so they are sorted; a socket
+        // finding and a process finding cannot repeat an index.
+        let processes = pid_lists.into_iter().map(|(p, list)| (p, interner.slot(&list))).collect();
+        let endpoints = endpoint_lists.into_iter().map(|(e, list)| (e, interner.slot(&list))).collect();
+        Self { sets: interner.sets, sockets: socket_slots, processes, endpoints }
+    }
+
+    fn set(&self, slot: u32) -> Option<&Facts> {
+        self.sets.get(slot as usize)
+    }
+
+    /// Facts of the socket at position `i` of `snapshot.sockets`.
+    pub fn socket(&self, i: usize) -> Option<&Facts> {
+        self.sockets.get(i).and_then(|&slot| self.set(slot))
+    }
+
+    /// Facts of a process.
+    pub fn process(&self, pid: Pid) -> Option<&Facts> {
+        self.processes.get(&pid).and_then(|&slot| self.set(slot))
+    }
+
+    /// Facts of a remote endpoint.
+    pub fn endpoint(&self, key: EndpointKey) -> Option<&Facts> {
+        self.endpoints.get(&key).and_then(|&slot| self.set(slot))
+    }
+
+    /// Distinct sets of findings (for tests and sizing).
+    pub fn distinct_sets(&self) -> usize {
+        self.sets.len()
+    }
+}
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;
