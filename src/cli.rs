@@ -213,6 +213,16 @@ pub enum RulesAction {
         #[arg(long, value_name = "ID")]
         from_socket: Option<String>,
     },
+    /// Replay labelled recordings through the packs (with --rules, --rules-replace, --ioc) and
+    /// print recall and precision per rule. A manifest (YAML) names its recording and says
+    /// whether it is benign (nothing above `max_severity`, default low) or malicious (which
+    /// findings each scenario must draw, at which severity). Exits 1 when a benign corpus draws
+    /// more or a malicious one misses something. The shipped corpora:
+    /// `necromap rules score assets/corpus/benign.yaml assets/corpus/malicious.yaml`.
+    Score {
+        #[arg(required = true, value_name = "MANIFEST")]
+        manifests: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

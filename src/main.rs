@@ -43,8 +43,7 @@ fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
 
 /// The rule engine the flags ask for: built-in packs (and/or `--rules DIR`)
 /// with the `--ioc` lists.
-fn load_engine(cli: &Cli) -> Result<Engine> {
-    let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
+fn load_ioc(cli: &Cli) -> Result<IocSet> {
     let mut ioc = IocSet::new();
     for spec in &cli.ioc {
         let (tag, path) = match spec.split_once('=') {
@@ -53,7 +52,12 @@ fn load_engine(cli: &Cli) -> Result<Engine> {
         };
         ioc.load_file(std::path::Path::new(path), tag)?;
     }
-    let engine = Engine::new(rules, ioc);
+    Ok(ioc)
+}
+
+fn load_engine(cli: &Cli) -> Result<Engine> {
+    let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
+    let engine = Engine::new(rules, load_ioc(cli)?);
     Ok(match load_baseline(cli)? {
         Some(b) => engine.with_baseline(b),
         None => engine,
@@ -321,6 +325,17 @@ fn rules_command(cli: &Cli, action: &RulesAction) -> Result<()> {
                 None => necromap::rules::suggest::suggest(description, None)?,
             };
             print!("{draft}");
+        }
+        RulesAction::Score { manifests } => {
+            let manifests = manifests.iter().map(|p| necromap::rules::corpus::Manifest::load(p)).collect::<Result<Vec<_>, _>>()?;
+            // The corpora come from other hosts: no saved baseline of this one.
+            let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
+            let ioc = load_ioc(cli)?;
+            let card = necromap::rules::corpus::score(&manifests, &load_spec(cli)?, &|| Engine::new(rules.clone(), ioc.clone()))?;
+            print!("{}", card.render());
+            if !card.passed() {
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

@@ -99,7 +99,7 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
     let mut decoder = flate2::read::GzDecoder::new(bytes);
-    let mut chunk = [0u8; 64 * 1024];
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         match decoder.read(&mut chunk) {
             Ok(0) => return Ok(out),

@@ -48,11 +48,15 @@ fn subject_text(s: &Snapshot, f: &Finding) -> String {
 }
 
 /// Conditions that set the scene (direction, state, protocol, zone,
-/// exclusions, `any_of` headers) rather than say what is odd.
+/// exclusions, `any_of` headers, `not` and the private-address treatment)
+/// rather than say what is odd.
 fn is_context(condition: &str) -> bool {
     let key: String = condition.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
     key.starts_with("exclude_")
-        || matches!(key.as_str(), "direction" | "state" | "state_in" | "protocol" | "remote_ip_version" | "zone_in" | "local_zone_in" | "any_of")
+        || matches!(
+            key.as_str(),
+            "direction" | "state" | "state_in" | "protocol" | "remote_ip_version" | "zone_in" | "local_zone_in" | "any_of" | "not" | "private_ip_treatment"
+        )
 }
 
 /// The most telling evidence: the value of the last trace step that is not

@@ -9,6 +9,7 @@
 
 pub mod beacon;
 mod conditions;
+pub mod corpus;
 pub mod engine;
 mod explain;
 pub mod ioc;
