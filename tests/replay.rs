@@ -150,3 +150,22 @@ fn views_from_the_spec_filter_the_output() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such view; the spec has default, suspicious_only"));
 }
+
+#[test]
+fn a_gzip_recording_replays_even_when_cut_short() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("demo.ndjson.gz");
+    let f = file.to_str().expect("path");
+    let out = necromap(&["--demo", "record", "--out", f]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let whole = ReplaySource::open(&file).expect("gzip recording");
+    let plain = ReplaySource::open(std::path::Path::new(DEMO_RECORDING)).expect("demo");
+    assert_eq!(whole.len(), plain.len());
+    assert!(std::fs::metadata(&file).expect("size").len() * 5 < std::fs::metadata(DEMO_RECORDING).expect("size").len(), "compressed");
+    // necromap stopped mid-recording: no gzip trailer, a frame cut in two.
+    let bytes = std::fs::read(&file).expect("read");
+    let cut = dir.path().join("cut.ndjson.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    let partial = ReplaySource::open(&cut).expect("a cut recording replays");
+    assert!(partial.len() >= 1 && partial.len() < whole.len(), "{} of {} frames", partial.len(), whole.len());
+}
