@@ -79,6 +79,7 @@ impl Source for LinuxSource {
         let mut probe = LiveProbe { fs: &self.proc_fs, diag: &mut self.diag, owners: &self.owners, memo: &mut self.probe };
         let links = super::plumbing::shell_links(&self.owners, &live, &holders, &mut probe);
         self.probe.rotate();
+        timings.plumbing_ms = ms_since(t);
         let processes = self.facts.facts(&self.proc_fs, &self.owners, &owner_pids, &live, &links);
         timings.facts_ms = ms_since(t);
 

@@ -15,6 +15,8 @@
 //! whose children merely inherit the loop's pipes does not count. Ptys
 //! and socketpairs carry both directions.
 //!
+//! A pipe or FIFO shared by more than [`MAX_CONDUIT_HOLDERS`] processes (a
+//! service manager's log pipe) is not a private channel and is not followed.
 //! Everything is looked up in the owner cache's fd tables; the few extra
 //! reads (fdinfo access modes, Unix peers, FIFO identities, interpreters'
 //! command lines) are made only on the paths being followed and cached.
@@ -33,6 +35,10 @@ pub const MAX_HOPS: usize = 3;
 /// Most shell links kept per socket holder (an sshd with hundreds of
 /// sessions keeps the first ones).
 pub const MAX_LINKS_PER_HOLDER: usize = 16;
+/// A pipe or FIFO held by more processes than this is a shared log or
+/// output pipe (a service manager's, a build's), not a private channel:
+/// it is not followed, which also bounds the work per shell.
+pub const MAX_CONDUIT_HOLDERS: usize = 16;
 /// Longest shell command line kept in a link.
 const CMDLINE_MAX: usize = 256;
 
@@ -123,14 +129,22 @@ impl Search<'_> {
         let Some(target) = self.owners.fd_target(pid, fd) else { return Vec::new() };
         match target {
             FdTarget::Pipe(inode) => {
-                let others: Vec<(u32, u32)> = self.owners.conduit_holders(ConduitKey::Pipe(inode)).iter().copied().filter(|&(p, _)| p != pid).collect();
+                let holders = self.owners.conduit_holders(ConduitKey::Pipe(inode));
+                if holders.len() > MAX_CONDUIT_HOLDERS {
+                    return Vec::new();
+                }
+                let others: Vec<(u32, u32)> = holders.iter().copied().filter(|&(p, _)| p != pid).collect();
                 if others.is_empty() || !self.access_ok(pid, fd, dir, true) {
                     return Vec::new();
                 }
                 others.into_iter().filter(|&(p, f)| self.access_ok(p, f, dir, false)).map(|(p, f)| (Conduit::Pipe { inode }, p, f)).collect()
             }
             FdTarget::LowFdPath(hash) => {
-                let others: Vec<(u32, u32)> = self.owners.conduit_holders(ConduitKey::Path(hash)).iter().copied().filter(|&(p, _)| p != pid).collect();
+                let holders = self.owners.conduit_holders(ConduitKey::Path(hash));
+                if holders.len() > MAX_CONDUIT_HOLDERS {
+                    return Vec::new();
+                }
+                let others: Vec<(u32, u32)> = holders.iter().copied().filter(|&(p, _)| p != pid).collect();
                 if others.is_empty() {
                     return Vec::new();
                 }

@@ -195,3 +195,22 @@ fn a_shell_behind_a_pty_helper_is_found_through_it_within_three_hops() {
     far.add(4, "nc", "nc", &[(1, Pipe(3), W), (3, Socket(701), RW)]);
     assert_eq!(far.links(&[700, 701])[&4][0].input.len(), 3);
 }
+
+#[test]
+fn a_pipe_shared_by_many_processes_is_a_log_pipe_not_plumbing() {
+    // Twenty children of one supervisor all write their stderr into one
+    // pipe the supervisor (holding a socket) reads.
+    let mut h = Host::default();
+    h.add(100, "supervisord", "supervisord", &[(3, Socket(900), RW), (4, Pipe(50), R)]);
+    for pid in 101..121 {
+        h.add(pid, "sh", "sh -c job", &[(2, Pipe(50), W)]);
+    }
+    assert!(h.links(&[900]).is_empty());
+    // A few holders are still a private channel.
+    let mut few = Host::default();
+    few.add(100, "supervisord", "supervisord", &[(3, Socket(900), RW), (4, Pipe(50), R)]);
+    for pid in 101..104 {
+        few.add(pid, "sh", "sh -c job", &[(2, Pipe(50), W)]);
+    }
+    assert_eq!(few.links(&[900])[&100].len(), 3);
+}

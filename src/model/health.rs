@@ -48,6 +48,9 @@ pub struct StageTimings {
     pub dump_ms: f64,
     pub owners_ms: f64,
     pub facts_ms: f64,
+    /// Of `facts_ms`: following shells' pipes and ptys to socket holders.
+    #[serde(default)]
+    pub plumbing_ms: f64,
     /// History, tables and graph.
     pub graph_ms: f64,
     pub rules_ms: f64,

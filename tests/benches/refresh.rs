@@ -46,6 +46,65 @@ fn main() {
     for n in sizes {
         run_size(n);
     }
+    plumbing_cost(200);
+}
+
+/// What following shells' pipes costs: the plumbing part of the facts
+/// stage with `shells` pipelines (`cat <&socket | sh`, each cat holding a
+/// loopback connection and feeding a shell), beside the whole owners and
+/// facts stages (which grow with the processes themselves).
+fn plumbing_cost(shells: usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let Ok(mut source) = LinuxSource::open() else { return };
+    let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let info = source.info();
+    let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+    let mut measure = |rounds: usize| {
+        let (mut stages, mut plumbing) = (Vec::new(), Vec::new());
+        let mut links = 0;
+        for _ in 0..rounds {
+            let snap = builder.build(source.collect().expect("collect"), info.clone(), Some(&mut engine));
+            stages.push(snap.timings.owners_ms + snap.timings.facts_ms);
+            plumbing.push(snap.timings.plumbing_ms);
+            links = snap.processes.values().map(|p| p.facts.shell_links.len()).sum::<usize>();
+        }
+        (median(stages), median(plumbing), links)
+    };
+    measure(3);
+    let (without, plumbing_without, _) = measure(15);
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; cat <&3 | sh -c 'read x; sleep 600'");
+    let children: Vec<Child> = (0..shells)
+        .map(|_| {
+            use std::os::unix::process::CommandExt;
+            Command::new("bash").arg("-c").arg(&script).process_group(0).stdin(Stdio::null()).stdout(Stdio::null()).spawn().expect("bash")
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut found = (0.0, 0.0, 0);
+    while Instant::now() < deadline {
+        found = measure(1);
+        if found.2 >= shells {
+            break;
+        }
+    }
+    let (with, plumbing, links) = if found.2 >= shells { measure(15) } else { found };
+    println!(
+        "\nplumbing: {shells} shells fed through pipes by socket holders ({links} shell links found): plumbing {plumbing:.2} ms ({plumbing_without:.2} ms without them); owners + facts {with:.1} ms ({without:.1} ms)"
+    );
+    for c in children {
+        if let Some(pid) = rustix::process::Pid::from_raw(c.id() as i32) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let mut c = c;
+        let _ = c.wait();
+    }
 }
 
 fn run_size(n: usize) {
