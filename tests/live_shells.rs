@@ -132,3 +132,31 @@ fn a_process_calling_itself_a_kernel_thread_is_high() {
     let f = expect_finding("kernel_thread_masquerade", "[kthreadd/2]", "prctl");
     assert_eq!(f.severity, Severity::High);
 }
+
+#[test]
+fn the_summary_csv_and_json_of_a_live_host_carry_the_finding() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let child = socat(&[format!("TCP:127.0.0.1:{port}"), "EXEC:/bin/sh".into()]);
+    let _peer = accept_within(&listener);
+    let pid = child.pid().0;
+    // Wait until the shell is there (socat forks it after connecting).
+    expect_finding("reverse_shell_plumbing", "socat", &format!("TCP:127.0.0.1:{port}"));
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_necromap")).args(args).output().expect("run necromap");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    let summary = run(&["summary"]);
+    let line = format!("CRITICAL  Reverse shell: a shell's input and output run through this process's connection · pid {pid} socat");
+    assert!(summary.contains(&line), "{summary}");
+    let csv = run(&["snapshot", "--format", "csv", "--table", "findings"]);
+    assert!(csv.lines().any(|l| l.starts_with(&format!("reverse_shell_plumbing@pid:{pid},reverse_shell_plumbing,")) && l.contains(",critical,")), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(&run(&["snapshot", "--format", "json"])).expect("json");
+    let row = json["sockets"].as_array().expect("sockets").iter().find(|s| s["pid"] == pid && s["remote_port"] == port).expect("socat's socket").clone();
+    assert_eq!(row["severity"], "critical", "{row}");
+    assert!(row["rule_ids"].as_array().expect("rule ids").iter().any(|r| r == "reverse_shell_plumbing"), "{row}");
+    let process = json["processes"].as_array().expect("processes").iter().find(|p| p["pid"] == pid).expect("socat").clone();
+    assert_eq!(process["severity"], "critical");
+    assert!(process["shell_links"][0]["pid"].as_u64().is_some(), "{process}");
+}

@@ -12,7 +12,8 @@
 # Python dev server (python3 -m http.server) from the ~/.pyenv toolchain, a
 # Node dev server from ~/.nvm, a VS Code-style server under
 # ~/.vscode-server hosting a terminal through a pty helper, a browser-like
-# pool of keep-alive HTTPS clients, and a cron-style health check every 4 s.
+# pool of keep-alive HTTPS clients, a client pool stuck on a full accept
+# queue, and a cron-style health check every 4 s.
 # Everything is stopped and the namespace removed at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,8 +125,24 @@ editor = http.client.HTTPConnection('127.0.0.1', 39841, timeout=10)
 while True:
     editor.request('GET', '/'); editor.getresponse().read(); time.sleep(3)
 PY
+# A small-backlog service that stops accepting, and a client pool waiting
+# on it in SYN_SENT (a full accept queue, not a scan).
+bg "$py" -c "import socket,time;l=socket.socket();l.bind(('127.0.0.1',8088));l.listen(0);time.sleep(3600)"
+cat > $work/home/waiting.py <<'PY'
+import socket, time
+while True:
+    pool = []
+    for i in range(20):
+        s = socket.socket(); s.setblocking(False)
+        try: s.connect(('127.0.0.1', 8088))
+        except BlockingIOError: pass
+        pool.append(s)
+    time.sleep(20)
+    for s in pool: s.close()
+PY
 sleep 2
 bg "$py" $work/home/pool.py
+bg "$py" $work/home/waiting.py
 bg bash -c 'while :; do curl -fsS -m 5 http://127.0.0.1:5173/health >/dev/null; sleep 4; done'
 
 sleep 5

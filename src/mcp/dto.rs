@@ -125,6 +125,9 @@ pub struct ProcessItem {
     pub has_tty: bool,
     /// Open files holding secrets (keys, credentials, wallets, .env).
     pub sensitive_files: Vec<String>,
+    /// Shells whose stdin or stdout lead to this process's sockets, each
+    /// with every hop (`sh (40) fd 1 → pipe:[7781] ← nc (41) fd 0`).
+    pub shell_links: Vec<String>,
     pub start_time_ms: i64,
     pub socket_count: u64,
     pub listener_count: u64,
@@ -153,6 +156,12 @@ impl ProcessItem {
             stdio_sockets: f.stdio_sockets.clone(),
             has_tty: f.has_tty,
             sensitive_files: f.sensitive_files.iter().map(|x| safe(x, NAME_MAX)).collect(),
+            shell_links: f
+                .shell_links
+                .iter()
+                .take(8)
+                .map(|l| safe(&format!("{} ({}) `{}`: {}", l.name, l.pid, l.cmdline, l.describe()), CMDLINE_MAX))
+                .collect(),
             start_time_ms: f.start_time_ms,
             socket_count: p.socket_count,
             listener_count: p.listener_count,

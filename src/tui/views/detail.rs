@@ -103,6 +103,9 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
     };
     out.push(kv("exe", format!("{exe}{flag}")));
     out.push(kv("cmdline", bounded(&escape_control(&f.cmdline), 240)));
+    if !f.shell_links.is_empty() {
+        out.push(kv("shells", f.shell_links.iter().map(shell_summary).collect::<Vec<_>>().join(", ")));
+    }
     // Parent chain, as far as the snapshot knows processes.
     let mut chain = Vec::new();
     let mut cur = f.ppid;
@@ -132,6 +135,28 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
         "sockets",
         format!("{} ({} listening) · sent {} · received {}", p.socket_count, p.listener_count, bytes(p.bytes_sent), bytes(p.bytes_received)),
     ));
+}
+
+/// `sh (40) in+out via pipe, fifo`: a shell whose stdio leads here.
+fn shell_summary(l: &crate::model::ShellLink) -> String {
+    let way = match (l.input.is_empty(), l.output.is_empty()) {
+        (false, false) => "in+out",
+        (false, true) => "in",
+        _ => "out",
+    };
+    let mut kinds: Vec<&str> = Vec::new();
+    for h in l.input.iter().chain(&l.output) {
+        let kind = match h.conduit {
+            crate::model::Conduit::Pipe { .. } => "pipe",
+            crate::model::Conduit::Fifo { .. } => "fifo",
+            crate::model::Conduit::Pty { .. } => "pty",
+            crate::model::Conduit::SocketPair { .. } => "socketpair",
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    format!("{} ({}) {way} via {}", escape_control(&l.name), l.pid, kinds.join(", "))
 }
 
 fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> String {
