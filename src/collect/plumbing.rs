@@ -49,7 +49,7 @@ pub const SHELLS: &[&str] = &["sh", "bash", "rbash", "dash", "zsh", "ksh", "ksh9
 pub const INTERPRETERS: &[&str] = &["python", "perl", "ruby", "php", "node", "nodejs", "lua", "tclsh", "pwsh", "busybox"];
 
 static SPAWNS_A_SHELL: LazyLock<(Regex, Regex)> = LazyLock::new(|| {
-    let spawn = Regex::new(r"(?i)(pty\.spawn|subprocess|os\.system|popen|\bexec|\bsystem|\bspawn|child_process|\bsh\b|\bash\b)");
+    let spawn = Regex::new(r"(?i)(pty\.spawn|subprocess|os\.system|popen|\bexec|\bsystem|\bspawn|child_process)");
     let shell = Regex::new(r"(?i)(^|[/\s'\x22(\[,])(ba|da|z|k|mk|a|c|tc|fi)?sh($|[\s'\x22),\]])");
     match (spawn, shell) {
         (Ok(a), Ok(b)) => (a, b),
@@ -57,10 +57,12 @@ static SPAWNS_A_SHELL: LazyLock<(Regex, Regex)> = LazyLock::new(|| {
     }
 });
 
-/// Whether an interpreter's command line runs a shell.
+/// Whether an interpreter's command line runs a shell (`pty.spawn("/bin/sh")`,
+/// `subprocess.call(["bash"])`, `exec "/bin/sh -i"`, …), or busybox is one.
 pub fn spawns_a_shell(cmdline: &str) -> bool {
     let (spawn, shell) = &*SPAWNS_A_SHELL;
-    spawn.is_match(cmdline) && shell.is_match(cmdline)
+    let busybox_shell = cmdline.split_whitespace().next().is_some_and(|a| a.ends_with("busybox")) && shell.is_match(cmdline);
+    busybox_shell || (spawn.is_match(cmdline) && shell.is_match(cmdline))
 }
 
 /// What kind of process a comm names, for this search.

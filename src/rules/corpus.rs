@@ -335,14 +335,11 @@ impl Scorecard {
             o.push('\n');
         }
         let pct = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:.0}%", v * 100.0));
-        let _ = writeln!(o, "\n{:<40} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>10}", "rule", "expected", "found", "recall", "TP", "FP", "FP≥medium", "precision");
-        let mut total = RuleScore::default();
-        let idle: Vec<&str> = self.rules.iter().filter(|(_, s)| **s == RuleScore::default()).map(|(r, _)| r.as_str()).collect();
-        for (rule, s) in self.rules.iter().filter(|(_, s)| **s != RuleScore::default()) {
+        let row = |o: &mut String, name: &str, s: &RuleScore| {
             let _ = writeln!(
                 o,
                 "{:<40} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>10}",
-                rule,
+                name,
                 s.expected,
                 s.found,
                 pct(s.recall()),
@@ -351,24 +348,19 @@ impl Scorecard {
                 s.serious_false_positives,
                 pct(s.precision())
             );
+        };
+        let _ = writeln!(o, "\n{:<40} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>10}", "rule", "expected", "found", "recall", "TP", "FP", "FP≥medium", "precision");
+        let mut total = RuleScore::default();
+        let idle: Vec<&str> = self.rules.iter().filter(|(_, s)| **s == RuleScore::default()).map(|(r, _)| r.as_str()).collect();
+        for (rule, s) in self.rules.iter().filter(|(_, s)| **s != RuleScore::default()) {
+            row(&mut o, rule, s);
             total.expected += s.expected;
             total.found += s.found;
             total.true_positives += s.true_positives;
             total.false_positives += s.false_positives;
             total.serious_false_positives += s.serious_false_positives;
         }
-        let _ = writeln!(
-            o,
-            "{:<40} {:>8} {:>6} {:>7} {:>5} {:>5} {:>9} {:>10}",
-            "all rules",
-            total.expected,
-            total.found,
-            pct(total.recall()),
-            total.true_positives,
-            total.false_positives,
-            total.serious_false_positives,
-            pct(total.precision())
-        );
+        row(&mut o, "all rules", &total);
         if !idle.is_empty() {
             let _ = writeln!(o, "\nneither expected nor fired in these corpora ({}): {}", idle.len(), idle.join(", "));
         }
