@@ -31,8 +31,9 @@ pub enum FdTarget {
     /// A pty slave, `/dev/pts/N`.
     PtySlave(u32),
     /// A path held on a low fd (below [`LOW_FDS`]: a FIFO candidate), by
-    /// a hash of the path. Other fds' paths are not kept.
-    LowFdPath(u64),
+    /// a 32-bit hash of the path (a collision costs one `stat`: FIFOs are
+    /// matched by device and inode). Other fds' paths are not kept.
+    LowFdPath(u32),
     /// A file that holds secrets (see `sensitive::is_sensitive_path`).
     SensitiveFile,
     Other,
@@ -47,7 +48,7 @@ pub const LOW_FDS: u32 = 10;
 pub enum ConduitKey {
     Pipe(u32),
     Master(u32),
-    Path(u64),
+    Path(u32),
 }
 
 impl FdTarget {

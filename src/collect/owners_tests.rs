@@ -184,3 +184,9 @@ fn without_fd_counts_a_periodic_full_rescan_still_catches_changes() {
     assert!(found_reads);
     assert_eq!(cache.fd_target(10, 9), Some(Other));
 }
+
+#[test]
+fn an_fd_target_stays_eight_bytes() {
+    // The cache holds one per open fd on the host: 100k sockets, 100k of these.
+    assert_eq!(std::mem::size_of::<FdTarget>(), 8);
+}

@@ -47,7 +47,7 @@ pub struct ProbeMemo {
     access: Memo<(u32, u32, FdTarget), Option<Access>>,
     peers: Memo<u32, Option<u32>>,
     fifos: Memo<(u32, u32, FdTarget), Option<(u64, u64)>>,
-    cmdlines: Memo<(u32, u64), Option<String>>,
+    cmdlines: Memo<(u32, u32), Option<String>>,
     /// Unix peer lookups that failed this refresh (netlink errors).
     pub failures: u32,
 }

@@ -203,9 +203,10 @@ fn classify_link(link: &[u8], fd: u32) -> LinkKind {
     LinkKind::Target(FdTarget::Other)
 }
 
-/// FNV-1a of a path: holders of the same stdio path share it.
-pub fn path_hash(path: &[u8]) -> u64 {
-    path.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+/// 32-bit FNV-1a of a path: holders of the same path share it (and an fd
+/// target stays eight bytes).
+pub fn path_hash(path: &[u8]) -> u32 {
+    path.iter().fold(0x811c_9dc5, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
 }
 
 /// The parts of /proc/<pid>/stat we use.
@@ -408,6 +409,23 @@ mod tests {
         assert_eq!(classify_exe("/tmp/x (deleted)"), ("/tmp/x".into(), true, false));
         assert_eq!(classify_exe("/memfd:payload (deleted)"), ("/memfd:payload".into(), true, true));
         assert_eq!(classify_exe("/dev/shm/.x"), ("/dev/shm/.x".into(), false, true));
+    }
+
+    #[test]
+    fn links_are_classified_for_plumbing() {
+        let t = |link: &[u8], fd| classify_link(link, fd);
+        assert_eq!(t(b"pipe:[4242]", 1), LinkKind::Target(FdTarget::Pipe(4242)));
+        assert_eq!(t(b"/dev/ptmx", 5), LinkKind::Master);
+        assert_eq!(t(b"/dev/pts/ptmx", 5), LinkKind::Master);
+        assert_eq!(t(b"/dev/pts/7", 0), LinkKind::Target(FdTarget::PtySlave(7)));
+        assert_eq!(t(b"/tmp/f", 3), LinkKind::Target(FdTarget::LowFdPath(path_hash(b"/tmp/f"))));
+        assert_eq!(t(b"/dev/shm/f", 0), LinkKind::Target(FdTarget::LowFdPath(path_hash(b"/dev/shm/f"))));
+        // High fds' paths and devices are not FIFO candidates.
+        assert_eq!(t(b"/tmp/f", 10), LinkKind::Target(FdTarget::Other));
+        assert_eq!(t(b"/dev/null", 0), LinkKind::Target(FdTarget::Other));
+        assert_eq!(t(b"anon_inode:[eventpoll]", 3), LinkKind::Target(FdTarget::Other));
+        assert_eq!(t(b"/home/u/.ssh/id_rsa", 3), LinkKind::Target(FdTarget::SensitiveFile));
+        assert_ne!(path_hash(b"/tmp/f"), path_hash(b"/tmp/g"));
     }
 
     #[test]
