@@ -280,9 +280,7 @@ impl OwnerCache {
     /// The fds of `pid` below [`LOW_FDS`], lowest first.
     pub fn low_fds(&self, pid: u32) -> Vec<u32> {
         let Some(e) = self.entries.get(&pid) else { return Vec::new() };
-        let mut fds: Vec<u32> = (0..LOW_FDS).filter(|fd| e.fds.contains_key(fd)).collect();
-        fds.sort_unstable();
-        fds
+        (0..LOW_FDS).filter(|fd| e.fds.contains_key(fd)).collect()
     }
 
     /// The fds of `pid` that point at `target`, lowest first.

@@ -126,27 +126,29 @@ impl Search<'_> {
         self.probe.access(pid, fd).is_some_and(|a| if want_read { a.reads() } else { a.writes() })
     }
 
+    /// The other holders of a pipe or FIFO (none when it is a shared log
+    /// pipe of more than [`MAX_CONDUIT_HOLDERS`]).
+    fn others(&self, key: ConduitKey, pid: u32) -> Vec<(u32, u32)> {
+        let holders = self.owners.conduit_holders(key);
+        if holders.len() > MAX_CONDUIT_HOLDERS {
+            return Vec::new();
+        }
+        holders.iter().copied().filter(|&(p, _)| p != pid).collect()
+    }
+
     /// The processes at the other end of `pid`'s `fd`, with the conduit.
     fn peers(&mut self, pid: u32, fd: u32, dir: Dir) -> Vec<(Conduit, u32, u32)> {
         let Some(target) = self.owners.fd_target(pid, fd) else { return Vec::new() };
         match target {
             FdTarget::Pipe(inode) => {
-                let holders = self.owners.conduit_holders(ConduitKey::Pipe(inode));
-                if holders.len() > MAX_CONDUIT_HOLDERS {
-                    return Vec::new();
-                }
-                let others: Vec<(u32, u32)> = holders.iter().copied().filter(|&(p, _)| p != pid).collect();
+                let others = self.others(ConduitKey::Pipe(inode), pid);
                 if others.is_empty() || !self.access_ok(pid, fd, dir, true) {
                     return Vec::new();
                 }
                 others.into_iter().filter(|&(p, f)| self.access_ok(p, f, dir, false)).map(|(p, f)| (Conduit::Pipe { inode }, p, f)).collect()
             }
             FdTarget::LowFdPath(hash) => {
-                let holders = self.owners.conduit_holders(ConduitKey::Path(hash));
-                if holders.len() > MAX_CONDUIT_HOLDERS {
-                    return Vec::new();
-                }
-                let others: Vec<(u32, u32)> = holders.iter().copied().filter(|&(p, _)| p != pid).collect();
+                let others = self.others(ConduitKey::Path(hash), pid);
                 if others.is_empty() {
                     return Vec::new();
                 }

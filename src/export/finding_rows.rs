@@ -30,14 +30,12 @@ pub struct FindingRow {
 
 impl FindingRow {
     pub fn new(snapshot: &Snapshot, f: &Finding) -> Self {
-        let (socket_id, pid, endpoint) = match f.subject {
-            Subject::Socket { socket, pid } => {
-                let remote = snapshot.socket(socket).map(|s| s.raw.remote.ip()).filter(|ip| !ip.is_unspecified());
-                (Some(socket.to_string()), pid, remote.map(|ip| ip.to_string()))
-            }
-            Subject::Endpoint { endpoint } => (None, None, Some(endpoint.to_string())),
-            Subject::Process { pid } => (None, Some(pid), None),
+        let socket_id = match f.subject {
+            Subject::Socket { socket, .. } => Some(socket.to_string()),
+            _ => None,
         };
+        let pid = f.subject.pid();
+        let endpoint = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
         Self {
             id: f.id.clone(),
             rule_id: f.rule_id.clone(),

@@ -175,11 +175,7 @@ impl ProcessItem {
 
 /// Whether a finding is about this process (as subject or as a socket's owner).
 pub fn finding_about_pid(f: &Finding, pid: u32) -> bool {
-    match f.subject {
-        Subject::Process { pid: p } => p.0 == pid,
-        Subject::Socket { pid: p, .. } => p.is_some_and(|p| p.0 == pid),
-        Subject::Endpoint { .. } => false,
-    }
+    f.subject.pid().is_some_and(|p| p.0 == pid)
 }
 
 /// One condition of a rule that matched, with the value that made it match.
@@ -221,14 +217,13 @@ pub struct FindingItem {
 
 impl FindingItem {
     pub fn new(snapshot: &Snapshot, f: &Finding, lang: Lang) -> Self {
-        let (kind, socket_id, pid, remote) = match f.subject {
-            Subject::Socket { socket, pid } => {
-                let remote = snapshot.socket(socket).filter(|s| !s.raw.remote.ip().is_unspecified()).map(|s| s.raw.remote.ip().to_string());
-                ("socket", Some(socket.to_string()), pid.map(|p| p.0), remote)
-            }
-            Subject::Endpoint { endpoint } => ("endpoint", None, None, Some(endpoint.0.to_string())),
-            Subject::Process { pid } => ("process", None, Some(pid.0), None),
+        let kind = f.subject.kind_name();
+        let socket_id = match f.subject {
+            Subject::Socket { socket, .. } => Some(socket.to_string()),
+            _ => None,
         };
+        let pid = f.subject.pid().map(|p| p.0);
+        let remote = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
         let explanation = match lang {
             Lang::Ko if !f.explanation_ko.is_empty() => &f.explanation_ko,
             _ => &f.explanation,

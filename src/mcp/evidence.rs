@@ -104,37 +104,24 @@ fn from_stored_alert(a: &StoredAlert) -> ThreatItem {
     })
 }
 
-/// The remote address a live finding concerns, if one.
-pub fn finding_remote(s: &Snapshot, f: &Finding) -> Option<IpAddr> {
-    match f.subject {
-        Subject::Endpoint { endpoint } => Some(normalize_ip(endpoint.0)),
-        Subject::Socket { socket, .. } => s.socket(socket).map(|x| normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
-        Subject::Process { .. } => None,
-    }
-}
-
 /// Whether a live finding concerns `ip` (a process finding does when the
 /// process has a socket to it).
 fn live_about(s: &Snapshot, f: &Finding, ip: IpAddr) -> bool {
     match f.subject {
         Subject::Process { pid } => s.sockets.iter().any(|x| x.raw.owners.contains(&pid) && normalize_ip(x.raw.remote.ip()) == ip),
-        _ => finding_remote(s, f) == Some(ip),
+        _ => s.subject_remote(f.subject) == Some(ip),
     }
 }
 
 fn from_live_finding(state: &McpState, s: &Snapshot, f: &Finding, lang: Lang) -> ThreatItem {
-    let pid = match f.subject {
-        Subject::Process { pid } => Some(pid.0),
-        Subject::Socket { pid, .. } => pid.map(|p| p.0),
-        Subject::Endpoint { .. } => None,
-    };
+    let pid = f.subject.pid().map(|p| p.0);
     with_phase(ThreatItem {
         kind: "finding".into(),
         id: safe(&f.id, 256),
         title: safe(&f.rule_name, 256),
         severity: f.severity.name().into(),
         types: f.tags.clone(),
-        remote_address: finding_remote(s, f).map(|ip| ip.to_string()),
+        remote_address: s.subject_remote(f.subject).map(|ip| ip.to_string()),
         pid,
         first_ms: f.first_seen_ms,
         last_ms: f.last_seen_ms,

@@ -18,6 +18,15 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The process it is about: the process itself, or a socket's owner.
+    pub fn pid(&self) -> Option<Pid> {
+        match *self {
+            Self::Process { pid } => Some(pid),
+            Self::Socket { pid, .. } => pid,
+            Self::Endpoint { .. } => None,
+        }
+    }
+
     /// `socket`, `endpoint` or `process`, as every output names the kind.
     pub fn kind_name(&self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::finding::Finding;
+use super::finding::{Finding, Subject};
 use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
 use super::index::{FactIndex, Facts};
@@ -89,6 +89,16 @@ impl Snapshot {
     /// The worst finding of a set of facts.
     pub fn worst_finding(&self, facts: &Facts) -> Option<&Finding> {
         self.findings.get(facts.worst)
+    }
+
+    /// The remote address a finding's subject concerns: the endpoint, or a
+    /// socket's remote (none for a listener or a process).
+    pub fn subject_remote(&self, subject: Subject) -> Option<std::net::IpAddr> {
+        match subject {
+            Subject::Endpoint { endpoint } => Some(super::zone::normalize_ip(endpoint.0)),
+            Subject::Socket { socket, .. } => self.socket(socket).map(|x| super::zone::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
+            Subject::Process { .. } => None,
+        }
     }
 
     /// A socket-owning process.

@@ -28,6 +28,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::conditions::name_matches;
@@ -205,8 +206,9 @@ pub fn score(manifests: &[Manifest], spec: &Arc<Spec>, engine: &dyn Fn() -> Engi
         while let Ok(obs) = source.collect() {
             frames += 1;
             let snap = builder.build(obs, info.clone(), Some(&mut eng));
+            let addresses = if snap.findings.is_empty() { FxHashMap::default() } else { addresses_by_pid(&snap) };
             for f in &snap.findings {
-                let labels = labels_of(m, &snap, f);
+                let labels = labels_of(m, &snap, &addresses, f);
                 let ignored = labels.is_empty() && about_ignored(m, &snap, f);
                 let s = seen.entry(f.id.clone()).or_insert_with(|| Seen { rule: f.rule_id.clone(), ignored: true, ..Seen::default() });
                 s.severities.insert(f.severity);
@@ -265,18 +267,15 @@ fn tally(m: &Manifest, frames: usize, seen: &BTreeMap<String, Seen>, card: &mut 
     card.corpora.push(CorpusSummary { file: corpus, kind: m.kind, frames, by_severity, expectations: m.expect.len(), met });
 }
 
-/// The processes a finding is about (none for an endpoint).
-fn pids_of(f: &Finding) -> Vec<Pid> {
-    match f.subject {
-        Subject::Process { pid } => vec![pid],
-        Subject::Socket { pid, .. } => pid.into_iter().collect(),
-        Subject::Endpoint { .. } => Vec::new(),
+/// Addresses of each process's sockets, both ends (one pass per frame).
+fn addresses_by_pid(snap: &Snapshot) -> FxHashMap<Pid, BTreeSet<IpAddr>> {
+    let mut out: FxHashMap<Pid, BTreeSet<IpAddr>> = FxHashMap::default();
+    for s in &snap.sockets {
+        for &pid in &s.raw.owners {
+            out.entry(pid).or_default().extend([s.raw.local.ip(), s.raw.remote.ip()]);
+        }
     }
-}
-
-/// Addresses of a process's sockets, both ends.
-fn addresses_of(snap: &Snapshot, pid: Pid) -> BTreeSet<IpAddr> {
-    snap.sockets.iter().filter(|s| s.raw.owners.contains(&pid)).flat_map(|s| [s.raw.local.ip(), s.raw.remote.ip()]).collect()
+    out
 }
 
 fn matches_pattern(snap: &Snapshot, pid: Pid, p: &ProcessPattern) -> bool {
@@ -284,18 +283,18 @@ fn matches_pattern(snap: &Snapshot, pid: Pid, p: &ProcessPattern) -> bool {
 }
 
 fn about_ignored(m: &Manifest, snap: &Snapshot, f: &Finding) -> bool {
-    let pids = pids_of(f);
-    !pids.is_empty() && pids.iter().all(|&pid| m.ignore.iter().any(|p| matches_pattern(snap, pid, p)))
+    f.subject.pid().is_some_and(|pid| m.ignore.iter().any(|p| matches_pattern(snap, pid, p)))
 }
 
 /// The expectations a finding is about in this frame.
-fn labels_of(m: &Manifest, snap: &Snapshot, f: &Finding) -> Vec<usize> {
-    let pids: Vec<Pid> = pids_of(f).into_iter().filter(|&pid| !m.ignore.iter().any(|p| matches_pattern(snap, pid, p))).collect();
+fn labels_of(m: &Manifest, snap: &Snapshot, addresses: &FxHashMap<Pid, BTreeSet<IpAddr>>, f: &Finding) -> Vec<usize> {
+    let pids: Vec<Pid> = f.subject.pid().into_iter().filter(|&pid| !m.ignore.iter().any(|p| matches_pattern(snap, pid, p))).collect();
     let endpoint = match f.subject {
         Subject::Endpoint { endpoint } => Some(endpoint.0),
         _ => None,
     };
-    let addresses: Vec<(Pid, BTreeSet<IpAddr>)> = pids.iter().map(|&p| (p, addresses_of(snap, p))).collect();
+    let none = BTreeSet::new();
+    let addresses: Vec<(Pid, &BTreeSet<IpAddr>)> = pids.iter().map(|&p| (p, addresses.get(&p).unwrap_or(&none))).collect();
     m.expect
         .iter()
         .enumerate()

@@ -51,14 +51,13 @@ fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> Socket
 
 /// A finding as a store row.
 pub fn finding_row(snapshot: &Snapshot, f: &crate::model::Finding) -> FindingRow {
-    let (kind, socket_id, pid, endpoint) = match f.subject {
-        Subject::Socket { socket, pid } => {
-            let remote = snapshot.socket(socket).map(|s| s.raw.remote.ip()).filter(|ip| !ip.is_unspecified());
-            ("socket", Some(socket.to_string()), pid.map(|p| p.0), remote.map(|ip| crate::model::normalize_ip(ip).to_string()))
-        }
-        Subject::Endpoint { endpoint } => ("endpoint", None, None, Some(endpoint.0.to_string())),
-        Subject::Process { pid } => ("process", None, Some(pid.0), None),
+    let kind = f.subject.kind_name();
+    let socket_id = match f.subject {
+        Subject::Socket { socket, .. } => Some(socket.to_string()),
+        _ => None,
     };
+    let pid = f.subject.pid().map(|p| p.0);
+    let endpoint = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
     let exe = pid.and_then(|p| snapshot.process(crate::model::Pid(p))).and_then(|p| p.facts.exe.as_deref()).map(|e| crate::text::bounded(e, 512));
     FindingRow {
         id: crate::text::bounded(&f.id, 512),
