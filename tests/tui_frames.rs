@@ -47,7 +47,7 @@ fn demo() -> Arc<Snapshot> {
     let mut s = src.build_through(Arc::new(Spec::embedded()), None, None).0.expect("frames");
     // Timings are measured, not replayed: fixed here so frames are stable.
     s.timings = necromap::model::StageTimings::default();
-    let ep = |ip: &str| EndpointKey(ip.parse().expect("ip"));
+    let ep = |ip: &str| EndpointKey::host(ip.parse().expect("ip"));
     s.set_findings(vec![
         finding(
             "reverse_shell_stdio",
@@ -395,8 +395,8 @@ fn the_events_pane_lists_findings_newest_first_and_enter_jumps_to_the_subject() 
     assert_eq!(a.ui.events, None, "Enter closes the pane");
     // On the map when the endpoint is a node; else its first socket in the list.
     let on_map = a.ui.pane == Pane::Map && a.ui.map_selected == MapNode::Endpoint(endpoint);
-    let in_list = a.ui.pane == Pane::List && a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).is_some_and(|x| x.raw.remote.ip() == endpoint.0);
-    let nowhere = !a.snapshot.sockets.iter().any(|x| x.raw.remote.ip() == endpoint.0);
+    let in_list = a.ui.pane == Pane::List && a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).is_some_and(|x| x.raw.remote.ip() == endpoint.ip);
+    let nowhere = !a.snapshot.sockets.iter().any(|x| x.raw.remote.ip() == endpoint.ip);
     assert!(on_map || in_list || nowhere, "jumped to {endpoint:?}: pane {:?}, map {:?}, list {:?}", a.ui.pane, a.ui.map_selected, a.ui.list_selected);
     // A process event selects the process node.
     a.on_event(&key(KeyCode::Char('e')));

@@ -73,6 +73,7 @@ impl Source for PortableSource {
                 tcp: None,
                 recv_queue: 0,
                 send_queue: 0,
+                netns: None,
             });
         }
         timings.dump_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -235,6 +235,7 @@ impl Scenario {
             tcp,
             recv_queue: 0,
             send_queue: 0,
+            netns: None,
         }
     }
 

@@ -38,7 +38,7 @@ fn subject_text(s: &Snapshot, f: &Finding) -> String {
         Subject::Endpoint { endpoint } => {
             let talkers = s.endpoints.get(&endpoint).map_or(0, |e| e.process_count);
             // The one process talking to it, when there is exactly one.
-            let talker = if talkers == 1 { s.sockets.iter().filter(|x| x.raw.remote.ip() == endpoint.0).find_map(Socket::owner) } else { None };
+            let talker = if talkers == 1 { s.sockets.iter().filter(|x| x.raw.remote.ip() == endpoint.ip).find_map(Socket::owner) } else { None };
             match talker {
                 Some(p) => format!("{endpoint} ({})", process_text(s, p)),
                 None => endpoint.to_string(),

@@ -40,7 +40,7 @@ fn flagged() -> Snapshot {
     let mut s = demo();
     let shell = s.sockets.iter().find(|x| x.raw.remote.port() == 4444).expect("the shell's socket").key();
     s.set_findings(vec![
-        finding("low_rule", "Low thing", Severity::Low, Subject::Endpoint { endpoint: EndpointKey("203.0.113.200".parse().expect("ip")) }, &[]),
+        finding("low_rule", "Low thing", Severity::Low, Subject::Endpoint { endpoint: EndpointKey::host("203.0.113.200".parse().expect("ip")) }, &[]),
         finding(
             "callback",
             "Callback port",

@@ -205,7 +205,7 @@ pub fn alert_finding(book: &AlertBook, ip: IpAddr, now_ms: i64) -> Option<Findin
         rule_name: format!("Suricata alerts ({} in the last hour)", shown.len()),
         severity,
         tags,
-        subject: Subject::Endpoint { endpoint: EndpointKey(ip) },
+        subject: Subject::Endpoint { endpoint: EndpointKey::host(ip) },
         highlight: None,
         icon: Some(crate::spec::IconHint::Ghost),
         trace,

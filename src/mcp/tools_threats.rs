@@ -242,7 +242,7 @@ impl NecromapServer {
         let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity_level() == Severity::Critical));
         let level = risk_level(score);
         let zone = Zone::of(ip);
-        let endpoint = s.endpoints.get(&EndpointKey(ip));
+        let endpoint = s.endpoints.get(&EndpointKey::host(ip));
         let phases: BTreeSet<Phase> = all.iter().filter_map(ThreatItem::phase_value).collect();
         Ok(Json(IpAnalysis {
             generation: s.generation,

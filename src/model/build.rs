@@ -16,7 +16,7 @@ use super::grouping::{EndpointInfo, Slot, group_endpoints};
 use super::health::{Health, HealthMessage, UnownedCounts};
 use super::history::{ConnectionStart, History, SeriesKey};
 use super::index::FactIndex;
-use super::keys::{EndpointKey, ListenerKey, Pid};
+use super::keys::{EndpointKey, ListenerKey, NetNs, Pid};
 use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
@@ -68,7 +68,7 @@ impl SnapshotBuilder {
         // Listeners first: they decide which sockets are inbound.
         let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
         let listener_for = |raw: &RawSocket| -> Option<ListenerKey> {
-            listener_ports.get(&(raw.protocol(), raw.local.port()))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
+            listener_ports.get(&(raw.protocol(), raw.local.port(), raw.netns))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
         };
 
         // Sockets with history and classification, in key order (sorting
@@ -87,7 +87,7 @@ impl SnapshotBuilder {
             };
             let h = self.history.observe_socket(raw.key, now, raw.tcp);
             if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
-                self.history.record_endpoint_start(raw.remote.ip(), now);
+                self.history.record_endpoint_start(raw.endpoint(), now);
                 // A start is a new outbound socket in any connected state:
                 // polling often first sees a short connection already
                 // closing (CLOSE_WAIT, FIN_WAIT), and it was still started
@@ -99,6 +99,7 @@ impl SnapshotBuilder {
                         uid: owner.map_or(raw.uid, |f| f.uid),
                         remote: raw.remote,
                         protocol: raw.protocol(),
+                        netns: raw.netns,
                     };
                     self.history.record_start(series, ConnectionStart { at_ms: now, pid: owner.map_or(0, |f| f.pid) });
                 }
@@ -170,18 +171,19 @@ impl SnapshotBuilder {
             last_pid: Option<Pid>,
         }
         let mut acc: Vec<Acc> = Vec::new();
-        let mut index: FxHashMap<IpAddr, usize> = FxHashMap::default();
-        let mut last: Option<(IpAddr, usize)> = None;
+        let mut index: FxHashMap<EndpointKey, usize> = FxHashMap::default();
+        let mut last: Option<(EndpointKey, usize)> = None;
         for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
-            let ip = s.raw.remote.ip();
+            let key = s.endpoint();
+            let ip = key.ip;
             let slot = match last {
-                Some((l, i)) if l == ip => i,
+                Some((l, i)) if l == key => i,
                 _ => {
                     let countries = &mut self.countries;
-                    let i = *index.entry(ip).or_insert_with(|| {
+                    let i = *index.entry(key).or_insert_with(|| {
                         let country = *countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
                         acc.push(Acc {
-                            node: new_endpoint(ip, s.zone, country),
+                            node: new_endpoint(key, s.zone, country),
                             ports: BTreeSet::new(),
                             procs: BTreeSet::new(),
                             last_port: None,
@@ -189,7 +191,7 @@ impl SnapshotBuilder {
                         });
                         acc.len() - 1
                     });
-                    last = Some((ip, i));
+                    last = Some((key, i));
                     i
                 }
             };
@@ -218,20 +220,21 @@ impl SnapshotBuilder {
         }
         acc.into_iter()
             .map(|a| {
-                let ip = a.node.ip;
+                let key = EndpointKey::of(a.node.ip, a.node.netns);
                 let mut node = a.node;
                 node.ports = a.ports.into_iter().collect();
                 node.process_count = a.procs.len() as u64;
-                node.new_per_minute = self.history.new_per_minute(ip, now);
-                (EndpointKey(ip), node)
+                node.new_per_minute = self.history.new_per_minute(key, now);
+                (key, node)
             })
             .collect()
     }
 }
 
-fn new_endpoint(ip: IpAddr, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
+fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
     RemoteEndpointNode {
-        ip,
+        ip: key.ip,
+        netns: key.netns,
         zone,
         ports: Vec::new(),
         hostname: None,
@@ -250,14 +253,14 @@ fn new_endpoint(ip: IpAddr, zone: Zone, country: Option<&str>) -> RemoteEndpoint
 fn listener_table(
     sockets: &[RawSocket],
     facts: &FxHashMap<u32, &crate::model::ProcessFacts>,
-) -> (BTreeMap<ListenerKey, ServiceListenerNode>, FxHashMap<(Protocol, u16), Vec<ListenerKey>>) {
+) -> (BTreeMap<ListenerKey, ServiceListenerNode>, FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>>) {
     let mut listeners: BTreeMap<ListenerKey, ServiceListenerNode> = BTreeMap::new();
-    let mut listener_ports: FxHashMap<(Protocol, u16), Vec<ListenerKey>> = FxHashMap::default();
+    let mut listener_ports: FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>> = FxHashMap::default();
     for raw in sockets.iter().filter(|s| s.state.is_listening()) {
-        let key = ListenerKey { protocol: raw.protocol(), address: raw.local.ip(), port: raw.local.port() };
+        let key = raw.listener_key();
         let owner = raw.owners.first().map(|p| p.0);
         listeners.entry(key).or_insert_with(|| {
-            listener_ports.entry((key.protocol, key.port)).or_default().push(key);
+            listener_ports.entry((key.protocol, key.port, key.netns)).or_default().push(key);
             ServiceListenerNode {
                 protocol: key.protocol,
                 address: key.address,
@@ -349,7 +352,7 @@ fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey
     let mut graph = NetGraph::new();
     let infos: Vec<EndpointInfo<'_>> = endpoints
         .values()
-        .map(|e| EndpointInfo { key: EndpointKey(e.ip), zone: e.zone, country: e.country.as_deref(), connections: e.connection_count })
+        .map(|e| EndpointInfo { key: EndpointKey::of(e.ip, e.netns), zone: e.zone, country: e.country.as_deref(), connections: e.connection_count })
         .collect();
     let grouping = group_endpoints(&infos, &spec.layout.grouping, spec.layout.max_neighbors.get(SizeClass::Large));
     graph.notes = grouping.notes;
@@ -378,19 +381,19 @@ fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey
         let (kind, from, to, port) = match s.direction {
             Direction::Listen => {
                 let Some(pid) = owner else { continue };
-                let l = ListenerKey { protocol: raw.protocol(), address: raw.local.ip(), port: raw.local.port() };
+                let l = raw.listener_key();
                 (EdgeKind::ListenerBinding, NodeRef::Process(pid), NodeRef::Listener(l), raw.local.port())
             }
             Direction::Inbound => {
                 let Some(l) = s.listener.as_ref() else { continue };
-                (EdgeKind::InboundConnection, graph.slot_of(EndpointKey(raw.remote.ip())), NodeRef::Listener(*l), l.port)
+                (EdgeKind::InboundConnection, graph.slot_of(raw.endpoint()), NodeRef::Listener(*l), l.port)
             }
             Direction::Outbound => {
                 let Some(pid) = owner else { continue };
                 if raw.remote.ip().is_unspecified() {
                     continue;
                 }
-                (EdgeKind::OutboundConnection, NodeRef::Process(pid), graph.slot_of(EndpointKey(raw.remote.ip())), raw.remote.port())
+                (EdgeKind::OutboundConnection, NodeRef::Process(pid), graph.slot_of(raw.endpoint()), raw.remote.port())
             }
         };
         let c = raw.tcp.unwrap_or_default();

@@ -20,6 +20,7 @@ fn sock(cookie: u64, state: SocketState, local: &str, remote: &str, inode: u32, 
         tcp: (state.protocol() == Protocol::Tcp).then_some(TcpCounters { bytes_acked: 100, bytes_received: 50, rtt_us: 10 }),
         recv_queue: 0,
         send_queue: 0,
+        netns: None,
     }
 }
 
@@ -60,12 +61,12 @@ fn classifies_directions_and_builds_tables() {
     assert_eq!((l443.inbound_count, l443.pid, l443.process_name.as_deref(), l443.wildcard), (2, Some(10), Some("nginx"), true));
     let nginx = s.process(Pid(10)).expect("nginx");
     assert_eq!((nginx.socket_count, nginx.listener_count, nginx.bytes_sent), (3, 1, 300));
-    let db = s.endpoints.get(&EndpointKey("198.51.100.9".parse().expect("ip"))).expect("endpoint");
+    let db = s.endpoints.get(&EndpointKey::host("198.51.100.9".parse().expect("ip"))).expect("endpoint");
     assert_eq!(db.connection_count, 3);
     assert_eq!(db.process_count, 2, "pids 20 and 21 share a socket");
     assert_eq!(db.ports, vec![5432]);
     assert_eq!(db.zone, Zone::Public);
-    let client = s.endpoints.get(&EndpointKey("203.0.113.7".parse().expect("ip"))).expect("endpoint");
+    let client = s.endpoints.get(&EndpointKey::host("203.0.113.7".parse().expect("ip"))).expect("endpoint");
     assert_eq!(client.ports, vec![443], "an inbound endpoint lists the port it reached");
     // The unowned sockets are explained.
     assert_eq!(s.health.unowned, UnownedCounts { total: 2, kernel_held: 1, not_permitted: 0, not_found: 1 });
@@ -86,7 +87,7 @@ fn graph_folds_sockets_into_typed_edges() {
     let e = &out[0].2.connection;
     assert_eq!((e.socket_count, e.remote_port, e.local_port, e.inode, e.bytes_sent), (2, 5432, 0, 0, 200));
     assert_eq!(out[0].0, NodeRef::Process(Pid(20)));
-    assert_eq!(out[0].1, NodeRef::Endpoint(EndpointKey("198.51.100.9".parse().expect("ip"))));
+    assert_eq!(out[0].1, NodeRef::Endpoint(EndpointKey::host("198.51.100.9".parse().expect("ip"))));
     // Node count: processes 10, 20, 30 with edges, 2 listeners, endpoints (all drawn).
     assert!(s.graph.index_of(NodeRef::Process(Pid(10))).is_some());
     assert_eq!(s.graph.edges_of(NodeRef::Process(Pid(10))).len(), 1);
@@ -104,7 +105,7 @@ fn history_gives_age_rates_and_new_connection_counts() {
     let inbound = s.socket(SocketKey { protocol: Protocol::Tcp, cookie: 2 }).expect("socket");
     assert_eq!((inbound.first_seen_ms, inbound.age), (1_000, Some(SocketAge { ms: 2_000, bound: AgeBound::AtLeast })));
     assert_eq!((inbound.send_rate, inbound.recv_rate), (Some(2_000), Some(1_000)));
-    let db = s.endpoints.get(&EndpointKey("198.51.100.9".parse().expect("ip"))).expect("endpoint");
+    let db = s.endpoints.get(&EndpointKey::host("198.51.100.9".parse().expect("ip"))).expect("endpoint");
     assert!((db.new_per_minute - 1.0).abs() < f64::EPSILON, "one new connection in the last minute");
     let series: Vec<_> = b.history().series().collect();
     assert_eq!(series.len(), 1);
@@ -189,7 +190,7 @@ fn crowded_maps_are_grouped_as_the_spec_says() {
     assert_eq!(s.graph.groups[0].label, "203.0.113.0/24");
     assert_eq!(s.graph.groups[0].member_count, 20);
     let group = NodeRef::Group(0);
-    assert_eq!(s.graph.slot_of(EndpointKey("203.0.113.5".parse().expect("ip"))), group);
+    assert_eq!(s.graph.slot_of(EndpointKey::host("203.0.113.5".parse().expect("ip"))), group);
     let to_group: u64 = s.graph.edges_of(group).iter().map(|(_, e)| e.connection.socket_count).sum();
     assert_eq!(to_group, 20);
 }

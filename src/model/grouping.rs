@@ -112,7 +112,7 @@ pub fn group_endpoints(endpoints: &[EndpointInfo<'_>], rules: &[GroupingRule], m
         let (strategy, min_members, bucket_of): (GroupStrategy, usize, BucketFn) = match *rule {
             GroupingRule::Ip { .. } => continue,
             GroupingRule::Subnet { prefix_v4, prefix_v6, min_members } => {
-                (GroupStrategy::Subnet, min_members, Box::new(move |e| Some(subnet_label(e.key.0, prefix_v4, prefix_v6))))
+                (GroupStrategy::Subnet, min_members, Box::new(move |e| Some(subnet_label(e.key.ip, prefix_v4, prefix_v6))))
             }
             GroupingRule::Asn { .. } => {
                 notes.push("grouping by ASN skipped: no ASN database is configured".to_string());
@@ -161,7 +161,7 @@ mod tests {
 
     fn ep(ip: &str, country: Option<&'static str>, connections: u64) -> EndpointInfo<'static> {
         let ip: IpAddr = ip.parse().expect("ip");
-        EndpointInfo { key: EndpointKey(ip), zone: Zone::of(ip), country, connections }
+        EndpointInfo { key: EndpointKey::host(ip), zone: Zone::of(ip), country, connections }
     }
 
     fn rules() -> Vec<GroupingRule> {

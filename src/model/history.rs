@@ -10,12 +10,12 @@
 //! bounds.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::keys::SocketKey;
+use super::keys::{EndpointKey, NetNs, SocketKey};
 use super::socket::{Protocol, TcpCounters};
 
 /// How long starts are kept.
@@ -31,6 +31,9 @@ pub struct SeriesKey {
     pub uid: u32,
     pub remote: SocketAddr,
     pub protocol: Protocol,
+    /// The namespace the connections were made in (none: the observer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
 }
 
 /// One connection start.
@@ -54,7 +57,7 @@ struct Seen {
 pub struct History {
     sockets: FxHashMap<SocketKey, Seen>,
     starts: FxHashMap<SeriesKey, VecDeque<ConnectionStart>>,
-    endpoint_starts: FxHashMap<IpAddr, VecDeque<i64>>,
+    endpoint_starts: FxHashMap<EndpointKey, VecDeque<i64>>,
     refreshes: u64,
     last_ms: Option<i64>,
 }
@@ -117,7 +120,7 @@ impl History {
     }
 
     /// Record a new connection (either direction) with this remote address.
-    pub fn record_endpoint_start(&mut self, ip: IpAddr, at_ms: i64) {
+    pub fn record_endpoint_start(&mut self, ip: EndpointKey, at_ms: i64) {
         self.endpoint_starts.entry(ip).or_default().push_back(at_ms);
     }
 
@@ -140,12 +143,12 @@ impl History {
     }
 
     /// New connections to `ip` in the `window_ms` before `now_ms`.
-    pub fn endpoint_starts_within(&self, ip: IpAddr, now_ms: i64, window_ms: i64) -> usize {
+    pub fn endpoint_starts_within(&self, ip: EndpointKey, now_ms: i64, window_ms: i64) -> usize {
         self.endpoint_starts.get(&ip).map_or(0, |q| q.iter().rev().take_while(|&&t| t > now_ms - window_ms).count())
     }
 
     /// New connections per minute to `ip`, over the last 60 s.
-    pub fn new_per_minute(&self, ip: IpAddr, now_ms: i64) -> f64 {
+    pub fn new_per_minute(&self, ip: EndpointKey, now_ms: i64) -> f64 {
         self.endpoint_starts_within(ip, now_ms, 60_000) as f64
     }
 
@@ -212,8 +215,8 @@ mod tests {
     #[test]
     fn starts_per_series_and_per_endpoint_are_windowed() {
         let mut h = History::new();
-        let series = SeriesKey { process: "/usr/bin/curl".into(), uid: 1000, remote: "203.0.113.5:443".parse().expect("addr"), protocol: Protocol::Tcp };
-        let ip: IpAddr = "203.0.113.5".parse().expect("ip");
+        let series = SeriesKey { process: "/usr/bin/curl".into(), uid: 1000, remote: "203.0.113.5:443".parse().expect("addr"), protocol: Protocol::Tcp, netns: None };
+        let ip = EndpointKey::host("203.0.113.5".parse().expect("ip"));
         for i in 0..10 {
             h.record_start(series.clone(), ConnectionStart { at_ms: i * 30_000, pid: 7 });
             h.record_endpoint_start(ip, i * 30_000);

@@ -106,7 +106,7 @@ impl FactIndex {
         if findings.is_empty() {
             return Self { sockets: vec![NONE; sockets.len()], ..Self::default() };
         }
-        let remote_of = |key: SocketKey| sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| sockets[i].raw.remote.ip());
+        let remote_of = |key: SocketKey| sockets.binary_search_by_key(&key, Socket::key).ok().map(|i| sockets[i].endpoint());
         let mut by_socket: Lists<SocketKey> = FxHashMap::default();
         let mut by_pid: Lists<Pid> = FxHashMap::default();
         let mut by_endpoint: Lists<EndpointKey> = FxHashMap::default();
@@ -121,8 +121,8 @@ impl FactIndex {
                     if let Some(p) = pid {
                         pid_lists.entry(p).or_default().push(i);
                     }
-                    if let Some(ip) = remote_of(socket).filter(|ip| !ip.is_unspecified()) {
-                        endpoint_lists.entry(EndpointKey(ip)).or_default().push(i);
+                    if let Some(endpoint) = remote_of(socket).filter(|e| !e.ip.is_unspecified()) {
+                        endpoint_lists.entry(endpoint).or_default().push(i);
                     }
                 }
                 Subject::Process { pid } => {
@@ -144,7 +144,7 @@ impl FactIndex {
             .iter()
             .map(|s| {
                 let own = by_socket.get(&s.key());
-                let endpoint = EndpointKey(s.raw.remote.ip());
+                let endpoint = s.endpoint();
                 let endpoint_list = by_endpoint.get(&endpoint);
                 let pair = (own.is_none() && s.raw.owners.len() <= 1).then(|| (s.owner(), endpoint_list.map(|_| endpoint)));
                 if let Some(&slot) = pair.as_ref().and_then(|p| by_pair.get(p)) {

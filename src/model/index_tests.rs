@@ -17,6 +17,7 @@ fn sock(cookie: u64, state: SocketState, local: &str, remote: &str, owners: &[u3
         tcp: Some(TcpCounters::default()),
         recv_queue: 0,
         send_queue: 0,
+        netns: None,
     }
 }
 
@@ -44,7 +45,7 @@ fn key(cookie: u64) -> SocketKey {
 }
 
 fn ep(ip: &str) -> EndpointKey {
-    EndpointKey(ip.parse().expect("ip"))
+    EndpointKey::host(ip.parse().expect("ip"))
 }
 
 /// A listener, an accepted connection, two connections to a database (one

@@ -26,7 +26,7 @@ pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};
 pub use history::{ConnectionStart, History, SeriesKey};
 pub use index::{FactIndex, Facts};
-pub use keys::{EndpointKey, ListenerKey, Pid, SocketKey};
+pub use keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use severity::Severity;
 pub use shell_link::{Conduit, Hop, ShellLink};

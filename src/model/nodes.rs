@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{Pid, SocketKey};
+use super::keys::{NetNs, Pid, SocketKey};
 use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
 use super::zone::Zone;
@@ -65,6 +65,9 @@ pub struct ProcessNode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteEndpointNode {
     pub ip: IpAddr,
+    /// The namespace whose loopback this is; none for every other address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
     pub zone: Zone,
     pub ports: Vec<u16>,
     pub hostname: Option<String>,

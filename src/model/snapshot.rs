@@ -95,7 +95,7 @@ impl Snapshot {
     /// socket's remote (none for a listener or a process).
     pub fn subject_remote(&self, subject: Subject) -> Option<std::net::IpAddr> {
         match subject {
-            Subject::Endpoint { endpoint } => Some(super::zone::normalize_ip(endpoint.0)),
+            Subject::Endpoint { endpoint } => Some(super::zone::normalize_ip(endpoint.ip)),
             Subject::Socket { socket, .. } => self.socket(socket).map(|x| super::zone::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
             Subject::Process { .. } => None,
         }

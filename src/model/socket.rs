@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::age::SocketAge;
-use super::keys::{ListenerKey, Pid, SocketKey};
+use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
 use super::zone::Zone;
 
 /// Transport protocol.
@@ -218,6 +218,10 @@ pub struct RawSocket {
     pub recv_queue: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub send_queue: u32,
+    /// The network namespace the socket lives in; none for the observer's
+    /// own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
@@ -228,6 +232,16 @@ fn is_zero(v: &u32) -> bool {
 impl RawSocket {
     pub fn protocol(&self) -> Protocol {
         self.key.protocol
+    }
+
+    /// The remote endpoint, as seen from this socket's namespace.
+    pub fn endpoint(&self) -> EndpointKey {
+        EndpointKey::of(self.remote.ip(), self.netns)
+    }
+
+    /// The listener this socket is (or was accepted by), by local address.
+    pub fn listener_key(&self) -> ListenerKey {
+        ListenerKey { protocol: self.protocol(), address: self.local.ip(), port: self.local.port(), netns: self.netns }
     }
 }
 
@@ -267,5 +281,9 @@ impl Socket {
     /// The first owner, if any is visible.
     pub fn owner(&self) -> Option<Pid> {
         self.raw.owners.first().copied()
+    }
+    /// The remote endpoint, as seen from this socket's namespace.
+    pub fn endpoint(&self) -> EndpointKey {
+        self.raw.endpoint()
     }
 }

@@ -2,7 +2,6 @@
 //! `suspicious_only`, `listeners_only`, …), applied to a snapshot.
 
 use super::finding::{Finding, Subject};
-use super::keys::EndpointKey;
 use super::severity::Severity;
 use super::snapshot::Snapshot;
 use super::socket::Socket;
@@ -14,7 +13,7 @@ pub fn finding_about_socket(finding: &Finding, socket: &Socket) -> bool {
     match finding.subject {
         Subject::Socket { socket: key, .. } => key == socket.key(),
         Subject::Process { pid } => socket.raw.owners.contains(&pid),
-        Subject::Endpoint { endpoint } => endpoint == EndpointKey(socket.raw.remote.ip()),
+        Subject::Endpoint { endpoint } => endpoint == socket.endpoint(),
     }
 }
 
@@ -26,7 +25,7 @@ pub fn socket_severity(snapshot: &Snapshot, socket: &Socket) -> Option<Severity>
 
 /// Tags on this socket: its findings' tags and its endpoint's tags.
 pub fn socket_tags<'a>(snapshot: &'a Snapshot, socket: &'a Socket) -> impl Iterator<Item = &'a str> {
-    let endpoint = EndpointKey(socket.raw.remote.ip());
+    let endpoint = socket.endpoint();
     let from_findings = snapshot.socket_facts(socket).into_iter().flat_map(|f| f.tags.iter().map(String::as_str));
     let from_endpoint = snapshot.endpoints.get(&endpoint).into_iter().flat_map(|e| e.tags.iter().map(String::as_str));
     from_findings.chain(from_endpoint)
@@ -45,7 +44,7 @@ pub fn passes(filter: &ViewFilter, snapshot: &Snapshot, socket: &Socket) -> bool
         return false;
     }
     if let Some(min) = filter.min_connections {
-        let count = snapshot.endpoints.get(&EndpointKey(socket.raw.remote.ip())).map_or(0, |e| e.connection_count);
+        let count = snapshot.endpoints.get(&socket.endpoint()).map_or(0, |e| e.connection_count);
         if count < min as u64 {
             return false;
         }

@@ -25,6 +25,8 @@ pub struct Item<'a> {
     pub protocol: Protocol,
     pub direction: Direction,
     pub beacon: Option<&'a Beacon>,
+    /// The namespace the connection lives in (none: the observer's).
+    pub netns: Option<crate::model::NetNs>,
 }
 
 impl<'a> Item<'a> {
@@ -40,6 +42,7 @@ impl<'a> Item<'a> {
             protocol: sock.key().protocol,
             direction: sock.direction,
             beacon: None,
+            netns: sock.raw.netns,
         }
     }
 
@@ -53,7 +56,13 @@ impl<'a> Item<'a> {
             protocol: b.protocol,
             direction: Direction::Outbound,
             beacon: Some(b),
+            netns: b.netns,
         }
+    }
+
+    /// The remote endpoint, as seen from the item's namespace.
+    pub fn endpoint(&self) -> Option<crate::model::EndpointKey> {
+        self.remote.map(|r| crate::model::EndpointKey::of(r.ip(), self.netns))
     }
 }
 

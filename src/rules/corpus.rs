@@ -290,7 +290,7 @@ fn about_ignored(m: &Manifest, snap: &Snapshot, f: &Finding) -> bool {
 fn labels_of(m: &Manifest, snap: &Snapshot, addresses: &FxHashMap<Pid, BTreeSet<IpAddr>>, f: &Finding) -> Vec<usize> {
     let pids: Vec<Pid> = f.subject.pid().into_iter().filter(|&pid| !m.ignore.iter().any(|p| matches_pattern(snap, pid, p))).collect();
     let endpoint = match f.subject {
-        Subject::Endpoint { endpoint } => Some(endpoint.0),
+        Subject::Endpoint { endpoint } => Some(endpoint.ip),
         _ => None,
     };
     let none = BTreeSet::new();

@@ -25,6 +25,7 @@ pub struct Beacon {
     pub pid: Pid,
     pub remote: SocketAddr,
     pub protocol: Protocol,
+    pub netns: Option<crate::model::NetNs>,
     pub stats: BeaconStats,
 }
 
@@ -85,7 +86,7 @@ impl<'a> Context<'a> {
             return t.clone();
         }
         let mut t = self.ioc.tags(ip);
-        if let Some(e) = self.snapshot.endpoints.get(&EndpointKey(ip)) {
+        if let Some(e) = self.snapshot.endpoints.get(&EndpointKey::host(ip)) {
             t.extend(e.tags.iter().cloned());
             if let Some(h) = &e.hostname {
                 t.extend(self.ioc.domain_tags(h));
@@ -111,9 +112,9 @@ pub struct Engine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum GroupKey {
     Socket(crate::model::SocketKey),
-    Endpoint(IpAddr),
+    Endpoint(EndpointKey),
     Process(Pid),
-    ProcessEndpoint(Pid, IpAddr),
+    ProcessEndpoint(Pid, EndpointKey),
 }
 
 /// How far from the host a zone is: loopback < private, link-local < public.
@@ -155,7 +156,7 @@ impl Engine {
                 let times: Vec<i64> = starts.iter().map(|s| s.at_ms).collect();
                 let stats = score(&times)?;
                 let pid = Pid(starts.back().map_or(0, |s| s.pid));
-                Some(Beacon { pid, remote: key.remote, protocol: key.protocol, stats })
+                Some(Beacon { pid, remote: key.remote, protocol: key.protocol, netns: key.netns, stats })
             })
             .collect()
     }
@@ -281,10 +282,10 @@ fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     match scope {
         Scope::Connection => match (item.socket, item.pid, item.remote) {
             (Some(s), _, _) => Some(GroupKey::Socket(s.key())),
-            (None, Some(p), Some(r)) => Some(GroupKey::ProcessEndpoint(p, r.ip())),
+            (None, Some(p), Some(_)) => Some(GroupKey::ProcessEndpoint(p, item.endpoint()?)),
             _ => None,
         },
-        Scope::Endpoint => item.remote.map(|r| GroupKey::Endpoint(r.ip())),
+        Scope::Endpoint => item.endpoint().map(GroupKey::Endpoint),
         Scope::Process => item.pid.map(GroupKey::Process),
     }
 }
@@ -294,7 +295,7 @@ fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
 fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     match scope {
         Scope::Connection => match (item.pid, item.remote) {
-            (Some(p), Some(r)) => Some(GroupKey::ProcessEndpoint(p, r.ip())),
+            (Some(p), Some(_)) => Some(GroupKey::ProcessEndpoint(p, item.endpoint()?)),
             _ => group_of(scope, item),
         },
         _ => group_of(scope, item),
@@ -345,7 +346,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
             trace.extend(agg_trace.iter().cloned());
             let (subject, label) = match gk {
                 GroupKey::Socket(k) => (Subject::Socket { socket: k, pid: first.pid }, k.to_string()),
-                GroupKey::Endpoint(ip) | GroupKey::ProcessEndpoint(_, ip) => (Subject::Endpoint { endpoint: EndpointKey(ip) }, ip.to_string()),
+                GroupKey::Endpoint(e) | GroupKey::ProcessEndpoint(_, e) => (Subject::Endpoint { endpoint: e }, e.to_string()),
                 GroupKey::Process(p) => (Subject::Process { pid: p }, format!("pid:{p}")),
             };
             let mut severity = rule.rule.severity;
@@ -421,7 +422,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
     let m = &rule.rule.matcher;
     let window_ms = m.window_sec.map_or(60_000, |w| w as i64 * 1000);
     let pid = items.first().and_then(|i| i.pid);
-    let host = items.first().and_then(|i| i.remote).map(|r| r.ip());
+    let host = items.first().and_then(Item::endpoint);
     if let Some(min) = m.connection_count_gte {
         let n = items.len() as u64;
         if n < min {
@@ -438,7 +439,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
             by_host.entry(r.ip()).or_default().insert(r.port());
         }
         for (r, _) in history_starts() {
-            if rule.rule.scope == Scope::Process || Some(r.ip()) == host {
+            if rule.rule.scope == Scope::Process || Some(r.ip()) == host.map(|h| h.ip) {
                 by_host.entry(r.ip()).or_default().insert(r.port());
             }
         }

@@ -332,7 +332,7 @@ impl App {
         // group): select its first socket in the list instead.
         let socket = match subject {
             Subject::Socket { socket, .. } => Some(socket),
-            Subject::Endpoint { endpoint } => self.snapshot.sockets.iter().find(|x| x.raw.remote.ip() == endpoint.0).map(crate::model::Socket::key),
+            Subject::Endpoint { endpoint } => self.snapshot.sockets.iter().find(|x| x.raw.remote.ip() == endpoint.ip).map(crate::model::Socket::key),
             Subject::Process { pid } => self.snapshot.sockets.iter().find(|x| x.raw.owners.contains(&pid)).map(crate::model::Socket::key),
         };
         if let Some(key) = socket {

@@ -188,11 +188,11 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
         }
         let mark = marks[i as usize];
         if s.direction == crate::model::Direction::Listen {
-            let key = ListenerKey { protocol: s.key().protocol, address: s.raw.local.ip(), port: s.raw.local.port() };
+            let key = s.raw.listener_key();
             listeners.entry(key).or_default().add(s, mark, key.port);
         } else if !s.raw.remote.ip().is_unspecified() {
             let port = if s.direction == crate::model::Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() };
-            endpoints.entry(EndpointKey(s.raw.remote.ip())).or_default().add(s, mark, port);
+            endpoints.entry(s.endpoint()).or_default().add(s, mark, port);
         }
     }
     let max = spec.layout.max_neighbors.get(class);
@@ -209,7 +209,7 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
         .iter()
         .map(|(k, a)| EndpointInfo {
             key: *k,
-            zone: Zone::of(k.0),
+            zone: Zone::of(k.ip),
             country: snapshot.endpoints.get(k).and_then(|e| e.country.as_deref()),
             connections: a.sockets,
         })
@@ -221,12 +221,12 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
             Slot::Single(k) => {
                 let agg = &endpoints[&k];
                 let label = match agg.ports.len() {
-                    1 => std::net::SocketAddr::new(k.0, agg.ports.iter().next().copied().unwrap_or(0)).to_string(),
-                    n => format!("{} ({n} ports)", k.0),
+                    1 => std::net::SocketAddr::new(k.ip, agg.ports.iter().next().copied().unwrap_or(0)).to_string(),
+                    n => format!("{} ({n} ports)", k.ip),
                 };
                 model.endpoints.push(MapEntry {
                     node: MapNode::Endpoint(k),
-                    zone: Some(GroupZone::from(Zone::of(k.0))),
+                    zone: Some(GroupZone::from(Zone::of(k.ip))),
                     label,
                     sockets: agg.sockets,
                     state: agg.state(spec),
@@ -267,7 +267,7 @@ pub fn tree_index(snapshot: &Snapshot, rows: &[u32]) -> TreeIndex {
             None => t.unowned.push(i),
         }
         if s.direction != crate::model::Direction::Listen && !s.raw.remote.ip().is_unspecified() {
-            let per = t.by_endpoint.entry(EndpointKey(s.raw.remote.ip())).or_default();
+            let per = t.by_endpoint.entry(s.endpoint()).or_default();
             for p in &s.raw.owners {
                 *per.entry(*p).or_insert(0) += 1;
             }

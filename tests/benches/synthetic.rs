@@ -43,6 +43,7 @@ pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Sn
             tcp: None,
             recv_queue: 0,
             send_queue: 0,
+            netns: None,
         });
     }
     for i in 0..n {
@@ -60,6 +61,7 @@ pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Sn
             tcp: Some(TcpCounters { bytes_acked: i as u64, bytes_received: 2 * i as u64, rtt_us: 100 }),
             recv_queue: 0,
             send_queue: 0,
+            netns: None,
         });
     }
     let info = SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "synthetic".into() };

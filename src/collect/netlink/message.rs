@@ -216,6 +216,7 @@ fn parse_diag_msg(p: &[u8], protocol: Protocol, at: usize) -> Result<Option<RawS
         tcp,
         recv_queue: rqueue,
         send_queue: wqueue,
+        netns: None,
     }))
 }
 

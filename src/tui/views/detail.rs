@@ -47,7 +47,7 @@ pub fn target(app: &App) -> Target {
         (Pane::Map, _) => {
             let sel = app.ui.tree.selected();
             match sel.last().map(String::as_str) {
-                Some(id) if id.starts_with("e:") => id[2..].parse().map_or(Target::Nothing, |ip| Target::Endpoint(EndpointKey(ip))),
+                Some(id) if id.starts_with("e:") => id[2..].parse().map_or(Target::Nothing, Target::Endpoint),
                 Some(id) if id.starts_with("s:") => id[2..].parse().map_or(Target::Nothing, Target::Socket),
                 Some(id) if id.starts_with("p:") => id[2..].parse().map_or(Target::Nothing, |p| Target::Process(Pid(p))),
                 _ => Target::Nothing,
@@ -75,7 +75,7 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
             },
             Target::Endpoint(e) => match f.subject {
                 Subject::Endpoint { endpoint } => endpoint == *e,
-                Subject::Socket { socket, .. } => s.socket(socket).is_some_and(|x| x.raw.remote.ip() == e.0),
+                Subject::Socket { socket, .. } => s.socket(socket).is_some_and(|x| x.endpoint() == *e),
                 Subject::Process { .. } => false,
             },
             Target::Listener(l) => {

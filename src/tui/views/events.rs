@@ -21,7 +21,7 @@ pub fn rows(snapshot: &Snapshot) -> Vec<&Finding> {
 
 fn subject(s: &Snapshot, f: &Finding) -> String {
     match f.subject {
-        Subject::Endpoint { endpoint } => format!("endpoint {}", endpoint.0),
+        Subject::Endpoint { endpoint } => format!("endpoint {}", endpoint.ip),
         Subject::Process { pid } => format!("process {} ({pid})", s.process(pid).map_or_else(|| "?".to_string(), |p| escape_control(&p.facts.name))),
         Subject::Socket { socket, pid } => {
             let remote = s.socket(socket).filter(|x| !x.raw.remote.ip().is_unspecified()).map_or_else(String::new, |x| format!(" → {}", x.raw.remote));

@@ -47,7 +47,7 @@ fn tops(app: &App) -> Vec<(String, String)> {
             .iter()
             .map(|(e, procs)| {
                 let n: u64 = procs.values().sum();
-                (format!("e:{e}"), format!("{e} {} · {n} connections · {} processes", crate::model::Zone::of(e.0), procs.len()))
+                (format!("e:{e}"), format!("{e} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
             })
             .collect()
     } else {
@@ -64,7 +64,7 @@ fn children(app: &App, top: &str) -> Vec<(String, String, bool)> {
     let t = &app.derived.tree;
     let s = &app.snapshot;
     let mut out: Vec<(String, String, bool)> = if app.ui.map_mode == MapMode::TreeByEndpoint {
-        let Some(e) = top.strip_prefix("e:").and_then(|x| x.parse().ok()).map(EndpointKey) else { return Vec::new() };
+        let Some(e) = top.strip_prefix("e:").and_then(|x| x.parse::<EndpointKey>().ok()) else { return Vec::new() };
         t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
             procs
                 .iter()
@@ -102,10 +102,10 @@ fn children(app: &App, top: &str) -> Vec<(String, String, bool)> {
 fn endpoint_leaf(app: &App, socket_id: &str) -> Option<(String, String)> {
     let key = socket_id.strip_prefix("s:")?.parse().ok()?;
     let s = app.snapshot.socket(key)?;
-    let ip = s.raw.remote.ip();
-    let e = app.snapshot.endpoints.get(&EndpointKey(ip));
+    let key = s.endpoint();
+    let e = app.snapshot.endpoints.get(&key);
     let extra = e.map_or(String::new(), |e| format!(" · {} connections · {} processes", e.connection_count, e.process_count));
-    Some((format!("e:{ip}"), format!("{ip} {}{extra}", s.zone)))
+    Some((format!("e:{key}"), format!("{key} {}{extra}", s.zone)))
 }
 
 fn opened(app: &App) -> HashSet<Vec<String>> {
