@@ -99,7 +99,7 @@ pub fn about_pid(f: &Finding, snap: &Snapshot, pid: Pid) -> bool {
     match f.subject {
         Subject::Process { pid: p } => p == pid,
         Subject::Socket { pid: p, .. } => p == Some(pid),
-        Subject::Endpoint { endpoint } => snap.sockets.iter().any(|s| s.raw.owners.contains(&pid) && s.raw.remote.ip() == endpoint.0),
+        Subject::Endpoint { endpoint } => snap.sockets.iter().any(|s| s.raw.owners.contains(&pid) && s.endpoint() == endpoint),
     }
 }
 
