@@ -41,6 +41,7 @@ fn samples() -> Vec<(&'static str, Value)> {
     };
     let endpoint = RemoteEndpointNode {
         ip: "192.0.2.1".parse().expect("ip"),
+        netns: Some(necromap::model::NetNs(4_026_532_301)),
         zone: Zone::Public,
         ports: vec![443],
         hostname: Some("h".into()),
