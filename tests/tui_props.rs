@@ -43,6 +43,7 @@ fn observation(rows: &[Row]) -> Observation {
             tcp: tcp.then_some(TcpCounters { bytes_acked: 1, bytes_received: 2, rtt_us: 3 }),
             recv_queue: 0,
             send_queue: 0,
+            netns: None,
         });
     }
     for pid in 1..6u32 {
