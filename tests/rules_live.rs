@@ -177,7 +177,7 @@ fn watch_polling(listener: &TcpListener, ip: std::net::IpAddr, rules: &[&str]) -
         let found = snap
             .findings
             .iter()
-            .find(|f| rules.contains(&f.rule_id.as_str()) && matches!(f.subject, Subject::Endpoint { endpoint } if endpoint.0 == ip))
+            .find(|f| rules.contains(&f.rule_id.as_str()) && matches!(f.subject, Subject::Endpoint { endpoint } if endpoint.ip == ip))
             .cloned();
         if found.is_some() {
             return found;
