@@ -33,6 +33,7 @@ fn samples() -> Vec<(&'static str, Value)> {
             has_tty: false,
             sensitive_files: vec!["/root/.ssh/id_ed25519".into()],
             shell_links: vec![ShellLink { pid: 2, name: "sh".into(), cmdline: "sh -i".into(), input: Vec::new(), output: Vec::new() }],
+            netns: Some(necromap::model::NetNs(4_026_532_301)),
         },
         socket_count: 1,
         listener_count: 0,

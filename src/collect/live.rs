@@ -5,11 +5,13 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use super::netlink::DiagSocket;
+use super::netns::{NamespaceSet, Sightings};
+use super::owners::ProcFs;
 use super::owners::OwnerCache;
 use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};
-use crate::model::{HealthMessage, StageTimings};
+use crate::model::{HealthMessage, NetNs, StageTimings};
 
 #[derive(Debug)]
 pub struct LinuxSource {
@@ -20,6 +22,7 @@ pub struct LinuxSource {
     probe: ProbeMemo,
     host: String,
     privileged: bool,
+    namespaces: NamespaceSet,
 }
 
 impl LinuxSource {
@@ -29,6 +32,7 @@ impl LinuxSource {
         diag.dump_all(&mut Vec::new()).map_err(|e| e.to_string())?;
         let proc_fs = RealProcFs::open().map_err(|e| format!("cannot open /proc: {e}"))?;
         let facts = FactsCache::new(&proc_fs);
+        let namespaces = NamespaceSet::new(&proc_fs)?;
         Ok(Self {
             diag,
             proc_fs,
@@ -37,6 +41,7 @@ impl LinuxSource {
             probe: ProbeMemo::default(),
             host: host_name(),
             privileged: rustix::process::geteuid().is_root(),
+            namespaces,
         })
     }
 }
@@ -57,6 +62,9 @@ impl Source for LinuxSource {
         let t = Instant::now();
         let mut sockets = Vec::with_capacity(1024);
         self.diag.dump_all(&mut sockets)?;
+        let own_sockets = sockets.len() as u32;
+        let seen = Sightings::scan(&mut self.proc_fs);
+        let ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &mut sockets);
         timings.dump_ms = ms_since(t);
 
         let t = Instant::now();
@@ -80,10 +88,20 @@ impl Source for LinuxSource {
         let links = super::plumbing::shell_links(&self.owners, &live, &holders, &mut probe);
         self.probe.rotate();
         timings.plumbing_ms = ms_since(t);
-        let processes = self.facts.facts(&self.proc_fs, &self.owners, &owner_pids, &live, &links);
+        let mut processes = self.facts.facts(&self.proc_fs, &self.owners, &owner_pids, &live, &links);
+        let own = self.namespaces.own();
+        for p in &mut processes {
+            p.netns = seen.pid_netns.get(&p.pid).copied().filter(|&i| i != own).map(NetNs);
+        }
+        let mut namespaces = ns_dump.namespaces;
+        for n in namespaces.iter_mut().filter(|n| n.name.starts_with("pid ")) {
+            if let Some(comm) = seen.by_inode.get(&n.inode).and_then(|s| s.first_pid).and_then(|p| self.proc_fs.comm(p)) {
+                n.name = format!("{} ({})", n.name, crate::text::bounded(&comm, 32));
+            }
+        }
         timings.facts_ms = ms_since(t);
 
-        let mut health = Vec::new();
+        let mut health = ns_dump.health;
         if self.probe.failures > 0 {
             health.push(HealthMessage::warn(format!(
                 "{} Unix socket peer lookups failed: shells plumbed through socketpairs may be missed",
@@ -96,6 +114,6 @@ impl Source for LinuxSource {
                 owner_scan.denied
             )));
         }
-        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, timings })
+        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, timings })
     }
 }

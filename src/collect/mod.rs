@@ -4,6 +4,7 @@
 
 mod live;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 mod plumbing;
 mod portable;
@@ -21,7 +22,7 @@ pub use owners::OwnerScanStats;
 pub use portable::PortableSource;
 pub use replay::{ReplayError, ReplaySource};
 
-use crate::model::{HealthMessage, ProcessFacts, RawSocket, StageTimings};
+use crate::model::{HealthMessage, NamespaceInfo, ProcessFacts, RawSocket, StageTimings};
 
 /// One refresh's raw rows, as a source saw them. This is also one frame of
 /// a recording.
@@ -41,6 +42,10 @@ pub struct Observation {
     /// Problems met while collecting: shown, never fatal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health: Vec<HealthMessage>,
+    /// The network namespaces in use and whether each was read (empty
+    /// for sources that do not look beyond their own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<NamespaceInfo>,
     /// Time per stage; not recorded (a replay measures its own).
     #[serde(skip)]
     pub timings: StageTimings,

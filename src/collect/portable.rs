@@ -129,6 +129,7 @@ impl Source for PortableSource {
                 has_tty: false,
                 sensitive_files: Vec::new(),
                 shell_links: Vec::new(),
+                netns: None,
             });
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -140,6 +141,7 @@ impl Source for PortableSource {
             owner_scan: super::OwnerScanStats::default(),
             privileged: rustix::process::geteuid().is_root(),
             health,
+            namespaces: Vec::new(),
             timings,
         })
     }

@@ -77,6 +77,19 @@ impl RealProcFs {
         self.read_link(&format!("{pid}/fd/{fd}"))
     }
 
+    /// The network namespace inode of a process (`net:[N]`), or why it
+    /// could not be read (`EACCES` for other users' processes unprivileged).
+    pub fn netns_of(&self, pid: u32) -> Result<u32, Errno> {
+        let mut buf = [0u8; 64];
+        let n = readlinkat_raw(&self.proc_dir, format!("{pid}/ns/net"), &mut buf[..])?;
+        buf[..n].strip_prefix(b"net:[").and_then(|r| r.strip_suffix(b"]")).and_then(|r| std::str::from_utf8(r).ok()?.parse().ok()).ok_or(Errno::INVAL)
+    }
+
+    /// Open a process's network namespace file (to enter it).
+    pub fn open_netns(&self, pid: u32) -> Result<OwnedFd, Errno> {
+        openat(&self.proc_dir, format!("{pid}/ns/net"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    }
+
     fn read_link(&self, path: &str) -> Option<String> {
         let mut buf = [0u8; 4096];
         let n = readlinkat_raw(&self.proc_dir, path, &mut buf[..]).ok()?;
@@ -347,6 +360,7 @@ impl FactsCache {
             has_tty: stat.tty_nr != 0,
             sensitive_files: Vec::new(),
             shell_links: Vec::new(),
+            netns: None,
         }
     }
 }

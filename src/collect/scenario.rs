@@ -270,6 +270,7 @@ impl Scenario {
             has_tty: p.tty,
             sensitive_files: p.sensitive_files.clone(),
             shell_links: p.shell_links.clone(),
+            netns: None,
         }
     }
 }

@@ -147,6 +147,7 @@ impl SnapshotBuilder {
             index: FactIndex::default(),
             health,
             timings,
+            namespaces: obs.namespaces,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {

@@ -11,6 +11,7 @@ mod health;
 mod history;
 mod index;
 mod keys;
+mod namespace;
 mod nodes;
 mod severity;
 mod shell_link;
@@ -27,6 +28,7 @@ pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts
 pub use history::{ConnectionStart, History, SeriesKey};
 pub use index::{FactIndex, Facts};
 pub use keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
+pub use namespace::{NamespaceInfo, NamespaceStatus};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use severity::Severity;
 pub use shell_link::{Conduit, Hop, ShellLink};

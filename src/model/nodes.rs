@@ -42,6 +42,9 @@ pub struct ProcessFacts {
     /// sockets through pipes, FIFOs, ptys or socketpairs.
     #[serde(default)]
     pub shell_links: Vec<ShellLink>,
+    /// The network namespace it runs in; none for the observer's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
 }
 
 impl ProcessFacts {

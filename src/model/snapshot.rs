@@ -7,7 +7,8 @@ use super::finding::{Finding, Subject};
 use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
 use super::index::{FactIndex, Facts};
-use super::keys::{EndpointKey, ListenerKey, Pid, SocketKey};
+use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
+use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::socket::Socket;
 use crate::collect::SourceInfo;
@@ -36,6 +37,9 @@ pub struct Snapshot {
     pub index: FactIndex,
     pub health: Health,
     pub timings: StageTimings,
+    /// The network namespaces in use (empty when the source does not
+    /// look beyond its own).
+    pub namespaces: Vec<NamespaceInfo>,
 }
 
 impl Snapshot {
@@ -54,6 +58,7 @@ impl Snapshot {
             index: FactIndex::default(),
             health: Health::default(),
             timings: StageTimings::default(),
+            namespaces: Vec::new(),
         }
     }
 
@@ -98,6 +103,23 @@ impl Snapshot {
             Subject::Endpoint { endpoint } => Some(super::zone::normalize_ip(endpoint.ip)),
             Subject::Socket { socket, .. } => self.socket(socket).map(|x| super::zone::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
             Subject::Process { .. } => None,
+        }
+    }
+
+    /// The namespace a key names (none: the observer's own), if known.
+    pub fn namespace(&self, ns: Option<NetNs>) -> Option<&NamespaceInfo> {
+        match ns {
+            None => self.namespaces.iter().find(|n| n.key().is_none()),
+            Some(ns) => self.namespaces.iter().find(|n| n.inode == ns.0),
+        }
+    }
+
+    /// A readable name for a namespace key: `host` for the observer's own.
+    pub fn namespace_name(&self, ns: Option<NetNs>) -> String {
+        match (ns, self.namespace(ns)) {
+            (_, Some(n)) => n.name.clone(),
+            (None, None) => "host".into(),
+            (Some(ns), None) => ns.to_string(),
         }
     }
 
