@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::rows::{ProcessRow, SocketRow};
 use crate::collect::SourceInfo;
-use crate::model::{EndpointGroupNode, Finding, Health, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
+use crate::model::{EndpointGroupNode, Finding, Health, NamespaceInfo, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
 
 /// Format marker and version of the JSON document.
 pub const JSON_FORMAT: &str = "necromap-snapshot";
@@ -27,6 +27,9 @@ pub struct SnapshotDocument<'a> {
     pub endpoint_groups: &'a [EndpointGroupNode],
     pub findings: &'a [Finding],
     pub health: HealthSection<'a>,
+    /// The network namespaces in use, each with its readable name and
+    /// whether it was read.
+    pub namespaces: &'a [NamespaceInfo],
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +81,7 @@ impl<'a> SnapshotDocument<'a> {
             endpoint_groups: &s.graph.groups,
             findings: &s.findings,
             health: HealthSection { health: &s.health, timings: &s.timings, notes: &s.graph.notes },
+            namespaces: &s.namespaces,
         }
     }
 }

@@ -44,6 +44,11 @@ pub struct SocketRow {
     /// `exact`, `at_least` or `at_most`: how `age_ms` relates to the real
     /// age; null when the age is unknown.
     pub age_bound: Option<AgeBound>,
+    /// The network namespace's inode; null when the source does not say
+    /// (recordings made before namespaces were read).
+    pub netns: Option<u32>,
+    /// The namespace's readable name: `host` for the observer's own.
+    pub namespace: String,
 }
 
 impl SocketRow {
@@ -80,11 +85,13 @@ impl SocketRow {
             severity: facts.map(|f| f.severity),
             rule_ids: facts.map(|f| f.rule_ids.clone()).unwrap_or_default(),
             age_bound: s.age.map(|a| a.bound),
+            netns: s.raw.netns.map(|n| n.0).or_else(|| snapshot.namespace(None).map(|n| n.inode)),
+            namespace: snapshot.namespace_name(s.raw.netns),
         }
     }
 
     /// Column names, in CSV order.
-    pub const COLUMNS: [&'static str; 26] = [
+    pub const COLUMNS: [&'static str; 28] = [
         "id",
         "protocol",
         "state",
@@ -111,10 +118,12 @@ impl SocketRow {
         "severity",
         "rule_ids",
         "age_bound",
+        "netns",
+        "namespace",
     ];
 
     /// Values in [`Self::COLUMNS`] order, as text (empty for absent).
-    pub fn values(&self) -> [String; 26] {
+    pub fn values(&self) -> [String; 28] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.id.clone(),
@@ -143,6 +152,8 @@ impl SocketRow {
             opt(self.severity.map(|v| v.name().to_string())),
             self.rule_ids.join(" "),
             opt(self.age_bound.map(|v| v.name().to_string())),
+            opt(self.netns.map(|v| v.to_string())),
+            self.namespace.clone(),
         ]
     }
 }
