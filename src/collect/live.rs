@@ -6,8 +6,8 @@ use rustc_hash::FxHashSet;
 
 use super::netlink::DiagSocket;
 use super::netns::{NamespaceSet, Sightings};
-use super::owners::ProcFs;
 use super::owners::OwnerCache;
+use super::owners::ProcFs;
 use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};

@@ -218,11 +218,7 @@ impl NamespaceSet {
             )));
         }
         if seen.unreadable > 0 {
-            let why = if rustix::process::geteuid().is_root() {
-                "permission denied"
-            } else {
-                "other users' processes: run as root to count them"
-            };
+            let why = if rustix::process::geteuid().is_root() { "permission denied" } else { "other users' processes: run as root to count them" };
             result.health.push(HealthMessage::info(format!(
                 "the network namespace of {} processes could not be read ({why}): namespaces only they use are missing",
                 seen.unreadable

@@ -73,6 +73,10 @@ pub struct ConnectionItem {
     pub rule_ids: Vec<String>,
     /// How age_ms relates to the real age: exact (to within one refresh), at_least (the socket was already open when necromap started) or at_most (a listener, bounded by its process's start); null when the age is unknown.
     pub age_bound: Option<String>,
+    /// The network namespace's readable name: `host` for necromap's own, a name under /run/netns, a container, or the first process in it.
+    pub namespace: String,
+    /// The namespace's inode (null when the source does not say).
+    pub netns: Option<u32>,
 }
 
 impl ConnectionItem {
@@ -100,6 +104,8 @@ impl ConnectionItem {
             severity: row.severity.map(|s| s.name().to_string()),
             rule_ids: row.rule_ids,
             age_bound: row.age_bound.map(|b| b.name().to_string()),
+            namespace: safe(&row.namespace, NAME_MAX),
+            netns: row.netns,
         }
     }
 }
@@ -137,6 +143,8 @@ pub struct ProcessItem {
     pub severity: Option<String>,
     /// Rule ids of those findings, sorted.
     pub rule_ids: Vec<String>,
+    /// The network namespace it runs in (`host` for necromap's own).
+    pub namespace: String,
 }
 
 impl ProcessItem {
@@ -169,6 +177,7 @@ impl ProcessItem {
             bytes_received: p.bytes_received,
             severity: facts.map(|x| x.severity.name().to_string()),
             rule_ids: facts.map(|x| x.rule_ids.clone()).unwrap_or_default(),
+            namespace: safe(&snapshot.namespace_name(f.netns), NAME_MAX),
         }
     }
 }

@@ -68,7 +68,11 @@ impl SnapshotBuilder {
         // Listeners first: they decide which sockets are inbound.
         let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
         let listener_for = |raw: &RawSocket| -> Option<ListenerKey> {
-            listener_ports.get(&(raw.protocol(), raw.local.port(), raw.netns))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
+            listener_ports
+                .get(&(raw.protocol(), raw.local.port(), raw.netns))?
+                .iter()
+                .copied()
+                .find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
         };
 
         // Sockets with history and classification, in key order (sorting

@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn starts_per_series_and_per_endpoint_are_windowed() {
         let mut h = History::new();
-        let series = SeriesKey { process: "/usr/bin/curl".into(), uid: 1000, remote: "203.0.113.5:443".parse().expect("addr"), protocol: Protocol::Tcp, netns: None };
+        let series =
+            SeriesKey { process: "/usr/bin/curl".into(), uid: 1000, remote: "203.0.113.5:443".parse().expect("addr"), protocol: Protocol::Tcp, netns: None };
         let ip = EndpointKey::host("203.0.113.5".parse().expect("ip"));
         for i in 0..10 {
             h.record_start(series.clone(), ConnectionStart { at_ms: i * 30_000, pid: 7 });

@@ -123,6 +123,17 @@ impl Snapshot {
         }
     }
 
+    /// Whether namespace `ns` is the one `want` names: `host`, an inode
+    /// (`4026532301` or `net:4026532301`), or part of its name
+    /// (case-insensitive). The filter language and the MCP tools share it.
+    pub fn namespace_matches(&self, ns: Option<NetNs>, want: &str) -> bool {
+        let want = want.trim().to_lowercase();
+        match want.parse::<NetNs>() {
+            Ok(w) => ns == Some(w) || (ns.is_none() && self.namespace(None).is_some_and(|n| n.inode == w.0)),
+            Err(_) => self.namespace_name(ns).to_lowercase().contains(want.as_str()),
+        }
+    }
+
     /// A socket-owning process.
     pub fn process(&self, pid: Pid) -> Option<&ProcessNode> {
         self.processes.get(&pid)

@@ -3,6 +3,7 @@
 //! ```text
 //! proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123
 //! proto:udp dir:in lport:22 rport:4444 !state:listen  203.0.113
+//! ns:host ns:4026532301 ns:web
 //! ```
 //!
 //! Terms are `ANDed`. `!` negates a term. A word without a key is free text,
@@ -27,6 +28,9 @@ pub enum Term {
     SeverityAtLeast(Severity),
     SeverityIs(Severity),
     Tag(String),
+    /// A network namespace: `host`, its inode (`4026532301`, `net:…`),
+    /// or part of its name.
+    Namespace(String),
     Text(String),
 }
 
@@ -43,7 +47,7 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag";
+const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag, ns";
 
 fn err(term: &str, message: impl Into<String>) -> FilterError {
     FilterError { term: term.to_string(), message: message.into() }
@@ -107,6 +111,7 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
         }),
         "sev" | "severity" => Term::SeverityIs(value.parse().map_err(|e: String| err(raw, e))?),
         "tag" => Term::Tag(value.to_string()),
+        "ns" | "netns" | "namespace" => Term::Namespace(value.to_lowercase()),
         other => return Err(err(raw, format!("unknown key `{other}`: use {KEYS}, or plain text"))),
     })
 }
@@ -126,6 +131,7 @@ fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<S
         Term::SeverityAtLeast(min) => severity.is_some_and(|v| v >= *min),
         Term::SeverityIs(v) => severity == Some(*v),
         Term::Tag(t) => tags.contains(&t.as_str()),
+        Term::Namespace(want) => snapshot.namespace_matches(s.raw.netns, want),
         Term::Text(text) => {
             let t = text.as_str();
             s.raw.local.to_string().contains(t)
@@ -164,6 +170,9 @@ mod tests {
         assert_eq!(f.terms[2], (false, Term::Direction(Direction::Inbound)));
         assert_eq!(f.terms[3], (false, Term::Protocol(Protocol::Udp)));
         assert!(Filter::parse("   ").expect("empty").is_empty());
+        let f = Filter::parse("ns:host netns:4026532301").expect("parses");
+        assert_eq!(f.terms[0], (false, Term::Namespace("host".into())));
+        assert_eq!(f.terms[1], (false, Term::Namespace("4026532301".into())));
     }
 
     #[test]
