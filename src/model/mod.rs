@@ -17,6 +17,7 @@ mod shell_link;
 mod snapshot;
 mod socket;
 pub mod view;
+mod workload;
 mod zone;
 
 pub use age::{AgeBound, SocketAge};
@@ -32,4 +33,5 @@ pub use severity::Severity;
 pub use shell_link::{Conduit, Hop, ShellLink};
 pub use snapshot::Snapshot;
 pub use socket::{Direction, Protocol, RawSocket, Socket, SocketState, TcpCounters};
+pub use workload::{Container, Runtime, Workload};
 pub use zone::{Zone, normalize_addr, normalize_ip};
