@@ -2,6 +2,7 @@
 //! netstat2 fallback) and recordings. Every source yields [`Observation`]s;
 //! [`crate::model::SnapshotBuilder`] turns them into snapshots.
 
+pub mod cgroup;
 mod live;
 pub mod netlink;
 pub mod owners;
