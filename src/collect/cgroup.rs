@@ -214,7 +214,7 @@ fn unescape_unit(s: &str) -> String {
 }
 
 /// Host text made safe to keep: control characters escaped, bounded.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     bounded(&escape_control(s), NAME_MAX_CHARS)
 }
 

@@ -3,6 +3,7 @@
 //! [`crate::model::SnapshotBuilder`] turns them into snapshots.
 
 pub mod cgroup;
+pub mod container_names;
 mod live;
 pub mod netlink;
 pub mod owners;
