@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use necromap::model::{
     ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, Protocol, RemoteEndpointNode, ServiceListenerNode, ShellLink,
-    SocketKey, SocketState, Zone,
+    SocketKey, SocketState, Workload, Zone,
 };
 use necromap::spec::{FieldSpec, FieldType, Spec};
 use serde_json::Value;
@@ -33,6 +33,9 @@ fn samples() -> Vec<(&'static str, Value)> {
             has_tty: false,
             sensitive_files: vec!["/root/.ssh/id_ed25519".into()],
             shell_links: vec![ShellLink { pid: 2, name: "sh".into(), cmdline: "sh -i".into(), input: Vec::new(), output: Vec::new() }],
+            // Left empty (and so out of the JSON) until the spec gains a
+            // `workload` field: the spec has no object field kind yet.
+            workload: Workload::default(),
         },
         socket_count: 1,
         listener_count: 0,

@@ -128,6 +128,8 @@ impl Source for PortableSource {
                 has_tty: false,
                 sensitive_files: Vec::new(),
                 shell_links: Vec::new(),
+                // The portable path reads no /proc files of its own.
+                workload: crate::model::Workload::default(),
             });
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -269,6 +269,7 @@ impl Scenario {
             has_tty: p.tty,
             sensitive_files: p.sensitive_files.clone(),
             shell_links: p.shell_links.clone(),
+            workload: crate::model::Workload::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::keys::{Pid, SocketKey};
 use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
+use super::workload::Workload;
 use super::zone::Zone;
 
 /// What a source knows about one socket-owning process.
@@ -42,6 +43,11 @@ pub struct ProcessFacts {
     /// sockets through pipes, FIFOs, ptys or socketpairs.
     #[serde(default)]
     pub shell_links: Vec<ShellLink>,
+    /// The container, pod or systemd unit the process runs in, from
+    /// /proc/<pid>/cgroup. Left out of JSON when nothing is known, and
+    /// absent from recordings made before it existed.
+    #[serde(default, skip_serializing_if = "Workload::is_empty")]
+    pub workload: Workload,
 }
 
 impl ProcessFacts {

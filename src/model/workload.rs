@@ -179,4 +179,21 @@ mod tests {
         assert_eq!(back, w);
         assert!(Workload::default().is_empty());
     }
+
+    #[test]
+    fn process_nodes_carry_the_workload_and_old_recordings_still_load() {
+        use crate::model::{ProcessFacts, ProcessNode};
+        let facts =
+            ProcessFacts { pid: 7, name: "nginx".into(), workload: Workload { container: Some(docker()), ..Workload::default() }, ..ProcessFacts::default() };
+        let node = ProcessNode { facts: facts.clone(), ..ProcessNode::default() };
+        let v = serde_json::to_value(&node).expect("serialises");
+        assert_eq!(v["workload"]["container"]["id"], "0123456789ab");
+        let back: ProcessNode = serde_json::from_value(v).expect("loads");
+        assert_eq!(back.facts.workload, facts.workload);
+        // Without a workload there is no key; without the key, an empty one.
+        let plain = serde_json::to_value(ProcessFacts { pid: 7, ..ProcessFacts::default() }).expect("serialises");
+        assert!(plain.get("workload").is_none());
+        let old: ProcessFacts = serde_json::from_value(plain).expect("old facts load");
+        assert!(old.workload.is_empty());
+    }
 }
