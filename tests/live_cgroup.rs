@@ -12,6 +12,7 @@
 
 mod common;
 
+use std::fmt::Write;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -39,15 +40,12 @@ fn unescape_mountinfo(s: &str) -> String {
     while let Some(at) = rest.find('\\') {
         out.push_str(&rest[..at]);
         let code = rest.get(at + 1..at + 4).and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(b) => {
-                out.push(char::from(b));
-                rest = &rest[at + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[at + 1..];
-            }
+        if let Some(b) = code {
+            out.push(char::from(b));
+            rest = &rest[at + 4..];
+        } else {
+            out.push('\\');
+            rest = &rest[at + 1..];
         }
     }
     out.push_str(rest);
@@ -107,7 +105,10 @@ fn random_id() -> String {
     while filled < bytes.len() {
         filled += rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty()).expect("getrandom");
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// The cgroups the test made and the child in them; dropping it cleans up.

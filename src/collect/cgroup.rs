@@ -23,7 +23,7 @@ use crate::text::{bounded, escape_control};
 const MAX_LINES: usize = 64;
 /// Segments looked at per path; real paths are a handful deep.
 const MAX_DEPTH: usize = 64;
-/// The kernel refuses cgroup names longer than NAME_MAX.
+/// The kernel refuses cgroup names longer than `NAME_MAX`.
 const MAX_SEGMENT: usize = 255;
 /// Longest unit, slice or container name kept, in characters.
 pub const NAME_MAX_CHARS: usize = 253;
@@ -86,11 +86,11 @@ fn parse_path(path: &str) -> Workload {
             }
         }
         in_kubepods |= seg.starts_with("kubepods");
-        in_user_manager |= seg.starts_with("user@") && seg.ends_with(".service");
-        if is_unit(seg) {
-            out.unit = Some(clean(seg));
-        } else if seg.ends_with(".slice") {
-            out.slice = Some(clean(seg));
+        in_user_manager |= seg.starts_with("user@") && unit_kind(seg) == Some("service");
+        match unit_kind(seg) {
+            Some("service" | "scope" | "socket" | "mount" | "swap") => out.unit = Some(clean(seg)),
+            Some("slice") => out.slice = Some(clean(seg)),
+            _ => {}
         }
     }
     if out.container.is_none()
@@ -102,19 +102,21 @@ fn parse_path(path: &str) -> Workload {
     out
 }
 
+/// Scopes (systemd driver) or plain cgroups (cgroupfs driver) named
+/// `<prefix><64 hex>`. `libpod-conmon-<id>` and `crio-conmon-<id>` are the
+/// monitors, not the containers: "conmon-…" is not 64 hex digits, so they
+/// fall through to units.
+const PREFIXED: [(&str, Runtime); 5] = [
+    ("docker-", Runtime::Docker),
+    ("cri-containerd-", Runtime::Containerd),
+    ("crio-", Runtime::CriO),
+    ("libpod-", Runtime::Podman),
+    ("nerdctl-", Runtime::Containerd),
+];
+
 /// A segment that is a container: (runtime, full id or name, name).
 fn container_segment(seg: &str, parent: Option<&str>, next: Option<&str>, in_kubepods: bool) -> Option<(Runtime, String, Option<String>)> {
     let base = seg.strip_suffix(".scope").unwrap_or(seg);
-    // `libpod-conmon-<id>` and `crio-conmon-<id>` are the monitors, not the
-    // containers: "conmon-…" is not 64 hex digits, so they fall through to
-    // units.
-    const PREFIXED: [(&str, Runtime); 5] = [
-        ("docker-", Runtime::Docker),
-        ("cri-containerd-", Runtime::Containerd),
-        ("crio-", Runtime::CriO),
-        ("libpod-", Runtime::Podman),
-        ("nerdctl-", Runtime::Containerd),
-    ];
     for (prefix, runtime) in PREFIXED {
         if let Some(id) = base.strip_prefix(prefix).and_then(hex_id) {
             return Some((runtime, id, None));
@@ -183,9 +185,10 @@ fn pod_segment(seg: &str) -> Option<String> {
     ok.then(|| uid.replace('_', "-").to_ascii_lowercase())
 }
 
-/// Unit kinds that get cgroups of their own (slices are counted apart).
-fn is_unit(seg: &str) -> bool {
-    [".service", ".scope", ".socket", ".mount", ".swap"].iter().any(|k| seg.len() > k.len() && seg.ends_with(k))
+/// The unit type of a systemd unit name (`service` for `nginx.service`).
+/// Unit types are lower case, so the comparison is too.
+fn unit_kind(seg: &str) -> Option<&str> {
+    seg.rsplit_once('.').filter(|(stem, _)| !stem.is_empty()).map(|(_, kind)| kind)
 }
 
 /// Undo systemd's unit-name escaping (`\x2d` is `-`) for display; only
@@ -198,15 +201,12 @@ fn unescape_unit(s: &str) -> String {
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         let byte = after.get(..2).and_then(|h| u8::from_str_radix(h, 16).ok()).filter(|b| b.is_ascii_graphic() || *b == b' ');
-        match byte {
-            Some(b) => {
-                out.push(char::from(b));
-                rest = &after[2..];
-            }
-            None => {
-                out.push_str("\\x");
-                rest = after;
-            }
+        if let Some(b) = byte {
+            out.push(char::from(b));
+            rest = &after[2..];
+        } else {
+            out.push_str("\\x");
+            rest = after;
         }
     }
     out.push_str(rest);

@@ -1,3 +1,5 @@
+use std::fmt::Write;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -18,13 +20,12 @@ struct Want {
     slice: Option<String>,
 }
 
-fn s(text: &str) -> Option<String> {
-    Some(text.to_string())
-}
-
 const NONE: Want = Want { runtime: None, id: "", name: None, pod_uid: None, rootless: false, unit: None, slice: None };
 
-fn got(w: &Workload) -> (Option<Runtime>, String, Option<String>, Option<String>, bool, Option<String>, Option<String>) {
+/// Runtime, short id, name, pod uid, rootless, unit, slice.
+type Summary = (Option<Runtime>, String, Option<String>, Option<String>, bool, Option<String>, Option<String>);
+
+fn got(w: &Workload) -> Summary {
     let c = w.container.as_ref();
     (
         c.map(|c| c.runtime),
@@ -59,7 +60,7 @@ fn check(text: &str, want: &Want) {
 }
 
 #[test]
-fn runtimes_units_and_slices() {
+fn docker_and_kubernetes() {
     let short = &ID[..12];
     let uid_sd = UID.replace('-', "_");
     let cases: Vec<(String, Want)> = vec![
@@ -68,11 +69,18 @@ fn runtimes_units_and_slices() {
             format!("12:pids:/docker/{ID}\n11:memory:/docker/{ID}\n1:name=systemd:/docker/{ID}\n0::/\n"),
             Want { runtime: Some(Runtime::Docker), id: short, ..NONE },
         ),
-        (format!("0::/system.slice/docker-{ID}.scope\n"), Want { runtime: Some(Runtime::Docker), id: short, slice: s("system.slice"), ..NONE }),
+        (format!("0::/system.slice/docker-{ID}.scope\n"), Want { runtime: Some(Runtime::Docker), id: short, slice: Some("system.slice".into()), ..NONE }),
         // Rootless Docker under the user's manager.
         (
             format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/docker-{ID}.scope\n"),
-            Want { runtime: Some(Runtime::Docker), id: short, rootless: true, unit: s("user@1000.service"), slice: s("user.slice"), ..NONE },
+            Want {
+                runtime: Some(Runtime::Docker),
+                id: short,
+                rootless: true,
+                unit: Some("user@1000.service".into()),
+                slice: Some("user.slice".into()),
+                ..NONE
+            },
         ),
         // Kubernetes, systemd driver: containerd, CRI-O, dockershim.
         (
@@ -105,65 +113,112 @@ fn runtimes_units_and_slices() {
             format!("0::/kubepods/besteffort/pod5d8d7b1e2d6a4b9c8f1e0a2b3c4d5e6f/{ID}\n"),
             Want { runtime: Some(Runtime::Kubernetes), id: short, pod_uid: Some("5d8d7b1e2d6a4b9c8f1e0a2b3c4d5e6f"), ..NONE },
         ),
+    ];
+    for (text, want) in &cases {
+        check(text, want);
+    }
+}
+
+#[test]
+fn podman_containerd_lxc_and_machines() {
+    let short = &ID[..12];
+    let cases: Vec<(String, Want)> = vec![
         // Podman: the container, its conmon, a pod, rootless with a split cgroup, cgroupfs.
-        (format!("0::/machine.slice/libpod-{ID}.scope\n"), Want { runtime: Some(Runtime::Podman), id: short, slice: s("machine.slice"), ..NONE }),
-        (format!("0::/machine.slice/libpod-conmon-{ID}.scope\n"), Want { unit: Some(format!("libpod-conmon-{ID}.scope")), slice: s("machine.slice"), ..NONE }),
+        (format!("0::/machine.slice/libpod-{ID}.scope\n"), Want { runtime: Some(Runtime::Podman), id: short, slice: Some("machine.slice".into()), ..NONE }),
+        (
+            format!("0::/machine.slice/libpod-conmon-{ID}.scope\n"),
+            Want { unit: Some(format!("libpod-conmon-{ID}.scope")), slice: Some("machine.slice".into()), ..NONE },
+        ),
         (
             format!("0::/machine.slice/machine-libpod_pod_{ID2}.slice/libpod-{ID}.scope/container\n"),
             Want { runtime: Some(Runtime::Podman), id: short, slice: Some(format!("machine-libpod_pod_{ID2}.slice")), ..NONE },
         ),
         (
             format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope/container\n"),
-            Want { runtime: Some(Runtime::Podman), id: short, rootless: true, unit: s("user@1000.service"), slice: s("user.slice"), ..NONE },
+            Want {
+                runtime: Some(Runtime::Podman),
+                id: short,
+                rootless: true,
+                unit: Some("user@1000.service".into()),
+                slice: Some("user.slice".into()),
+                ..NONE
+            },
         ),
         (format!("3:pids:/libpod_parent/libpod-{ID}\n"), Want { runtime: Some(Runtime::Podman), id: short, ..NONE }),
         (format!("3:pids:/libpod_parent/{ID}\n"), Want { runtime: Some(Runtime::Podman), id: short, ..NONE }),
         // containerd without Kubernetes.
-        (format!("0::/system.slice/nerdctl-{ID}.scope\n"), Want { runtime: Some(Runtime::Containerd), id: short, slice: s("system.slice"), ..NONE }),
+        (format!("0::/system.slice/nerdctl-{ID}.scope\n"), Want { runtime: Some(Runtime::Containerd), id: short, slice: Some("system.slice".into()), ..NONE }),
         (format!("0::/default/{ID}\n"), Want { runtime: Some(Runtime::Other), id: short, ..NONE }),
         // LXC 1.x/2.x, 3.x, 4+/LXD (with its monitor, which is not the container).
         ("5:pids:/lxc/web01\n".into(), Want { runtime: Some(Runtime::Lxc), id: "web01", name: Some("web01"), ..NONE }),
         ("0::/lxc.payload/web01\n".into(), Want { runtime: Some(Runtime::Lxc), id: "web01", name: Some("web01"), ..NONE }),
         (
             "0::/lxc.payload.web01/system.slice/nginx.service\n".into(),
-            Want { runtime: Some(Runtime::Lxc), id: "web01", name: Some("web01"), unit: s("nginx.service"), slice: s("system.slice"), ..NONE },
+            Want {
+                runtime: Some(Runtime::Lxc),
+                id: "web01",
+                name: Some("web01"),
+                unit: Some("nginx.service".into()),
+                slice: Some("system.slice".into()),
+                ..NONE
+            },
         ),
         ("0::/lxc.monitor.web01\n".into(), NONE),
         // systemd-nspawn, libvirt guests registered with machined.
         (
             "0::/machine.slice/machine-debian\\x2dbuild.scope/payload/system.slice/sshd.service\n".into(),
-            Want { runtime: Some(Runtime::Nspawn), id: "debian-build", name: Some("debian-build"), unit: s("sshd.service"), slice: s("system.slice"), ..NONE },
+            Want {
+                runtime: Some(Runtime::Nspawn),
+                id: "debian-build",
+                name: Some("debian-build"),
+                unit: Some("sshd.service".into()),
+                slice: Some("system.slice".into()),
+                ..NONE
+            },
         ),
         (
             "0::/machine.slice/systemd-nspawn@arch.service/payload\n".into(),
-            Want { runtime: Some(Runtime::Nspawn), id: "arch", name: Some("arch"), slice: s("machine.slice"), ..NONE },
+            Want { runtime: Some(Runtime::Nspawn), id: "arch", name: Some("arch"), slice: Some("machine.slice".into()), ..NONE },
         ),
         (
             "0::/machine.slice/systemd-nspawn@arch.service/supervisor\n".into(),
-            Want { unit: s("systemd-nspawn@arch.service"), slice: s("machine.slice"), ..NONE },
+            Want { unit: Some("systemd-nspawn@arch.service".into()), slice: Some("machine.slice".into()), ..NONE },
         ),
         (
             "0::/machine.slice/machine-qemu\\x2d3\\x2dwin11.scope/libvirt/emulator\n".into(),
-            Want { runtime: Some(Runtime::Libvirt), id: "win11", name: Some("win11"), slice: s("machine.slice"), ..NONE },
+            Want { runtime: Some(Runtime::Libvirt), id: "win11", name: Some("win11"), slice: Some("machine.slice".into()), ..NONE },
         ),
+    ];
+    for (text, want) in &cases {
+        check(text, want);
+    }
+}
+
+#[test]
+fn units_slices_nesting_and_nothing() {
+    let short = &ID[..12];
+    let cases: Vec<(String, Want)> = vec![
         // systemd units on the host, v2 and hybrid.
-        ("0::/system.slice/nginx.service\n".into(), Want { unit: s("nginx.service"), slice: s("system.slice"), ..NONE }),
-        ("0::/user.slice/user-1000.slice/session-3.scope\n".into(), Want { unit: s("session-3.scope"), slice: s("user-1000.slice"), ..NONE }),
+        ("0::/system.slice/nginx.service\n".into(), Want { unit: Some("nginx.service".into()), slice: Some("system.slice".into()), ..NONE }),
+        (
+            "0::/user.slice/user-1000.slice/session-3.scope\n".into(),
+            Want { unit: Some("session-3.scope".into()), slice: Some("user-1000.slice".into()), ..NONE },
+        ),
         (
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-firefox-2211.scope\n".into(),
-            Want { unit: s("app-gnome-firefox-2211.scope"), slice: s("app.slice"), ..NONE },
+            Want { unit: Some("app-gnome-firefox-2211.scope".into()), slice: Some("app.slice".into()), ..NONE },
         ),
-        ("0::/init.scope\n".into(), Want { unit: s("init.scope"), ..NONE }),
-        ("0::/system.slice\n".into(), Want { slice: s("system.slice"), ..NONE }),
+        ("0::/init.scope\n".into(), Want { unit: Some("init.scope".into()), ..NONE }),
+        ("0::/system.slice\n".into(), Want { slice: Some("system.slice".into()), ..NONE }),
         (
             "12:pids:/system.slice/ssh.service\n4:memory:/system.slice/ssh.service\n1:name=systemd:/system.slice/ssh.service\n0::/system.slice/ssh.service\n"
                 .into(),
-            Want { unit: s("ssh.service"), slice: s("system.slice"), ..NONE },
+            Want { unit: Some("ssh.service".into()), slice: Some("system.slice".into()), ..NONE },
         ),
         // A container inside a container: the outer one (made by the host) counts.
         (
             format!("0::/system.slice/docker-{ID}.scope/kubepods/burstable/pod{UID}/{ID2}\n"),
-            Want { runtime: Some(Runtime::Docker), id: short, slice: s("system.slice"), ..NONE },
+            Want { runtime: Some(Runtime::Docker), id: short, slice: Some("system.slice".into()), ..NONE },
         ),
         (format!("0::/docker/{ID}/docker/{ID2}\n"), Want { runtime: Some(Runtime::Docker), id: short, ..NONE }),
         // Nothing to say: root cgroups, a sandbox's own v1 group, empty input.
@@ -261,7 +316,10 @@ proptest! {
             0..14,
         )
     ) {
-        let text: String = lines.iter().map(|(n, c, segs)| format!("{n}:{c}:/{}\n", segs.join("/"))).collect();
+        let text = lines.iter().fold(String::new(), |mut t, (n, c, segs)| {
+            let _ = writeln!(t, "{n}:{c}:/{}", segs.join("/"));
+            t
+        });
         let w = parse_cgroup(&text);
         if let Some(c) = w.container {
             prop_assert!(c.id.chars().count() <= NAME_MAX_CHARS);

@@ -49,13 +49,12 @@ impl ContainerNames {
     /// (LXC and nspawn names come from the cgroup path) are kept.
     pub fn fill(&mut self, c: &mut Container) {
         let Some(key) = cache_key(c) else { return };
-        let names = match self.cache.get(&key) {
-            Some(n) => n.clone(),
-            None => {
-                let n = self.look_up(c);
-                self.cache.insert(key, n.clone());
-                n
-            }
+        let names = if let Some(n) = self.cache.get(&key) {
+            n.clone()
+        } else {
+            let n = self.look_up(c);
+            self.cache.insert(key, n.clone());
+            n
         };
         c.name = c.name.take().or(names.name);
         c.pod_name = c.pod_name.take().or(names.pod_name);
