@@ -64,6 +64,10 @@ impl ContainerNames {
     /// Forget every container not in `live`: the cache stays as large as
     /// the set of containers with live socket owners.
     pub fn retain<'a>(&mut self, live: impl IntoIterator<Item = &'a Container>) {
+        // Hosts without containers pay nothing per refresh.
+        if self.cache.is_empty() {
+            return;
+        }
         let keys: std::collections::HashSet<String> = live.into_iter().filter_map(cache_key).collect();
         self.cache.retain(|k, _| keys.contains(k));
     }
