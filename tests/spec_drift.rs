@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use necromap::model::{
     ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, Protocol, RemoteEndpointNode, ServiceListenerNode, ShellLink,
-    SocketKey, SocketState, Zone,
+    SocketKey, SocketState, Workload, Zone,
 };
 use necromap::spec::{FieldSpec, FieldType, Spec};
 use serde_json::Value;
@@ -34,6 +34,11 @@ fn samples() -> Vec<(&'static str, Value)> {
             sensitive_files: vec!["/root/.ssh/id_ed25519".into()],
             shell_links: vec![ShellLink { pid: 2, name: "sh".into(), cmdline: "sh -i".into(), input: Vec::new(), output: Vec::new() }],
             netns: Some(necromap::model::NetNs(4_026_532_301)),
+            workload: Workload {
+                container: Some(necromap::model::Container { runtime: necromap::model::Runtime::Docker, id: "0123456789ab".into(), full_id: "0123456789ab".repeat(5) + "0123", ..Default::default() }),
+                unit: None,
+                slice: Some("system.slice".into()),
+            },
         },
         socket_count: 1,
         listener_count: 0,
@@ -113,6 +118,7 @@ fn kind_matches(kind: FieldType, v: &Value) -> bool {
         FieldType::ListString => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
         FieldType::ListInteger => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_u64() || x.is_i64())),
         FieldType::ListObject => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+        FieldType::Object => v.is_object(),
     }
 }
 

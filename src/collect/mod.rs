@@ -2,6 +2,8 @@
 //! netstat2 fallback) and recordings. Every source yields [`Observation`]s;
 //! [`crate::model::SnapshotBuilder`] turns them into snapshots.
 
+pub mod cgroup;
+pub mod container_names;
 mod live;
 pub mod netlink;
 pub mod netns;

@@ -130,6 +130,8 @@ impl Source for PortableSource {
                 sensitive_files: Vec::new(),
                 shell_links: Vec::new(),
                 netns: None,
+                // The portable path reads no /proc files of its own.
+                workload: crate::model::Workload::default(),
             });
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;

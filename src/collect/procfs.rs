@@ -8,8 +8,10 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{AtFlags, Dir, Mode, OFlags, openat, readlinkat_raw, statat};
 use rustix::io::Errno;
 
+use super::cgroup::parse_cgroup;
+use super::container_names::ContainerNames;
 use super::owners::{FdError, FdTarget, OwnerCache, ProcFs};
-use crate::model::ProcessFacts;
+use crate::model::{ProcessFacts, Workload};
 
 /// Longest command line kept, in bytes.
 pub const CMDLINE_MAX: usize = 4096;
@@ -274,6 +276,7 @@ pub struct FactsCache {
     boot_time_ms: i64,
     ticks_per_sec: u64,
     users: Users,
+    names: ContainerNames,
 }
 
 impl FactsCache {
@@ -283,7 +286,13 @@ impl FactsCache {
             .and_then(|b| String::from_utf8_lossy(&b).lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<i64>().ok())))
             .unwrap_or(0)
             * 1000;
-        Self { cache: HashMap::new(), boot_time_ms, ticks_per_sec: rustix::param::clock_ticks_per_second().max(1), users: Users::default() }
+        Self {
+            cache: HashMap::new(),
+            boot_time_ms,
+            ticks_per_sec: rustix::param::clock_ticks_per_second().max(1),
+            users: Users::default(),
+            names: ContainerNames::new("/"),
+        }
     }
 
     /// Facts for these pids (socket owners). Pids that vanished are skipped.
@@ -298,6 +307,7 @@ impl FactsCache {
         let mut out = Vec::with_capacity(pids.len());
         let wanted: std::collections::HashSet<u32> = pids.iter().copied().collect();
         self.cache.retain(|pid, _| wanted.contains(pid));
+        self.names.retain(self.cache.values().filter_map(|(_, f)| f.workload.container.as_ref()));
         for &pid in pids {
             let Some(stat_raw) = fs.read_small(&format!("{pid}/stat")) else { continue };
             let stat_text = String::from_utf8_lossy(&stat_raw);
@@ -361,7 +371,25 @@ impl FactsCache {
             sensitive_files: Vec::new(),
             shell_links: Vec::new(),
             netns: None,
+            workload: self.workload(fs, pid),
         }
+    }
+
+    /// The container, pod or unit a process runs in, with the container's
+    /// names from the runtime's files.
+    ///
+    /// Read with the other facts, once per process lifetime. A process can
+    /// be moved to another cgroup after it started (`cgclassify`, a write
+    /// to `cgroup.procs`), but runtimes and systemd place processes before
+    /// they run their program, so that is rare; re-reading the file for
+    /// every socket owner on every refresh would cost more than it finds.
+    fn workload(&mut self, fs: &RealProcFs, pid: u32) -> Workload {
+        let Some(raw) = fs.read_small(&format!("{pid}/cgroup")) else { return Workload::default() };
+        let mut workload = parse_cgroup(&String::from_utf8_lossy(&raw));
+        if let Some(c) = workload.container.as_mut() {
+            self.names.fill(c);
+        }
+        workload
     }
 }
 

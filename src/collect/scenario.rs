@@ -271,6 +271,7 @@ impl Scenario {
             sensitive_files: p.sensitive_files.clone(),
             shell_links: p.shell_links.clone(),
             netns: None,
+            workload: crate::model::Workload::default(),
         }
     }
 }

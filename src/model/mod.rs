@@ -18,6 +18,7 @@ mod shell_link;
 mod snapshot;
 mod socket;
 pub mod view;
+mod workload;
 mod zone;
 
 pub use age::{AgeBound, SocketAge};
@@ -34,4 +35,5 @@ pub use severity::Severity;
 pub use shell_link::{Conduit, Hop, ShellLink};
 pub use snapshot::Snapshot;
 pub use socket::{Direction, Protocol, RawSocket, Socket, SocketState, TcpCounters};
+pub use workload::{Container, Runtime, Workload};
 pub use zone::{Zone, normalize_addr, normalize_ip};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::keys::{NetNs, Pid, SocketKey};
 use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
+use super::workload::Workload;
 use super::zone::Zone;
 
 /// What a source knows about one socket-owning process.
@@ -45,6 +46,11 @@ pub struct ProcessFacts {
     /// The network namespace it runs in; none for the observer's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns: Option<NetNs>,
+    /// The container, pod or systemd unit the process runs in, from
+    /// /proc/<pid>/cgroup. Left out of JSON when nothing is known, and
+    /// absent from recordings made before it existed.
+    #[serde(default, skip_serializing_if = "Workload::is_empty")]
+    pub workload: Workload,
 }
 
 impl ProcessFacts {

@@ -132,6 +132,9 @@ pub enum FieldType {
     /// A list of records; their fields are named in the description.
     #[serde(rename = "list<object>")]
     ListObject,
+    /// One record; its fields are named in the description.
+    #[serde(rename = "object")]
+    Object,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
