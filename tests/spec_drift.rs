@@ -35,7 +35,12 @@ fn samples() -> Vec<(&'static str, Value)> {
             shell_links: vec![ShellLink { pid: 2, name: "sh".into(), cmdline: "sh -i".into(), input: Vec::new(), output: Vec::new() }],
             netns: Some(necromap::model::NetNs(4_026_532_301)),
             workload: Workload {
-                container: Some(necromap::model::Container { runtime: necromap::model::Runtime::Docker, id: "0123456789ab".into(), full_id: "0123456789ab".repeat(5) + "0123", ..Default::default() }),
+                container: Some(necromap::model::Container {
+                    runtime: necromap::model::Runtime::Docker,
+                    id: "0123456789ab".into(),
+                    full_id: "0123456789ab".repeat(5) + "0123",
+                    ..Default::default()
+                }),
                 unit: None,
                 slice: Some("system.slice".into()),
             },

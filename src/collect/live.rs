@@ -94,8 +94,14 @@ impl Source for LinuxSource {
             p.netns = seen.pid_netns.get(&p.pid).copied().filter(|&i| i != own).map(NetNs);
         }
         let mut namespaces = ns_dump.namespaces;
+        // An unnamed namespace is called after the container its socket
+        // owners run in, else after its first process.
         for n in namespaces.iter_mut().filter(|n| n.name.starts_with("pid ")) {
-            if let Some(comm) = seen.by_inode.get(&n.inode).and_then(|s| s.first_pid).and_then(|p| self.proc_fs.comm(p)) {
+            let container =
+                processes.iter().filter(|p| p.netns == Some(NetNs(n.inode))).find_map(|p| p.workload.container.as_ref().map(crate::model::Container::label));
+            if let Some(label) = container {
+                n.name = label;
+            } else if let Some(comm) = seen.by_inode.get(&n.inode).and_then(|s| s.first_pid).and_then(|p| self.proc_fs.comm(p)) {
                 n.name = format!("{} ({})", n.name, crate::text::bounded(&comm, 32));
             }
         }

@@ -49,6 +49,9 @@ pub struct SocketRow {
     pub netns: Option<u32>,
     /// The namespace's readable name: `host` for the observer's own.
     pub namespace: String,
+    /// The owner's container (`namespace/pod/container`, a name, or
+    /// `runtime:shortid`) or systemd unit; null when unknown.
+    pub container: Option<String>,
 }
 
 impl SocketRow {
@@ -87,11 +90,12 @@ impl SocketRow {
             age_bound: s.age.map(|a| a.bound),
             netns: s.raw.netns.map(|n| n.0).or_else(|| snapshot.namespace(None).map(|n| n.inode)),
             namespace: snapshot.namespace_name(s.raw.netns),
+            container: snapshot.workload_label(s),
         }
     }
 
     /// Column names, in CSV order.
-    pub const COLUMNS: [&'static str; 28] = [
+    pub const COLUMNS: [&'static str; 29] = [
         "id",
         "protocol",
         "state",
@@ -120,10 +124,11 @@ impl SocketRow {
         "age_bound",
         "netns",
         "namespace",
+        "container",
     ];
 
     /// Values in [`Self::COLUMNS`] order, as text (empty for absent).
-    pub fn values(&self) -> [String; 28] {
+    pub fn values(&self) -> [String; 29] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.id.clone(),
@@ -154,6 +159,7 @@ impl SocketRow {
             opt(self.age_bound.map(|v| v.name().to_string())),
             opt(self.netns.map(|v| v.to_string())),
             self.namespace.clone(),
+            opt(self.container.clone()),
         ]
     }
 }

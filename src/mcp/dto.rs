@@ -77,6 +77,8 @@ pub struct ConnectionItem {
     pub namespace: String,
     /// The namespace's inode (null when the source does not say).
     pub netns: Option<u32>,
+    /// The owner's container (namespace/pod/container, a name, or runtime:shortid) or systemd unit; null when unknown.
+    pub container: Option<String>,
 }
 
 impl ConnectionItem {
@@ -106,6 +108,7 @@ impl ConnectionItem {
             age_bound: row.age_bound.map(|b| b.name().to_string()),
             namespace: safe(&row.namespace, NAME_MAX),
             netns: row.netns,
+            container: row.container.map(|c| safe(&c, NAME_MAX)),
         }
     }
 }
@@ -145,6 +148,8 @@ pub struct ProcessItem {
     pub rule_ids: Vec<String>,
     /// The network namespace it runs in (`host` for necromap's own).
     pub namespace: String,
+    /// Its container (namespace/pod/container, a name, or runtime:shortid) or systemd unit; null when unknown.
+    pub container: Option<String>,
 }
 
 impl ProcessItem {
@@ -178,6 +183,7 @@ impl ProcessItem {
             severity: facts.map(|x| x.severity.name().to_string()),
             rule_ids: facts.map(|x| x.rule_ids.clone()).unwrap_or_default(),
             namespace: safe(&snapshot.namespace_name(f.netns), NAME_MAX),
+            container: f.workload.label().map(|c| safe(&c, NAME_MAX)),
         }
     }
 }

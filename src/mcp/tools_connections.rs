@@ -39,6 +39,9 @@ pub struct ListConnectionsArgs {
     /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
     #[serde(default)]
     pub namespace: String,
+    /// Only sockets whose process runs in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    #[serde(default)]
+    pub container: String,
     /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
     pub limit: u32,
@@ -69,6 +72,9 @@ pub struct ListProcessesArgs {
     /// Only processes in this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
     #[serde(default)]
     pub namespace: String,
+    /// Only processes in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    #[serde(default)]
+    pub container: String,
     /// Also return each process's connections (at most 100 each).
     #[serde(default)]
     pub with_connections: bool,
@@ -175,6 +181,9 @@ fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArg
         .filter(|x| remote.is_none_or(|ip| crate::model::normalize_ip(x.raw.remote.ip()) == crate::model::normalize_ip(ip)))
         .filter(|x| view_filter.is_none_or(|f| view::passes(f, s, x)))
         .filter(|x| a.namespace.trim().is_empty() || s.namespace_matches(x.raw.netns, &a.namespace))
+        .filter(|x| {
+            a.container.trim().is_empty() || x.owner().and_then(|p| s.process(p)).is_some_and(|p| Snapshot::workload_matches(&p.facts.workload, &a.container))
+        })
         .collect())
 }
 
@@ -186,7 +195,7 @@ pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
 #[tool_router(router = connections_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address, namespace. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
         annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {
@@ -203,7 +212,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "List processes that own sockets, with user, executable, command line, socket counts, bytes and the highest finding severity. Filter by name or namespace; with_connections adds each one's sockets. Paged with limit and offset.",
+        description = "List processes that own sockets, with user, executable, command line, socket counts, bytes and the highest finding severity. Filter by name, namespace or container; with_connections adds each one's sockets. Paged with limit and offset.",
         annotations(title = "List processes", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_processes(&self, Parameters(a): Parameters<ListProcessesArgs>) -> Result<Json<ProcessList>, String> {
@@ -216,6 +225,7 @@ impl NecromapServer {
                 needle.is_empty() || p.facts.name.to_lowercase().contains(&needle) || p.facts.exe.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
             })
             .filter(|p| a.namespace.trim().is_empty() || s.namespace_matches(p.facts.netns, &a.namespace))
+            .filter(|p| a.container.trim().is_empty() || Snapshot::workload_matches(&p.facts.workload, &a.container))
             .collect();
         let (total, rows) = page(matching, a.offset, a.limit)?;
         let processes = rows

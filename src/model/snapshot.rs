@@ -134,6 +134,26 @@ impl Snapshot {
         }
     }
 
+    /// The container or unit label of a socket's owner, if known.
+    pub fn workload_label(&self, socket: &super::socket::Socket) -> Option<String> {
+        self.process(socket.owner()?)?.facts.workload.label()
+    }
+
+    /// Whether a process's workload is the one `want` names: part of its
+    /// container label, id, name, pod, unit or slice (case-insensitive).
+    pub fn workload_matches(workload: &super::workload::Workload, want: &str) -> bool {
+        let want = want.trim().to_lowercase();
+        let hit = |s: &str| s.to_lowercase().contains(want.as_str());
+        workload.container.as_ref().is_some_and(|c| {
+            hit(&c.label())
+                || hit(&c.full_id)
+                || c.name.as_deref().is_some_and(hit)
+                || c.pod_name.as_deref().is_some_and(hit)
+                || c.pod_uid.as_deref().is_some_and(hit)
+        }) || workload.unit.as_deref().is_some_and(hit)
+            || workload.slice.as_deref().is_some_and(hit)
+    }
+
     /// A socket-owning process.
     pub fn process(&self, pid: Pid) -> Option<&ProcessNode> {
         self.processes.get(&pid)

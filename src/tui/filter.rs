@@ -3,7 +3,7 @@
 //! ```text
 //! proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123
 //! proto:udp dir:in lport:22 rport:4444 !state:listen  203.0.113
-//! ns:host ns:4026532301 ns:web
+//! ns:host ns:4026532301 ns:web container:nginx container:3f2a9c
 //! ```
 //!
 //! Terms are `ANDed`. `!` negates a term. A word without a key is free text,
@@ -31,6 +31,8 @@ pub enum Term {
     /// A network namespace: `host`, its inode (`4026532301`, `net:…`),
     /// or part of its name.
     Namespace(String),
+    /// The owner's container or unit: part of its id, name, pod, unit or slice.
+    Container(String),
     Text(String),
 }
 
@@ -47,7 +49,7 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag, ns";
+const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag, ns, container";
 
 fn err(term: &str, message: impl Into<String>) -> FilterError {
     FilterError { term: term.to_string(), message: message.into() }
@@ -112,6 +114,7 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
         "sev" | "severity" => Term::SeverityIs(value.parse().map_err(|e: String| err(raw, e))?),
         "tag" => Term::Tag(value.to_string()),
         "ns" | "netns" | "namespace" => Term::Namespace(value.to_lowercase()),
+        "container" | "ct" | "unit" => Term::Container(value.to_lowercase()),
         other => return Err(err(raw, format!("unknown key `{other}`: use {KEYS}, or plain text"))),
     })
 }
@@ -132,6 +135,7 @@ fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<S
         Term::SeverityIs(v) => severity == Some(*v),
         Term::Tag(t) => tags.contains(&t.as_str()),
         Term::Namespace(want) => snapshot.namespace_matches(s.raw.netns, want),
+        Term::Container(want) => owner().is_some_and(|p| Snapshot::workload_matches(&p.facts.workload, want)),
         Term::Text(text) => {
             let t = text.as_str();
             s.raw.local.to_string().contains(t)
