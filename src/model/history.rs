@@ -6,8 +6,12 @@
 //! A connection start is an outbound socket first seen in a later refresh,
 //! in any connected state (sockets present at the first refresh have
 //! unknown starts and are not counted).
-//! Polling misses connections shorter than the interval: counts are lower
-//! bounds.
+//! Live sources also report every connection that closed between two
+//! refreshes (the kernel's destroy events, and the connect tracepoint as
+//! root): those count as starts too, and attempts that never completed the
+//! handshake are kept per process as failed attempts. Without them (the
+//! portable fallback, old recordings) polling misses connections shorter
+//! than the interval and counts are lower bounds.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -22,6 +26,11 @@ use super::socket::{Protocol, TcpCounters};
 pub const START_RETENTION_MS: i64 = 60 * 60 * 1000;
 /// Most starts kept per series.
 pub const MAX_STARTS_PER_SERIES: usize = 512;
+/// Most series kept: a scan of every port of many hosts makes one series
+/// per port; past this the oldest are forgotten.
+pub const MAX_SERIES: usize = 50_000;
+/// Most failed attempts kept per process.
+pub const MAX_FAILED_PER_PROCESS: usize = 4096;
 
 /// The series a connection start belongs to: the beacon score's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,6 +67,8 @@ pub struct History {
     sockets: FxHashMap<SocketKey, Seen>,
     starts: FxHashMap<SeriesKey, VecDeque<ConnectionStart>>,
     endpoint_starts: FxHashMap<EndpointKey, VecDeque<i64>>,
+    /// Attempts that never completed the handshake, per pid.
+    failed: FxHashMap<u32, VecDeque<i64>>,
     refreshes: u64,
     last_ms: Option<i64>,
 }
@@ -112,16 +123,71 @@ impl History {
 
     /// Record a new outbound connection start for its series.
     pub fn record_start(&mut self, series: SeriesKey, start: ConnectionStart) {
+        if self.starts.len() >= MAX_SERIES && !self.starts.contains_key(&series) {
+            self.forget_oldest_series();
+        }
         let q = self.starts.entry(series).or_default();
-        q.push_back(start);
+        // Events can arrive a little out of order (a connect's tracepoint
+        // record waits for its outcome): keep each series sorted.
+        let at = q.iter().rposition(|s| s.at_ms <= start.at_ms).map_or(0, |i| i + 1);
+        q.insert(at, start);
         while q.len() > MAX_STARTS_PER_SERIES {
             q.pop_front();
         }
     }
 
+    fn forget_oldest_series(&mut self) {
+        let oldest = self.starts.iter().min_by_key(|(_, q)| q.back().map_or(i64::MIN, |s| s.at_ms)).map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            self.starts.remove(&k);
+        }
+    }
+
+    /// Record a connection attempt of `pid` that never completed its
+    /// handshake.
+    pub fn record_failed(&mut self, pid: u32, at_ms: i64) {
+        let q = self.failed.entry(pid).or_default();
+        q.push_back(at_ms);
+        while q.len() > MAX_FAILED_PER_PROCESS {
+            q.pop_front();
+        }
+    }
+
+    /// Failed attempts of `pid` in the `window_ms` before `now_ms`.
+    pub fn failed_within(&self, pid: u32, now_ms: i64, window_ms: i64) -> usize {
+        self.failed.get(&pid).map_or(0, |q| q.iter().filter(|&&t| t > now_ms - window_ms).count())
+    }
+
+    /// Whether a socket with this key was seen in a refresh (and is still
+    /// remembered): its start was counted then.
+    pub fn knows_socket(&self, key: SocketKey) -> bool {
+        self.sockets.contains_key(&key)
+    }
+
+    /// Processes with connection starts or failed attempts in the
+    /// `window_ms` before `now_ms`, each with the series of its latest
+    /// start: what rules about a process's recent history look at when it
+    /// holds no socket right now.
+    pub fn recent_processes(&self, now_ms: i64, window_ms: i64) -> Vec<(u32, &SeriesKey)> {
+        let mut latest: FxHashMap<u32, (i64, &SeriesKey)> = FxHashMap::default();
+        for (key, q) in &self.starts {
+            for s in q.iter().rev().take_while(|s| s.at_ms > now_ms - window_ms) {
+                let e = latest.entry(s.pid).or_insert((s.at_ms, key));
+                if s.at_ms > e.0 {
+                    *e = (s.at_ms, key);
+                }
+            }
+        }
+        let mut out: Vec<(u32, &SeriesKey)> = latest.into_iter().filter(|(pid, _)| *pid != 0).map(|(pid, (_, k))| (pid, k)).collect();
+        out.sort_unstable_by_key(|(pid, _)| *pid);
+        out
+    }
+
     /// Record a new connection (either direction) with this remote address.
     pub fn record_endpoint_start(&mut self, ip: EndpointKey, at_ms: i64) {
-        self.endpoint_starts.entry(ip).or_default().push_back(at_ms);
+        let q = self.endpoint_starts.entry(ip).or_default();
+        let at = q.iter().rposition(|&t| t <= at_ms).map_or(0, |i| i + 1);
+        q.insert(at, at_ms);
     }
 
     /// Forget sockets not seen this refresh and starts past retention.
@@ -135,6 +201,12 @@ impl History {
             !q.is_empty()
         });
         self.endpoint_starts.retain(|_, q| {
+            while q.front().is_some_and(|&t| t < horizon) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        self.failed.retain(|_, q| {
             while q.front().is_some_and(|&t| t < horizon) {
                 q.pop_front();
             }

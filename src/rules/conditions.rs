@@ -60,6 +60,21 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// A process with recent connection attempts but no socket open now:
+    /// stands for its history in process rules (scans, churn, failures).
+    pub fn of_history(snapshot: &'a crate::model::Snapshot, pid: Pid, series: &crate::model::SeriesKey) -> Self {
+        Self {
+            socket: None,
+            pid: Some(pid),
+            process: snapshot.process(pid),
+            remote: Some(series.remote),
+            protocol: series.protocol,
+            direction: Direction::Outbound,
+            beacon: None,
+            netns: series.netns,
+        }
+    }
+
     /// The remote endpoint, as seen from the item's namespace.
     pub fn endpoint(&self) -> Option<crate::model::EndpointKey> {
         self.remote.map(|r| crate::model::EndpointKey::of(r.ip(), self.netns))

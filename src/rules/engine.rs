@@ -199,7 +199,13 @@ struct Prepared<'a> {
     /// Sockets per remote address, for rules about tagged or listed addresses.
     by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>>,
     beacon_items: Vec<Item<'a>>,
+    /// Processes with attempts in the last five minutes and no socket now.
+    history_items: Vec<Item<'a>>,
 }
+
+/// The longest window a history item stands for (rules' `window_sec` up
+/// to this see processes that hold no socket now).
+const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 
 fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
@@ -217,11 +223,28 @@ fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
         }
     }
     let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items }
+    let history_items = ctx
+        .history
+        .recent_processes(s.taken_at_ms, HISTORY_ITEM_WINDOW_MS)
+        .into_iter()
+        .filter(|(pid, _)| !by_pid.contains_key(&Pid(*pid)))
+        .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
+        .collect();
+    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items }
 }
 
-/// The items a rule can possibly match, in a stable order.
+/// The items a rule can possibly match, in a stable order: for process
+/// rules about history (rates, scans, failures), also the processes that
+/// made attempts recently but hold no socket now.
 fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
+    let mut out = socket_candidates(rule, p, ctx, memo);
+    if rule.rule.scope == Scope::Process && rule.rule.matcher.has_history_aggregates() && rule.rule.matcher.beacon_score_gte.is_none() {
+        out.extend(p.history_items.iter());
+    }
+    out
+}
+
+fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
     let m = &rule.rule.matcher;
     if m.beacon_score_gte.is_some() {
         return p.beacon_items.iter().collect();
@@ -460,6 +483,18 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
             return false;
         }
         trace.push(TraceStep { condition: format!("distinct_remote_hosts_gte: {min} (window {} s)", window_ms / 1000), value: format!("{n} hosts") });
+    }
+    if let Some(min) = m.failed_attempts_gte {
+        let waiting = items.iter().filter(|i| i.socket.is_some_and(|s| s.state() == crate::model::SocketState::SynSent)).count();
+        let failed = pid.map_or(0, |p| ctx.history.failed_within(p.0, now, window_ms));
+        let n = (waiting + failed) as u64;
+        if n < min {
+            return false;
+        }
+        trace.push(TraceStep {
+            condition: format!("failed_attempts_gte: {min} (window {} s)", window_ms / 1000),
+            value: format!("{failed} attempts failed, {waiting} waiting for an answer"),
+        });
     }
     if let Some(min) = m.rate_per_minute_gte {
         let count = match rule.rule.scope {

@@ -233,11 +233,16 @@ fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
     {
         return Err(("remote_ip_version".into(), "remote_ip_version".into(), format!("{v}: expected 4 or 6")));
     }
-    if m.window_sec.is_some() && m.distinct_remote_ports_gte.is_none() && m.distinct_remote_hosts_gte.is_none() && m.rate_per_minute_gte.is_none() {
+    if m.window_sec.is_some()
+        && m.distinct_remote_ports_gte.is_none()
+        && m.distinct_remote_hosts_gte.is_none()
+        && m.rate_per_minute_gte.is_none()
+        && m.failed_attempts_gte.is_none()
+    {
         return Err((
             "window_sec".into(),
             "window_sec".into(),
-            "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte or rate_per_minute_gte".into(),
+            "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte, rate_per_minute_gte or failed_attempts_gte".into(),
         ));
     }
     let regexes = compile_regexes("cmdline_regex_any", m.cmdline_regex_any.as_deref(), true)?;

@@ -193,6 +193,9 @@ pub struct Match {
     pub rate_per_minute_gte: Option<f64>,
     pub distinct_remote_ports_gte: Option<u64>,
     pub distinct_remote_hosts_gte: Option<u64>,
+    /// Connection attempts that never completed the handshake (refused,
+    /// unreachable, timed out) in the window, plus `SYN_SENT` sockets now.
+    pub failed_attempts_gte: Option<u64>,
     pub window_sec: Option<u64>,
     // Geography and reputation.
     pub remote_country_in: Option<Vec<String>>,
@@ -236,6 +239,16 @@ impl Match {
             || self.rate_per_minute_gte.is_some()
             || self.distinct_remote_ports_gte.is_some()
             || self.distinct_remote_hosts_gte.is_some()
+            || self.failed_attempts_gte.is_some()
+    }
+
+    /// Whether an aggregate can be met from history alone (a process with
+    /// no socket open now still has the attempts it made).
+    pub fn has_history_aggregates(&self) -> bool {
+        self.rate_per_minute_gte.is_some()
+            || self.distinct_remote_ports_gte.is_some()
+            || self.distinct_remote_hosts_gte.is_some()
+            || self.failed_attempts_gte.is_some()
     }
 
     /// This match without its process keys (and without `any_of`): what is
