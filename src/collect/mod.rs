@@ -13,6 +13,7 @@ pub mod record;
 mod replay;
 pub mod scenario;
 pub mod sensitive;
+pub mod trace;
 
 use serde::{Deserialize, Serialize};
 
