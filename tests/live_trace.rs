@@ -89,6 +89,10 @@ def worker():
 t = threading.Thread(target=worker)
 t.start()
 t.join()
+# The process id of a thread comes from /proc when the line is read; stay
+# a moment so a loaded machine cannot make this test flaky (a thread gone
+# by then is reported with its own id as pid).
+time.sleep(0.5)
 "#;
 
 #[test]
