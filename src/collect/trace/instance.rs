@@ -12,8 +12,8 @@ use std::time::Duration;
 use rustix::fs::{AtFlags, Dir, Mode, OFlags, mkdirat, openat, statat, unlinkat};
 use rustix::io::Errno;
 
-use super::TraceError;
 use super::tracefs::{Tracefs, is_root};
+use super::{TraceError, TraceOptions};
 
 /// The event, relative to the tracefs root or an instance.
 const EVENT: &str = "events/sock/inet_sock_set_state";
@@ -33,7 +33,8 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// Options that change the line format, set to what the parser expects
 /// when the instance inherited something else from the top level.
-/// `record-tgid` is left alone: the parser reads its column if present.
+/// `record-tgid` is left alone unless asked for (see
+/// [`TraceOptions::record_tgid`]): the parser reads its column if present.
 const OPTIONS: [(&str, bool); 11] = [
     ("context-info", true),
     ("raw", false),
@@ -61,7 +62,7 @@ pub struct Instance {
 
 impl Instance {
     /// Create and configure the instance with the event enabled.
-    pub fn create(tracefs: Tracefs) -> Result<Self, TraceError> {
+    pub fn create(tracefs: Tracefs, options: TraceOptions) -> Result<Self, TraceError> {
         if statat(&tracefs.root, EVENT, AtFlags::empty()).is_err() {
             return Err(TraceError::NoEvent);
         }
@@ -69,11 +70,11 @@ impl Instance {
         let dir = format!("instances/{name}");
         mkdirat(&tracefs.root, dir.as_str(), Mode::from_raw_mode(0o755)).map_err(|e| setup("create a tracing instance", e.into()))?;
         let mut instance = Self { tracefs, name, dir, boot_clock: false };
-        instance.configure()?;
+        instance.configure(options)?;
         Ok(instance)
     }
 
-    fn configure(&mut self) -> Result<(), TraceError> {
+    fn configure(&mut self, options: TraceOptions) -> Result<(), TraceError> {
         for (option, on) in OPTIONS {
             let path = format!("options/{option}");
             let want = if on { "1" } else { "0" };
@@ -86,6 +87,9 @@ impl Instance {
         // until the buffer is half full.
         let _ = self.write("buffer_percent", "0");
         self.boot_clock = self.write("trace_clock", "boot").is_ok();
+        if options.record_tgid {
+            self.write("options/record-tgid", "1").map_err(|e| setup("turn on record-tgid", e))?;
+        }
         self.write(&format!("{EVENT}/filter"), FILTER).map_err(|e| setup("set the event filter", e))?;
         self.write(&format!("{EVENT}/enable"), "1").map_err(|e| setup("enable the event", e))?;
         Ok(())

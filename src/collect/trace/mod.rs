@@ -45,7 +45,8 @@ pub struct ConnectRecord {
     /// The thread that called `connect()`.
     pub tid: u32,
     /// Its process (thread group) id from /proc when the line was read;
-    /// the thread id when the thread had already exited.
+    /// else the kernel's (with [`TraceOptions::record_tgid`]); else the
+    /// thread id (a thread that had already exited).
     pub pid: u32,
     /// Task name, bounded and escaped: from /proc when readable, else the
     /// trace's name cache, which may say [`UNKNOWN_COMM`].
@@ -86,6 +87,20 @@ pub struct TraceStats {
     pub unparsed_lines: u64,
 }
 
+/// Choices for [`ConnectTracer::start_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceOptions {
+    /// Have the kernel remember each traced thread's process id (the
+    /// instance's `record-tgid` option), so a thread that exits before its
+    /// line is read still gets the right `pid`. Without it such a thread is
+    /// reported with its own id (a process that exits stays readable in
+    /// /proc until it is reaped, so only threads are affected). The cost:
+    /// the first use allocates a table of `pid_max` entries in the kernel
+    /// that is never freed (4 bytes each: 128 KiB with `pid_max` 32768,
+    /// 16 MiB with 4194304).
+    pub record_tgid: bool,
+}
+
 /// Why connect tracing is not available; each says so in a sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
@@ -118,18 +133,24 @@ pub struct ConnectTracer {
 }
 
 impl ConnectTracer {
-    /// Set up tracefs and our instance, and start the `necromap-trace` thread.
+    /// Set up tracefs and our instance, and start the `necromap-trace`
+    /// thread, with the default [`TraceOptions`].
     pub fn start() -> Result<Self, TraceError> {
+        Self::start_with(TraceOptions::default())
+    }
+
+    pub fn start_with(options: TraceOptions) -> Result<Self, TraceError> {
         let tracefs = tracefs::Tracefs::open()?;
         let stale = instance::remove_stale(&tracefs);
-        let instance = Instance::create(tracefs)?;
+        let instance = Instance::create(tracefs, options)?;
         let pipe = instance.open_pipe()?;
         let stats = instance.open_stats();
         let describe = format!(
-            "connect tracing through {}, instance {} (sock:inet_sock_set_state if {FILTER}, {BUFFER_KB} KiB per CPU, {} clock){}",
+            "connect tracing through {}, instance {} (sock:inet_sock_set_state if {FILTER}, {BUFFER_KB} KiB per CPU, {} clock{}){}",
             instance.tracefs().location,
             instance.name(),
             if instance.boot_clock { "boot" } else { "local" },
+            if options.record_tgid { ", record-tgid" } else { "" },
             if stale > 0 { format!("; removed {stale} stale instance(s) of killed runs") } else { String::new() },
         );
         let name = instance.name().to_string();

@@ -22,6 +22,14 @@ use crate::collect::now_ms;
 /// Longest a stop request waits for the thread.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 
+/// Under a flood of connects (more than [`BURST_LINES`] lines within
+/// [`COALESCE`]), pause this long after each read: the thread then wakes
+/// about 100 times a second instead of once per event, and each wakeup
+/// also costs the connecting task an interrupt. Sparse connects are read
+/// at once, while /proc still knows their thread.
+const COALESCE: Duration = Duration::from_millis(10);
+const BURST_LINES: usize = 64;
+
 /// Records queued at most between two `take()`s; later ones are counted
 /// and dropped.
 pub const QUEUE_CAP: usize = 200_000;
@@ -87,6 +95,7 @@ pub fn run(session: &Session, shared: &Shared) {
     let mut reader = Reader::new(session.instance.boot_clock);
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_housekeeping = Instant::now();
+    let mut burst = Burst::default();
     let timeout = Timespec { tv_sec: 0, tv_nsec: POLL_TIMEOUT.as_nanos() as i64 };
     while !shared.stop.load(Ordering::Relaxed) {
         let mut fds = [PollFd::new(&session.pipe, PollFlags::IN)];
@@ -94,13 +103,17 @@ pub fn run(session: &Session, shared: &Shared) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return shared.fail(format!("poll on trace_pipe failed: {e}")),
         }
+        let mut lines = 0;
         loop {
             match rustix::io::read(&session.pipe, &mut buf[..]) {
                 Ok(0) | Err(Errno::AGAIN) => break,
-                Ok(n) => reader.feed(&buf[..n], shared),
+                Ok(n) => lines += reader.feed(&buf[..n], shared),
                 Err(Errno::INTR) => {}
                 Err(e) => return shared.fail(format!("reading trace_pipe failed: {e}")),
             }
+        }
+        if burst.count(lines) {
+            std::thread::sleep(COALESCE);
         }
         let now = Instant::now();
         shared.push(reader.pairer.expire(now));
@@ -114,6 +127,34 @@ pub fn run(session: &Session, shared: &Shared) {
     // Connects still waiting for their end go out as they are.
     shared.push(reader.pairer.expire(Instant::now() + super::pair::MAX_WAIT));
     shared.kernel_lost.fetch_max(lost_events(&session.stats).unwrap_or(0).max(reader.lost_lines), Ordering::Relaxed);
+}
+
+/// Lines read within the current [`COALESCE`] window.
+#[derive(Debug)]
+struct Burst {
+    since: Instant,
+    lines: usize,
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Self { since: Instant::now(), lines: 0 }
+    }
+}
+
+impl Burst {
+    /// Count `lines` just read; whether this is a flood worth batching.
+    fn count(&mut self, lines: usize) -> bool {
+        if lines == 0 {
+            return false;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.since) > COALESCE {
+            *self = Self { since: now, lines: 0 };
+        }
+        self.lines += lines;
+        self.lines > BURST_LINES
+    }
 }
 
 /// Lines to records.
@@ -132,14 +173,17 @@ impl Reader {
         Self { partial: Vec::new(), pairer: Pairer::default(), tasks: TaskLookup::new(), boot_clock, lost_lines: 0 }
     }
 
-    fn feed(&mut self, bytes: &[u8], shared: &Shared) {
+    /// Returns the number of complete lines handled.
+    fn feed(&mut self, bytes: &[u8], shared: &Shared) -> usize {
         self.partial.extend_from_slice(bytes);
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else { return };
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else { return 0 };
         let complete: Vec<u8> = self.partial.drain(..=end).collect();
         let now = Instant::now();
         let clock = WallClock::now(self.boot_clock);
         let mut done = Vec::new();
+        let mut lines = 0;
         for line in complete.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
             match parse_line(&String::from_utf8_lossy(line)) {
                 Some(TraceLine::Transition(t)) if t.new == SYN_SENT => {
                     shared.received.fetch_add(1, Ordering::Relaxed);
@@ -155,6 +199,7 @@ impl Reader {
             }
         }
         shared.push(done);
+        lines
     }
 
     /// The record for a connect entering `SYN_SENT`, with its owner as
