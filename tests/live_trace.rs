@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use necromap::collect::trace::{ConnectOutcome, ConnectRecord, ConnectTracer, FILTER, UNKNOWN_COMM};
+use necromap::collect::trace::{ConnectOutcome, ConnectRecord, ConnectTracer, FILTER, TraceOptions, UNKNOWN_COMM};
 use rustix::fs::{AtFlags, Dir, Mode, OFlags, mkdirat, openat, statat};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
@@ -86,13 +86,11 @@ def worker():
     s = socket.create_connection(("::1", port6))
     print("thread", threading.get_native_id(), s.getsockname()[1], flush=True)
     s.close()
+    # /proc forgets a thread the moment it exits; see the record-tgid test.
+    time.sleep(0.3)
 t = threading.Thread(target=worker)
 t.start()
 t.join()
-# The process id of a thread comes from /proc when the line is read; stay
-# a moment so a loaded machine cannot make this test flaky (a thread gone
-# by then is reported with its own id as pid).
-time.sleep(0.5)
 "#;
 
 #[test]
@@ -223,6 +221,46 @@ fn connects_in_another_network_namespace_carry_its_inode() {
     assert_eq!(r.remote, SocketAddr::from(([127, 0, 0, 1], 7357)));
     assert_eq!(r.outcome, ConnectOutcome::Established);
     assert!(r.net_ns.is_some_and(|ns| ns != net_ns_of_self()), "{:?} is another namespace", r.net_ns);
+}
+
+const THREADS: &str = r#"
+import socket, sys, threading, time
+def worker():
+    socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1])))
+for _ in range(5):
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+time.sleep(0.5)
+"#;
+
+/// Five threads that connect and exit at once, in a process that lives
+/// on: their records and how many carry the process id.
+fn short_lived_threads(options: TraceOptions) -> (u32, Vec<ConnectRecord>) {
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let tracer = ConnectTracer::start_with(options).expect("tracer starts as root");
+    let mut child = Guard(Command::new(python()).args(["-c", THREADS, &closed.port().to_string()]).spawn().expect("python3 runs"));
+    let pid = child.0.id();
+    assert!(child.0.wait().expect("wait").success());
+    let all = collect_until(&tracer, Duration::from_secs(5), |all| all.iter().filter(|r| r.remote == closed).count() >= 5);
+    (pid, all.into_iter().filter(|r| r.remote == closed).collect())
+}
+
+/// A thread is gone from /proc the moment it exits (a process stays, as a
+/// zombie, until reaped): without `record-tgid` its connect may carry the
+/// thread id as pid. With it, the kernel's own table answers.
+#[test]
+fn threads_that_exit_at_once_keep_their_process_with_record_tgid() {
+    let _serial = serial();
+    let (pid, plain) = short_lived_threads(TraceOptions::default());
+    let right = plain.iter().filter(|r| r.pid == pid).count();
+    eprintln!("without record-tgid: {right} of {} short-lived threads attributed to their process", plain.len());
+    let (pid, recorded) = short_lived_threads(TraceOptions { record_tgid: true });
+    assert_eq!(recorded.len(), 5);
+    for r in &recorded {
+        assert_eq!(r.pid, pid, "{r:?}");
+        assert_ne!(r.tid, pid);
+    }
 }
 
 #[test]
