@@ -46,8 +46,8 @@ fn main() {
     let phase = Duration::from_secs(secs);
     println!("necromap connect tracer benchmark · {} cores · {secs} s phases · load {}", cores(), load());
     println!(
-        "\n{:>9} {:>7} | {:>11} {:>11} {:>11} {:>7} | {:>9} {:>9} {:>8} {:>7} {:>7} | {:>10}",
-        "workload", "clients", "off conn/s", "on conn/s", "off again", "on/off", "connects", "records", "rec/conn", "lost", "dropped", "tracer CPU"
+        "\n{:>9} {:>7} | {:>11} {:>11} {:>11} {:>7} | {:>9} {:>9} {:>8} {:>7} {:>7} | {:>16}",
+        "workload", "clients", "off conn/s", "on conn/s", "off again", "on/off", "connects", "records", "rec/conn", "lost", "dropped", "tracer CPU (sys)"
     );
     for (workload, server) in [("accepted", accepted), ("refused", refused)] {
         for &n in &clients {
@@ -60,19 +60,21 @@ fn main() {
                 }
             };
             let drain = Drainer::start(Arc::clone(&tracer), server);
-            let cpu_before = tracer_cpu_ticks();
+            let (user_before, sys_before) = tracer_cpu_ticks();
             let t = Instant::now();
             let during = connect_loop(server, n, phase);
             // The last lines arrive within a poll period; pairing is
             // immediate on loopback.
             std::thread::sleep(Duration::from_millis(300));
-            let cpu = tracer_cpu_ticks().saturating_sub(cpu_before) as f64 / ticks_per_sec() / t.elapsed().as_secs_f64();
+            let (user, sys) = tracer_cpu_ticks();
+            let share = |ticks: u64| 100.0 * ticks as f64 / ticks_per_sec() / t.elapsed().as_secs_f64();
+            let (user, sys) = (share(user.saturating_sub(user_before)), share(sys.saturating_sub(sys_before)));
             let (records, stats) = drain.stop();
             drop(tracer);
             let after = connect_loop(server, n, phase);
             let off = f64::midpoint(before.rate(), after.rate());
             println!(
-                "{workload:>9} {n:>7} | {:>11.0} {:>11.0} {:>11.0} {:>6.0}% | {:>9} {records:>9} {:>7.1}% {:>7} {:>7} | {:>9.0}%",
+                "{workload:>9} {n:>7} | {:>11.0} {:>11.0} {:>11.0} {:>6.0}% | {:>9} {records:>9} {:>7.1}% {:>7} {:>7} | {:>9.0}% ({:>3.0}%)",
                 before.rate(),
                 during.rate(),
                 after.rate(),
@@ -81,7 +83,8 @@ fn main() {
                 100.0 * records as f64 / during.attempts.max(1) as f64,
                 stats.kernel_lost,
                 stats.dropped_queue_full,
-                100.0 * cpu,
+                user + sys,
+                sys,
             );
         }
     }
@@ -89,7 +92,7 @@ fn main() {
     println!("accepted: connect to a listener, then reset; refused: connect to a closed port");
     println!("connects: connect() calls while tracing; records: this process's connects to that port, taken every 500 ms");
     println!("lost: events the kernel's ring buffer overwrote before they were read (per-CPU stats)");
-    println!("tracer CPU: the necromap-trace thread's user + system time, in % of one core");
+    println!("tracer CPU: the necromap-trace thread's user + system time in % of one core (system: the kernel formatting lines)");
 }
 
 /// `connect()` calls made (successful or refused) and the time they took.
@@ -168,9 +171,9 @@ impl Drainer {
     }
 }
 
-/// utime + stime of the `necromap-trace` thread, in clock ticks.
-fn tracer_cpu_ticks() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+/// utime and stime of the `necromap-trace` thread, in clock ticks.
+fn tracer_cpu_ticks() -> (u64, u64) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0, 0) };
     tasks
         .filter_map(Result::ok)
         .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "necromap-trace"))
@@ -179,9 +182,9 @@ fn tracer_cpu_ticks() -> u64 {
             // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
             let rest = stat.rsplit_once(')')?.1;
             let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+            Some((f.get(11)?.parse::<u64>().ok()?, f.get(12)?.parse::<u64>().ok()?))
         })
-        .sum()
+        .fold((0, 0), |(u, s), (du, ds)| (u + du, s + ds))
 }
 
 fn ticks_per_sec() -> f64 {
