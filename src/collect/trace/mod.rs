@@ -108,7 +108,9 @@ pub enum TraceError {
     NotRoot,
     #[error("connect tracing is unavailable: this kernel has no tracefs (it was built without tracing support)")]
     NoTracefs,
-    #[error("connect tracing is unavailable: the kernel refused to mount tracefs ({0}); a container, seccomp or lockdown policy may forbid it")]
+    #[error(
+        "connect tracing is unavailable: the kernel refused to mount tracefs ({0}); it takes CAP_SYS_ADMIN, and a container, seccomp or lockdown policy may forbid it"
+    )]
     MountRefused(String),
     #[error("connect tracing is unavailable: this kernel has no sock:inet_sock_set_state tracepoint (added in Linux 4.16)")]
     NoEvent,

@@ -34,6 +34,9 @@ const BURST_LINES: usize = 64;
 /// and dropped.
 pub const QUEUE_CAP: usize = 200_000;
 
+/// Most bytes kept while waiting for the end of a line.
+const MAX_PARTIAL: usize = 64 * 1024;
+
 /// Longest task name kept (the kernel's limit is 15 bytes; /proc escapes
 /// may make it longer).
 const COMM_MAX: usize = 64;
@@ -176,7 +179,15 @@ impl Reader {
     /// Returns the number of complete lines handled.
     fn feed(&mut self, bytes: &[u8], shared: &Shared) -> usize {
         self.partial.extend_from_slice(bytes);
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else { return 0 };
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            // Lines are a few hundred bytes; this much without a newline is
+            // not a format we know.
+            if self.partial.len() > MAX_PARTIAL {
+                self.partial.clear();
+                shared.unparsed.fetch_add(1, Ordering::Relaxed);
+            }
+            return 0;
+        };
         let complete: Vec<u8> = self.partial.drain(..=end).collect();
         let now = Instant::now();
         let clock = WallClock::now(self.boot_clock);
