@@ -16,6 +16,7 @@ pub mod record;
 mod replay;
 pub mod scenario;
 pub mod sensitive;
+pub mod trace;
 
 use serde::{Deserialize, Serialize};
 

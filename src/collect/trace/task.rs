@@ -1,0 +1,115 @@
+//! Who a thread id belongs to, read from /proc when its connect line is
+//! read: the thread group (process) id, the name, and the network
+//! namespace. A thread that has already exited can no longer tell; then
+//! the trace line's own name and the thread id stand in.
+
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+use rustix::fs::{AtFlags, Mode, OFlags, openat, statat};
+
+/// Answers are reused this long: a busy client connecting in a loop costs
+/// one /proc read per second, not one per connect. A thread id is only
+/// reused after its thread exited, and a differing name on the trace line
+/// forces a fresh read.
+const TTL: Duration = Duration::from_secs(1);
+
+/// What /proc says about a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub tgid: u32,
+    /// `Name:` from status (the kernel escapes newlines and backslashes).
+    pub name: String,
+    /// Inode of the thread's network namespace (`/proc/<tid>/ns/net`).
+    pub net_ns: Option<u64>,
+}
+
+/// /proc lookups with a short memory.
+#[derive(Debug)]
+pub struct TaskLookup {
+    proc_dir: Option<OwnedFd>,
+    cache: FxHashMap<u32, (Instant, TaskInfo)>,
+}
+
+impl TaskLookup {
+    pub fn new() -> Self {
+        let proc_dir = openat(rustix::fs::CWD, "/proc", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok();
+        Self { proc_dir, cache: FxHashMap::default() }
+    }
+
+    /// The thread's facts, or `None` once it is gone. `seen_name` is the
+    /// trace line's name (ignored when the cache did not know it).
+    pub fn lookup(&mut self, tid: u32, seen_name: &str, now: Instant) -> Option<TaskInfo> {
+        if let Some((at, info)) = self.cache.get(&tid) {
+            let name_agrees = seen_name == super::parse::UNKNOWN_COMM || seen_name == info.name;
+            if now.duration_since(*at) < TTL && name_agrees {
+                return Some(info.clone());
+            }
+        }
+        let info = self.read(tid)?;
+        self.cache.insert(tid, (now, info.clone()));
+        Some(info)
+    }
+
+    /// Forget answers older than the TTL (call about once a second).
+    pub fn prune(&mut self, now: Instant) {
+        self.cache.retain(|_, (at, _)| now.duration_since(*at) < TTL);
+    }
+
+    fn read(&self, tid: u32) -> Option<TaskInfo> {
+        let proc_dir = self.proc_dir.as_ref()?;
+        let fd = openat(proc_dir, format!("{tid}/status"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let mut buf = vec![0u8; 4096];
+        let mut len = 0;
+        // Name and Tgid are in the first lines; one page is plenty.
+        while len < buf.len() {
+            match rustix::io::read(&fd, &mut buf[len..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        let (name, group) = parse_status(&String::from_utf8_lossy(&buf[..len]))?;
+        let net_ns = statat(proc_dir, format!("{tid}/ns/net"), AtFlags::empty()).ok().map(|st| st.st_ino);
+        Some(TaskInfo { tgid: group, name, net_ns })
+    }
+}
+
+/// `Name:` and `Tgid:` from `/proc/<tid>/status`.
+pub fn parse_status(text: &str) -> Option<(String, u32)> {
+    let mut name = None;
+    let mut tgid = None;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("Name:") {
+            name = Some(v.strip_prefix('\t').unwrap_or(v).to_string());
+        } else if let Some(v) = line.strip_prefix("Tgid:") {
+            tgid = v.trim().parse().ok();
+        }
+        if name.is_some() && tgid.is_some() {
+            break;
+        }
+    }
+    Some((name?, tgid?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_name_and_tgid() {
+        let text = "Name:\tmy-app 2\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t1562\nNgid:\t0\nPid:\t1646\n";
+        assert_eq!(parse_status(text), Some(("my-app 2".to_string(), 1562)));
+        assert_eq!(parse_status("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn this_thread_is_found_in_this_process() {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+        let mut tasks = TaskLookup::new();
+        let info = tasks.lookup(tid, "<...>", Instant::now()).expect("own thread readable");
+        assert_eq!(info.tgid, std::process::id());
+        assert!(info.net_ns.is_some());
+        assert!(tasks.lookup(u32::MAX - 1, "x", Instant::now()).is_none());
+    }
+}
