@@ -254,3 +254,36 @@ fn a_removed_namespace_stops_and_a_dropped_pump_leaves_no_thread() {
     drop(control);
     assert_eq!(event_threads(), before, "dropping a pump joins its thread");
 }
+
+#[test]
+fn an_overflowing_queue_is_counted_and_reading_carries_on() {
+    let _serial = serial();
+    // The smallest queue the kernel allows holds a handful of events.
+    let mut listener = DestroyListener::with_queue(1).expect("open");
+    let closes = 300;
+    for _ in 0..closes {
+        drop(UdpSocket::bind("127.0.0.1:0").expect("bind"));
+    }
+    let mut events = Vec::new();
+    // Let the kernel's deferred broadcasts land, then read (bounded).
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut overruns = 0;
+    while overruns == 0 && Instant::now() < until {
+        overruns += listener.recv_into(&mut events, Some(Duration::from_millis(50))).expect("an overflow is not an error").overruns;
+    }
+    assert!(overruns >= 1, "{} events from {closes} closes, no overrun reported", events.len());
+    assert_eq!(listener.overruns(), overruns);
+    assert!(events.len() < closes, "a small queue cannot have held them all");
+
+    // Once drained, the listener hears new events again.
+    while listener.recv_into(&mut events, None).expect("drain").events > 0 {}
+    let after = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let after_addr = after.local_addr().expect("addr");
+    drop(after);
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut later = Vec::new();
+    while !later.iter().any(|e: &DestroyedSocket| e.local == after_addr) && Instant::now() < until {
+        listener.recv_into(&mut later, Some(Duration::from_millis(100))).expect("receive");
+    }
+    assert!(later.iter().any(|e| e.local == after_addr), "the listener carries on after an overflow");
+}
