@@ -18,8 +18,17 @@ use super::destroy::DestroyListener;
 use crate::model::DestroyedSocket;
 
 /// Events kept between two [`EventPump::take`] calls; beyond it new events
-/// are dropped and counted. About 150 MiB at this bound.
+/// are dropped and counted. 136 bytes an event: about 130 MiB at this bound.
 pub const DEFAULT_MAX_QUEUED: usize = 1_000_000;
+
+/// After reading events, wait this long before polling again, so that a
+/// stream of closes is read in batches rather than one wake-up per event.
+/// Halves the reader's CPU per event under load (about 1.1 µs instead of
+/// 2.3 µs in `cargo bench --bench events`) and leaves the connecting
+/// threads more of the machine. Costs at most this much delay; a receive
+/// queue holds 52,428 events (1,280 bytes each in 64 MiB), over half a
+/// second of the fastest churn two cores made here (88,000 sockets/s).
+const COALESCE: Duration = Duration::from_millis(2);
 
 /// Poll timeout: add, remove and drop wake the thread at once through an
 /// eventfd, so this only bounds how long a lost wake-up could go unnoticed.
@@ -163,13 +172,19 @@ impl Worker {
                 ready.extend(fds[1..].iter().enumerate().filter(|(_, fd)| !fd.revents().is_empty()).map(|(i, _)| i));
             }
             let mut failed = Vec::new();
+            let mut read = 0;
             for &i in &ready {
-                if !self.read_listener(i) {
-                    failed.push(i);
+                match self.read_listener(i) {
+                    Some(n) => read += n,
+                    None => failed.push(i),
                 }
             }
+            // Descending, so each swap_remove moves an entry already kept.
             for i in failed.into_iter().rev() {
                 self.listeners.swap_remove(i);
+            }
+            if read > 0 {
+                std::thread::sleep(COALESCE);
             }
         }
     }
@@ -189,17 +204,17 @@ impl Worker {
         }
     }
 
-    /// Drain listener `i` into the queue; false if it failed for good. A
-    /// listener left with events past its read budget stays readable and is
-    /// read again after the others.
-    fn read_listener(&mut self, i: usize) -> bool {
+    /// Drain listener `i` into the queue: how many events it gave, or none
+    /// if it failed for good. A listener left with events past its read
+    /// budget stays readable and is read again after the others.
+    fn read_listener(&mut self, i: usize) -> Option<usize> {
         let (ns, listener) = &mut self.listeners[i];
         self.batch.clear();
         let outcome = listener.recv_into(&mut self.batch, None);
         let mut q = self.shared.queue();
         let Ok(outcome) = outcome else {
             q.stats.failed_listeners += 1;
-            return false;
+            return None;
         };
         q.stats.received += self.batch.len() as u64;
         q.stats.kernel_overruns += outcome.overruns;
@@ -209,6 +224,6 @@ impl Worker {
         q.stats.dropped_queue_full += (self.batch.len() - kept) as u64;
         let ns = *ns;
         q.events.extend(self.batch.drain(..kept).map(|e| (ns, e)));
-        true
+        Some(outcome.events)
     }
 }
