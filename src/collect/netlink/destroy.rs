@@ -7,14 +7,25 @@
 //! Events belong to a network namespace: a listener hears the namespace it
 //! was created in, which is the namespace of the thread that opens it.
 //!
-//! Kernel behaviour worth knowing when reading the counters here:
+//! Kernel behaviour worth knowing when reading these events (Linux 6.18):
 //! - When the receive queue is full the kernel drops the event, reports
 //!   `ENOBUFS` once, and then drops *every* further event until the queue
 //!   has been read empty. So a listener must be drained to the end, and
 //!   [`DestroyListener::overruns`] counts episodes, each losing at least one
 //!   event, not events.
+//! - Events are sent from a kernel workqueue after the last reference goes,
+//!   not by `close()`: on a busy machine they arrive hundreds of
+//!   milliseconds late, and the socket's memory waits with them.
 //! - `TIME_WAIT` and request sockets are not full sockets: they make no
-//!   event. A TCP socket is usually destroyed in state `CLOSE`.
+//!   event. The full socket of a connection that enters `TIME_WAIT` is
+//!   freed (and reported) as it does, not when `TIME_WAIT` ends. Closed
+//!   listeners make events too, with no peer.
+//! - TCP sockets are reported in state `CLOSE`; UDP ones as connected or
+//!   not. `uid` and `inode` are always 0, so an event cannot name its owner.
+//! - A failed connect and an abortive close (`SO_LINGER` 0) go through the
+//!   kernel's disconnect first, which zeroes the remote port (and an
+//!   unbound local address) and the byte and RTT counters; the minimum RTT
+//!   survives (see [`DestroyedSocket::established`]).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
