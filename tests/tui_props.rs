@@ -40,7 +40,7 @@ fn observation(rows: &[Row]) -> Observation {
             inode: i as u32 + 1,
             uid: 0,
             owners: if owner == 0 { vec![] } else { vec![Pid(u32::from(owner))] },
-            tcp: tcp.then_some(TcpCounters { bytes_acked: 1, bytes_received: 2, rtt_us: 3 }),
+            tcp: tcp.then_some(TcpCounters { bytes_acked: 1, bytes_received: 2, rtt_us: 3, min_rtt_us: None }),
             recv_queue: 0,
             send_queue: 0,
             netns: None,

@@ -222,7 +222,7 @@ impl Scenario {
         let tcp = (spec.proto == Protocol::Tcp && !state.is_listening() && state != SocketState::TimeWait).then(|| {
             let [sent, received] = spec.bytes_per_s.unwrap_or([0, 0]);
             let secs = alive_ms / 1000;
-            TcpCounters { bytes_acked: sent * secs, bytes_received: received * secs, rtt_us: spec.rtt_us.unwrap_or(800) }
+            TcpCounters { bytes_acked: sent * secs, bytes_received: received * secs, rtt_us: spec.rtt_us.unwrap_or(800), min_rtt_us: None }
         });
         RawSocket {
             key: SocketKey { protocol: spec.proto, cookie: 0x5ce0_0000_0000_0000 | id },

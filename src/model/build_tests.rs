@@ -17,7 +17,7 @@ fn sock(cookie: u64, state: SocketState, local: &str, remote: &str, inode: u32, 
         inode,
         uid: 1000,
         owners: owners.iter().map(|&p| Pid(p)).collect(),
-        tcp: (state.protocol() == Protocol::Tcp).then_some(TcpCounters { bytes_acked: 100, bytes_received: 50, rtt_us: 10 }),
+        tcp: (state.protocol() == Protocol::Tcp).then_some(TcpCounters { bytes_acked: 100, bytes_received: 50, rtt_us: 10, min_rtt_us: None }),
         recv_queue: 0,
         send_queue: 0,
         netns: None,
@@ -98,7 +98,7 @@ fn history_gives_age_rates_and_new_connection_counts() {
     let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     b.build(web_host(1_000), info(), None);
     let mut next = web_host(3_000);
-    next.sockets[1].tcp = Some(TcpCounters { bytes_acked: 4_100, bytes_received: 2_050, rtt_us: 10 });
+    next.sockets[1].tcp = Some(TcpCounters { bytes_acked: 4_100, bytes_received: 2_050, rtt_us: 10, min_rtt_us: None });
     next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
     let s = b.build(next, info(), None);
     assert_eq!(s.generation, 2);

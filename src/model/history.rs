@@ -248,7 +248,7 @@ mod tests {
     }
 
     fn tcp(sent: u64, received: u64) -> TcpCounters {
-        TcpCounters { bytes_acked: sent, bytes_received: received, rtt_us: 0 }
+        TcpCounters { bytes_acked: sent, bytes_received: received, rtt_us: 0, min_rtt_us: None }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod age;
 mod build;
+mod closed;
 mod finding;
 mod graph;
 pub mod grouping;
@@ -23,6 +24,7 @@ mod zone;
 
 pub use age::{AgeBound, SocketAge};
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
+pub use closed::DestroyedSocket;
 pub use finding::{Finding, Highlight, Subject, TraceStep};
 pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};

@@ -195,6 +195,14 @@ pub struct TcpCounters {
     pub bytes_received: u64,
     /// Smoothed round-trip time in microseconds.
     pub rtt_us: u32,
+    /// `tcpi_min_rtt`: the lowest round-trip sample in microseconds; none
+    /// when the kernel never took one. The first sample comes from the
+    /// handshake, and unlike the other counters it survives the reset a
+    /// failed connect or an abortive close (`SO_LINGER` 0) does, so it is
+    /// what tells a completed handshake apart on a destroyed socket. Also
+    /// none for kernels before 4.6 and rows recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rtt_us: Option<u32>,
 }
 
 /// One socket as a source observed it: no history, no derived fields. This

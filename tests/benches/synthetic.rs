@@ -58,7 +58,7 @@ pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Sn
             inode: if state == SocketState::TimeWait { 0 } else { 1_000 + i as u32 },
             uid: 1000,
             owners: if state == SocketState::TimeWait { vec![] } else { vec![Pid(101 + (i % 8) as u32)] },
-            tcp: Some(TcpCounters { bytes_acked: i as u64, bytes_received: 2 * i as u64, rtt_us: 100 }),
+            tcp: Some(TcpCounters { bytes_acked: i as u64, bytes_received: 2 * i as u64, rtt_us: 100, min_rtt_us: None }),
             recv_queue: 0,
             send_queue: 0,
             netns: None,

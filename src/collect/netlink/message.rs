@@ -1,4 +1,5 @@
-//! `sock_diag` wire format: building dump requests and parsing the replies.
+//! `sock_diag` wire format: building dump requests and parsing the replies
+//! and the socket-destroy events (the same `inet_diag_msg`, one parser).
 //! Pure functions over bytes, so every edge (truncation, kernel errors,
 //! short attributes) is tested without a kernel.
 //!
@@ -9,7 +10,9 @@
 //!                           | if u32 | cookie [2]u32
 //!                       expires u32 | rqueue u32 | wqueue u32 | uid u32 | inode u32
 //! rtattr* (4-aligned)   len u16 | type u16 | payload
-//!   INET_DIAG_INFO (2)  struct tcp_info: rtt @68, bytes_acked @120, bytes_received @128
+//!   INET_DIAG_INFO (2)  struct tcp_info: rtt @68, bytes_acked @120, bytes_received @128,
+//!                       min_rtt @148
+//!   INET_DIAG_PROTOCOL (10)  u8: 6 TCP, 17 UDP (events carry it; dumps need not)
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,6 +34,9 @@ pub const AF_INET6: u8 = 10;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 const INET_DIAG_INFO: u16 = 2;
+/// `u8` attribute naming the socket's protocol; the only place a destroy
+/// event says whether it is about TCP or UDP.
+const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_MSG_LEN: usize = 72;
 const ALL_STATES: u32 = 0xffff_ffff;
 
@@ -104,67 +110,153 @@ const fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
+/// One netlink message of a buffer: its header fields and payload.
+#[derive(Debug, Clone, Copy)]
+struct NlMsg<'a> {
+    kind: u16,
+    seq: u32,
+    payload: &'a [u8],
+    /// Offset of the payload in the buffer, for error messages.
+    payload_at: usize,
+}
+
+/// The messages of one received buffer, in order; stops after the first
+/// framing error (nothing after a bad length can be trusted).
+#[derive(Debug)]
+struct Messages<'a> {
+    buf: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<NlMsg<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (buf, offset) = (self.buf, self.offset);
+        if offset >= buf.len() {
+            return None;
+        }
+        // Whatever happens below, this buffer is finished on error.
+        self.offset = buf.len();
+        let available = buf.len() - offset;
+        if available < NLMSG_HDR_LEN {
+            return Some(Err(ParseError::Truncated { offset, needed: NLMSG_HDR_LEN, available }));
+        }
+        let len = u32_ne(buf, offset) as usize;
+        if len < NLMSG_HDR_LEN {
+            return Some(Err(ParseError::BadLength { offset, len }));
+        }
+        if len > available {
+            return Some(Err(ParseError::Truncated { offset, needed: len, available }));
+        }
+        self.offset = offset + align4(len);
+        Some(Ok(NlMsg {
+            kind: u16_ne(buf, offset + 4),
+            seq: u32_ne(buf, offset + 8),
+            payload: &buf[offset + NLMSG_HDR_LEN..offset + len],
+            payload_at: offset + NLMSG_HDR_LEN,
+        }))
+    }
+}
+
+fn messages(buf: &[u8]) -> Messages<'_> {
+    Messages { buf, offset: 0 }
+}
+
 /// Parse one buffer of a dump reply, appending sockets to `out`. Messages
 /// whose sequence number is not `seq` are skipped (stale replies).
 pub fn parse_dump(buf: &[u8], seq: u32, protocol: Protocol, out: &mut Vec<RawSocket>) -> Result<Progress, ParseError> {
-    let mut offset = 0;
-    while offset < buf.len() {
-        let available = buf.len() - offset;
-        if available < NLMSG_HDR_LEN {
-            return Err(ParseError::Truncated { offset, needed: NLMSG_HDR_LEN, available });
+    for msg in messages(buf) {
+        let msg = msg?;
+        if msg.seq != seq {
+            continue;
         }
-        let len = u32_ne(buf, offset) as usize;
-        let kind = u16_ne(buf, offset + 4);
-        let msg_seq = u32_ne(buf, offset + 8);
-        if len < NLMSG_HDR_LEN {
-            return Err(ParseError::BadLength { offset, len });
-        }
-        if len > available {
-            return Err(ParseError::Truncated { offset, needed: len, available });
-        }
-        let payload = &buf[offset + NLMSG_HDR_LEN..offset + len];
-        if msg_seq == seq {
-            match kind {
-                NLMSG_DONE => {
-                    // With NLM_F_MULTI the kernel may put an error code here.
-                    if payload.len() >= 4 {
-                        let code = u32_ne(payload, 0) as i32;
-                        if code < 0 {
-                            return Err(ParseError::Kernel { errno: -code });
-                        }
+        let payload = msg.payload;
+        match msg.kind {
+            NLMSG_DONE => {
+                // With NLM_F_MULTI the kernel may put an error code here.
+                if payload.len() >= 4 {
+                    let code = u32_ne(payload, 0) as i32;
+                    if code < 0 {
+                        return Err(ParseError::Kernel { errno: -code });
                     }
+                }
+                return Ok(Progress::Done);
+            }
+            NLMSG_ERROR => {
+                if payload.len() < 4 {
+                    return Err(ParseError::Truncated { offset: msg.payload_at, needed: 4, available: payload.len() });
+                }
+                let code = u32_ne(payload, 0) as i32;
+                if code == 0 {
+                    // An acknowledgement, not an error.
                     return Ok(Progress::Done);
                 }
-                NLMSG_ERROR => {
-                    if payload.len() < 4 {
-                        return Err(ParseError::Truncated { offset: offset + NLMSG_HDR_LEN, needed: 4, available: payload.len() });
-                    }
-                    let code = u32_ne(payload, 0) as i32;
-                    if code == 0 {
-                        // An acknowledgement, not an error.
-                        return Ok(Progress::Done);
-                    }
-                    return Err(ParseError::Kernel { errno: -code });
-                }
-                NLMSG_NOOP => {}
-                _ => {
-                    if let Some(sock) = parse_diag_msg(payload, protocol, offset + NLMSG_HDR_LEN)? {
-                        out.push(sock);
-                    }
+                return Err(ParseError::Kernel { errno: -code });
+            }
+            NLMSG_NOOP => {}
+            _ => {
+                if let Some(sock) = parse_inet_msg(payload, Some(protocol), msg.payload_at)? {
+                    out.push(sock);
                 }
             }
         }
-        offset += align4(len);
     }
     Ok(Progress::More)
 }
 
-/// One `inet_diag_msg` and its attributes. `Ok(None)` for a family other
-/// than IPv4/IPv6 or a state this protocol does not have.
-fn parse_diag_msg(p: &[u8], protocol: Protocol, at: usize) -> Result<Option<RawSocket>, ParseError> {
+/// Parse one datagram of socket-destroy events (multicast by the kernel to
+/// the `SKNLGRP_*_DESTROY` groups), appending a row per destroyed socket.
+/// Each event is an ordinary `inet_diag_msg` whose protocol is only in its
+/// `INET_DIAG_PROTOCOL` attribute; other message types are skipped.
+pub fn parse_events(buf: &[u8], out: &mut Vec<RawSocket>) -> Result<(), ParseError> {
+    for msg in messages(buf) {
+        let msg = msg?;
+        if msg.kind == SOCK_DIAG_BY_FAMILY
+            && let Some(sock) = parse_inet_msg(msg.payload, None, msg.payload_at)?
+        {
+            out.push(sock);
+        }
+    }
+    Ok(())
+}
+
+/// One `inet_diag_msg` and its attributes, from a dump reply or a destroy
+/// event. `protocol` is what the request asked for; an `INET_DIAG_PROTOCOL`
+/// attribute (always present in events) overrides it. `Ok(None)` for a
+/// family other than IPv4/IPv6, a protocol other than TCP/UDP, or a state
+/// the protocol does not have.
+pub fn parse_inet_msg(p: &[u8], protocol: Option<Protocol>, at: usize) -> Result<Option<RawSocket>, ParseError> {
     if p.len() < INET_DIAG_MSG_LEN {
         return Err(ParseError::Truncated { offset: at, needed: INET_DIAG_MSG_LEN, available: p.len() });
     }
+    let mut info = None;
+    let mut protocol = protocol;
+    let mut a = INET_DIAG_MSG_LEN;
+    while a + 4 <= p.len() {
+        let alen = u16_ne(p, a) as usize;
+        let akind = u16_ne(p, a + 2);
+        if alen < 4 || a + alen > p.len() {
+            return Err(ParseError::Truncated { offset: at + a, needed: alen.max(4), available: p.len() - a });
+        }
+        let value = &p[a + 4..a + alen];
+        match akind {
+            INET_DIAG_INFO => info = Some(value),
+            INET_DIAG_PROTOCOL => {
+                protocol = match value.first() {
+                    Some(&IPPROTO_TCP) => Some(Protocol::Tcp),
+                    Some(&IPPROTO_UDP) => Some(Protocol::Udp),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+        a += align4(alen);
+    }
+    let Some(protocol) = protocol else {
+        return Ok(None);
+    };
+
     let family = p[0];
     let Some(state) = SocketState::from_kernel(protocol, p[1]) else {
         return Ok(None);
@@ -186,53 +278,39 @@ fn parse_diag_msg(p: &[u8], protocol: Protocol, at: usize) -> Result<Option<RawS
         return Ok(None);
     };
     let cookie = u64::from(u32_ne(p, 44)) | (u64::from(u32_ne(p, 48)) << 32);
-    let rqueue = u32_ne(p, 56);
-    let wqueue = u32_ne(p, 60);
-    let uid = u32_ne(p, 64);
-    let inode = u32_ne(p, 68);
-
-    let mut tcp = None;
-    let mut a = INET_DIAG_MSG_LEN;
-    while a + 4 <= p.len() {
-        let alen = u16_ne(p, a) as usize;
-        let akind = u16_ne(p, a + 2);
-        if alen < 4 || a + alen > p.len() {
-            return Err(ParseError::Truncated { offset: at + a, needed: alen.max(4), available: p.len() - a });
-        }
-        if akind == INET_DIAG_INFO && protocol == Protocol::Tcp {
-            tcp = parse_tcp_info(&p[a + 4..a + alen]);
-        }
-        a += align4(alen);
-    }
 
     Ok(Some(RawSocket {
         key: SocketKey { protocol, cookie },
         state,
         local: normalize_addr(SocketAddr::new(src, sport)),
         remote: normalize_addr(SocketAddr::new(dst, dport)),
-        inode,
-        uid,
+        inode: u32_ne(p, 68),
+        uid: u32_ne(p, 64),
         owners: Vec::new(),
-        tcp,
-        recv_queue: rqueue,
-        send_queue: wqueue,
+        tcp: if protocol == Protocol::Tcp { info.and_then(parse_tcp_info) } else { None },
+        recv_queue: u32_ne(p, 56),
+        send_queue: u32_ne(p, 60),
         netns: None,
     }))
 }
 
 /// Read the counters from `struct tcp_info`, checking its length first:
-/// older kernels send shorter structures, and then the byte counters are
+/// older kernels send shorter structures, and then the later counters are
 /// simply absent.
 fn parse_tcp_info(info: &[u8]) -> Option<TcpCounters> {
     const RTT: usize = 68;
     const BYTES_ACKED: usize = 120;
     const BYTES_RECEIVED: usize = 128;
+    const MIN_RTT: usize = 148;
+    /// What the kernel reports before the first sample (`~0U`).
+    const NO_SAMPLE: u32 = u32::MAX;
     if info.len() < RTT + 4 {
         return None;
     }
     let rtt_us = u32_ne(info, RTT);
     let (bytes_acked, bytes_received) = if info.len() >= BYTES_RECEIVED + 8 { (u64_ne(info, BYTES_ACKED), u64_ne(info, BYTES_RECEIVED)) } else { (0, 0) };
-    Some(TcpCounters { bytes_acked, bytes_received, rtt_us })
+    let min_rtt_us = if info.len() >= MIN_RTT + 4 { Some(u32_ne(info, MIN_RTT)).filter(|&v| v != NO_SAMPLE) } else { None };
+    Some(TcpCounters { bytes_acked, bytes_received, rtt_us, min_rtt_us })
 }
 
 #[cfg(test)]

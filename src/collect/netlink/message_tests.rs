@@ -70,6 +70,10 @@ fn tcp_info(len: usize, rtt: u32, acked: u64, received: u64) -> Vec<u8> {
         info[120..128].copy_from_slice(&acked.to_ne_bytes());
         info[128..136].copy_from_slice(&received.to_ne_bytes());
     }
+    if len >= 152 {
+        // No round-trip sample yet, as the kernel says it.
+        info[148..152].copy_from_slice(&u32::MAX.to_ne_bytes());
+    }
     info
 }
 
@@ -102,7 +106,7 @@ fn parses_an_ipv4_socket_with_tcp_info() {
     assert_eq!(s.remote.to_string(), "127.0.0.2:8080");
     assert_eq!(s.key.cookie, 0x1122_3344_5566_7788);
     assert_eq!((s.uid, s.inode, s.recv_queue, s.send_queue), (1000, 4242, 3, 5));
-    assert_eq!(s.tcp, Some(TcpCounters { bytes_acked: 1_000_000, bytes_received: 2_000, rtt_us: 1500 }));
+    assert_eq!(s.tcp, Some(TcpCounters { bytes_acked: 1_000_000, bytes_received: 2_000, rtt_us: 1500, min_rtt_us: None }));
 }
 
 #[test]
@@ -111,7 +115,7 @@ fn short_tcp_info_from_old_kernels_keeps_rtt_and_drops_counters() {
     m.tcp_info = Some(tcp_info(104, 900, 5, 5));
     let mut out = Vec::new();
     assert_eq!(parse_dump(&m.bytes(1), 1, Protocol::Tcp, &mut out), Ok(Progress::More));
-    assert_eq!(out[0].tcp, Some(TcpCounters { bytes_acked: 0, bytes_received: 0, rtt_us: 900 }));
+    assert_eq!(out[0].tcp, Some(TcpCounters { bytes_acked: 0, bytes_received: 0, rtt_us: 900, min_rtt_us: None }));
     let mut tiny = Msg::v4(1, [10, 0, 0, 1], 1, [10, 0, 0, 2], 2);
     tiny.tcp_info = Some(vec![0; 8]);
     out.clear();
@@ -190,4 +194,114 @@ fn stale_sequence_numbers_and_unknown_families_are_skipped() {
     let mut out = Vec::new();
     assert_eq!(parse_dump(&buf, 5, Protocol::Tcp, &mut out), Ok(Progress::Done));
     assert!(out.is_empty());
+}
+
+/// Destroy events captured from Linux 6.18 (one datagram each, as received).
+mod captured {
+    pub const TCP4_SERVER_5_9_BYTES: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/tcp4_server_5_9_bytes.bin");
+    pub const TCP4_REFUSED: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/tcp4_refused.bin");
+    pub const TCP4_LINGER0_CLIENT: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/tcp4_linger0_client.bin");
+    pub const TCP4_LISTENER: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/tcp4_listener.bin");
+    pub const TCP6_MAPPED_SERVER: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/tcp6_mapped_server.bin");
+    pub const UDP4_CONNECTED: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/udp4_connected.bin");
+    pub const UDP6_UNCONNECTED: &[u8] = include_bytes!("../../../tests/fixtures/sock_diag/udp6_unconnected.bin");
+}
+
+fn one_event(datagram: &[u8]) -> RawSocket {
+    let mut out = Vec::new();
+    parse_events(datagram, &mut out).expect("parses");
+    assert_eq!(out.len(), 1);
+    out.remove(0)
+}
+
+#[test]
+fn a_tcp_destroy_event_has_the_final_counters_and_no_owner() {
+    let s = one_event(captured::TCP4_SERVER_5_9_BYTES);
+    assert_eq!(s.key.protocol, Protocol::Tcp);
+    assert_eq!(s.key.cookie, 232_709);
+    assert_eq!(s.state, SocketState::Close, "destroyed TCP sockets are CLOSE");
+    assert_eq!(s.local.to_string(), "127.0.0.1:41381");
+    assert_eq!(s.remote.to_string(), "127.0.0.1:43782");
+    // The kernel fills neither uid nor inode in events.
+    assert_eq!((s.uid, s.inode), (0, 0));
+    assert_eq!(s.tcp, Some(TcpCounters { bytes_acked: 10, bytes_received: 6, rtt_us: 13, min_rtt_us: Some(5) }));
+}
+
+#[test]
+fn refused_and_abortive_closes_lose_counters_but_not_the_rtt_sample() {
+    // connect() to a closed port: the kernel's disconnect zeroed the local
+    // address and remote port; no round trip was ever measured.
+    let refused = one_event(captured::TCP4_REFUSED);
+    assert_eq!((refused.local.to_string().as_str(), refused.remote.to_string().as_str()), ("0.0.0.0:60278", "127.0.0.1:0"));
+    assert_eq!(refused.tcp, Some(TcpCounters { bytes_acked: 0, bytes_received: 0, rtt_us: 0, min_rtt_us: None }));
+    // SO_LINGER 0 after moving 5 and 9 bytes: the same reset, but the
+    // minimum RTT of the handshake survives it.
+    let aborted = one_event(captured::TCP4_LINGER0_CLIENT);
+    assert_eq!(aborted.remote.port(), 0);
+    assert_eq!(aborted.tcp, Some(TcpCounters { bytes_acked: 0, bytes_received: 0, rtt_us: 0, min_rtt_us: Some(8) }));
+    // A closed listener is a destroyed socket too, with no peer.
+    let listener = one_event(captured::TCP4_LISTENER);
+    assert_eq!((listener.state, listener.remote.to_string().as_str()), (SocketState::Close, "0.0.0.0:0"));
+    assert_eq!(listener.tcp.and_then(|t| t.min_rtt_us), None);
+}
+
+#[test]
+fn ipv6_events_normalise_mapped_addresses() {
+    let s = one_event(captured::TCP6_MAPPED_SERVER);
+    assert_eq!(s.local.to_string(), "127.0.0.1:41097");
+    assert_eq!(s.remote.to_string(), "127.0.0.1:47844");
+    assert_eq!(s.tcp.map(|t| (t.bytes_acked, t.bytes_received, t.min_rtt_us)), Some((1, 1, Some(17))));
+}
+
+#[test]
+fn udp_events_say_udp_in_their_protocol_attribute() {
+    let connected = one_event(captured::UDP4_CONNECTED);
+    assert_eq!((connected.key.protocol, connected.state), (Protocol::Udp, SocketState::Udp));
+    assert_eq!(connected.remote.port(), 9);
+    assert_eq!(connected.tcp, None);
+    let unconnected = one_event(captured::UDP6_UNCONNECTED);
+    assert_eq!((unconnected.key.protocol, unconnected.state), (Protocol::Udp, SocketState::Unconn));
+    assert!(unconnected.local.is_ipv6());
+}
+
+#[test]
+fn event_datagrams_may_hold_several_messages_and_skip_what_they_cannot_name() {
+    let mut buf = captured::UDP4_CONNECTED.to_vec();
+    buf.extend_from_slice(captured::TCP4_SERVER_5_9_BYTES);
+    // Without INET_DIAG_PROTOCOL an event names no protocol: skipped.
+    buf.extend(Msg::v4(1, [127, 0, 0, 1], 1, [127, 0, 0, 1], 2).bytes(0));
+    // A protocol other than TCP or UDP (here SCTP): skipped.
+    let mut sctp = captured::UDP4_CONNECTED.to_vec();
+    let protocol_at = 16 + 72 + 4;
+    assert_eq!(sctp[protocol_at], IPPROTO_UDP);
+    sctp[protocol_at] = 132;
+    buf.extend(sctp);
+    buf.extend(frame(NLMSG_NOOP, 0, &[]));
+    let mut out = Vec::new();
+    parse_events(&buf, &mut out).expect("parses");
+    assert_eq!(out.iter().map(|s| s.key.protocol).collect::<Vec<_>>(), vec![Protocol::Udp, Protocol::Tcp]);
+}
+
+#[test]
+fn truncated_events_are_errors_not_panics() {
+    let full = captured::TCP4_SERVER_5_9_BYTES;
+    for cut in 1..full.len() {
+        let r = parse_events(&full[..cut], &mut Vec::new());
+        assert!(matches!(r, Err(ParseError::Truncated { .. })), "cut at {cut}: {r:?}");
+    }
+}
+
+#[test]
+fn dumps_read_the_minimum_rtt_and_know_when_there_is_none() {
+    let mut info = tcp_info(232, 1500, 10, 20);
+    let mut m = Msg::v4(1, [127, 0, 0, 1], 1, [127, 0, 0, 1], 2);
+    m.tcp_info = Some(info.clone());
+    let mut out = Vec::new();
+    parse_dump(&m.bytes(1), 1, Protocol::Tcp, &mut out).expect("parses");
+    assert_eq!(out[0].tcp.and_then(|t| t.min_rtt_us), None, "~0 means no sample");
+    info[148..152].copy_from_slice(&42u32.to_ne_bytes());
+    m.tcp_info = Some(info);
+    out.clear();
+    parse_dump(&m.bytes(1), 1, Protocol::Tcp, &mut out).expect("parses");
+    assert_eq!(out[0].tcp.and_then(|t| t.min_rtt_us), Some(42));
 }

@@ -2,8 +2,14 @@
 //! both families (the legacy request walks the hash table once), with
 //! `tcp_info`, then one dump per family for UDP. Works unprivileged.
 //! Falls back to per-family TCP requests when the legacy one is refused.
+//!
+//! Between refreshes, [`DestroyListener`] hears every TCP and UDP socket
+//! the kernel frees (however short its life), and [`EventPump`] reads any
+//! number of them, one per network namespace, on a thread of its own.
 
+mod destroy;
 mod message;
+mod pump;
 mod unix;
 
 use std::os::fd::OwnedFd;
@@ -11,8 +17,10 @@ use std::os::fd::OwnedFd;
 use rustix::net::netlink::{self, SocketAddrNetlink};
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, recv, sendto, socket_with};
 
+pub use destroy::{DestroyListener, RecvOutcome};
 pub use message::ParseError;
 use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump};
+pub use pump::{DEFAULT_MAX_QUEUED, EventPump, PumpStats};
 
 use crate::model::{Protocol, RawSocket};
 
