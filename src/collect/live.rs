@@ -1,15 +1,20 @@
-//! The live Linux source: netlink dump, cached owner map, process facts.
+//! The live Linux source: netlink dumps of every network namespace, the
+//! kernel's destroy events for sockets that closed between refreshes, the
+//! connect tracepoint (root) for who made them, the cached owner map and
+//! process facts.
 
 use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 
-use super::netlink::DiagSocket;
+use super::closing::Closing;
+use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats};
 use super::netns::{NamespaceSet, Sightings};
 use super::owners::OwnerCache;
 use super::owners::ProcFs;
 use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
+use super::trace::{ConnectTracer, TraceStats};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};
 use crate::model::{HealthMessage, NetNs, StageTimings};
 
@@ -23,16 +28,68 @@ pub struct LinuxSource {
     host: String,
     privileged: bool,
     namespaces: NamespaceSet,
+    /// Destroy events of every entered namespace; none when the kernel
+    /// refused (then only polling sees connections).
+    pump: Option<EventPump>,
+    /// Why there is no pump.
+    pump_error: Option<String>,
+    /// The connect tracepoint (root); none otherwise, with the reason.
+    tracer: Option<ConnectTracer>,
+    tracer_note: String,
+    closing: Closing,
+    last_pump: PumpStats,
+    last_trace: TraceStats,
+}
+
+/// What the live source turns on besides dumps.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOptions {
+    /// Name the process behind connections too short for a refresh through
+    /// the kernel's connect tracepoint (root only; creates a tracing
+    /// instance of necromap's own, removed on exit).
+    pub trace_connects: bool,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        Self { trace_connects: true }
+    }
 }
 
 impl LinuxSource {
     /// Open netlink and /proc, and check that a dump works.
     pub fn open() -> Result<Self, String> {
+        Self::open_with(LiveOptions::default())
+    }
+
+    /// [`Self::open`] with options.
+    pub fn open_with(options: LiveOptions) -> Result<Self, String> {
         let mut diag = DiagSocket::open().map_err(|e| e.to_string())?;
         diag.dump_all(&mut Vec::new()).map_err(|e| e.to_string())?;
         let proc_fs = RealProcFs::open().map_err(|e| format!("cannot open /proc: {e}"))?;
         let facts = FactsCache::new(&proc_fs);
         let namespaces = NamespaceSet::new(&proc_fs)?;
+        let (pump, pump_error) = match EventPump::start().and_then(|p| DestroyListener::open().map(|l| (p, l)).map_err(std::io::Error::other)) {
+            Ok((pump, listener)) => {
+                pump.add(u64::from(namespaces.own()), listener);
+                (Some(pump), None)
+            }
+            Err(e) => (None, Some(format!("socket destroy events unavailable ({e}): connections shorter than a refresh are missed"))),
+        };
+        let privileged = rustix::process::geteuid().is_root();
+        let (tracer, tracer_note) = if !options.trace_connects {
+            (None, "connect tracing off (--no-trace): connections shorter than a refresh show no process".to_string())
+        } else if !privileged {
+            (None, "connect tracing needs root: connections shorter than a refresh show no process (owner unknown: too short)".to_string())
+        } else {
+            match ConnectTracer::start() {
+                Ok(t) => {
+                    let note = format!("{}; removed on exit", t.describe());
+                    (Some(t), note)
+                }
+                Err(e) => (None, format!("{e}: connections shorter than a refresh show no process")),
+            }
+        };
         Ok(Self {
             diag,
             proc_fs,
@@ -40,8 +97,15 @@ impl LinuxSource {
             facts,
             probe: ProbeMemo::default(),
             host: host_name(),
-            privileged: rustix::process::geteuid().is_root(),
+            privileged,
             namespaces,
+            pump,
+            pump_error,
+            tracer,
+            tracer_note,
+            closing: Closing::new(),
+            last_pump: PumpStats::default(),
+            last_trace: TraceStats::default(),
         })
     }
 }
@@ -64,7 +128,19 @@ impl Source for LinuxSource {
         self.diag.dump_all(&mut sockets)?;
         let own_sockets = sockets.len() as u32;
         let seen = Sightings::scan(&mut self.proc_fs);
-        let ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &mut sockets);
+        let mut ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &mut sockets);
+        if let Some(pump) = &self.pump {
+            for ns in &ns_dump.gone {
+                pump.remove(u64::from(ns.0));
+            }
+            for (ns, fd) in std::mem::take(&mut ns_dump.new) {
+                match super::netns::within(fd, DestroyListener::open) {
+                    Ok(Ok(listener)) => pump.add(u64::from(ns.0), listener),
+                    Ok(Err(e)) => ns_dump.health.push(HealthMessage::warn(format!("no destroy events from namespace {ns}: {e}"))),
+                    Err(e) => ns_dump.health.push(HealthMessage::warn(format!("no destroy events from namespace {ns}: {e}"))),
+                }
+            }
+        }
         timings.dump_ms = ms_since(t);
 
         let t = Instant::now();
@@ -77,12 +153,20 @@ impl Source for LinuxSource {
                 owner_set.extend(s.owners.iter().map(|p| p.0));
             }
         }
+        // Sockets that closed since the last refresh, with their owners.
+        let (events, pump_stats) = self.pump.as_ref().map(EventPump::take).unwrap_or_default();
+        let (connects, trace_stats) = self.tracer.as_ref().map(ConnectTracer::take).unwrap_or_default();
+        let closed = self.closing.attribute(events, connects, self.tracer.is_some(), &sockets, self.namespaces.own(), taken_at_ms);
+        // Processes behind closed sockets get facts too (when still alive):
+        // a beacon or a scanner holds no socket between its attempts.
+        let holders_now: FxHashSet<u32> = owner_set.clone();
+        owner_set.extend(closed.iter().filter_map(|c| c.pid).map(|p| p.0));
         let mut owner_pids: Vec<u32> = owner_set.into_iter().collect();
         owner_pids.sort_unstable();
         timings.owners_ms = ms_since(t);
 
         let t = Instant::now();
-        let holders: FxHashSet<u32> = owner_pids.iter().copied().collect();
+        let holders = holders_now;
         self.probe.failures = 0;
         let mut probe = LiveProbe { fs: &self.proc_fs, diag: &mut self.diag, owners: &self.owners, memo: &mut self.probe };
         let links = super::plumbing::shell_links(&self.owners, &live, &holders, &mut probe);
@@ -120,6 +204,39 @@ impl Source for LinuxSource {
                 owner_scan.denied
             )));
         }
-        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, timings })
+        health.extend(self.event_health(&pump_stats, &trace_stats));
+        self.last_pump = pump_stats;
+        self.last_trace = trace_stats;
+        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, closed, timings })
+    }
+}
+
+impl LinuxSource {
+    /// What the event sources say this refresh: always one line about
+    /// short connections, and warnings when events were lost since the
+    /// previous refresh (the dump that follows is the resync).
+    fn event_health(&self, pump: &PumpStats, trace: &TraceStats) -> Vec<HealthMessage> {
+        let mut out = Vec::new();
+        let c = &self.closing.stats;
+        match (&self.pump, &self.pump_error) {
+            (Some(_), _) => out.push(HealthMessage::info(format!(
+                "short connections: {} closed sockets from kernel events ({} owners from refreshes, {} from the connect tracepoint, {} from their listener, {} owner unknown: too short); {}",
+                pump.received, c.from_dump, c.from_trace, c.from_listener, c.unknown, self.tracer_note
+            ))),
+            (None, Some(e)) => out.push(HealthMessage::warn(e.clone())),
+            (None, None) => {}
+        }
+        let overruns = pump.kernel_overruns.saturating_sub(self.last_pump.kernel_overruns);
+        let dropped = pump.dropped_queue_full.saturating_sub(self.last_pump.dropped_queue_full);
+        if overruns > 0 || dropped > 0 {
+            out.push(HealthMessage::warn(format!(
+                "destroy events were lost since the last refresh ({overruns} kernel buffer overruns, {dropped} dropped from a full queue): some short connections are missing; this refresh's dump resynchronises"
+            )));
+        }
+        let lost = trace.kernel_lost.saturating_sub(self.last_trace.kernel_lost) + trace.dropped_queue_full.saturating_sub(self.last_trace.dropped_queue_full);
+        if lost > 0 {
+            out.push(HealthMessage::warn(format!("the connect tracepoint lost {lost} records since the last refresh: some short connections show no process")));
+        }
+        out
     }
 }

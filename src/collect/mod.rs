@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod container_names;
+mod closing;
 mod live;
 pub mod netlink;
 pub mod netns;
@@ -20,12 +21,12 @@ pub mod trace;
 
 use serde::{Deserialize, Serialize};
 
-pub use live::LinuxSource;
+pub use live::{LinuxSource, LiveOptions};
 pub use owners::OwnerScanStats;
 pub use portable::PortableSource;
 pub use replay::{ReplayError, ReplaySource};
 
-use crate::model::{HealthMessage, NamespaceInfo, ProcessFacts, RawSocket, StageTimings};
+use crate::model::{ClosedSocket, HealthMessage, NamespaceInfo, ProcessFacts, RawSocket, StageTimings};
 
 /// One refresh's raw rows, as a source saw them. This is also one frame of
 /// a recording.
@@ -49,6 +50,10 @@ pub struct Observation {
     /// for sources that do not look beyond their own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<NamespaceInfo>,
+    /// Sockets that closed since the previous observation (kernel destroy
+    /// events and failed connects), however short they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<ClosedSocket>,
     /// Time per stage; not recorded (a replay measures its own).
     #[serde(skip)]
     pub timings: StageTimings,

@@ -144,6 +144,7 @@ impl Source for PortableSource {
             privileged: rustix::process::geteuid().is_root(),
             health,
             namespaces: Vec::new(),
+            closed: Vec::new(),
             timings,
         })
     }

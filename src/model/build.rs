@@ -10,6 +10,7 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 
 use super::age::{AgeBound, SocketAge};
+use super::closed::ClosedSocket;
 use super::finding::Finding;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 use super::grouping::{EndpointInfo, Slot, group_endpoints};
@@ -126,6 +127,7 @@ impl SnapshotBuilder {
                 raw,
             });
         }
+        self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
         let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.health);
@@ -152,6 +154,7 @@ impl SnapshotBuilder {
             health,
             timings,
             namespaces: obs.namespaces,
+            closed: obs.closed,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {
@@ -164,6 +167,31 @@ impl SnapshotBuilder {
         timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;
         snapshot.timings = timings;
         snapshot
+    }
+
+    /// Sockets that closed since the last refresh and that no refresh saw
+    /// open: each is a connection start (outbound ones in their beacon
+    /// series), and a TCP attempt that never connected is a failed attempt
+    /// of its process.
+    fn record_closed(&mut self, closed: &[ClosedSocket], facts: &FxHashMap<u32, &crate::model::ProcessFacts>) {
+        for c in closed {
+            if c.seen_in_dump || self.history.knows_socket(c.key()) || c.socket.remote.ip().is_unspecified() {
+                continue;
+            }
+            let at = c.start_ms();
+            self.history.record_endpoint_start(EndpointKey::of(c.socket.remote.ip(), c.netns), at);
+            if c.direction != Direction::Outbound {
+                continue;
+            }
+            let owner = c.pid.and_then(|p| facts.get(&p.0));
+            let process = owner.map(|f| f.exe.clone().unwrap_or_else(|| f.name.clone())).or_else(|| c.comm.clone()).unwrap_or_else(|| "?".to_string());
+            let series = SeriesKey { process, uid: owner.map_or(c.socket.uid, |f| f.uid), remote: c.socket.remote, protocol: c.socket.protocol(), netns: c.netns };
+            let pid = c.pid.map_or(0, |p| p.0);
+            self.history.record_start(series, ConnectionStart { at_ms: at, pid });
+            if !c.established && c.socket.protocol() == Protocol::Tcp && pid != 0 {
+                self.history.record_failed(pid, at);
+            }
+        }
     }
 
     fn endpoint_table(&mut self, sockets: &[Socket], now: i64) -> BTreeMap<EndpointKey, RemoteEndpointNode> {

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::SocketKey;
-use super::socket::{Protocol, RawSocket, SocketState, TcpCounters};
+use super::keys::{NetNs, Pid, SocketKey};
+use super::socket::{Direction, Protocol, RawSocket, SocketState, TcpCounters};
 
 /// One destroyed socket. The key is the kernel cookie, the same one a
 /// dump reported while the socket was alive, so an event closes a socket
@@ -52,6 +52,69 @@ impl DestroyedSocket {
     /// direction also prove it, for kernels or paths without the sample.
     pub fn established(&self) -> bool {
         self.tcp.is_some_and(|t| t.min_rtt_us.is_some() || t.bytes_acked > 0 || t.bytes_received > 0)
+    }
+}
+
+/// How the process behind a closed socket was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerSource {
+    /// A refresh saw the socket open, with its owner.
+    Dump,
+    /// The connect tracepoint named the process at `connect()` (root).
+    ConnectTrace,
+    /// Accepted by a listener whose owner is known.
+    Listener,
+    /// Too short for any refresh, and nothing else names it.
+    Unknown,
+}
+
+impl OwnerSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dump => "dump",
+            Self::ConnectTrace => "connect_trace",
+            Self::Listener => "listener",
+            Self::Unknown => "owner unknown (too short)",
+        }
+    }
+}
+
+/// A socket that closed since the previous refresh, with what the
+/// collector could tell about it: its namespace, who held it and how that
+/// is known, and whether it ever connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedSocket {
+    #[serde(flatten)]
+    pub socket: DestroyedSocket,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<Pid>,
+    /// The task name the tracepoint gave (the process may be gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    pub owner_source: OwnerSource,
+    pub direction: Direction,
+    /// When it started, when known (the connect tracepoint's time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<i64>,
+    /// A refresh saw it open (its start was counted then).
+    pub seen_in_dump: bool,
+    /// It connected: a TCP handshake completed, or a UDP socket had a peer.
+    pub established: bool,
+}
+
+impl ClosedSocket {
+    pub fn key(&self) -> SocketKey {
+        self.socket.key
+    }
+
+    /// When it started: the tracepoint's time, else when it closed (a
+    /// connection too short for a refresh started within milliseconds of
+    /// its end).
+    pub fn start_ms(&self) -> i64 {
+        self.started_ms.unwrap_or(self.socket.at_ms)
     }
 }
 

@@ -24,7 +24,7 @@ mod zone;
 
 pub use age::{AgeBound, SocketAge};
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
-pub use closed::DestroyedSocket;
+pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
 pub use finding::{Finding, Highlight, Subject, TraceStep};
 pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};

@@ -8,6 +8,7 @@ use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
 use super::index::{FactIndex, Facts};
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
+use super::closed::ClosedSocket;
 use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::socket::Socket;
@@ -40,6 +41,9 @@ pub struct Snapshot {
     /// The network namespaces in use (empty when the source does not
     /// look beyond its own).
     pub namespaces: Vec<NamespaceInfo>,
+    /// Sockets that closed since the previous refresh, however short
+    /// (empty for sources without kernel events).
+    pub closed: Vec<ClosedSocket>,
 }
 
 impl Snapshot {
@@ -59,6 +63,7 @@ impl Snapshot {
             health: Health::default(),
             timings: StageTimings::default(),
             namespaces: Vec::new(),
+            closed: Vec::new(),
         }
     }
 

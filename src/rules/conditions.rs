@@ -81,6 +81,15 @@ impl<'a> Item<'a> {
     }
 }
 
+/// The process an item is about, as a trace names it: `curl (pid 42)`.
+fn who(item: &Item<'_>) -> String {
+    match (item.process, item.pid) {
+        (Some(p), _) => format!("{} (pid {})", crate::text::bounded(&p.facts.name, 64), p.facts.pid),
+        (None, Some(pid)) => format!("pid {pid}"),
+        (None, None) => "an unknown process".into(),
+    }
+}
+
 /// Ports of common services (besides everything below 1024).
 const COMMON_SERVICE_PORTS: &[u16] = &[1433, 1521, 2049, 3306, 3389, 5432, 5672, 5900, 6379, 6443, 8080, 8443, 9092, 9200, 11211, 27017];
 const COMMON_UDP_PORTS: &[u16] = &[53, 67, 68, 69, 123, 137, 138, 161, 162, 443, 500, 514, 1900, 4500, 5353, 5355];
@@ -422,8 +431,12 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
             b.is_some_and(|s| s.score >= min),
             format!("beacon_score_gte: {min}"),
             b.map_or_else(String::new, |s| format!(
-                "score {:.2} over {} starts, median interval {:.0} s, MAD {:.1} s (a lower bound: polling misses short connections)",
-                s.score, s.starts, s.median_interval_s, s.mad_s
+                "score {:.2} over {} starts by {}, median interval {:.0} s, MAD {:.1} s",
+                s.score,
+                s.starts,
+                who(item),
+                s.median_interval_s,
+                s.mad_s
             ))
         );
     }

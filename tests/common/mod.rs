@@ -79,6 +79,11 @@ impl Watcher {
         self.builder.build(obs, self.source.info(), Some(&mut self.engine))
     }
 
+    /// Connection starts history has counted for `pid` (every series).
+    pub fn starts_of(&self, pid: Pid) -> usize {
+        self.builder.history().series().map(|(_, q)| q.iter().filter(|s| s.pid == pid.0).count()).sum()
+    }
+
     /// Refresh every `every` until `found` returns something, for at most `limit`.
     pub fn until<T>(&mut self, every: Duration, limit: Duration, mut found: impl FnMut(&Snapshot) -> Option<T>) -> Option<T> {
         let deadline = Instant::now() + limit;
