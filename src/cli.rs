@@ -76,6 +76,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_store: bool,
 
+    /// Do not trace connects. As root, necromap otherwise names the process behind connections
+    /// shorter than a refresh through the kernel tracepoint sock:inet_sock_set_state, read from a
+    /// tracing instance of its own (necromap-PID-N, on a private tracefs mount) that it removes on exit.
+    #[arg(long, global = true)]
+    pub no_trace: bool,
+
     /// Keep stored events this long (e.g. 7d, 30d); older ones are pruned hourly.
     #[arg(long, global = true, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
     pub retention: Duration,

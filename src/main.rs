@@ -17,7 +17,7 @@ use necromap::baseline::Baseline;
 use necromap::baseline::files::BaselineError;
 use necromap::baseline::saved;
 use necromap::collect::record::{RecordingHeader, RecordingSink, RecordingWriter};
-use necromap::collect::{ReplaySource, Source, SourceKind, open_live};
+use necromap::collect::{LiveOptions, ReplaySource, Source, SourceKind, open_live_with};
 use necromap::export::{csv::write_csv, summary_text, write_json};
 use necromap::model::{Snapshot, SnapshotBuilder};
 use necromap::rules::{Engine, IocSet, RuleSet};
@@ -140,7 +140,7 @@ fn replay_source(cli: &Cli) -> Result<Option<ReplaySource>> {
 fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
     Ok(match replay_source(cli)? {
         Some(replay) => Box::new(replay),
-        None => open_live(),
+        None => open_live_with(LiveOptions { trace_connects: !cli.no_trace }),
     })
 }
 
@@ -263,7 +263,8 @@ fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snap
     if frame.is_some() {
         bail!("--frame needs --replay FILE or --demo");
     }
-    let mut source = open_live();
+    // One refresh: nothing closes in between, so no connect tracing.
+    let mut source = open_live_with(LiveOptions { trace_connects: false });
     let info = source.info();
     let obs = source.collect().context("collecting sockets")?;
     Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))

@@ -14,7 +14,10 @@ use common::{Watcher, about_pid, require, spawn_group};
 use necromap::model::{OwnerSource, Pid};
 
 fn assert_root() {
-    assert!(rustix::process::geteuid().is_root(), "this test names the process behind millisecond connections through the connect tracepoint: run it as root (CI does)");
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test names the process behind millisecond connections through the connect tracepoint: run it as root (CI does)"
+    );
 }
 
 fn python(script: &str) -> common::Reaped {
@@ -89,7 +92,10 @@ fn a_millisecond_beacon_every_three_seconds_is_scored_and_names_its_process() {
     relay.args(["-lk", "127.0.0.9", &port.to_string()]);
     let _relay = spawn_group(relay);
     let mut w = Watcher::new();
-    assert!(w.until(Duration::from_millis(100), Duration::from_secs(10), |s| s.listeners.keys().any(|l| l.port == port).then_some(())).is_some(), "relay listening");
+    assert!(
+        w.until(Duration::from_millis(100), Duration::from_secs(10), |s| s.listeners.keys().any(|l| l.port == port).then_some(())).is_some(),
+        "relay listening"
+    );
     let child = python(&format!(
         "import socket, time
 for i in range(14):

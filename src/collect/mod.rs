@@ -3,8 +3,8 @@
 //! [`crate::model::SnapshotBuilder`] turns them into snapshots.
 
 pub mod cgroup;
-pub mod container_names;
 mod closing;
+pub mod container_names;
 mod live;
 pub mod netlink;
 pub mod netns;
@@ -107,7 +107,12 @@ pub trait Source: Send {
 /// The live host: the netlink fast path when the kernel allows it, else the
 /// portable fallback, with the reason in the source detail and health.
 pub fn open_live() -> Box<dyn Source> {
-    match LinuxSource::open() {
+    open_live_with(LiveOptions::default())
+}
+
+/// [`open_live`] with options.
+pub fn open_live_with(options: LiveOptions) -> Box<dyn Source> {
+    match LinuxSource::open_with(options) {
         Ok(src) => Box::new(src),
         Err(reason) => {
             Box::new(PortableSource::new(format!("netlink sock_diag unavailable ({reason}); using the portable fallback: no byte counters, slower")))

@@ -185,7 +185,8 @@ impl SnapshotBuilder {
             }
             let owner = c.pid.and_then(|p| facts.get(&p.0));
             let process = owner.map(|f| f.exe.clone().unwrap_or_else(|| f.name.clone())).or_else(|| c.comm.clone()).unwrap_or_else(|| "?".to_string());
-            let series = SeriesKey { process, uid: owner.map_or(c.socket.uid, |f| f.uid), remote: c.socket.remote, protocol: c.socket.protocol(), netns: c.netns };
+            let series =
+                SeriesKey { process, uid: owner.map_or(c.socket.uid, |f| f.uid), remote: c.socket.remote, protocol: c.socket.protocol(), netns: c.netns };
             let pid = c.pid.map_or(0, |p| p.0);
             self.history.record_start(series, ConnectionStart { at_ms: at, pid });
             if !c.established && c.socket.protocol() == Protocol::Tcp && pid != 0 {

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::closed::ClosedSocket;
 use super::finding::{Finding, Subject};
 use super::graph::NetGraph;
 use super::health::{Health, StageTimings};
 use super::index::{FactIndex, Facts};
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
-use super::closed::ClosedSocket;
 use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::socket::Socket;

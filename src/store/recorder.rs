@@ -5,11 +5,16 @@
 //! Only connections are recorded (a remote address, not `TIME_WAIT`):
 //! listeners and unconnected UDP sockets have no party to remember, and a
 //! `TIME_WAIT` row is the tail of a connection already recorded.
+//!
+//! Connections that opened and closed between two snapshots come from the
+//! snapshot's closed sockets (kernel destroy events): each is stored as
+//! opened and closed, with its final bytes. A socket a snapshot saw closes
+//! with the final bytes its destroy event reported, when there is one.
 
 use std::sync::Arc;
 
 use super::{Batch, EventKind, FindingRow, SocketEvent};
-use crate::model::{Snapshot, Socket, SocketState, Subject};
+use crate::model::{ClosedSocket, Snapshot, Socket, SocketState, Subject};
 
 /// Remembers the previous snapshot.
 #[derive(Debug, Default)]
@@ -47,6 +52,36 @@ fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> Socket
         bytes_received: closed.then(|| s.raw.tcp.map(|t| t.bytes_received)).flatten(),
         duration_ms: closed.then(|| at_ms - s.first_seen_ms),
     }
+}
+
+/// Opened and closed rows for a connection no snapshot saw open.
+fn short_lived(snapshot: &Snapshot, c: &ClosedSocket) -> [SocketEvent; 2] {
+    let facts = c.pid.and_then(|p| snapshot.process(p)).map(|p| &p.facts);
+    let end = c.socket.at_ms;
+    let start = c.started_ms.unwrap_or(end).min(end);
+    let row = |kind: EventKind, at_ms: i64| SocketEvent {
+        at_ms,
+        kind,
+        socket_id: c.key().to_string(),
+        protocol: match c.socket.protocol() {
+            crate::model::Protocol::Tcp => "tcp",
+            crate::model::Protocol::Udp => "udp",
+        },
+        state: if c.established { "CLOSE" } else { "SYN_SENT" },
+        direction: c.direction.to_string(),
+        local_ip: c.socket.local.ip().to_string(),
+        local_port: c.socket.local.port(),
+        remote_ip: crate::model::normalize_ip(c.socket.remote.ip()).to_string(),
+        remote_port: c.socket.remote.port(),
+        pid: c.pid.map(|p| p.0),
+        comm: facts.map(|f| f.name.as_str()).or(c.comm.as_deref()).map(|n| crate::text::bounded(n, 64)),
+        exe: facts.and_then(|f| f.exe.as_deref()).map(|e| crate::text::bounded(e, 512)),
+        uid: facts.map_or(c.socket.uid, |f| f.uid),
+        bytes_sent: (kind == EventKind::Closed).then(|| c.socket.tcp.map(|t| t.bytes_acked)).flatten(),
+        bytes_received: (kind == EventKind::Closed).then(|| c.socket.tcp.map(|t| t.bytes_received)).flatten(),
+        duration_ms: (kind == EventKind::Closed && c.started_ms.is_some()).then_some(end - start),
+    };
+    [row(EventKind::Opened, start), row(EventKind::Closed, end)]
 }
 
 /// A finding as a store row.
@@ -113,6 +148,21 @@ impl Recorder {
                     }
                 }
             }
+        }
+        // Final counters from destroy events, for sockets closed above.
+        let finals: rustc_hash::FxHashMap<crate::model::SocketKey, &ClosedSocket> =
+            snapshot.closed.iter().filter(|c| c.seen_in_dump).map(|c| (c.key(), c)).collect();
+        if !finals.is_empty() {
+            for e in batch.events.iter_mut().filter(|e| e.kind == EventKind::Closed) {
+                let Some(c) = e.socket_id.parse().ok().and_then(|k| finals.get(&k)) else { continue };
+                if let Some(t) = c.socket.tcp {
+                    e.bytes_sent = Some(t.bytes_acked);
+                    e.bytes_received = Some(t.bytes_received);
+                }
+            }
+        }
+        for c in snapshot.closed.iter().filter(|c| !c.seen_in_dump && !c.socket.remote.ip().is_unspecified()) {
+            batch.events.extend(short_lived(snapshot, c));
         }
         batch.findings = snapshot.findings.iter().map(|f| finding_row(snapshot, f)).collect();
         self.previous = Some(snapshot.clone());

@@ -80,6 +80,47 @@ fn sockets_that_go_away_are_closed_with_bytes_and_duration() {
 }
 
 #[test]
+fn connections_between_snapshots_are_stored_opened_and_closed_with_final_bytes() {
+    use crate::model::{ClosedSocket, DestroyedSocket, Direction, OwnerSource, Pid, Protocol, SocketKey, SocketState, TcpCounters};
+    let frames = demo_frames(2);
+    let mut rec = Recorder::default();
+    rec.record(&frames[0]);
+    let mut next = (*frames[1]).clone();
+    let short = |cookie: u64, seen: bool, bytes: u64| ClosedSocket {
+        socket: DestroyedSocket {
+            key: SocketKey { protocol: Protocol::Tcp, cookie },
+            state: SocketState::Close,
+            local: "10.0.0.5:40001".parse().expect("addr"),
+            remote: "203.0.113.9:443".parse().expect("addr"),
+            uid: 0,
+            tcp: Some(TcpCounters { bytes_acked: bytes, bytes_received: 7, rtt_us: 0, min_rtt_us: Some(5) }),
+            at_ms: next.taken_at_ms - 10,
+        },
+        netns: None,
+        pid: Some(Pid(4242)),
+        comm: Some("beacon".into()),
+        owner_source: OwnerSource::ConnectTrace,
+        direction: Direction::Outbound,
+        started_ms: Some(next.taken_at_ms - 25),
+        seen_in_dump: seen,
+        established: true,
+    };
+    // One never seen by a snapshot; one the first frame showed (its final
+    // bytes replace the last polled ones).
+    let gone = frames[0].sockets.iter().find(|s| !s.raw.remote.ip().is_unspecified() && frames[1].socket(s.key()).is_none() && s.raw.tcp.is_some());
+    let g = gone.expect("the demo closes a connection between its first two frames");
+    next.closed.push(short(0xdead_beef, false, 99));
+    next.closed.push(short(g.key().cookie, true, 123_456));
+    let batch = rec.record(&Arc::new(next));
+    let rows: Vec<_> = batch.events.iter().filter(|e| e.socket_id == SocketKey { protocol: Protocol::Tcp, cookie: 0xdead_beef }.to_string()).collect();
+    assert_eq!(rows.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::Opened, EventKind::Closed]);
+    assert_eq!((rows[1].bytes_sent, rows[1].bytes_received, rows[1].duration_ms), (Some(99), Some(7), Some(15)));
+    assert_eq!((rows[1].pid, rows[1].comm.as_deref()), (Some(4242), Some("beacon")));
+    let closed = batch.events.iter().find(|e| e.socket_id == g.key().to_string() && e.kind == EventKind::Closed).expect("closed row");
+    assert_eq!(closed.bytes_sent, Some(123_456), "final bytes from the destroy event");
+}
+
+#[test]
 fn alerts_offsets_baselines_and_retention() {
     let (_dir, path) = temp_db();
     let mut conn = open(&path).expect("open");

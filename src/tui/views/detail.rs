@@ -103,6 +103,16 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
     };
     out.push(kv("exe", format!("{exe}{flag}")));
     out.push(kv("cmdline", bounded(&escape_control(&f.cmdline), 240)));
+    let mut place = Vec::new();
+    if let Some(label) = f.workload.label() {
+        place.push(escape_control(&label));
+    }
+    if f.netns.is_some() {
+        place.push(format!("ns {}", escape_control(&app.snapshot.namespace_name(f.netns))));
+    }
+    if !place.is_empty() {
+        out.push(kv("runs in", place.join(" · ")));
+    }
     if !f.shell_links.is_empty() {
         out.push(kv("shells", f.shell_links.iter().map(shell_summary).collect::<Vec<_>>().join(", ")));
     }
@@ -162,7 +172,9 @@ fn shell_summary(l: &crate::model::ShellLink) -> String {
 fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> String {
     match app.snapshot.socket(key) {
         Some(sock) => {
-            out.push(kv("state", format!("{} · {} · {}", sock.state(), sock.direction, sock.zone)));
+            // The namespace only when it is not the host's: most sockets are.
+            let ns = sock.raw.netns.map_or(String::new(), |_| format!(" · ns {}", escape_control(&app.snapshot.namespace_name(sock.raw.netns))));
+            out.push(kv("state", format!("{} · {} · {}{ns}", sock.state(), sock.direction, sock.zone)));
             out.push(kv("local", sock.raw.local.to_string()));
             out.push(kv("remote", sock.raw.remote.to_string()));
             let seen = utc(sock.first_seen_ms);
