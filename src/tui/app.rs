@@ -293,7 +293,8 @@ impl App {
                 self.ui.map_mode = match self.ui.map_mode {
                     MapMode::Graph => MapMode::TreeByProcess,
                     MapMode::TreeByProcess => MapMode::TreeByEndpoint,
-                    MapMode::TreeByEndpoint => MapMode::Graph,
+                    MapMode::TreeByEndpoint => MapMode::TreeByContainer,
+                    MapMode::TreeByContainer => MapMode::Graph,
                 };
                 self.ui.tree.select(Vec::new());
                 self.rederive();

@@ -60,6 +60,9 @@ pub struct TreeIndex {
     pub by_process: BTreeMap<Pid, Vec<u32>>,
     pub unowned: Vec<u32>,
     pub by_endpoint: BTreeMap<EndpointKey, BTreeMap<Pid, u64>>,
+    /// Processes per container or unit label (`host` for processes in
+    /// none), in label order.
+    pub by_container: BTreeMap<String, Vec<Pid>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -273,8 +276,15 @@ pub fn tree_index(snapshot: &Snapshot, rows: &[u32]) -> TreeIndex {
             }
         }
     }
+    for &p in t.by_process.keys() {
+        let label = snapshot.process(p).and_then(|n| n.facts.workload.label()).unwrap_or_else(|| HOST_LABEL.to_string());
+        t.by_container.entry(label).or_default().push(p);
+    }
     t
 }
+
+/// The container-tree group of processes that run in no container or unit.
+pub const HOST_LABEL: &str = "host";
 
 impl Derived {
     pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {

@@ -91,7 +91,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding { codes: &[KeyCode::Char('s')], action: Action::NextSort, keys: "s", hint: "sort", help: "sort the list by the next column" },
     Binding { codes: &[KeyCode::Char('S')], action: Action::ReverseSort, keys: "S", hint: "", help: "reverse the sort" },
-    Binding { codes: &[KeyCode::Char('t')], action: Action::Tree, keys: "t", hint: "tree", help: "map: graph → tree by process → tree by endpoint" },
+    Binding { codes: &[KeyCode::Char('t')], action: Action::Tree, keys: "t", hint: "tree", help: "map: graph → tree by process → tree by endpoint → tree by container" },
     Binding { codes: &[KeyCode::Char(' ')], action: Action::Freeze, keys: "space", hint: "freeze", help: "freeze or resume refreshes" },
     Binding { codes: &[KeyCode::Char('+'), KeyCode::Char('=')], action: Action::Faster, keys: "+", hint: "", help: "refresh more often" },
     Binding { codes: &[KeyCode::Char('-')], action: Action::Slower, keys: "-", hint: "", help: "refresh less often" },

@@ -19,6 +19,8 @@ pub enum MapMode {
     Graph,
     TreeByProcess,
     TreeByEndpoint,
+    /// Container (or systemd unit) → process → socket → endpoint.
+    TreeByContainer,
 }
 
 /// A node of the map.

@@ -1,5 +1,5 @@
-//! The tree: process → sockets → endpoint, or endpoint → processes (who
-//! else talks to this address?). Expansion is kept by identifier, so it
+//! The tree: process → sockets → endpoint, endpoint → processes (who
+//! else talks to this address?), or container → process → socket. Expansion is kept by identifier, so it
 //! survives refreshes. Children are built only for open nodes, at most
 //! [`MAX_CHILDREN`] each.
 
@@ -39,59 +39,90 @@ fn socket_label(s: &Socket) -> String {
     format!("{} {} → {} {}", s.key().protocol, s.raw.local, remote, s.state())
 }
 
-/// Top-level groups: (id, owner or endpoint, socket indices or pid counts).
+/// Top-level groups: (id, label).
 fn tops(app: &App) -> Vec<(String, String)> {
     let t = &app.derived.tree;
-    if app.ui.map_mode == MapMode::TreeByEndpoint {
-        t.by_endpoint
+    match app.ui.map_mode {
+        MapMode::TreeByEndpoint => t
+            .by_endpoint
             .iter()
             .map(|(e, procs)| {
                 let n: u64 = procs.values().sum();
                 (format!("e:{e}"), format!("{e} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
             })
-            .collect()
-    } else {
-        let mut v: Vec<(String, String)> = t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
-        if !t.unowned.is_empty() {
-            v.push((process_id(None), process_label(app, None, t.unowned.len())));
+            .collect(),
+        MapMode::TreeByContainer => {
+            let mut v: Vec<(String, String)> = t
+                .by_container
+                .iter()
+                .map(|(label, pids)| {
+                    let sockets: usize = pids.iter().filter_map(|p| t.by_process.get(p)).map(Vec::len).sum();
+                    (format!("c:{label}"), format!("{} · {} processes · {sockets} sockets", escape_control(label), pids.len()))
+                })
+                .collect();
+            if !t.unowned.is_empty() {
+                v.push((process_id(None), process_label(app, None, t.unowned.len())));
+            }
+            v
         }
-        v
+        _ => {
+            let mut v: Vec<(String, String)> = t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
+            if !t.unowned.is_empty() {
+                v.push((process_id(None), process_label(app, None, t.unowned.len())));
+            }
+            v
+        }
     }
 }
 
-/// Children of a top-level node: (id, label, has children).
-fn children(app: &App, top: &str) -> Vec<(String, String, bool)> {
+/// The sockets of a process node (`p:PID`, or `p:-` for the unowned).
+fn socket_nodes(app: &App, process: &str) -> (Vec<(String, String, bool)>, usize) {
+    let t = &app.derived.tree;
+    let socks = match process {
+        "-" => Some(&t.unowned),
+        p => p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))),
+    };
+    let Some(v) = socks else { return (Vec::new(), 0) };
+    let nodes = v
+        .iter()
+        .take(MAX_CHILDREN)
+        .map(|&i| {
+            let sock = &app.snapshot.sockets[i as usize];
+            (format!("s:{}", sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
+        })
+        .collect();
+    (nodes, v.len())
+}
+
+/// Children of the node at `path`: (id, label, has children).
+fn children(app: &App, path: &[String]) -> Vec<(String, String, bool)> {
     let t = &app.derived.tree;
     let s = &app.snapshot;
-    let mut out: Vec<(String, String, bool)> = if app.ui.map_mode == MapMode::TreeByEndpoint {
-        let Some(e) = top.strip_prefix("e:").and_then(|x| x.parse::<EndpointKey>().ok()) else { return Vec::new() };
-        t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
+    let Some(last) = path.last() else { return Vec::new() };
+    let (mut out, total) = if let Some(socket) = last.strip_prefix("s:") {
+        return endpoint_leaf(app, socket).map(|(id, label)| vec![(id, label, false)]).unwrap_or_default();
+    } else if let Some(e) = last.strip_prefix("e:") {
+        let Some(e) = e.parse::<EndpointKey>().ok() else { return Vec::new() };
+        let v: Vec<(String, String, bool)> = t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
             procs
                 .iter()
                 .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
                 .collect()
-        })
+        });
+        let n = v.len();
+        (v, n)
+    } else if let Some(label) = last.strip_prefix("c:") {
+        let pids = t.by_container.get(label).map_or(&[][..], Vec::as_slice);
+        let v: Vec<(String, String, bool)> = pids
+            .iter()
+            .take(MAX_CHILDREN)
+            .map(|p| (process_id(Some(*p)), process_label(app, Some(*p), t.by_process.get(p).map_or(0, Vec::len)), true))
+            .collect();
+        (v, pids.len())
+    } else if let Some(p) = last.strip_prefix("p:") {
+        socket_nodes(app, p)
     } else {
-        let socks = match top.strip_prefix("p:") {
-            Some("-") => Some(&t.unowned),
-            Some(p) => p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))),
-            None => None,
-        };
-        socks.map_or_else(Vec::new, |v| {
-            v.iter()
-                .take(MAX_CHILDREN)
-                .map(|&i| {
-                    let sock = &s.sockets[i as usize];
-                    (format!("s:{}", sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
-                })
-                .collect()
-        })
-    };
-    let total = match app.ui.map_mode {
-        MapMode::TreeByEndpoint => out.len(),
-        _ => top
-            .strip_prefix("p:")
-            .map_or(0, |p| if p == "-" { t.unowned.len() } else { p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))).map_or(0, Vec::len) }),
+        (Vec::new(), 0)
     };
     if total > out.len() {
         out.push((MORE.into(), format!("… {} more (filter to narrow)", total - out.len()), false));
@@ -99,8 +130,8 @@ fn children(app: &App, top: &str) -> Vec<(String, String, bool)> {
     out
 }
 
-fn endpoint_leaf(app: &App, socket_id: &str) -> Option<(String, String)> {
-    let key = socket_id.strip_prefix("s:")?.parse().ok()?;
+fn endpoint_leaf(app: &App, socket: &str) -> Option<(String, String)> {
+    let key = socket.parse().ok()?;
     let s = app.snapshot.socket(key)?;
     let key = s.endpoint();
     let e = app.snapshot.endpoints.get(&key);
@@ -114,26 +145,22 @@ fn opened(app: &App) -> HashSet<Vec<String>> {
 
 /// Identifiers of the rows shown, top to bottom.
 pub fn visible_ids(app: &App) -> Vec<Vec<String>> {
+    fn walk(app: &App, open: &HashSet<Vec<String>>, path: Vec<String>, expandable: bool, out: &mut Vec<Vec<String>>) {
+        let is_open = expandable && open.contains(&path);
+        out.push(path.clone());
+        if !is_open {
+            return;
+        }
+        for (child, _, has_children) in children(app, &path) {
+            let mut p = path.clone();
+            p.push(child);
+            walk(app, open, p, has_children, out);
+        }
+    }
     let open = opened(app);
     let mut ids = Vec::new();
     for (top, _) in tops(app) {
-        let path = vec![top.clone()];
-        let is_open = open.contains(&path);
-        ids.push(path);
-        if !is_open {
-            continue;
-        }
-        for (child, _, has_leaf) in children(app, &top) {
-            let cpath = vec![top.clone(), child.clone()];
-            let child_open = open.contains(&cpath);
-            ids.push(cpath);
-            if has_leaf
-                && child_open
-                && let Some((leaf, _)) = endpoint_leaf(app, &child)
-            {
-                ids.push(vec![top.clone(), child, leaf]);
-            }
-        }
+        walk(app, &open, vec![top], true, &mut ids);
     }
     ids
 }
@@ -156,35 +183,37 @@ pub fn selected_process(app: &App) -> Option<Pid> {
 }
 
 fn items(app: &App) -> Vec<TreeItem<'static, String>> {
+    fn node(app: &App, open: &HashSet<Vec<String>>, path: Vec<String>, label: String, expandable: bool) -> TreeItem<'static, String> {
+        let id = path.last().cloned().unwrap_or_default();
+        if !expandable {
+            return TreeItem::new_leaf(id, label);
+        }
+        let kids: Vec<TreeItem<'static, String>> = if open.contains(&path) {
+            children(app, &path)
+                .into_iter()
+                .map(|(child, text, has_children)| {
+                    let mut p = path.clone();
+                    p.push(child);
+                    node(app, open, p, text, has_children)
+                })
+                .collect()
+        } else {
+            // A placeholder so the node shows as expandable.
+            vec![TreeItem::new_leaf("…".to_string(), "…")]
+        };
+        TreeItem::new(id.clone(), label.clone(), kids).unwrap_or_else(|_| TreeItem::new_leaf(id, label))
+    }
     let open = opened(app);
-    tops(app)
-        .into_iter()
-        .map(|(top, label)| {
-            let kids: Vec<TreeItem<'static, String>> = if open.contains(&vec![top.clone()]) {
-                children(app, &top)
-                    .into_iter()
-                    .map(|(id, text, has_leaf)| {
-                        let leaf = if has_leaf { endpoint_leaf(app, &id) } else { None };
-                        match leaf {
-                            Some((lid, ltext)) => {
-                                TreeItem::new(id.clone(), text.clone(), vec![TreeItem::new_leaf(lid, ltext)]).unwrap_or_else(|_| TreeItem::new_leaf(id, text))
-                            }
-                            None => TreeItem::new_leaf(id, text),
-                        }
-                    })
-                    .collect()
-            } else {
-                // A placeholder so the node shows as expandable.
-                vec![TreeItem::new_leaf("…".to_string(), "…")]
-            };
-            TreeItem::new(top.clone(), label.clone(), kids).unwrap_or_else(|_| TreeItem::new_leaf(top, label))
-        })
-        .collect()
+    tops(app).into_iter().map(|(top, label)| node(app, &open, vec![top], label, true)).collect()
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.ui.pane == Pane::Map;
-    let kind = if app.ui.map_mode == MapMode::TreeByEndpoint { "endpoint → processes" } else { "process → sockets → endpoint" };
+    let kind = match app.ui.map_mode {
+        MapMode::TreeByEndpoint => "endpoint → processes",
+        MapMode::TreeByContainer => "container → process → socket",
+        _ => "process → sockets → endpoint",
+    };
     let block = Block::bordered().title(format!(" tree · {kind} ")).border_style(if focused { app.theme.title() } else { app.theme.dim() });
     let items = items(app);
     if items.is_empty() {
