@@ -78,7 +78,7 @@ impl LinuxSource {
         };
         let privileged = rustix::process::geteuid().is_root();
         let (tracer, tracer_note) = if !options.trace_connects {
-            (None, "connect tracing off (--no-trace): connections shorter than a refresh show no process".to_string())
+            (None, "connect tracing off: connections shorter than a refresh show no process".to_string())
         } else if !privileged {
             (None, "connect tracing needs root: connections shorter than a refresh show no process (owner unknown: too short)".to_string())
         } else {

@@ -107,8 +107,11 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
     if let Some(label) = f.workload.label() {
         place.push(escape_control(&label));
     }
-    if f.netns.is_some() {
-        place.push(format!("ns {}", escape_control(&app.snapshot.namespace_name(f.netns))));
+    // The namespace when it is not the host's and not just named after
+    // the container.
+    let ns = app.snapshot.namespace_name(f.netns);
+    if f.netns.is_some() && f.workload.label().as_deref() != Some(ns.as_str()) {
+        place.push(format!("ns {}", escape_control(&ns)));
     }
     if !place.is_empty() {
         out.push(kv("runs in", place.join(" · ")));
