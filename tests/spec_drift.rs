@@ -73,6 +73,7 @@ fn samples() -> Vec<(&'static str, Value)> {
         process_name: Some("sshd".into()),
         inode: 1,
         inbound_count: 0,
+        netns: Some(necromap::model::NetNs(4_026_532_301)),
     };
     let group = EndpointGroupNode {
         label: "l".into(),

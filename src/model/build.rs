@@ -304,6 +304,7 @@ fn listener_table(
                 process_name: owner.and_then(|p| facts.get(&p)).map(|f| f.name.clone()),
                 inode: raw.inode,
                 inbound_count: 0,
+                netns: key.netns,
             }
         });
     }

@@ -100,6 +100,9 @@ pub struct ServiceListenerNode {
     pub process_name: Option<String>,
     pub inode: u32,
     pub inbound_count: u64,
+    /// The network namespace it listens in; none for the observer's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetNs>,
 }
 
 /// How an endpoint group was formed.

@@ -66,7 +66,8 @@ fn tops(app: &App) -> Vec<(String, String)> {
             v
         }
         _ => {
-            let mut v: Vec<(String, String)> = t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
+            let mut v: Vec<(String, String)> =
+                t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
             if !t.unowned.is_empty() {
                 v.push((process_id(None), process_label(app, None, t.unowned.len())));
             }
