@@ -165,7 +165,11 @@ impl Closing {
 
         // Records whose socket a dump shows are counted by the dump; the
         // others wait for their destroy event, up to a limit.
-        let open: rustc_hash::FxHashSet<(SocketAddr, IpAddr)> = dump.iter().map(|s| (s.local, s.remote.ip())).collect();
+        let open: rustc_hash::FxHashSet<(SocketAddr, IpAddr)> = if self.pending.is_empty() {
+            rustc_hash::FxHashSet::default()
+        } else {
+            dump.iter().filter(|s| !s.state.is_listening()).map(|s| (s.local, s.remote.ip())).collect()
+        };
         let pending = std::mem::take(&mut self.pending);
         self.pending = pending
             .into_iter()
@@ -174,8 +178,11 @@ impl Closing {
             .map(|(p, _)| p)
             .collect();
 
-        self.previous = std::mem::take(&mut self.current);
-        self.current = dump.iter().filter(|s| s.key.cookie != 0).map(|s| (s.key.cookie, Known { owner: s.owners.first().copied() })).collect();
+        std::mem::swap(&mut self.previous, &mut self.current);
+        // Listeners and unconnected sockets are kept too: a closed
+        // listener's event finds its owner here.
+        self.current.clear();
+        self.current.extend(dump.iter().filter(|s| s.key.cookie != 0).map(|s| (s.key.cookie, Known { owner: s.owners.first().copied() })));
         out
     }
 
@@ -207,3 +214,7 @@ fn failed_from_record(r: &ConnectRecord, own_ns: u32) -> ClosedSocket {
         established: false,
     }
 }
+
+#[cfg(test)]
+#[path = "closing_tests.rs"]
+mod tests;
