@@ -97,27 +97,27 @@ fn socket_nodes(app: &App, process: &str) -> (Vec<(String, String, bool)>, usize
 
 /// Children of the node at `path`: (id, label, has children).
 fn children(app: &App, path: &[String]) -> Vec<(String, String, bool)> {
-    let t = &app.derived.tree;
-    let s = &app.snapshot;
+    let index = &app.derived.tree;
+    let snap = &app.snapshot;
     let Some(last) = path.last() else { return Vec::new() };
     let (mut out, total) = if let Some(socket) = last.strip_prefix("s:") {
         return endpoint_leaf(app, socket).map(|(id, label)| vec![(id, label, false)]).unwrap_or_default();
     } else if let Some(e) = last.strip_prefix("e:") {
         let Some(e) = e.parse::<EndpointKey>().ok() else { return Vec::new() };
-        let v: Vec<(String, String, bool)> = t.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
+        let v: Vec<(String, String, bool)> = index.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
             procs
                 .iter()
-                .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
+                .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(snap.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
                 .collect()
         });
         let n = v.len();
         (v, n)
     } else if let Some(label) = last.strip_prefix("c:") {
-        let pids = t.by_container.get(label).map_or(&[][..], Vec::as_slice);
+        let pids = index.by_container.get(label).map_or(&[][..], Vec::as_slice);
         let v: Vec<(String, String, bool)> = pids
             .iter()
             .take(MAX_CHILDREN)
-            .map(|p| (process_id(Some(*p)), process_label(app, Some(*p), t.by_process.get(p).map_or(0, Vec::len)), true))
+            .map(|p| (process_id(Some(*p)), process_label(app, Some(*p), index.by_process.get(p).map_or(0, Vec::len)), true))
             .collect();
         (v, pids.len())
     } else if let Some(p) = last.strip_prefix("p:") {
@@ -146,22 +146,21 @@ fn opened(app: &App) -> HashSet<Vec<String>> {
 
 /// Identifiers of the rows shown, top to bottom.
 pub fn visible_ids(app: &App) -> Vec<Vec<String>> {
-    fn walk(app: &App, open: &HashSet<Vec<String>>, path: Vec<String>, expandable: bool, out: &mut Vec<Vec<String>>) {
-        let is_open = expandable && open.contains(&path);
-        out.push(path.clone());
-        if !is_open {
+    fn walk(app: &App, open: &HashSet<Vec<String>>, path: &[String], expandable: bool, out: &mut Vec<Vec<String>>) {
+        out.push(path.to_vec());
+        if !(expandable && open.contains(path)) {
             return;
         }
-        for (child, _, has_children) in children(app, &path) {
-            let mut p = path.clone();
+        for (child, _, has_children) in children(app, path) {
+            let mut p = path.to_vec();
             p.push(child);
-            walk(app, open, p, has_children, out);
+            walk(app, open, &p, has_children, out);
         }
     }
     let open = opened(app);
     let mut ids = Vec::new();
     for (top, _) in tops(app) {
-        walk(app, &open, vec![top], true, &mut ids);
+        walk(app, &open, &[top], true, &mut ids);
     }
     ids
 }
@@ -184,18 +183,18 @@ pub fn selected_process(app: &App) -> Option<Pid> {
 }
 
 fn items(app: &App) -> Vec<TreeItem<'static, String>> {
-    fn node(app: &App, open: &HashSet<Vec<String>>, path: Vec<String>, label: String, expandable: bool) -> TreeItem<'static, String> {
+    fn node(app: &App, open: &HashSet<Vec<String>>, path: &[String], label: String, expandable: bool) -> TreeItem<'static, String> {
         let id = path.last().cloned().unwrap_or_default();
         if !expandable {
             return TreeItem::new_leaf(id, label);
         }
-        let kids: Vec<TreeItem<'static, String>> = if open.contains(&path) {
-            children(app, &path)
+        let kids: Vec<TreeItem<'static, String>> = if open.contains(path) {
+            children(app, path)
                 .into_iter()
                 .map(|(child, text, has_children)| {
-                    let mut p = path.clone();
+                    let mut p = path.to_vec();
                     p.push(child);
-                    node(app, open, p, text, has_children)
+                    node(app, open, &p, text, has_children)
                 })
                 .collect()
         } else {
@@ -205,7 +204,7 @@ fn items(app: &App) -> Vec<TreeItem<'static, String>> {
         TreeItem::new(id.clone(), label.clone(), kids).unwrap_or_else(|_| TreeItem::new_leaf(id, label))
     }
     let open = opened(app);
-    tops(app).into_iter().map(|(top, label)| node(app, &open, vec![top], label, true)).collect()
+    tops(app).into_iter().map(|(top, label)| node(app, &open, &[top], label, true)).collect()
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
