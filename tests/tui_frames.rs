@@ -417,3 +417,41 @@ fn the_events_pane_lists_findings_newest_first_and_enter_jumps_to_the_subject() 
     assert_eq!(a.ui.events, None);
     assert_eq!((a.ui.pane, a.ui.map_selected.clone(), a.ui.list_selected), before);
 }
+
+#[tokio::test]
+async fn the_container_tree_groups_processes_under_their_container_and_the_filter_finds_them() {
+    // Put the demo's nginx into a Docker container and its shell into a unit.
+    let mut s = (*demo()).clone();
+    let nginx = s.processes.values().find(|p| p.facts.name == "nginx").map(|p| p.facts.pid()).expect("nginx in the demo");
+    let container = necromap::model::Container {
+        runtime: necromap::model::Runtime::Docker,
+        id: "3f2a9c1b7d4e".into(),
+        full_id: "3f2a9c1b7d4e".repeat(5) + "0a1b",
+        name: Some("web".into()),
+        ..Default::default()
+    };
+    if let Some(p) = s.processes.get_mut(&nginx) {
+        p.facts.workload.container = Some(container);
+    }
+    let s = Arc::new(s);
+    let a = App::new(Arc::new(Spec::embedded()), s.clone(), status(), Options { plain: false, initial_view: None, mcp_note: None }, (120, 40));
+    let (a, t) = script(a, vec![key(KeyCode::Char('t')), key(KeyCode::Char('t')), key(KeyCode::Char('t')), key(KeyCode::Right)]).await;
+    assert_eq!(a.ui.map_mode, MapMode::TreeByContainer);
+    let text = t.backend().to_string();
+    assert!(text.contains("container → process → socket"), "{text}");
+    assert!(text.contains("web · 1 processes"), "the container, named from the runtime: {text}");
+    assert!(text.contains("host · "), "processes in no container: {text}");
+    // Close host, open the container: its process is listed under it.
+    let (_, t) = script(a, vec![key(KeyCode::Home), key(KeyCode::Left), key(KeyCode::Down), key(KeyCode::Right)]).await;
+    let text = t.backend().to_string();
+    let web = text.lines().position(|l| l.contains("web · 1 processes")).expect("container row");
+    assert!(text.lines().nth(web + 1).is_some_and(|l| l.contains(&format!("nginx ({nginx})"))), "{text}");
+    // The list filter: container:web keeps only nginx's sockets.
+    let a = App::new(Arc::new(Spec::embedded()), s.clone(), status(), Options { plain: false, initial_view: None, mcp_note: None }, (120, 40));
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("container:web"));
+    events.push(key(KeyCode::Enter));
+    let (a, _) = script(a, events).await;
+    let owners: BTreeSet<Option<Pid>> = a.derived.rows.iter().map(|&i| s.sockets[i as usize].owner()).collect();
+    assert_eq!(owners, BTreeSet::from([Some(nginx)]), "only nginx's sockets");
+}
