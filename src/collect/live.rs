@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 
 use super::closing::Closing;
 use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats};
-use super::netns::{NamespaceSet, Sightings};
+use super::netns::{Activity, NamespaceSet, Sightings};
 use super::owners::OwnerCache;
 use super::owners::ProcFs;
 use super::probe::{LiveProbe, ProbeMemo};
@@ -128,7 +128,17 @@ impl Source for LinuxSource {
         self.diag.dump_all(&mut sockets)?;
         let own_sockets = sockets.len() as u32;
         let seen = Sightings::scan(&mut self.proc_fs);
-        let mut ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &mut sockets);
+        // Sockets that closed since the last refresh, and where: namespaces
+        // with activity are read again; quiet ones may keep their rows.
+        let (events, pump_stats) = self.pump.as_ref().map(EventPump::take).unwrap_or_default();
+        let (connects, trace_stats) = self.tracer.as_ref().map(ConnectTracer::take).unwrap_or_default();
+        let mut activity = Activity::default();
+        for (ns, d) in &events {
+            activity.namespaces.insert(u32::try_from(*ns).unwrap_or(0));
+            activity.closed.insert(d.key.cookie);
+        }
+        activity.namespaces.extend(connects.iter().filter_map(|c| c.net_ns).filter_map(|n| u32::try_from(n).ok()));
+        let mut ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &activity, taken_at_ms, &mut sockets);
         if let Some(pump) = &self.pump {
             for ns in &ns_dump.gone {
                 pump.remove(u64::from(ns.0));
@@ -154,8 +164,6 @@ impl Source for LinuxSource {
             }
         }
         // Sockets that closed since the last refresh, with their owners.
-        let (events, pump_stats) = self.pump.as_ref().map(EventPump::take).unwrap_or_default();
-        let (connects, trace_stats) = self.tracer.as_ref().map(ConnectTracer::take).unwrap_or_default();
         let closed = self.closing.attribute(events, connects, self.tracer.is_some(), &sockets, self.namespaces.own(), taken_at_ms);
         // Processes behind closed sockets get facts too (when still alive):
         // a beacon or a scanner holds no socket between its attempts.

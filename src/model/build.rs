@@ -79,6 +79,9 @@ impl SnapshotBuilder {
         // Sockets with history and classification, in key order (sorting
         // the raw rows moves less than sorting the finished sockets).
         self.history.begin(now);
+        // Namespaces whose rows were kept from an earlier read.
+        let kept: rustc_hash::FxHashSet<Option<super::keys::NetNs>> =
+            obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
         let mut raw_sockets = obs.sockets;
         raw_sockets.sort_unstable_by_key(|s| s.key);
         let mut sockets: Vec<Socket> = Vec::with_capacity(raw_sockets.len());
@@ -90,7 +93,11 @@ impl SnapshotBuilder {
             } else {
                 (Direction::Outbound, Zone::of(raw.remote.ip()), None)
             };
-            let h = self.history.observe_socket(raw.key, now, raw.tcp);
+            let h = if !kept.is_empty() && kept.contains(&raw.netns) {
+                self.history.observe_kept(raw.key, now, raw.tcp)
+            } else {
+                self.history.observe_socket(raw.key, now, raw.tcp)
+            };
             if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
                 self.history.record_endpoint_start(raw.endpoint(), now);
                 // A start is a new outbound socket in any connected state:

@@ -58,8 +58,9 @@ struct Seen {
     last_ms: i64,
     /// First seen in a refresh after the first one.
     appeared: bool,
-    /// The counters at `last_ms` (none without `tcp_info`).
+    /// The counters last read (none without `tcp_info`), and when.
     counters: Option<TcpCounters>,
+    counters_ms: i64,
 }
 
 #[derive(Debug, Default)]
@@ -105,7 +106,7 @@ impl History {
     pub fn observe_socket(&mut self, key: SocketKey, now_ms: i64, counters: Option<TcpCounters>) -> SocketHistory {
         let first_refresh = self.refreshes <= 1;
         if let Some(seen) = self.sockets.get_mut(&key) {
-            let dt = (now_ms - seen.last_ms).max(1) as u64;
+            let dt = (now_ms - seen.counters_ms).max(1) as u64;
             let rate = |new: u64, old: u64| new.saturating_sub(old).saturating_mul(1000) / dt;
             let (send_rate, recv_rate) = match (counters, seen.counters) {
                 (Some(new), Some(old)) => (Some(rate(new.bytes_acked, old.bytes_acked)), Some(rate(new.bytes_received, old.bytes_received))),
@@ -114,11 +115,24 @@ impl History {
             let out = SocketHistory { first_seen_ms: seen.first_ms, is_new: false, seen_appearing: seen.appeared, send_rate, recv_rate };
             seen.last_ms = now_ms;
             seen.counters = counters;
+            seen.counters_ms = now_ms;
             out
         } else {
-            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, appeared: !first_refresh, counters });
+            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, appeared: !first_refresh, counters, counters_ms: now_ms });
             SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, seen_appearing: !first_refresh, send_rate: None, recv_rate: None }
         }
+    }
+
+    /// Record a socket whose row was kept from an earlier read (a quiet
+    /// namespace not read this refresh): it is still there, but its
+    /// counters are old, so no rate is given and the next read's rate
+    /// spans the whole gap.
+    pub fn observe_kept(&mut self, key: SocketKey, now_ms: i64, counters: Option<TcpCounters>) -> SocketHistory {
+        if let Some(seen) = self.sockets.get_mut(&key) {
+            seen.last_ms = now_ms;
+            return SocketHistory { first_seen_ms: seen.first_ms, is_new: false, seen_appearing: seen.appeared, send_rate: None, recv_rate: None };
+        }
+        self.observe_socket(key, now_ms, counters)
     }
 
     /// Record a new outbound connection start for its series.
@@ -285,6 +299,23 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_row_stays_known_without_a_rate_and_the_next_read_spans_the_gap() {
+        let mut h = History::new();
+        h.begin(1_000);
+        h.observe_socket(key(9), 1_000, Some(tcp(0, 0)));
+        h.end(1_000);
+        h.begin(2_000);
+        let kept = h.observe_kept(key(9), 2_000, Some(tcp(0, 0)));
+        h.end(2_000);
+        assert_eq!((kept.first_seen_ms, kept.send_rate), (1_000, None), "still there, rate unknown");
+        assert!(h.knows_socket(key(9)), "a kept row keeps the socket known");
+        h.begin(5_000);
+        let read = h.observe_socket(key(9), 5_000, Some(tcp(8_000, 0)));
+        h.end(5_000);
+        assert_eq!(read.send_rate, Some(2_000), "8000 bytes over the 4 s since the last read, not the 3 s since the kept row");
+    }
+
+        #[test]
     fn starts_per_series_and_per_endpoint_are_windowed() {
         let mut h = History::new();
         let series =

@@ -31,6 +31,10 @@ pub struct NamespaceInfo {
     pub sockets: u32,
     #[serde(flatten)]
     pub status: NamespaceStatus,
+    /// When its rows were read (Unix ms): earlier than the snapshot for a
+    /// quiet namespace whose rows were kept from an earlier read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at_ms: Option<i64>,
 }
 
 impl NamespaceInfo {
