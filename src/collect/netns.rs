@@ -177,15 +177,7 @@ impl NamespaceSet {
     /// `active` are the namespaces with events since the last refresh,
     /// `closed` the cookies of sockets destroyed since then (dropped from
     /// rows kept from an earlier read).
-    pub fn dump(
-        &mut self,
-        fs: &RealProcFs,
-        seen: &Sightings,
-        own_sockets: u32,
-        activity: &Activity,
-        now_ms: i64,
-        out: &mut Vec<RawSocket>,
-    ) -> NamespaceDump {
+    pub fn dump(&mut self, fs: &RealProcFs, seen: &Sightings, own_sockets: u32, activity: &Activity, now_ms: i64, out: &mut Vec<RawSocket>) -> NamespaceDump {
         self.refreshes += 1;
         let mut result = NamespaceDump::default();
         let to_read = self.choose(seen, activity);
@@ -227,40 +219,11 @@ impl NamespaceSet {
                     }
                 }
             }
-            let mut read_at_ms = None;
-            let status = match (self.entered.get_mut(&inode), self.refused.get(&inode)) {
-                (Some(e), _) if e.read_refresh != 0 && !to_read.contains(&inode) => {
-                    // Kept from an earlier read, minus what closed since.
-                    e.rows.retain(|s| !activity.closed.contains(&s.key.cookie));
-                    out.extend(e.rows.iter().cloned());
-                    kept += 1;
-                    oldest_ms = oldest_ms.min(e.read_at_ms);
-                    read_at_ms = Some(e.read_at_ms);
-                    NamespaceStatus::Entered
-                }
-                (Some(e), _) => {
-                    let before = out.len();
-                    match e.diag.dump_all(out) {
-                        Ok(()) => {
-                            for s in &mut out[before..] {
-                                s.netns = Some(NetNs(inode));
-                            }
-                            e.rows.clear();
-                            e.rows.extend_from_slice(&out[before..]);
-                            e.read_at_ms = now_ms;
-                            e.read_refresh = self.refreshes;
-                            read_at_ms = Some(now_ms);
-                            NamespaceStatus::Entered
-                        }
-                        Err(err) => {
-                            out.truncate(before);
-                            NamespaceStatus::NotEntered(format!("dump failed: {err}"))
-                        }
-                    }
-                }
-                (None, Some((reason, _))) => NamespaceStatus::NotEntered(reason.clone()),
-                (None, None) => NamespaceStatus::NotEntered("not tried yet".into()),
-            };
+            let (status, read_at_ms) = self.read_one(inode, &to_read, activity, now_ms, out);
+            if read_at_ms.is_some_and(|t| t < now_ms) {
+                kept += 1;
+                oldest_ms = oldest_ms.min(read_at_ms.unwrap_or(now_ms));
+            }
             let sockets = out.iter().rev().take_while(|s| s.netns == Some(NetNs(inode))).count() as u32;
             result.namespaces.push(NamespaceInfo { inode, name, processes: sighting.processes, sockets, status, read_at_ms });
         }
@@ -294,6 +257,48 @@ impl NamespaceSet {
             )));
         }
         result
+    }
+
+    /// Read one namespace, or give its kept rows: its status and when its
+    /// rows were read.
+    fn read_one(
+        &mut self,
+        inode: u32,
+        to_read: &rustc_hash::FxHashSet<u32>,
+        activity: &Activity,
+        now_ms: i64,
+        out: &mut Vec<RawSocket>,
+    ) -> (NamespaceStatus, Option<i64>) {
+        let refreshes = self.refreshes;
+        match (self.entered.get_mut(&inode), self.refused.get(&inode)) {
+            (Some(e), _) if e.read_refresh != 0 && !to_read.contains(&inode) => {
+                // Kept from an earlier read, minus what closed since.
+                e.rows.retain(|s| !activity.closed.contains(&s.key.cookie));
+                out.extend(e.rows.iter().cloned());
+                (NamespaceStatus::Entered, Some(e.read_at_ms))
+            }
+            (Some(e), _) => {
+                let before = out.len();
+                match e.diag.dump_all(out) {
+                    Ok(()) => {
+                        for s in &mut out[before..] {
+                            s.netns = Some(NetNs(inode));
+                        }
+                        e.rows.clear();
+                        e.rows.extend_from_slice(&out[before..]);
+                        e.read_at_ms = now_ms;
+                        e.read_refresh = refreshes;
+                        (NamespaceStatus::Entered, Some(now_ms))
+                    }
+                    Err(err) => {
+                        out.truncate(before);
+                        (NamespaceStatus::NotEntered(format!("dump failed: {err}")), None)
+                    }
+                }
+            }
+            (None, Some((reason, _))) => (NamespaceStatus::NotEntered(reason.clone()), None),
+            (None, None) => (NamespaceStatus::NotEntered("not tried yet".into()), None),
+        }
     }
 
     /// The entered namespaces to read this refresh: all of them when they

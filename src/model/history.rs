@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(read.send_rate, Some(2_000), "8000 bytes over the 4 s since the last read, not the 3 s since the kept row");
     }
 
-        #[test]
+    #[test]
     fn starts_per_series_and_per_endpoint_are_windowed() {
         let mut h = History::new();
         let series =
