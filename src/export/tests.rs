@@ -102,7 +102,7 @@ fn rows_carry_the_worst_severity_and_rule_ids() {
     assert_eq!(json["rule_ids"], serde_json::json!(["callback", "stdio"]), "its own and its socket's, not its endpoint's");
     let procs = csv(&s, CsvTable::Processes);
     assert!(procs.lines().next().expect("header").ends_with(",cmdline,severity,rule_ids,netns,namespace,container"));
-    assert!(procs.lines().any(|l| l.starts_with("3401,") && l.ends_with(",critical,callback stdio")), "{procs}");
+    assert!(procs.lines().any(|l| l.starts_with("3401,") && l.ends_with(",critical,callback stdio,,host,")), "{procs}");
 }
 
 #[test]
