@@ -31,6 +31,10 @@ use necromap::model::{NamespaceStatus, NetNs, Snapshot, SnapshotBuilder};
 use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::Spec;
 
+#[path = "measure.rs"]
+mod measure;
+use measure::{median, ms, peak_rss_mib, raise_fd_limit, reset_peak_rss};
+
 const HOLDER_ENV: &str = "NECROMAP_NETNS_HOLDER";
 /// Steady refreshes timed per case.
 const ROUNDS: usize = 15;
@@ -426,34 +430,6 @@ impl Drop for Holders {
 fn netns_of(pid: u32) -> Option<u32> {
     let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
     link.to_str()?.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
-}
-
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-/// Start the peak-RSS count afresh (`VmHWM`), so each case reports its own.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
-    kb / 1024.0
-}
-
-fn raise_fd_limit() -> u64 {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut lim = getrlimit(Resource::Nofile);
-    lim.current = lim.maximum;
-    let _ = setrlimit(Resource::Nofile, lim);
-    getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
 /// Child, inside its own new namespace: bring `lo` up, hold `conns`

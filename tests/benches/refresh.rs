@@ -25,6 +25,10 @@ use necromap::model::SnapshotBuilder;
 use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::Spec;
 
+#[path = "measure.rs"]
+mod measure;
+use measure::{median, ms, peak_rss_mib, raise_fd_limit};
+
 const FDS_PER_HOLDER: usize = 16_000;
 const HOLDER_ENV: &str = "NECROMAP_BENCH_HOLDER";
 
@@ -172,15 +176,6 @@ fn run_size(n: usize) {
     reap(holders);
 }
 
-fn ms(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn time_cmd(cmd: &str, args: &[&str]) -> f64 {
     let t = Instant::now();
     let status = Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
@@ -188,20 +183,6 @@ fn time_cmd(cmd: &str, args: &[&str]) -> f64 {
         Ok(s) if s.success() => ms(t),
         _ => f64::NAN,
     }
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
-    kb / 1024.0
-}
-
-fn raise_fd_limit() -> u64 {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut lim = getrlimit(Resource::Nofile);
-    lim.current = lim.maximum;
-    let _ = setrlimit(Resource::Nofile, lim);
-    getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
 fn spawn_holders(sockets: usize) -> Vec<Child> {
