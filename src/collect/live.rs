@@ -39,6 +39,8 @@ pub struct LinuxSource {
     closing: Closing,
     last_pump: PumpStats,
     last_trace: TraceStats,
+    /// Refreshes collected so far.
+    collects: u64,
 }
 
 /// What the live source turns on besides dumps.
@@ -106,6 +108,7 @@ impl LinuxSource {
             closing: Closing::new(),
             last_pump: PumpStats::default(),
             last_trace: TraceStats::default(),
+            collects: 0,
         })
     }
 }
@@ -212,6 +215,7 @@ impl Source for LinuxSource {
                 owner_scan.denied
             )));
         }
+        self.collects += 1;
         health.extend(self.event_health(&pump_stats, &trace_stats));
         self.last_pump = pump_stats;
         self.last_trace = trace_stats;
@@ -227,6 +231,8 @@ impl LinuxSource {
         let mut out = Vec::new();
         let c = &self.closing.stats;
         match (&self.pump, &self.pump_error) {
+            // Nothing can have closed "since the last refresh" at the first.
+            (Some(_), _) if self.collects <= 1 => {}
             (Some(_), _) => out.push(HealthMessage::info(format!(
                 "short connections: {} closed sockets from kernel events ({} owners from refreshes, {} from the connect tracepoint, {} from their listener, {} owner unknown: too short); {}",
                 pump.received, c.from_dump, c.from_trace, c.from_listener, c.unknown, self.tracer_note
