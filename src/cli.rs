@@ -117,6 +117,17 @@ pub struct Cli {
     #[arg(long)]
     pub mcp_allow_remote: bool,
 
+    /// With --http or --serve-mcp: connections held at once (more are closed as they arrive, so no
+    /// client can take the collector's file descriptors). A connection that sends nothing for 5 s,
+    /// or whose headers take over 10 s, is closed.
+    #[arg(long, value_name = "N", default_value_t = necromap::mcp::http::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    pub mcp_max_connections: usize,
+
+    /// With --http or --serve-mcp: MCP sessions alive at once (the least recently used is closed to
+    /// make room; a session idle for 30 minutes expires).
+    #[arg(long, value_name = "N", default_value_t = necromap::mcp::http::DEFAULT_MAX_SESSIONS, value_parser = clap::value_parser!(usize))]
+    pub mcp_max_sessions: usize,
+
     /// Append log lines to FILE instead of stderr.
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,

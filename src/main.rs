@@ -24,6 +24,7 @@ use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::{EMBEDDED_SPEC, Spec};
 
 fn main() {
+    raise_fd_limit();
     if let Err(e) = run(&Cli::parse()) {
         // A closed pipe (`necromap snapshot | head`) is the reader's choice, not an error.
         if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
@@ -31,6 +32,18 @@ fn main() {
         }
         eprintln!("necromap: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Raise the soft open-file limit to the hard limit: reading /proc, the
+/// namespaces' sockets and serving MCP all take descriptors, and the
+/// common soft limit of 1,024 is far below what the hard limit allows.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
     }
 }
 
@@ -228,7 +241,7 @@ fn explore(cli: &Cli) -> Result<()> {
     let state = serve::state(cli, spec.clone(), &pipeline)?;
     // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
     let beside = match cli.serve_mcp {
-        Some(addr) => Some(serve::beside_tui(state, addr, cli.mcp_allow_remote)?),
+        Some(addr) => Some(serve::beside_tui(state, cli, addr)?),
         None => None,
     };
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -37,12 +37,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Bind the HTTP endpoint and say where it is and where the token is.
 /// Returns the bound server and a one-line note for the banner.
-async fn bind_http(state: McpState, addr: SocketAddr, allow_remote: bool, cancel: CancellationToken) -> Result<(http::Bound, String)> {
+async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, cancel: CancellationToken) -> Result<(http::Bound, String)> {
+    let allow_remote = cli.mcp_allow_remote;
     if !addr.ip().is_loopback() && allow_remote {
         eprintln!("necromap: warning: serving MCP on {addr}, reachable from other hosts; the token is the only guard");
     }
     let (token, source) = http::obtain_token(None)?;
-    let bound = http::bind(state, &HttpOptions { addr, allow_remote, token }, cancel).await?;
+    let options = HttpOptions { addr, allow_remote, token, max_connections: cli.mcp_max_connections, max_sessions: cli.mcp_max_sessions };
+    let bound = http::bind(state, &options, cancel).await?;
     let url = format!("http://{}/mcp", bound.local_addr);
     let token_note = match &source {
         TokenSource::Environment => "token from NECROMAP_MCP_TOKEN".to_string(),
@@ -59,7 +61,7 @@ pub fn headless(cli: &Cli, state: McpState) -> Result<()> {
         None => rt.block_on(serve_stdio(state)),
         Some(addr) => rt.block_on(async {
             let cancel = CancellationToken::new();
-            let (bound, _) = bind_http(state, addr, cli.mcp_allow_remote, cancel.clone()).await?;
+            let (bound, _) = bind_http(state, cli, addr, cancel.clone()).await?;
             let stop = cancel.clone();
             tokio::spawn(async move {
                 wait_for_signal().await;
@@ -104,10 +106,10 @@ impl Drop for Beside {
 
 /// `--serve-mcp`: bind now (so a busy port is an error before the screen
 /// changes), then serve on a thread of its own.
-pub fn beside_tui(state: McpState, addr: SocketAddr, allow_remote: bool) -> Result<Beside> {
+pub fn beside_tui(state: McpState, cli: &Cli, addr: SocketAddr) -> Result<Beside> {
     let rt = runtime()?;
     let cancel = CancellationToken::new();
-    let (bound, note) = rt.block_on(bind_http(state, addr, allow_remote, cancel.clone()))?;
+    let (bound, note) = rt.block_on(bind_http(state, cli, addr, cancel.clone()))?;
     let serve_cancel = cancel.clone();
     let thread = std::thread::Builder::new()
         .name("necromap-mcp-http".into())

@@ -34,9 +34,15 @@ impl Drop for Server {
 /// Start `necromap --mcp --http 127.0.0.1:0 --demo` and read the address it bound from its stderr.
 fn start(configure: impl FnOnce(&mut Command)) -> Server {
     let mut cmd = Command::new(BIN);
-    cmd.args(["--mcp", "--http", "127.0.0.1:0", "--demo"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    cmd.env("XDG_DATA_HOME", "/nonexistent");
+    cmd.args(["--mcp", "--http", "127.0.0.1:0", "--demo"]);
     configure(&mut cmd);
+    start_command(cmd)
+}
+
+/// Start a prepared server command and read the address it bound.
+fn start_command(mut cmd: Command) -> Server {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.env("XDG_DATA_HOME", "/nonexistent");
     let mut child = cmd.spawn().expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, lines) = mpsc::channel();
@@ -186,4 +192,72 @@ fn slow_clients_do_not_stall_the_server() {
     assert_eq!(request(server.addr, &[("Authorization", &bearer())], INIT).0, 200);
     assert!(t.elapsed() < Duration::from_secs(5), "answered in {:?} beside stalled clients", t.elapsed());
     drop(stalled);
+}
+
+/// Open descriptors of a process.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn a_flood_of_idle_connections_cannot_take_the_collectors_descriptors() {
+    // The server on the live host (it reads /proc every second) with the
+    // common 1,024-descriptor limit, and 1,100 idle connections to it.
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut lim = getrlimit(Resource::Nofile);
+        lim.current = lim.maximum;
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("prlimit").is_file()));
+    assert!(found, "`prlimit` (util-linux) is not installed: .ci/run installs it");
+    let mut cmd = Command::new("prlimit");
+    cmd.args(["--nofile=1024:1024", "--", BIN, "--mcp", "--http", "127.0.0.1:0", "--no-store", "--no-trace"]).env("NECROMAP_MCP_TOKEN", TOKEN);
+    let server = start_command(cmd);
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(500));
+    let base = fd_count(pid);
+    assert!(base > 0, "the server's descriptors are readable");
+    let flood: Vec<TcpStream> = (0..1_100).filter_map(|_| TcpStream::connect(server.addr).ok()).collect();
+    assert!(flood.len() > 1_000, "the flood connected ({} of 1100)", flood.len());
+    // The server holds at most its connection cap, whatever the flood.
+    let mut peak = 0;
+    for _ in 0..20 {
+        peak = peak.max(fd_count(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(peak <= base + necromap::mcp::http::DEFAULT_MAX_CONNECTIONS + 8, "descriptors held: {peak} (base {base}, cap 64)");
+    // Idle connections are dropped within seconds, so a real client gets in
+    // while the flood's sockets are still open on our side.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut status = 0;
+    while std::time::Instant::now() < deadline {
+        status = request(server.addr, &[("Authorization", &bearer())], INIT).0;
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(status, 200, "a real request is served during the flood");
+    drop(flood);
+}
+
+#[test]
+fn the_bearer_scheme_is_case_insensitive_and_a_huge_declared_body_is_refused_at_once() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    assert_eq!(request(server.addr, &[("Authorization", &format!("bearer {TOKEN}"))], INIT).0, 200);
+    assert_eq!(request(server.addr, &[("Authorization", &format!("BEARER {TOKEN}"))], INIT).0, 200);
+    assert_eq!(request(server.addr, &[("Authorization", &format!("Basic {TOKEN}"))], INIT).0, 401);
+    // Content-Length of 10 GB with one byte sent: refused without waiting.
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let t = std::time::Instant::now();
+    s.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: 10000000000\r\n\r\n{{", server.addr, bearer()).as_bytes())
+        .expect("write");
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).expect("an answer, not a hang");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains(" 413 "), "{}", String::from_utf8_lossy(&buf[..n]));
+    assert!(t.elapsed() < Duration::from_secs(3), "answered in {:?}", t.elapsed());
 }

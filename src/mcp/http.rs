@@ -6,7 +6,16 @@
 //!    comes from `NECROMAP_MCP_TOKEN`, or is generated at start and written
 //!    to a 0600 file whose path is printed.
 //! 3. rmcp then checks `Host` (loopback names unless remote access was
-//!    asked for) and bounds the request body.
+//!    asked for) and bounds the request body (a `Content-Length` over the
+//!    bound is refused before any byte of the body is read).
+//!
+//! No client can take the collector's file descriptors: at most
+//! [`HttpOptions::max_connections`] connections are held (more are closed
+//! as they arrive), a connection that sends nothing within
+//! [`FIRST_BYTE_TIMEOUT`] is closed, headers must arrive within
+//! [`HEADER_TIMEOUT`], and at most [`HttpOptions::max_sessions`] MCP
+//! sessions live at once (the least recently used is closed for a new
+//! one; idle ones expire after [`SESSION_IDLE`]).
 //!
 //! The server runs on its own runtime threads and reads snapshots from the
 //! watch channel without waiting on anyone, so a slow or abusive client can
@@ -28,6 +37,16 @@ use super::{McpState, NecromapServer};
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 1 << 20;
+/// Connections held at once, by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// MCP sessions alive at once, by default.
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+/// A connection that sends no byte within this is closed.
+pub const FIRST_BYTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// A request's headers must arrive within this.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// An MCP session unused this long is closed.
+pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// How the HTTP endpoint is reached and guarded.
 #[derive(Debug, Clone)]
@@ -36,6 +55,10 @@ pub struct HttpOptions {
     /// Serve on a non-loopback address (the caller has warned).
     pub allow_remote: bool,
     pub token: Arc<str>,
+    /// Connections held at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// MCP sessions alive at once; the least recently used makes room.
+    pub max_sessions: usize,
 }
 
 /// Where a generated token is written.
@@ -53,7 +76,7 @@ pub enum HttpError {
     NotLoopback { addr: SocketAddr },
     #[error("NECROMAP_MCP_TOKEN is too short: use at least 16 characters")]
     WeakToken,
-    #[error("cannot write the token file {path}")]
+    #[error("cannot write the token file {path}: {source}")]
     TokenFile { path: PathBuf, source: std::io::Error },
     #[error("cannot read random bytes for a token")]
     Random(#[source] std::io::Error),
@@ -94,23 +117,8 @@ pub fn obtain_token(path: Option<&Path>) -> Result<(Arc<str>, TokenSource), Http
         .map(Path::to_path_buf)
         .or_else(token_path)
         .ok_or_else(|| HttpError::TokenFile { path: PathBuf::from("mcp-token"), source: std::io::Error::other("no XDG_RUNTIME_DIR, XDG_DATA_HOME or HOME") })?;
-    write_private(&path, &token).map_err(|source| HttpError::TokenFile { path: path.clone(), source })?;
+    super::token_file::write_private(&path, &token).map_err(|source| HttpError::TokenFile { path: path.clone(), source })?;
     Ok((token.into(), TokenSource::File(path)))
-}
-
-/// Write `text` to a file only its owner can read.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    // An existing file keeps its old mode on open: set it again.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(text.as_bytes())?;
-    f.write_all(b"\n")
 }
 
 /// Origins a browser on this machine may send for this server.
@@ -146,7 +154,13 @@ fn admit(gate: &Gate, headers: &HeaderMap) -> Result<(), (StatusCode, &'static s
             return Err((StatusCode::FORBIDDEN, "forbidden: foreign Origin\n"));
         }
     }
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    // The scheme is case-insensitive (RFC 7235).
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
     match presented {
         Some(t) if same(t.as_bytes(), gate.token.as_bytes()) => Ok(()),
         _ => Err((StatusCode::UNAUTHORIZED, "unauthorized: send Authorization: Bearer <token> (see the token file necromap printed)\n")),
@@ -154,6 +168,11 @@ fn admit(gate: &Gate, headers: &HeaderMap) -> Result<(), (StatusCode, &'static s
 }
 
 async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    // A declared body over the bound is refused before reading it.
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "payload too large: requests are at most 1 MiB\n");
+    }
     match admit(&gate, request.headers()) {
         Ok(()) => next.run(request).await,
         Err((status, text)) => refuse(status, text),
@@ -166,6 +185,7 @@ pub struct Bound {
     listener: tokio::net::TcpListener,
     pub local_addr: SocketAddr,
     app: axum::Router,
+    max_connections: usize,
 }
 
 /// Bind and build the app (inside a tokio runtime).
@@ -184,19 +204,63 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
         let port = local_addr.port();
         config = config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]));
     }
-    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), Arc::new(LocalSessionManager::default()), config);
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(SESSION_IDLE);
+    let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
+    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions, config);
     let gate = Gate { token: options.token.clone(), origins: origins.into() };
     let app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(gate, gatekeeper))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    Ok(Bound { listener, local_addr, app })
+    Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1) })
 }
 
 impl Bound {
-    /// Serve until `cancel` fires.
+    /// Serve until `cancel` fires: one task per connection, at most
+    /// `max_connections` of them; more are closed as they arrive.
     pub async fn serve(self, cancel: CancellationToken) -> std::io::Result<()> {
-        axum::serve(self.listener, self.app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let mut h1 = hyper::server::conn::http1::Builder::new();
+        h1.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
+        loop {
+            let accepted = tokio::select! {
+                () = cancel.cancelled() => return Ok(()),
+                a = self.listener.accept() => a,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors (or a transient error): back off
+                // rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let (app, cancel, h1) = (self.app.clone(), cancel.clone(), h1.clone());
+            tokio::spawn(async move {
+                let _slot = slot;
+                // A client that sends nothing is dropped quickly.
+                let mut first = [0u8; 1];
+                if !matches!(tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await, Ok(Ok(n)) if n > 0) {
+                    return;
+                }
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let conn = h1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).with_upgrades();
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    () = cancel.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+            });
+        }
     }
 }
 

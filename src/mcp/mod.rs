@@ -16,6 +16,8 @@ pub mod evidence;
 pub mod http;
 mod prompts;
 mod resources;
+mod sessions;
+mod token_file;
 pub mod tools_analysis;
 pub mod tools_baseline;
 pub mod tools_connections;
