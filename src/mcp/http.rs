@@ -228,14 +228,11 @@ impl Bound {
                 () = cancel.cancelled() => return Ok(()),
                 a = self.listener.accept() => a,
             };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
+            let Ok((stream, _)) = accepted else {
                 // Out of descriptors (or a transient error): back off
                 // rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
                 drop(stream);
