@@ -149,6 +149,13 @@ async fn every_tool_answers_from_the_replay() {
     let flagged = sus["connections"].as_array().expect("list");
     assert!(!flagged.is_empty() && flagged.iter().all(|c| c["connection"]["severity"] == "critical"), "{sus}");
     assert!(sus["findings"].as_array().expect("findings").iter().any(|f| f["rule_id"] == "reverse_shell_stdio"));
+    // The limit bounds findings too, the page's own first.
+    let one = ok(&client, "get_suspicious_connections", json!({ "min_severity": "low", "limit": 1 })).await;
+    let findings = one["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{one}");
+    assert!(one["findings_total"].as_u64().is_some_and(|n| n > 1), "more exist than were returned: {one}");
+    let first_ids = one["connections"][0]["finding_ids"].as_array().expect("ids");
+    assert!(first_ids.contains(&findings[0]["id"]), "the returned finding is about the returned connection: {one}");
 
     // analyze_connections: counts agree with the snapshot's findings.
     let a = ok(&client, "analyze_connections", json!({})).await;

@@ -115,7 +115,7 @@ pub struct SuspiciousArgs {
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
-    /// Most connections to return (1 to 10000).
+    /// Most connections to return, and most findings (1 to 10000).
     #[serde(default = "default_limit")]
     pub limit: u32,
     /// Connections to skip, for paging.
@@ -144,8 +144,10 @@ pub struct SuspiciousList {
     pub total: usize,
     pub offset: u32,
     pub connections: Vec<FlaggedConnection>,
-    /// Every finding at or above the severity (also those without an open socket, such as beacons).
+    /// Findings at or above the severity, at most `limit`: first those about the connections returned, then the others (also those without an open socket, such as beacons and alert-only parties), most severe first.
     pub findings: Vec<FindingItem>,
+    /// Findings at or above the severity before the limit.
+    pub findings_total: usize,
 }
 
 /// Sockets passing the `list_connections` filters.
@@ -261,13 +263,20 @@ impl NecromapServer {
         // Most severe first; stable within a severity (socket order).
         flagged.sort_by_key(|x| std::cmp::Reverse(x.0));
         let (total, rows) = page(flagged.into_iter().map(|(_, f)| f).collect(), a.offset, a.limit)?;
+        // Bounded by the limit too: a remote party controls how many alert
+        // findings exist. The page's own findings come first.
+        let on_page: std::collections::HashSet<&str> = rows.iter().flat_map(|r| r.finding_ids.iter().map(String::as_str)).collect();
+        let (mine, others): (Vec<_>, Vec<_>) = findings.iter().partition(|f| on_page.contains(f.id.as_str()));
+        let findings_total = findings.len();
+        let chosen: Vec<FindingItem> = mine.into_iter().chain(others).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.lang)).collect();
         Ok(Json(SuspiciousList {
             generation: s.generation,
             min_severity: min.name().to_string(),
             total,
             offset: a.offset,
             connections: rows,
-            findings: findings.iter().map(|f| FindingItem::new(&s, f, a.lang)).collect(),
+            findings: chosen,
+            findings_total,
         }))
     }
 }
