@@ -122,7 +122,7 @@ fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
             let diff = baseline.compare(&snapshot);
             match format {
                 DiffFormat::Text => print!("{}", necromap::baseline::render_text(&baseline, &diff)),
-                DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&diff)?),
+                DiffFormat::Json => println!("{}", necromap::text::json_escape_unsafe(&serde_json::to_string_pretty(&diff)?)),
             }
         }
         BaselineAction::List => {

@@ -1,21 +1,32 @@
 //! Untrusted text (command lines, host names, paths) made safe to show:
-//! bounded in length and with control characters escaped.
+//! bounded in length, and with the characters that can change how a
+//! terminal or an editor shows text escaped: C0, DEL, C1 and the Unicode
+//! bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+//! U+2066–U+2069, which can make `txt.exe` read as `exe.txt`). One rule,
+//! [`is_unsafe`], for every output: [`escape_control`] for text, CSV, the
+//! explorer and MCP answers; [`json_escape_unsafe`] for JSON documents.
 
 use std::fmt::Write;
 
-/// Replace control characters (C0, DEL, C1) with `\xNN` / `\u{NNNN}`.
+/// A character no output shows as itself.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Replace unsafe characters (C0, DEL, C1, bidi controls; see
+/// [`is_unsafe`]) with `\xNN` / `\u{NNNN}`.
 ///
 /// ```
 /// // A command line that tries to retitle the terminal stays inert text.
 /// assert_eq!(necromap::text::escape_control("sh\x1b]0;owned\x07"), "sh\\x1b]0;owned\\x07");
 /// ```
 pub fn escape_control(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(is_unsafe) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if is_unsafe(c) {
             let n = c as u32;
             let _ = if n < 0x100 { write!(out, "\\x{n:02x}") } else { write!(out, "\\u{{{n:04x}}}") };
         } else {
@@ -23,6 +34,25 @@ pub fn escape_control(s: &str) -> String {
         }
     }
     out
+}
+
+/// Serialized JSON with every unsafe character that serde left as itself
+/// (DEL, C1, bidi controls; it escapes C0 already) written as a `\uNNNN`
+/// escape: the same JSON value, but no raw control reaches a terminal.
+/// Such characters can only stand inside strings, where the escape is valid.
+pub fn json_escape_unsafe(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t') {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// At most `max` characters, with `…` when cut.
@@ -58,6 +88,15 @@ mod tests {
         assert_eq!(escape_control("ok"), "ok");
         assert_eq!(escape_control("a\x1b]0;pwn\x07b"), "a\\x1b]0;pwn\\x07b");
         assert_eq!(escape_control("\u{9b}x"), "\\x9bx");
+        assert_eq!(escape_control("a\u{7f}b\u{85}c"), "a\\x7fb\\x85c");
+        assert_eq!(escape_control("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe", "right-to-left override");
+        for c in ['\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{2066}', '\u{2069}'] {
+            assert!(is_unsafe(c), "{:x}", c as u32);
+        }
+        let json = serde_json::to_string("a\u{9b}b\u{202e}c\u{7f}\x1b").expect("json");
+        let safe = json_escape_unsafe(&json);
+        assert!(!safe.chars().any(is_unsafe), "{safe}");
+        assert_eq!(serde_json::from_str::<String>(&safe).expect("still JSON"), "a\u{9b}b\u{202e}c\u{7f}\x1b", "the same value");
         assert_eq!(bounded("abcdef", 4), "abc…");
         assert_eq!(bounded("abc", 4), "abc");
         let line = format!("{} /dev/tcp/x {}", "a".repeat(200), "b".repeat(200));

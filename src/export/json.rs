@@ -86,14 +86,12 @@ impl<'a> SnapshotDocument<'a> {
     }
 }
 
-/// Write the snapshot as JSON (`serde_json` escapes control characters, so
-/// host strings cannot carry terminal escapes through).
+/// Write the snapshot as JSON. Host strings cannot carry terminal escapes
+/// or bidi tricks through: serde escapes C0, and DEL, C1 and the bidi
+/// controls are written as `\uNNNN` ([`crate::text::json_escape_unsafe`]).
 pub fn write_json(s: &Snapshot, out: &mut dyn std::io::Write, pretty: bool) -> std::io::Result<()> {
     let doc = SnapshotDocument::new(s);
-    if pretty {
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-    } else {
-        serde_json::to_writer(&mut *out, &doc)?;
-    }
+    let text = if pretty { serde_json::to_string_pretty(&doc)? } else { serde_json::to_string(&doc)? };
+    out.write_all(crate::text::json_escape_unsafe(&text).as_bytes())?;
     out.write_all(b"\n")
 }

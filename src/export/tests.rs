@@ -147,3 +147,33 @@ fn the_summary_says_no_findings_when_there_are_none() {
     let text = summary_text(&demo(), 10);
     assert!(text.contains("\nfindings: no findings\n"), "{text}");
 }
+
+#[test]
+fn c1_del_and_bidi_controls_never_reach_any_output_raw() {
+    let mut s = flagged();
+    let hostile = "evil\u{9b}31m\u{85}\u{7f}\u{202e}fdp.exe\u{2066}";
+    for p in s.processes.values_mut() {
+        p.facts.name = hostile.into();
+        p.facts.cmdline = format!("{hostile} --flag");
+    }
+    s.findings[0].trace.push(crate::model::TraceStep { condition: "cmdline".into(), value: hostile.into() });
+    let mut json = Vec::new();
+    crate::export::write_json(&s, &mut json, true).expect("json");
+    let json = String::from_utf8(json).expect("utf8");
+    let outputs = [
+        ("json", json.clone()),
+        ("csv sockets", csv(&s, CsvTable::Sockets)),
+        ("csv processes", csv(&s, CsvTable::Processes)),
+        ("csv findings", csv(&s, CsvTable::Findings)),
+        ("summary", crate::export::summary_text(&s, 10)),
+    ];
+    for (what, text) in &outputs {
+        assert!(text.contains("evil"), "{what} shows the process");
+        let raw: Vec<String> =
+            text.chars().filter(|&c| crate::text::is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t')).map(|c| format!("U+{:04X}", c as u32)).collect();
+        assert!(raw.is_empty(), "{what} carries raw {raw:?}");
+    }
+    // JSON keeps the value: the escapes decode to the original text.
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert!(doc["processes"].as_array().expect("processes").iter().all(|p| p["name"] == hostile));
+}

@@ -48,7 +48,10 @@ pub fn read(state: &McpState, uri: &str) -> Result<ReadResourceResult, ErrorData
         SPEC => (state.spec_text.to_string(), "application/yaml"),
         RULES => {
             let rules: Vec<&crate::rules::schema::Rule> = state.rules.rules.iter().map(|r| &r.rule).collect();
-            (serde_json::to_string(&rules).map_err(|e| ErrorData::internal_error(e.to_string(), None))?, "application/json")
+            (
+                crate::text::json_escape_unsafe(&serde_json::to_string(&rules).map_err(|e| ErrorData::internal_error(e.to_string(), None))?).into_owned(),
+                "application/json",
+            )
         }
         _ => {
             return Err(ErrorData::resource_not_found(
