@@ -261,3 +261,26 @@ fn the_bearer_scheme_is_case_insensitive_and_a_huge_declared_body_is_refused_at_
     assert!(String::from_utf8_lossy(&buf[..n]).contains(" 413 "), "{}", String::from_utf8_lossy(&buf[..n]));
     assert!(t.elapsed() < Duration::from_secs(3), "answered in {:?}", t.elapsed());
 }
+
+/// The session id a response assigned.
+fn session_of(head: &str) -> Option<String> {
+    head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id")).map(|(_, v)| v.trim().to_string()))
+}
+
+#[test]
+fn sessions_are_capped_and_the_least_recently_used_makes_room() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN).args(["--mcp-max-sessions", "8"]);
+    });
+    let auth = bearer();
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let (status, head) = request(server.addr, &[("Authorization", &auth)], INIT);
+        assert_eq!(status, 200, "{head}");
+        ids.push(session_of(&head).expect("a session id"));
+    }
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
+    let ask = |id: &str| request(server.addr, &[("Authorization", &auth), ("Mcp-Session-Id", id), ("Mcp-Protocol-Version", "2025-03-26")], list).0;
+    assert_eq!(ask(&ids[0]), 404, "the oldest session was closed to make room");
+    assert_ne!(ask(&ids[39]), 404, "the newest session lives");
+}
