@@ -16,6 +16,7 @@ use necromap::intel::tail::StartAt;
 use necromap::model::Evaluator;
 use necromap::rules::RuleSet;
 use necromap::spec::Spec;
+use necromap::store::status::{StoreStatus, WithStoreHealth};
 use necromap::store::writer::{StoreWriter, WriterOptions};
 
 use crate::cli::Cli;
@@ -56,18 +57,40 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         (Some(book), Some(path)) => Box::new(AlertEvaluator { inner: engine, book: book.clone(), eve_path: path.display().to_string() }),
         _ => Box::new(engine),
     };
+    // Store trouble is shown in every snapshot's health, never printed
+    // over the explorer.
+    let status = StoreStatus::default();
+    let evaluator: Box<dyn Evaluator> = Box::new(WithStoreHealth { inner: evaluator, status: status.clone() });
     let collector = Collector::spawn(crate::open_source(cli)?, spec, cli.interval, Some(evaluator));
-    let store_path = store_path(cli)?;
+    let mut store_path = match store_path(cli) {
+        Ok(p) => p,
+        Err(e) => {
+            status.update(|s| s.unavailable = Some(format!("{e:#}")));
+            None
+        }
+    };
     let writer = match &store_path {
-        Some(path) => Some(
-            StoreWriter::spawn(
-                WriterOptions { path: path.clone(), retention: Some(cli.retention), trace_commits: std::env::var_os("NECROMAP_STORE_TRACE").is_some() },
-                Some(collector.snapshots()),
-            )
-            .with_context(|| format!("the event store {} (run with --no-store to go without)", path.display()))?,
-        ),
+        Some(path) => {
+            let options = WriterOptions {
+                path: path.clone(),
+                retention: Some(cli.retention),
+                trace_commits: std::env::var_os("NECROMAP_STORE_TRACE").is_some(),
+                status: status.clone(),
+            };
+            match StoreWriter::spawn(options, Some(collector.snapshots())) {
+                Ok(w) => Some(w),
+                // Run without it, and say so in health and the banner.
+                Err(e) => {
+                    status.update(|s| s.unavailable = Some(format!("{}: {e}", path.display())));
+                    None
+                }
+            }
+        }
         None => None,
     };
+    if writer.is_none() {
+        store_path = None;
+    }
     let intake = match (&cli.eve, &book) {
         (Some(path), Some(book)) => {
             let saved = match &store_path {

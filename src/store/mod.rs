@@ -14,6 +14,7 @@
 pub mod query;
 pub mod recorder;
 pub mod schema;
+pub mod status;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -180,6 +181,24 @@ impl Batch {
 
     pub fn rows(&self) -> usize {
         self.events.len() + self.findings.len() + self.alerts.len() + self.offsets.len() + self.responses.len() + self.baselines.len()
+    }
+
+    /// Drop the oldest rows until at most `max` remain: socket events
+    /// first, then findings, then alerts (offsets, responses and baselines
+    /// are few and kept). Returns how many were dropped.
+    pub fn shed(&mut self, max: usize) -> usize {
+        let mut excess = self.rows().saturating_sub(max);
+        let before = excess;
+        let n = excess.min(self.events.len());
+        self.events.drain(..n);
+        excess -= n;
+        let n = excess.min(self.findings.len());
+        self.findings.drain(..n);
+        excess -= n;
+        let n = excess.min(self.alerts.len());
+        self.alerts.drain(..n);
+        excess -= n;
+        before - excess
     }
 
     pub fn append(&mut self, other: Self) {

@@ -6,6 +6,11 @@
 //!
 //! The collector never waits on it: the watch channel only keeps the
 //! latest snapshot, and batches queue without blocking their sender.
+//!
+//! A failed commit (a full disk, a locked file) loses nothing at once: the
+//! rows wait and are tried again with back-off (1 s doubling to 30 s), up
+//! to [`MAX_WAITING_ROWS`] (the oldest socket events go first past that,
+//! counted). The [`StoreStatus`] says since when and why, for health.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,11 +20,16 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::recorder::Recorder;
+use super::status::StoreStatus;
 use super::{Batch, StoreError};
 use crate::model::Snapshot;
 
 /// How often old rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// Rows kept for a retry while commits fail.
+pub const MAX_WAITING_ROWS: usize = 200_000;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 enum Message {
@@ -47,6 +57,8 @@ pub struct WriterOptions {
     /// Print one line per commit on stderr (`NECROMAP_STORE_TRACE=1`; the
     /// durability test reads them).
     pub trace_commits: bool,
+    /// Where the writer reports failures.
+    pub status: StoreStatus,
 }
 
 /// A running writer; dropping it commits what is queued and stops.
@@ -102,6 +114,7 @@ async fn run(
     let mut snapshots = snapshots;
     let mut pending = Batch::default();
     let mut stop = false;
+    let mut retry = Retry::default();
     // The snapshot already published when we start is recorded too.
     if let Some(s) = &snapshots {
         let snap = s.borrow().clone();
@@ -110,10 +123,12 @@ async fn run(
         }
     }
     while !stop {
-        if !pending.is_empty() {
-            commit(conn, &mut pending, options);
+        if !pending.is_empty() && retry.due() {
+            commit(conn, &mut pending, options, &mut retry);
         }
+        let wait = retry.wait(!pending.is_empty());
         tokio::select! {
+            () = tokio::time::sleep(wait) => {}
             changed = async {
                 match snapshots.as_mut() {
                     Some(s) => s.changed().await.map(|()| s.borrow_and_update().clone()),
@@ -142,14 +157,52 @@ async fn run(
         }
     }
     if !pending.is_empty() {
-        commit(conn, &mut pending, options);
+        commit(conn, &mut pending, options, &mut Retry::default());
     }
 }
 
-fn commit(conn: &mut rusqlite::Connection, pending: &mut Batch, options: &WriterOptions) {
+/// When the next commit may be tried after a failure.
+#[derive(Debug, Default)]
+struct Retry {
+    at: Option<std::time::Instant>,
+    backoff: Duration,
+}
+
+impl Retry {
+    fn due(&self) -> bool {
+        self.at.is_none_or(|t| std::time::Instant::now() >= t)
+    }
+
+    /// How long the loop may sleep: until the retry when rows wait for
+    /// one, else a long time (other branches wake it).
+    fn wait(&self, rows_waiting: bool) -> Duration {
+        match self.at {
+            Some(t) if rows_waiting => t.saturating_duration_since(std::time::Instant::now()),
+            _ => Duration::from_secs(3600),
+        }
+    }
+
+    fn failed(&mut self) {
+        self.backoff = if self.backoff.is_zero() { FIRST_BACKOFF } else { (self.backoff * 2).min(MAX_BACKOFF) };
+        self.at = Some(std::time::Instant::now() + self.backoff);
+    }
+
+    fn succeeded(&mut self) {
+        *self = Self::default();
+    }
+}
+
+fn commit(conn: &mut rusqlite::Connection, pending: &mut Batch, options: &WriterOptions, retry: &mut Retry) {
     let batch = std::mem::take(pending);
     match super::write(conn, &batch) {
         Ok(()) => {
+            retry.succeeded();
+            options.status.update(|s| {
+                s.failing_since_ms = None;
+                s.last_error = None;
+                s.waiting_rows = 0;
+                s.written_rows += batch.rows() as u64;
+            });
             if options.trace_commits {
                 eprintln!(
                     "necromap: store committed {} rows ({} socket events, {} findings, {} alerts)",
@@ -160,6 +213,18 @@ fn commit(conn: &mut rusqlite::Connection, pending: &mut Batch, options: &Writer
                 );
             }
         }
-        Err(e) => eprintln!("necromap: store: {} rows not written: {e}", batch.rows()),
+        Err(e) => {
+            // Keep the rows for the next attempt, up to the bound.
+            *pending = batch;
+            let dropped = pending.shed(MAX_WAITING_ROWS);
+            retry.failed();
+            let waiting = pending.rows();
+            options.status.update(|s| {
+                s.failing_since_ms.get_or_insert_with(crate::collect::now_ms);
+                s.last_error = Some(e.to_string());
+                s.waiting_rows = waiting;
+                s.dropped_rows += dropped as u64;
+            });
+        }
     }
 }
