@@ -58,31 +58,32 @@ impl Kind {
         }
     }
 
+    /// What it is, with its article ("a spec", "an IOC list").
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Spec => "spec",
-            Kind::RuleFile => "rule file",
-            Kind::IocList => "IOC list",
-            Kind::Scenario => "scenario",
-            Kind::Recording => "recording",
-            Kind::Baseline => "baseline",
-            Kind::CorpusManifest => "corpus manifest",
-            Kind::Followed => "log file",
+            Kind::Spec => "a spec",
+            Kind::RuleFile => "a rule file",
+            Kind::IocList => "an IOC list",
+            Kind::Scenario => "a scenario",
+            Kind::Recording => "a recording",
+            Kind::Baseline => "a baseline",
+            Kind::CorpusManifest => "a corpus manifest",
+            Kind::Followed => "a followed log file",
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{file}: cannot read the {kind}: {source}")]
+    #[error("{file}: cannot read {kind}: {source}")]
     Io { file: String, kind: &'static str, source: std::io::Error },
-    #[error("{file}: is {what}; expected a {kind} as a regular file")]
+    #[error("{file}: is {what}; expected {kind} as a regular file")]
     NotRegular { file: String, kind: &'static str, what: &'static str },
-    #[error("{file}: larger than the {cap} bytes allowed for a {kind}")]
+    #[error("{file}: larger than the {cap} bytes allowed for {kind}")]
     TooLarge { file: String, kind: &'static str, cap: u64 },
-    #[error("{file}:{line}: nested deeper than {max} levels; expected a {kind} of at most {max} levels")]
+    #[error("{file}:{line}: nested deeper than {max} levels; expected {kind} of at most {max} levels")]
     TooDeep { file: String, line: usize, kind: &'static str, max: usize },
-    #[error("{file}: not UTF-8 text; expected a {kind}: {source}")]
+    #[error("{file}: not UTF-8 text; expected {kind}: {source}")]
     NotUtf8 { file: String, kind: &'static str, source: std::string::FromUtf8Error },
 }
 
@@ -335,5 +336,137 @@ mod tests {
         f.set_len(5 * MIB).expect("sparse");
         assert!(matches!(read_text(&big, Kind::Spec), Err(InputError::TooLarge { .. })));
         assert_eq!(read_bytes(&big, Kind::IocList).map(|b| b.len()).ok(), Some(5 * MIB as usize));
+    }
+
+    // Every kind of file we are given, hostile: refused, never read
+    // forever, never hanging, never panicking.
+
+    fn mkfifo(path: &Path) {
+        rustix::fs::mkfifoat(rustix::fs::CWD, path, rustix::fs::Mode::from_raw_mode(0o600)).expect("mkfifo");
+    }
+
+    /// Run `f` on a thread; fail if it has not returned within `secs`
+    /// (a hang fails the test instead of hanging the suite).
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(secs)).expect("returned within the deadline")
+    }
+
+    #[test]
+    fn dev_zero_is_refused_as_spec_rules_ioc_and_replay() {
+        let zero = Path::new("/dev/zero");
+        let e = within(10, || crate::spec::Spec::from_file(Path::new("/dev/zero")).map(|_| ()).map_err(|e| e.to_string())).expect_err("spec");
+        assert_eq!(e, "/dev/zero: is a character device; expected a spec as a regular file");
+        let e = within(10, || crate::collect::ReplaySource::open(Path::new("/dev/zero")).map(|_| ()).map_err(|e| e.to_string())).expect_err("replay");
+        assert!(e.contains("is a character device; expected a recording"), "{e}");
+        let e = crate::rules::IocSet::new().load_file(zero, None).expect_err("ioc");
+        assert_eq!(e.to_string(), "/dev/zero: is a character device; expected an IOC list as a regular file");
+        // A rules folder holding a symlink named x.yaml to /dev/zero.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink(zero, dir.path().join("x.yaml")).expect("symlink");
+        let d = dir.path().to_path_buf();
+        let e = within(10, move || crate::rules::RuleSet::load(Some(&d), true).map(|_| ()).map_err(|e| e.to_string())).expect_err("rules");
+        assert!(e.contains("x.yaml: is a character device; expected a rule file"), "{e}");
+        // A gzip recording that is /dev/zero.
+        let gz = dir.path().join("r.ndjson.gz");
+        std::os::unix::fs::symlink(zero, &gz).expect("symlink");
+        assert!(crate::collect::ReplaySource::open(&gz).is_err());
+    }
+
+    #[test]
+    fn a_fifo_in_a_rules_folder_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.yaml"), "version: 1\nrules: []\n").expect("write");
+        mkfifo(&dir.path().join("x.yaml"));
+        let d = dir.path().to_path_buf();
+        let e = within(10, move || crate::rules::RuleSet::load(Some(&d), true).map(|_| ()).map_err(|e| e.to_string())).expect_err("fifo");
+        assert!(e.ends_with("x.yaml: is a FIFO (named pipe); expected a rule file as a regular file"), "{e}");
+        // The same FIFO as spec, IOC list, replay and eve file.
+        let fifo = dir.path().join("x.yaml");
+        let f = fifo.clone();
+        assert!(within(10, move || crate::spec::Spec::from_file(&f).is_err()));
+        let f = fifo.clone();
+        assert!(within(10, move || crate::rules::IocSet::new().load_file(&f, None).is_err()));
+        let f = fifo.clone();
+        assert!(within(10, move || crate::collect::ReplaySource::open(&f).is_err()));
+        let f = fifo.clone();
+        assert!(within(10, move || open(&f, Kind::Followed).is_err()));
+    }
+
+    #[test]
+    fn a_deep_rule_file_or_spec_is_refused_quickly() {
+        let deep = format!("version: 1\nrules: {}", "[".repeat(100_000));
+        let e = within(10, move || crate::rules::RuleSet::empty().add_text(&deep, "deep.yaml").map_err(|e| e.to_string())).expect_err("deep");
+        assert!(e.starts_with("deep.yaml:2: nested deeper than 64 levels"), "{e}");
+        let deep = (1..100_000).fold(String::from("a:\n"), |mut text, i| {
+            text.push_str(&" ".repeat(i % 200 + 1));
+            text.push_str("k:\n");
+            text
+        });
+        assert!(within(10, move || crate::spec::Spec::parse(&deep, "deep.yaml").is_err()));
+    }
+
+    #[test]
+    fn shipped_files_pass_the_checks() {
+        for dir in ["rules", "specs", "assets/demo", "assets/corpus"] {
+            let Ok(entries) = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) else { continue };
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    read_structured(&path, Kind::RuleFile).unwrap_or_else(|e| panic!("{e}"));
+                }
+            }
+        }
+    }
+
+    fn recording_header() -> String {
+        let header = crate::collect::record::RecordingHeader::new("h".into(), 1000, crate::collect::SourceKind::Replay, "t".into());
+        serde_json::to_string(&header).expect("header")
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_filter_language_never_panics(text in "(?s).{0,200}") {
+            let _ = crate::tui::filter::Filter::parse(&text);
+        }
+
+        #[test]
+        fn filter_like_text_never_panics(text in "[a-z:!=<>~()\"' .0-9/&|-]{0,80}") {
+            let _ = crate::tui::filter::Filter::parse(&text);
+        }
+
+        #[test]
+        fn the_recording_reader_never_panics(text in "(?s).{0,400}") {
+            let _ = crate::collect::ReplaySource::from_text(&text, "p.ndjson");
+            let _ = crate::collect::ReplaySource::from_text(&format!("{}\n{text}", recording_header()), "p.ndjson");
+        }
+
+        #[test]
+        fn arbitrary_gzip_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("p.ndjson.gz");
+            std::fs::write(&path, &bytes).expect("write");
+            let _ = crate::collect::ReplaySource::open(&path);
+        }
+
+        #[test]
+        fn the_ioc_loader_never_panics(text in "(?s).{0,400}") {
+            let _ = crate::rules::IocSet::new().load_text(&text, "p.txt", None, "ioc");
+        }
+
+        #[test]
+        fn ioc_like_text_never_panics(text in "(\\{\"prefixes\":|ExitAddress |# tag: |[0-9a-f.:/]{0,20}\n){0,20}") {
+            let _ = crate::rules::IocSet::new().load_text(&text, "p.txt", None, "ioc");
+        }
+
+        #[test]
+        fn the_depth_check_never_panics(text in "(?s).{0,300}") {
+            let _ = check_depth(&text, "p.yaml", Kind::Spec);
+        }
     }
 }

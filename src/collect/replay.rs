@@ -115,7 +115,7 @@ fn gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, ReplayError> {
             Ok(0) => return Ok(out),
             Ok(n) => {
                 if (out.len() + n) as u64 > cap {
-                    return Err(crate::input::InputError::TooLarge { file: file.to_string(), kind: "recording (unpacked)", cap }.into());
+                    return Err(crate::input::InputError::TooLarge { file: file.to_string(), kind: "an unpacked recording", cap }.into());
                 }
                 out.extend_from_slice(&chunk[..n]);
             }
