@@ -175,12 +175,40 @@ pub fn read_structured(path: &Path, kind: Kind) -> Result<String, InputError> {
     Ok(text)
 }
 
+/// `- - - x`: each marker opens a sequence. Where the content starts after
+/// them and how many there are.
+fn sequence_markers(bytes: &[u8], indent: usize) -> (usize, usize) {
+    let (mut at, mut block) = (indent, 0);
+    while at + 1 < bytes.len() && bytes[at] == b'-' && bytes[at + 1] == b' ' {
+        block += 1;
+        at += 2;
+        while at < bytes.len() && bytes[at] == b' ' {
+            at += 1;
+        }
+    }
+    if at + 1 == bytes.len() && bytes[at] == b'-' {
+        block += 1;
+    }
+    (at, block)
+}
+
+/// `key: |` or `- >-`: a block scalar follows this line.
+fn opens_block_scalar(line: &str) -> bool {
+    let code = line.split(" #").next().unwrap_or("").trim_end();
+    let tail = code.rsplit([' ', ':']).next().unwrap_or("");
+    (code.ends_with(&format!(": {tail}")) || code.ends_with(&format!("- {tail}")) || code.trim_start() == tail)
+        && tail.starts_with(['|', '>'])
+        && tail[1..].chars().all(|c| matches!(c, '-' | '+' | '0'..='9'))
+}
+
 /// Refuse YAML (or JSON) nested deeper than [`MAX_DEPTH`], in one pass.
 ///
-/// An estimate that never undercounts real nesting: block levels come from
-/// indentation (a stack of indents) plus `- ` markers at a line's start,
-/// flow levels from `[`/`{` outside quotes and comments. Block scalars
-/// (`|`, `>`) are skipped.
+/// An estimate that grows with the real nesting (at least half of it, with
+/// compact sequences under keys at the same indentation): block levels come
+/// from indentation (a stack of indents) plus `- ` markers at a line's
+/// start, flow levels from `[`/`{` outside quotes and comments. Block
+/// scalars (`|`, `>`) are skipped. A quote is only taken as one where YAML
+/// would open a quoted scalar, so a stray `"` cannot hide brackets after it.
 pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError> {
     let too_deep = |line: usize| InputError::TooDeep { file: file.to_string(), line, kind: kind.name(), max: MAX_DEPTH };
     let mut indents: Vec<usize> = Vec::new();
@@ -189,6 +217,10 @@ pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError>
     let mut scalar_of: Option<usize> = None;
     // An open quote carried to the next line (multi-line quoted scalars).
     let mut quote: Option<u8> = None;
+    // The last non-blank character, carried across lines inside a flow.
+    let mut last_sig: Option<u8> = None;
+    // `"key":` (JSON style): a quote may follow the colon directly.
+    let mut colon_after_quote = false;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let bytes = line.as_bytes();
@@ -213,17 +245,7 @@ pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError>
                 indents.pop();
             }
             indents.push(indent);
-            // `- - - x`: each marker opens a sequence.
-            while at + 1 < bytes.len() && bytes[at] == b'-' && bytes[at + 1] == b' ' {
-                block += 1;
-                at += 2;
-                while at < bytes.len() && bytes[at] == b' ' {
-                    at += 1;
-                }
-            }
-            if at + 1 == bytes.len() && bytes[at] == b'-' {
-                block += 1;
-            }
+            (at, block) = sequence_markers(bytes, indent);
         }
         let base = indents.len() + block;
         if base > MAX_DEPTH {
@@ -231,10 +253,14 @@ pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError>
         }
         // Flow brackets, quotes and comments on the rest of the line.
         let mut prev_blank = true;
-        let mut last_sig: Option<u8> = None;
+        if flow == 0 {
+            last_sig = None;
+        }
         let mut j = at;
+        let mut prev_quote_closed = false;
         while j < bytes.len() {
             let b = bytes[j];
+            let quote_was_open = quote.is_some();
             match quote {
                 Some(b'"') => {
                     if b == b'\\' {
@@ -245,12 +271,24 @@ pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError>
                 }
                 Some(_) => {
                     if b == b'\'' {
-                        quote = None;
+                        if bytes.get(j + 1) == Some(&b'\'') {
+                            j += 1; // '' is an escaped quote
+                        } else {
+                            quote = None;
+                        }
                     }
                 }
                 None => match b {
                     b'#' if prev_blank => break,
-                    b'"' | b'\'' if flow > 0 || last_sig.is_none_or(|s| matches!(s, b':' | b'-' | b'?' | b',' | b'[' | b'{')) => quote = Some(b),
+                    b'"' | b'\''
+                        if match last_sig {
+                            None | Some(b'[' | b'{' | b',') => true,
+                            Some(b':' | b'-' | b'?') => prev_blank || colon_after_quote,
+                            Some(_) => false,
+                        } =>
+                    {
+                        quote = Some(b);
+                    }
                     b'[' | b'{' if flow > 0 || last_sig.is_none_or(|s| matches!(s, b':' | b'-' | b'?')) => {
                         flow += 1;
                         if base + flow > MAX_DEPTH {
@@ -262,21 +300,15 @@ pub fn check_depth(text: &str, file: &str, kind: Kind) -> Result<(), InputError>
                 },
             }
             if !b.is_ascii_whitespace() {
+                colon_after_quote = b == b':' && quote.is_none() && matches!(last_sig, Some(b'"' | b'\'')) && prev_quote_closed;
+                prev_quote_closed = quote_was_open && quote.is_none();
                 last_sig = Some(b);
             }
             prev_blank = b.is_ascii_whitespace();
             j += 1;
         }
-        // `key: |` or `- >-`: a block scalar follows.
-        if flow == 0 && quote.is_none() {
-            let code = line.split(" #").next().unwrap_or("").trim_end();
-            let tail = code.rsplit([' ', ':']).next().unwrap_or("");
-            if (code.ends_with(&format!(": {tail}")) || code.ends_with(&format!("- {tail}")) || code == tail)
-                && tail.starts_with(['|', '>'])
-                && tail[1..].chars().all(|c| matches!(c, '-' | '+' | '0'..='9'))
-            {
-                scalar_of = Some(indent);
-            }
+        if flow == 0 && quote.is_none() && opens_block_scalar(line) {
+            scalar_of = Some(indent);
         }
     }
     Ok(())
@@ -311,6 +343,16 @@ mod tests {
         assert!(!depth_ok(&dashes));
         let json = format!("{}{}", "{\"a\":".repeat(100), "}".repeat(100));
         assert!(!depth_ok(&json));
+        // A stray quote (part of a plain scalar to YAML) hides nothing.
+        let deep = "[".repeat(100);
+        assert!(!depth_ok(&format!("a: [x\", {deep}")));
+        assert!(!depth_ok(&format!("a: [x\n \"b, {deep}")));
+        assert!(!depth_ok(&format!("a: [-\", {deep}")));
+        assert!(!depth_ok(&format!("a: b \"c\n{deep}")));
+        // Real quotes are skipped, JSON style and YAML escapes included.
+        let quoted = "[".repeat(100);
+        assert!(depth_ok(&format!("{{\"a\":\"{quoted}\", 'b': 'it''s {quoted}', \"c\": [\"{quoted}\"]}}")));
+        assert!(depth_ok(&format!("a:\n  - \"{quoted}\n    {quoted}\"\n  - b\n")));
     }
 
     #[test]
