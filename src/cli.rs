@@ -26,6 +26,8 @@ Run unprivileged to see every socket and the owners of your own processes; run a
 )]
 pub struct Cli {
     /// Replay a recording (.ndjson from `necromap record`) or a scenario (.yaml) instead of the live host.
+    /// Regular files only; a recording may be up to 1 GiB (unpacked), a scenario 4 MiB, up to
+    /// 100,000 frames and 2,000,000 sockets over all frames.
     #[arg(long, global = true, value_name = "FILE", conflicts_with = "demo")]
     pub replay: Option<PathBuf>,
 
@@ -33,7 +35,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
-    /// Use this network-map spec instead of the embedded one.
+    /// Use this network-map spec instead of the embedded one (a regular file of at most 4 MiB, 64 levels deep).
     #[arg(long, global = true, value_name = "FILE")]
     pub spec: Option<PathBuf>,
 
@@ -49,7 +51,8 @@ pub struct Cli {
     )]
     pub view: Option<String>,
 
-    /// Load rule packs (*.yaml) from this folder, in addition to the built-in ones.
+    /// Load rule packs (*.yaml) from this folder, in addition to the built-in ones
+    /// (regular files of at most 4 MiB and 64 levels of nesting each).
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
@@ -59,6 +62,7 @@ pub struct Cli {
 
     /// An IOC list: IP/CIDR lines, a Tor exit list, AWS ip-ranges.json or domains. Repeatable.
     /// Entries are tagged `ioc` unless given as TAG=FILE or the file has a `# tag: NAME` line.
+    /// A regular file of at most 64 MiB.
     #[arg(long, global = true, value_name = "[TAG=]FILE")]
     pub ioc: Vec<String>,
 
@@ -87,7 +91,8 @@ pub struct Cli {
     pub retention: Duration,
 
     /// Follow a Suricata eve.json file: alerts fold onto the map and go to the store. Starts at the
-    /// end of the file, or where the store says it stopped reading that file.
+    /// end of the file, or where the store says it stopped reading that file. A regular file only
+    /// (a FIFO or device is not opened).
     #[arg(long, global = true, value_name = "FILE")]
     pub eve: Option<PathBuf>,
 

@@ -16,6 +16,7 @@
 //!  baseline  saved baselines and what is new since
 //!  spec      the typed network_map.yaml: node/edge types, state styles, layout, views
 //!  text      bounding and escaping of host strings
+//!  input     bounded reads of every file we are given (type, size, nesting)
 //! ```
 //!
 //! The core (collect, model, spec) knows nothing of any front end.
@@ -25,6 +26,7 @@ pub mod collect;
 pub mod collector;
 pub mod duration;
 pub mod export;
+pub mod input;
 pub mod intel;
 pub mod mcp;
 pub mod model;

@@ -17,7 +17,7 @@ use crate::pipeline::Pipeline;
 /// The server's view of a running collector.
 pub fn state(cli: &Cli, spec: Arc<Spec>, pipeline: &Pipeline) -> Result<McpState> {
     let spec_text: Arc<str> = match &cli.spec {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.into(),
+        Some(path) => necromap::input::read_text(path, necromap::input::Kind::Spec)?.into(),
         None => EMBEDDED_SPEC.into(),
     };
     Ok(McpState {

@@ -19,6 +19,8 @@ pub enum BaselineError {
     Parse { path: PathBuf, source: serde_json::Error },
     #[error("no data directory: set XDG_DATA_HOME or HOME")]
     NoDataDir,
+    #[error(transparent)]
+    Input(crate::input::InputError),
 }
 
 /// The directory baselines are kept in.
@@ -68,10 +70,12 @@ pub fn load(name: &str) -> Result<Baseline, BaselineError> {
 }
 
 fn load_path(path: &Path, name: &str) -> Result<Baseline, BaselineError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::input::read_text(path, crate::input::Kind::Baseline) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BaselineError::Missing { name: name.to_string(), path: path.to_path_buf() }),
-        Err(source) => return Err(BaselineError::Io { path: path.to_path_buf(), source }),
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
+            return Err(BaselineError::Missing { name: name.to_string(), path: path.to_path_buf() });
+        }
+        Err(e) => return Err(BaselineError::Input(e)),
     };
     serde_json::from_str(&text).map_err(|source| BaselineError::Parse { path: path.to_path_buf(), source })
 }

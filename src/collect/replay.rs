@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::input::Kind;
+
 use super::record::{FORMAT, RecordingHeader, VERSION};
 use super::scenario::Scenario;
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind};
@@ -13,6 +15,8 @@ pub enum ReplayError {
     Read { file: String, source: std::io::Error },
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: usize, message: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 /// Frames held in memory, handed out one per refresh.
@@ -29,16 +33,15 @@ impl ReplaySource {
     /// scenario (`.yaml`).
     pub fn open(path: &Path) -> Result<Self, ReplayError> {
         let file = path.display().to_string();
-        let read = |source| ReplayError::Read { file: file.clone(), source };
         let text = if path.extension().is_some_and(|e| e == "gz") {
-            let bytes = std::fs::read(path).map_err(read)?;
-            String::from_utf8(gunzip(&bytes).map_err(read)?).map_err(|e| ReplayError::Invalid {
+            let bytes = crate::input::read_bytes(path, Kind::Recording)?;
+            String::from_utf8(gunzip(&bytes, &file)?).map_err(|e| ReplayError::Invalid {
                 file: file.clone(),
                 line: 1,
                 message: format!("not UTF-8 text once unpacked: {e}"),
             })?
         } else {
-            std::fs::read_to_string(path).map_err(read)?
+            crate::input::read_text(path, Kind::Recording)?
         };
         Self::from_text(&text, &file)
     }
@@ -48,6 +51,9 @@ impl ReplaySource {
             let (header, frames) = parse_recording(text, file)?;
             Ok(Self { header, frames, next: 0, file: file.to_string() })
         } else {
+            if text.len() as u64 > Kind::Scenario.cap() {
+                return Err(crate::input::InputError::TooLarge { file: file.to_string(), kind: Kind::Scenario.name(), cap: Kind::Scenario.cap() }.into());
+            }
             let scenario = Scenario::parse(text, file)?;
             let header = RecordingHeader::new(scenario.host.clone(), scenario.interval_ms, SourceKind::Replay, format!("scenario {file}"));
             Ok(Self { header, frames: scenario.frames(), next: 0, file: file.to_string() })
@@ -95,22 +101,31 @@ impl ReplaySource {
 /// Unpack a gzip file. A recording cut short (necromap stopped while
 /// writing) ends without the gzip trailer: everything up to the last frame
 /// it flushed is kept.
-fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+/// The unpacked text is capped like an uncompressed recording (a gzip bomb
+/// is refused, not unpacked).
+fn gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, ReplayError> {
     use std::io::Read;
+    let read = |source| ReplayError::Read { file: file.to_string(), source };
+    let cap = Kind::Recording.cap();
     let mut out = Vec::new();
     let mut decoder = flate2::read::GzDecoder::new(bytes);
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         match decoder.read(&mut chunk) {
             Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                if (out.len() + n) as u64 > cap {
+                    return Err(crate::input::InputError::TooLarge { file: file.to_string(), kind: "an unpacked recording", cap }.into());
+                }
+                out.extend_from_slice(&chunk[..n]);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => {
                 // Keep whole lines only.
                 let end = out.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
                 out.truncate(end);
                 return Ok(out);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(read(e)),
         }
     }
 }

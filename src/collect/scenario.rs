@@ -157,13 +157,131 @@ fn one() -> u32 {
     1
 }
 
+/// Most frames in a scenario (100,000 frames of a small scenario take
+/// about 200 MB once expanded).
+pub const MAX_FRAMES: u32 = 100_000;
+/// Longest `interval_ms`: one day.
+pub const MAX_INTERVAL_MS: u64 = 86_400_000;
+/// Longest `every_s`: one day.
+pub const MAX_EVERY_S: u64 = 86_400;
+/// Largest `count` of one socket entry.
+pub const MAX_COUNT: u32 = 10_000;
+/// Largest time offset (`from_s`, `until_s`, `lasts_s`, `then.at_s`,
+/// `started_s`): ten years.
+pub const MAX_SECONDS: u64 = 10 * 366 * 86_400;
+/// Latest `start_ms` (year 9999) and earliest (1970).
+pub const MAX_START_MS: i64 = 253_402_300_799_000;
+/// Most sockets over all frames (frames × sockets alive in each, estimated
+/// from `count`, `every_s` and `lasts_s`): bounds the memory of the
+/// expansion to a few hundred MB.
+pub const MAX_SOCKET_FRAMES: u64 = 2_000_000;
+
+/// Line of `key` inside the `index`-th (0-based) item of the top-level
+/// `list` (`sockets`, `processes`), or the item's own line, or 1.
+fn item_line(text: &str, list: &str, index: usize, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.trim_end().starts_with(&format!("{list}:"))) else { return 1 };
+    let mut item_indent = None;
+    let mut seen = 0usize;
+    let mut at = None;
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if indent == 0 && !trimmed.starts_with('-') {
+            break;
+        }
+        if trimmed.starts_with('-') && item_indent.is_none_or(|d| d == indent) {
+            item_indent = Some(indent);
+            if let Some(first) = at {
+                // The next item: the key was not found in this one.
+                return first;
+            }
+            if seen == index {
+                at = Some(i + 1);
+            }
+            seen += 1;
+        }
+        if at.is_some() && (trimmed.contains(&format!("{key}:")) || trimmed.contains(&format!("{{ {key}:"))) {
+            return i + 1;
+        }
+    }
+    at.unwrap_or(1)
+}
+
 impl Scenario {
     pub fn parse(text: &str, file: &str) -> Result<Self, ScenarioError> {
+        crate::input::check_depth(text, file, crate::input::Kind::Scenario).map_err(|e| match e {
+            crate::input::InputError::TooDeep { line, max, .. } => {
+                ScenarioError { file: file.into(), line, message: format!("nested deeper than {max} levels; expected a scenario of at most {max} levels") }
+            }
+            other => ScenarioError { file: file.into(), line: 1, message: other.to_string() },
+        })?;
         let s: Self =
             serde_yaml::from_str(text).map_err(|e| ScenarioError { file: file.into(), line: e.location().map_or(1, |l| l.line()), message: e.to_string() })?;
         let err = |key: &str, message: String| ScenarioError { file: file.into(), line: crate::spec::line_of_key(text, key), message };
         if s.interval_ms == 0 || s.frames == 0 {
             return Err(err("interval_ms", "interval_ms and frames must be positive".into()));
+        }
+        if s.frames > MAX_FRAMES {
+            return Err(err("frames", format!("frames {}: expected 1 to {MAX_FRAMES}", s.frames)));
+        }
+        if s.interval_ms > MAX_INTERVAL_MS {
+            return Err(err("interval_ms", format!("interval_ms {}: expected 1 to {MAX_INTERVAL_MS} (one day)", s.interval_ms)));
+        }
+        if !(0..=MAX_START_MS).contains(&s.start_ms) {
+            return Err(err("start_ms", format!("start_ms {}: expected 0 to {MAX_START_MS} (1970 to 9999)", s.start_ms)));
+        }
+        for (i, p) in s.processes.iter().enumerate() {
+            if p.started_s.unsigned_abs() > MAX_SECONDS {
+                let line = item_line(text, "processes", i, "started_s");
+                return Err(ScenarioError {
+                    file: file.into(),
+                    line,
+                    message: format!("process #{}: started_s {}: expected -{MAX_SECONDS} to {MAX_SECONDS} (ten years)", i + 1, p.started_s),
+                });
+            }
+        }
+        let mut budget: u64 = 0;
+        for (i, sock) in s.sockets.iter().enumerate() {
+            let bad = |key: &str, message: String| ScenarioError {
+                file: file.into(),
+                line: item_line(text, "sockets", i, key),
+                message: format!("socket #{}: {message}", i + 1),
+            };
+            if let Some(every) = sock.every_s
+                && !(1..=MAX_EVERY_S).contains(&every)
+            {
+                return Err(bad("every_s", format!("every_s {every}: expected 1 to {MAX_EVERY_S} (one day)")));
+            }
+            if !(1..=MAX_COUNT).contains(&sock.count) {
+                return Err(bad("count", format!("count {}: expected 1 to {MAX_COUNT}", sock.count)));
+            }
+            let times = [("from_s", Some(sock.from_s)), ("until_s", sock.until_s), ("lasts_s", sock.lasts_s), ("at_s", sock.then.as_ref().map(|t| t.at_s))];
+            for (key, value) in times {
+                if let Some(v) = value
+                    && v > MAX_SECONDS
+                {
+                    return Err(bad(key, format!("{key} {v}: expected 0 to {MAX_SECONDS} (ten years)")));
+                }
+            }
+            // Sockets of this entry alive in one frame, at most.
+            let alive = match sock.every_s {
+                Some(every) => sock.lasts_s.unwrap_or(1) / every + 1,
+                None => 1,
+            };
+            budget = budget.saturating_add(u64::from(sock.count).saturating_mul(alive).saturating_mul(u64::from(s.frames)));
+            if budget > MAX_SOCKET_FRAMES {
+                return Err(bad(
+                    "count",
+                    format!(
+                        "the scenario expands to more than {MAX_SOCKET_FRAMES} sockets over its {} frames (count × instances alive × frames, summed); use fewer frames, a smaller count or shorter lasts_s",
+                        s.frames
+                    ),
+                ));
+            }
         }
         for (i, sock) in s.sockets.iter().enumerate() {
             if sock.state.protocol() != sock.proto {
@@ -187,7 +305,7 @@ impl Scenario {
     }
 
     fn frame(&self, f: u32) -> Observation {
-        let t_ms = u64::from(f) * self.interval_ms;
+        let t_ms = u64::from(f).saturating_mul(self.interval_ms);
         let mut sockets = Vec::new();
         for (entry, spec) in self.sockets.iter().enumerate() {
             for (instance, start_ms) in instances(spec, t_ms) {
@@ -200,7 +318,7 @@ impl Scenario {
         owners.sort_unstable();
         owners.dedup();
         let processes = self.processes.iter().filter(|p| owners.binary_search(&p.pid).is_ok()).map(|p| self.facts(p)).collect();
-        Observation { taken_at_ms: self.start_ms + t_ms as i64, sockets, processes, privileged: true, ..Observation::default() }
+        Observation { taken_at_ms: self.start_ms.saturating_add(t_ms as i64), sockets, processes, privileged: true, ..Observation::default() }
     }
 
     fn socket(&self, entry: usize, instance: u64, copy: u32, spec: &ScenarioSocket, alive_ms: u64) -> RawSocket {
@@ -213,16 +331,25 @@ impl Scenario {
             _ => {}
         }
         let state = match &spec.then {
-            Some(change) if alive_ms >= change.at_s * 1000 => change.state,
+            Some(change) if alive_ms >= change.at_s.saturating_mul(1000) => change.state,
             _ => spec.state,
         };
         let id = ((entry as u64) << 40) | (instance << 20) | u64::from(copy);
-        let inode = if state == SocketState::TimeWait { 0 } else { 20_000 + (entry as u32) * 1_000_000 + (instance as u32 % 1_000) * 1_000 + copy };
+        let inode = if state == SocketState::TimeWait {
+            0
+        } else {
+            (entry as u32).wrapping_mul(1_000_000).wrapping_add(20_000 + (instance as u32 % 1_000) * 1_000).wrapping_add(copy)
+        };
         let uid = spec.pid.and_then(|pid| self.processes.iter().find(|p| p.pid == pid)).map_or(0, |p| p.uid);
         let tcp = (spec.proto == Protocol::Tcp && !state.is_listening() && state != SocketState::TimeWait).then(|| {
             let [sent, received] = spec.bytes_per_s.unwrap_or([0, 0]);
             let secs = alive_ms / 1000;
-            TcpCounters { bytes_acked: sent * secs, bytes_received: received * secs, rtt_us: spec.rtt_us.unwrap_or(800), min_rtt_us: None }
+            TcpCounters {
+                bytes_acked: sent.saturating_mul(secs),
+                bytes_received: received.saturating_mul(secs),
+                rtt_us: spec.rtt_us.unwrap_or(800),
+                min_rtt_us: None,
+            }
         });
         RawSocket {
             key: SocketKey { protocol: spec.proto, cookie: 0x5ce0_0000_0000_0000 | id },
@@ -265,7 +392,7 @@ impl Scenario {
             cwd: p.cwd.clone(),
             uid: p.uid,
             user: p.user.clone(),
-            start_time_ms: self.start_ms + p.started_s * 1000,
+            start_time_ms: self.start_ms.saturating_add(p.started_s.saturating_mul(1000)),
             stdio_sockets: p.stdio_sockets.clone(),
             has_tty: p.tty,
             sensitive_files: p.sensitive_files.clone(),
@@ -278,18 +405,22 @@ impl Scenario {
 
 /// (instance number, start ms) of each instance of `spec` alive at `t_ms`.
 fn instances(spec: &ScenarioSocket, t_ms: u64) -> Vec<(u64, u64)> {
-    let from = spec.from_s * 1000;
-    let until = spec.until_s.map_or(u64::MAX, |u| u * 1000);
+    let from = spec.from_s.saturating_mul(1000);
+    let until = spec.until_s.map_or(u64::MAX, |u| u.saturating_mul(1000));
     if t_ms < from || t_ms >= until {
         return Vec::new();
     }
     match spec.every_s {
         None => vec![(0, from)],
         Some(every) => {
-            let every = every * 1000;
-            let lasts = spec.lasts_s.map_or(1000, |l| l * 1000);
-            let last = (t_ms - from) / every;
-            (0..=last).map(|k| (k, from + k * every)).filter(|&(_, start)| t_ms < start + lasts).collect()
+            let every = every.saturating_mul(1000).max(1);
+            let lasts = spec.lasts_s.map_or(1000, |l| l.saturating_mul(1000));
+            let since = t_ms - from;
+            let last = since / every;
+            // Instances started before this one have ended: start past them
+            // (linear in the instances alive, not in those started).
+            let first = if since >= lasts { (since - lasts) / every + 1 } else { 0 };
+            (first..=last).map(|k| (k, from.saturating_add(k.saturating_mul(every)))).filter(|&(_, start)| t_ms < start.saturating_add(lasts)).collect()
         }
     }
 }
@@ -348,5 +479,104 @@ sockets:
         )
         .expect_err("bad");
         assert!(e.message.contains("not a udp state"), "{}", e.message);
+    }
+
+    const HEAD: &str = "host: x\nstart_ms: 0\ninterval_ms: 1000\n";
+
+    #[test]
+    fn huge_every_s_is_refused_naming_the_key_and_line() {
+        let text = format!(
+            "{HEAD}frames: 3\nsockets:\n  - {{ local: \"1.2.3.4:1\", state: LISTEN }}\n  - local: \"1.2.3.4:2\"\n    state: ESTABLISHED\n    every_s: 2305843009213693952\n"
+        );
+        let e = Scenario::parse(&text, "bad.yaml").expect_err("refused");
+        assert_eq!(e.line, 9, "{e:?}");
+        assert!(e.message.contains("socket #2: every_s 2305843009213693952: expected 1 to 86400"), "{}", e.message);
+        // Through the replay path the message names file and line.
+        let r = crate::collect::ReplaySource::from_text(&text, "bad.yaml").expect_err("refused");
+        assert!(r.to_string().starts_with("bad.yaml:9: socket #2: every_s"), "{r}");
+    }
+
+    #[test]
+    fn huge_frames_and_counts_are_refused_without_allocating() {
+        let e = Scenario::parse(&format!("{HEAD}frames: 4294967295\n"), "bad.yaml").expect_err("frames");
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("frames 4294967295: expected 1 to 100000"), "{}", e.message);
+        assert!(Scenario::parse(&format!("{HEAD}frames: 1000000\n"), "bad.yaml").is_err());
+        let e = Scenario::parse(&format!("{HEAD}frames: 2\nsockets:\n  - {{ local: \"1.2.3.4:1\", state: LISTEN, count: 4294967295 }}\n"), "bad.yaml")
+            .expect_err("count");
+        assert_eq!(e.line, 6);
+        assert!(e.message.contains("count 4294967295"), "{}", e.message);
+        // Within each limit, but over the total budget.
+        let e = Scenario::parse(&format!("{HEAD}frames: 100000\nsockets:\n  - {{ local: \"1.2.3.4:1\", state: LISTEN, count: 10000 }}\n"), "bad.yaml")
+            .expect_err("budget");
+        assert!(e.message.contains("more than 2000000 sockets"), "{}", e.message);
+        let e = Scenario::parse(
+            &format!("{HEAD}frames: 2\nsockets:\n  - {{ local: \"1.2.3.4:1\", state: ESTABLISHED, every_s: 1, lasts_s: 9999999999999 }}\n"),
+            "bad.yaml",
+        )
+        .expect_err("lasts");
+        assert!(e.message.contains("lasts_s 9999999999999"), "{}", e.message);
+        assert!(Scenario::parse("host: x\nstart_ms: 9223372036854775807\nframes: 2\n", "bad.yaml").is_err());
+        assert!(Scenario::parse("host: x\ninterval_ms: 18446744073709551615\nframes: 2\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn the_largest_accepted_scenario_expands_quickly() {
+        // Every limit at its maximum that still fits the budget: no overflow,
+        // and the per-frame instance walk does not start from instance 0.
+        let text = format!(
+            "host: x\nstart_ms: {MAX_START_MS}\ninterval_ms: {MAX_INTERVAL_MS}\nframes: 20\nprocesses:\n  - {{ pid: 1, name: a, started_s: -{MAX_SECONDS} }}\nsockets:\n  - {{ pid: 1, local: \"1.2.3.4:1\", remote: \"5.6.7.8:9\", state: ESTABLISHED, every_s: 1, lasts_s: 2, from_s: 0, bytes_per_s: [18446744073709551615, 1], then: {{ at_s: {MAX_SECONDS}, state: CLOSE_WAIT }} }}\n"
+        );
+        let s = Scenario::parse(&text, "max.yaml").expect("valid");
+        let frames = s.frames();
+        assert_eq!(frames.len(), 20);
+        assert!(frames.iter().all(|f| f.sockets.len() <= 3));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        let text = format!("{HEAD}frames: 1\nsockets: {}", "[".repeat(100_000));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Scenario::parse(&text, "deep.yaml"));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("parse returns within the deadline");
+        let e = result.expect_err("too deep");
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("nested deeper than 64"), "{}", e.message);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_text_never_panics_the_loader(text in "(?s).{0,400}") {
+            if let Ok(s) = Scenario::parse(&text, "p.yaml") {
+                let _ = s.frames();
+            }
+        }
+
+        #[test]
+        fn arbitrary_numbers_never_panic_the_expansion(
+            frames in proptest::prelude::any::<u32>(),
+            interval in proptest::prelude::any::<u64>(),
+            start in proptest::prelude::any::<i64>(),
+            every in proptest::option::of(proptest::prelude::any::<u64>()),
+            lasts in proptest::option::of(proptest::prelude::any::<u64>()),
+            count in proptest::prelude::any::<u32>(),
+            from in proptest::prelude::any::<u64>(),
+            started in proptest::prelude::any::<i64>(),
+        ) {
+            let every = every.map(|e| format!(", every_s: {e}")).unwrap_or_default();
+            let lasts = lasts.map(|l| format!(", lasts_s: {l}")).unwrap_or_default();
+            let text = format!(
+                "host: x\nstart_ms: {start}\ninterval_ms: {interval}\nframes: {frames}\nprocesses:\n  - {{ pid: 1, name: a, started_s: {started} }}\nsockets:\n  - {{ pid: 1, local: \"1.2.3.4:1\", remote: \"5.6.7.8:9\", state: ESTABLISHED, count: {count}, from_s: {from}{every}{lasts} }}\n"
+            );
+            if let Ok(s) = Scenario::parse(&text, "p.yaml") {
+                let n = s.frames.min(50);
+                for f in 0..n {
+                    let _ = s.frame(f);
+                }
+            }
+        }
     }
 }

@@ -218,7 +218,15 @@ pub fn parse_timestamp(ts: &str) -> Option<i64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.split(':');
     let (hh, mm, ss): (i64, i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?, t.next()?.parse().ok()?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+    // Years outside 0..=9999 are not timestamps (and would overflow the
+    // arithmetic below); negative fields are refused too ("-1" parses).
+    if !(0..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..=23).contains(&hh)
+        || !(0..=59).contains(&mm)
+        || !(0..=60).contains(&ss)
+    {
         return None;
     }
     let millis: i64 = if frac.is_empty() {
@@ -242,7 +250,9 @@ pub fn parse_timestamp(ts: &str) -> Option<i64> {
         }
     };
     let days = days_from_civil(year, month, day);
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss - offset_min * 60) * 1000) + millis)
+    // Checked even though the ranges above keep it small: a hostile eve
+    // file must never panic a debug build.
+    days.checked_mul(86_400)?.checked_add(hh * 3600 + mm * 60 + ss)?.checked_sub(offset_min.checked_mul(60)?)?.checked_mul(1000)?.checked_add(millis)
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
@@ -272,6 +282,36 @@ mod tests {
         assert_eq!(parse_timestamp("2026-11-01T12:00:00Z"), Some(1_793_534_400_000));
         assert_eq!(parse_timestamp("2026-13-01T12:00:00Z"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn absurd_years_are_refused_without_overflow() {
+        assert_eq!(parse_timestamp("9223372036854775807-01-01T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("-9223372036854775808-01-01T00:00:00Z"), None);
+        assert_eq!(parse_timestamp("99999999999-12-31T23:59:60+9999"), None);
+        assert_eq!(parse_timestamp("2026-11-01T-1:00:00Z"), None);
+        assert_eq!(parse_timestamp("9999-12-31T23:59:59.999-9959").map(|t| t > 0), Some(true));
+        let line = r#"{"timestamp":"9223372036854775807-01-01T00:00:00Z","event_type":"alert","src_ip":"1.2.3.4","dest_ip":"10.0.0.5","proto":"TCP","alert":{"signature":"x"}}"#;
+        let _ = parse_line(line, &local);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn parse_line_never_panics(line in ".{0,300}") {
+            let _ = parse_line(&line, &local);
+        }
+
+        #[test]
+        fn parse_timestamp_never_panics(ts in "[-+0-9TZ:.]{0,40}") {
+            let _ = parse_timestamp(&ts);
+        }
+
+        #[test]
+        fn eve_like_lines_never_panic(ts in "-?[0-9]{1,20}-[0-9]{1,3}-[0-9]{1,3}T[0-9]{1,3}:[0-9]{1,3}:[0-9]{1,3}(\\.[0-9]{0,9})?([+-][0-9]{2}:?[0-9]{2}|Z)?") {
+            let line = format!(r#"{{"timestamp":"{ts}","event_type":"alert","src_ip":"1.2.3.4","dest_ip":"10.0.0.5","proto":"TCP","alert":{{"signature":"x"}}}}"#);
+            let _ = parse_line(&line, &local);
+        }
     }
 
     #[test]

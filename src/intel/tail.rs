@@ -45,7 +45,7 @@ impl EveTail {
     /// Follow `path`, resuming from `saved` when it is about the same file.
     pub fn new(path: &Path, start: StartAt, saved: Option<EveOffset>) -> Self {
         let mut t = Self { path: path.to_path_buf(), file: None, inode: 0, offset: 0, partial: Vec::new(), oversized: 0 };
-        if let Ok(f) = File::open(path)
+        if let Ok(f) = crate::input::open(path, crate::input::Kind::Followed)
             && let Ok(meta) = f.metadata()
         {
             t.inode = meta.ino();
@@ -73,7 +73,7 @@ impl EveTail {
         match std::fs::metadata(&self.path) {
             Ok(meta) if meta.ino() != self.inode || self.file.is_none() => {
                 // Rotated (or appeared): the new file from its start.
-                if let Ok(f) = File::open(&self.path) {
+                if let Ok(f) = crate::input::open(&self.path, crate::input::Kind::Followed) {
                     self.file = Some(f);
                     self.inode = meta.ino();
                     self.offset = 0;

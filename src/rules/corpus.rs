@@ -44,6 +44,8 @@ pub enum CorpusError {
     #[error("{file}:{line}: at `{key}`: {expected}")]
     Invalid { file: String, line: usize, key: String, expected: String },
     #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error(transparent)]
     Replay(#[from] crate::collect::ReplayError),
 }
 
@@ -108,10 +110,11 @@ fn low() -> Severity {
 impl Manifest {
     pub fn load(path: &Path) -> Result<Self, CorpusError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Read { file: file.clone(), source })?;
+        let text = crate::input::read_structured(path, crate::input::Kind::CorpusManifest)?;
         let mut m: Self = serde_yaml::from_str(&text).map_err(|e| match crate::spec::yaml_error(&e, &text, &file) {
             crate::spec::SpecError::Invalid { file, line, key, expected } => CorpusError::Invalid { file, line, key, expected },
             crate::spec::SpecError::Read { file, source } => CorpusError::Read { file, source },
+            crate::spec::SpecError::Input(e) => CorpusError::Input(e),
         })?;
         let invalid =
             |key: &str, expected: String| CorpusError::Invalid { file: file.clone(), line: crate::spec::line_of_key(&text, key), key: key.into(), expected };

@@ -15,6 +15,8 @@ pub enum IocError {
     Read { file: String, source: std::io::Error },
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: usize, message: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 /// Addresses and prefixes with tags, plus domains.
@@ -116,7 +118,7 @@ impl IocSet {
     /// recognised from the content.
     pub fn load_file(&mut self, path: &Path, tag: Option<&str>) -> Result<usize, IocError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| IocError::Read { file: file.clone(), source })?;
+        let text = crate::input::read_text(path, crate::input::Kind::IocList)?;
         self.load_text(&text, &file, tag, "ioc")
     }
 

@@ -23,6 +23,8 @@ pub enum RuleError {
     Read { file: String, source: std::io::Error },
     #[error("{file}:{line}: at `{key}`: {expected}")]
     Invalid { file: String, line: usize, key: String, expected: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 /// A match with its regexes and networks compiled.
@@ -133,7 +135,7 @@ impl RuleSet {
             files.sort();
             for path in files {
                 let file = path.display().to_string();
-                let text = std::fs::read_to_string(&path).map_err(|source| RuleError::Read { file: file.clone(), source })?;
+                let text = crate::input::read_text(&path, crate::input::Kind::RuleFile)?;
                 set.add_text(&text, &file)?;
             }
         }
@@ -142,9 +144,11 @@ impl RuleSet {
 
     /// Parse, validate and add one pack.
     pub fn add_text(&mut self, text: &str, file: &str) -> Result<(), RuleError> {
+        crate::input::check_depth(text, file, crate::input::Kind::RuleFile)?;
         let parsed: RuleFile = serde_yaml::from_str(text).map_err(|e| match crate::spec::yaml_error(&e, text, file) {
             SpecError::Invalid { file, line, key, expected } => RuleError::Invalid { file, line, key, expected },
             SpecError::Read { file, source } => RuleError::Read { file, source },
+            SpecError::Input(e) => RuleError::Input(e),
         })?;
         let invalid = |line: usize, key: String, expected: String| RuleError::Invalid { file: file.to_string(), line, key, expected };
         if parsed.version != 1 {

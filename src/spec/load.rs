@@ -17,6 +17,8 @@ pub enum SpecError {
     Read { file: String, source: std::io::Error },
     #[error("{file}:{line}: at `{key}`: {expected}")]
     Invalid { file: String, line: usize, key: String, expected: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 impl Spec {
@@ -32,12 +34,13 @@ impl Spec {
     /// Read a user's spec file.
     pub fn from_file(path: &Path) -> Result<Self, SpecError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { file: file.clone(), source })?;
+        let text = crate::input::read_text(path, crate::input::Kind::Spec)?;
         Self::parse(&text, &file)
     }
 
     /// Parse and validate spec text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, SpecError> {
+        crate::input::check_depth(text, file, crate::input::Kind::Spec)?;
         let spec: Self = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, file))?;
         validate(&spec, text, file)?;
         Ok(spec)

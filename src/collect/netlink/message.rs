@@ -178,7 +178,7 @@ pub fn parse_dump(buf: &[u8], seq: u32, protocol: Protocol, out: &mut Vec<RawSoc
                 if payload.len() >= 4 {
                     let code = u32_ne(payload, 0) as i32;
                     if code < 0 {
-                        return Err(ParseError::Kernel { errno: -code });
+                        return Err(ParseError::Kernel { errno: code.checked_neg().unwrap_or(i32::MAX) });
                     }
                 }
                 return Ok(Progress::Done);
@@ -192,7 +192,7 @@ pub fn parse_dump(buf: &[u8], seq: u32, protocol: Protocol, out: &mut Vec<RawSoc
                     // An acknowledgement, not an error.
                     return Ok(Progress::Done);
                 }
-                return Err(ParseError::Kernel { errno: -code });
+                return Err(ParseError::Kernel { errno: code.checked_neg().unwrap_or(i32::MAX) });
             }
             NLMSG_NOOP => {}
             _ => {

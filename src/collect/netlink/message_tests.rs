@@ -305,3 +305,28 @@ fn dumps_read_the_minimum_rtt_and_know_when_there_is_none() {
     parse_dump(&m.bytes(1), 1, Protocol::Tcp, &mut out).expect("parses");
     assert_eq!(out[0].tcp.and_then(|t| t.min_rtt_us), Some(42));
 }
+
+#[test]
+fn errno_i32_min_does_not_overflow() {
+    let err = parse_dump(&frame(NLMSG_ERROR, 3, &i32::MIN.to_ne_bytes()), 3, Protocol::Tcp, &mut Vec::new()).expect_err("error");
+    assert_eq!(err, ParseError::Kernel { errno: i32::MAX });
+    let _ = err.to_string();
+    let err = parse_dump(&frame(NLMSG_DONE, 3, &i32::MIN.to_ne_bytes()), 3, Protocol::Tcp, &mut Vec::new()).expect_err("error");
+    assert_eq!(err, ParseError::Kernel { errno: i32::MAX });
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    #[test]
+    fn arbitrary_bytes_never_panic_the_parsers(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), seq in 0u32..4) {
+        let _ = parse_dump(&bytes, seq, Protocol::Tcp, &mut Vec::new());
+        let _ = parse_events(&bytes, &mut Vec::new());
+        let _ = parse_inet_msg(&bytes, Some(Protocol::Udp), 0);
+    }
+
+    #[test]
+    fn framed_arbitrary_bodies_never_panic(kind in 0u16..24, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+        let _ = parse_dump(&frame(kind, 1, &body), 1, Protocol::Tcp, &mut Vec::new());
+        let _ = parse_events(&frame(kind, 1, &body), &mut Vec::new());
+    }
+}
