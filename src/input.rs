@@ -75,7 +75,7 @@ impl Kind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{file}: cannot read {kind}: {source}")]
+    #[error("{file}: cannot read {kind}")]
     Io { file: String, kind: &'static str, source: std::io::Error },
     #[error("{file}: is {what}; expected {kind} as a regular file")]
     NotRegular { file: String, kind: &'static str, what: &'static str },
@@ -83,7 +83,7 @@ pub enum InputError {
     TooLarge { file: String, kind: &'static str, cap: u64 },
     #[error("{file}:{line}: nested deeper than {max} levels; expected {kind} of at most {max} levels")]
     TooDeep { file: String, line: usize, kind: &'static str, max: usize },
-    #[error("{file}: not UTF-8 text; expected {kind}: {source}")]
+    #[error("{file}: not UTF-8 text; expected {kind}")]
     NotUtf8 { file: String, kind: &'static str, source: std::string::FromUtf8Error },
 }
 

@@ -93,6 +93,9 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     }
     let intake = match (&cli.eve, &book) {
         (Some(path), Some(book)) => {
+            // A missing path, a directory or a FIFO is a mistake to say at
+            // once, not a follower that silently never reads.
+            necromap::input::open(path, necromap::input::Kind::Followed).with_context(|| "--eve: the file to follow".to_string())?;
             let saved = match &store_path {
                 Some(p) => necromap::store::query::reader_if_exists(p)?
                     .map(|conn| necromap::store::query::eve_offset(&conn, &path.display().to_string()))

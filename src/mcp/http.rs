@@ -76,7 +76,7 @@ pub enum HttpError {
     NotLoopback { addr: SocketAddr },
     #[error("NECROMAP_MCP_TOKEN is too short: use at least 16 characters")]
     WeakToken,
-    #[error("cannot write the token file {path}: {source}")]
+    #[error("cannot write the token file {path}")]
     TokenFile { path: PathBuf, source: std::io::Error },
     #[error("cannot read random bytes for a token")]
     Random(#[source] std::io::Error),
