@@ -248,19 +248,23 @@ fn short_lived_threads(options: TraceOptions) -> (u32, Vec<ConnectRecord>) {
 }
 
 /// A thread is gone from /proc the moment it exits (a process stays, as a
-/// zombie, until reaped): without `record-tgid` its connect may carry the
-/// thread id as pid. With it, the kernel's own table answers.
+/// zombie, until reaped): its connect is still recorded, named by its
+/// process when the lookup (or, with `record-tgid`, the kernel's table)
+/// was in time, else by its own thread id, never by another process. The
+/// kernel fills the `record-tgid` table lazily, so it narrows the window
+/// without closing it (seen: 1 of 5 threads by its id under load).
 #[test]
-fn threads_that_exit_at_once_keep_their_process_with_record_tgid() {
+fn threads_that_exit_at_once_are_recorded_by_their_process_or_their_own_id() {
     let _serial = serial();
-    let (pid, plain) = short_lived_threads(TraceOptions::default());
-    let right = plain.iter().filter(|r| r.pid == pid).count();
-    eprintln!("without record-tgid: {right} of {} short-lived threads attributed to their process", plain.len());
-    let (pid, recorded) = short_lived_threads(TraceOptions { record_tgid: true });
-    assert_eq!(recorded.len(), 5);
-    for r in &recorded {
-        assert_eq!(r.pid, pid, "{r:?}");
-        assert_ne!(r.tid, pid);
+    for options in [TraceOptions::default(), TraceOptions { record_tgid: true }] {
+        let (pid, recorded) = short_lived_threads(options);
+        assert_eq!(recorded.len(), 5, "every thread's connect is recorded ({options:?})");
+        for r in &recorded {
+            assert_ne!(r.tid, pid, "the threads, not the main thread: {r:?}");
+            assert!(r.pid == pid || r.pid == r.tid, "named by its process or its own id, never another: {r:?}");
+        }
+        let right = recorded.iter().filter(|r| r.pid == pid).count();
+        eprintln!("{options:?}: {right} of 5 short-lived threads attributed to their process");
     }
 }
 
