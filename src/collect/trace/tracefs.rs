@@ -146,10 +146,7 @@ mod tests {
     /// we share.
     #[test]
     fn private_namespace_mount_leaves_nothing_visible() {
-        if !is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
+        assert!(is_root(), "this test mounts tracefs: run it as root (CI does)");
         let tracefs_mounts = || {
             let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
             info.lines().filter(|l| tracefs_mount_point(l).is_some()).count()
