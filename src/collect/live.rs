@@ -147,9 +147,8 @@ impl Source for LinuxSource {
                 pump.remove(u64::from(ns.0));
             }
             for (ns, fd) in std::mem::take(&mut ns_dump.new) {
-                match super::netns::within(fd, DestroyListener::open) {
-                    Ok(Ok(listener)) => pump.add(u64::from(ns.0), listener),
-                    Ok(Err(e)) => ns_dump.health.push(HealthMessage::warn(format!("no destroy events from namespace {ns}: {e}"))),
+                match super::netns::within(fd, DestroyListener::open).and_then(|l| l.map_err(|e| e.to_string())) {
+                    Ok(listener) => pump.add(u64::from(ns.0), listener),
                     Err(e) => ns_dump.health.push(HealthMessage::warn(format!("no destroy events from namespace {ns}: {e}"))),
                 }
             }
@@ -191,7 +190,8 @@ impl Source for LinuxSource {
         let mut namespaces = ns_dump.namespaces;
         // An unnamed namespace is called after the container its socket
         // owners run in, else after its first process.
-        for n in namespaces.iter_mut().filter(|n| n.name.starts_with("pid ")) {
+        let unnamed = |n: &crate::model::NamespaceInfo| n.key().is_some() && seen.by_inode.get(&n.inode).is_some_and(|s| s.bound_name.is_none());
+        for n in namespaces.iter_mut().filter(|n| unnamed(n)) {
             let container =
                 processes.iter().filter(|p| p.netns == Some(NetNs(n.inode))).find_map(|p| p.workload.container.as_ref().map(crate::model::Container::label));
             if let Some(label) = container {

@@ -5,7 +5,7 @@
 //! later dumps run from the collector thread. Socket inodes are unique
 //! across namespaces (one sockfs), so one owner cache serves them all.
 //!
-//! Holding a namespace's socket keeps the namespace alive; sockets of
+//! Holding a namespace's sockets keeps the namespace alive; sockets of
 //! namespaces no longer in use are closed at the next refresh.
 //!
 //! Every namespace's TCP dump walks the host's whole connection hash table
@@ -121,8 +121,6 @@ fn bound_names() -> Vec<(String, u32)> {
 #[derive(Debug)]
 struct Entered {
     diag: DiagSocket,
-    /// The namespace file, kept to open more sockets in it later.
-    fd: OwnedFd,
     /// Its rows as last read, and when.
     rows: Vec<RawSocket>,
     read_at_ms: i64,
@@ -206,11 +204,9 @@ impl NamespaceSet {
                 let retry = self.refused.get(&inode).is_none_or(|(_, at)| self.refreshes - at >= RETRY_AFTER);
                 if retry {
                     match enter(fs, inode, sighting) {
-                        Ok(e) => {
+                        Ok((e, fd)) => {
                             self.refused.remove(&inode);
-                            if let Ok(fd) = e.fd.try_clone() {
-                                result.new.push((NetNs(inode), fd));
-                            }
+                            result.new.push((NetNs(inode), fd));
                             self.entered.insert(inode, e);
                         }
                         Err(reason) => {
@@ -316,11 +312,6 @@ impl NamespaceSet {
         out.extend(quiet.into_iter().take(ROTATION).map(|(_, i)| i));
         out
     }
-
-    /// A new handle on an entered namespace's file.
-    pub fn file(&self, ns: NetNs) -> Option<OwnedFd> {
-        self.entered.get(&ns.0)?.fd.try_clone().ok()
-    }
 }
 
 /// `host`, the bound name, or the first process in it.
@@ -334,8 +325,9 @@ fn default_name(own: bool, s: &Sighting) -> String {
     s.first_pid.map_or_else(|| "unnamed".into(), |p| format!("pid {p}"))
 }
 
-/// Open the namespace's file and a dump socket inside it.
-fn enter(fs: &RealProcFs, inode: u32, s: &Sighting) -> Result<Entered, String> {
+/// Open the namespace's file and a dump socket inside it; the file is
+/// handed back for opening more sockets there (the event listener).
+fn enter(fs: &RealProcFs, inode: u32, s: &Sighting) -> Result<(Entered, OwnedFd), String> {
     let fd = match (&s.bound_name, s.first_pid) {
         (_, Some(pid)) => fs.open_netns(pid),
         (Some(name), None) => open(format!("{BOUND_DIR}/{name}"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()),
@@ -349,5 +341,5 @@ fn enter(fs: &RealProcFs, inode: u32, s: &Sighting) -> Result<Entered, String> {
     }
     let handle = fd.try_clone().map_err(|e| format!("cannot duplicate its namespace file: {e}"))?;
     let diag = within(handle, DiagSocket::open)?.map_err(|e: NetlinkError| e.to_string())?;
-    Ok(Entered { diag, fd, rows: Vec::new(), read_at_ms: 0, read_refresh: 0 })
+    Ok((Entered { diag, rows: Vec::new(), read_at_ms: 0, read_refresh: 0 }, fd))
 }

@@ -105,14 +105,8 @@ impl SnapshotBuilder {
                 // closing (CLOSE_WAIT, FIN_WAIT), and it was still started
                 // since the last refresh. TIME_WAIT has no owner to count.
                 if direction == Direction::Outbound && !matches!(raw.state, SocketState::TimeWait | SocketState::Close | SocketState::BoundInactive) {
-                    let owner = raw.owners.first().and_then(|p| facts.get(&p.0));
-                    let series = SeriesKey {
-                        process: owner.map_or_else(|| "?".to_string(), |f| f.exe.clone().unwrap_or_else(|| f.name.clone())),
-                        uid: owner.map_or(raw.uid, |f| f.uid),
-                        remote: raw.remote,
-                        protocol: raw.protocol(),
-                        netns: raw.netns,
-                    };
+                    let owner = raw.owners.first().and_then(|p| facts.get(&p.0)).copied();
+                    let series = SeriesKey::of(owner, None, raw.uid, raw.remote, raw.protocol(), raw.netns);
                     self.history.record_start(series, ConnectionStart { at_ms: now, pid: owner.map_or(0, |f| f.pid) });
                 }
             }
@@ -190,10 +184,8 @@ impl SnapshotBuilder {
             if c.direction != Direction::Outbound {
                 continue;
             }
-            let owner = c.pid.and_then(|p| facts.get(&p.0));
-            let process = owner.map(|f| f.exe.clone().unwrap_or_else(|| f.name.clone())).or_else(|| c.comm.clone()).unwrap_or_else(|| "?".to_string());
-            let series =
-                SeriesKey { process, uid: owner.map_or(c.socket.uid, |f| f.uid), remote: c.socket.remote, protocol: c.socket.protocol(), netns: c.netns };
+            let owner = c.pid.and_then(|p| facts.get(&p.0)).copied();
+            let series = SeriesKey::of(owner, c.comm.as_deref(), c.socket.uid, c.socket.remote, c.socket.protocol(), c.netns);
             let pid = c.pid.map_or(0, |p| p.0);
             self.history.record_start(series, ConnectionStart { at_ms: at, pid });
             if !c.established && c.socket.protocol() == Protocol::Tcp && pid != 0 {

@@ -45,6 +45,20 @@ pub struct SeriesKey {
     pub netns: Option<NetNs>,
 }
 
+impl SeriesKey {
+    /// The series of a connection made by `owner` (its executable, else
+    /// its name), else by a process known only by `name` (a closed
+    /// socket's task name), else by an unknown one (`?`) of socket uid `uid`.
+    pub fn of(owner: Option<&super::nodes::ProcessFacts>, name: Option<&str>, uid: u32, remote: SocketAddr, protocol: Protocol, netns: Option<NetNs>) -> Self {
+        let process = match (owner, name) {
+            (Some(f), _) => f.exe.clone().unwrap_or_else(|| f.name.clone()),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => "?".to_string(),
+        };
+        Self { process, uid: owner.map_or(uid, |f| f.uid), remote, protocol, netns }
+    }
+}
+
 /// One connection start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionStart {
