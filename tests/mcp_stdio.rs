@@ -324,3 +324,42 @@ fn log_lines_go_to_the_log_file() {
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&log).expect("log").contains("ended before the handshake"));
 }
+
+/// Malformed lines written straight to the server's stdin get JSON-RPC
+/// errors that say what was wrong (with the id when there is one), and the
+/// server keeps serving.
+#[test]
+fn malformed_lines_get_errors_with_their_ids() {
+    use std::io::{BufRead, BufReader, Write};
+    let data = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(BIN)
+        .args(["--mcp", "--demo", "--no-store"])
+        .env("XDG_DATA_HOME", data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let lines = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        "hello, not json",
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":[]}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#,
+    ];
+    for l in lines {
+        writeln!(stdin, "{l}").expect("write");
+    }
+    drop(stdin);
+    let answers: Vec<Value> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("an answer that is not JSON: {l}: {e}")))
+        .collect();
+    let _ = child.wait();
+    let by_id = |id: Value| answers.iter().find(|a| a["id"] == id).unwrap_or_else(|| panic!("no answer with id {id}: {answers:?}"));
+    assert_eq!(by_id(json!(null))["error"]["code"], -32700);
+    assert_eq!(by_id(json!(2))["error"]["code"], -32602);
+    assert_eq!(by_id(json!(3))["result"], json!({}), "the server keeps serving");
+}

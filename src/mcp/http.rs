@@ -10,10 +10,12 @@
 //!    bound is refused before any byte of the body is read).
 //!
 //! No client can take the collector's file descriptors: at most
-//! [`HttpOptions::max_connections`] connections are held (more are closed
-//! as they arrive), a connection that sends nothing within
+//! [`HttpOptions::max_connections`] connections are held (when all are
+//! taken, the oldest that never showed the token is closed for a newcomer,
+//! so a flood cannot lock out a client that has it), a connection that sends nothing within
 //! [`FIRST_BYTE_TIMEOUT`] is closed, headers must arrive within
-//! [`HEADER_TIMEOUT`], and at most [`HttpOptions::max_sessions`] MCP
+//! [`HEADER_TIMEOUT`] and the body within [`BODY_TIMEOUT`] (every message's
+//! JSON-RPC envelope is checked, [`super::envelope`]), and at most [`HttpOptions::max_sessions`] MCP
 //! sessions live at once (the least recently used is closed for a new
 //! one; idle ones expire after [`SESSION_IDLE`]).
 //!
@@ -45,6 +47,8 @@ pub const DEFAULT_MAX_SESSIONS: usize = 256;
 pub const FIRST_BYTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// A request's headers must arrive within this.
 pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A request's body must arrive within this after its headers.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// An MCP session unused this long is closed.
 pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
@@ -55,7 +59,8 @@ pub struct HttpOptions {
     /// Serve on a non-loopback address (the caller has warned).
     pub allow_remote: bool,
     pub token: Arc<str>,
-    /// Connections held at once; more are closed as they arrive.
+    /// Connections held at once; a newcomer replaces the oldest that never
+    /// showed the token, or is closed.
     pub max_connections: usize,
     /// MCP sessions alive at once; the least recently used makes room.
     pub max_sessions: usize,
@@ -173,9 +178,27 @@ async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> R
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "payload too large: requests are at most 1 MiB\n");
     }
-    match admit(&gate, request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err((status, text)) => refuse(status, text),
+    if let Err((status, text)) = admit(&gate, request.headers()) {
+        return refuse(status, text);
+    }
+    if let Some(a) = request.extensions().get::<Admitted>() {
+        a.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    // The whole body within the body timeout (a client that trickles it
+    // loses its connection's slot), then its envelope checked.
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "bad request: the body could not be read (at most 1 MiB)\n"),
+        Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "request timeout: the body must arrive within 10 s\n"),
+    };
+    match super::envelope::check(&bytes) {
+        super::envelope::Verdict::Forward => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        super::envelope::Verdict::Reply(error) => (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], error.to_string()).into_response(),
+        super::envelope::Verdict::Ignore => refuse(StatusCode::BAD_REQUEST, "bad request: an empty or malformed notification\n"),
     }
 }
 
@@ -216,11 +239,52 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1) })
 }
 
+/// Set on a connection once one of its requests passed the gate: a full
+/// server makes room by closing the oldest connection that never did.
+#[derive(Debug, Clone, Default)]
+struct Admitted(Arc<std::sync::atomic::AtomicBool>);
+
+/// The connections held, oldest first.
+#[derive(Debug, Default)]
+struct Held {
+    next_id: u64,
+    open: std::collections::VecDeque<(u64, Admitted, CancellationToken)>,
+}
+
+impl Held {
+    fn add(&mut self, admitted: Admitted, evict: CancellationToken) -> u64 {
+        self.next_id += 1;
+        self.open.push_back((self.next_id, admitted, evict));
+        self.next_id
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.open.retain(|(i, _, _)| *i != id);
+    }
+
+    /// Close the oldest connection that has not shown the token; false
+    /// when every connection has.
+    fn evict_oldest_stranger(&mut self) -> bool {
+        let stranger = self.open.iter().position(|(_, a, _)| !a.0.load(std::sync::atomic::Ordering::Relaxed));
+        match stranger.and_then(|i| self.open.remove(i)) {
+            Some((_, _, evict)) => {
+                evict.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl Bound {
     /// Serve until `cancel` fires: one task per connection, at most
-    /// `max_connections` of them; more are closed as they arrive.
+    /// `max_connections` of them. When all are taken, the oldest connection
+    /// that never showed the token is closed to make room (so a flood of
+    /// idle connections cannot lock out a client that has the token);
+    /// when every held connection has shown it, the newcomer is closed.
     pub async fn serve(self, cancel: CancellationToken) -> std::io::Result<()> {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let held = Arc::new(std::sync::Mutex::new(Held::default()));
         let mut h1 = hyper::server::conn::http1::Builder::new();
         h1.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
         loop {
@@ -234,29 +298,55 @@ impl Bound {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
-            };
-            let (app, cancel, h1) = (self.app.clone(), cancel.clone(), h1.clone());
-            tokio::spawn(async move {
-                let _slot = slot;
-                // A client that sends nothing is dropped quickly.
-                let mut first = [0u8; 1];
-                if !matches!(tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await, Ok(Ok(n)) if n > 0) {
-                    return;
-                }
-                let service = hyper_util::service::TowerToHyperService::new(app);
-                let conn = h1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).with_upgrades();
-                tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    () = cancel.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = conn.await;
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => slot,
+                Err(_) => {
+                    let evicted = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).evict_oldest_stranger();
+                    let freed = if evicted { tokio::time::timeout(EVICT_WAIT, slots.clone().acquire_owned()).await.ok().and_then(Result::ok) } else { None };
+                    match freed {
+                        Some(slot) => slot,
+                        None => {
+                            drop(stream);
+                            continue;
+                        }
                     }
                 }
+            };
+            let admitted = Admitted::default();
+            let evict = cancel.child_token();
+            let id = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(admitted.clone(), evict.clone());
+            let (app, h1, held) = (self.app.clone().layer(axum::Extension(admitted)), h1.clone(), held.clone());
+            tokio::spawn(async move {
+                let _slot = slot;
+                serve_connection(stream, app, h1, evict).await;
+                held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
             });
+        }
+    }
+}
+
+/// Longest wait for an evicted connection to give back its slot.
+const EVICT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// One connection, until it ends, is evicted, or the server stops.
+async fn serve_connection(stream: tokio::net::TcpStream, app: axum::Router, h1: hyper::server::conn::http1::Builder, evict: CancellationToken) {
+    // A client that sends nothing is dropped quickly.
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        p = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)) => p,
+        () = evict.cancelled() => return,
+    };
+    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
+        return;
+    }
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let conn = h1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = evict.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), conn).await;
         }
     }
 }

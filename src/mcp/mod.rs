@@ -9,14 +9,17 @@
 //! Tools live in one file per domain (`tools_connections`, `tools_analysis`,
 //! `tools_rules`, `tools_baseline`, `tools_threats`), each a `tool_router`
 //! summed in [`NecromapServer::new`]. Resources and prompts are in their own
-//! files. Transports: [`serve_stdio`] and [`http`].
+//! files. Transports: [`serve_stdio`] (through the envelope check in [`stdio`])
+//! and [`http`].
 
 pub mod dto;
+pub mod envelope;
 pub mod evidence;
 pub mod http;
 mod prompts;
 mod resources;
 mod sessions;
+pub mod stdio;
 mod token_file;
 pub mod tools_analysis;
 pub mod tools_baseline;
@@ -125,7 +128,8 @@ impl ServerHandler for NecromapServer {
 /// goes away before the handshake is a normal end, not an error.
 pub async fn serve_stdio(state: McpState) -> anyhow::Result<()> {
     let server = NecromapServer::new(state);
-    let running = match server.serve(rmcp::transport::stdio()).await {
+    let (transport, writer) = stdio::transport(tokio::io::stdin(), tokio::io::stdout());
+    let running = match server.serve(transport).await {
         Ok(r) => r,
         Err(e) => {
             log_line(&format!("MCP session ended before the handshake: {e}"));
@@ -133,6 +137,8 @@ pub async fn serve_stdio(state: McpState) -> anyhow::Result<()> {
         }
     };
     running.waiting().await?;
+    // The last answers are written before the runtime goes.
+    let _ = writer.await;
     Ok(())
 }
 
