@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -263,7 +264,6 @@ fn a_flood_of_connections_cannot_blind_the_collector_or_lock_out_a_client() {
     let base = fd_count(pid);
     assert!(base > 0, "the server's descriptors are readable");
 
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let opened = std::sync::Arc::new(AtomicUsize::new(0));
     let flood = {

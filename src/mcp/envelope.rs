@@ -34,18 +34,18 @@ pub fn check(message: &[u8]) -> Verdict {
     }
     let value: Value = match serde_json::from_slice(message) {
         Ok(v) => v,
-        Err(e) => return Verdict::Reply(error(Value::Null, PARSE_ERROR, &format!("parse error: not JSON ({e})"))),
+        Err(e) => return Verdict::Reply(error(&Value::Null, PARSE_ERROR, &format!("parse error: not JSON ({e})"))),
     };
     let Value::Object(obj) = value else {
         let what = if value.is_array() { "a batch (array); MCP takes one message at a time" } else { "not a JSON object" };
-        return Verdict::Reply(error(Value::Null, INVALID_REQUEST, &format!("invalid request: {what}")));
+        return Verdict::Reply(error(&Value::Null, INVALID_REQUEST, &format!("invalid request: {what}")));
     };
     // The id, when it is one JSON-RPC allows (string or number).
     let id = obj.get("id").filter(|v| v.is_string() || v.is_number()).cloned();
     let answer = |code, text: &str| match &id {
-        Some(id) => Verdict::Reply(error(id.clone(), code, text)),
+        Some(id) => Verdict::Reply(error(id, code, text)),
         // A notification (no id) is never answered; a bad id is answered with null.
-        None if obj.contains_key("id") => Verdict::Reply(error(Value::Null, code, text)),
+        None if obj.contains_key("id") => Verdict::Reply(error(&Value::Null, code, text)),
         None => Verdict::Ignore,
     };
     if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
@@ -67,7 +67,7 @@ pub fn check(message: &[u8]) -> Verdict {
     }
 }
 
-fn error(id: Value, code: i64, message: &str) -> Value {
+fn error(id: &Value, code: i64, message: &str) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
 }
 

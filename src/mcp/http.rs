@@ -298,19 +298,16 @@ impl Bound {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             };
-            let slot = match slots.clone().try_acquire_owned() {
-                Ok(slot) => slot,
-                Err(_) => {
-                    let evicted = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).evict_oldest_stranger();
-                    let freed = if evicted { tokio::time::timeout(EVICT_WAIT, slots.clone().acquire_owned()).await.ok().and_then(Result::ok) } else { None };
-                    match freed {
-                        Some(slot) => slot,
-                        None => {
-                            drop(stream);
-                            continue;
-                        }
-                    }
-                }
+            let slot = if let Ok(slot) = slots.clone().try_acquire_owned() {
+                slot
+            } else {
+                let evicted = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).evict_oldest_stranger();
+                let freed = if evicted { tokio::time::timeout(EVICT_WAIT, slots.clone().acquire_owned()).await.ok().and_then(Result::ok) } else { None };
+                let Some(slot) = freed else {
+                    drop(stream);
+                    continue;
+                };
+                slot
             };
             let admitted = Admitted::default();
             let evict = cancel.child_token();

@@ -100,14 +100,8 @@ where
     let (mut server_open, mut replies_open) = (true, true);
     while server_open {
         let line = tokio::select! {
-            l = lines.next_line(), if server_open => match l? {
-                Some(l) => l,
-                None => { server_open = false; continue; }
-            },
-            r = replies.recv(), if replies_open => match r {
-                Some(r) => r,
-                None => { replies_open = false; continue; }
-            },
+            l = lines.next_line(), if server_open => if let Some(l) = l? { l } else { server_open = false; continue; },
+            r = replies.recv(), if replies_open => if let Some(r) = r { r } else { replies_open = false; continue; },
         };
         out.write_all(line.as_bytes()).await?;
         out.write_all(b"\n").await?;
