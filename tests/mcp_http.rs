@@ -221,7 +221,22 @@ fn exchange(addr: SocketAddr, session: Option<&str>, body: &str) -> std::io::Res
     let text = String::from_utf8_lossy(&got).into_owned();
     let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    Ok((status, session_of(head), body.to_string()))
+    let chunked = head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked"));
+    Ok((status, session_of(head), if chunked { dechunk(body) } else { body.to_string() }))
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 /// A whole MCP conversation: initialize, then one tool call; the call's
@@ -376,4 +391,53 @@ fn a_trickled_body_times_out_and_malformed_messages_are_answered() {
     let (status, _, body) = exchange(server.addr, None, r#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":[]}"#).expect("exchange");
     assert_eq!(status, 400);
     assert!(body.contains("-32602") && body.contains("\"id\":9"), "{body}");
+}
+
+/// The JSON-RPC result inside an answer body (plain JSON or one SSE event).
+fn result_of(body: &str) -> serde_json::Value {
+    let v = body
+        .lines()
+        .map(|l| l.strip_prefix("data:").unwrap_or(l).trim())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("result").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC result in: {}", &body[..body.len().min(300)]));
+    v["result"].clone()
+}
+
+#[test]
+fn no_answer_exceeds_one_megabyte_and_lists_say_where_to_go_on() {
+    // 3,000 sockets of one process with a 2 KB command line.
+    let dir = tempfile::tempdir().expect("tmp");
+    let scenario = dir.path().join("many.yaml");
+    let cmdline = format!("worker --payload {}", "x".repeat(2_000));
+    std::fs::write(
+        &scenario,
+        format!(
+            "host: big\nframes: 1\nprocesses:\n  - {{ pid: 500, ppid: 1, name: worker, exe: /usr/bin/worker, cmdline: \"{cmdline}\", uid: 1000 }}\nsockets:\n  - {{ pid: 500, local: \"10.0.0.5:40000\", remote: \"198.51.100.7:443\", state: ESTABLISHED, count: 3000, vary: local }}\n"
+        ),
+    )
+    .expect("write scenario");
+    let server = start_command({
+        let mut c = Command::new(BIN);
+        c.args(["--mcp", "--http", "127.0.0.1:0", "--no-store", "--replay"]).arg(&scenario).env("NECROMAP_MCP_TOKEN", TOKEN);
+        c
+    });
+    let body = call_tool(server.addr, "list_connections", r#"{"limit":10000}"#).expect("call");
+    assert!(body.len() <= necromap::mcp::dto::ANSWER_MAX + 4096, "answer of {} bytes", body.len());
+    let result = result_of(&body);
+    let page = &result["structuredContent"];
+    let returned = page["connections"].as_array().expect("connections").len();
+    assert_eq!(page["total"], 3000, "{}", &body[..300]);
+    assert!(returned > 50 && returned < 3000, "a page cut by size: {returned}");
+    assert_eq!(page["next_offset"].as_u64(), Some(returned as u64));
+    // The next page starts there.
+    let body = call_tool(server.addr, "list_connections", &format!(r#"{{"limit":10000,"offset":{returned}}}"#)).expect("call");
+    assert!(body.len() <= necromap::mcp::dto::ANSWER_MAX + 4096);
+    assert_eq!(result_of(&body)["structuredContent"]["offset"].as_u64(), Some(returned as u64));
+    // The snapshot resource is over the bound too: it says so and where to go.
+    let (_, session, _) = exchange(server.addr, None, INIT).expect("initialize");
+    let read = r#"{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"necromap://snapshot"}}"#;
+    let (_, _, body) = exchange(server.addr, session.as_deref(), read).expect("read");
+    assert!(body.len() <= necromap::mcp::dto::ANSWER_MAX, "resource answer of {} bytes", body.len());
+    assert!(body.contains("truncated") && body.contains("list_connections"), "{}", &body[..body.len().min(400)]);
 }

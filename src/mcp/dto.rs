@@ -286,6 +286,37 @@ pub fn page<T>(items: Vec<T>, offset: u32, limit: u32) -> Result<(usize, Vec<T>)
     Ok((total, items.into_iter().skip(offset as usize).take(limit).collect()))
 }
 
+/// Largest answer a tool gives (bytes of JSON-RPC result): a bigger one is
+/// refused with a sentence that says how to narrow it. List tools stay
+/// under it by themselves, returning fewer items and a `next_offset`.
+pub const ANSWER_MAX: usize = 1 << 20;
+
+/// Bytes one list in an answer may take: a tool's structured content is
+/// sent twice (as JSON and as the text block beside it), and the rest of
+/// the answer needs room.
+pub const LIST_BUDGET: usize = ANSWER_MAX / 2 - 64 * 1024;
+
+/// The longest prefix of `items` whose JSON fits in `budget` bytes (always
+/// at least one item: each item is bounded by itself).
+pub fn fit<T: serde::Serialize>(mut items: Vec<T>, budget: usize) -> Vec<T> {
+    let mut used = 0;
+    let keep = items
+        .iter()
+        .position(|item| {
+            used += serde_json::to_vec(item).map_or(budget, |v| v.len() + 1);
+            used > budget
+        })
+        .map_or(items.len(), |i| i.max(1));
+    items.truncate(keep);
+    items
+}
+
+/// Where the next page starts, when items remain after this one.
+pub fn next_offset(offset: u32, returned: usize, total: usize) -> Option<u32> {
+    let next = offset as usize + returned;
+    (next < total).then(|| u32::try_from(next).unwrap_or(u32::MAX))
+}
+
 /// Parse a severity name (`Severity`'s own parser), with the sentence a
 /// model should see when it is wrong.
 pub fn parse_severity(s: &str) -> Result<crate::model::Severity, String> {
@@ -342,5 +373,27 @@ fn portable_value(v: &mut serde_json::Value) {
             obj.values_mut().for_each(portable_value);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_the_prefix_within_the_budget_and_at_least_one() {
+        let items: Vec<String> = (0..100).map(|i| format!("{i:08}")).collect();
+        // Each item is 10 bytes of JSON plus a separator: 11.
+        assert_eq!(fit(items.clone(), 110).len(), 10);
+        assert_eq!(fit(items.clone(), 1 << 20).len(), 100);
+        assert_eq!(fit(items, 3).len(), 1);
+        assert_eq!(fit(Vec::<String>::new(), 3).len(), 0);
+    }
+
+    #[test]
+    fn next_offset_only_when_items_remain() {
+        assert_eq!(next_offset(0, 10, 25), Some(10));
+        assert_eq!(next_offset(20, 5, 25), None);
+        assert_eq!(next_offset(30, 0, 25), None);
     }
 }

@@ -31,9 +31,10 @@ pub mod tools_threats;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
@@ -101,6 +102,14 @@ impl NecromapServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for NecromapServer {
+    /// Every tool's answer, refused when it would exceed
+    /// [`dto::ANSWER_MAX`] (list tools page themselves below it).
+    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        let tool = request.name.clone();
+        let answer = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
+        Ok(bounded(&tool, answer))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build())
             .with_server_info(Implementation::new("necromap", env!("CARGO_PKG_VERSION")).with_title("necromap network map"))
@@ -122,6 +131,20 @@ impl ServerHandler for NecromapServer {
     async fn get_prompt(&self, request: GetPromptRequestParams, _context: RequestContext<RoleServer>) -> Result<GetPromptResponse, ErrorData> {
         prompts::get(&request).map(Into::into)
     }
+}
+
+/// The answer, or a tool error when it is larger than [`dto::ANSWER_MAX`].
+fn bounded(tool: &str, answer: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &answer else {
+        return answer;
+    };
+    let size = serde_json::to_vec(result).map_or(0, |v| v.len());
+    if size <= dto::ANSWER_MAX {
+        return answer;
+    }
+    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(format!(
+        "the answer of {tool} would be {size} bytes, over necromap's 1 MB bound: narrow it with the tool's filters, a lower limit, or page with offset"
+    ))]))
 }
 
 /// Serve MCP over stdin/stdout until the client closes stdin. A client that

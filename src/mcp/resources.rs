@@ -60,7 +60,16 @@ pub fn read(state: &McpState, uri: &str) -> Result<ReadResourceResult, ErrorData
             ));
         }
     };
+    let text = if text.len() > super::dto::ANSWER_MAX { too_large(uri, text.len(), mime) } else { text };
     Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(mime)]))
+}
+
+/// What a resource over the 1 MB bound says instead of itself.
+fn too_large(uri: &str, bytes: usize, mime: &str) -> String {
+    let note = format!(
+        "{uri} is {bytes} bytes, over necromap's 1 MB bound for an answer: page through it with list_connections, list_processes, get_suspicious_connections and get_detection_rules (limit and offset), or run `necromap snapshot` on the host"
+    );
+    if mime == "application/json" { serde_json::json!({ "truncated": true, "bytes": bytes, "note": note }).to_string() } else { note }
 }
 
 /// The dashboard text: findings and alerts of the last 24 h, top types,

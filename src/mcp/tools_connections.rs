@@ -14,7 +14,7 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, default_limit, page, parse_severity, portable_schema, safe};
+use super::dto::{ConnectionItem, FindingItem, LIST_BUDGET, Lang, ProcessItem, default_limit, fit, next_offset, page, parse_severity, portable_schema, safe};
 use crate::model::{Pid, Protocol, Snapshot, Socket, SocketState, view};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -59,6 +59,10 @@ pub struct ConnectionList {
     /// Matching sockets before paging.
     pub total: usize,
     pub offset: u32,
+    /// Where the next page starts, when sockets remain (a page also ends
+    /// early to keep the answer under 1 MB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
     pub connections: Vec<ConnectionItem>,
 }
 
@@ -102,6 +106,9 @@ pub struct ProcessList {
     pub generation: u64,
     pub total: usize,
     pub offset: u32,
+    /// Where the next page starts, when processes remain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
     pub processes: Vec<ProcessEntry>,
 }
 
@@ -143,6 +150,9 @@ pub struct SuspiciousList {
     /// Flagged connections before paging.
     pub total: usize,
     pub offset: u32,
+    /// Where the next page of connections starts, when some remain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
     pub connections: Vec<FlaggedConnection>,
     /// Findings at or above the severity, at most `limit`: first those about the connections returned, then the others (also those without an open socket, such as beacons and alert-only parties), most severe first.
     pub findings: Vec<FindingItem>,
@@ -204,12 +214,14 @@ impl NecromapServer {
         let s = self.state.snapshot();
         let sockets = filtered(self, &s, &a)?;
         let (total, rows) = page(sockets, a.offset, a.limit)?;
+        let connections = fit(rows.into_iter().map(|x| ConnectionItem::new(&s, x)).collect(), LIST_BUDGET);
         Ok(Json(ConnectionList {
             generation: s.generation,
             taken_at_ms: s.taken_at_ms,
             total,
             offset: a.offset,
-            connections: rows.into_iter().map(|x| ConnectionItem::new(&s, x)).collect(),
+            next_offset: next_offset(a.offset, connections.len(), total),
+            connections,
         }))
     }
 
@@ -239,7 +251,8 @@ impl NecromapServer {
                     .then(|| s.sockets.iter().filter(|x| x.raw.owners.contains(&p.facts.pid())).take(100).map(|x| ConnectionItem::new(&s, x)).collect()),
             })
             .collect();
-        Ok(Json(ProcessList { generation: s.generation, total, offset: a.offset, processes }))
+        let processes = fit(processes, LIST_BUDGET);
+        Ok(Json(ProcessList { generation: s.generation, total, offset: a.offset, next_offset: next_offset(a.offset, processes.len(), total), processes }))
     }
 
     #[tool(
@@ -263,17 +276,20 @@ impl NecromapServer {
         // Most severe first; stable within a severity (socket order).
         flagged.sort_by_key(|x| std::cmp::Reverse(x.0));
         let (total, rows) = page(flagged.into_iter().map(|(_, f)| f).collect(), a.offset, a.limit)?;
+        let rows = fit(rows, LIST_BUDGET / 2);
         // Bounded by the limit too: a remote party controls how many alert
         // findings exist. The page's own findings come first.
         let on_page: std::collections::HashSet<&str> = rows.iter().flat_map(|r| r.finding_ids.iter().map(String::as_str)).collect();
         let (mine, others): (Vec<_>, Vec<_>) = findings.iter().partition(|f| on_page.contains(f.id.as_str()));
         let findings_total = findings.len();
         let chosen: Vec<FindingItem> = mine.into_iter().chain(others).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.lang)).collect();
+        let chosen = fit(chosen, LIST_BUDGET / 2);
         Ok(Json(SuspiciousList {
             generation: s.generation,
             min_severity: min.name().to_string(),
             total,
             offset: a.offset,
+            next_offset: next_offset(a.offset, rows.len(), total),
             connections: rows,
             findings: chosen,
             findings_total,

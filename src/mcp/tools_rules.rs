@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::NecromapServer;
-use super::dto::{Lang, NoArgs, default_limit, page, parse_severity, portable_schema, safe};
+use super::dto::{LIST_BUDGET, Lang, NoArgs, default_limit, fit, next_offset, page, parse_severity, portable_schema, safe};
 use crate::model::{SocketKey, SocketState};
 use crate::rules::lint;
 use crate::rules::schema::Match;
@@ -61,6 +61,9 @@ pub struct RuleItem {
 pub struct RuleList {
     pub total: usize,
     pub offset: u32,
+    /// Where the next page starts, when rules remain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
     pub packs: Vec<String>,
     pub rules: Vec<RuleItem>,
 }
@@ -184,7 +187,8 @@ impl NecromapServer {
             })
             .collect();
         let (total, rules) = page(rules, a.offset, a.limit)?;
-        Ok(Json(RuleList { total, offset: a.offset, packs: set.files.clone(), rules }))
+        let rules = fit(rules, LIST_BUDGET);
+        Ok(Json(RuleList { total, offset: a.offset, next_offset: next_offset(a.offset, rules.len(), total), packs: set.files.clone(), rules }))
     }
 
     #[tool(

@@ -16,7 +16,7 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{Lang, check_limit, default_limit, parse_severity, portable_schema, safe};
+use super::dto::{LIST_BUDGET, Lang, check_limit, default_limit, fit, parse_severity, portable_schema, safe};
 use super::evidence::{ThreatItem, distinct_types, gather, store_reader};
 use crate::intel::{Phase, risk_level, threat_score};
 use crate::model::{EndpointKey, Severity, Zone, normalize_ip};
@@ -302,7 +302,7 @@ impl NecromapServer {
             by_severity,
             by_type,
             unique_sources: sources.len(),
-            items: items.into_iter().take(limit).collect(),
+            items: fit(items.into_iter().take(limit).collect(), LIST_BUDGET),
             source: source.into(),
         }))
     }
