@@ -30,7 +30,7 @@ fn main() {
         if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
             return;
         }
-        eprintln!("necromap: {e:#}");
+        eprintln!("necromap: {}", necromap::text::error_chain(e.as_ref()));
         std::process::exit(1);
     }
 }
@@ -89,7 +89,7 @@ fn load_baseline(cli: &Cli) -> Result<Option<Baseline>> {
             Ok(b) => Ok(Some(b)),
             Err(BaselineError::Missing { .. } | BaselineError::NoDataDir) => Ok(None),
             Err(e) => {
-                eprintln!("necromap: warning: default baseline not used: {:#}", anyhow::Error::from(e));
+                eprintln!("necromap: warning: default baseline not used: {}", necromap::text::error_chain(&e));
                 Ok(None)
             }
         },
@@ -169,6 +169,11 @@ fn redirect_log(cli: &Cli) -> Result<()> {
 
 fn run(cli: &Cli) -> Result<()> {
     redirect_log(cli)?;
+    // A wrong --eve is said at once, whatever the command (a one-shot
+    // command does not follow alerts, but a typo should not pass silently).
+    if let Some(path) = &cli.eve {
+        necromap::input::open(path, necromap::input::Kind::Followed).context("--eve: the file to follow")?;
+    }
     if cli.mcp {
         if cli.command.is_some() {
             bail!("--mcp runs the server on its own: drop the subcommand");

@@ -65,7 +65,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     let mut store_path = match store_path(cli) {
         Ok(p) => p,
         Err(e) => {
-            status.update(|s| s.unavailable = Some(format!("{e:#}")));
+            status.update(|s| s.unavailable = Some(necromap::text::error_chain(e.as_ref())));
             None
         }
     };

@@ -107,3 +107,42 @@ mod tests {
         assert_eq!(excerpt("short /dev/tcp", 6..14, 60), "short /dev/tcp");
     }
 }
+
+/// An error and its causes in one line, each cause said once: a message
+/// that already quotes its cause (`"{file}: cannot read: {source}"`) is not
+/// followed by the cause again.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod error_chain_tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("{file}: cannot read: {source}")]
+    struct Quoting {
+        file: String,
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("loading rules")]
+    struct Outer(#[source] Quoting);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let e = Outer(Quoting { file: "/x".into(), source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+        let text = super::error_chain(&e);
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        assert!(text.starts_with("loading rules: /x: cannot read: "), "{text}");
+    }
+}
