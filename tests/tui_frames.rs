@@ -455,3 +455,16 @@ async fn the_container_tree_groups_processes_under_their_container_and_the_filte
     let owners: BTreeSet<Option<Pid>> = a.derived.rows.iter().map(|&i| s.sockets[i as usize].owner()).collect();
     assert_eq!(owners, BTreeSet::from([Some(nginx)]), "only nginx's sockets");
 }
+
+#[test]
+fn a_failing_store_is_named_in_the_banner_at_80_columns() {
+    use necromap::model::{HealthMessage, HealthTopic};
+    let mut a = app((80, 24), false);
+    assert!(!draw(&a).backend().to_string().contains("STORE"), "no flag while the store is well");
+    let mut s = (*a.snapshot).clone();
+    s.health.messages.push(HealthMessage::error("event store failing for 12 s: disk full; 300 rows wait for a retry, 0 dropped").about(HealthTopic::Store));
+    a.snapshot = Arc::new(s);
+    let text = draw(&a).backend().to_string();
+    let banner = text.lines().next().unwrap_or_default();
+    assert!(banner.contains("⚠ STORE FAILING"), "{banner}");
+}

@@ -147,8 +147,12 @@ pub fn gather(
     since_ms: i64,
     ip: Option<IpAddr>,
     lang: Lang,
-) -> Result<(Vec<ThreatItem>, &'static str), String> {
+) -> Result<(Vec<ThreatItem>, String), String> {
     const MAX: usize = 10_000;
+    // Store trouble is part of the answer's source: a failing store means
+    // recent events may be missing from it.
+    let trouble = s.health.messages.iter().find(|m| m.topic == Some(crate::model::HealthTopic::Store)).map(|m| format!(" — warning: {}", safe(&m.text, 300)));
+    let source = |base: &str| format!("{base}{}", trouble.as_deref().unwrap_or(""));
     if let Some(conn) = conn {
         let mut items: Vec<ThreatItem> = query::findings_since(conn, since_ms, Severity::Info, ip, MAX)
             .map_err(|e| safe(&e.to_string(), 300))?
@@ -157,7 +161,7 @@ pub fn gather(
             .map(|f| from_stored_finding(state, f, lang))
             .collect();
         items.extend(query::alerts_since(conn, since_ms, ip, MAX).map_err(|e| safe(&e.to_string(), 300))?.iter().map(from_stored_alert));
-        return Ok((items, FROM_STORE));
+        return Ok((items, source(FROM_STORE)));
     }
     let mut items: Vec<ThreatItem> = s
         .findings
@@ -176,7 +180,7 @@ pub fn gather(
             items.extend(book.about(party, since_ms).map(|a| from_stored_alert(&StoredAlert::from(a))));
         }
     }
-    Ok((items, FROM_MEMORY))
+    Ok((items, source(FROM_MEMORY)))
 }
 
 /// Distinct threat types among items (tags and categories).

@@ -79,7 +79,7 @@ fn dashboard(state: &McpState, s: &Snapshot) -> String {
     let gathered = super::evidence::store_reader(state).and_then(|conn| super::evidence::gather(state, conn.as_ref(), s, since, None, super::dto::Lang::En));
     let (recent, source) = match gathered {
         Ok(r) => r,
-        Err(_) => (Vec::new(), "the event store could not be read"),
+        Err(_) => (Vec::new(), "the event store could not be read".to_string()),
     };
     let mut o = String::new();
     let _ = writeln!(

@@ -261,7 +261,7 @@ impl NecromapServer {
             risk_level: level.name().to_string(),
             attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
             recommendation: recommendation(level, zone),
-            source: source.into(),
+            source,
         }))
     }
 
@@ -303,7 +303,7 @@ impl NecromapServer {
             by_type,
             unique_sources: sources.len(),
             items: fit(items.into_iter().take(limit).collect(), LIST_BUDGET),
-            source: source.into(),
+            source,
         }))
     }
 
@@ -365,7 +365,7 @@ impl NecromapServer {
             source_ip: ip.to_string(),
             events,
             attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
-            source: source.into(),
+            source,
         }))
     }
 }

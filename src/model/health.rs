@@ -11,21 +11,37 @@ pub enum HealthLevel {
     Error,
 }
 
+/// What a health message is about, when a front end flags it on its own
+/// (the explorer's banner names a failing store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthTopic {
+    /// The event store: unavailable, or failing to commit.
+    Store,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthMessage {
     pub level: HealthLevel,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<HealthTopic>,
 }
 
 impl HealthMessage {
     pub fn info(text: impl Into<String>) -> Self {
-        Self { level: HealthLevel::Info, text: text.into() }
+        Self { level: HealthLevel::Info, text: text.into(), topic: None }
     }
     pub fn warn(text: impl Into<String>) -> Self {
-        Self { level: HealthLevel::Warn, text: text.into() }
+        Self { level: HealthLevel::Warn, text: text.into(), topic: None }
     }
     pub fn error(text: impl Into<String>) -> Self {
-        Self { level: HealthLevel::Error, text: text.into() }
+        Self { level: HealthLevel::Error, text: text.into(), topic: None }
+    }
+    #[must_use]
+    pub fn about(mut self, topic: HealthTopic) -> Self {
+        self.topic = Some(topic);
+        self
     }
 }
 

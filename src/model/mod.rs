@@ -27,7 +27,7 @@ pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
 pub use finding::{Finding, Highlight, Subject, TraceStep};
 pub use graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
-pub use health::{Health, HealthLevel, HealthMessage, StageTimings, UnownedCounts};
+pub use health::{Health, HealthLevel, HealthMessage, HealthTopic, StageTimings, UnownedCounts};
 pub use history::{ConnectionStart, History, SeriesKey};
 pub use index::{FactIndex, Facts};
 pub use keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};

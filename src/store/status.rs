@@ -24,16 +24,21 @@ impl StoreState {
     /// A health line when something is wrong.
     pub fn health_line(&self) -> Option<crate::model::HealthMessage> {
         if let Some(why) = &self.unavailable {
-            return Some(crate::model::HealthMessage::warn(format!("event store unavailable, running without it: {why}")));
+            return Some(
+                crate::model::HealthMessage::warn(format!("event store unavailable, running without it: {why}")).about(crate::model::HealthTopic::Store),
+            );
         }
         let since = self.failing_since_ms?;
         let ago = (crate::collect::now_ms() - since).max(0) / 1000;
-        Some(crate::model::HealthMessage::error(format!(
-            "event store failing for {ago} s: {}; {} rows wait for a retry, {} dropped",
-            self.last_error.as_deref().unwrap_or("unknown error"),
-            self.waiting_rows,
-            self.dropped_rows
-        )))
+        Some(
+            crate::model::HealthMessage::error(format!(
+                "event store failing for {ago} s: {}; {} rows wait for a retry, {} dropped",
+                self.last_error.as_deref().unwrap_or("unknown error"),
+                self.waiting_rows,
+                self.dropped_rows
+            ))
+            .about(crate::model::HealthTopic::Store),
+        )
     }
 }
 

@@ -70,6 +70,9 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(e) = &app.status.last_error {
         parts.push(format!("refresh failed: {}", escape_control(e)));
     }
+    if let Some(m) = s.health.messages.iter().find(|m| m.topic == Some(crate::model::HealthTopic::Store)) {
+        parts.push(if m.level == HealthLevel::Error { "⚠ STORE FAILING".into() } else { "⚠ no store".into() });
+    }
     parts.extend([
         format!("{} sockets", s.sockets.len()),
         format!("{} processes", s.processes.len()),
