@@ -441,3 +441,40 @@ fn no_answer_exceeds_one_megabyte_and_lists_say_where_to_go_on() {
     assert!(body.len() <= necromap::mcp::dto::ANSWER_MAX, "resource answer of {} bytes", body.len());
     assert!(body.contains("truncated") && body.contains("list_connections"), "{}", &body[..body.len().min(400)]);
 }
+
+#[test]
+fn c1_del_and_bidi_controls_never_reach_an_mcp_answer_raw() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let scenario = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &scenario,
+        "host: \"h\\u202eost\"\nframes: 1\nprocesses:\n  - { pid: 500, ppid: 1, name: \"evil\\u009b31m\\u202efdp\", exe: \"/tmp/\\u2066x\", cmdline: \"nc \\u0085\\u007f\\u200e -e /bin/sh\", uid: 1000, stdio_sockets: [0, 1, 2] }\nsockets:\n  - { pid: 500, local: \"10.0.0.5:40000\", remote: \"198.51.100.7:4444\", state: ESTABLISHED }\n",
+    )
+    .expect("write scenario");
+    let server = start_command({
+        let mut c = Command::new(BIN);
+        c.args(["--mcp", "--http", "127.0.0.1:0", "--no-store", "--replay"]).arg(&scenario).env("NECROMAP_MCP_TOKEN", TOKEN);
+        c
+    });
+    let raw = |c: char| matches!(c, '\u{7f}' | '\u{80}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let mut seen_process = false;
+    for (tool, args) in [
+        ("list_processes", "{}"),
+        ("list_connections", "{}"),
+        ("get_suspicious_connections", r#"{"min_severity":"low"}"#),
+        ("analyze_connections", "{}"),
+        ("explain_connection", r#"{"pid":500}"#),
+    ] {
+        let body = call_tool(server.addr, tool, args).unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert!(!body.chars().any(raw), "{tool} passed a control character raw: {body}");
+        seen_process |= body.contains("evil");
+    }
+    assert!(seen_process, "the hostile process was in the answers");
+    let (_, session, _) = exchange(server.addr, None, INIT).expect("initialize");
+    for uri in ["necromap://snapshot", "dashboard://summary"] {
+        let read = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{{"uri":"{uri}"}}}}"#);
+        let (_, _, body) = exchange(server.addr, session.as_deref(), &read).expect("read");
+        assert!(body.contains("evil") || uri != "necromap://snapshot", "{uri}: {}", &body[..body.len().min(300)]);
+        assert!(!body.chars().any(raw), "{uri} passed a control character raw");
+    }
+}

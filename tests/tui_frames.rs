@@ -468,3 +468,18 @@ fn a_failing_store_is_named_in_the_banner_at_80_columns() {
     let banner = text.lines().next().unwrap_or_default();
     assert!(banner.contains("⚠ STORE FAILING"), "{banner}");
 }
+
+#[test]
+fn c1_del_and_bidi_controls_never_reach_the_screen_raw() {
+    let mut a = app((120, 40), false);
+    let mut s = (*a.snapshot).clone();
+    for p in s.processes.values_mut() {
+        p.facts.name = "evil\u{9b}31m\u{202e}fdp".into();
+        p.facts.cmdline = "nc \u{85}\u{7f}\u{2066} -e /bin/sh".into();
+    }
+    a.snapshot = Arc::new(s);
+    let text = draw(&a).backend().to_string();
+    let raw = |c: char| matches!(c, '\u{7f}' | '\u{80}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    assert!(text.contains("evil"), "the hostile name is on screen");
+    assert!(!text.chars().any(raw), "{text}");
+}
