@@ -2,6 +2,7 @@
 //! read once with a bounded read. Bad lines are skipped, not reported:
 //! the file belongs to the system, and a name shown is only a hint.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -13,6 +14,8 @@ const MAX_PER_ADDR: usize = 4;
 /// Each address of hosts text with its names, in file order.
 pub fn parse_hosts(text: &str) -> Vec<(IpAddr, Vec<String>)> {
     let mut out: Vec<(IpAddr, Vec<String>)> = Vec::new();
+    // Position of each address in `out` (a 1 MiB file has ~50k lines).
+    let mut index: HashMap<IpAddr, usize> = HashMap::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut fields = line.split_whitespace();
@@ -21,14 +24,11 @@ pub fn parse_hosts(text: &str) -> Vec<(IpAddr, Vec<String>)> {
         if names.is_empty() {
             continue;
         }
-        let slot = match out.iter().position(|(a, _)| *a == addr) {
-            Some(i) => &mut out[i].1,
-            None => {
-                out.push((addr, Vec::new()));
-                let last = out.len() - 1;
-                &mut out[last].1
-            }
-        };
+        let at = *index.entry(addr).or_insert_with(|| {
+            out.push((addr, Vec::new()));
+            out.len() - 1
+        });
+        let slot = &mut out[at].1;
         for n in names {
             if slot.len() < MAX_PER_ADDR && !slot.contains(&n) {
                 slot.push(n);

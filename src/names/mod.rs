@@ -132,13 +132,14 @@ impl Names {
     /// Start what `options` asks for. Never fails: what could not start is
     /// said in [`health`](Self::health).
     pub fn start(options: NameOptions) -> Names {
-        let hosts: HashMap<IpAddr, Vec<String>> = match &options.hosts_file {
+        let NameOptions { passive, reverse, dns_server, ptr_private, cache_cap, ptr_rate_per_s, hosts_file } = options;
+        let hosts: HashMap<IpAddr, Vec<String>> = match &hosts_file {
             Some(path) => hosts::load_hosts(path).map(|h| h.into_iter().collect()).unwrap_or_default(),
             None => HashMap::new(),
         };
-        let shared = Arc::new(Shared::new(NameCache::new(options.cache_cap), hosts));
+        let shared = Arc::new(Shared::new(NameCache::new(cache_cap), hosts));
         let mut threads = Vec::new();
-        if options.passive {
+        if passive {
             match capture::spawn(Arc::clone(&shared)) {
                 Ok(t) => threads.push(t),
                 Err(reason) => *lock(&shared.capture_status) = Some(Err(reason)),
@@ -146,13 +147,13 @@ impl Names {
         }
         let mut want_tx = None;
         let mut reverse_server = None;
-        if options.reverse {
-            let server = options.dns_server.or_else(reverse::system_server);
+        if reverse {
+            let server = dns_server.or_else(reverse::system_server);
             reverse_server = Some(match server {
                 None => Err("no nameserver in /etc/resolv.conf".to_string()),
                 Some(server) => {
                     let (tx, rx) = std::sync::mpsc::sync_channel(reverse::QUEUE);
-                    match reverse::spawn(Arc::clone(&shared), rx, server, options.ptr_rate_per_s) {
+                    match reverse::spawn(Arc::clone(&shared), rx, server, ptr_rate_per_s) {
                         Ok(t) => {
                             threads.push(t);
                             want_tx = Some(tx);
@@ -163,7 +164,7 @@ impl Names {
                 }
             });
         }
-        Names { inner: Arc::new(Inner { shared, on: true, want_tx, ptr_private: options.ptr_private, reverse_server, passive: options.passive, threads }) }
+        Names { inner: Arc::new(Inner { shared, on: true, want_tx, ptr_private, reverse_server, passive, threads }) }
     }
 
     /// Names off (`-n`): no thread, no packet sent, no name returned.
