@@ -163,8 +163,10 @@ fn reverse_lookups_name_unnamed_addresses_and_skip_private_ones() {
     assert_eq!(record.names, vec!["ptr-name.example.test".to_string()]);
     assert_eq!(record.source, NameSource::Ptr);
     assert_eq!(responder.asked(), vec!["78.0.0.127.in-addr.arpa.".to_string()], "the second want was de-duplicated");
-    // Named now: wanting it again sends nothing.
+    // Named now: wanting it again queues nothing.
+    assert_eq!(names.stats().ptr_wanted, 2);
     names.want(ip);
+    assert_eq!(names.stats().ptr_wanted, 2);
     drop(names);
 
     // Without ptr_private, loopback is never asked about. The public
@@ -210,4 +212,19 @@ fn hosts_file_names_are_the_fallback() {
     let r = names.lookup(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 90)), now_ms()).expect("hosts name");
     assert_eq!((r.names, r.source), (vec!["box.test".to_string(), "box".to_string()], NameSource::Hosts));
     assert_eq!(names.health(), vec!["passive DNS off: not asked for".to_string(), "reverse lookups off: not asked for".to_string()]);
+}
+
+#[test]
+fn the_asker_is_the_socket_that_asked_never_its_peer() {
+    let server = UdpSocket::bind("127.0.0.1:0").expect("server");
+    let client = UdpSocket::bind("127.0.0.1:0").expect("client");
+    client.connect(server.local_addr().expect("addr")).expect("connect");
+    let (local, remote) = (client.local_addr().expect("addr"), server.local_addr().expect("addr"));
+    let mut diag = necromap::names::diag::DiagLookup::open().expect("sock_diag");
+    let asker = diag.udp_socket(local, remote).expect("the open client socket is found");
+    assert_eq!(asker.inode, socket_inode(client.as_raw_fd()));
+    assert_ne!(asker.inode, socket_inode(server.as_raw_fd()));
+    drop(client);
+    // Gone: nothing is found, and above all not the server's socket.
+    assert_eq!(diag.udp_socket(local, remote), None);
 }

@@ -1,8 +1,8 @@
 //! Who asked: an exact `sock_diag` lookup of one UDP socket by its four
 //! addresses (not a dump), giving its inode and uid. The kernel's UDP
-//! lookup treats the request's `src` as the packet's source, which for a
-//! socket seen from the answer side is the server, so both orders are
-//! tried. Wire format as in `collect::netlink::message` (that module is
+//! lookup reads the request as an arriving packet: `src` is the remote end
+//! (the server), `dst` the socket's own address (checked live: the other
+//! order finds the server's socket when both are on this host). Wire format as in `collect::netlink::message` (that module is
 //! private to the collector, and this needs only the one request).
 //!
 //! ```text
@@ -108,9 +108,10 @@ impl DiagLookup {
         if local.is_ipv4() != remote.is_ipv4() {
             return None;
         }
-        // The kernel matches `src` as the remote end; the other order is
-        // tried in case a kernel reads it the documented way round.
-        self.ask(remote, local).or_else(|| self.ask(local, remote))
+        // The kernel matches `src` as the remote end. Never try the other
+        // order: on one host it finds the peer socket (the DNS server's)
+        // and would name the wrong asker.
+        self.ask(remote, local)
     }
 
     fn ask(&mut self, src: SocketAddr, dst: SocketAddr) -> Option<Asker> {

@@ -192,7 +192,11 @@ impl Names {
         if !self.inner.ptr_private && reverse::is_private(ip) {
             return;
         }
-        let c = &self.inner.shared.counters;
+        let shared = &self.inner.shared;
+        if shared.cache().lookup(ip, shared::now_ms()).is_some() {
+            return;
+        }
+        let c = &shared.counters;
         match tx.try_send(ip) {
             Ok(()) => bump(&c.ptr_wanted),
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => bump(&c.ptr_dropped),
@@ -250,10 +254,11 @@ impl Names {
         if self.inner.passive {
             match lock(&self.inner.shared.capture_status).as_ref() {
                 Some(Err(reason)) => out.push(format!("passive DNS off: {reason}")),
-                _ => out.push(format!(
-                    "passive DNS: reading answers on all interfaces ({} answers, {} names cached, askers found for {} of them)",
+                Some(Ok(detail)) => out.push(format!(
+                    "passive DNS: reading answers on all interfaces ({} answers, {} names cached, askers found for {}; {detail})",
                     st.answers, st.cached, st.asker_found
                 )),
+                None => out.push("passive DNS: starting".to_string()),
             }
         } else {
             out.push("passive DNS off: not asked for".to_string());
