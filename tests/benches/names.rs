@@ -163,7 +163,7 @@ fn capture(rate: u64, secs: u64) {
     println!("sent:             {sent} answers in {send_ms:.0} ms ({:.0}/s), {send_errors} send errors", sent as f64 * 1000.0 / send_ms);
     println!("yardstick:        the sink socket received {delivered} of them ({:.4} of sent)", delivered as f64 / total as f64);
     println!(
-        "captured:         {received} of {total} named in the cache (ratio {:.4}, loss {:.2}%; {:.4} of what the sink received), caught up {drain_ms:.0} ms after the last send",
+        "captured:         {received} of {total} named in the cache (ratio {:.4}, loss {:.2}%; {:.4} of what the sink received), caught up {drain_ms:.0} ms after the last send (300 of them the quiet wait)",
         received as f64 / total as f64,
         loss * 100.0,
         received as f64 / delivered.max(1) as f64
