@@ -121,7 +121,7 @@ impl Dedup {
 
 /// Start capture: opens the socket here (so failure is known at once) and
 /// reads on a thread. `Err` is the reason capture is off.
-pub fn spawn(shared: Arc<Shared>) -> Result<JoinHandle<()>, String> {
+pub(crate) fn spawn(shared: Arc<Shared>) -> Result<JoinHandle<()>, String> {
     let socket = open().map_err(|e| match e.raw_os_error() {
         Some(1) => format!("needs root or CAP_NET_RAW to read DNS answers ({e})"),
         _ => format!("cannot open a packet socket: {e}"),

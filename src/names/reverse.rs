@@ -153,7 +153,7 @@ impl Bucket {
 }
 
 /// Start the lookup thread for `server`, fed by `rx`.
-pub fn spawn(shared: Arc<Shared>, rx: Receiver<IpAddr>, server: SocketAddr, rate: u32) -> Result<JoinHandle<()>, String> {
+pub(crate) fn spawn(shared: Arc<Shared>, rx: Receiver<IpAddr>, server: SocketAddr, rate: u32) -> Result<JoinHandle<()>, String> {
     let local: SocketAddr = if server.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
     let socket = UdpSocket::bind(local).map_err(|e| format!("cannot open a UDP socket: {e}"))?;
     socket.set_read_timeout(Some(POLL)).map_err(|e| format!("cannot set a read timeout: {e}"))?;
