@@ -44,9 +44,8 @@ pub struct Shared {
     pub hosts: HashMap<IpAddr, Vec<String>>,
     pub counters: Counters,
     pub stop: AtomicBool,
-    /// Health lines set by the threads (why capture is off, the server asked).
+    /// Set at capture start: a detail for health, or why capture is off.
     pub capture_status: Mutex<Option<Result<String, String>>>,
-    pub reverse_status: Mutex<Option<Result<String, String>>>,
 }
 
 impl Shared {
@@ -57,7 +56,6 @@ impl Shared {
             counters: Counters::default(),
             stop: AtomicBool::new(false),
             capture_status: Mutex::new(None),
-            reverse_status: Mutex::new(None),
         }
     }
 
