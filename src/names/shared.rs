@@ -50,13 +50,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(cache: NameCache, hosts: HashMap<IpAddr, Vec<String>>) -> Self {
-        Self {
-            cache: Mutex::new(cache),
-            hosts,
-            counters: Counters::default(),
-            stop: AtomicBool::new(false),
-            capture_status: Mutex::new(None),
-        }
+        Self { cache: Mutex::new(cache), hosts, counters: Counters::default(), stop: AtomicBool::new(false), capture_status: Mutex::new(None) }
     }
 
     /// The cache; a thread that panicked holding it leaves valid data
