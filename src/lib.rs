@@ -30,6 +30,7 @@ pub mod input;
 pub mod intel;
 pub mod mcp;
 pub mod model;
+pub mod names;
 pub mod rules;
 pub mod spec;
 pub mod store;
