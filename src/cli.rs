@@ -86,6 +86,24 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_trace: bool,
 
+    /// Show addresses, not names (like `ss -n` and `lsof -n`): no DNS answers are read, no reverse
+    /// lookup is sent, /etc/hosts is not read. Otherwise, as root, necromap reads the DNS answers
+    /// this host receives (a packet socket filtered in the kernel to port 53: the names programs
+    /// asked for), and asks the DNS server for PTR names of public addresses nobody named
+    /// (at most 20 queries a second, cached).
+    #[arg(short = 'n', long, global = true)]
+    pub no_resolve: bool,
+
+    /// The DNS server for reverse (PTR) lookups: IP or IP:PORT. Default: the first nameserver in
+    /// /etc/resolv.conf.
+    #[arg(long, global = true, value_name = "ADDR", value_parser = parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+
+    /// Also make reverse lookups for loopback, link-local and private addresses (never by default:
+    /// they say nothing to a public server and leak your internal addresses to it).
+    #[arg(long, global = true)]
+    pub resolve_private: bool,
+
     /// Keep stored events this long (e.g. 7d, 30d); older ones are pruned hourly.
     #[arg(long, global = true, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
     pub retention: Duration,
@@ -280,4 +298,11 @@ pub enum SpecAction {
     Check { file: Option<PathBuf> },
     /// Print the embedded spec, a starting point for your own.
     Print,
+}
+
+/// `IP` (port 53) or `IP:PORT`.
+fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse::<std::net::SocketAddr>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| std::net::SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("`{text}` is not an address: use an IP (port 53) or IP:PORT, e.g. 192.0.2.53 or 127.0.0.1:5353"))
 }

@@ -153,7 +153,16 @@ fn replay_source(cli: &Cli) -> Result<Option<ReplaySource>> {
 fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
     Ok(match replay_source(cli)? {
         Some(replay) => Box::new(replay),
-        None => open_live_with(LiveOptions { trace_connects: !cli.no_trace }),
+        None => open_live_with(LiveOptions { trace_connects: !cli.no_trace, names: name_options(cli) }),
+    })
+}
+
+/// Names as the flags ask: none with `-n`.
+fn name_options(cli: &Cli) -> Option<necromap::names::NameOptions> {
+    (!cli.no_resolve).then(|| necromap::names::NameOptions {
+        dns_server: cli.dns_server,
+        ptr_private: cli.resolve_private,
+        ..necromap::names::NameOptions::default()
     })
 }
 
@@ -281,8 +290,10 @@ fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snap
     if frame.is_some() {
         bail!("--frame needs --replay FILE or --demo");
     }
-    // One refresh: nothing closes in between, so no connect tracing.
-    let mut source = open_live_with(LiveOptions { trace_connects: false });
+    // One refresh: nothing closes in between, so no connect tracing, and
+    // no DNS answer or reverse lookup could arrive: names from /etc/hosts.
+    let names = name_options(cli).map(|o| necromap::names::NameOptions { passive: false, reverse: false, ..o });
+    let mut source = open_live_with(LiveOptions { trace_connects: false, names });
     let info = source.info();
     let obs = source.collect().context("collecting sockets")?;
     Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))

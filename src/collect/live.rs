@@ -41,20 +41,25 @@ pub struct LinuxSource {
     last_trace: TraceStats,
     /// Refreshes collected so far.
     collects: u64,
+    /// Names of remote addresses; none with `-n`.
+    naming: Option<super::naming::Naming>,
 }
 
 /// What the live source turns on besides dumps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LiveOptions {
     /// Name the process behind connections too short for a refresh through
     /// the kernel's connect tracepoint (root only; creates a tracing
     /// instance of necromap's own, removed on exit).
     pub trace_connects: bool,
+    /// Names for remote addresses (passive DNS, reverse lookups,
+    /// `/etc/hosts`); None: no names, nothing sent (`-n`).
+    pub names: Option<crate::names::NameOptions>,
 }
 
 impl Default for LiveOptions {
     fn default() -> Self {
-        Self { trace_connects: true }
+        Self { trace_connects: true, names: Some(crate::names::NameOptions::default()) }
     }
 }
 
@@ -109,6 +114,7 @@ impl LinuxSource {
             last_pump: PumpStats::default(),
             last_trace: TraceStats::default(),
             collects: 0,
+            naming: options.names.map(|o| super::naming::Naming::new(crate::names::Names::start(o))),
         })
     }
 }
@@ -217,9 +223,16 @@ impl Source for LinuxSource {
         }
         self.collects += 1;
         health.extend(self.event_health(&pump_stats, &trace_stats));
+        let names = match &mut self.naming {
+            Some(naming) => {
+                health.extend(naming.names().health().into_iter().map(HealthMessage::info));
+                naming.observe(&sockets, &closed, &self.owners, taken_at_ms)
+            }
+            None => crate::model::NameFacts { numeric: true, ..crate::model::NameFacts::default() },
+        };
         self.last_pump = pump_stats;
         self.last_trace = trace_stats;
-        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, closed, timings })
+        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, closed, names, timings })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cgroup;
 mod closing;
 pub mod container_names;
 mod live;
+mod naming;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
@@ -54,6 +55,10 @@ pub struct Observation {
     /// events and failed connects), however short they were.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub closed: Vec<ClosedSocket>,
+    /// Names of remote addresses and DNS queries answered since the
+    /// previous observation (empty when names are off).
+    #[serde(default, skip_serializing_if = "crate::model::NameFacts::is_empty")]
+    pub names: crate::model::NameFacts,
     /// Time per stage; not recorded (a replay measures its own).
     #[serde(skip)]
     pub timings: StageTimings,

@@ -137,6 +137,7 @@ impl Source for PortableSource {
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;
         let health = vec![HealthMessage::warn(self.reason.clone())];
         Ok(Observation {
+            names: crate::model::NameFacts::default(),
             taken_at_ms,
             sockets,
             processes,

@@ -52,6 +52,12 @@ pub struct SocketRow {
     /// The owner's container (`namespace/pod/container`, a name, or
     /// `runtime:shortid`) or systemd unit; null when unknown.
     pub container: Option<String>,
+    /// The name the remote address is known by (DNS answer, PTR or
+    /// /etc/hosts); null when none was seen.
+    pub remote_name: Option<String>,
+    /// The service name of the socket's service port (the remote port of an
+    /// outbound socket, the local port of others); null when unknown.
+    pub service: Option<&'static str>,
 }
 
 impl SocketRow {
@@ -91,11 +97,13 @@ impl SocketRow {
             netns: s.raw.netns.map(|n| n.0).or_else(|| snapshot.namespace(None).map(|n| n.inode)),
             namespace: snapshot.namespace_name(s.raw.netns),
             container: snapshot.workload_label(s),
+            remote_name: snapshot.remote_name(s).map(str::to_string),
+            service: crate::names::service_of(snapshot, s),
         }
     }
 
     /// Column names, in CSV order.
-    pub const COLUMNS: [&'static str; 29] = [
+    pub const COLUMNS: [&'static str; 31] = [
         "id",
         "protocol",
         "state",
@@ -125,10 +133,12 @@ impl SocketRow {
         "netns",
         "namespace",
         "container",
+        "remote_name",
+        "service",
     ];
 
     /// Values in [`Self::COLUMNS`] order, as text (empty for absent).
-    pub fn values(&self) -> [String; 29] {
+    pub fn values(&self) -> [String; 31] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.id.clone(),
@@ -160,6 +170,8 @@ impl SocketRow {
             opt(self.netns.map(|v| v.to_string())),
             self.namespace.clone(),
             opt(self.container.clone()),
+            opt(self.remote_name.clone()),
+            opt(self.service.map(str::to_string)),
         ]
     }
 }

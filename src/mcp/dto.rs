@@ -77,6 +77,10 @@ pub struct ConnectionItem {
     pub namespace: String,
     /// The namespace's inode (null when the source does not say).
     pub netns: Option<u32>,
+    /// The name the remote address is known by (the name a process asked DNS for, a PTR name, or /etc/hosts); null when none was seen.
+    pub remote_name: Option<String>,
+    /// The service name of the socket's service port (remote port when outbound, local port otherwise), e.g. https; null when unknown.
+    pub service: Option<String>,
     /// The owner's container (namespace/pod/container, a name, or runtime:shortid) or systemd unit; null when unknown.
     pub container: Option<String>,
 }
@@ -109,6 +113,8 @@ impl ConnectionItem {
             namespace: safe(&row.namespace, NAME_MAX),
             netns: row.netns,
             container: row.container.map(|c| safe(&c, NAME_MAX)),
+            remote_name: row.remote_name.map(|n| safe(&n, NAME_MAX)),
+            service: row.service.map(str::to_string),
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct ListConnectionsArgs {
     /// Only sockets whose remote address is this IP. Empty: any.
     #[serde(default)]
     pub remote_address: String,
+    /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`. Empty: any.
+    #[serde(default)]
+    pub remote_name: String,
     /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
     #[serde(default)]
     pub namespace: String,
@@ -182,6 +185,9 @@ fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArg
         "" => None,
         t => Some(t.parse().map_err(|_| format!("remote_address `{}` is not an IP address", safe(t, 60)))?),
     };
+    let remote_name = a.remote_name.trim().to_lowercase();
+    let named =
+        |x: &Socket| remote_name.is_empty() || s.endpoints.get(&x.endpoint()).is_some_and(|e| e.names.iter().any(|n| n.to_lowercase().contains(&remote_name)));
     if a.pid != 0 && s.process(Pid(a.pid)).is_none() {
         return Err(format!("no process {} owns a socket in snapshot {} (see list_processes)", a.pid, s.generation));
     }
@@ -191,6 +197,7 @@ fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArg
         .filter(|x| proto.is_none_or(|p| x.key().protocol == p))
         .filter(|x| a.pid == 0 || x.raw.owners.contains(&Pid(a.pid)))
         .filter(|x| remote.is_none_or(|ip| crate::model::normalize_ip(x.raw.remote.ip()) == crate::model::normalize_ip(ip)))
+        .filter(|x| named(x))
         .filter(|x| view_filter.is_none_or(|f| view::passes(f, s, x)))
         .filter(|x| a.namespace.trim().is_empty() || s.namespace_matches(x.raw.netns, &a.namespace))
         .filter(|x| {
@@ -207,7 +214,7 @@ pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
 #[tool_router(router = connections_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
         annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {

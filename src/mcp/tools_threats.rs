@@ -75,8 +75,12 @@ pub struct IpAnalysis {
     pub zone: String,
     /// Offline country code for public addresses.
     pub country: Option<String>,
-    /// Reverse name when known.
+    /// The name the address is best known by, when one was seen.
     pub hostname: Option<String>,
+    /// Every name seen for it, most recent first.
+    pub names: Vec<String>,
+    /// Where the first name came from: dns-answer (a process asked for it), ptr (reverse lookup) or hosts (/etc/hosts).
+    pub name_source: Option<String>,
     /// IOC and other tags on the endpoint.
     pub tags: Vec<String>,
     /// Processes that had sockets to it in the window, or have now.
@@ -252,6 +256,8 @@ impl NecromapServer {
                 .and_then(|e| e.country.clone())
                 .or_else(|| (zone == Zone::Public).then(|| iptocc::country_code(ip)).flatten().map(str::to_string)),
             hostname: endpoint.and_then(|e| e.hostname.as_deref()).map(|h| safe(h, 256)),
+            names: endpoint.map(|e| e.names.iter().map(|n| safe(n, 256)).collect()).unwrap_or_default(),
+            name_source: endpoint.and_then(|e| e.name_source).map(|n| n.name().to_string()),
             tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
             processes: processes.into_iter().take(50).collect(),
             open_sockets,

@@ -133,7 +133,8 @@ impl SnapshotBuilder {
 
         let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.health);
         let processes = process_table(&sockets, &obs.processes);
-        let endpoints = self.endpoint_table(&sockets, now);
+        let mut endpoints = self.endpoint_table(&sockets, now);
+        name_endpoints(&mut endpoints, &obs.names);
         for l in sockets.iter().filter_map(|s| s.listener.as_ref()) {
             if let Some(node) = listeners.get_mut(l) {
                 node.inbound_count += 1;
@@ -156,6 +157,7 @@ impl SnapshotBuilder {
             timings,
             namespaces: obs.namespaces,
             closed: obs.closed,
+            names: obs.names,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {
@@ -264,6 +266,22 @@ impl SnapshotBuilder {
     }
 }
 
+/// Give endpoints the names the collector saw for their addresses.
+fn name_endpoints(endpoints: &mut BTreeMap<EndpointKey, RemoteEndpointNode>, names: &super::NameFacts) {
+    if names.names.is_empty() {
+        return;
+    }
+    let by_ip: FxHashMap<std::net::IpAddr, &super::ObservedName> = names.names.iter().map(|n| (n.ip, n)).collect();
+    for node in endpoints.values_mut() {
+        if let Some(n) = by_ip.get(&node.ip) {
+            node.hostname = n.names.first().cloned();
+            node.names.clone_from(&n.names);
+            node.name_source = Some(n.source);
+            node.asked_by = n.asked_by;
+        }
+    }
+}
+
 fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
     RemoteEndpointNode {
         ip: key.ip,
@@ -271,6 +289,9 @@ fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEn
         zone,
         ports: Vec::new(),
         hostname: None,
+        names: Vec::new(),
+        name_source: None,
+        asked_by: None,
         country: country.map(str::to_string),
         tags: Vec::new(),
         connection_count: 0,

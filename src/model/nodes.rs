@@ -79,7 +79,17 @@ pub struct RemoteEndpointNode {
     pub netns: Option<NetNs>,
     pub zone: Zone,
     pub ports: Vec<u16>,
+    /// The name the address is best known by (the first of `names`).
     pub hostname: Option<String>,
+    /// Every name seen for the address, most recent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Where the first name came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_source: Option<super::NameSource>,
+    /// The process that asked DNS for the first name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_by: Option<u32>,
     pub country: Option<String>,
     pub tags: Vec<String>,
     pub connection_count: u64,

@@ -44,6 +44,8 @@ pub struct Snapshot {
     /// Sockets that closed since the previous refresh, however short
     /// (empty for sources without kernel events).
     pub closed: Vec<ClosedSocket>,
+    /// Names and DNS queries the collector saw for this refresh.
+    pub names: super::NameFacts,
 }
 
 impl Snapshot {
@@ -64,6 +66,7 @@ impl Snapshot {
             timings: StageTimings::default(),
             namespaces: Vec::new(),
             closed: Vec::new(),
+            names: super::NameFacts::default(),
         }
     }
 
@@ -117,6 +120,11 @@ impl Snapshot {
             None => self.namespaces.iter().find(|n| n.key().is_none()),
             Some(ns) => self.namespaces.iter().find(|n| n.inode == ns.0),
         }
+    }
+
+    /// The name a socket's remote endpoint is known by, when one was seen.
+    pub fn remote_name(&self, socket: &Socket) -> Option<&str> {
+        self.endpoints.get(&socket.endpoint()).and_then(|e| e.hostname.as_deref())
     }
 
     /// A readable name for a namespace key: `host` for the observer's own.

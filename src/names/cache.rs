@@ -28,16 +28,8 @@ pub const NEGATIVE_MS: i64 = 5 * 60_000;
 /// Recent queries kept for the rules.
 pub const QUERY_RING: usize = 10_000;
 
-/// Where a name came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NameSource {
-    /// An A/AAAA answer seen on the wire: the name someone asked for.
-    DnsAnswer,
-    /// A reverse (PTR) lookup we made.
-    Ptr,
-    /// `/etc/hosts`.
-    Hosts,
-}
+/// Where a name came from (the model's type: endpoints carry it).
+pub use crate::model::NameSource;
 
 /// The socket that asked, as far as it could be identified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

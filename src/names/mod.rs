@@ -34,7 +34,7 @@ use std::thread::JoinHandle;
 pub use answer::{AnswerRecord, DnsAnswer};
 pub use cache::{Asker, NameCache, NameRecord, NameSource, QueryRecord};
 pub use packet::parse_packet;
-pub use services::{Proto, Services};
+pub use services::{Proto, Services, service_of};
 use shared::{Shared, bump, get, lock};
 
 /// What to start.
@@ -242,6 +242,11 @@ impl Names {
             cached,
             evicted,
         }
+    }
+
+    /// Whether DNS answers are being read off the wire now.
+    pub fn passive_running(&self) -> bool {
+        self.inner.on && self.inner.passive && matches!(lock(&self.inner.shared.capture_status).as_ref(), Some(Ok(_)))
     }
 
     /// One line per part, for the health panel.

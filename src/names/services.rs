@@ -158,6 +158,20 @@ impl Services {
     }
 }
 
+/// The service name of a socket's service port (the remote port of an
+/// outbound socket, the local port of a listener or an inbound one), unless
+/// the snapshot is numeric (`-n`).
+pub fn service_of(snapshot: &crate::model::Snapshot, socket: &crate::model::Socket) -> Option<&'static str> {
+    if snapshot.names.numeric {
+        return None;
+    }
+    let port = match socket.direction {
+        crate::model::Direction::Outbound => socket.raw.remote.port(),
+        _ => socket.raw.local.port(),
+    };
+    Services::system().name(port, socket.raw.protocol())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
