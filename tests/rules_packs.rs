@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 const CASES: &str = include_str!("fixtures/rule_cases.yaml");
 
-const IOC: &str = "# tag: ioc\n203.0.113.66\n";
+const IOC: &str = "# tag: ioc\n203.0.113.66\nbadlist.test\n";
 const TOR: &str = "ExitNode AB\nExitAddress 192.0.2.50 2025-01-01 00:00:00\n";
 const AWS: &str = r#"{"prefixes":[{"ip_prefix":"198.51.100.128/25","region":"x","service":"S3"}]}"#;
 const POOLS: &str = "# tag: miner_pool\n198.51.100.9\n";
@@ -51,6 +51,11 @@ struct Case {
     /// The severity the hit must have, when the case says.
     #[serde(default)]
     severity: Option<Severity>,
+    /// The scenario's `dns:` section for the hit and for the near miss.
+    #[serde(default)]
+    hit_dns: Option<serde_yaml::Value>,
+    #[serde(default)]
+    miss_dns: Option<serde_yaml::Value>,
 }
 
 fn one() -> u32 {
@@ -65,16 +70,19 @@ fn fixtures() -> Fixtures {
 }
 
 /// Findings of the shipped packs on a scenario of these sockets.
-fn run(processes: &[serde_yaml::Value], sockets: &[serde_yaml::Value], frames: u32, interval_ms: u64) -> Vec<Finding> {
-    let scenario = serde_yaml::to_string(&serde_yaml::Mapping::from_iter([
+fn run(processes: &[serde_yaml::Value], sockets: &[serde_yaml::Value], frames: u32, interval_ms: u64, dns: Option<&serde_yaml::Value>) -> Vec<Finding> {
+    let mut mapping = serde_yaml::Mapping::from_iter([
         ("host".into(), "t".into()),
         ("start_ms".into(), 1_700_000_000_000i64.into()),
         ("interval_ms".into(), interval_ms.into()),
         ("frames".into(), frames.into()),
         ("processes".into(), processes.to_vec().into()),
         ("sockets".into(), sockets.to_vec().into()),
-    ]))
-    .expect("scenario yaml");
+    ]);
+    if let Some(dns) = dns {
+        mapping.insert("dns".into(), dns.clone());
+    }
+    let scenario = serde_yaml::to_string(&mapping).expect("scenario yaml");
     let mut replay = ReplaySource::from_text(&scenario, "fixture.yaml").unwrap_or_else(|e| panic!("fixture: {e}\n{scenario}"));
     let mut ioc = IocSet::new();
     for list in [IOC, TOR, AWS, POOLS] {
@@ -87,7 +95,7 @@ fn run(processes: &[serde_yaml::Value], sockets: &[serde_yaml::Value], frames: u
 /// Findings for sockets written as YAML flow lines (`  - { … }`).
 fn findings(sockets: &str, frames: u32, interval_ms: u64) -> Vec<Finding> {
     let sockets: Vec<serde_yaml::Value> = serde_yaml::from_str(sockets).expect("sockets");
-    run(&fixtures().processes, &sockets, frames, interval_ms)
+    run(&fixtures().processes, &sockets, frames, interval_ms, None)
 }
 
 #[test]
@@ -104,7 +112,7 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
     let f = fixtures();
     let mut failures = Vec::new();
     for case in &f.cases {
-        let hit = run(&f.processes, &case.hit, case.frames, case.interval_ms);
+        let hit = run(&f.processes, &case.hit, case.frames, case.interval_ms, case.hit_dns.as_ref());
         match hit.iter().find(|x| x.rule_id == case.rule) {
             None => failures.push(format!("{}: fixture did not match (got {:?})", case.rule, hit.iter().map(|x| x.rule_id.as_str()).collect::<Vec<_>>())),
             Some(x) if x.trace.is_empty() => failures.push(format!("{}: finding without a trace", case.rule)),
@@ -113,7 +121,7 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
             }
             Some(_) => {}
         }
-        let miss = run(&f.processes, &case.miss, case.frames, case.interval_ms);
+        let miss = run(&f.processes, &case.miss, case.frames, case.interval_ms, case.miss_dns.as_ref());
         if let Some(x) = miss.iter().find(|x| x.rule_id == case.rule) {
             failures.push(format!("{}: near miss matched: {:?}", case.rule, x.trace));
         }

@@ -61,7 +61,63 @@ pub struct Scenario {
     pub processes: Vec<ScenarioProcess>,
     #[serde(default)]
     pub sockets: Vec<ScenarioSocket>,
+    /// What passive DNS and reverse lookups would have seen.
+    #[serde(default)]
+    pub dns: Option<ScenarioDns>,
 }
+
+/// Names in a scenario:
+///
+/// ```yaml
+/// dns:
+///   passive_from_s: 0            # DNS answers read from this second (absent: passive DNS off)
+///   names:
+///     - { ip: 198.51.100.7, names: [c2.example.test], source: dns-answer, asked_by: 10 }
+///   queries:                     # answered queries, in the frame holding at_s
+///     - { pid: 10, at_s: 0, name: a.example.test, addrs: [198.51.100.7] }
+///     - { pid: 10, at_s: 0, parent: t.example.test, count: 40 }   # 40 distinct generated names under it
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDns {
+    pub passive_from_s: Option<u32>,
+    #[serde(default)]
+    pub names: Vec<crate::model::ObservedName>,
+    #[serde(default)]
+    pub queries: Vec<ScenarioQuery>,
+}
+
+/// One answered query, or `count` generated ones under `parent`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioQuery {
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub at_s: u32,
+    pub name: Option<String>,
+    pub parent: Option<String>,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+/// A label that looks generated (base-32 of a mixed counter), 16
+/// characters, deterministic.
+fn generated_label(i: u32) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    (0..16)
+        .map(|_| {
+            let c = ALPHABET[(x & 31) as usize];
+            x = x.rotate_right(5).wrapping_mul(0x2545_F491_4F6C_DD1D);
+            char::from(c)
+        })
+        .collect()
+}
+
+/// Most generated queries in a scenario.
+const MAX_QUERIES: u64 = 100_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -296,6 +352,22 @@ impl Scenario {
                 return Err(err("sockets", format!("socket #{}: every_s must be positive", i + 1)));
             }
         }
+        if let Some(dns) = &s.dns {
+            let total: u64 = dns.queries.iter().map(|q| u64::from(q.count)).sum();
+            if total > MAX_QUERIES {
+                return Err(err("dns", format!("the queries expand to {total} names; at most {MAX_QUERIES}")));
+            }
+            for (i, q) in dns.queries.iter().enumerate() {
+                if q.name.is_some() == q.parent.is_some() {
+                    return Err(err("dns", format!("query #{}: give either name or parent (with count)", i + 1)));
+                }
+            }
+            for (i, n) in dns.names.iter().enumerate() {
+                if n.names.is_empty() || n.names.iter().any(|x| x.is_empty() || x.len() > 253) {
+                    return Err(err("dns", format!("names #{}: give 1 or more names of 1 to 253 characters", i + 1)));
+                }
+            }
+        }
         Ok(s)
     }
 
@@ -318,7 +390,35 @@ impl Scenario {
         owners.sort_unstable();
         owners.dedup();
         let processes = self.processes.iter().filter(|p| owners.binary_search(&p.pid).is_ok()).map(|p| self.facts(p)).collect();
-        Observation { taken_at_ms: self.start_ms.saturating_add(t_ms as i64), sockets, processes, privileged: true, ..Observation::default() }
+        let taken_at_ms = self.start_ms.saturating_add(t_ms as i64);
+        Observation { taken_at_ms, sockets, processes, privileged: true, names: self.names(f), ..Observation::default() }
+    }
+
+    /// The names and the queries answered in frame `f` (those whose `at_s`
+    /// falls after the previous frame and up to this one).
+    fn names(&self, f: u32) -> crate::model::NameFacts {
+        let Some(dns) = &self.dns else { return crate::model::NameFacts::default() };
+        let now_ms = u64::from(f).saturating_mul(self.interval_ms);
+        let after_ms = if f == 0 { None } else { Some(u64::from(f - 1).saturating_mul(self.interval_ms)) };
+        let in_frame = |at_s: u32| {
+            let at = u64::from(at_s).saturating_mul(1000);
+            at <= now_ms && after_ms.is_none_or(|a| at > a)
+        };
+        let mut queries = Vec::new();
+        for q in dns.queries.iter().filter(|q| in_frame(q.at_s)) {
+            let at_ms = self.start_ms.saturating_add(i64::from(q.at_s).saturating_mul(1000));
+            let query = |name: String| crate::model::DnsQuery { at_ms, name, addrs: q.addrs.clone(), pid: q.pid, uid: None };
+            match (&q.name, &q.parent) {
+                (Some(name), _) => queries.push(query(name.clone())),
+                (None, Some(parent)) => queries.extend((0..q.count).map(|i| query(format!("{}.{parent}", generated_label(i))))),
+                (None, None) => {}
+            }
+        }
+        let passive_since_ms = dns
+            .passive_from_s
+            .filter(|&s| u64::from(s).saturating_mul(1000) <= now_ms)
+            .map(|s| self.start_ms.saturating_add(i64::from(s).saturating_mul(1000)));
+        crate::model::NameFacts { passive_since_ms, names: dns.names.clone(), queries, numeric: false }
     }
 
     fn socket(&self, entry: usize, instance: u64, copy: u32, spec: &ScenarioSocket, alive_ms: u64) -> RawSocket {

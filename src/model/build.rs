@@ -41,13 +41,15 @@ pub trait Evaluator: Send {
 pub struct SnapshotBuilder {
     spec: Arc<Spec>,
     history: History,
+    /// What processes asked DNS for, over the last minutes.
+    dns: super::DnsHistory,
     generation: u64,
     countries: FxHashMap<IpAddr, Option<&'static str>>,
 }
 
 impl SnapshotBuilder {
     pub fn new(spec: Arc<Spec>) -> Self {
-        Self { spec, history: History::new(), generation: 0, countries: FxHashMap::default() }
+        Self { spec, history: History::new(), dns: super::DnsHistory::default(), generation: 0, countries: FxHashMap::default() }
     }
 
     pub fn history(&self) -> &History {
@@ -135,6 +137,7 @@ impl SnapshotBuilder {
         let processes = process_table(&sockets, &obs.processes);
         let mut endpoints = self.endpoint_table(&sockets, now);
         name_endpoints(&mut endpoints, &obs.names);
+        self.dns.record(&obs.names.queries, now);
         for l in sockets.iter().filter_map(|s| s.listener.as_ref()) {
             if let Some(node) = listeners.get_mut(l) {
                 node.inbound_count += 1;
@@ -158,6 +161,7 @@ impl SnapshotBuilder {
             namespaces: obs.namespaces,
             closed: obs.closed,
             names: obs.names,
+            dns_activity: self.dns.activity(),
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {

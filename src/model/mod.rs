@@ -12,6 +12,7 @@ mod health;
 mod history;
 mod index;
 mod keys;
+mod dns_history;
 mod names;
 mod namespace;
 mod nodes;
@@ -32,6 +33,7 @@ pub use health::{Health, HealthLevel, HealthMessage, HealthTopic, StageTimings, 
 pub use history::{ConnectionStart, History, SeriesKey};
 pub use index::{FactIndex, Facts};
 pub use keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
+pub use dns_history::{DNS_WINDOW_MS, DnsActivity, DnsHistory};
 pub use names::{DnsQuery, NameFacts, NameSource, ObservedName, label_entropy, longest_label, parent_domain};
 pub use namespace::{NamespaceInfo, NamespaceStatus};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};

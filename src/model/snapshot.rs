@@ -46,6 +46,9 @@ pub struct Snapshot {
     pub closed: Vec<ClosedSocket>,
     /// Names and DNS queries the collector saw for this refresh.
     pub names: super::NameFacts,
+    /// What each process asked DNS for in the last minutes (processes
+    /// whose queries could be attributed).
+    pub dns_activity: BTreeMap<Pid, super::DnsActivity>,
 }
 
 impl Snapshot {
@@ -67,6 +70,7 @@ impl Snapshot {
             namespaces: Vec::new(),
             closed: Vec::new(),
             names: super::NameFacts::default(),
+            dns_activity: BTreeMap::new(),
         }
     }
 

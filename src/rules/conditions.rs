@@ -75,6 +75,21 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// A process whose DNS queries were attributed but that holds no
+    /// socket now: stands for its resolution in process rules.
+    pub fn of_dns(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
+        Self {
+            socket: None,
+            pid: Some(pid),
+            process: snapshot.process(pid),
+            remote: None,
+            protocol: Protocol::Udp,
+            direction: Direction::Outbound,
+            beacon: None,
+            netns: None,
+        }
+    }
+
     /// The remote endpoint, as seen from the item's namespace.
     pub fn endpoint(&self) -> Option<crate::model::EndpointKey> {
         self.remote.map(|r| crate::model::EndpointKey::of(r.ip(), self.netns))
@@ -196,6 +211,9 @@ fn any_of_holds(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>) -> 
 
 #[allow(clippy::too_many_lines, clippy::cognitive_complexity)]
 fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
+    if !super::name_conditions::remote_names(m, item, ctx, trace.as_deref_mut()) {
+        return false;
+    }
     let sock = item.socket;
     if let Some(st) = m.state {
         let actual = sock.map(Socket::state);
@@ -445,7 +463,7 @@ fn socket_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut 
 
 #[allow(clippy::too_many_lines)]
 fn process_part(m: &Match, c: &Compiled, item: &Item<'_>, ctx: &Context<'_>, mut trace: Option<&mut Vec<TraceStep>>) -> bool {
-    if !process_keys(m, c, item, ctx, trace.as_deref_mut()) {
+    if !process_keys(m, c, item, ctx, trace.as_deref_mut()) || !super::name_conditions::process_dns(m, item, ctx, trace.as_deref_mut()) {
         return false;
     }
     // `not` about the process only, last so the trace reads in order.

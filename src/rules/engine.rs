@@ -87,10 +87,9 @@ impl<'a> Context<'a> {
         }
         let mut t = self.ioc.tags(ip);
         if let Some(e) = self.snapshot.endpoints.get(&EndpointKey::host(ip)) {
+            // Names on domain lists are `remote_name_tags_contains`, with
+            // the name in the trace; an address's tags are its own.
             t.extend(e.tags.iter().cloned());
-            if let Some(h) = &e.hostname {
-                t.extend(self.ioc.domain_tags(h));
-            }
         }
         let t = std::rc::Rc::new(t);
         self.tags.borrow_mut().insert(ip, t.clone());
@@ -201,6 +200,8 @@ struct Prepared<'a> {
     beacon_items: Vec<Item<'a>>,
     /// Processes with attempts in the last five minutes and no socket now.
     history_items: Vec<Item<'a>>,
+    /// Processes with attributed DNS queries and no socket now.
+    dns_items: Vec<Item<'a>>,
 }
 
 /// The longest window a history item stands for (rules' `window_sec` up
@@ -230,7 +231,8 @@ fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
         .filter(|(pid, _)| !by_pid.contains_key(&Pid(*pid)))
         .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
         .collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items }
+    let dns_items = s.dns_activity.keys().filter(|pid| !by_pid.contains_key(pid)).map(|&pid| Item::of_dns(s, pid)).collect();
+    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
 }
 
 /// The items a rule can possibly match, in a stable order: for process
@@ -240,6 +242,9 @@ fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>,
     let mut out = socket_candidates(rule, p, ctx, memo);
     if rule.rule.scope == Scope::Process && rule.rule.matcher.has_history_aggregates() && rule.rule.matcher.beacon_score_gte.is_none() {
         out.extend(p.history_items.iter());
+    }
+    if rule.rule.matcher.dns_names_under_parent_gte.is_some() {
+        out.extend(p.dns_items.iter());
     }
     out
 }

@@ -14,6 +14,7 @@ pub mod engine;
 mod explain;
 pub mod ioc;
 pub mod lint;
+mod name_conditions;
 pub mod load;
 pub mod schema;
 pub mod suggest;

@@ -227,6 +227,20 @@ pub struct Match {
     pub beacon_score_gte: Option<f64>,
     // Local services.
     pub remote_local_service_except: Option<Vec<String>>,
+    // Names (passive DNS, PTR, /etc/hosts).
+    /// A name of the remote endpoint is on a domain IOC list with this tag.
+    pub remote_name_tags_contains: Option<String>,
+    /// Whether a DNS answer named the remote address. `false` holds only
+    /// while passive DNS runs and already ran when the socket appeared.
+    pub remote_resolved: Option<bool>,
+    /// The highest entropy (bits per character) of a first label of 12 or
+    /// more characters among the endpoint's names.
+    pub remote_name_entropy_gte: Option<f64>,
+    /// The longest label among the endpoint's names, in characters.
+    pub remote_name_label_gte: Option<u64>,
+    /// Distinct names the process asked DNS for under one parent domain in
+    /// the last 5 minutes.
+    pub dns_names_under_parent_gte: Option<u64>,
     // OR, and NOT.
     pub any_of: Option<Vec<Match>>,
     pub not: Option<Box<Match>>,
@@ -272,6 +286,7 @@ impl Match {
             uid_in: None,
             has_tty: None,
             shell_io: None,
+            dns_names_under_parent_gte: None,
             any_of: None,
             not: self.not.clone().filter(|n| !n.is_process_only_deep()),
             ..self.clone()
