@@ -228,3 +228,103 @@ fn the_asker_is_the_socket_that_asked_never_its_peer() {
     // Gone: nothing is found, and above all not the server's socket.
     assert_eq!(diag.udp_socket(local, remote), None);
 }
+
+mod common;
+
+use common::mcp::{BIN, Server, TOKEN, call_tool, start_command};
+
+/// A responder on a free 127.0.0.x:53 (the capture keeps answers from port 53).
+fn responder() -> Responder {
+    (171..=200)
+        .find_map(|last| Responder::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)), 53)).ok())
+        .expect("no free 127.0.0.x:53 for the test responder")
+}
+
+/// `necromap --mcp --http` on the live host with these extra flags.
+fn live_server(flags: &[&str]) -> Server {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["--mcp", "--http", "127.0.0.1:0", "--no-store", "--no-trace"]).args(flags).env("NECROMAP_MCP_TOKEN", TOKEN);
+    start_command(cmd)
+}
+
+/// A child that asks `server` for `c2.example.test` (keeping its UDP socket
+/// open), then connects to the address it got, on `port`, and holds it.
+fn resolving_child(server: SocketAddr, port: u16) -> common::Reaped {
+    common::require("python3");
+    let script = r#"
+import socket, struct, sys, time
+server = (sys.argv[1], int(sys.argv[2]))
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l for l in b"c2.example.test".split(b".")) + b"\0" + struct.pack(">HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.connect(server)
+u.send(q)
+a = u.recv(1500)
+addr = socket.inet_ntoa(a[-4:])
+t = socket.create_connection((addr, int(sys.argv[3])))
+time.sleep(60)
+"#;
+    let mut c = std::process::Command::new("python3");
+    c.args(["-c", script, &server.ip().to_string(), &server.port().to_string(), &port.to_string()]);
+    common::spawn_group(c)
+}
+
+#[test]
+fn a_name_a_process_asked_for_reaches_mcp_and_matches_a_domain_ioc() {
+    assert_root();
+    let responder = responder();
+    let dir = tempfile::tempdir().expect("tmp");
+    let ioc = dir.path().join("domains.txt");
+    std::fs::write(&ioc, "# tag: ioc\nexample.test\n").expect("ioc");
+    let server = live_server(&["--ioc", &ioc.display().to_string(), "--dns-server", &responder.addr.to_string(), "--resolve-private"]);
+    let c2 = std::net::TcpListener::bind("127.0.0.77:0").expect("listen on 127.0.0.77");
+    let port = c2.local_addr().expect("addr").port();
+    // The PTR side: a connection to 127.0.0.78, which nothing resolved.
+    let quiet = std::net::TcpListener::bind("127.0.0.78:0").expect("listen on 127.0.0.78");
+    let _to_quiet = std::net::TcpStream::connect(quiet.local_addr().expect("addr")).expect("connect 127.0.0.78");
+    let _child = resolving_child(responder.addr, port);
+    let _accepted = c2.accept().expect("the child connects to the address it resolved");
+
+    let body = poll("the connection listed with its name", || {
+        call_tool(server.addr, "list_connections", r#"{"remote_name":"c2.example.test","limit":10}"#)
+            .ok()
+            .filter(|b| b.contains(&format!("\\\"remote_port\\\":{port}")))
+    });
+    assert!(body.contains("c2.example.test"), "{body}");
+    let ip =
+        poll("analyze_ip says dns-answer", || call_tool(server.addr, "analyze_ip", r#"{"ip_address":"127.0.0.77"}"#).ok().filter(|b| b.contains("dns-answer")));
+    assert!(ip.contains("c2.example.test"), "{ip}");
+    let flagged = poll("the domain IOC finding", || {
+        call_tool(server.addr, "get_suspicious_connections", r#"{"min_severity":"low","limit":50}"#).ok().filter(|b| b.contains("ioc_name_outbound"))
+    });
+    assert!(flagged.contains("c2.example.test (127.0.0.77)"), "the trace names the name and the address: {flagged}");
+    let ptr = poll("the PTR name of 127.0.0.78", || {
+        call_tool(server.addr, "analyze_ip", r#"{"ip_address":"127.0.0.78"}"#).ok().filter(|b| b.contains("ptr-name.example.test"))
+    });
+    assert!(ptr.contains("\\\"name_source\\\":\\\"ptr\\\""), "{ptr}");
+    assert!(responder.asked().iter().any(|q| q == "78.0.0.127.in-addr.arpa."), "{:?}", responder.asked());
+}
+
+#[test]
+fn no_resolve_sends_no_query_and_shows_no_name() {
+    assert_root();
+    let responder = responder();
+    let server = live_server(&["-n", "--dns-server", &responder.addr.to_string(), "--resolve-private"]);
+    let quiet = std::net::TcpListener::bind("127.0.0.79:0").expect("listen on 127.0.0.79");
+    let _to_quiet = std::net::TcpStream::connect(quiet.local_addr().expect("addr")).expect("connect");
+    let generation =
+        |b: &str| b.split("\\\"generation\\\":").nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).and_then(|g| g.parse::<u64>().ok());
+    let first = poll("the connection listed", || {
+        call_tool(server.addr, "list_connections", r#"{"remote_address":"127.0.0.79","limit":10}"#)
+            .ok()
+            .filter(|b| b.contains("127.0.0.79"))
+            .and_then(|b| generation(&b))
+    });
+    // Three more refreshes with the connection in view.
+    let body = poll("three more refreshes", || {
+        call_tool(server.addr, "list_connections", r#"{"remote_address":"127.0.0.79","limit":10}"#)
+            .ok()
+            .filter(|b| generation(b).is_some_and(|g| g >= first + 3))
+    });
+    assert!(!body.contains("remote_name\\\":\\\""), "no name with -n: {body}");
+    assert!(responder.asked().is_empty(), "-n sent queries: {:?}", responder.asked());
+}

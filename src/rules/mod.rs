@@ -14,8 +14,8 @@ pub mod engine;
 mod explain;
 pub mod ioc;
 pub mod lint;
-mod name_conditions;
 pub mod load;
+mod name_conditions;
 pub mod schema;
 pub mod suggest;
 

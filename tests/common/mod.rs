@@ -4,6 +4,8 @@
 //! Each test binary uses a subset of these.
 #![allow(dead_code)]
 
+pub mod mcp;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
