@@ -49,15 +49,15 @@ pub fn remote_names(m: &Match, item: &Item<'_>, ctx: &Context<'_>, mut trace: Op
         );
     }
     if let Some(want) = m.remote_resolved {
-        let named = endpoint.is_some_and(|e| e.name_source == Some(NameSource::DnsAnswer));
+        let answered = endpoint.is_some_and(|e| e.name_source == Some(NameSource::DnsAnswer));
         let (holds, value) = if want {
-            (named, format!("{addr} was named by a DNS answer: {}", names.first().map_or_else(String::new, |n| shown(n))))
+            (answered, format!("{addr} was named by a DNS answer: {}", names.first().map_or_else(String::new, |n| shown(n))))
         } else {
             let since = s.names.passive_since_ms;
             let first_seen = item.socket.map(|x| x.first_seen_ms);
             match (since, first_seen) {
                 (Some(since), Some(seen)) if seen >= since + RESOLVE_SLACK_MS => (
-                    !named,
+                    !answered,
                     format!(
                         "no DNS answer on this host named {addr} (passive DNS on since {}, connection first seen {})",
                         crate::duration::utc(since),
