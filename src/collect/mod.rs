@@ -6,7 +6,7 @@ pub mod cgroup;
 mod closing;
 pub mod container_names;
 mod live;
-mod naming;
+pub mod naming;
 pub mod netlink;
 pub mod netns;
 pub mod owners;

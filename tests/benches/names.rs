@@ -82,6 +82,64 @@ fn main() {
     println!("necromap names benchmark · {rate} answers/s · {secs} s · {} cores", std::thread::available_parallelism().map_or(1, usize::from));
     capture(rate, secs);
     lookups(100_000);
+    refresh_with_lookups_in_flight(100_000);
+}
+
+/// The refresh path's share of naming (`Naming::observe`: a cache lookup
+/// per remote address, a queued PTR request for each unnamed one) with
+/// 50,000 public addresses waiting on a DNS server that never answers,
+/// against the same refreshes with names off, in the same run.
+fn refresh_with_lookups_in_flight(n: usize) {
+    use necromap::collect::naming::Naming;
+    use necromap::collect::owners::OwnerCache;
+    use necromap::model::{Protocol, RawSocket, SocketKey, SocketState};
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("a DNS server that never answers");
+    let sockets: Vec<RawSocket> = (0..n)
+        .map(|i| RawSocket {
+            key: SocketKey { protocol: Protocol::Tcp, cookie: i as u64 + 1 },
+            state: SocketState::Established,
+            local: ([10, 0, 0, 5], 20_000 + (i % 40_000) as u16).into(),
+            remote: (IpAddr::V4(Ipv4Addr::new(203, 0, ((i / 2) / 250 % 250) as u8, ((i / 2) % 250) as u8)), 443).into(),
+            inode: i as u32 + 1,
+            uid: 1000,
+            owners: Vec::new(),
+            tcp: None,
+            recv_queue: 0,
+            send_queue: 0,
+            netns: None,
+        })
+        .collect();
+    let owners = OwnerCache::new();
+    let time = |naming: &mut Naming| -> f64 {
+        let mut total = 0.0;
+        for r in 0..5 {
+            let t = Instant::now();
+            let facts = naming.observe(&sockets, &[], &owners, now_ms() + r);
+            total += ms(t);
+            assert!(facts.names.is_empty());
+        }
+        total / 5.0
+    };
+    let mut off = Naming::new(Names::off());
+    let off_ms = time(&mut off);
+    let names = Names::start(NameOptions {
+        passive: false,
+        reverse: true,
+        dns_server: Some(silent.local_addr().expect("addr")),
+        hosts_file: None,
+        ..NameOptions::default()
+    });
+    let mut on = Naming::new(names.clone());
+    let on_ms = time(&mut on);
+    let st = names.stats();
+    println!(
+        "refresh path:     {n} sockets, {} distinct public remotes: {on_ms:.1} ms a refresh with PTR lookups in flight ({} queued, {} dropped from the full queue, {} sent) vs {off_ms:.1} ms with names off; ratio {:.2}",
+        sockets.iter().map(|s| s.remote.ip()).collect::<std::collections::HashSet<_>>().len(),
+        st.ptr_wanted,
+        st.ptr_dropped,
+        st.ptr_sent,
+        on_ms / off_ms.max(0.001)
+    );
 }
 
 fn capture(rate: u64, secs: u64) {
