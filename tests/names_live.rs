@@ -211,7 +211,7 @@ fn hosts_file_names_are_the_fallback() {
     let names = Names::start(NameOptions { passive: false, reverse: false, hosts_file: Some(path), ..NameOptions::default() });
     let r = names.lookup(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 90)), now_ms()).expect("hosts name");
     assert_eq!((r.names, r.source), (vec!["box.test".to_string(), "box".to_string()], NameSource::Hosts));
-    assert_eq!(names.health(), vec!["passive DNS off: not asked for".to_string(), "reverse lookups off: not asked for".to_string()]);
+    assert_eq!(names.health(), vec!["names from /etc/hosts only (no DNS answers read, no reverse lookups)".to_string()]);
 }
 
 #[test]

@@ -256,6 +256,9 @@ impl Names {
         }
         let st = self.stats();
         let mut out = Vec::new();
+        if !self.inner.passive && self.inner.reverse_server.is_none() {
+            return vec!["names from /etc/hosts only (no DNS answers read, no reverse lookups)".to_string()];
+        }
         if self.inner.passive {
             match lock(&self.inner.shared.capture_status).as_ref() {
                 Some(Err(reason)) => out.push(format!("passive DNS off: {reason}")),
