@@ -148,6 +148,7 @@ fn alerts_offsets_baselines_and_retention() {
         processes: std::collections::BTreeSet::new(),
         remote_endpoints: std::collections::BTreeSet::new(),
         listeners: ["22/tcp/0/sshd".to_string()].into(),
+        remote_names: ["api.github.com".to_string()].into(),
     };
     let batch = Batch {
         alerts: vec![alert.clone(), crate::intel::eve::Alert { at_ms: 9_000_000, ..alert }],
