@@ -4,6 +4,7 @@
 //! or own a PTR zone): every one here is escaped and bounded before it is
 //! returned.
 
+use std::fmt::Write;
 use std::net::SocketAddr;
 
 use crate::model::{EndpointKey, RemoteEndpointNode, Snapshot, Socket};
@@ -66,7 +67,7 @@ pub fn names_line(node: &RemoteEndpointNode) -> Option<String> {
     let shown: Vec<String> = names.iter().take(6).map(|n| bounded(&escape_control(n), 64)).collect();
     let mut text = shown.join(", ");
     if names.len() > shown.len() {
-        text.push_str(&format!(" +{} more", names.len() - shown.len()));
+        let _ = write!(text, " +{} more", names.len() - shown.len());
     }
     let mut how = Vec::new();
     if let Some(src) = node.name_source {
@@ -76,7 +77,7 @@ pub fn names_line(node: &RemoteEndpointNode) -> Option<String> {
         how.push(format!("asked by pid {pid}"));
     }
     if !how.is_empty() {
-        text.push_str(&format!(" ({})", how.join(", ")));
+        let _ = write!(text, " ({})", how.join(", "));
     }
     Some(text)
 }
