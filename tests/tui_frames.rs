@@ -530,7 +530,8 @@ fn a_named_endpoint_shows_its_name_in_the_list_the_map_and_the_inspector() {
     a.apply(Action::FocusProcess);
     a.set_filter("");
     let text = draw(&a).backend().to_string();
-    assert!(text.contains("c2.evil.test"), "the map at 80×24: {text}");
+    let map_line = text.lines().find(|l| l.contains('☠')).expect("the shell's peer on the map");
+    assert!(map_line.contains("☠ c2.evil.tes"), "the map at 80×24 labels it by name (cut to fit): {text}");
     let mut a = named_app((80, 24));
     a.apply(Action::NextPane);
     let text = draw(&a).backend().to_string();
