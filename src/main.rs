@@ -109,9 +109,10 @@ fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
             let baseline = Baseline::from_snapshot(name, &snapshot);
             let place = saved::save(&baseline, name, store)?;
             println!(
-                "saved baseline `{name}` to {place}: {} processes, {} remote endpoints, {} listeners",
+                "saved baseline `{name}` to {place}: {} processes, {} remote endpoints, {} remote names, {} listeners",
                 baseline.processes.len(),
                 baseline.remote_endpoints.len(),
+                baseline.remote_names.len(),
                 baseline.listeners.len()
             );
         }

@@ -28,6 +28,7 @@ fn baseline() -> Baseline {
         processes: ["/usr/bin/app uid 1000".to_string()].into(),
         remote_endpoints: ["203.0.113.5".to_string()].into(),
         listeners: ["8080/tcp/500/app", "22/tcp/0/sshd"].map(String::from).into(),
+        remote_names: std::collections::BTreeSet::new(),
     }
 }
 

@@ -33,6 +33,7 @@ fn events(n: usize, from: i64) -> Batch {
             local_port: 40_000,
             remote_ip: "127.0.0.2".into(),
             remote_port: 443,
+            remote_name: None,
             pid: Some(1),
             comm: Some("filler-process-name-to-take-some-room".into()),
             exe: Some("/usr/bin/a-long-executable-path-to-take-some-room".into()),

@@ -251,13 +251,13 @@ async fn typing_a_filter_narrows_the_list() {
 #[tokio::test]
 async fn a_bad_filter_shows_its_error_inline_and_keeps_the_old_one() {
     let mut events = vec![key(KeyCode::Char('/'))];
-    events.extend(typed("port:http"));
+    events.extend(typed("port:htttp"));
     events.push(key(KeyCode::Enter));
     let (a, t) = script(app((120, 40), false), events).await;
     assert!(a.ui.filter_text.is_empty());
     assert_eq!(a.derived.rows.len(), a.snapshot.sockets.len());
     let text = t.backend().to_string();
-    assert!(text.contains("`port:http`: expected a port"), "{text}");
+    assert!(text.contains("`port:htttp`: expected a port 0-65535 or a service name"), "{text}");
     insta::assert_snapshot!("keys_bad_filter", t.backend());
 }
 
@@ -482,4 +482,102 @@ fn c1_del_and_bidi_controls_never_reach_the_screen_raw() {
     let raw = |c: char| matches!(c, '\u{7f}' | '\u{80}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     assert!(text.contains("evil"), "the hostile name is on screen");
     assert!(!text.chars().any(raw), "{text}");
+}
+
+/// The demo with names for two endpoints, as passive DNS and PTR give them
+/// on a live host: the reverse shell's peer (asked for by the shell) and
+/// one HTTPS server.
+fn named_demo() -> Arc<Snapshot> {
+    let mut s = (*demo()).clone();
+    let mut name = |ip: &str, names: &[&str], source: necromap::model::NameSource, asked_by: Option<u32>| {
+        let e = s.endpoints.get_mut(&EndpointKey::host(ip.parse().expect("ip"))).expect("endpoint in the demo");
+        e.names = names.iter().map(ToString::to_string).collect();
+        e.hostname = e.names.first().cloned();
+        e.name_source = Some(source);
+        e.asked_by = asked_by;
+    };
+    name("203.0.113.200", &["c2.evil.test", "old.evil.test"], necromap::model::NameSource::DnsAnswer, Some(3401));
+    name("203.0.113.41", &["api.github.com", "github.com"], necromap::model::NameSource::Ptr, None);
+    Arc::new(s)
+}
+
+fn named_app(size: (u16, u16)) -> App {
+    App::new(Arc::new(Spec::embedded()), named_demo(), status(), Options { plain: false, initial_view: None, mcp_note: None }, size)
+}
+
+#[test]
+fn a_named_endpoint_shows_its_name_in_the_list_the_map_and_the_inspector() {
+    // 120×40: the list's remote column and the map label use the name.
+    let mut a = named_app((120, 40));
+    let text = draw(&a).backend().to_string();
+    let list_row = text.lines().find(|l| l.contains("bash (3401)")).expect("the shell's row");
+    assert!(list_row.contains("c2.evil.test:4444"), "name:port in the list: {text}");
+    assert!(!list_row.contains("203.0.113.200"), "the name replaces the address in the list: {list_row}");
+    assert!(text.contains("☠ c2.evil.test:4444"), "the map labels the endpoint by name: {text}");
+    assert!(text.contains("● api.github.com:443"), "{text}");
+    assert!(text.contains("10.0.0.20:9200"), "unnamed endpoints keep their address: {text}");
+    // The inspector keeps the address, with every name and its source.
+    a.apply(Action::NextPane);
+    let text = draw(&a).backend().to_string();
+    assert!(text.contains("remote   203.0.113.200:4444"), "{text}");
+    assert!(text.contains("names    c2.evil.test, old.evil.test"), "{text}");
+    assert!(text.contains("(dns-answer, asked by pid 3401)"), "{text}");
+    // 80×24: no room for the remote column; the focused map and the inspector name it.
+    let mut a = named_app((80, 24));
+    a.set_filter("pid:3401");
+    a.ui.pane = Pane::List;
+    a.apply(Action::Down);
+    a.apply(Action::FocusProcess);
+    a.set_filter("");
+    let text = draw(&a).backend().to_string();
+    let map_line = text.lines().find(|l| l.contains('☠')).expect("the shell's peer on the map");
+    assert!(map_line.contains("☠ c2.evil.tes"), "the map at 80×24 labels it by name (cut to fit): {text}");
+    let mut a = named_app((80, 24));
+    a.apply(Action::NextPane);
+    let text = draw(&a).backend().to_string();
+    assert!(text.contains("remote   203.0.113.200:4444"), "{text}");
+    assert!(text.contains("names    c2.evil.test"), "{text}");
+}
+
+#[test]
+fn host_and_service_port_filters_select_the_right_rows() {
+    let s = named_demo();
+    let rows_for = |filter: &str| {
+        let mut a = named_app((120, 40));
+        a.set_filter(filter);
+        assert!(a.ui.filter_error.is_none(), "{filter}: {:?}", a.ui.filter_error);
+        a.derived.rows.iter().map(|&r| s.sockets[r as usize].raw.remote.ip().to_string()).collect::<BTreeSet<_>>()
+    };
+    assert_eq!(rows_for("host:EVIL"), BTreeSet::from(["203.0.113.200".to_string()]), "case-insensitive, any name");
+    assert_eq!(rows_for("host:old.evil"), BTreeSet::from(["203.0.113.200".to_string()]), "older names match too");
+    assert_eq!(rows_for("host:github"), BTreeSet::from(["203.0.113.41".to_string()]));
+    assert_eq!(rows_for("host:203.0.113.41"), BTreeSet::from(["203.0.113.41".to_string()]), "the address matches too");
+    assert!(rows_for("host:nowhere.test").is_empty());
+    let https = rows_for("port:https");
+    assert!(https.contains("203.0.113.41"), "{https:?}");
+    assert_eq!(https, rows_for("port:443"), "a service name is its port");
+    assert_eq!(rows_for("rport:https state:established"), rows_for("rport:443 state:established"));
+    let mut a = named_app((120, 40));
+    a.set_filter("port:nosuchservice");
+    let e = a.ui.filter_error.clone().expect("an unknown service is an error");
+    assert!(e.contains("`nosuchservice` is neither"), "{e}");
+}
+
+#[test]
+fn hostile_names_are_escaped_and_bounded_on_screen() {
+    let mut s = (*named_demo()).clone();
+    let e = s.endpoints.get_mut(&EndpointKey::host("203.0.113.200".parse().expect("ip"))).expect("endpoint");
+    let evil = format!("x\u{1b}]0;pwn\u{7}\u{202e}{}.test", "a".repeat(200));
+    e.names = vec![evil.clone()];
+    e.hostname = Some(evil);
+    let mut a = App::new(Arc::new(Spec::embedded()), Arc::new(s), status(), Options { plain: false, initial_view: None, mcp_note: None }, (120, 40));
+    for pane in [false, true] {
+        if pane {
+            a.apply(Action::NextPane);
+        }
+        let text = draw(&a).backend().to_string();
+        assert!(!text.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'), "{text}");
+        assert!(text.contains("x\\x1b]0;pwn"), "shown escaped: {text}");
+        assert!(!text.contains(&"a".repeat(100)), "bounded: {text}");
+    }
 }

@@ -117,6 +117,7 @@ mod tests {
             processes: ["/usr/sbin/sshd uid 0".to_string()].into(),
             remote_endpoints: ["192.0.2.1".to_string()].into(),
             listeners: ["22/tcp/0/sshd".to_string()].into(),
+            remote_names: ["api.github.com".to_string()].into(),
         };
         let written = save(&b, path.to_str().expect("utf-8 path")).expect("save");
         assert_eq!(load(written.to_str().expect("utf-8")).expect("load"), b);

@@ -23,6 +23,16 @@ fn process_text(s: &Snapshot, pid: Pid) -> String {
     }
 }
 
+/// An endpoint's address, with its best name beside it when it has one:
+/// `203.0.113.41 (api.github.com)`. Names are attacker-controlled: escaped
+/// and bounded.
+fn endpoint_text(e: &crate::model::RemoteEndpointNode) -> String {
+    match e.hostname.as_deref().filter(|h| !h.is_empty()) {
+        Some(name) => format!("{} ({})", e.ip, safe(name, 48)),
+        None => e.ip.to_string(),
+    }
+}
+
 /// What a finding is about, in one phrase.
 fn subject_text(s: &Snapshot, f: &Finding) -> String {
     match f.subject {
@@ -39,9 +49,10 @@ fn subject_text(s: &Snapshot, f: &Finding) -> String {
             let talkers = s.endpoints.get(&endpoint).map_or(0, |e| e.process_count);
             // The one process talking to it, when there is exactly one.
             let talker = if talkers == 1 { s.sockets.iter().filter(|x| x.raw.remote.ip() == endpoint.ip).find_map(Socket::owner) } else { None };
+            let name = s.endpoints.get(&endpoint).and_then(|e| e.hostname.as_deref()).map_or(String::new(), |n| format!(" {}", safe(n, 48)));
             match talker {
-                Some(p) => format!("{endpoint} ({})", process_text(s, p)),
-                None => endpoint.to_string(),
+                Some(p) => format!("{endpoint}{name} ({})", process_text(s, p)),
+                None => format!("{endpoint}{name}"),
             }
         }
     }
@@ -130,7 +141,7 @@ pub fn summary_text(s: &Snapshot, top: usize) -> String {
     let _ = writeln!(o, "\nendpoints by connections:");
     for e in eps.iter().take(top) {
         let ports: Vec<String> = e.ports.iter().take(6).map(ToString::to_string).collect();
-        let _ = writeln!(o, "  {:<40} {:<10} {:>6} conns  ports {}", e.ip, e.zone.name(), e.connection_count, ports.join(","));
+        let _ = writeln!(o, "  {:<40} {:<10} {:>6} conns  ports {}", endpoint_text(e), e.zone.name(), e.connection_count, ports.join(","));
     }
     let _ = writeln!(o, "\nlisteners:");
     for l in s.listeners.values().take(top) {
@@ -153,4 +164,33 @@ pub fn summary_text(s: &Snapshot, top: usize) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::summary_text;
+    use crate::model::{EndpointKey, NameSource};
+
+    #[test]
+    fn top_endpoints_show_their_name_beside_the_address_escaped() {
+        let mut src = crate::collect::ReplaySource::from_text(crate::DEMO_SCENARIO, "demo").expect("demo");
+        let mut s = src.build_through(Arc::new(crate::spec::Spec::embedded()), None, None).0.expect("frames");
+        let plain = summary_text(&s, 20);
+        let busiest = s.endpoints.values().max_by_key(|e| e.connection_count).map(|e| EndpointKey::host(e.ip)).expect("endpoints");
+        for (key, name) in [(busiest, "db.internal.test"), (EndpointKey::host("203.0.113.200".parse().expect("ip")), "c2\u{1b}]0;x\u{7}\u{202e}.test")] {
+            let e = s.endpoints.get_mut(&key).expect("endpoint in the demo");
+            e.names = vec![name.to_string()];
+            e.hostname = Some(name.to_string());
+            e.name_source = Some(NameSource::DnsAnswer);
+        }
+        let text = summary_text(&s, 20);
+        let section = text.split("endpoints by connections:").nth(1).expect("section");
+        let first = section.lines().nth(1).expect("the busiest endpoint");
+        assert!(first.trim_start().starts_with(&format!("{} (db.internal.test)", busiest.ip)), "{first}");
+        assert!(section.contains("203.0.113.200 (c2\\x1b]0;x\\x07\\u{202e}.test)"), "escaped: {section}");
+        assert!(!text.chars().any(|c| crate::text::is_unsafe(c) && c != '\n'), "{text}");
+        assert!(!plain.contains(" (db.internal.test)"), "no name, only the address");
+    }
 }

@@ -113,6 +113,8 @@ pub struct SocketEvent {
     pub local_port: u16,
     pub remote_ip: String,
     pub remote_port: u16,
+    /// The remote's best name at the time (bounded; escaped when shown).
+    pub remote_name: Option<String>,
     pub pid: Option<u32>,
     pub comm: Option<String>,
     pub exe: Option<String>,
@@ -216,8 +218,8 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut ev = tx.prepare_cached(
-            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid, bytes_sent, bytes_received, duration_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid, bytes_sent, bytes_received, duration_ms, remote_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         for e in &batch.events {
             ev.execute(params![
@@ -237,7 +239,8 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 e.uid,
                 e.bytes_sent.map(|b| b as i64),
                 e.bytes_received.map(|b| b as i64),
-                e.duration_ms
+                e.duration_ms,
+                e.remote_name
             ])?;
         }
         let mut fi = tx.prepare_cached(

@@ -219,12 +219,14 @@ pub struct StoredEvent {
     pub remote_port: u16,
     pub pid: Option<u32>,
     pub comm: Option<String>,
+    /// The remote's name when the event was recorded (None before schema 2).
+    pub remote_name: Option<String>,
 }
 
 /// Connections opened and closed with `ip` since `since_ms`, oldest first.
 pub fn connections_with(conn: &Connection, ip: IpAddr, since_ms: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
     let mut st = conn.prepare_cached(
-        "SELECT at_ms, kind, socket_id, protocol, local_ip, local_port, remote_ip, remote_port, pid, comm FROM socket_events
+        "SELECT at_ms, kind, socket_id, protocol, local_ip, local_port, remote_ip, remote_port, pid, comm, remote_name FROM socket_events
          WHERE remote_ip = ?1 AND at_ms >= ?2 AND kind IN ('opened', 'closed') ORDER BY at_ms LIMIT ?3",
     )?;
     let rows = st.query_map(params![ip.to_string(), since_ms, limit as i64], |r| {
@@ -239,6 +241,7 @@ pub fn connections_with(conn: &Connection, ip: IpAddr, since_ms: i64, limit: usi
             remote_port: r.get(7)?,
             pid: r.get(8)?,
             comm: r.get(9)?,
+            remote_name: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

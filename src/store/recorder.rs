@@ -26,6 +26,21 @@ fn recorded(s: &Socket) -> bool {
     !s.raw.remote.ip().is_unspecified() && s.state() != SocketState::TimeWait && !s.state().is_listening()
 }
 
+/// Longest remote name stored (a DNS name is at most 253 characters).
+const NAME_MAX: usize = 255;
+
+/// The best name of a remote endpoint in `snapshot`: its endpoint node's,
+/// else what the names service observed for the address (a connection
+/// that came and went between refreshes has no endpoint node).
+fn remote_name(snapshot: &Snapshot, key: crate::model::EndpointKey) -> Option<String> {
+    let name = snapshot
+        .endpoints
+        .get(&key)
+        .and_then(|e| e.hostname.as_deref())
+        .or_else(|| snapshot.names.names.iter().find(|n| n.ip == key.ip).and_then(|n| n.names.first()).map(String::as_str))?;
+    (!name.is_empty()).then(|| crate::text::bounded(name, NAME_MAX))
+}
+
 fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> SocketEvent {
     let pid = s.owner();
     let facts = pid.and_then(|p| snapshot.process(p)).map(|p| &p.facts);
@@ -44,6 +59,7 @@ fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> Socket
         local_port: s.raw.local.port(),
         remote_ip: crate::model::normalize_ip(s.raw.remote.ip()).to_string(),
         remote_port: s.raw.remote.port(),
+        remote_name: remote_name(snapshot, s.endpoint()),
         pid: pid.map(|p| p.0),
         comm: facts.map(|f| crate::text::bounded(&f.name, 64)),
         exe: facts.and_then(|f| f.exe.as_deref()).map(|e| crate::text::bounded(e, 512)),
@@ -59,6 +75,7 @@ fn short_lived(snapshot: &Snapshot, c: &ClosedSocket) -> [SocketEvent; 2] {
     let facts = c.pid.and_then(|p| snapshot.process(p)).map(|p| &p.facts);
     let end = c.socket.at_ms;
     let start = c.started_ms.unwrap_or(end).min(end);
+    let name = remote_name(snapshot, crate::model::EndpointKey::of(c.socket.remote.ip(), c.netns));
     let row = |kind: EventKind, at_ms: i64| SocketEvent {
         at_ms,
         kind,
@@ -73,6 +90,7 @@ fn short_lived(snapshot: &Snapshot, c: &ClosedSocket) -> [SocketEvent; 2] {
         local_port: c.socket.local.port(),
         remote_ip: crate::model::normalize_ip(c.socket.remote.ip()).to_string(),
         remote_port: c.socket.remote.port(),
+        remote_name: name.clone(),
         pid: c.pid.map(|p| p.0),
         comm: facts.map(|f| f.name.as_str()).or(c.comm.as_deref()).map(|n| crate::text::bounded(n, 64)),
         exe: facts.and_then(|f| f.exe.as_deref()).map(|e| crate::text::bounded(e, 512)),

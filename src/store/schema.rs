@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX responses_at ON responses(at_ms);
     ",
+    // 2: the remote's name when a socket event was recorded (passive DNS,
+    // PTR or /etc/hosts; NULL when it had none, and for rows written before).
+    r"
+    ALTER TABLE socket_events ADD COLUMN remote_name TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

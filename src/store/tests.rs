@@ -148,6 +148,7 @@ fn alerts_offsets_baselines_and_retention() {
         processes: std::collections::BTreeSet::new(),
         remote_endpoints: std::collections::BTreeSet::new(),
         listeners: ["22/tcp/0/sshd".to_string()].into(),
+        remote_names: ["api.github.com".to_string()].into(),
     };
     let batch = Batch {
         alerts: vec![alert.clone(), crate::intel::eve::Alert { at_ms: 9_000_000, ..alert }],
@@ -163,4 +164,79 @@ fn alerts_offsets_baselines_and_retention() {
     assert_eq!(baseline(&conn, "default").expect("baseline"), Some(b));
     assert_eq!(prune(&conn, 5_000).expect("prune"), 1, "the old alert goes, the new one stays");
     assert_eq!(alerts_since(&conn, 0, None, 10).expect("alerts").len(), 1);
+}
+
+#[test]
+fn a_stored_socket_event_carries_the_remote_name_seen_at_the_time() {
+    use crate::model::{EndpointKey, NameSource};
+    let (_dir, path) = temp_db();
+    let mut conn = open(&path).expect("open");
+    let ip: IpAddr = "203.0.113.200".parse().expect("ip");
+    let mut frame = (*demo_frames(1)[0]).clone();
+    let e = frame.endpoints.get_mut(&EndpointKey::host(ip)).expect("the shell's peer");
+    e.names = vec!["c2.evil.test".into()];
+    e.hostname = Some("c2.evil.test".into());
+    e.name_source = Some(NameSource::DnsAnswer);
+    let mut rec = Recorder::default();
+    let batch = rec.record(&Arc::new(frame));
+    let ev = batch.events.iter().find(|e| e.remote_ip == ip.to_string()).expect("an event with the peer");
+    assert_eq!(ev.remote_name.as_deref(), Some("c2.evil.test"));
+    assert!(batch.events.iter().filter(|e| e.remote_ip == "10.0.0.20").all(|e| e.remote_name.is_none()), "no name, no guess");
+    write(&mut conn, &batch).expect("write");
+    let stored: Vec<Option<String>> = conn
+        .prepare("SELECT remote_name FROM socket_events WHERE remote_ip = ?1")
+        .expect("prepare")
+        .query_map([ip.to_string()], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(!stored.is_empty() && stored.iter().all(|n| n.as_deref() == Some("c2.evil.test")), "{stored:?}");
+}
+
+#[test]
+fn a_store_from_before_names_opens_and_migrates_keeping_its_rows() {
+    let (_dir, path) = temp_db();
+    {
+        // A version-1 store, as the first release wrote it, with one event.
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch(schema::MIGRATIONS[0]).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1).expect("version");
+        conn.execute(
+            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, uid)
+             VALUES (5, 'opened', 'tcp:1', 'tcp', 'ESTABLISHED', 'outbound', '10.0.0.5', 40000, '192.0.2.7', 443, 0)",
+            [],
+        )
+        .expect("old row");
+    }
+    let mut conn = open(&path).expect("an old store opens");
+    let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(v, schema::current_version());
+    let ip: IpAddr = "192.0.2.7".parse().expect("ip");
+    let old = super::query::connections_with(&conn, ip, 0, 10).expect("query");
+    assert_eq!(old.len(), 1, "the old row is kept");
+    assert_eq!(old[0].remote_name, None, "rows from before names have none");
+    // New rows carry their name.
+    let ev = SocketEvent {
+        at_ms: 6,
+        kind: EventKind::Closed,
+        socket_id: "tcp:1".into(),
+        protocol: "tcp",
+        state: "CLOSE",
+        direction: "outbound".into(),
+        local_ip: "10.0.0.5".into(),
+        local_port: 40000,
+        remote_ip: ip.to_string(),
+        remote_port: 443,
+        remote_name: Some("www.example.test".into()),
+        pid: None,
+        comm: None,
+        exe: None,
+        uid: 0,
+        bytes_sent: None,
+        bytes_received: None,
+        duration_ms: None,
+    };
+    write(&mut conn, &Batch { events: vec![ev], ..Batch::default() }).expect("write");
+    let rows = super::query::connections_with(&conn, ip, 0, 10).expect("query");
+    assert_eq!(rows.iter().map(|r| r.remote_name.as_deref()).collect::<Vec<_>>(), [None, Some("www.example.test")]);
 }

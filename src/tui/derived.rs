@@ -223,9 +223,15 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
         match slot {
             Slot::Single(k) => {
                 let agg = &endpoints[&k];
-                let label = match agg.ports.len() {
-                    1 => std::net::SocketAddr::new(k.ip, agg.ports.iter().next().copied().unwrap_or(0)).to_string(),
-                    n => format!("{} ({n} ports)", k.ip),
+                // The name when the address has one (escaped and bounded;
+                // the inspector keeps the address), else the address.
+                let name = super::naming::endpoint_name(snapshot, &k);
+                let port = agg.ports.iter().next().copied().unwrap_or(0);
+                let label = match (agg.ports.len(), name) {
+                    (1, Some(name)) => format!("{name}:{port}"),
+                    (1, None) => std::net::SocketAddr::new(k.ip, port).to_string(),
+                    (n, Some(name)) => format!("{name} ({n} ports)"),
+                    (n, None) => format!("{} ({n} ports)", k.ip),
                 };
                 model.endpoints.push(MapEntry {
                     node: MapNode::Endpoint(k),

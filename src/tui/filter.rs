@@ -4,11 +4,15 @@
 //! proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123
 //! proto:udp dir:in lport:22 rport:4444 !state:listen  203.0.113
 //! ns:host ns:4026532301 ns:web container:nginx container:3f2a9c
+//! host:github port:https rport:ssh
 //! ```
 //!
+//! `host:` matches part of the remote's name or address; a port key takes a
+//! number or a service name (`https`, from `/etc/services`).
+//!
 //! Terms are `ANDed`. `!` negates a term. A word without a key is free text,
-//! matched (case-insensitively) against the process name, command line and
-//! both addresses. Errors carry the offending term so the UI can show them
+//! matched (case-insensitively) against the process name, command line,
+//! both addresses and the remote's name. Errors carry the offending term so the UI can show them
 //! inline.
 
 use crate::model::{Direction, Protocol, Severity, Snapshot, Socket, SocketState, Zone};
@@ -22,6 +26,16 @@ pub enum Term {
     Port(u16),
     LocalPort(u16),
     RemotePort(u16),
+    /// A port given by service name (`port:https`): its TCP and UDP ports,
+    /// which can differ.
+    NamedPort {
+        side: PortSide,
+        name: String,
+        tcp: Option<u16>,
+        udp: Option<u16>,
+    },
+    /// Part of the remote's name (any of its names) or address, lower case.
+    Host(String),
     Zone(Zone),
     Protocol(Protocol),
     Direction(Direction),
@@ -34,6 +48,14 @@ pub enum Term {
     /// The owner's container or unit: part of its id, name, pod, unit or slice.
     Container(String),
     Text(String),
+}
+
+/// Which port a port term looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortSide {
+    Either,
+    Local,
+    Remote,
 }
 
 /// A parsed filter: terms, each possibly negated.
@@ -49,7 +71,7 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "proc, pid, state, port, lport, rport, zone, proto, dir, sev, tag, ns, container";
+const KEYS: &str = "proc, pid, state, port, lport, rport, host, zone, proto, dir, sev, tag, ns, container";
 
 fn err(term: &str, message: impl Into<String>) -> FilterError {
     FilterError { term: term.to_string(), message: message.into() }
@@ -100,9 +122,10 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
         "proc" | "process" => Term::Process(value.to_lowercase()),
         "pid" => Term::Pid(number(raw, value, "a process id")?),
         "state" => Term::State(value.parse().map_err(|e: String| err(raw, e))?),
-        "port" => Term::Port(number(raw, value, "a port 0-65535")?),
-        "lport" => Term::LocalPort(number(raw, value, "a port 0-65535")?),
-        "rport" => Term::RemotePort(number(raw, value, "a port 0-65535")?),
+        "port" => port_term(raw, value, PortSide::Either, Term::Port)?,
+        "lport" => port_term(raw, value, PortSide::Local, Term::LocalPort)?,
+        "rport" => port_term(raw, value, PortSide::Remote, Term::RemotePort)?,
+        "host" => Term::Host(value.to_lowercase()),
         "zone" => Term::Zone(value.parse().map_err(|e: String| err(raw, e))?),
         "proto" | "protocol" => Term::Protocol(value.parse().map_err(|e: String| err(raw, e))?),
         "dir" | "direction" => Term::Direction(match value.to_ascii_lowercase().as_str() {
@@ -119,6 +142,19 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
     })
 }
 
+/// A port term from a number, or from a service name known to the system.
+fn port_term(raw: &str, value: &str, side: PortSide, numeric: fn(u16) -> Term) -> Result<Term, FilterError> {
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return number(raw, value, "a port 0-65535").map(numeric);
+    }
+    let services = crate::names::Services::system();
+    let (tcp, udp) = (services.port(value, Protocol::Tcp), services.port(value, Protocol::Udp));
+    if tcp.is_none() && udp.is_none() {
+        return Err(err(raw, format!("expected a port 0-65535 or a service name; `{value}` is neither")));
+    }
+    Ok(Term::NamedPort { side, name: value.to_ascii_lowercase(), tcp, udp })
+}
+
 fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<Severity>, tags: &[&str]) -> bool {
     let owner = || s.owner().and_then(|p| snapshot.process(p));
     match term {
@@ -128,6 +164,20 @@ fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<S
         Term::Port(port) => s.raw.local.port() == *port || s.raw.remote.port() == *port,
         Term::LocalPort(port) => s.raw.local.port() == *port,
         Term::RemotePort(port) => s.raw.remote.port() == *port,
+        Term::NamedPort { side, tcp, udp, .. } => {
+            let want = if s.key().protocol == Protocol::Udp { *udp } else { *tcp };
+            want.is_some_and(|port| match side {
+                PortSide::Either => s.raw.local.port() == port || s.raw.remote.port() == port,
+                PortSide::Local => s.raw.local.port() == port,
+                PortSide::Remote => s.raw.remote.port() == port,
+            })
+        }
+        Term::Host(text) => {
+            let t = text.as_str();
+            !s.raw.remote.ip().is_unspecified()
+                && (s.raw.remote.ip().to_string().contains(t)
+                    || snapshot.endpoints.get(&s.endpoint()).is_some_and(|e| e.names.iter().chain(e.hostname.as_ref()).any(|n| n.to_lowercase().contains(t))))
+        }
         Term::Zone(zone) => s.zone == *zone,
         Term::Protocol(p) => s.key().protocol == *p,
         Term::Direction(d) => s.direction == *d,
@@ -140,6 +190,7 @@ fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<S
             let t = text.as_str();
             s.raw.local.to_string().contains(t)
                 || s.raw.remote.to_string().contains(t)
+                || snapshot.remote_name(s).is_some_and(|n| n.to_lowercase().contains(t))
                 || owner().is_some_and(|p| p.facts.name.to_lowercase().contains(t) || p.facts.cmdline.to_lowercase().contains(t))
         }
     }
@@ -181,9 +232,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_term_and_what_was_expected() {
-        let e = Filter::parse("state:established port:http").expect_err("bad");
-        assert_eq!(e.term, "port:http");
-        assert!(e.message.contains("port"));
+        let e = Filter::parse("state:established port:htttp").expect_err("bad");
+        assert_eq!(e.term, "port:htttp");
+        assert!(e.message.contains("or a service name") && e.message.contains("`htttp` is neither"), "{}", e.message);
+        let e = Filter::parse("port:99999").expect_err("bad");
+        assert!(e.message.contains("a port 0-65535"), "{}", e.message);
         let e = Filter::parse("colour:red").expect_err("bad");
         assert!(e.message.contains("unknown key `colour`"), "{}", e.message);
         let e = Filter::parse("state:").expect_err("bad");
@@ -193,5 +246,15 @@ mod tests {
         let e = Filter::parse("state:listning").expect_err("bad");
         assert!(e.message.contains("LISTEN"));
         assert!(Filter::parse("port>=80").is_err());
+    }
+
+    #[test]
+    fn port_takes_a_service_name_and_host_a_name_or_address() {
+        let f = Filter::parse("port:https rport:SSH host:GitHub").expect("parses");
+        assert!(matches!(&f.terms[0].1, Term::NamedPort { side: PortSide::Either, tcp: Some(443), .. }), "{:?}", f.terms[0]);
+        assert!(matches!(&f.terms[1].1, Term::NamedPort { side: PortSide::Remote, tcp: Some(22), .. }), "{:?}", f.terms[1]);
+        assert_eq!(f.terms[2].1, Term::Host("github".into()));
+        assert_eq!(Filter::parse("port:443").expect("parses").terms[0].1, Term::Port(443), "numbers stay numbers");
+        assert!(Filter::parse("host:").is_err());
     }
 }

@@ -7,6 +7,7 @@ pub mod derived;
 pub mod filter;
 pub mod keymap;
 pub mod layout;
+pub mod naming;
 pub mod run;
 pub mod state;
 pub mod theme;

@@ -112,6 +112,7 @@ fn main() {
             local_port: (20_000 + i % 40_000) as u16,
             remote_ip: format!("198.51.{}.{}", (i / 250) % 100, i % 250),
             remote_port: 443,
+            remote_name: None,
             pid: Some(100 + (i % 8) as u32),
             comm: Some(format!("worker{}", i % 8)),
             exe: Some("/usr/bin/worker".into()),

@@ -4,6 +4,7 @@
 //! ┌ socket tcp:5ce0… ──────────────┐
 //! │ state ESTABLISHED · outbound    │
 //! │ 10.0.0.5:38812 → 203.0.113.200… │
+//! │ names c2.example (dns-answer, …) │
 //! │ process bash (3401) www-data    │
 //! │ ▲ CRITICAL Reverse shell …      │
 //! │   • stdio_is_socket → fd 0 …    │
@@ -16,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
+use super::super::naming;
 use super::super::state::{MapMode, MapNode, Pane};
 use super::super::theme::{age_spaced, bytes, rate, utc};
 use crate::model::{AgeBound, EndpointKey, Finding, Pid, Socket, SocketKey, Subject};
@@ -178,8 +180,15 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
             // The namespace only when it is not the host's: most sockets are.
             let ns = sock.raw.netns.map_or(String::new(), |_| format!(" · ns {}", escape_control(&app.snapshot.namespace_name(sock.raw.netns))));
             out.push(kv("state", format!("{} · {} · {}{ns}", sock.state(), sock.direction, sock.zone)));
-            out.push(kv("local", sock.raw.local.to_string()));
-            out.push(kv("remote", sock.raw.remote.to_string()));
+            // The service beside the port it names: the remote one of an
+            // outbound socket, the local one otherwise.
+            let service = naming::service(&app.snapshot, sock);
+            let remote_service = naming::service_is_remote(sock);
+            out.push(kv("local", naming::addr_with_service(sock.raw.local, service.as_deref().filter(|_| !remote_service))));
+            out.push(kv("remote", naming::addr_with_service(sock.raw.remote, service.as_deref().filter(|_| remote_service))));
+            if let Some(names) = app.snapshot.endpoints.get(&sock.endpoint()).and_then(naming::names_line) {
+                out.push(kv("names", names));
+            }
             let seen = utc(sock.first_seen_ms);
             // `≥`: already open when first seen; `≤`: no older than its process.
             let how = match sock.age.map(|a| a.bound) {
@@ -241,8 +250,8 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
             match s.endpoints.get(e) {
                 Some(n) => {
                     out.push(kv("address", format!("{} · {}{}", n.ip, n.zone, n.country.as_deref().map_or(String::new(), |c| format!(" · {c}")))));
-                    if let Some(h) = &n.hostname {
-                        out.push(kv("name", escape_control(h)));
+                    if let Some(names) = naming::names_line(n) {
+                        out.push(kv("names", names));
                     }
                     let ports: Vec<String> = n.ports.iter().take(12).map(ToString::to_string).collect();
                     out.push(kv("ports", ports.join(", ")));

@@ -3,17 +3,18 @@
 //! ```text
 //! ┌ sockets 127/127 · sort sev ▼ ─────────────────────────────────┐
 //! │process     proto local         remote        state  age ↑/s ↓/s sev│
-//! │nginx (813) tcp   10.0.0.5:443  198.51.…:515  ESTAB… 3m  24K 1.2K  │
+//! │nginx (813) tcp   10.0.0.5:443/https  api.github.com:443  ESTAB… 3m  24K│
 //! ```
 
 use std::fmt::Write;
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 
 use super::super::app::App;
+use super::super::naming;
 use super::super::state::{Column, Pane};
 use super::super::theme::{age, rate};
 use crate::model::Severity;
@@ -67,6 +68,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let height = usize::from(area.height.saturating_sub(3));
     let selected = app.selected_row();
     let columns = visible_columns(area.width);
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|&c| if matches!(c, Column::Process | Column::Remote | Column::Local) { Constraint::Min(width_of(c)) } else { Constraint::Length(width_of(c)) })
+        .collect();
+    // The widths the table will give its columns (its own layout: start
+    // flex, one space between), so a service name is added only where it fits.
+    let inner = block.inner(area);
+    let cols = Layout::horizontal(widths.clone()).flex(Flex::Start).spacing(1).split(inner);
+    let width = |c: Column| columns.iter().position(|&x| x == c).map_or(0, |i| usize::from(cols[i].width));
+    let (local_width, remote_width) = (width(Column::Local), width(Column::Remote));
     let s = &app.snapshot;
     let rows: Vec<Row<'_>> = app
         .derived
@@ -91,13 +102,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 row_style = if focused { row_style.add_modifier(Modifier::REVERSED) } else { row_style.add_modifier(Modifier::UNDERLINED) };
             }
             let (up, down) = (rate(sock.send_rate), rate(sock.recv_rate));
+            let service = naming::service(s, sock);
+            let remote_service = naming::service_is_remote(sock);
             let cells: Vec<Cell<'_>> = columns
                 .iter()
                 .map(|c| match c {
                     Column::Process => Cell::from(escape_control(&proc_name)),
                     Column::Proto => Cell::from(sock.key().protocol.to_string()),
-                    Column::Local => Cell::from(sock.raw.local.to_string()),
-                    Column::Remote => Cell::from(if sock.raw.remote.ip().is_unspecified() { "*".to_string() } else { sock.raw.remote.to_string() }),
+                    Column::Local => Cell::from(naming::with_service(sock.raw.local.to_string(), service.as_deref().filter(|_| !remote_service), local_width)),
+                    Column::Remote => {
+                        Cell::from(naming::with_service(naming::remote_text(s, sock), service.as_deref().filter(|_| remote_service), remote_width))
+                    }
                     Column::State => Cell::from(sock.state().name()).style(state_style),
                     Column::Age => Cell::from(age(sock.age)),
                     Column::Up => Cell::from(up.clone()),
@@ -114,9 +129,5 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Cell::from(format!("{}{mark}", c.title()))
     }))
     .style(app.theme.title());
-    let widths: Vec<Constraint> = columns
-        .iter()
-        .map(|&c| if matches!(c, Column::Process | Column::Remote | Column::Local) { Constraint::Min(width_of(c)) } else { Constraint::Length(width_of(c)) })
-        .collect();
     Table::new(rows, widths).header(header).block(block).column_spacing(1).render(area, buf);
 }

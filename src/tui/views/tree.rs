@@ -48,7 +48,8 @@ fn tops(app: &App) -> Vec<(String, String)> {
             .iter()
             .map(|(e, procs)| {
                 let n: u64 = procs.values().sum();
-                (format!("e:{e}"), format!("{e} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
+                let name = super::super::naming::endpoint_name(&app.snapshot, e).map_or(String::new(), |n| format!(" {n}"));
+                (format!("e:{e}"), format!("{e}{name} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
             })
             .collect(),
         MapMode::TreeByContainer => {
@@ -137,7 +138,8 @@ fn endpoint_leaf(app: &App, socket: &str) -> Option<(String, String)> {
     let key = s.endpoint();
     let e = app.snapshot.endpoints.get(&key);
     let extra = e.map_or(String::new(), |e| format!(" · {} connections · {} processes", e.connection_count, e.process_count));
-    Some((format!("e:{key}"), format!("{key} {}{extra}", s.zone)))
+    let name = super::super::naming::endpoint_name(&app.snapshot, &key).map_or(String::new(), |n| format!(" {n}"));
+    Some((format!("e:{key}"), format!("{key}{name} {}{extra}", s.zone)))
 }
 
 fn opened(app: &App) -> HashSet<Vec<String>> {
