@@ -21,9 +21,16 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/eve_a
 
 type Client = RunningService<RoleClient, ()>;
 
+/// The fixture's alerts are dated 2026-11-01: a long retention keeps them
+/// from being pruned as old whatever today's date is.
 async fn start(db: &Path, eve: &Path) -> Client {
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|c| {
-        c.args(["--mcp", "--demo", "--interval", "100ms", "--eve-from-start"]).arg("--db").arg(db).arg("--eve").arg(eve).stderr(Stdio::null());
+        c.args(["--mcp", "--demo", "--interval", "100ms", "--eve-from-start", "--retention", "3650d"])
+            .arg("--db")
+            .arg(db)
+            .arg("--eve")
+            .arg(eve)
+            .stderr(Stdio::null());
     }))
     .expect("spawn");
     tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await.expect("handshake in time").expect("handshake")

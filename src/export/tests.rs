@@ -94,7 +94,7 @@ fn rows_carry_the_worst_severity_and_rule_ids() {
     assert_eq!(json["severity"], serde_json::Value::Null);
     let text = csv(&s, CsvTable::Sockets);
     let header = text.lines().next().expect("header");
-    assert!(header.ends_with(",send_queue,severity,rule_ids,age_bound,netns,namespace,container"), "new columns at the end: {header}");
+    assert!(header.ends_with(",send_queue,severity,rule_ids,age_bound,netns,namespace,container,remote_name,service"), "new columns at the end: {header}");
     assert!(text.lines().any(|l| l.contains(",critical,callback low_rule stdio,")), "{text}");
     let bash = s.process(Pid(3401)).expect("bash");
     let json = serde_json::to_value(ProcessRow::new(&s, bash)).expect("json");
