@@ -32,6 +32,23 @@ pub fn remote_text(snapshot: &Snapshot, sock: &Socket) -> String {
     }
 }
 
+/// The remote cell in `width` characters: `name:port/service` when it
+/// fits, else without the service, else the name shortened so the port
+/// stays whole (a cut port reads as another port).
+pub fn remote_cell(snapshot: &Snapshot, sock: &Socket, service: Option<&str>, width: usize) -> String {
+    let remote = sock.raw.remote;
+    let Some(name) = (!remote.ip().is_unspecified()).then(|| endpoint_name(snapshot, &sock.endpoint())).flatten() else {
+        return with_service(remote_text(snapshot, sock), service, width);
+    };
+    let port = format!(":{}", remote.port());
+    let text = format!("{name}{port}");
+    if text.chars().count() <= width {
+        return with_service(text, service, width);
+    }
+    let room = width.saturating_sub(port.chars().count()).max(2);
+    format!("{}{port}", bounded(&name, room))
+}
+
 /// The service name of the socket's service port, escaped (`None` when
 /// numeric or unknown).
 pub fn service(snapshot: &Snapshot, sock: &Socket) -> Option<String> {

@@ -110,9 +110,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Column::Process => Cell::from(escape_control(&proc_name)),
                     Column::Proto => Cell::from(sock.key().protocol.to_string()),
                     Column::Local => Cell::from(naming::with_service(sock.raw.local.to_string(), service.as_deref().filter(|_| !remote_service), local_width)),
-                    Column::Remote => {
-                        Cell::from(naming::with_service(naming::remote_text(s, sock), service.as_deref().filter(|_| remote_service), remote_width))
-                    }
+                    Column::Remote => Cell::from(naming::remote_cell(s, sock, service.as_deref().filter(|_| remote_service), remote_width)),
                     Column::State => Cell::from(sock.state().name()).style(state_style),
                     Column::Age => Cell::from(age(sock.age)),
                     Column::Up => Cell::from(up.clone()),
