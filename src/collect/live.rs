@@ -232,7 +232,19 @@ impl Source for LinuxSource {
         };
         self.last_pump = pump_stats;
         self.last_trace = trace_stats;
-        Ok(Observation { taken_at_ms, sockets, processes, owner_scan, privileged: self.privileged, health, namespaces, closed, names, timings })
+        Ok(Observation {
+            taken_at_ms,
+            sockets,
+            processes,
+            owner_scan,
+            privileged: self.privileged,
+            viewer_uid: Some(rustix::process::getuid().as_raw()),
+            health,
+            namespaces,
+            closed,
+            names,
+            timings,
+        })
     }
 }
 

@@ -20,71 +20,11 @@ pub mod scenario;
 pub mod sensitive;
 pub mod trace;
 
-use serde::{Deserialize, Serialize};
-
 pub use live::{LinuxSource, LiveOptions};
-pub use owners::OwnerScanStats;
 pub use portable::PortableSource;
 pub use replay::{ReplayError, ReplaySource};
 
-use crate::model::{ClosedSocket, HealthMessage, NamespaceInfo, ProcessFacts, RawSocket, StageTimings};
-
-/// One refresh's raw rows, as a source saw them. This is also one frame of
-/// a recording.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    /// When the rows were read (Unix ms).
-    pub taken_at_ms: i64,
-    pub sockets: Vec<RawSocket>,
-    /// Facts for the processes that own sockets.
-    pub processes: Vec<ProcessFacts>,
-    #[serde(default)]
-    pub owner_scan: OwnerScanStats,
-    /// Whether this source can see every process's fds (root, or the
-    /// capabilities to read them).
-    #[serde(default)]
-    pub privileged: bool,
-    /// Problems met while collecting: shown, never fatal.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub health: Vec<HealthMessage>,
-    /// The network namespaces in use and whether each was read (empty
-    /// for sources that do not look beyond their own).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub namespaces: Vec<NamespaceInfo>,
-    /// Sockets that closed since the previous observation (kernel destroy
-    /// events and failed connects), however short they were.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub closed: Vec<ClosedSocket>,
-    /// Names of remote addresses and DNS queries answered since the
-    /// previous observation (empty when names are off).
-    #[serde(default, skip_serializing_if = "crate::model::NameFacts::is_empty")]
-    pub names: crate::model::NameFacts,
-    /// Time per stage; not recorded (a replay measures its own).
-    #[serde(skip)]
-    pub timings: StageTimings,
-}
-
-/// Which kind of source produced a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// netlink `sock_diag` + /proc.
-    Netlink,
-    /// netstat2 + sysinfo (no byte counters).
-    Portable,
-    /// A recording or scenario file.
-    Replay,
-}
-
-/// Who the rows come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceInfo {
-    pub kind: SourceKind,
-    /// Host name of the machine observed.
-    pub host: String,
-    /// Free text: the file replayed, or why the fallback is in use.
-    pub detail: String,
-}
+pub use crate::model::{Observation, OwnerScanStats, SourceInfo, SourceKind};
 
 /// Why a refresh produced nothing at all. Partial problems are health
 /// messages in the observation instead.

@@ -151,20 +151,7 @@ impl Holders {
     }
 }
 
-/// Counts from the last refresh, for the health section.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OwnerScanStats {
-    /// Processes seen in /proc.
-    pub pids: u32,
-    /// Processes whose fds we may not read.
-    pub denied: u32,
-    /// Processes whose fds were (re)read this refresh, wholly or in part.
-    pub rescanned: u32,
-    /// readlink calls made this refresh.
-    pub fds_read: u64,
-    /// Whether a wider rescan ran.
-    pub wide_rescan: bool,
-}
+pub use crate::model::OwnerScanStats;
 
 /// The owner map, kept up to date incrementally: an inode → holders index
 /// changes only when an fd is read, replaced or dropped.

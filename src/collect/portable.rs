@@ -136,17 +136,8 @@ impl Source for PortableSource {
         }
         timings.facts_ms = t.elapsed().as_secs_f64() * 1000.0;
         let health = vec![HealthMessage::warn(self.reason.clone())];
-        Ok(Observation {
-            names: crate::model::NameFacts::default(),
-            taken_at_ms,
-            sockets,
-            processes,
-            owner_scan: super::OwnerScanStats::default(),
-            privileged: rustix::process::geteuid().is_root(),
-            health,
-            namespaces: Vec::new(),
-            closed: Vec::new(),
-            timings,
-        })
+        let privileged = rustix::process::geteuid().is_root();
+        let viewer_uid = Some(rustix::process::getuid().as_raw());
+        Ok(Observation { taken_at_ms, sockets, processes, privileged, viewer_uid, health, timings, ..Observation::default() })
     }
 }

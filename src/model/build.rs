@@ -22,7 +22,7 @@ use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListe
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::zone::Zone;
-use crate::collect::{Observation, SourceInfo};
+use super::{Observation, SourceInfo};
 use crate::spec::{SizeClass, Spec};
 
 /// Computes findings for a snapshot before it is published. The rule engine
@@ -133,7 +133,7 @@ impl SnapshotBuilder {
         self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
-        let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.health);
+        let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.viewer_uid, obs.health);
         let processes = process_table(&sockets, &obs.processes);
         let mut endpoints = self.endpoint_table(&sockets, now);
         name_endpoints(&mut endpoints, &obs.names);
@@ -359,14 +359,13 @@ fn process_table(sockets: &[Socket], facts: &[crate::model::ProcessFacts]) -> BT
     processes
 }
 
-fn health_of(sockets: &[Socket], scan: &crate::collect::OwnerScanStats, privileged: bool, mut messages: Vec<HealthMessage>) -> Health {
+fn health_of(sockets: &[Socket], scan: &super::OwnerScanStats, privileged: bool, viewer: Option<u32>, mut messages: Vec<HealthMessage>) -> Health {
     let mut unowned = UnownedCounts::default();
-    let viewer = rustix::process::getuid().as_raw();
     for s in sockets.iter().filter(|s| s.raw.owners.is_empty()) {
         unowned.total += 1;
         if s.raw.inode == 0 {
             unowned.kernel_held += 1;
-        } else if !privileged && s.raw.uid != viewer {
+        } else if !privileged && viewer.is_some_and(|v| s.raw.uid != v) {
             unowned.not_permitted += 1;
         } else {
             unowned.not_found += 1;

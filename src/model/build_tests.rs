@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::collect::{Observation, SourceKind};
 use crate::model::{AgeBound, ProcessFacts, SocketAge, SocketKey, TcpCounters};
+use crate::model::{Observation, SourceKind};
 
 fn info() -> SourceInfo {
     SourceInfo { kind: SourceKind::Replay, host: "test".into(), detail: String::new() }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::collect::{Observation, SourceInfo, SourceKind};
+use crate::model::{Observation, SourceInfo, SourceKind};
 use crate::model::{Pid, ProcessFacts, Protocol, RawSocket, Snapshot, SnapshotBuilder, SocketState, TcpCounters, view};
 use crate::spec::Spec;
 

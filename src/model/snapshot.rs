@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::SourceInfo;
 use super::closed::ClosedSocket;
 use super::finding::{Finding, Subject};
 use super::graph::NetGraph;
@@ -12,7 +13,6 @@ use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
 use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::socket::Socket;
-use crate::collect::SourceInfo;
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
