@@ -34,6 +34,7 @@ pub mod names;
 pub mod rules;
 pub mod spec;
 pub mod store;
+pub mod terms;
 pub mod text;
 pub mod tui;
 

@@ -21,9 +21,9 @@ use super::keys::{EndpointKey, ListenerKey, NetNs, Pid};
 use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
-use super::zone::Zone;
 use super::{Observation, SourceInfo};
 use crate::spec::{SizeClass, Spec};
+use crate::terms::Zone;
 
 /// Computes findings for a snapshot before it is published. The rule engine
 /// implements this; without one, snapshots have no findings.

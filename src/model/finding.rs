@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{EndpointKey, Pid, SocketKey};
-use super::severity::Severity;
 use crate::spec::IconHint;
+use crate::terms::Severity;
 
 /// What one finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use super::keys::EndpointKey;
 use super::nodes::{EndpointGroupNode, GroupStrategy, GroupZone};
-use super::zone::Zone;
 use crate::spec::GroupingRule;
+use crate::terms::Zone;
 
 /// What grouping needs to know about one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use rustc_hash::FxHashMap;
 
 use super::finding::{Finding, Subject};
 use super::keys::{EndpointKey, Pid, SocketKey};
-use super::severity::Severity;
 use super::socket::Socket;
+use crate::terms::Severity;
 
 /// What the findings say about one socket, process or endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

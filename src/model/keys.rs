@@ -115,7 +115,7 @@ impl EndpointKey {
     /// The endpoint of `ip` as seen from namespace `netns`: the namespace
     /// is kept only for loopback addresses.
     pub fn of(ip: IpAddr, netns: Option<NetNs>) -> Self {
-        let ip = super::zone::normalize_ip(ip);
+        let ip = crate::terms::normalize_ip(ip);
         Self { ip, netns: if ip.is_loopback() { netns } else { None } }
     }
 

@@ -17,14 +17,13 @@ mod names;
 mod namespace;
 mod nodes;
 mod observation;
-mod severity;
 mod shell_link;
 mod snapshot;
 mod socket;
 pub mod view;
 mod workload;
-mod zone;
 
+pub use crate::terms::{Protocol, Severity, SocketState, Zone, normalize_addr, normalize_ip};
 pub use age::{AgeBound, SocketAge};
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
@@ -39,9 +38,7 @@ pub use names::{DnsQuery, NameFacts, NameSource, ObservedName, label_entropy, lo
 pub use namespace::{NamespaceInfo, NamespaceStatus};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use observation::{Observation, OwnerScanStats, SourceInfo, SourceKind};
-pub use severity::Severity;
 pub use shell_link::{Conduit, Hop, ShellLink};
 pub use snapshot::Snapshot;
-pub use socket::{Direction, Protocol, RawSocket, Socket, SocketState, TcpCounters};
+pub use socket::{Direction, RawSocket, Socket, TcpCounters};
 pub use workload::{Container, Runtime, Workload};
-pub use zone::{Zone, normalize_addr, normalize_ip};

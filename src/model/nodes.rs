@@ -10,7 +10,7 @@ use super::keys::{NetNs, Pid, SocketKey};
 use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
 use super::workload::Workload;
-use super::zone::Zone;
+use crate::terms::Zone;
 
 /// What a source knows about one socket-owning process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -112,8 +112,8 @@ impl Snapshot {
     /// socket's remote (none for a listener or a process).
     pub fn subject_remote(&self, subject: Subject) -> Option<std::net::IpAddr> {
         match subject {
-            Subject::Endpoint { endpoint } => Some(super::zone::normalize_ip(endpoint.ip)),
-            Subject::Socket { socket, .. } => self.socket(socket).map(|x| super::zone::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
+            Subject::Endpoint { endpoint } => Some(crate::terms::normalize_ip(endpoint.ip)),
+            Subject::Socket { socket, .. } => self.socket(socket).map(|x| crate::terms::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
             Subject::Process { .. } => None,
         }
     }

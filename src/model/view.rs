@@ -2,10 +2,10 @@
 //! `suspicious_only`, `listeners_only`, …), applied to a snapshot.
 
 use super::finding::{Finding, Subject};
-use super::severity::Severity;
 use super::snapshot::Snapshot;
 use super::socket::Socket;
 use crate::spec::ViewFilter;
+use crate::terms::Severity;
 
 /// Whether a finding concerns this socket: about the socket itself, its
 /// owner, or its remote endpoint.

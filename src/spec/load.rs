@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::types::{EnumValues, FieldType, Spec};
-use crate::model::SocketState;
+use crate::terms::SocketState;
 
 /// The spec shipped in the binary.
 pub const EMBEDDED_SPEC: &str = include_str!("../../specs/network_map.yaml");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Severity, SocketState, Zone};
+use crate::terms::{Severity, SocketState, Zone};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,7 +140,7 @@ pub enum FieldType {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateSpec {
-    pub protocol: crate::model::Protocol,
+    pub protocol: crate::terms::Protocol,
     pub description: String,
     pub severity_hint: Severity,
     pub style: StyleSpec,
