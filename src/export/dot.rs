@@ -113,11 +113,13 @@ fn worse<'a>(a: Option<(Severity, Vec<&'a str>)>, b: Option<&'a Facts>) -> Optio
 /// The worst severity and rule ids of what a node stands for: a process,
 /// an endpoint, or every endpoint a group holds. Listeners have no facts
 /// of their own in the index.
-fn node_facts<'a>(snapshot: &'a Snapshot, node: NodeRef) -> Option<(Severity, Vec<&'a str>)> {
+fn node_facts(snapshot: &Snapshot, node: NodeRef) -> Option<(Severity, Vec<&str>)> {
     let found = match node {
         NodeRef::Process(pid) => worse(None, snapshot.index.process(pid)),
         NodeRef::Endpoint(key) => worse(None, snapshot.index.endpoint(key)),
-        NodeRef::Group(_) => snapshot.endpoints.keys().filter(|k| snapshot.graph.slot_of(**k) == node).fold(None, |acc, k| worse(acc, snapshot.index.endpoint(*k))),
+        NodeRef::Group(_) => {
+            snapshot.endpoints.keys().filter(|k| snapshot.graph.slot_of(**k) == node).fold(None, |acc, k| worse(acc, snapshot.index.endpoint(*k)))
+        }
         NodeRef::Listener(_) => None,
     };
     found.map(|(s, mut ids)| {
@@ -131,7 +133,7 @@ fn node_facts<'a>(snapshot: &'a Snapshot, node: NodeRef) -> Option<(Severity, Ve
 fn node_label(snapshot: &Snapshot, node: NodeRef) -> (String, &'static str) {
     match node {
         NodeRef::Process(pid) => {
-            let name = snapshot.processes.get(&pid).map(|p| p.facts.name.as_str()).unwrap_or("?");
+            let name = snapshot.processes.get(&pid).map_or("?", |p| p.facts.name.as_str());
             (format!("{} ({})", dot_text(name), pid.0), "box")
         }
         NodeRef::Listener(key) => {
@@ -146,13 +148,12 @@ fn node_label(snapshot: &Snapshot, node: NodeRef) -> (String, &'static str) {
         }
         NodeRef::Endpoint(key) => {
             let ep = snapshot.endpoints.get(&key);
-            let label = match ep.and_then(|e| e.hostname.as_deref()).filter(|h| !h.is_empty()) {
-                Some(name) => dot_text(name),
-                None => {
-                    let zone = ep.map(|e| format!(" ({})", e.zone)).unwrap_or_default();
-                    let ns = key.netns.map(|n| format!(" {n}")).unwrap_or_default();
-                    format!("{}{ns}{zone}", key.ip)
-                }
+            let label = if let Some(name) = ep.and_then(|e| e.hostname.as_deref()).filter(|h| !h.is_empty()) {
+                dot_text(name)
+            } else {
+                let zone = ep.map(|e| format!(" ({})", e.zone)).unwrap_or_default();
+                let ns = key.netns.map(|n| format!(" {n}")).unwrap_or_default();
+                format!("{}{ns}{zone}", key.ip)
             };
             (label, "ellipse")
         }
@@ -287,10 +288,10 @@ mod tests {
 
     #[test]
     fn ids_are_safe_and_keyed() {
-        let l = ListenerKey { protocol: crate::model::Protocol::Tcp, address: "0.0.0.0".parse().unwrap(), port: 22, netns: None };
+        let l = ListenerKey { protocol: crate::model::Protocol::Tcp, address: "0.0.0.0".parse().expect("ip"), port: 22, netns: None };
         assert_eq!(node_id(NodeRef::Listener(l)), "l_tcp_0_0_0_0_22");
         assert_eq!(node_id(NodeRef::Process(crate::model::Pid(1234))), "p_1234");
-        let e = EndpointKey { ip: "::1".parse().unwrap(), netns: Some(crate::model::NetNs(7)) };
+        let e = EndpointKey { ip: "::1".parse().expect("ip"), netns: Some(crate::model::NetNs(7)) };
         assert_eq!(node_id(NodeRef::Endpoint(e)), "e___1_n7");
     }
 }
