@@ -172,6 +172,8 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 pub enum Format {
     Json,
     Csv,
+    /// The map as a Graphviz digraph (`| dot -Tsvg > map.svg`).
+    Dot,
 }
 
 #[derive(Debug, Subcommand)]

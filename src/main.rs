@@ -18,7 +18,7 @@ use necromap::baseline::files::BaselineError;
 use necromap::baseline::saved;
 use necromap::collect::record::{RecordingHeader, RecordingSink, RecordingWriter};
 use necromap::collect::{LiveOptions, ReplaySource, Source, SourceKind, open_live_with};
-use necromap::export::{csv::write_csv, summary_text, write_json};
+use necromap::export::{csv::write_csv, summary_text, write_dot, write_json};
 use necromap::model::{Snapshot, SnapshotBuilder};
 use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::{EMBEDDED_SPEC, Spec};
@@ -213,7 +213,7 @@ fn run(cli: &Cli) -> Result<()> {
         Some(Command::Snapshot { frame, .. }) => *frame,
         _ => None,
     };
-    let mut snapshot = one_snapshot(cli, spec, frame)?;
+    let mut snapshot = one_snapshot(cli, spec.clone(), frame)?;
     if let Some(v) = view {
         let keep: Vec<bool> = snapshot.sockets.iter().map(|s| necromap::model::view::passes(&v.filter, &snapshot, s)).collect();
         let mut flags = keep.into_iter();
@@ -223,6 +223,7 @@ fn run(cli: &Cli) -> Result<()> {
     let mut out = stdout.lock();
     match &cli.command {
         Some(Command::Snapshot { format: Format::Json, pretty, .. }) => write_json(&snapshot, &mut out, *pretty)?,
+        Some(Command::Snapshot { format: Format::Dot, .. }) => write_dot(&snapshot, &spec, &mut out)?,
         Some(Command::Snapshot { format: Format::Csv, table, .. }) => {
             write_csv(&snapshot, *table, &mut out)?;
             for m in &snapshot.health.messages {

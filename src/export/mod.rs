@@ -1,11 +1,13 @@
-//! Exporters: JSON and CSV snapshots, and a plain-text summary.
+//! Exporters: JSON, CSV and Graphviz DOT snapshots, and a plain-text summary.
 
 pub mod csv;
+mod dot;
 mod finding_rows;
 mod json;
 mod rows;
 mod summary;
 
+pub use dot::{dot_text, write_dot};
 pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
 pub use rows::{ProcessRow, SocketRow};
