@@ -31,6 +31,7 @@ pub mod intel;
 pub mod mcp;
 pub mod model;
 pub mod names;
+pub mod paths;
 pub mod rules;
 pub mod spec;
 pub mod store;

@@ -32,7 +32,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     let db = crate::pipeline::store_path(cli)?.context("respond reads the alerts in the event store: give --db FILE (or drop --no-store)")?;
     let mut conn = necromap::store::open(&db)?;
     let now = necromap::collect::now_ms();
-    let book = necromap::store::query::alert_book(&conn, now - WINDOW_MS)?;
+    let book = necromap::intel::alerts::stored_book(&conn, now - WINDOW_MS)?;
     let mut allow = Vec::new();
     for net in a.allow {
         allow.push(necromap::rules::ioc::parse_cidr(net.trim()).with_context(|| format!("--allow {net}: expected an address or CIDR such as 192.0.2.0/24"))?);

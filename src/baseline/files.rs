@@ -25,11 +25,7 @@ pub enum BaselineError {
 
 /// The directory baselines are kept in.
 pub fn baseline_dir() -> Result<PathBuf, BaselineError> {
-    let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty()).ok_or(BaselineError::NoDataDir)?).join(".local/share"),
-    };
-    Ok(data.join("necromap").join("baselines"))
+    Ok(crate::paths::data_dir().ok_or(BaselineError::NoDataDir)?.join("baselines"))
 }
 
 /// Whether a baseline name is a file path (has `/` or ends in `.json`).

@@ -33,22 +33,7 @@ pub fn process_key(exe: Option<&str>, name: &str, uid: u32) -> String {
     format!("{} uid {uid}", exe.unwrap_or(name))
 }
 
-/// One saved baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Baseline {
-    pub name: String,
-    /// Host name the snapshot came from.
-    pub host: String,
-    /// When the snapshot was taken (Unix ms).
-    pub taken_at_ms: i64,
-    pub processes: BTreeSet<String>,
-    pub remote_endpoints: BTreeSet<String>,
-    pub listeners: BTreeSet<String>,
-    /// Names of the remote endpoints. Baselines saved before names were
-    /// kept load with none, so every name compares as new until resaved.
-    #[serde(default)]
-    pub remote_names: BTreeSet<String>,
-}
+pub use crate::model::Baseline;
 
 /// What a snapshot has that a baseline does not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

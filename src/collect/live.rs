@@ -223,13 +223,7 @@ impl Source for LinuxSource {
         }
         self.collects += 1;
         health.extend(self.event_health(&pump_stats, &trace_stats));
-        let names = match &mut self.naming {
-            Some(naming) => {
-                health.extend(naming.names().health().into_iter().map(HealthMessage::info));
-                naming.observe(&sockets, &closed, &self.owners, taken_at_ms)
-            }
-            None => crate::model::NameFacts { numeric: true, ..crate::model::NameFacts::default() },
-        };
+        let names = self.names(&sockets, &closed, taken_at_ms, &mut health);
         self.last_pump = pump_stats;
         self.last_trace = trace_stats;
         Ok(Observation {
@@ -249,6 +243,24 @@ impl Source for LinuxSource {
 }
 
 impl LinuxSource {
+    /// The names of this refresh's remote addresses, and the names
+    /// service's health lines; numeric with `-n`.
+    fn names(
+        &mut self,
+        sockets: &[crate::model::RawSocket],
+        closed: &[crate::model::ClosedSocket],
+        now_ms: i64,
+        health: &mut Vec<HealthMessage>,
+    ) -> crate::model::NameFacts {
+        match &mut self.naming {
+            Some(naming) => {
+                health.extend(naming.names().health().into_iter().map(HealthMessage::info));
+                naming.observe(sockets, closed, &self.owners, now_ms)
+            }
+            None => crate::model::NameFacts { numeric: true, ..crate::model::NameFacts::default() },
+        }
+    }
+
     /// What the event sources say this refresh: always one line about
     /// short connections, and warnings when events were lost since the
     /// previous refresh (the dump that follows is the resync).

@@ -252,6 +252,33 @@ impl<E: Evaluator> Evaluator for AlertEvaluator<E> {
     }
 }
 
+/// An alert book of the alerts stored since `since_ms` (for block windows
+/// computed outside the live process, e.g. `necromap respond`).
+pub fn stored_book(conn: &rusqlite::Connection, since_ms: i64) -> Result<AlertBook, crate::store::StoreError> {
+    let mut book = AlertBook::default();
+    for a in crate::store::query::alerts_since(conn, since_ms, None, 100_000)?.into_iter().rev() {
+        let (Ok(remote), Ok(src_ip), Ok(dest_ip)) = (a.remote_ip.parse(), a.src_ip.parse(), a.dest_ip.parse()) else { continue };
+        book.add(crate::model::Alert {
+            at_ms: a.at_ms,
+            remote,
+            local: None,
+            src_ip,
+            src_port: a.src_port,
+            dest_ip,
+            dest_port: a.dest_port,
+            proto: a.proto,
+            direction: None,
+            flow_id: None,
+            signature_id: a.signature_id,
+            signature: a.signature,
+            category: a.category,
+            severity: a.severity,
+            action: None,
+        });
+    }
+    Ok(book)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,7 +98,7 @@ pub fn check_bind(addr: SocketAddr, allow_remote: bool) -> Result<(), HttpError>
 /// data directory.
 pub fn token_path() -> Option<PathBuf> {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let base = runtime.or_else(|| crate::baseline::files::baseline_dir().ok().and_then(|d| d.parent().map(Path::to_path_buf)).map(|d| d.join("run")))?;
+    let base = runtime.or_else(|| crate::paths::data_dir().map(|d| d.join("run")))?;
     Some(base.join("necromap").join("mcp-token"))
 }
 

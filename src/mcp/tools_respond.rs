@@ -91,7 +91,7 @@ impl NecromapServer {
             }
             (None, Some(path)) => {
                 let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
-                let book = crate::store::query::alert_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
+                let book = crate::intel::alerts::stored_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
                 (propose(&book, now, &guards, timeout), "the alerts in the event store")
             }
             (None, None) => (propose(&AlertBook::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),

@@ -3,6 +3,8 @@
 //! an observation.
 
 mod age;
+mod alert;
+mod baseline;
 mod build;
 mod closed;
 mod dns_history;
@@ -25,6 +27,8 @@ mod workload;
 
 pub use crate::terms::{Protocol, Severity, SocketState, Zone, normalize_addr, normalize_ip};
 pub use age::{AgeBound, SocketAge};
+pub use alert::{Alert, AlertDirection};
+pub use baseline::Baseline;
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
 pub use dns_history::{DNS_WINDOW_MS, DnsActivity, DnsHistory};

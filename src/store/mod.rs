@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::intel::eve::Alert;
+use crate::model::Alert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,8 +39,7 @@ pub enum StoreError {
 
 /// The default store file.
 pub fn default_path() -> Result<PathBuf, StoreError> {
-    let dir = crate::baseline::files::baseline_dir().map_err(|_| StoreError::NoDataDir)?;
-    Ok(dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf).join("events.db"))
+    Ok(crate::paths::data_dir().ok_or(StoreError::NoDataDir)?.join("events.db"))
 }
 
 /// Open (creating and migrating as needed) a store for writing.
@@ -168,7 +167,7 @@ pub struct Batch {
     pub alerts: Vec<Alert>,
     pub offsets: Vec<(String, EveOffset)>,
     pub responses: Vec<ResponseRow>,
-    pub baselines: Vec<crate::baseline::Baseline>,
+    pub baselines: Vec<crate::model::Baseline>,
 }
 
 impl Batch {
@@ -278,7 +277,7 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 a.dest_ip.to_string(),
                 a.dest_port,
                 a.proto,
-                a.direction.map(crate::intel::eve::AlertDirection::name),
+                a.direction.map(crate::model::AlertDirection::name),
                 a.flow_id.map(|f| f as i64),
                 a.signature_id as i64,
                 a.signature,

@@ -59,8 +59,8 @@ pub struct StoredAlert {
     pub severity: u8,
 }
 
-impl From<&crate::intel::eve::Alert> for StoredAlert {
-    fn from(a: &crate::intel::eve::Alert) -> Self {
+impl From<&crate::model::Alert> for StoredAlert {
+    fn from(a: &crate::model::Alert) -> Self {
         Self {
             at_ms: a.at_ms,
             remote_ip: a.remote.to_string(),
@@ -180,7 +180,7 @@ pub fn eve_offset(conn: &Connection, path: &str) -> Result<Option<EveOffset>, St
 }
 
 /// A saved baseline by name.
-pub fn baseline(conn: &Connection, name: &str) -> Result<Option<crate::baseline::Baseline>, StoreError> {
+pub fn baseline(conn: &Connection, name: &str) -> Result<Option<crate::model::Baseline>, StoreError> {
     let body: Option<String> = conn.query_row("SELECT body FROM baselines WHERE name = ?1", [name], |r| r.get(0)).optional()?;
     body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Sql(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))))
         .transpose()
@@ -245,31 +245,4 @@ pub fn connections_with(conn: &Connection, ip: IpAddr, since_ms: i64, limit: usi
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// An alert book of the alerts stored since `since_ms` (for block windows
-/// computed outside the live process, e.g. `necromap respond`).
-pub fn alert_book(conn: &Connection, since_ms: i64) -> Result<crate::intel::alerts::AlertBook, StoreError> {
-    let mut book = crate::intel::alerts::AlertBook::default();
-    for a in alerts_since(conn, since_ms, None, 100_000)?.into_iter().rev() {
-        let (Ok(remote), Ok(src_ip), Ok(dest_ip)) = (a.remote_ip.parse(), a.src_ip.parse(), a.dest_ip.parse()) else { continue };
-        book.add(crate::intel::eve::Alert {
-            at_ms: a.at_ms,
-            remote,
-            local: None,
-            src_ip,
-            src_port: a.src_port,
-            dest_ip,
-            dest_port: a.dest_port,
-            proto: a.proto,
-            direction: None,
-            flow_id: None,
-            signature_id: a.signature_id,
-            signature: a.signature,
-            category: a.category,
-            severity: a.severity,
-            action: None,
-        });
-    }
-    Ok(book)
 }
