@@ -90,7 +90,7 @@ where
 }
 
 /// Write rmcp's lines and the relay's replies to `out`, one whole line at a
-/// time, until the server has ended (replies after that have no session).
+/// time, until the server has ended, then the replies still queued.
 async fn relay_out<R, W>(server: R, mut replies: mpsc::Receiver<String>, mut out: W) -> std::io::Result<()>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -107,6 +107,13 @@ where
         out.write_all(b"\n").await?;
         out.flush().await?;
     }
+    // Replies queued before the client's end of input: the relay sends
+    // them before it lets the server see that end, so they are all here.
+    while let Ok(line) = replies.try_recv() {
+        out.write_all(line.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+    }
+    out.flush().await?;
     Ok(())
 }
 
