@@ -474,12 +474,12 @@ mod tests {
 
         #[test]
         fn the_filter_language_never_panics(text in "(?s).{0,200}") {
-            let _ = crate::tui::filter::Filter::parse(&text);
+            let _ = crate::filter::Filter::parse(&text);
         }
 
         #[test]
         fn filter_like_text_never_panics(text in "[a-z:!=<>~()\"' .0-9/&|-]{0,80}") {
-            let _ = crate::tui::filter::Filter::parse(&text);
+            let _ = crate::filter::Filter::parse(&text);
         }
 
         #[test]

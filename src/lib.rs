@@ -26,6 +26,7 @@ pub mod collect;
 pub mod collector;
 pub mod duration;
 pub mod export;
+pub mod filter;
 pub mod input;
 pub mod intel;
 pub mod mcp;

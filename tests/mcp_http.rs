@@ -365,3 +365,24 @@ fn c1_del_and_bidi_controls_never_reach_an_mcp_answer_raw() {
         assert!(!body.chars().any(raw), "{uri} passed a control character raw");
     }
 }
+
+#[test]
+fn list_connections_takes_the_explorers_filter_language_with_its_errors() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    let body = call_tool(server.addr, "list_connections", r#"{"filter":"sev>=critical"}"#).expect("call");
+    let page = result_of(&body)["structuredContent"].clone();
+    let rows = page["connections"].as_array().expect("rows").clone();
+    assert!(!rows.is_empty(), "the demo has a critical socket: {body}");
+    assert!(rows.iter().all(|r| r["severity"] == "critical"), "{rows:?}");
+    let body = call_tool(server.addr, "list_connections", r#"{"filter":"!state:listen proc:nginx"}"#).expect("call");
+    let rows = result_of(&body)["structuredContent"]["connections"].as_array().expect("rows").clone();
+    assert!(rows.iter().all(|r| r["process"] == "nginx" && r["state"] != "LISTEN"), "{rows:?}");
+    // A bad term: the same sentence the explorer shows.
+    let expected = necromap::filter::Filter::parse("port:htttp").expect_err("bad").to_string();
+    let body = call_tool(server.addr, "list_connections", r#"{"filter":"port:htttp"}"#).expect("call");
+    let result = result_of(&body);
+    assert_eq!(result["isError"], true, "{body}");
+    assert!(result.to_string().contains(&expected), "{expected} not in {body}");
+}

@@ -39,6 +39,9 @@ pub struct ListConnectionsArgs {
     /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`. Empty: any.
     #[serde(default)]
     pub remote_name: String,
+    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web`, or free text. Empty: all.
+    #[serde(default)]
+    pub filter: String,
     /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
     #[serde(default)]
     pub namespace: String,
@@ -185,6 +188,7 @@ fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArg
         "" => None,
         t => Some(t.parse().map_err(|_| format!("remote_address `{}` is not an IP address", safe(t, 60)))?),
     };
+    let language = crate::filter::Filter::parse(&a.filter).map_err(|e| format!("filter: {}", safe(&e.to_string(), 300)))?;
     let remote_name = a.remote_name.trim().to_lowercase();
     let named =
         |x: &Socket| remote_name.is_empty() || s.endpoints.get(&x.endpoint()).is_some_and(|e| e.names.iter().any(|n| n.to_lowercase().contains(&remote_name)));
@@ -193,6 +197,9 @@ fn filtered<'a>(server: &NecromapServer, s: &'a Snapshot, a: &ListConnectionsArg
     }
     Ok(s.sockets
         .iter()
+        .enumerate()
+        .filter(|(i, _)| language.matches_socket(s, *i))
+        .map(|(_, x)| x)
         .filter(|x| state.is_none_or(|st| x.state() == st))
         .filter(|x| proto.is_none_or(|p| x.key().protocol == p))
         .filter(|x| a.pid == 0 || x.raw.owners.contains(&Pid(a.pid)))
@@ -214,7 +221,7 @@ pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
 #[tool_router(router = connections_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: filter (the explorer's filter language, e.g. `sev>=high port:https !zone:loopback`), state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
         annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {

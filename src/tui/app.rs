@@ -8,13 +8,13 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
 
 use super::derived::Derived;
-use super::filter::Filter;
 use super::keymap::{Action, action_for};
 use super::layout::{Areas, areas};
 use super::state::{MapMode, MapNode, Pane, UiState};
 use super::theme::Theme;
 use super::views::{graph, tree};
 use crate::collector::CollectorStatus;
+use crate::filter::Filter;
 use crate::model::{Pid, Snapshot};
 use crate::spec::{SizeClass, Spec};
 

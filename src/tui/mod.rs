@@ -4,7 +4,6 @@
 
 pub mod app;
 pub mod derived;
-pub mod filter;
 pub mod keymap;
 pub mod layout;
 pub mod naming;

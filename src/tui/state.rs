@@ -3,7 +3,7 @@
 
 use tui_tree_widget::TreeState;
 
-use super::filter::Filter;
+use crate::filter::Filter;
 use crate::model::{EndpointKey, ListenerKey, Pid, SocketKey};
 
 /// Which pane keys go to.

@@ -1,4 +1,5 @@
-//! The list filter language, typed after `/`:
+//! The filter language: the explorer's `/` and the `filter` argument of
+//! MCP's list tools (one grammar, the same errors):
 //!
 //! ```text
 //! proc:nginx state:established port:443 zone:public sev>=medium tag:beacon pid:123
@@ -96,6 +97,17 @@ impl Filter {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Whether socket `i` of the snapshot passes, its severity and tags
+    /// read from the snapshot's fact index (for callers that hold none).
+    pub fn matches_socket(&self, snapshot: &Snapshot, i: usize) -> bool {
+        let Some(socket) = snapshot.sockets.get(i) else { return false };
+        if self.is_empty() {
+            return true;
+        }
+        let tags: Vec<&str> = crate::model::view::socket_tags(snapshot, socket).collect();
+        self.matches(snapshot, socket, snapshot.index.socket(i).map(|f| f.severity), &tags)
     }
 
     /// Whether a socket passes. `severity` is the socket's highest finding
