@@ -72,7 +72,7 @@ fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
         assert!(row.contains(c.process.as_deref().expect("owner")), "process of {remote}: {row}");
         assert!(row.contains(&c.state), "state of {remote}: {row}");
         // The list column is four letters wide ("crit").
-        let severity: String = c.severity.as_deref().expect("flagged").chars().take(4).collect();
+        let severity: String = c.severity.expect("flagged").name().chars().take(4).collect();
         assert!(row.contains(&severity), "severity of {remote}: {row}");
         let age =
             c.age_ms.map(|ms| necromap::model::SocketAge { ms, bound: c.age_bound.as_deref().and_then(|b| b.parse().ok()).expect("a bound with every age") });

@@ -26,6 +26,9 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub const ALL: [Self; 6] =
+        [Self::Reconnaissance, Self::Exploitation, Self::Persistence, Self::LateralMovement, Self::CommandAndControl, Self::Exfiltration];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Reconnaissance => "reconnaissance",

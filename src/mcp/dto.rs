@@ -68,7 +68,7 @@ pub struct ConnectionItem {
     /// Bytes per second received over the last refresh; null on the first sighting and without TCP counters.
     pub recv_rate: Option<u64>,
     /// Highest severity of the findings about this socket, its process or its remote endpoint.
-    pub severity: Option<String>,
+    pub severity: Option<crate::model::Severity>,
     /// Rule ids of those findings, sorted.
     pub rule_ids: Vec<String>,
     /// How age_ms relates to the real age: exact (to within one refresh), at_least (the socket was already open when necromap started) or at_most (a listener, bounded by its process's start); null when the age is unknown.
@@ -107,7 +107,7 @@ impl ConnectionItem {
             rtt_us: row.rtt_us,
             send_rate: row.send_rate,
             recv_rate: row.recv_rate,
-            severity: row.severity.map(|s| s.name().to_string()),
+            severity: row.severity,
             rule_ids: row.rule_ids,
             age_bound: row.age_bound.map(|b| b.name().to_string()),
             namespace: safe(&row.namespace, NAME_MAX),
@@ -149,7 +149,7 @@ pub struct ProcessItem {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     /// Highest severity of the findings about this process or its sockets.
-    pub severity: Option<String>,
+    pub severity: Option<crate::model::Severity>,
     /// Rule ids of those findings, sorted.
     pub rule_ids: Vec<String>,
     /// The network namespace it runs in (`host` for necromap's own).
@@ -186,7 +186,7 @@ impl ProcessItem {
             listener_count: p.listener_count,
             bytes_sent: p.bytes_sent,
             bytes_received: p.bytes_received,
-            severity: facts.map(|x| x.severity.name().to_string()),
+            severity: facts.map(|x| x.severity),
             rule_ids: facts.map(|x| x.rule_ids.clone()).unwrap_or_default(),
             namespace: safe(&snapshot.namespace_name(f.netns), NAME_MAX),
             container: f.workload.label().map(|c| safe(&c, NAME_MAX)),
@@ -216,7 +216,7 @@ pub struct FindingItem {
     pub rule_id: String,
     pub rule_name: String,
     /// info, low, medium, high or critical.
-    pub severity: String,
+    pub severity: crate::model::Severity,
     pub tags: Vec<String>,
     /// socket, endpoint or process.
     pub subject_kind: String,
@@ -253,7 +253,7 @@ impl FindingItem {
             id: safe(&f.id, NAME_MAX),
             rule_id: f.rule_id.clone(),
             rule_name: f.rule_name.clone(),
-            severity: f.severity.name().to_string(),
+            severity: f.severity,
             tags: f.tags.clone(),
             subject_kind: kind.to_string(),
             socket_id,

@@ -21,18 +21,27 @@ use crate::store::query::{self, StoredAlert, StoredFinding};
 pub const FROM_STORE: &str = "event store: findings and Suricata alerts kept across restarts, socket events for processes";
 pub const FROM_MEMORY: &str = "in-memory (no event store: --no-store or a replay without --db): findings of the current snapshot since necromap started, alerts followed since start, open sockets";
 
+/// What a threat item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreatKind {
+    /// A finding of a detection rule.
+    Finding,
+    /// A Suricata alert.
+    Alert,
+}
+
 /// One finding or alert.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(transform = portable_schema)]
 pub struct ThreatItem {
-    /// finding or alert.
-    pub kind: String,
+    pub kind: ThreatKind,
     /// The finding id, or `suricata:<signature id>`.
     pub id: String,
     /// Rule name or alert signature (escaped, bounded).
     pub title: String,
-    /// info, low, medium, high or critical (alerts: Suricata 1 → high, 2 → medium, 3 → low).
-    pub severity: String,
+    /// Alerts: Suricata 1 → high, 2 → medium, 3 → low.
+    pub severity: Severity,
     /// Tags of a finding, or the category of an alert.
     pub types: Vec<String>,
     /// The remote address it concerns, when it has one.
@@ -43,17 +52,13 @@ pub struct ThreatItem {
     /// Refreshes a finding was seen in (1 for an alert).
     pub count: u64,
     /// The attack phase its tags or category point to.
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// Why a finding matters (from its rule, in the language asked); empty for alerts.
     pub explanation: String,
 }
 
 impl ThreatItem {
-    pub fn severity_level(&self) -> Severity {
-        Severity::ALL.into_iter().find(|s| s.name() == self.severity).unwrap_or_default()
-    }
-
-    pub fn phase_value(&self) -> Option<Phase> {
+    fn phase_of_types(&self) -> Option<Phase> {
         self.types.iter().find_map(|t| phase_of(t)).or_else(|| phase_of(&self.title))
     }
 }
@@ -66,17 +71,17 @@ fn explanation(state: &McpState, rule_id: &str, lang: Lang) -> String {
 }
 
 fn with_phase(mut item: ThreatItem) -> ThreatItem {
-    item.phase = item.phase_value().map(|p| p.name().to_string());
+    item.phase = item.phase_of_types();
     item
 }
 
 fn from_stored_finding(state: &McpState, f: StoredFinding, lang: Lang) -> ThreatItem {
     with_phase(ThreatItem {
-        kind: "finding".into(),
+        kind: ThreatKind::Finding,
         explanation: explanation(state, &f.rule_id, lang),
         id: safe(&f.id, 256),
         title: safe(&f.rule_name, 256),
-        severity: f.severity.name().into(),
+        severity: f.severity,
         types: f.tags,
         remote_address: f.endpoint,
         pid: f.pid,
@@ -89,10 +94,10 @@ fn from_stored_finding(state: &McpState, f: StoredFinding, lang: Lang) -> Threat
 
 fn from_stored_alert(a: &StoredAlert) -> ThreatItem {
     with_phase(ThreatItem {
-        kind: "alert".into(),
+        kind: ThreatKind::Alert,
         id: format!("suricata:{}", a.signature_id),
         title: safe(&a.signature, 512),
-        severity: a.finding_severity().name().into(),
+        severity: a.finding_severity(),
         types: vec![safe(&a.category, 256)],
         remote_address: Some(a.remote_ip.clone()),
         pid: None,
@@ -116,10 +121,10 @@ fn live_about(s: &Snapshot, f: &Finding, ip: IpAddr) -> bool {
 fn from_live_finding(state: &McpState, s: &Snapshot, f: &Finding, lang: Lang) -> ThreatItem {
     let pid = f.subject.pid().map(|p| p.0);
     with_phase(ThreatItem {
-        kind: "finding".into(),
+        kind: ThreatKind::Finding,
         id: safe(&f.id, 256),
         title: safe(&f.rule_name, 256),
-        severity: f.severity.name().into(),
+        severity: f.severity,
         types: f.tags.clone(),
         remote_address: s.subject_remote(f.subject).map(|ip| ip.to_string()),
         pid,

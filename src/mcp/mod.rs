@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod http;
 mod prompts;
 mod resources;
+mod schemas;
 mod sessions;
 pub mod stdio;
 mod token_file;

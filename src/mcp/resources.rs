@@ -92,10 +92,10 @@ fn dashboard(state: &McpState, s: &Snapshot) -> String {
         s.processes.len(),
         s.endpoints.len()
     );
-    let alerts = recent.iter().filter(|i| i.kind == "alert").count();
+    let alerts = recent.iter().filter(|i| i.kind == super::evidence::ThreatKind::Alert).count();
     let _ = writeln!(o, "\nfindings and alerts of the last 24 h: {} ({alerts} Suricata alerts) · source: {source}", recent.len());
     for sev in crate::model::Severity::ALL.iter().rev() {
-        let n = recent.iter().filter(|f| f.severity_level() == *sev).count();
+        let n = recent.iter().filter(|f| f.severity == *sev).count();
         if n > 0 {
             let _ = writeln!(o, "  {:<8} {n}", sev.name());
         }

@@ -111,7 +111,7 @@ pub struct Investigation {
     pub generation: u64,
     pub process: ProcessItem,
     /// Highest severity of its findings, or null.
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub findings: Vec<FindingItem>,
     /// Its sockets (at most 50; see connections_total).
     pub connections: Vec<ConnectionItem>,
@@ -157,8 +157,7 @@ fn find_socket<'a>(s: &'a Snapshot, a: &ExplainArgs) -> Result<(&'a Socket, usiz
 }
 
 fn by_severity_desc(findings: &mut [FindingItem]) {
-    let rank = |s: &str| Severity::ALL.iter().position(|v| v.name() == s).unwrap_or(0);
-    findings.sort_by(|x, y| rank(&y.severity).cmp(&rank(&x.severity)).then_with(|| x.id.cmp(&y.id)));
+    findings.sort_by(|x, y| y.severity.cmp(&x.severity).then_with(|| x.id.cmp(&y.id)));
 }
 
 #[tool_router(router = analysis_router, vis = "pub(super)")]
@@ -253,7 +252,7 @@ impl NecromapServer {
         Ok(Json(Investigation {
             generation: s.generation,
             process: ProcessItem::new(&s, p),
-            severity: findings.first().map(|f| f.severity.clone()),
+            severity: findings.first().map(|f| f.severity),
             connections_total: sockets.len(),
             connections: sockets.iter().take(50).map(|x| ConnectionItem::new(&s, x)).collect(),
             findings,

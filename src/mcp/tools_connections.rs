@@ -152,7 +152,7 @@ pub struct FlaggedConnection {
 #[schemars(transform = portable_schema)]
 pub struct SuspiciousList {
     pub generation: u64,
-    pub min_severity: String,
+    pub min_severity: crate::model::Severity,
     /// Flagged connections before paging.
     pub total: usize,
     pub offset: u32,
@@ -300,7 +300,7 @@ impl NecromapServer {
         let chosen = fit(chosen, LIST_BUDGET / 2);
         Ok(Json(SuspiciousList {
             generation: s.generation,
-            min_severity: min.name().to_string(),
+            min_severity: min,
             total,
             offset: a.offset,
             next_offset: next_offset(a.offset, rows.len(), total),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
 use super::dto::{LIST_BUDGET, Lang, check_limit, default_limit, fit, parse_severity, portable_schema, safe};
-use super::evidence::{ThreatItem, distinct_types, gather, store_reader};
+use super::evidence::{ThreatItem, ThreatKind, distinct_types, gather, store_reader};
 use crate::intel::{Phase, risk_level, threat_score};
 use crate::model::{EndpointKey, Severity, Zone, normalize_ip};
 
@@ -162,9 +162,9 @@ pub struct TimelineEvent {
     pub id: String,
     /// Rule name, alert signature, or the connection's process and ports.
     pub title: String,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     /// The attack phase it points to, if any.
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -201,7 +201,7 @@ impl NecromapServer {
         let since = s.taken_at_ms - window;
         let conn = store_reader(&self.state)?;
         let (items, source) = gather(&self.state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
-        let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == "alert");
+        let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == ThreatKind::Alert);
         alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
         // Processes: open sockets now, and the store's history.
         let mut procs: BTreeMap<Option<u32>, ProcessRef> = BTreeMap::new();
@@ -243,11 +243,11 @@ impl NecromapServer {
         let mut processes: Vec<ProcessRef> = procs.into_values().collect();
         processes.sort_by_key(|x| std::cmp::Reverse((x.open_sockets, x.events)));
         let all: Vec<ThreatItem> = findings.iter().chain(&alerts).cloned().collect();
-        let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity_level() == Severity::Critical));
+        let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity == Severity::Critical));
         let level = risk_level(score);
         let zone = Zone::of(ip);
         let endpoint = s.endpoints.get(&EndpointKey::host(ip));
-        let phases: BTreeSet<Phase> = all.iter().filter_map(ThreatItem::phase_value).collect();
+        let phases: BTreeSet<Phase> = all.iter().filter_map(|i| i.phase).collect();
         Ok(Json(IpAnalysis {
             generation: s.generation,
             ip_address: ip.to_string(),
@@ -285,15 +285,15 @@ impl NecromapServer {
         let (items, source) = gather(&self.state, store_reader(&self.state)?.as_ref(), &s, since, None, a.lang)?;
         let mut items: Vec<ThreatItem> = items
             .into_iter()
-            .filter(|i| i.severity_level() >= min)
+            .filter(|i| i.severity >= min)
             .filter(|i| ty.is_empty() || i.types.iter().any(|t| t.to_lowercase() == ty || t.to_lowercase().contains(&ty)))
             .collect();
-        items.sort_by(|x, y| y.severity_level().cmp(&x.severity_level()).then(y.last_ms.cmp(&x.last_ms)).then_with(|| x.id.cmp(&y.id)));
+        items.sort_by(|x, y| y.severity.cmp(&x.severity).then(y.last_ms.cmp(&x.last_ms)).then_with(|| x.id.cmp(&y.id)));
         let mut by_severity = BTreeMap::new();
         let mut by_type = BTreeMap::new();
         let mut sources = BTreeSet::new();
         for i in &items {
-            *by_severity.entry(i.severity.clone()).or_insert(0) += 1;
+            *by_severity.entry(i.severity.name().to_string()).or_insert(0) += 1;
             for t in &i.types {
                 *by_type.entry(t.clone()).or_insert(0) += 1;
             }
@@ -327,10 +327,10 @@ impl NecromapServer {
         let mut events = Vec::new();
         let mut phases = BTreeSet::new();
         for i in &items {
-            let phase = i.phase_value();
+            let phase = i.phase;
             phases.extend(phase);
             let stamps: &[(i64, &str)] =
-                if i.kind == "alert" { &[(i.first_ms, "alert")] } else { &[(i.first_ms, "finding_first_seen"), (i.last_ms, "finding_last_seen")] };
+                if i.kind == ThreatKind::Alert { &[(i.first_ms, "alert")] } else { &[(i.first_ms, "finding_first_seen"), (i.last_ms, "finding_last_seen")] };
             for (time_ms, event) in stamps {
                 if *time_ms >= since {
                     events.push(TimelineEvent {
@@ -338,8 +338,8 @@ impl NecromapServer {
                         event: (*event).into(),
                         id: i.id.clone(),
                         title: i.title.clone(),
-                        severity: Some(i.severity.clone()),
-                        phase: phase.map(|p| p.name().to_string()),
+                        severity: Some(i.severity),
+                        phase,
                     });
                 }
             }
