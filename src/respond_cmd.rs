@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use necromap::intel::alerts::WINDOW_MS;
 use necromap::intel::respond::{Proposal, Safeguards, nft_setup, propose};
-use necromap::store::{Batch, ResponseRow};
+use necromap::store::{Batch, ResponseKind, ResponseRow};
 
 use crate::cli::Cli;
 
@@ -24,7 +24,7 @@ pub struct RespondArgs<'a> {
     pub max: usize,
 }
 
-fn row(kind: &'static str, p: &Proposal, outcome: Option<String>) -> ResponseRow {
+fn row(kind: ResponseKind, p: &Proposal, outcome: Option<String>) -> ResponseRow {
     ResponseRow { at_ms: necromap::collect::now_ms(), kind, remote_ip: p.remote.to_string(), command: p.command_line(), reason: p.reason.clone(), outcome }
 }
 
@@ -55,7 +55,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     for p in &proposals {
         println!("  {}    # {}", p.command_line(), p.reason);
     }
-    let mut log = Batch { responses: proposals.iter().map(|p| row("proposed", p, None)).collect(), ..Batch::default() };
+    let mut log = Batch { responses: proposals.iter().map(|p| row(ResponseKind::Proposed, p, None)).collect(), ..Batch::default() };
     if !a.execute {
         println!("nothing was run; `necromap respond --execute` runs these (as root). One-time setup:");
         for line in nft_setup() {
@@ -69,7 +69,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
         bail!("--execute needs root (nft changes the firewall); nothing was run");
     }
     let hour_ago = now - 3_600_000;
-    let done_this_hour: i64 = conn.query_row("SELECT count(*) FROM responses WHERE kind = 'executed' AND at_ms >= ?1", [hour_ago], |r| r.get(0))?;
+    let done_this_hour = necromap::store::query::executed_since(&conn, hour_ago)?;
     let room = PER_HOUR.saturating_sub(usize::try_from(done_this_hour).unwrap_or(PER_HOUR)).min(a.max);
     if !a.yes {
         print!("run {} of them now? [y/N] ", room.min(proposals.len()));
@@ -86,23 +86,23 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     for (i, p) in proposals.iter().enumerate() {
         if i >= room {
             println!("not run (cap: {} per run, {PER_HOUR} per hour): {}", a.max, p.remote);
-            log.responses.push(row("refused", p, Some("rate limit or cap".into())));
+            log.responses.push(row(ResponseKind::Refused, p, Some("rate limit or cap".into())));
             continue;
         }
         let out = std::process::Command::new(&program).args(&p.command[1..]).output();
         match out {
             Ok(o) if o.status.success() => {
                 println!("blocked {} for {}s", p.remote, a.timeout.as_secs());
-                log.responses.push(row("executed", p, Some("ok".into())));
+                log.responses.push(row(ResponseKind::Executed, p, Some("ok".into())));
             }
             Ok(o) => {
                 let err = necromap::text::bounded(&necromap::text::escape_control(String::from_utf8_lossy(&o.stderr).trim()), 300);
                 eprintln!("necromap: {} failed: {err}", p.command_line());
-                log.responses.push(row("failed", p, Some(err)));
+                log.responses.push(row(ResponseKind::Failed, p, Some(err)));
             }
             Err(e) => {
                 eprintln!("necromap: cannot run {}: {e}", program.to_string_lossy());
-                log.responses.push(row("failed", p, Some(e.to_string())));
+                log.responses.push(row(ResponseKind::Failed, p, Some(e.to_string())));
             }
         }
     }

@@ -148,11 +148,31 @@ pub struct EveOffset {
     pub malformed: u64,
 }
 
+/// What happened to a proposed block (the `responses.kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    Proposed,
+    Executed,
+    Refused,
+    Failed,
+}
+
+impl ResponseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Executed => "executed",
+            Self::Refused => "refused",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// A response proposed, executed, refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseRow {
     pub at_ms: i64,
-    pub kind: &'static str,
+    pub kind: ResponseKind,
     pub remote_ip: String,
     pub command: String,
     pub reason: String,
@@ -295,7 +315,7 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
         }
         let mut re = tx.prepare_cached("INSERT INTO responses (at_ms, kind, remote_ip, command, reason, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         for r in &batch.responses {
-            re.execute(params![r.at_ms, r.kind, r.remote_ip, r.command, r.reason, r.outcome])?;
+            re.execute(params![r.at_ms, r.kind.name(), r.remote_ip, r.command, r.reason, r.outcome])?;
         }
         let mut ba = tx.prepare_cached(
             "INSERT INTO baselines (name, host, taken_at_ms, body) VALUES (?1, ?2, ?3, ?4)

@@ -246,3 +246,11 @@ pub fn connections_with(conn: &Connection, ip: IpAddr, since_ms: i64, limit: usi
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+/// Blocks executed since `since_ms` (for the hourly cap).
+pub fn executed_since(conn: &Connection, since_ms: i64) -> Result<u64, StoreError> {
+    let n: i64 =
+        conn.query_row("SELECT count(*) FROM responses WHERE kind = ?1 AND at_ms >= ?2", params![super::ResponseKind::Executed.name(), since_ms], |r| {
+            r.get(0)
+        })?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
