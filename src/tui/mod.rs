@@ -8,6 +8,7 @@ pub mod filter;
 pub mod keymap;
 pub mod layout;
 pub mod naming;
+pub mod placement;
 pub mod run;
 pub mod state;
 pub mod theme;
