@@ -85,6 +85,10 @@ fn icon_hint(app: &App, e: &MapEntry) -> IconHint {
     e.mark.and_then(|m| m.icon).unwrap_or_else(|| app.spec.states.get(&e.state).map_or(IconHint::None, |s| s.style.icon))
 }
 
+/// A node to place: age (first-seen order), model index, ring, angle,
+/// remembered label cell.
+type Item<'a> = (u64, usize, usize, f64, Option<Label>, &'a MapEntry);
+
 /// Place the centre and every node in `area`.
 // Geometry reads best with its usual short names (w, h, x, y, a, k, n).
 #[allow(clippy::many_single_char_names, clippy::similar_names)]
@@ -120,7 +124,7 @@ pub fn place(app: &App, area: Rect) -> Placement {
 
     // Older nodes first: a label keeps its cell unless an older one took it.
     let total = entries.len().max(1) as f64;
-    let mut items: Vec<(u64, usize, usize, f64, Option<Label>, &MapEntry)> = entries
+    let mut items: Vec<Item<'_>> = entries
         .iter()
         .enumerate()
         .map(|(j, e)| {
