@@ -140,6 +140,11 @@ pub fn place(app: &App, area: Rect) -> Placement {
 
     let center_w = out.center.width() as u16;
     let mut taken: Vec<(u16, u16, u16)> = vec![(cy, cx.saturating_sub(center_w / 2), cx.saturating_sub(center_w / 2) + center_w)];
+    // The notes line at the bottom is drawn over the map: keep labels off it.
+    let notes_w = notes(app).join(" · ").width().min(usize::from(area.width)) as u16;
+    if notes_w > 0 && area.height > 2 {
+        taken.push((area.bottom() - 1, area.x, area.x + notes_w));
+    }
     let mut placed: Vec<(usize, f64, Placed)> = Vec::with_capacity(items.len());
     for (_, _, ring, a, sticky, e) in items {
         let ring_index = ring_keys.iter().position(|r| *r == ring).unwrap_or(0);
@@ -268,6 +273,15 @@ impl Shape for Edge {
     }
 }
 
+/// The map's notes (grouping, listeners left out), drawn on its last row.
+fn notes(app: &App) -> Vec<String> {
+    let mut notes: Vec<String> = app.derived.map.notes.clone();
+    if app.derived.map.more_listeners > 0 {
+        notes.push(format!("+{} more listeners", app.derived.map.more_listeners));
+    }
+    notes
+}
+
 pub fn title(app: &App) -> String {
     let mut t = match app.ui.focus.and_then(|p| app.snapshot.process(p).map(|n| (p, n))) {
         Some((p, n)) => format!(" map · process {} ({p}) ", crate::text::escape_control(&n.facts.name)),
@@ -338,10 +352,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     buf.set_stringn(p.cx.saturating_sub(cw / 2).max(inner.x), p.cy, &p.center, usize::from(inner.width), cstyle);
 
-    let mut notes: Vec<String> = app.derived.map.notes.clone();
-    if app.derived.map.more_listeners > 0 {
-        notes.push(format!("+{} more listeners", app.derived.map.more_listeners));
-    }
+    let mut notes = notes(app);
     if p.nodes.is_empty() {
         notes.push("no sockets in this view".into());
     }
