@@ -139,7 +139,7 @@ impl App {
         let entries: Vec<&super::derived::MapEntry> = self.derived.map.listeners.iter().chain(&self.derived.map.endpoints).collect();
         let start = self.spec.layout.radial.start_angle_deg.to_radians();
         self.map_memory.update(&entries, &self.spec.layout.radial.rings, start, new_refresh);
-        if self.ui.map_mode == MapMode::Graph && self.class != SizeClass::Tiny {
+        if self.ui.map_mode == MapMode::Graph {
             let inner = graph::inner(self.areas().map);
             let placed = graph::place(self, inner);
             self.map_memory.remember_labels(inner, placed.nodes.into_iter().map(|n| (n.node, Label { node: (n.x, n.y), at: (n.label_x, n.label_y) })));

@@ -92,9 +92,10 @@ impl MapMemory {
         self.slots.is_empty()
     }
 
-    /// The rings drawn, inside out. Across refreshes a ring keeps its
-    /// radius while anything on it is remembered; a change of view, filter
-    /// or focus starts from the rings it shows.
+    /// The rings drawn, inside out. Across refreshes a ring, once shown,
+    /// stays (so radii change only when a zone appears for the first
+    /// time); a change of view, filter or focus starts from the rings it
+    /// shows.
     pub fn rings(&self) -> Vec<usize> {
         self.ring_set.iter().copied().collect()
     }
@@ -142,8 +143,9 @@ impl MapMemory {
         }
         let shown = entries.iter().map(|e| ring_of(e.zone, rings));
         if new_refresh {
-            let slots = &self.slots;
-            self.ring_set.retain(|r| slots.values().any(|s| s.ring == *r));
+            // Rings are never dropped across refreshes (there are at most
+            // the spec's zones plus two), so radii change only the first
+            // time a zone shows up.
             self.ring_set.extend(shown);
         } else {
             self.ring_set = shown.collect();

@@ -176,11 +176,14 @@ pub fn place(app: &App, area: Rect) -> Placement {
 pub fn label_text(icon: &str, e: &MapEntry, max: usize) -> String {
     let label = crate::text::escape_control(&e.label);
     let count = if e.sockets > 1 { format!(" ×{}", e.sockets) } else { String::new() };
-    let full = if e.members > 0 { format!("{icon} {label} ({}){count}", e.members) } else { format!("{icon} {label}{count}") };
+    // `+6 more` already counts its members.
+    let members = if e.label.starts_with('+') { 0 } else { e.members };
+    let full = if members > 0 { format!("{icon} {label} ({members}){count}") } else { format!("{icon} {label}{count}") };
     if full.width() <= max || !matches!(e.node, MapNode::Group(_)) {
         return fit(&full, max);
     }
-    for t in [format!("{icon} {label} ({})", e.members), format!("{icon} {label}")] {
+    let shorter = [(members > 0).then(|| format!("{icon} {label} ({members})")), Some(format!("{icon} {label}"))];
+    for t in shorter.into_iter().flatten() {
         if t.width() <= max {
             return t;
         }
