@@ -581,3 +581,171 @@ fn hostile_names_are_escaped_and_bounded_on_screen() {
         assert!(!text.contains(&"a".repeat(100)), "bounded: {text}");
     }
 }
+
+/// Every frame of a scenario, built in order by one builder (as the live
+/// collector would hand them to the explorer).
+fn frames_of(scenario: &str) -> Vec<Arc<Snapshot>> {
+    use necromap::collect::Source;
+    let spec = Arc::new(Spec::embedded());
+    let mut src = ReplaySource::from_text(scenario, "scenario").expect("scenario");
+    let info = src.info();
+    let mut builder = necromap::model::SnapshotBuilder::new(spec);
+    let mut out = Vec::new();
+    while let Ok(obs) = src.collect() {
+        let mut s = builder.build(obs, info.clone(), None);
+        s.timings = necromap::model::StageTimings::default();
+        out.push(Arc::new(s));
+    }
+    out
+}
+
+/// A small host over two refreshes: 198.51.100.7 goes away, 192.0.2.50
+/// arrives, everything else stays.
+const TWO_REFRESHES: &str = r#"
+host: crypt-02
+interval_ms: 2000
+frames: 2
+processes:
+  - { pid: 610, ppid: 1, name: sshd, exe: /usr/sbin/sshd, uid: 0, started_s: -86400 }
+  - { pid: 812, ppid: 1, name: nginx, exe: /usr/sbin/nginx, uid: 33, started_s: -86400 }
+  - { pid: 900, ppid: 1, name: firefox, exe: /usr/bin/firefox, uid: 1000, started_s: -600 }
+sockets:
+  - { pid: 610, local: "0.0.0.0:22", state: LISTEN }
+  - { pid: 610, local: "[::]:22", state: LISTEN }
+  - { pid: 812, local: "0.0.0.0:443", state: LISTEN }
+  - { pid: 610, local: "10.0.0.5:22", remote: "10.0.0.14:50522", state: ESTABLISHED }
+  - { pid: 812, local: "10.0.0.5:443", remote: "203.0.113.9:40000", state: ESTABLISHED }
+  - { pid: 900, local: "10.0.0.5:50001", remote: "198.51.100.7:443", state: ESTABLISHED, until_s: 1 }
+  - { pid: 900, local: "10.0.0.5:50002", remote: "198.51.100.23:443", state: ESTABLISHED }
+  - { pid: 900, local: "10.0.0.5:50003", remote: "203.0.113.41:443", state: ESTABLISHED }
+  - { pid: 900, local: "10.0.0.5:50004", remote: "192.0.2.50:443", state: ESTABLISHED, from_s: 1 }
+  - { pid: 900, local: "10.0.0.5:50005", remote: "10.0.0.20:9200", state: ESTABLISHED }
+"#;
+
+/// What the screen shows from column `x` of row `y` on.
+fn screen_from(text: &str, x: u16, y: u16) -> String {
+    let line = text.lines().nth(usize::from(y)).unwrap_or_default().trim_matches('"');
+    let mut w = 0;
+    let mut out = String::new();
+    for c in line.chars() {
+        if w >= usize::from(x) {
+            out.push(c);
+        }
+        w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    out
+}
+
+/// The map's nodes with their label and its cell, each checked on screen.
+fn map_labels(a: &App) -> std::collections::BTreeMap<MapNode, (String, u16, u16)> {
+    let placed = views::graph::place(a, views::graph::inner(a.areas().map));
+    let text = draw(a).backend().to_string();
+    placed
+        .nodes
+        .iter()
+        .map(|n| {
+            // Wide icons leave a hidden cell in the Display form: compare
+            // from the label's second character on.
+            let tail: String = n.text.chars().skip(1).collect();
+            let shown = screen_from(&text, n.label_x + 1, n.label_y);
+            assert!(shown.trim_start().starts_with(tail.trim_start()), "`{}` drawn at ({}, {}): `{shown}`\n{text}", n.text, n.label_x, n.label_y);
+            (n.node.clone(), (n.text.clone(), n.label_x, n.label_y))
+        })
+        .collect()
+}
+
+#[test]
+fn nodes_present_in_both_refreshes_stay_where_they_were() {
+    let frames = frames_of(TWO_REFRESHES);
+    assert_eq!(frames.len(), 2);
+    let ep = |ip: &str| MapNode::Endpoint(EndpointKey::host(ip.parse().expect("ip")));
+    for size in [(120, 40), (80, 24)] {
+        let mut a = App::new(Arc::new(Spec::embedded()), frames[0].clone(), status(), Options::default(), size);
+        let before = map_labels(&a);
+        a.set_snapshot(frames[1].clone());
+        let after = map_labels(&a);
+        assert!(before.contains_key(&ep("198.51.100.7")) && !after.contains_key(&ep("198.51.100.7")), "{size:?}: one endpoint left: {before:?} → {after:?}");
+        assert!(!before.contains_key(&ep("192.0.2.50")) && after.contains_key(&ep("192.0.2.50")), "{size:?}: one endpoint arrived: {before:?} → {after:?}");
+        let kept: Vec<_> = before.keys().filter(|k| after.contains_key(*k)).collect();
+        assert!(kept.len() >= 7, "{size:?}: {kept:?}");
+        for k in kept {
+            assert_eq!(before[k], after[k], "{size:?}: {k:?} moved");
+        }
+    }
+}
+
+#[test]
+fn the_demo_replay_keeps_every_node_in_place() {
+    // All 60 refreshes of the demo, one after another, at two sizes: a
+    // node on the map in two successive refreshes has the same cell, and
+    // its label the same cell unless its text changed width.
+    let frames = frames_of(necromap::DEMO_SCENARIO);
+    for size in [(120, 40), (80, 24)] {
+        let mut a = App::new(Arc::new(Spec::embedded()), frames[0].clone(), status(), Options::default(), size);
+        let inner = views::graph::inner(a.areas().map);
+        let mut prev = views::graph::place(&a, inner);
+        let (mut compared, mut kept_labels) = (0, 0);
+        for f in &frames[1..] {
+            a.set_snapshot(f.clone());
+            let now = views::graph::place(&a, inner);
+            for n in &now.nodes {
+                let Some(p) = prev.nodes.iter().find(|p| p.node == n.node) else { continue };
+                compared += 1;
+                assert_eq!((p.x, p.y), (n.x, n.y), "{size:?} gen {}: {:?} moved", f.generation, n.node);
+                if p.label_width == n.label_width {
+                    assert_eq!((p.label_x, p.label_y), (n.label_x, n.label_y), "{size:?} gen {}: label `{}` moved", f.generation, n.text);
+                    kept_labels += 1;
+                }
+            }
+            prev = now;
+        }
+        assert!(compared > 200, "{size:?}: compared {compared}");
+        eprintln!("{size:?}: {compared} node pairs compared, {kept_labels} labels of unchanged width all kept their cell");
+        assert!(a.map_memory.len() <= necromap::tui::placement::MAX_SLOTS);
+    }
+}
+
+#[test]
+fn the_two_ssh_listeners_are_told_apart() {
+    // 0.0.0.0:22 and [::]:22: `:22` and `:22 v6`.
+    let a = app((120, 40), false);
+    let placed = views::graph::place(&a, views::graph::inner(a.areas().map));
+    let ssh: Vec<&str> = placed.nodes.iter().filter(|n| matches!(&n.node, MapNode::Listener(l) if l.port == 22)).map(|n| n.text.as_str()).collect();
+    assert_eq!(ssh.len(), 2, "{ssh:?}");
+    assert_ne!(ssh[0], ssh[1], "two listeners on port 22 read differently");
+    let text = draw(&a).backend().to_string();
+    assert!(text.contains("⚰ :22 v6"), "{text}");
+    assert!(text.contains("⚰ :22 "), "{text}");
+}
+
+#[test]
+fn a_cut_group_label_still_reads_as_a_group() {
+    use necromap::model::{GroupZone, SocketState};
+    use necromap::tui::derived::MapEntry;
+    let group = MapEntry {
+        node: MapNode::Group("203.0.113.0/24".into()),
+        zone: Some(GroupZone::Public),
+        label: "203.0.113.0/24".into(),
+        members: 5,
+        sockets: 9,
+        state: SocketState::Established,
+        mark: None,
+    };
+    let t = |max| views::graph::label_text("☠", &group, max);
+    assert_eq!(t(40), "☠ 203.0.113.0/24 (5) ×9");
+    assert_eq!(t(21), "☠ 203.0.113.0/24 (5)");
+    assert_eq!(t(16), "☠ 203.0.113.0/24");
+    assert_eq!(t(14), "☠ 203.0.11…/24");
+    assert_eq!(t(8), "☠ 20…/24");
+    // On the demo at 80×24 the public group is cut and keeps its prefix.
+    let a = app((80, 24), false);
+    let placed = views::graph::place(&a, views::graph::inner(a.areas().map));
+    let groups: Vec<&str> = placed.nodes.iter().filter(|n| matches!(&n.node, MapNode::Group(g) if g.contains('/'))).map(|n| n.text.as_str()).collect();
+    assert!(!groups.is_empty());
+    for g in &groups {
+        assert!(g.contains("/24") || g.contains("/64") || g.chars().count() <= 2, "a group keeps its prefix length: `{g}` in {groups:?}");
+    }
+    let text = draw(&a).backend().to_string();
+    assert!(text.contains("…/24"), "a cut group on screen: {text}");
+    assert!(!text.contains("203.0.113.0…"), "{text}");
+}

@@ -74,3 +74,52 @@ proptest! {
         prop_assert!(!raw_escape);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    /// Two refreshes of one host, some sockets gone and some new: every map
+    /// node in both keeps its ring and angle, and its cell (and its
+    /// label's, when the label text kept its width and the notes line did
+    /// not change) unless a zone appeared for the first time (which moves
+    /// the ring radii).
+    #[test]
+    fn map_nodes_keep_their_place_across_a_refresh(
+        common in proptest::collection::vec(arb_socket(), 0..30),
+        first in proptest::collection::vec(arb_socket(), 0..10),
+        second in proptest::collection::vec(arb_socket(), 0..10),
+        w in 60u16..220,
+        h in 20u16..70,
+    ) {
+        let spec = Arc::new(Spec::embedded());
+        let info = SourceInfo { kind: SourceKind::Replay, host: "h".into(), detail: String::new() };
+        let mut builder = SnapshotBuilder::new(spec.clone());
+        let a: Vec<Row> = common.iter().chain(&first).copied().collect();
+        let b: Vec<Row> = common.iter().chain(&second).copied().collect();
+        let s1 = Arc::new(builder.build(observation(&a), info.clone(), None));
+        let mut obs = observation(&b);
+        obs.taken_at_ms += 1000;
+        let s2 = Arc::new(builder.build(obs, info, None));
+        let mut app = App::new(spec, s1, CollectorStatus::default(), Options::default(), (w, h));
+        let inner = views::graph::inner(app.areas().map);
+        let before = views::graph::place(&app, inner);
+        let slots: Vec<_> = before.nodes.iter().map(|n| app.map_memory.get(&n.node).cloned()).collect();
+        let rings = app.map_memory.rings();
+        let notes = (app.derived.map.notes.clone(), app.derived.map.more_listeners);
+        app.set_snapshot(s2);
+        let same_notes = notes == (app.derived.map.notes.clone(), app.derived.map.more_listeners);
+        let after = views::graph::place(&app, inner);
+        let same_rings = rings == app.map_memory.rings();
+        for (p, slot) in before.nodes.iter().zip(slots) {
+            let Some(n) = after.nodes.iter().find(|n| n.node == p.node) else { continue };
+            let (old, new) = (slot.expect("remembered"), app.map_memory.get(&n.node).cloned().expect("remembered"));
+            prop_assert_eq!((old.ring, old.angle.to_bits()), (new.ring, new.angle.to_bits()), "{:?}", n.node);
+            if same_rings {
+                prop_assert_eq!((p.x, p.y), (n.x, n.y), "{:?} moved", n.node);
+                if p.label_width == n.label_width && same_notes {
+                    prop_assert_eq!((p.label_x, p.label_y), (n.label_x, n.label_y), "label of {:?} moved at {}x{}", n.node, w, h);
+                }
+            }
+        }
+        prop_assert!(app.map_memory.len() <= necromap::tui::placement::MAX_SLOTS);
+    }
+}

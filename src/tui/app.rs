@@ -10,6 +10,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, Mous
 use super::derived::Derived;
 use super::keymap::{Action, action_for};
 use super::layout::{Areas, areas};
+use super::placement::{Label, MapMemory};
 use super::state::{MapMode, MapNode, Pane, UiState};
 use super::theme::Theme;
 use super::views::{graph, tree};
@@ -58,6 +59,9 @@ pub struct App {
     pub dirty: bool,
     /// See [`Options::mcp_note`].
     pub mcp_note: Option<String>,
+    /// Where map nodes sit, kept across refreshes (UI state: never in the
+    /// snapshot).
+    pub map_memory: MapMemory,
     class: SizeClass,
 }
 
@@ -72,6 +76,7 @@ impl App {
             derived: Derived::default(),
             theme: Theme { plain: options.plain, glow: true },
             mcp_note: options.mcp_note,
+            map_memory: MapMemory::default(),
             size,
             activity: std::collections::VecDeque::new(),
             phase: 0,
@@ -104,7 +109,7 @@ impl App {
             }
         }
         self.snapshot = snapshot;
-        self.rederive();
+        self.rederive_with(true);
     }
 
     pub fn set_status(&mut self, status: CollectorStatus) {
@@ -115,9 +120,30 @@ impl App {
     }
 
     fn rederive(&mut self) {
+        self.rederive_with(false);
+    }
+
+    /// Recompute what the views need; `new_refresh`: a new snapshot (the
+    /// placement memory ages gone nodes only then).
+    fn rederive_with(&mut self, new_refresh: bool) {
         self.derived = Derived::compute(&self.snapshot, &self.spec, &self.ui, self.class);
+        self.remember_places(new_refresh);
         self.keep_selection();
         self.dirty = true;
+    }
+
+    /// Take the new map model into the placement memory: known nodes keep
+    /// their ring and angle, new ones take free arcs; then remember where
+    /// the labels went, so they stay there too.
+    fn remember_places(&mut self, new_refresh: bool) {
+        let entries: Vec<&super::derived::MapEntry> = self.derived.map.listeners.iter().chain(&self.derived.map.endpoints).collect();
+        let start = self.spec.layout.radial.start_angle_deg.to_radians();
+        self.map_memory.update(&entries, &self.spec.layout.radial.rings, start, new_refresh);
+        if self.ui.map_mode == MapMode::Graph {
+            let inner = graph::inner(self.areas().map);
+            let placed = graph::place(self, inner);
+            self.map_memory.remember_labels(inner, placed.nodes.into_iter().map(|n| (n.node, Label { node: (n.x, n.y), at: (n.label_x, n.label_y) })));
+        }
     }
 
     /// After a change, keep each selection on its key when it is still

@@ -37,6 +37,8 @@ pub struct MapEntry {
     /// The ring it sits on: `None` for listeners (the inner ring).
     pub zone: Option<GroupZone>,
     pub label: String,
+    /// Endpoints folded into a group node (0 for other nodes).
+    pub members: usize,
     pub sockets: u64,
     /// The state drawn for its edge: the one with the highest severity hint,
     /// then the most sockets.
@@ -204,8 +206,18 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
     for (key, agg) in listeners.iter().take(listener_room) {
         // `:22` for a wildcard TCP listener, `udp 127.0.0.53:53` otherwise.
         let addr = if key.address.is_unspecified() { format!(":{}", key.port) } else { std::net::SocketAddr::new(key.address, key.port).to_string() };
+        // The IPv6 wildcard is told from the IPv4 one (`:22` and `:22 v6`).
+        let addr = if key.address.is_unspecified() && key.address.is_ipv6() { format!("{addr} v6") } else { addr };
         let label = if key.protocol == crate::model::Protocol::Udp { format!("udp {addr}") } else { addr };
-        model.listeners.push(MapEntry { node: MapNode::Listener(*key), zone: None, label, sockets: agg.sockets, state: agg.state(spec), mark: agg.mark });
+        model.listeners.push(MapEntry {
+            node: MapNode::Listener(*key),
+            zone: None,
+            label,
+            members: 0,
+            sockets: agg.sockets,
+            state: agg.state(spec),
+            mark: agg.mark,
+        });
     }
 
     let infos: Vec<EndpointInfo<'_>> = endpoints
@@ -237,6 +249,7 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
                     node: MapNode::Endpoint(k),
                     zone: Some(GroupZone::from(Zone::of(k.ip))),
                     label,
+                    members: 0,
                     sockets: agg.sockets,
                     state: agg.state(spec),
                     mark: agg.mark,
@@ -256,6 +269,7 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
                     node: MapNode::Group(group.label.clone()),
                     zone: Some(group.zone),
                     label: group.label,
+                    members: members.len(),
                     sockets: agg.sockets,
                     state: agg.state(spec),
                     mark: agg.mark,

@@ -7,6 +7,7 @@ pub mod derived;
 pub mod keymap;
 pub mod layout;
 pub mod naming;
+pub mod placement;
 pub mod run;
 pub mod state;
 pub mod theme;

@@ -11,8 +11,10 @@
 //! The centre is the host, or the focused process. Listeners sit on the
 //! inner ring, endpoints on rings by zone, at even angles. Edges are drawn
 //! on a braille canvas in the colour and line style of their state (from the
-//! spec); labels avoid each other. [`place`] is pure and shared by
-//! rendering, navigation and mouse clicks.
+//! spec); labels avoid each other. Where each node sits (ring, angle, label
+//! cell) comes from the explorer's placement memory, so nodes keep their
+//! place across refreshes. [`place`] is pure and shared by rendering,
+//! navigation and mouse clicks.
 
 use std::f64::consts::TAU;
 use std::fmt::Write;
@@ -27,8 +29,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::super::app::App;
 use super::super::derived::{MapEntry, Mark};
+use super::super::placement::{Label, ring_of};
 use super::super::state::{MapNode, Pane};
-use crate::model::{GroupZone, SocketState, Zone};
+use crate::model::SocketState;
 use crate::spec::{IconHint, LineStyle, SizeClass};
 
 /// One node, placed.
@@ -78,21 +81,13 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
-fn ring_of(zone: Option<GroupZone>, rings: &[Zone]) -> usize {
-    let z = match zone {
-        None => return 0,
-        Some(GroupZone::Loopback) => Zone::Loopback,
-        Some(GroupZone::Private) => Zone::Private,
-        Some(GroupZone::LinkLocal) => Zone::LinkLocal,
-        Some(GroupZone::Public) => Zone::Public,
-        Some(GroupZone::Mixed) => return rings.len() + 1,
-    };
-    rings.iter().position(|r| *r == z).map_or(rings.len() + 1, |i| i + 1)
-}
-
 fn icon_hint(app: &App, e: &MapEntry) -> IconHint {
     e.mark.and_then(|m| m.icon).unwrap_or_else(|| app.spec.states.get(&e.state).map_or(IconHint::None, |s| s.style.icon))
 }
+
+/// A node to place: age (first-seen order), model index, ring, angle,
+/// remembered label cell.
+type Item<'a> = (u64, usize, usize, f64, Option<Label>, &'a MapEntry);
 
 /// Place the centre and every node in `area`.
 // Geometry reads best with its usual short names (w, h, x, y, a, k, n).
@@ -111,40 +106,120 @@ pub fn place(app: &App, area: Rect) -> Placement {
         return out;
     }
 
-    // Rings: listeners first, then zones in the spec's order.
+    // Rings: listeners first, then zones in the spec's order. Each node's
+    // ring and angle come from the explorer's placement memory, so a node
+    // stays where it is across refreshes; the memory's rings set the radii.
     let rings_spec = &app.spec.layout.radial.rings;
     let model = &app.derived.map;
-    let mut rings: std::collections::BTreeMap<usize, Vec<&MapEntry>> = std::collections::BTreeMap::new();
-    for e in model.listeners.iter().chain(&model.endpoints) {
-        rings.entry(ring_of(e.zone, rings_spec)).or_default().push(e);
-    }
-    let n = rings.len().max(1) as f64;
-    let (rx_max, ry_max) = ((w / 2.0 - 1.0).max(1.0), (h / 2.0 - 1.0).max(1.0));
+    let memory = &app.map_memory;
     let start = app.spec.layout.radial.start_angle_deg.to_radians();
+    let entries: Vec<&MapEntry> = model.listeners.iter().chain(&model.endpoints).collect();
+    let mut ring_set: std::collections::BTreeSet<usize> = memory.rings().into_iter().collect();
+    ring_set.extend(entries.iter().map(|e| ring_of(e.zone, rings_spec)));
+    let ring_keys: Vec<usize> = ring_set.into_iter().collect();
+    let n = ring_keys.len().max(1) as f64;
+    let (rx_max, ry_max) = ((w / 2.0 - 1.0).max(1.0), (h / 2.0 - 1.0).max(1.0));
     let max_label = (usize::from(area.width) / 3).max(8);
+    let sticky_ok = memory.label_area == area;
+
+    // Older nodes first: a label keeps its cell unless an older one took it.
+    let total = entries.len().max(1) as f64;
+    let mut items: Vec<Item<'_>> = entries
+        .iter()
+        .enumerate()
+        .map(|(j, e)| {
+            let ring = ring_of(e.zone, rings_spec);
+            match memory.get(&e.node).filter(|s| s.ring == ring) {
+                Some(s) => (s.seq, j, ring, s.angle, s.label.filter(|_| sticky_ok), *e),
+                // Not remembered (only before the memory took the model in).
+                None => (u64::MAX, j, ring, start + 0.37 * ring as f64 + TAU * j as f64 / total, None, *e),
+            }
+        })
+        .collect();
+    items.sort_by_key(|i| (i.0, i.1));
 
     let center_w = out.center.width() as u16;
     let mut taken: Vec<(u16, u16, u16)> = vec![(cy, cx.saturating_sub(center_w / 2), cx.saturating_sub(center_w / 2) + center_w)];
-    for (ring_index, (_, entries)) in rings.iter().enumerate() {
+    // The notes line at the bottom is drawn over the map: keep labels off it.
+    let notes_w = notes(app).join(" · ").width().min(usize::from(area.width)) as u16;
+    if notes_w > 0 && area.height > 2 {
+        taken.push((area.bottom() - 1, area.x, area.x + notes_w));
+    }
+    let mut placed: Vec<(usize, f64, Placed)> = Vec::with_capacity(items.len());
+    for (_, _, ring, a, sticky, e) in items {
+        let ring_index = ring_keys.iter().position(|r| *r == ring).unwrap_or(0);
         let frac = 0.35 + 0.65 * (ring_index as f64 + 1.0) / n;
         let (rx, ry) = (rx_max * frac, ry_max * frac);
-        let k = entries.len() as f64;
-        for (j, e) in entries.iter().enumerate() {
-            let a = start + TAU * j as f64 / k + 0.37 * ring_index as f64;
-            let x = (f64::from(cx) + rx * a.cos()).round().clamp(f64::from(area.x), f64::from(area.right() - 1)) as u16;
-            let y = (f64::from(cy) + ry * a.sin()).round().clamp(f64::from(area.y), f64::from(area.bottom() - 1)) as u16;
-            let icon = theme.icon(icon_hint(app, e));
-            let count = if e.sockets > 1 { format!(" ×{}", e.sockets) } else { String::new() };
-            let text = fit(&format!("{icon} {}{count}", crate::text::escape_control(&e.label)), max_label);
-            let (label_x, label_y, text) = fit_label(&text, icon, x, y, a.cos() >= -0.1, area, &mut taken);
-            out.nodes.push(Placed { node: e.node.clone(), x, y, label_width: text.width() as u16, text, label_x, label_y, state: e.state, mark: e.mark });
-        }
+        let x = (f64::from(cx) + rx * a.cos()).round().clamp(f64::from(area.x), f64::from(area.right() - 1)) as u16;
+        let y = (f64::from(cy) + ry * a.sin()).round().clamp(f64::from(area.y), f64::from(area.bottom() - 1)) as u16;
+        let icon = theme.icon(icon_hint(app, e));
+        let text = label_text(icon, e, max_label);
+        let sticky = sticky.filter(|l| l.node == (x, y)).map(|l| l.at);
+        let (label_x, label_y, text) = fit_label(&text, icon, x, y, a.cos() >= -0.1, area, sticky, &mut taken);
+        let order = (a - start - 0.37 * ring as f64).rem_euclid(TAU);
+        placed.push((
+            ring,
+            order,
+            Placed { node: e.node.clone(), x, y, label_width: text.width() as u16, text, label_x, label_y, state: e.state, mark: e.mark },
+        ));
     }
+    // Navigation order: ring by ring, clockwise from the start angle.
+    placed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    out.nodes = placed.into_iter().map(|p| p.2).collect();
     out
 }
 
-/// Find a free row for a label near (x, y); fall back to the icon alone.
-fn fit_label(text: &str, icon: &str, x: u16, y: u16, rightward: bool, area: Rect, taken: &mut Vec<(u16, u16, u16)>) -> (u16, u16, String) {
+/// A node's label within `max` columns: icon, label, socket count. A group
+/// reads `203.0.113.0/24 (5) ×9` (members, then sockets); cut, it drops the
+/// counts first and then shortens the network but keeps its prefix length
+/// (`203.0.11…/24`), so a cut group never reads like one address.
+pub fn label_text(icon: &str, e: &MapEntry, max: usize) -> String {
+    let label = crate::text::escape_control(&e.label);
+    let count = if e.sockets > 1 { format!(" ×{}", e.sockets) } else { String::new() };
+    // `+6 more` already counts its members.
+    let members = if e.label.starts_with('+') { 0 } else { e.members };
+    let full = if members > 0 { format!("{icon} {label} ({members}){count}") } else { format!("{icon} {label}{count}") };
+    if full.width() <= max || !matches!(e.node, MapNode::Group(_)) {
+        return fit(&full, max);
+    }
+    let shorter = [(members > 0).then(|| format!("{icon} {label} ({members})")), Some(format!("{icon} {label}"))];
+    for t in shorter.into_iter().flatten() {
+        if t.width() <= max {
+            return t;
+        }
+    }
+    match label.rfind('/') {
+        Some(slash) => {
+            let (net, prefix) = label.split_at(slash);
+            let head = fit(&format!("{icon} {net}"), max.saturating_sub(prefix.width()));
+            format!("{head}{prefix}")
+        }
+        None => fit(&format!("{icon} {label}"), max),
+    }
+}
+
+/// Find a free row for a label near (x, y), trying the cell it had before
+/// (`sticky`) first; fall back to the icon alone.
+#[allow(clippy::too_many_arguments)]
+fn fit_label(
+    text: &str,
+    icon: &str,
+    x: u16,
+    y: u16,
+    rightward: bool,
+    area: Rect,
+    sticky: Option<(u16, u16)>,
+    taken: &mut Vec<(u16, u16, u16)>,
+) -> (u16, u16, String) {
+    let free = |x0: u16, row: u16, width: u16, taken: &[(u16, u16, u16)]| taken.iter().all(|&(ty, a, b)| ty != row || x0 + width < a || b < x0);
+    if let Some((sx, sy)) = sticky {
+        let width = text.width() as u16;
+        let inside = sx >= area.x && sy >= area.y && sy < area.bottom() && sx + width <= area.right();
+        if inside && free(sx, sy, width, taken) {
+            taken.push((sy, sx, sx + width));
+            return (sx, sy, text.to_string());
+        }
+    }
     let try_place = |t: &str, taken: &[(u16, u16, u16)]| -> Option<(u16, u16)> {
         let width = t.width() as u16;
         let x0 = if rightward { x } else { x.saturating_sub(width.saturating_sub(1)) };
@@ -155,8 +230,7 @@ fn fit_label(text: &str, icon: &str, x: u16, y: u16, rightward: bool, area: Rect
                 continue;
             }
             let row = row as u16;
-            let free = taken.iter().all(|&(ty, a, b)| ty != row || x0 + width < a || b < x0);
-            if free {
+            if free(x0, row, width, taken) {
                 return Some((x0, row));
             }
         }
@@ -200,6 +274,15 @@ impl Shape for Edge {
             }
         }
     }
+}
+
+/// The map's notes (grouping, listeners left out), drawn on its last row.
+fn notes(app: &App) -> Vec<String> {
+    let mut notes: Vec<String> = app.derived.map.notes.clone();
+    if app.derived.map.more_listeners > 0 {
+        notes.push(format!("+{} more listeners", app.derived.map.more_listeners));
+    }
+    notes
 }
 
 pub fn title(app: &App) -> String {
@@ -272,10 +355,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     buf.set_stringn(p.cx.saturating_sub(cw / 2).max(inner.x), p.cy, &p.center, usize::from(inner.width), cstyle);
 
-    let mut notes: Vec<String> = app.derived.map.notes.clone();
-    if app.derived.map.more_listeners > 0 {
-        notes.push(format!("+{} more listeners", app.derived.map.more_listeners));
-    }
+    let mut notes = notes(app);
     if p.nodes.is_empty() {
         notes.push("no sockets in this view".into());
     }
