@@ -134,6 +134,12 @@ impl ServerHandler for NecromapServer {
     }
 }
 
+/// Run a tool's blocking work (event store queries, scans over many rows)
+/// on tokio's blocking pool, so the reactor keeps serving other sessions.
+pub(crate) async fn off_reactor<T: Send + 'static>(work: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| format!("the tool stopped unexpectedly: {e}"))?
+}
+
 /// The answer, or a tool error when it is larger than [`dto::ANSWER_MAX`].
 fn bounded(tool: &str, answer: CallToolResponse) -> CallToolResponse {
     let CallToolResponse::Complete(result) = &answer else {

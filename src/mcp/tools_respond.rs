@@ -13,8 +13,8 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
-use super::NecromapServer;
 use super::dto::{portable_schema, safe};
+use super::{McpState, NecromapServer};
 use crate::intel::alerts::{AlertBook, WINDOW_MS};
 use crate::intel::respond::{Safeguards, nft_setup, propose};
 
@@ -72,42 +72,48 @@ impl NecromapServer {
         description = "Propose blocks (nftables commands with a timeout) for remote parties whose Suricata alerts in the last 300 s reach the block window; loopback, link-local, this host's addresses, its gateway, resolvers and the allowlist are never proposed. Nothing is run: a person runs `necromap respond --execute`.",
         annotations(title = "Propose blocks", read_only_hint = true, open_world_hint = false)
     )]
-    pub fn propose_blocks(&self, Parameters(a): Parameters<ProposeArgs>) -> Result<Json<BlockProposals>, String> {
-        if a.timeout_minutes == 0 || a.timeout_minutes > 7 * 24 * 60 {
-            return Err(format!("timeout_minutes must be between 1 and 10080; got {}", a.timeout_minutes));
-        }
-        let mut allow = Vec::new();
-        for net in &a.allowlist {
-            allow.push(crate::rules::ioc::parse_cidr(net.trim()).ok_or_else(|| format!("allowlist: `{}` is not an address or CIDR", safe(net, 60)))?);
-        }
-        let s = self.state.snapshot();
-        let now = s.taken_at_ms;
-        let guards = Safeguards::of_host(&s, allow);
-        let timeout = Duration::from_secs(u64::from(a.timeout_minutes) * 60);
-        let ((proposals, refused), source) = match (&self.state.alerts, &self.state.store) {
-            (Some(live), _) => {
-                let book = live.lock().map_err(|_| "the alert book is unavailable".to_string())?;
-                (propose(&book, now, &guards, timeout), "the alerts followed live (--eve)")
-            }
-            (None, Some(path)) => {
-                let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
-                let book = crate::intel::alerts::stored_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
-                (propose(&book, now, &guards, timeout), "the alerts in the event store")
-            }
-            (None, None) => (propose(&AlertBook::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
-        };
-        Ok(Json(BlockProposals {
-            generation: s.generation,
-            window_s: (WINDOW_MS / 1000) as u64,
-            proposals: proposals
-                .iter()
-                .map(|p| ProposedBlock { remote_address: p.remote.to_string(), reason: p.reason.clone(), command: p.command_line() })
-                .collect(),
-            refused: refused.iter().map(|(ip, why)| RefusedBlock { remote_address: ip.to_string(), why: why.clone() }).collect(),
-            setup: nft_setup(),
-            note: format!(
-                "From {source}. These are proposals only: nothing was run. A person can run them with `necromap respond --execute` (root, asks to confirm, rate-limited, logged)."
-            ),
-        }))
+    pub async fn propose_blocks(&self, Parameters(a): Parameters<ProposeArgs>) -> Result<Json<BlockProposals>, String> {
+        let state = self.state.clone();
+        super::off_reactor(move || propose_blocks_blocking(&state, &a)).await
     }
+}
+
+/// The body of `propose_blocks`, run off the reactor (it reads the event store).
+fn propose_blocks_blocking(state: &McpState, a: &ProposeArgs) -> Result<Json<BlockProposals>, String> {
+    if a.timeout_minutes == 0 || a.timeout_minutes > 7 * 24 * 60 {
+        return Err(format!("timeout_minutes must be between 1 and 10080; got {}", a.timeout_minutes));
+    }
+    let mut allow = Vec::new();
+    for net in &a.allowlist {
+        allow.push(crate::rules::ioc::parse_cidr(net.trim()).ok_or_else(|| format!("allowlist: `{}` is not an address or CIDR", safe(net, 60)))?);
+    }
+    let s = state.snapshot();
+    let now = s.taken_at_ms;
+    let guards = Safeguards::of_host(&s, allow);
+    let timeout = Duration::from_secs(u64::from(a.timeout_minutes) * 60);
+    let ((proposals, refused), source) = match (&state.alerts, &state.store) {
+        (Some(live), _) => {
+            let book = live.lock().map_err(|_| "the alert book is unavailable".to_string())?;
+            (propose(&book, now, &guards, timeout), "the alerts followed live (--eve)")
+        }
+        (None, Some(path)) => {
+            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
+            let book = crate::intel::alerts::stored_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
+            (propose(&book, now, &guards, timeout), "the alerts in the event store")
+        }
+        (None, None) => (propose(&AlertBook::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
+    };
+    Ok(Json(BlockProposals {
+        generation: s.generation,
+        window_s: (WINDOW_MS / 1000) as u64,
+        proposals: proposals
+            .iter()
+            .map(|p| ProposedBlock { remote_address: p.remote.to_string(), reason: p.reason.clone(), command: p.command_line() })
+            .collect(),
+        refused: refused.iter().map(|(ip, why)| RefusedBlock { remote_address: ip.to_string(), why: why.clone() }).collect(),
+        setup: nft_setup(),
+        note: format!(
+            "From {source}. These are proposals only: nothing was run. A person can run them with `necromap respond --execute` (root, asks to confirm, rate-limited, logged)."
+        ),
+    }))
 }

@@ -15,9 +15,9 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
-use super::NecromapServer;
 use super::dto::{LIST_BUDGET, Lang, check_limit, default_limit, fit, parse_severity, portable_schema, safe};
 use super::evidence::{ThreatItem, ThreatKind, distinct_types, gather, store_reader};
+use super::{McpState, NecromapServer};
 use crate::intel::{Phase, risk_level, threat_score};
 use crate::model::{EndpointKey, Severity, Zone, normalize_ip};
 
@@ -194,184 +194,200 @@ impl NecromapServer {
         description = "Analyse one IP address over the last `hours`: zone, offline country, processes that talked to it, findings and Suricata alerts about it, a 0-100 threat score with risk level, attack phases and a cautious recommendation.",
         annotations(title = "Analyze an IP", read_only_hint = true, open_world_hint = false)
     )]
-    pub fn analyze_ip(&self, Parameters(a): Parameters<AnalyzeIpArgs>) -> Result<Json<IpAnalysis>, String> {
-        let ip = parse_ip(&a.ip_address)?;
-        let window = check_hours(a.hours)?;
-        let s = self.state.snapshot();
-        let since = s.taken_at_ms - window;
-        let conn = store_reader(&self.state)?;
-        let (items, source) = gather(&self.state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
-        let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == ThreatKind::Alert);
-        alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
-        // Processes: open sockets now, and the store's history.
-        let mut procs: BTreeMap<Option<u32>, ProcessRef> = BTreeMap::new();
-        let mut open_sockets = 0;
-        for x in s.sockets.iter().filter(|x| normalize_ip(x.raw.remote.ip()) == ip) {
-            open_sockets += 1;
-            let pid = x.owner().map(|p| p.0);
-            let facts = x.owner().and_then(|p| s.process(p)).map(|p| &p.facts);
-            let e = procs.entry(pid).or_insert_with(|| ProcessRef {
-                pid,
-                name: facts.map_or_else(String::new, |f| safe(&f.name, 64)),
-                exe: facts.and_then(|f| f.exe.as_deref()).map(|e| safe(e, 256)),
-                open_sockets: 0,
-                events: 0,
-                bytes_sent: 0,
-                bytes_received: 0,
-                last_ms: None,
-            });
-            e.open_sockets += 1;
-        }
-        if let Some(conn) = &conn {
-            for p in crate::store::query::processes_for_ip(conn, ip, since).map_err(|e| safe(&e.to_string(), 300))? {
-                let e = procs.entry(p.pid).or_insert_with(|| ProcessRef {
-                    pid: p.pid,
-                    name: p.comm.as_deref().map_or_else(String::new, |c| safe(c, 64)),
-                    exe: p.exe.as_deref().map(|x| safe(x, 256)),
-                    open_sockets: 0,
-                    events: 0,
-                    bytes_sent: 0,
-                    bytes_received: 0,
-                    last_ms: None,
-                });
-                e.events += p.events;
-                e.bytes_sent += p.bytes_sent;
-                e.bytes_received += p.bytes_received;
-                e.last_ms = Some(e.last_ms.unwrap_or(p.last_ms).max(p.last_ms));
-            }
-        }
-        let mut processes: Vec<ProcessRef> = procs.into_values().collect();
-        processes.sort_by_key(|x| std::cmp::Reverse((x.open_sockets, x.events)));
-        let all: Vec<ThreatItem> = findings.iter().chain(&alerts).cloned().collect();
-        let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity == Severity::Critical));
-        let level = risk_level(score);
-        let zone = Zone::of(ip);
-        let endpoint = s.endpoints.get(&EndpointKey::host(ip));
-        let phases: BTreeSet<Phase> = all.iter().filter_map(|i| i.phase).collect();
-        Ok(Json(IpAnalysis {
-            generation: s.generation,
-            ip_address: ip.to_string(),
-            zone: zone.name().to_string(),
-            country: endpoint
-                .and_then(|e| e.country.clone())
-                .or_else(|| (zone == Zone::Public).then(|| iptocc::country_code(ip)).flatten().map(str::to_string)),
-            hostname: endpoint.and_then(|e| e.hostname.as_deref()).map(|h| safe(h, 256)),
-            names: endpoint.map(|e| e.names.iter().map(|n| safe(n, 256)).collect()).unwrap_or_default(),
-            name_source: endpoint.and_then(|e| e.name_source).map(|n| n.name().to_string()),
-            tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
-            processes: processes.into_iter().take(50).collect(),
-            open_sockets,
-            findings: findings.into_iter().take(200).collect(),
-            alerts: alerts.into_iter().take(200).collect(),
-            threat_score: score,
-            risk_level: level.name().to_string(),
-            attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
-            recommendation: recommendation(level, zone),
-            source,
-        }))
+    pub async fn analyze_ip(&self, Parameters(a): Parameters<AnalyzeIpArgs>) -> Result<Json<IpAnalysis>, String> {
+        let state = self.state.clone();
+        super::off_reactor(move || analyze_ip_blocking(&state, &a)).await
     }
 
     #[tool(
         description = "Recent threats: findings and Suricata alerts of the last `hours` at or above `severity`, optionally of one type: totals, counts by severity and by type, unique remote sources, and the items, most severe first.",
         annotations(title = "Recent threats", read_only_hint = true, open_world_hint = false)
     )]
-    pub fn get_recent_threats(&self, Parameters(a): Parameters<RecentArgs>) -> Result<Json<RecentThreats>, String> {
-        let window = check_hours(a.hours)?;
-        let min = parse_severity(&a.severity)?;
-        let limit = check_limit(a.limit)?;
-        let s = self.state.snapshot();
-        let since = s.taken_at_ms - window;
-        let ty = a.threat_type.trim().to_lowercase();
-        let (items, source) = gather(&self.state, store_reader(&self.state)?.as_ref(), &s, since, None, a.lang)?;
-        let mut items: Vec<ThreatItem> = items
-            .into_iter()
-            .filter(|i| i.severity >= min)
-            .filter(|i| ty.is_empty() || i.types.iter().any(|t| t.to_lowercase() == ty || t.to_lowercase().contains(&ty)))
-            .collect();
-        items.sort_by(|x, y| y.severity.cmp(&x.severity).then(y.last_ms.cmp(&x.last_ms)).then_with(|| x.id.cmp(&y.id)));
-        let mut by_severity = BTreeMap::new();
-        let mut by_type = BTreeMap::new();
-        let mut sources = BTreeSet::new();
-        for i in &items {
-            *by_severity.entry(i.severity.name().to_string()).or_insert(0) += 1;
-            for t in &i.types {
-                *by_type.entry(t.clone()).or_insert(0) += 1;
-            }
-            if let Some(r) = &i.remote_address {
-                sources.insert(r.clone());
-            }
-        }
-        Ok(Json(RecentThreats {
-            generation: s.generation,
-            hours: a.hours,
-            total: items.len(),
-            by_severity,
-            by_type,
-            unique_sources: sources.len(),
-            items: fit(items.into_iter().take(limit).collect(), LIST_BUDGET),
-            source,
-        }))
+    pub async fn get_recent_threats(&self, Parameters(a): Parameters<RecentArgs>) -> Result<Json<RecentThreats>, String> {
+        let state = self.state.clone();
+        super::off_reactor(move || get_recent_threats_blocking(&state, &a)).await
     }
 
     #[tool(
         description = "The timeline of one remote source over the last `hours`: Suricata alerts, findings' first and last sightings and (with the event store) connections opened and closed, in time order, each with the attack phase it points to (reconnaissance, exploitation, persistence, lateral movement, command and control, exfiltration).",
         annotations(title = "Threat timeline", read_only_hint = true, open_world_hint = false)
     )]
-    pub fn get_threat_timeline(&self, Parameters(a): Parameters<TimelineArgs>) -> Result<Json<Timeline>, String> {
-        let ip = parse_ip(&a.source_ip)?;
-        let window = check_hours(a.hours)?;
-        let s = self.state.snapshot();
-        let since = s.taken_at_ms - window;
-        let conn = store_reader(&self.state)?;
-        let (items, source) = gather(&self.state, conn.as_ref(), &s, since, Some(ip), Lang::En)?;
-        let mut events = Vec::new();
-        let mut phases = BTreeSet::new();
-        for i in &items {
-            let phase = i.phase;
-            phases.extend(phase);
-            let stamps: &[(i64, &str)] =
-                if i.kind == ThreatKind::Alert { &[(i.first_ms, "alert")] } else { &[(i.first_ms, "finding_first_seen"), (i.last_ms, "finding_last_seen")] };
-            for (time_ms, event) in stamps {
-                if *time_ms >= since {
-                    events.push(TimelineEvent {
-                        time_ms: *time_ms,
-                        event: (*event).into(),
-                        id: i.id.clone(),
-                        title: i.title.clone(),
-                        severity: Some(i.severity),
-                        phase,
-                    });
-                }
-            }
+    pub async fn get_threat_timeline(&self, Parameters(a): Parameters<TimelineArgs>) -> Result<Json<Timeline>, String> {
+        let state = self.state.clone();
+        super::off_reactor(move || get_threat_timeline_blocking(&state, &a)).await
+    }
+}
+
+/// The body of `analyze_ip`, run off the reactor (it reads the event store).
+fn analyze_ip_blocking(state: &McpState, a: &AnalyzeIpArgs) -> Result<Json<IpAnalysis>, String> {
+    let ip = parse_ip(&a.ip_address)?;
+    let window = check_hours(a.hours)?;
+    let s = state.snapshot();
+    let since = s.taken_at_ms - window;
+    let conn = store_reader(state)?;
+    let (items, source) = gather(state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
+    let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == ThreatKind::Alert);
+    alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
+    // Processes: open sockets now, and the store's history.
+    let mut procs: BTreeMap<Option<u32>, ProcessRef> = BTreeMap::new();
+    let mut open_sockets = 0;
+    for x in s.sockets.iter().filter(|x| normalize_ip(x.raw.remote.ip()) == ip) {
+        open_sockets += 1;
+        let pid = x.owner().map(|p| p.0);
+        let facts = x.owner().and_then(|p| s.process(p)).map(|p| &p.facts);
+        let e = procs.entry(pid).or_insert_with(|| ProcessRef {
+            pid,
+            name: facts.map_or_else(String::new, |f| safe(&f.name, 64)),
+            exe: facts.and_then(|f| f.exe.as_deref()).map(|e| safe(e, 256)),
+            open_sockets: 0,
+            events: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            last_ms: None,
+        });
+        e.open_sockets += 1;
+    }
+    if let Some(conn) = &conn {
+        for p in crate::store::query::processes_for_ip(conn, ip, since).map_err(|e| safe(&e.to_string(), 300))? {
+            let e = procs.entry(p.pid).or_insert_with(|| ProcessRef {
+                pid: p.pid,
+                name: p.comm.as_deref().map_or_else(String::new, |c| safe(c, 64)),
+                exe: p.exe.as_deref().map(|x| safe(x, 256)),
+                open_sockets: 0,
+                events: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+                last_ms: None,
+            });
+            e.events += p.events;
+            e.bytes_sent += p.bytes_sent;
+            e.bytes_received += p.bytes_received;
+            e.last_ms = Some(e.last_ms.unwrap_or(p.last_ms).max(p.last_ms));
         }
-        if let Some(conn) = &conn {
-            for e in crate::store::query::connections_with(conn, ip, since, 500).map_err(|e| safe(&e.to_string(), 300))? {
+    }
+    let mut processes: Vec<ProcessRef> = procs.into_values().collect();
+    processes.sort_by_key(|x| std::cmp::Reverse((x.open_sockets, x.events)));
+    let all: Vec<ThreatItem> = findings.iter().chain(&alerts).cloned().collect();
+    let score = threat_score(all.len(), distinct_types(&all), all.iter().any(|i| i.severity == Severity::Critical));
+    let level = risk_level(score);
+    let zone = Zone::of(ip);
+    let endpoint = s.endpoints.get(&EndpointKey::host(ip));
+    let phases: BTreeSet<Phase> = all.iter().filter_map(|i| i.phase).collect();
+    Ok(Json(IpAnalysis {
+        generation: s.generation,
+        ip_address: ip.to_string(),
+        zone: zone.name().to_string(),
+        country: endpoint.and_then(|e| e.country.clone()).or_else(|| (zone == Zone::Public).then(|| iptocc::country_code(ip)).flatten().map(str::to_string)),
+        hostname: endpoint.and_then(|e| e.hostname.as_deref()).map(|h| safe(h, 256)),
+        names: endpoint.map(|e| e.names.iter().map(|n| safe(n, 256)).collect()).unwrap_or_default(),
+        name_source: endpoint.and_then(|e| e.name_source).map(|n| n.name().to_string()),
+        tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
+        processes: processes.into_iter().take(50).collect(),
+        open_sockets,
+        findings: findings.into_iter().take(200).collect(),
+        alerts: alerts.into_iter().take(200).collect(),
+        threat_score: score,
+        risk_level: level.name().to_string(),
+        attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
+        recommendation: recommendation(level, zone),
+        source,
+    }))
+}
+
+/// The body of `get_recent_threats`, run off the reactor (it reads the event store).
+fn get_recent_threats_blocking(state: &McpState, a: &RecentArgs) -> Result<Json<RecentThreats>, String> {
+    let window = check_hours(a.hours)?;
+    let min = parse_severity(&a.severity)?;
+    let limit = check_limit(a.limit)?;
+    let s = state.snapshot();
+    let since = s.taken_at_ms - window;
+    let ty = a.threat_type.trim().to_lowercase();
+    let (items, source) = gather(state, store_reader(state)?.as_ref(), &s, since, None, a.lang)?;
+    let mut items: Vec<ThreatItem> = items
+        .into_iter()
+        .filter(|i| i.severity >= min)
+        .filter(|i| ty.is_empty() || i.types.iter().any(|t| t.to_lowercase() == ty || t.to_lowercase().contains(&ty)))
+        .collect();
+    items.sort_by(|x, y| y.severity.cmp(&x.severity).then(y.last_ms.cmp(&x.last_ms)).then_with(|| x.id.cmp(&y.id)));
+    let mut by_severity = BTreeMap::new();
+    let mut by_type = BTreeMap::new();
+    let mut sources = BTreeSet::new();
+    for i in &items {
+        *by_severity.entry(i.severity.name().to_string()).or_insert(0) += 1;
+        for t in &i.types {
+            *by_type.entry(t.clone()).or_insert(0) += 1;
+        }
+        if let Some(r) = &i.remote_address {
+            sources.insert(r.clone());
+        }
+    }
+    Ok(Json(RecentThreats {
+        generation: s.generation,
+        hours: a.hours,
+        total: items.len(),
+        by_severity,
+        by_type,
+        unique_sources: sources.len(),
+        items: fit(items.into_iter().take(limit).collect(), LIST_BUDGET),
+        source,
+    }))
+}
+
+/// The body of `get_threat_timeline`, run off the reactor (it reads the event store).
+fn get_threat_timeline_blocking(state: &McpState, a: &TimelineArgs) -> Result<Json<Timeline>, String> {
+    let ip = parse_ip(&a.source_ip)?;
+    let window = check_hours(a.hours)?;
+    let s = state.snapshot();
+    let since = s.taken_at_ms - window;
+    let conn = store_reader(state)?;
+    let (items, source) = gather(state, conn.as_ref(), &s, since, Some(ip), Lang::En)?;
+    let mut events = Vec::new();
+    let mut phases = BTreeSet::new();
+    for i in &items {
+        let phase = i.phase;
+        phases.extend(phase);
+        let stamps: &[(i64, &str)] =
+            if i.kind == ThreatKind::Alert { &[(i.first_ms, "alert")] } else { &[(i.first_ms, "finding_first_seen"), (i.last_ms, "finding_last_seen")] };
+        for (time_ms, event) in stamps {
+            if *time_ms >= since {
                 events.push(TimelineEvent {
-                    time_ms: e.at_ms,
-                    event: format!("connection_{}", e.kind),
-                    id: e.socket_id,
-                    title: format!(
-                        "{} {} {}:{} ↔ {}:{}",
-                        e.comm.as_deref().map_or_else(|| "?".to_string(), |c| safe(c, 64)),
-                        e.protocol,
-                        e.local_ip,
-                        e.local_port,
-                        e.remote_ip,
-                        e.remote_port
-                    ),
-                    severity: None,
-                    phase: None,
+                    time_ms: *time_ms,
+                    event: (*event).into(),
+                    id: i.id.clone(),
+                    title: i.title.clone(),
+                    severity: Some(i.severity),
+                    phase,
                 });
             }
         }
-        events.sort_by(|x, y| x.time_ms.cmp(&y.time_ms).then_with(|| x.id.cmp(&y.id)));
-        events.truncate(2_000);
-        Ok(Json(Timeline {
-            generation: s.generation,
-            source_ip: ip.to_string(),
-            events,
-            attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
-            source,
-        }))
     }
+    if let Some(conn) = &conn {
+        for e in crate::store::query::connections_with(conn, ip, since, 500).map_err(|e| safe(&e.to_string(), 300))? {
+            events.push(TimelineEvent {
+                time_ms: e.at_ms,
+                event: format!("connection_{}", e.kind),
+                id: e.socket_id,
+                title: format!(
+                    "{} {} {}:{} ↔ {}:{}",
+                    e.comm.as_deref().map_or_else(|| "?".to_string(), |c| safe(c, 64)),
+                    e.protocol,
+                    e.local_ip,
+                    e.local_port,
+                    e.remote_ip,
+                    e.remote_port
+                ),
+                severity: None,
+                phase: None,
+            });
+        }
+    }
+    events.sort_by(|x, y| x.time_ms.cmp(&y.time_ms).then_with(|| x.id.cmp(&y.id)));
+    events.truncate(2_000);
+    Ok(Json(Timeline {
+        generation: s.generation,
+        source_ip: ip.to_string(),
+        events,
+        attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
+        source,
+    }))
 }

@@ -139,12 +139,13 @@ fn main() {
         store: Some(db),
         alerts: None,
     });
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let samples: Vec<f64> = (0..30)
         .map(|i| {
             let ip = format!("198.51.{}.{}", i % 100, i % 250);
             let args: AnalyzeIpArgs = serde_json::from_value(serde_json::json!({ "ip_address": ip, "hours": 8760 })).expect("args");
             let t = Instant::now();
-            let out = server.analyze_ip(Parameters(args)).expect("answer");
+            let out = runtime.block_on(server.analyze_ip(Parameters(args))).expect("answer");
             let took = ms(t);
             assert!(!out.0.processes.is_empty(), "{ip} has history");
             took
