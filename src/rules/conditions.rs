@@ -151,6 +151,7 @@ macro_rules! cond {
         }
     }};
 }
+pub(super) use cond;
 
 fn list<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")

@@ -5,7 +5,7 @@
 use crate::model::{NameSource, TraceStep, label_entropy, longest_label};
 use crate::text::{bounded, escape_control};
 
-use super::conditions::Item;
+use super::conditions::{Item, cond};
 use super::engine::Context;
 use super::schema::Match;
 
@@ -14,17 +14,6 @@ const ENTROPY_MIN_LABEL: usize = 12;
 /// Slack between passive DNS starting and a socket's first sighting before
 /// "nobody resolved it" is believed.
 const RESOLVE_SLACK_MS: i64 = 2_000;
-
-macro_rules! cond {
-    ($trace:expr, $ok:expr, $condition:expr, $value:expr) => {{
-        if !$ok {
-            return false;
-        }
-        if let Some(t) = $trace.as_deref_mut() {
-            t.push(TraceStep { condition: $condition, value: $value });
-        }
-    }};
-}
 
 fn shown(name: &str) -> String {
     bounded(&escape_control(name), 120)
