@@ -386,3 +386,35 @@ fn list_connections_takes_the_explorers_filter_language_with_its_errors() {
     assert_eq!(result["isError"], true, "{body}");
     assert!(result.to_string().contains(&expected), "{expected} not in {body}");
 }
+
+/// Peak resident memory of a process, in MiB (VmHWM).
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[test]
+fn a_session_flood_stays_within_memory() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    let before = peak_rss_mib(server.child.id());
+    let auth = bearer();
+    let mut answered = 0;
+    for _ in 0..3_000 {
+        if request(server.addr, &[("Authorization", &auth)], INIT).0 == 200 {
+            answered += 1;
+        }
+    }
+    let peak = peak_rss_mib(server.child.id());
+    eprintln!("3,000 initialize-only sessions: peak RSS {before:.0} MiB before, {peak:.0} MiB after");
+    assert_eq!(answered, 3_000);
+    // Uncapped, each session kept ~63 KiB (15,000 took 947 MB): 3,000 would
+    // grow the server by ~190 MiB. Capped at 256, the growth stays small.
+    assert!(peak > 0.0 && peak < 200.0 && peak - before < 100.0, "peak RSS {peak:.0} MiB ({before:.0} before)");
+}
