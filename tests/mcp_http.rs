@@ -387,7 +387,7 @@ fn list_connections_takes_the_explorers_filter_language_with_its_errors() {
     assert!(result.to_string().contains(&expected), "{expected} not in {body}");
 }
 
-/// Peak resident memory of a process, in MiB (VmHWM).
+/// Peak resident memory of a process, in MiB (`VmHWM`).
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
