@@ -46,7 +46,7 @@ fn module_of(src: &Path, file: &Path) -> Option<String> {
     let first = rel.components().next()?.as_os_str().to_string_lossy().into_owned();
     let name = first.strip_suffix(".rs").unwrap_or(&first).to_string();
     // The binary's own files are not the library.
-    (!["main", "lib", "bin", "cli", "pipeline", "serve", "respond_cmd"].contains(&name.as_str())).then_some(name)
+    (!["main", "lib", "bin", "cmd"].contains(&name.as_str())).then_some(name)
 }
 
 /// The text of a file that is not test code: files named `*_tests.rs` or

@@ -11,7 +11,7 @@ use necromap::intel::alerts::WINDOW_MS;
 use necromap::intel::respond::{Proposal, Safeguards, nft_setup, propose};
 use necromap::store::{Batch, ResponseKind, ResponseRow};
 
-use crate::cli::Cli;
+use crate::cmd::cli::Cli;
 
 /// Blocks executed per rolling hour, at most.
 const PER_HOUR: usize = 30;
@@ -29,7 +29,7 @@ fn row(kind: ResponseKind, p: &Proposal, outcome: Option<String>) -> ResponseRow
 }
 
 pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
-    let db = crate::pipeline::store_path(cli)?.context("respond reads the alerts in the event store: give --db FILE (or drop --no-store)")?;
+    let db = crate::cmd::pipeline::store_path(cli)?.context("respond reads the alerts in the event store: give --db FILE (or drop --no-store)")?;
     let mut conn = necromap::store::open(&db)?;
     let now = necromap::collect::now_ms();
     let book = necromap::intel::alerts::stored_book(&conn, now - WINDOW_MS)?;

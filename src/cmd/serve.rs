@@ -11,8 +11,8 @@ use necromap::mcp::{McpState, serve_stdio};
 use necromap::spec::{EMBEDDED_SPEC, Spec};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::Cli;
-use crate::pipeline::Pipeline;
+use crate::cmd::cli::Cli;
+use crate::cmd::pipeline::Pipeline;
 
 /// The server's view of a running collector.
 pub fn state(cli: &Cli, spec: Arc<Spec>, pipeline: &Pipeline) -> Result<McpState> {

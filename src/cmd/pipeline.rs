@@ -19,7 +19,7 @@ use necromap::spec::Spec;
 use necromap::store::status::{StoreStatus, WithStoreHealth};
 use necromap::store::writer::{StoreWriter, WriterOptions};
 
-use crate::cli::Cli;
+use crate::cmd::cli::Cli;
 
 #[derive(Debug)]
 pub struct Pipeline {
@@ -50,7 +50,7 @@ pub fn store_path(cli: &Cli) -> Result<Option<PathBuf>> {
 }
 
 pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
-    let engine = crate::load_engine(cli)?;
+    let engine = crate::cmd::setup::load_engine(cli)?;
     let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
     let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
     let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
@@ -61,7 +61,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     // over the explorer.
     let status = StoreStatus::default();
     let evaluator: Box<dyn Evaluator> = Box::new(WithStoreHealth { inner: evaluator, status: status.clone() });
-    let collector = Collector::spawn(crate::open_source(cli)?, spec, cli.interval, Some(evaluator));
+    let collector = Collector::spawn(crate::cmd::setup::open_source(cli)?, spec, cli.interval, Some(evaluator));
     let mut store_path = match store_path(cli) {
         Ok(p) => p,
         Err(e) => {

@@ -1,0 +1,51 @@
+//! The explorer and the MCP server modes.
+
+use super::setup::load_spec;
+use super::snapshot::one_snapshot;
+use super::{pipeline, serve};
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::cli::Cli;
+use necromap::export::summary_text;
+
+/// The interactive explorer over a live collector. Without a terminal
+/// (output piped), prints the summary instead.
+pub fn explore(cli: &Cli) -> Result<()> {
+    use std::io::IsTerminal;
+    let spec = load_spec(cli)?;
+    if !std::io::stdout().is_terminal() {
+        if cli.serve_mcp.is_some() {
+            bail!("--serve-mcp runs beside the explorer, which needs a terminal; for a headless server use --mcp --http ADDR");
+        }
+        let snapshot = one_snapshot(cli, spec, None)?;
+        std::io::stdout().lock().write_all(summary_text(&snapshot, 10).as_bytes())?;
+        return Ok(());
+    }
+    let initial_view = match &cli.view {
+        Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
+        None => None,
+    };
+    let pipeline = pipeline::start(cli, spec.clone())?;
+    let state = serve::state(cli, spec.clone(), &pipeline)?;
+    // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
+    let beside = match cli.serve_mcp {
+        Some(addr) => Some(serve::beside_tui(state, cli, addr)?),
+        None => None,
+    };
+    let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mcp_note = beside.as_ref().map(|b| b.note.clone());
+    necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
+    drop(beside);
+    drop(pipeline);
+    Ok(())
+}
+
+/// `--mcp`: the server alone, over stdio or HTTP, on a live collector.
+pub fn mcp(cli: &Cli) -> Result<()> {
+    let spec = load_spec(cli)?;
+    let pipeline = pipeline::start(cli, spec.clone())?;
+    let state = serve::state(cli, spec, &pipeline)?;
+    serve::headless(cli, state)
+}

@@ -1,0 +1,15 @@
+//! The binary's commands: the flags (`cli`), what every command loads
+//! (`setup`), one file per command or mode, and the assembly of the live
+//! pipeline (`pipeline`) the explorer and the MCP modes share. Nothing here
+//! is library: `main.rs` parses and dispatches.
+
+pub mod baseline;
+pub mod cli;
+pub mod explore;
+pub mod pipeline;
+pub mod respond;
+pub mod rules;
+pub mod serve;
+pub mod setup;
+pub mod snapshot;
+pub mod spec;

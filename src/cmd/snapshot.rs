@@ -1,0 +1,70 @@
+//! One refresh (`snapshot`, `summary`) and recordings (`record`).
+
+use super::setup::{load_engine, name_options, open_source, replay_source};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::cli::Cli;
+use necromap::collect::record::{RecordingHeader, RecordingSink, RecordingWriter};
+use necromap::collect::{LiveOptions, SourceKind, open_live_with};
+use necromap::model::{Snapshot, SnapshotBuilder};
+use necromap::spec::Spec;
+
+/// One snapshot: a single live refresh, or a replay run up to `frame` (all
+/// frames by default) so history is built as it was recorded.
+pub fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
+    let mut engine = load_engine(cli)?;
+    if let Some(mut replay) = replay_source(cli)? {
+        let (last, n) = replay.build_through(spec, frame, Some(&mut engine));
+        if let Some(f) = frame
+            && n < f
+        {
+            bail!("--frame {f}: the recording has only {n} frames");
+        }
+        return last.context("the recording has no frames");
+    }
+    if frame.is_some() {
+        bail!("--frame needs --replay FILE or --demo");
+    }
+    // One refresh: nothing closes in between, so no connect tracing, and
+    // no DNS answer or reverse lookup could arrive: names from /etc/hosts.
+    let names = name_options(cli).map(|o| necromap::names::NameOptions { passive: false, reverse: false, ..o });
+    let mut source = open_live_with(LiveOptions { trace_connects: false, names });
+    let info = source.info();
+    let obs = source.collect().context("collecting sockets")?;
+    Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))
+}
+
+pub fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> Result<()> {
+    let mut source = open_source(cli)?;
+    let info = source.info();
+    let replay = info.kind == SourceKind::Replay;
+    let interval = cli.interval.or_else(|| source.suggested_interval_ms().map(Duration::from_millis)).unwrap_or(Duration::from_secs(1));
+    let duration = duration.unwrap_or(if replay { Duration::MAX } else { Duration::from_secs(60) });
+    let sink = RecordingSink::create(out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
+    let note = if replay { info.detail.clone() } else { String::new() };
+    let header = RecordingHeader::new(info.host.clone(), interval.as_millis() as u64, info.kind, note);
+    let mut writer = RecordingWriter::new(sink, &header)?;
+    let started = Instant::now();
+    let mut frames = 0u64;
+    loop {
+        let tick = Instant::now();
+        match source.collect() {
+            Ok(obs) => writer.frame(&obs)?,
+            Err(necromap::collect::CollectError::Exhausted) => break,
+            Err(e) => return Err(e).context("collecting sockets"),
+        }
+        frames += 1;
+        if started.elapsed() + interval > duration {
+            break;
+        }
+        if !replay {
+            std::thread::sleep(interval.saturating_sub(tick.elapsed()));
+        }
+    }
+    writer.into_inner().finish()?;
+    eprintln!("necromap: recorded {frames} frames to {}", out_path.display());
+    Ok(())
+}
