@@ -96,7 +96,7 @@ pub struct UiState {
     pub input: Option<String>,
     /// Index into the spec's views.
     pub view: usize,
-    pub tree: TreeState<String>,
+    pub tree: TreeState<super::views::tree::TreeId>,
     pub help: bool,
     /// The events pane, when open: the selected row.
     pub events: Option<usize>,

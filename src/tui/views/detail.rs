@@ -20,6 +20,7 @@ use super::super::app::App;
 use super::super::naming;
 use super::super::state::{MapMode, MapNode, Pane};
 use super::super::theme::{age_spaced, bytes, rate, utc};
+use super::tree::TreeId;
 use crate::model::{AgeBound, EndpointKey, Finding, Pid, Socket, SocketKey, Subject};
 use crate::text::{bounded, escape_control};
 
@@ -48,10 +49,10 @@ pub fn target(app: &App) -> Target {
         },
         (Pane::Map, _) => {
             let sel = app.ui.tree.selected();
-            match sel.last().map(String::as_str) {
-                Some(id) if id.starts_with("e:") => id[2..].parse().map_or(Target::Nothing, Target::Endpoint),
-                Some(id) if id.starts_with("s:") => id[2..].parse().map_or(Target::Nothing, Target::Socket),
-                Some(id) if id.starts_with("p:") => id[2..].parse().map_or(Target::Nothing, |p| Target::Process(Pid(p))),
+            match sel.last() {
+                Some(TreeId::Endpoint(e)) => Target::Endpoint(*e),
+                Some(TreeId::Socket(k)) => Target::Socket(*k),
+                Some(TreeId::Process(Some(p))) => Target::Process(*p),
                 _ => Target::Nothing,
             }
         }

@@ -14,14 +14,27 @@ use tui_tree_widget::{Tree, TreeItem};
 
 use super::super::app::App;
 use super::super::state::{MapMode, Pane};
-use crate::model::{EndpointKey, Pid, Socket};
+use crate::model::{EndpointKey, Pid, Socket, SocketKey};
 use crate::text::escape_control;
 
 pub const MAX_CHILDREN: usize = 200;
-const MORE: &str = "more";
 
-fn process_id(p: Option<Pid>) -> String {
-    p.map_or_else(|| "p:-".to_string(), |p| format!("p:{p}"))
+/// A tree row's identity: what it stands for, typed. Expansion and the
+/// selection are kept by it, so they survive refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TreeId {
+    /// A process, or the sockets with no visible owner (`None`).
+    Process(Option<Pid>),
+    Endpoint(EndpointKey),
+    Socket(SocketKey),
+    /// A container or unit, by its label.
+    Container(String),
+    /// The "… N more" row.
+    More,
+}
+
+fn process_id(p: Option<Pid>) -> TreeId {
+    TreeId::Process(p)
 }
 
 fn process_label(app: &App, p: Option<Pid>, count: usize) -> String {
@@ -40,7 +53,7 @@ fn socket_label(s: &Socket) -> String {
 }
 
 /// Top-level groups: (id, label).
-fn tops(app: &App) -> Vec<(String, String)> {
+fn tops(app: &App) -> Vec<(TreeId, String)> {
     let t = &app.derived.tree;
     match app.ui.map_mode {
         MapMode::TreeByEndpoint => t
@@ -49,16 +62,16 @@ fn tops(app: &App) -> Vec<(String, String)> {
             .map(|(e, procs)| {
                 let n: u64 = procs.values().sum();
                 let name = super::super::naming::endpoint_name(&app.snapshot, e).map_or(String::new(), |n| format!(" {n}"));
-                (format!("e:{e}"), format!("{e}{name} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
+                (TreeId::Endpoint(*e), format!("{e}{name} {} · {n} connections · {} processes", crate::model::Zone::of(e.ip), procs.len()))
             })
             .collect(),
         MapMode::TreeByContainer => {
-            let mut v: Vec<(String, String)> = t
+            let mut v: Vec<(TreeId, String)> = t
                 .by_container
                 .iter()
                 .map(|(label, pids)| {
                     let sockets: usize = pids.iter().filter_map(|p| t.by_process.get(p)).map(Vec::len).sum();
-                    (format!("c:{label}"), format!("{} · {} processes · {sockets} sockets", escape_control(label), pids.len()))
+                    (TreeId::Container(label.clone()), format!("{} · {} processes · {sockets} sockets", escape_control(label), pids.len()))
                 })
                 .collect();
             if !t.unowned.is_empty() {
@@ -67,7 +80,7 @@ fn tops(app: &App) -> Vec<(String, String)> {
             v
         }
         _ => {
-            let mut v: Vec<(String, String)> =
+            let mut v: Vec<(TreeId, String)> =
                 t.by_process.iter().map(|(p, socks)| (process_id(Some(*p)), process_label(app, Some(*p), socks.len()))).collect();
             if !t.unowned.is_empty() {
                 v.push((process_id(None), process_label(app, None, t.unowned.len())));
@@ -77,12 +90,12 @@ fn tops(app: &App) -> Vec<(String, String)> {
     }
 }
 
-/// The sockets of a process node (`p:PID`, or `p:-` for the unowned).
-fn socket_nodes(app: &App, process: &str) -> (Vec<(String, String, bool)>, usize) {
+/// The sockets of a process node (`None`: the unowned).
+fn socket_nodes(app: &App, process: Option<Pid>) -> (Vec<(TreeId, String, bool)>, usize) {
     let t = &app.derived.tree;
     let socks = match process {
-        "-" => Some(&t.unowned),
-        p => p.parse().ok().and_then(|p| t.by_process.get(&Pid(p))),
+        None => Some(&t.unowned),
+        Some(p) => t.by_process.get(&p),
     };
     let Some(v) = socks else { return (Vec::new(), 0) };
     let nodes = v
@@ -90,65 +103,65 @@ fn socket_nodes(app: &App, process: &str) -> (Vec<(String, String, bool)>, usize
         .take(MAX_CHILDREN)
         .map(|&i| {
             let sock = &app.snapshot.sockets[i as usize];
-            (format!("s:{}", sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
+            (TreeId::Socket(sock.key()), socket_label(sock), !sock.raw.remote.ip().is_unspecified())
         })
         .collect();
     (nodes, v.len())
 }
 
 /// Children of the node at `path`: (id, label, has children).
-fn children(app: &App, path: &[String]) -> Vec<(String, String, bool)> {
+fn children(app: &App, path: &[TreeId]) -> Vec<(TreeId, String, bool)> {
     let index = &app.derived.tree;
     let snap = &app.snapshot;
     let Some(last) = path.last() else { return Vec::new() };
-    let (mut out, total) = if let Some(socket) = last.strip_prefix("s:") {
-        return endpoint_leaf(app, socket).map(|(id, label)| vec![(id, label, false)]).unwrap_or_default();
-    } else if let Some(e) = last.strip_prefix("e:") {
-        let Some(e) = e.parse::<EndpointKey>().ok() else { return Vec::new() };
-        let v: Vec<(String, String, bool)> = index.by_endpoint.get(&e).map_or_else(Vec::new, |procs| {
-            procs
+    let (mut out, total) = match last {
+        TreeId::Socket(key) => return endpoint_leaf(app, *key).map(|(id, label)| vec![(id, label, false)]).unwrap_or_default(),
+        TreeId::Endpoint(e) => {
+            let v: Vec<(TreeId, String, bool)> = index.by_endpoint.get(e).map_or_else(Vec::new, |procs| {
+                procs
+                    .iter()
+                    .map(|(p, n)| {
+                        (TreeId::Process(Some(*p)), format!("{} ({p}) ×{n}", escape_control(snap.process(*p).map_or("?", |x| x.facts.name.as_str()))), false)
+                    })
+                    .collect()
+            });
+            let n = v.len();
+            (v, n)
+        }
+        TreeId::Container(label) => {
+            let pids = index.by_container.get(label).map_or(&[][..], Vec::as_slice);
+            let v: Vec<(TreeId, String, bool)> = pids
                 .iter()
-                .map(|(p, n)| (format!("p:{p}"), format!("{} ({p}) ×{n}", escape_control(snap.process(*p).map_or("?", |x| x.facts.name.as_str()))), false))
-                .collect()
-        });
-        let n = v.len();
-        (v, n)
-    } else if let Some(label) = last.strip_prefix("c:") {
-        let pids = index.by_container.get(label).map_or(&[][..], Vec::as_slice);
-        let v: Vec<(String, String, bool)> = pids
-            .iter()
-            .take(MAX_CHILDREN)
-            .map(|p| (process_id(Some(*p)), process_label(app, Some(*p), index.by_process.get(p).map_or(0, Vec::len)), true))
-            .collect();
-        (v, pids.len())
-    } else if let Some(p) = last.strip_prefix("p:") {
-        socket_nodes(app, p)
-    } else {
-        (Vec::new(), 0)
+                .take(MAX_CHILDREN)
+                .map(|p| (process_id(Some(*p)), process_label(app, Some(*p), index.by_process.get(p).map_or(0, Vec::len)), true))
+                .collect();
+            (v, pids.len())
+        }
+        TreeId::Process(p) => socket_nodes(app, *p),
+        TreeId::More => (Vec::new(), 0),
     };
     if total > out.len() {
-        out.push((MORE.into(), format!("… {} more (filter to narrow)", total - out.len()), false));
+        out.push((TreeId::More, format!("… {} more (filter to narrow)", total - out.len()), false));
     }
     out
 }
 
-fn endpoint_leaf(app: &App, socket: &str) -> Option<(String, String)> {
-    let key = socket.parse().ok()?;
-    let s = app.snapshot.socket(key)?;
+fn endpoint_leaf(app: &App, socket: SocketKey) -> Option<(TreeId, String)> {
+    let s = app.snapshot.socket(socket)?;
     let key = s.endpoint();
     let e = app.snapshot.endpoints.get(&key);
     let extra = e.map_or(String::new(), |e| format!(" · {} connections · {} processes", e.connection_count, e.process_count));
     let name = super::super::naming::endpoint_name(&app.snapshot, &key).map_or(String::new(), |n| format!(" {n}"));
-    Some((format!("e:{key}"), format!("{key}{name} {}{extra}", s.zone)))
+    Some((TreeId::Endpoint(key), format!("{key}{name} {}{extra}", s.zone)))
 }
 
-fn opened(app: &App) -> HashSet<Vec<String>> {
+fn opened(app: &App) -> HashSet<Vec<TreeId>> {
     app.ui.tree.opened().clone()
 }
 
 /// Identifiers of the rows shown, top to bottom.
-pub fn visible_ids(app: &App) -> Vec<Vec<String>> {
-    fn walk(app: &App, open: &HashSet<Vec<String>>, path: &[String], expandable: bool, out: &mut Vec<Vec<String>>) {
+pub fn visible_ids(app: &App) -> Vec<Vec<TreeId>> {
+    fn walk(app: &App, open: &HashSet<Vec<TreeId>>, path: &[TreeId], expandable: bool, out: &mut Vec<Vec<TreeId>>) {
         out.push(path.to_vec());
         if !(expandable && open.contains(path)) {
             return;
@@ -168,7 +181,7 @@ pub fn visible_ids(app: &App) -> Vec<Vec<String>> {
 }
 
 /// The first row shown, so that the selection is visible.
-pub fn scroll_offset(app: &App, ids: &[Vec<String>]) -> usize {
+pub fn scroll_offset(app: &App, ids: &[Vec<TreeId>]) -> usize {
     let height = usize::from(app.areas().map.height.saturating_sub(2)).max(1);
     let sel = ids.iter().position(|id| id.as_slice() == app.ui.tree.selected()).unwrap_or(0);
     sel.saturating_sub(height - 1)
@@ -177,20 +190,26 @@ pub fn scroll_offset(app: &App, ids: &[Vec<String>]) -> usize {
 /// The process a tree selection is about.
 pub fn selected_process(app: &App) -> Option<Pid> {
     let sel = app.ui.tree.selected();
-    if let Some(p) = sel.iter().rev().find_map(|id| id.strip_prefix("p:")).and_then(|p| p.parse().ok()) {
-        return Some(Pid(p));
+    if let Some(p) = sel.iter().rev().find_map(|id| match id {
+        TreeId::Process(p) => *p,
+        _ => None,
+    }) {
+        return Some(p);
     }
-    let key = sel.iter().find_map(|id| id.strip_prefix("s:"))?.parse().ok()?;
+    let key = sel.iter().find_map(|id| match id {
+        TreeId::Socket(k) => Some(*k),
+        _ => None,
+    })?;
     app.snapshot.socket(key)?.owner()
 }
 
-fn items(app: &App) -> Vec<TreeItem<'static, String>> {
-    fn node(app: &App, open: &HashSet<Vec<String>>, path: &[String], label: String, expandable: bool) -> TreeItem<'static, String> {
-        let id = path.last().cloned().unwrap_or_default();
+fn items(app: &App) -> Vec<TreeItem<'static, TreeId>> {
+    fn node(app: &App, open: &HashSet<Vec<TreeId>>, path: &[TreeId], label: String, expandable: bool) -> TreeItem<'static, TreeId> {
+        let id = path.last().cloned().unwrap_or(TreeId::More);
         if !expandable {
             return TreeItem::new_leaf(id, label);
         }
-        let kids: Vec<TreeItem<'static, String>> = if open.contains(path) {
+        let kids: Vec<TreeItem<'static, TreeId>> = if open.contains(path) {
             children(app, path)
                 .into_iter()
                 .map(|(child, text, has_children)| {
@@ -201,7 +220,7 @@ fn items(app: &App) -> Vec<TreeItem<'static, String>> {
                 .collect()
         } else {
             // A placeholder so the node shows as expandable.
-            vec![TreeItem::new_leaf("…".to_string(), "…")]
+            vec![TreeItem::new_leaf(TreeId::More, "…")]
         };
         TreeItem::new(id.clone(), label.clone(), kids).unwrap_or_else(|_| TreeItem::new_leaf(id, label))
     }
