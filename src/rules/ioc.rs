@@ -98,6 +98,11 @@ impl IocSet {
     }
 
     /// Tags of a host name or any parent domain of it.
+    /// Whether any list gave domains.
+    pub fn has_domains(&self) -> bool {
+        !self.domains.is_empty()
+    }
+
     pub fn domain_tags(&self, host: &str) -> BTreeSet<String> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let mut out = BTreeSet::new();

@@ -25,8 +25,19 @@ pub fn remote_names(m: &Match, item: &Item<'_>, ctx: &Context<'_>, mut trace: Op
         return true;
     }
     let s = ctx.snapshot;
+    // Refusals that need no lookup (most sockets, most refreshes): no name
+    // anywhere, no domain list, passive DNS off.
+    let any_names = !s.names.names.is_empty();
+    let needs_names =
+        m.remote_name_tags_contains.is_some() || m.remote_resolved == Some(true) || m.remote_name_entropy_gte.is_some() || m.remote_name_label_gte.is_some();
+    if (needs_names && !any_names)
+        || (m.remote_name_tags_contains.is_some() && !ctx.ioc.has_domains())
+        || (m.remote_resolved == Some(false) && s.names.passive_since_ms.is_none())
+    {
+        return false;
+    }
     let endpoint = item.endpoint().and_then(|k| s.endpoints.get(&k));
-    let addr = item.remote.map_or_else(|| "?".to_string(), |r| r.ip().to_string());
+    let addr = || item.remote.map_or_else(|| "?".to_string(), |r| r.ip().to_string());
     let names: &[String] = endpoint.map_or(&[], |e| e.names.as_slice());
     if let Some(tag) = &m.remote_name_tags_contains {
         let hit = names.iter().find(|n| ctx.ioc.domain_tags(n).contains(tag));
@@ -34,29 +45,32 @@ pub fn remote_names(m: &Match, item: &Item<'_>, ctx: &Context<'_>, mut trace: Op
             trace,
             hit.is_some(),
             format!("remote_name_tags_contains: {tag}"),
-            format!("{} ({addr}) is on a domain list tagged {tag}", hit.map_or_else(String::new, |n| shown(n)))
+            format!("{} ({}) is on a domain list tagged {tag}", hit.map_or_else(String::new, |n| shown(n)), addr())
         );
     }
     if let Some(want) = m.remote_resolved {
         let answered = endpoint.is_some_and(|e| e.name_source == Some(NameSource::DnsAnswer));
-        let (holds, value) = if want {
-            (answered, format!("{addr} was named by a DNS answer: {}", names.first().map_or_else(String::new, |n| shown(n))))
-        } else {
-            let since = s.names.passive_since_ms;
-            let first_seen = item.socket.map(|x| x.first_seen_ms);
-            match (since, first_seen) {
-                (Some(since), Some(seen)) if seen >= since + RESOLVE_SLACK_MS => (
-                    !answered,
-                    format!(
-                        "no DNS answer on this host named {addr} (passive DNS on since {}, connection first seen {})",
-                        crate::duration::utc(since),
-                        crate::duration::utc(seen)
-                    ),
-                ),
-                _ => (false, "passive DNS was not running when the connection appeared".to_string()),
+        // "Nobody resolved it" is believed only for a connection first seen
+        // after passive DNS was already running.
+        let since = s.names.passive_since_ms.unwrap_or(i64::MAX);
+        let first_seen = item.socket.map_or(i64::MIN, |x| x.first_seen_ms);
+        let believed = first_seen >= since.saturating_add(RESOLVE_SLACK_MS);
+        let holds = if want { answered } else { believed && !answered };
+        cond!(
+            trace,
+            holds,
+            format!("remote_resolved: {want}"),
+            if want {
+                format!("{} was named by a DNS answer: {}", addr(), names.first().map_or_else(String::new, |n| shown(n)))
+            } else {
+                format!(
+                    "no DNS answer on this host named {} (passive DNS on since {}, connection first seen {})",
+                    addr(),
+                    crate::duration::utc(since),
+                    crate::duration::utc(first_seen)
+                )
             }
-        };
-        cond!(trace, holds, format!("remote_resolved: {want}"), value);
+        );
     }
     if let Some(min) = m.remote_name_entropy_gte {
         let best = names
