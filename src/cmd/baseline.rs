@@ -1,14 +1,13 @@
 //! `necromap baseline save|compare|list`.
 
+use anyhow::{Result, bail};
+use necromap::baseline::Baseline;
+use necromap::baseline::saved;
+
 use super::pipeline;
 use super::setup::load_spec;
 use super::snapshot::one_snapshot;
-
-use anyhow::{Result, bail};
-
 use crate::cmd::cli::{BaselineAction, Cli, DiffFormat};
-use necromap::baseline::Baseline;
-use necromap::baseline::saved;
 
 pub fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
     let store = pipeline::store_path(cli)?;

@@ -1,14 +1,14 @@
 //! The explorer and the MCP server modes.
 
-use super::setup::load_spec;
-use super::snapshot::one_snapshot;
-use super::{pipeline, serve};
 use std::io::Write;
 
 use anyhow::{Context, Result, bail};
-
-use crate::cmd::cli::Cli;
 use necromap::export::summary_text;
+
+use super::setup::load_spec;
+use super::snapshot::one_snapshot;
+use super::{pipeline, serve};
+use crate::cmd::cli::Cli;
 
 /// The interactive explorer over a live collector. Without a terminal
 /// (output piped), prints the summary instead.

@@ -1,12 +1,11 @@
 //! `necromap rules check|suggest|score`.
 
+use anyhow::{Context, Result};
+use necromap::rules::{Engine, RuleSet};
+
 use super::setup::{load_ioc, load_spec};
 use super::snapshot::one_snapshot;
-
-use anyhow::{Context, Result};
-
 use crate::cmd::cli::{Cli, RulesAction};
-use necromap::rules::{Engine, RuleSet};
 
 pub fn rules_command(cli: &Cli, action: &RulesAction) -> Result<()> {
     match action {

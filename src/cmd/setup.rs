@@ -1,17 +1,18 @@
-//! What every command loads from the flags: spec, IOC lists, rules engine, baseline, the source, names, the log.
+//! What every command loads from the flags: the spec, IOC lists, the rule
+//! engine, the baseline, the source, names, and where the log goes.
 
-use super::pipeline;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-
-use crate::cmd::cli::Cli;
 use necromap::baseline::Baseline;
 use necromap::baseline::files::BaselineError;
 use necromap::baseline::saved;
 use necromap::collect::{LiveOptions, ReplaySource, Source, open_live_with};
 use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::Spec;
+
+use super::pipeline;
+use crate::cmd::cli::Cli;
 
 pub fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
     Ok(Arc::new(match &cli.spec {
@@ -20,8 +21,7 @@ pub fn load_spec(cli: &Cli) -> Result<Arc<Spec>> {
     }))
 }
 
-/// The rule engine the flags ask for: built-in packs (and/or `--rules DIR`)
-/// with the `--ioc` lists.
+/// The IOC lists of `--ioc` (`TAG=FILE` or `FILE`).
 pub fn load_ioc(cli: &Cli) -> Result<IocSet> {
     let mut ioc = IocSet::new();
     for spec in &cli.ioc {
@@ -34,6 +34,8 @@ pub fn load_ioc(cli: &Cli) -> Result<IocSet> {
     Ok(ioc)
 }
 
+/// The rule engine the flags ask for: built-in packs (and/or `--rules DIR`)
+/// with the `--ioc` lists.
 pub fn load_engine(cli: &Cli) -> Result<Engine> {
     let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
     let engine = Engine::new(rules, load_ioc(cli)?);

@@ -1,16 +1,16 @@
 //! One refresh (`snapshot`, `summary`) and recordings (`record`).
 
-use super::setup::{load_engine, name_options, open_source, replay_source};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-
-use crate::cmd::cli::Cli;
 use necromap::collect::record::{RecordingHeader, RecordingSink, RecordingWriter};
 use necromap::collect::{LiveOptions, SourceKind, open_live_with};
 use necromap::model::{Snapshot, SnapshotBuilder};
 use necromap::spec::Spec;
+
+use super::setup::{load_engine, name_options, open_source, replay_source};
+use crate::cmd::cli::Cli;
 
 /// One snapshot: a single live refresh, or a replay run up to `frame` (all
 /// frames by default) so history is built as it was recorded.
