@@ -156,6 +156,10 @@ impl Bucket {
 pub(crate) fn spawn(shared: Arc<Shared>, rx: Receiver<IpAddr>, server: SocketAddr, rate: u32) -> Result<JoinHandle<()>, String> {
     let local: SocketAddr = if server.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
     let socket = UdpSocket::bind(local).map_err(|e| format!("cannot open a UDP socket: {e}"))?;
+    // Connected: the kernel delivers only the server's datagrams, and the
+    // socket shows with its peer, not as a UDP listener on a high port
+    // (which necromap's own rules would flag).
+    socket.connect(server).map_err(|e| format!("cannot reach the DNS server {server}: {e}"))?;
     socket.set_read_timeout(Some(POLL)).map_err(|e| format!("cannot set a read timeout: {e}"))?;
     let worker = Worker {
         shared,
@@ -242,7 +246,7 @@ impl Worker {
                 self.busy.remove(&ip);
                 continue;
             };
-            if self.socket.send_to(&bytes, self.server).is_ok() {
+            if self.socket.send(&bytes).is_ok() {
                 bump(&self.shared.counters.ptr_sent);
                 self.pending.insert(id, Pending { ip, name, sent: Instant::now() });
             } else {
