@@ -47,11 +47,12 @@ impl Naming {
             .filter(|ip| !ip.is_unspecified())
             .collect();
         let pid_of = |asker: Option<Asker>| asker.and_then(|a| owners.owners(a.inode).first().map(|p| p.0));
+        let remotes: Vec<IpAddr> = remotes.into_iter().collect();
         let mut names = Vec::new();
-        for ip in remotes {
-            match self.names.lookup(ip, now_ms) {
-                Some(r) => names.push(ObservedName { ip, asked_by: pid_of(r.asker), names: r.names, source: r.source, seen_ms: r.seen_ms }),
-                None => self.names.want(ip),
+        for (ip, found) in remotes.iter().zip(self.names.lookup_all(&remotes, now_ms)) {
+            match found {
+                Some(r) => names.push(ObservedName { ip: *ip, asked_by: pid_of(r.asker), names: r.names, source: r.source, seen_ms: r.seen_ms }),
+                None => self.names.want(*ip),
             }
         }
         names.sort_by_key(|n| n.ip);

@@ -175,14 +175,24 @@ impl Names {
 
     /// The names of `ip` at `now_ms`: cached DNS and PTR names, else `/etc/hosts`.
     pub fn lookup(&self, ip: IpAddr, now_ms: i64) -> Option<NameRecord> {
+        self.lookup_all(&[ip], now_ms).pop().flatten()
+    }
+
+    /// [`lookup`](Self::lookup) for many addresses under one hold of the
+    /// cache (a refresh names every remote address at once).
+    pub fn lookup_all(&self, ips: &[IpAddr], now_ms: i64) -> Vec<Option<NameRecord>> {
         if !self.inner.on {
-            return None;
+            return vec![None; ips.len()];
         }
         let shared = &self.inner.shared;
-        shared
-            .cache()
-            .lookup(ip, now_ms)
-            .or_else(|| shared.hosts.get(&ip).map(|names| NameRecord { names: names.clone(), source: NameSource::Hosts, asker: None, seen_ms: 0 }))
+        let cache = shared.cache();
+        ips.iter()
+            .map(|ip| {
+                cache
+                    .lookup(*ip, now_ms)
+                    .or_else(|| shared.hosts.get(ip).map(|names| NameRecord { names: names.clone(), source: NameSource::Hosts, asker: None, seen_ms: 0 }))
+            })
+            .collect()
     }
 
     /// Ask for a PTR lookup of `ip` if reverse lookups are on, it may be
