@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use necromap::collect::{Observation, SourceInfo, SourceKind};
 use necromap::collector::CollectorStatus;
-use necromap::model::{Pid, ProcessFacts, Protocol, RawSocket, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
+use necromap::model::{GroupZone, Pid, ProcessFacts, Protocol, RawSocket, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
 use necromap::spec::Spec;
 use necromap::tui::keymap::Action;
+use necromap::tui::state::MapNode;
 use necromap::tui::{App, Options, views};
 use proptest::prelude::*;
 use ratatui::Terminal;
@@ -75,6 +76,11 @@ proptest! {
     }
 }
 
+/// The zone (ring) of every map entry.
+fn zones(app: &App) -> std::collections::HashMap<MapNode, Option<GroupZone>> {
+    app.derived.map.listeners.iter().chain(&app.derived.map.endpoints).map(|e| (e.node.clone(), e.zone)).collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     /// Two refreshes of one host, some sockets gone and some new: every map
@@ -105,12 +111,19 @@ proptest! {
         let slots: Vec<_> = before.nodes.iter().map(|n| app.map_memory.get(&n.node).cloned()).collect();
         let rings = app.map_memory.rings();
         let notes = (app.derived.map.notes.clone(), app.derived.map.more_listeners);
+        let zone_before = zones(&app);
         app.set_snapshot(s2);
+        let zone_after = zones(&app);
         let same_notes = notes == (app.derived.map.notes.clone(), app.derived.map.more_listeners);
         let after = views::graph::place(&app, inner);
         let same_rings = rings == app.map_memory.rings();
         for (p, slot) in before.nodes.iter().zip(slots) {
             let Some(n) = after.nodes.iter().find(|n| n.node == p.node) else { continue };
+            // A group whose members changed zone (public only → mixed) moves
+            // to that zone's ring: it is not the same place any more.
+            if zone_before.get(&p.node) != zone_after.get(&n.node) {
+                continue;
+            }
             let (old, new) = (slot.expect("remembered"), app.map_memory.get(&n.node).cloned().expect("remembered"));
             prop_assert_eq!((old.ring, old.angle.to_bits()), (new.ring, new.angle.to_bits()), "{:?}", n.node);
             if same_rings {
