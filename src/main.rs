@@ -81,7 +81,7 @@ fn run(cli: &Cli) -> Result<()> {
     if let Some(v) = view {
         let keep: Vec<bool> = snapshot.sockets.iter().map(|s| necromap::model::view::passes(&v.filter, &snapshot, s)).collect();
         let mut flags = keep.into_iter();
-        snapshot.retain_sockets(|_| flags.next().unwrap_or(false));
+        snapshot.retain_sockets(&spec, |_| flags.next().unwrap_or(false));
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

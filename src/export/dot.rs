@@ -10,12 +10,12 @@
 //! DOT quoted string, so no name can end a string, add attributes or
 //! reach a viewer as a control character.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::model::{EdgeKind, EndpointKey, Facts, GraphEdge, ListenerKey, NetGraph, NodeRef, Severity, Snapshot};
+use crate::model::{EdgeKind, EndpointKey, Facts, GraphEdge, ListenerKey, NetGraph, NodeRef, Protocol, Severity, Snapshot, SocketState};
 use crate::spec::{Color, LineStyle, Spec};
 
 /// Longest untrusted text (a name, a host name, a label) kept in a label.
@@ -88,6 +88,7 @@ fn ip_id(ip: IpAddr) -> String {
 fn node_id(node: NodeRef) -> String {
     let ns = |n: Option<crate::model::NetNs>| n.map(|n| format!("_n{}", n.0)).unwrap_or_default();
     match node {
+        NodeRef::Host => "host".to_string(),
         NodeRef::Process(pid) => format!("p_{}", pid.0),
         NodeRef::Listener(ListenerKey { protocol, address, port, netns }) => {
             let v6 = if address.is_ipv6() { "6" } else { "" };
@@ -117,10 +118,8 @@ fn node_facts(snapshot: &Snapshot, node: NodeRef) -> Option<(Severity, Vec<&str>
     let found = match node {
         NodeRef::Process(pid) => worse(None, snapshot.index.process(pid)),
         NodeRef::Endpoint(key) => worse(None, snapshot.index.endpoint(key)),
-        NodeRef::Group(_) => {
-            snapshot.endpoints.keys().filter(|k| snapshot.graph.slot_of(**k) == node).fold(None, |acc, k| worse(acc, snapshot.index.endpoint(*k)))
-        }
-        NodeRef::Listener(_) => None,
+        NodeRef::Group(g) => snapshot.graph.members(g).iter().fold(None, |acc, k| worse(acc, snapshot.index.endpoint(*k))),
+        NodeRef::Listener(_) | NodeRef::Host => None,
     };
     found.map(|(s, mut ids)| {
         ids.sort_unstable();
@@ -132,6 +131,7 @@ fn node_facts(snapshot: &Snapshot, node: NodeRef) -> Option<(Severity, Vec<&str>
 /// A node's label (already escaped for DOT) and shape.
 fn node_label(snapshot: &Snapshot, node: NodeRef) -> (String, &'static str) {
     match node {
+        NodeRef::Host => ("this host\\n(no visible owner)".to_string(), "box"),
         NodeRef::Process(pid) => {
             let name = snapshot.processes.get(&pid).map_or("?", |p| p.facts.name.as_str());
             (format!("{} ({})", dot_text(name), pid.0), "box")
@@ -170,6 +170,7 @@ fn node_label(snapshot: &Snapshot, node: NodeRef) -> (String, &'static str) {
 /// A node's tooltip (escaped): what it is, then its findings.
 fn node_tooltip(snapshot: &Snapshot, node: NodeRef, facts: Option<&(Severity, Vec<&str>)>) -> String {
     let what = match node {
+        NodeRef::Host => "sockets no visible process owns".to_string(),
         NodeRef::Process(pid) => snapshot.processes.get(&pid).map(|p| dot_text(&p.facts.cmdline)).unwrap_or_default(),
         NodeRef::Listener(key) => key.to_string(),
         NodeRef::Endpoint(key) => key.to_string(),
@@ -203,9 +204,10 @@ fn edge_kind_name(k: EdgeKind) -> &'static str {
     }
 }
 
-/// Every node of the graph with a unique id, in key order.
+/// Every drawn node of the graph (grouped endpoints are drawn as their
+/// group) with a unique id, in key order.
 fn node_ids(graph: &NetGraph) -> BTreeMap<NodeRef, String> {
-    let mut nodes: Vec<NodeRef> = graph.graph.node_weights().copied().collect();
+    let mut nodes: Vec<NodeRef> = graph.graph.node_weights().copied().filter(|&n| graph.is_drawn(n)).collect();
     nodes.sort_unstable();
     let mut seen = HashSet::new();
     nodes
@@ -221,6 +223,32 @@ fn node_ids(graph: &NetGraph) -> BTreeMap<NodeRef, String> {
             (n, id)
         })
         .collect()
+}
+
+/// The edges as drawn: an edge to a grouped endpoint goes to its group,
+/// and edges that then share (from, to, kind, protocol, state, port) are
+/// summed.
+fn drawn_edges(graph: &NetGraph) -> Vec<(NodeRef, NodeRef, GraphEdge)> {
+    let mut out: Vec<(NodeRef, NodeRef, GraphEdge)> = Vec::new();
+    let mut at: HashMap<(NodeRef, NodeRef, EdgeKind, Protocol, SocketState, u16), usize> = HashMap::new();
+    for (from, to, e) in graph.edges() {
+        let (from, to) = (graph.drawn_as(from), graph.drawn_as(to));
+        let key = (from, to, e.kind, e.connection.protocol, e.connection.state, e.port());
+        match at.get(&key) {
+            Some(&i) => {
+                let c = &mut out[i].2.connection;
+                c.socket_count += e.connection.socket_count;
+                c.bytes_sent += e.connection.bytes_sent;
+                c.bytes_received += e.connection.bytes_received;
+                c.duration_ms = c.duration_ms.max(e.connection.duration_ms);
+            }
+            None => {
+                at.insert(key, out.len());
+                out.push((from, to, GraphEdge { kind: e.kind, connection: e.connection.clone(), sockets: Vec::new() }));
+            }
+        }
+    }
+    out
 }
 
 /// Write the snapshot's map as a Graphviz digraph.
@@ -245,8 +273,9 @@ pub fn write_dot(snapshot: &Snapshot, spec: &Spec, out: &mut impl Write) -> io::
         }
         s.push_str("];\n");
     }
-    for (from, to, e) in snapshot.graph.edges() {
+    for (from, to, e) in drawn_edges(&snapshot.graph) {
         let (Some(a), Some(b)) = (ids.get(&from), ids.get(&to)) else { continue };
+        let e = &e;
         let (color, style) = match spec.states.get(&e.connection.state) {
             Some(st) => (color_name(st.style.color), line_style(st.style.line)),
             None => ("black", "solid"),

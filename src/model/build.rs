@@ -9,20 +9,19 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use super::age::{AgeBound, SocketAge};
+use super::age::SocketAge;
 use super::closed::ClosedSocket;
 use super::finding::Finding;
-use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
-use super::grouping::{EndpointInfo, Slot, group_endpoints};
+use super::graph_build::{Crowding, build_graph};
 use super::health::{Health, HealthMessage, UnownedCounts};
 use super::history::{ConnectionStart, History, SeriesKey};
 use super::index::FactIndex;
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid};
-use super::nodes::{ConnectionEdge, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::{Observation, SourceInfo};
-use crate::spec::{SizeClass, Spec};
+use crate::spec::Spec;
 use crate::terms::Zone;
 
 /// Computes findings for a snapshot before it is published. The rule engine
@@ -143,7 +142,7 @@ impl SnapshotBuilder {
                 node.inbound_count += 1;
             }
         }
-        let graph = build_graph(&self.spec, &sockets, &endpoints);
+        let graph = build_graph(&sockets, None, &endpoints, Crowding::large(&self.spec));
 
         let mut snapshot = Snapshot {
             generation: self.generation,
@@ -385,114 +384,6 @@ fn health_of(sockets: &[Socket], scan: &super::OwnerScanStats, privileged: bool,
         messages.push(HealthMessage::info(format!("{} sockets have no visible owner: {}", unowned.total, parts.join("; "))));
     }
     Health { messages, unowned, processes_denied: scan.denied, privileged }
-}
-
-fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
-    ConnectionEdge {
-        protocol: raw.protocol(),
-        state: raw.state,
-        local_port: raw.local.port(),
-        remote_port: if kind == EdgeKind::ListenerBinding { 0 } else { raw.remote.port() },
-        bytes_sent: 0,
-        bytes_received: 0,
-        duration_ms: 0,
-        inode: raw.inode,
-        socket_count: 0,
-        socket_ids: Vec::new(),
-    }
-}
-
-/// Sockets fold into one edge per (kind, from, to, protocol, state, port).
-type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
-
-/// Fold sockets into graph edges.
-fn build_graph(spec: &Spec, sockets: &[Socket], endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>) -> NetGraph {
-    let mut graph = NetGraph::new();
-    let infos: Vec<EndpointInfo<'_>> = endpoints
-        .values()
-        .map(|e| EndpointInfo { key: EndpointKey::of(e.ip, e.netns), zone: e.zone, country: e.country.as_deref(), connections: e.connection_count })
-        .collect();
-    let grouping = group_endpoints(&infos, &spec.layout.grouping, spec.layout.max_neighbors.get(SizeClass::Large));
-    graph.notes = grouping.notes;
-    for slot in grouping.slots {
-        match slot {
-            Slot::Single(k) => {
-                graph.node(NodeRef::Endpoint(k));
-            }
-            Slot::Group { group, members } => {
-                let id = NodeRef::Group(graph.groups.len() as u32);
-                graph.groups.push(group);
-                graph.node(id);
-                for m in members {
-                    graph.set_slot(m, id);
-                }
-            }
-        }
-    }
-
-    let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
-    let mut folded: Vec<(EdgeKey, ConnectionEdge)> = Vec::new();
-    let mut last: Option<(EdgeKey, usize)> = None;
-    for s in sockets {
-        let raw = &s.raw;
-        let owner = raw.owners.first().copied();
-        let (kind, from, to, port) = match s.direction {
-            Direction::Listen => {
-                let Some(pid) = owner else { continue };
-                let l = raw.listener_key();
-                (EdgeKind::ListenerBinding, NodeRef::Process(pid), NodeRef::Listener(l), raw.local.port())
-            }
-            Direction::Inbound => {
-                let Some(l) = s.listener.as_ref() else { continue };
-                (EdgeKind::InboundConnection, graph.slot_of(raw.endpoint()), NodeRef::Listener(*l), l.port)
-            }
-            Direction::Outbound => {
-                let Some(pid) = owner else { continue };
-                if raw.remote.ip().is_unspecified() {
-                    continue;
-                }
-                (EdgeKind::OutboundConnection, NodeRef::Process(pid), graph.slot_of(raw.endpoint()), raw.remote.port())
-            }
-        };
-        let c = raw.tcp.unwrap_or_default();
-        let key = (kind, from, to, raw.protocol(), raw.state, port);
-        let slot = match last {
-            Some((k, i)) if k == key => i,
-            _ => {
-                let i = *index.entry(key).or_insert_with(|| {
-                    folded.push((key, new_edge(kind, raw)));
-                    folded.len() - 1
-                });
-                last = Some((key, i));
-                i
-            }
-        };
-        let edge = &mut folded[slot].1;
-        if edge.local_port != raw.local.port() {
-            edge.local_port = 0;
-        }
-        if edge.remote_port != raw.remote.port() && kind != EdgeKind::ListenerBinding {
-            edge.remote_port = 0;
-        }
-        edge.bytes_sent += c.bytes_acked;
-        edge.bytes_received += c.bytes_received;
-        // The spec's duration is the oldest socket's time since first seen:
-        // ages measured from a sighting count, an owner's upper bound does
-        // not, and unknown ages are skipped (0 when none is known).
-        if let Some(age) = s.age.filter(|a| a.bound != AgeBound::AtMost) {
-            edge.duration_ms = edge.duration_ms.max(age.ms);
-        }
-        edge.socket_count += 1;
-        edge.socket_ids.push(raw.key);
-    }
-    folded.sort_by_key(|e| e.0);
-    for ((kind, from, to, ..), mut connection) in folded {
-        if connection.socket_count > 1 {
-            connection.inode = 0;
-        }
-        graph.add_edge(from, to, GraphEdge { kind, connection });
-    }
-    graph
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::model::{AgeBound, ProcessFacts, SocketAge, SocketKey, TcpCounters};
+use crate::model::{AgeBound, EdgeKind, NodeRef, ProcessFacts, SocketAge, SocketKey, TcpCounters};
 use crate::model::{Observation, SourceKind};
 
 fn info() -> SourceInfo {
@@ -81,9 +81,12 @@ fn graph_folds_sockets_into_typed_edges() {
     let kinds = |k: EdgeKind| edges.iter().filter(|e| e.2.kind == k).count();
     assert_eq!(kinds(EdgeKind::ListenerBinding), 2);
     assert_eq!(kinds(EdgeKind::InboundConnection), 2, "two client endpoints into the 443 listener");
-    // Outbound: pid 20's two ESTABLISHED sockets fold into one edge; pid 8's socket has no owner.
-    let out: Vec<_> = edges.iter().filter(|e| e.2.kind == EdgeKind::OutboundConnection).collect();
+    // Outbound: pid 20's two ESTABLISHED sockets fold into one edge; the
+    // unowned TIME_WAIT and established sockets leave from the host node.
+    let out: Vec<_> = edges.iter().filter(|e| e.2.kind == EdgeKind::OutboundConnection && e.0 != NodeRef::Host).collect();
     assert_eq!(out.len(), 1);
+    let from_host: Vec<_> = edges.iter().filter(|e| e.0 == NodeRef::Host).map(|e| (e.2.connection.state, e.2.connection.remote_port)).collect();
+    assert_eq!(from_host, vec![(SocketState::TimeWait, 5432), (SocketState::Established, 80)]);
     let e = &out[0].2.connection;
     assert_eq!((e.socket_count, e.remote_port, e.local_port, e.inode, e.bytes_sent), (2, 5432, 0, 0, 200));
     assert_eq!(out[0].0, NodeRef::Process(Pid(20)));
@@ -191,8 +194,14 @@ fn crowded_maps_are_grouped_as_the_spec_says() {
     assert_eq!(s.graph.groups[0].member_count, 20);
     let group = NodeRef::Group(0);
     assert_eq!(s.graph.slot_of(EndpointKey::host("203.0.113.5".parse().expect("ip"))), group);
-    let to_group: u64 = s.graph.edges_of(group).iter().map(|(_, e)| e.connection.socket_count).sum();
+    // Edges reach the members themselves; the group is how they are drawn.
+    assert_eq!(s.graph.members(0).len(), 20);
+    let to_group: u64 =
+        s.graph.members(0).iter().flat_map(|m| s.graph.edges_of(NodeRef::Endpoint(*m))).map(|(_, e)| e.connection.socket_count).sum();
     assert_eq!(to_group, 20);
+    assert_eq!(s.graph.slots.len(), 2, "the group and 198.51.100.1");
+    let talkers = s.graph.talkers(EndpointKey::host("203.0.113.5".parse().expect("ip")), &s.sockets);
+    assert_eq!(talkers, vec![(Some(Pid(10)), 1)], "who talks to a grouped address stays exact");
 }
 
 #[test]

@@ -1,7 +1,14 @@
-//! The network graph: processes, listeners, endpoints and endpoint groups as
-//! nodes; connections and bindings as edges, folded per (kind, from, to,
-//! protocol, state, port) with counts. Rebuilt whole each refresh from
-//! grouped rows: cheaper than mutating a `StableGraph` edge by edge.
+//! The network graph — *the* map every front end reads: processes,
+//! listeners, endpoints and endpoint groups as nodes; connections and
+//! bindings as edges, folded per (kind, from, to, protocol, state, port)
+//! with counts and the positions of their sockets (so an edge's worst
+//! severity is a lookup in the snapshot's fact index). Edges always reach
+//! the endpoint itself; a crowded map draws an endpoint in its group's
+//! slot ([`NetGraph::slot_of`], [`NetGraph::slots`]), so relationship
+//! questions (who talks to this address, what does this process reach)
+//! have exact answers whatever the grouping. Rebuilt whole each refresh
+//! from grouped rows (see [`super::graph_build`]): cheaper than mutating a
+//! `StableGraph` edge by edge.
 
 use std::collections::HashMap;
 
@@ -9,13 +16,19 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use serde::{Deserialize, Serialize};
 
+use super::index::FactIndex;
 use super::keys::{EndpointKey, ListenerKey, Pid};
 use super::nodes::{ConnectionEdge, EndpointGroupNode};
+use super::socket::Socket;
+use crate::terms::Severity;
 
 /// A node: a key into the snapshot's tables (or its groups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "key", rename_all = "snake_case")]
 pub enum NodeRef {
+    /// This host, for sockets no visible process owns (TIME_WAIT leftovers,
+    /// other users' sockets when unprivileged).
+    Host,
     Process(Pid),
     #[serde(rename = "service_listener")]
     Listener(ListenerKey),
@@ -40,6 +53,25 @@ pub struct GraphEdge {
     pub kind: EdgeKind,
     #[serde(flatten)]
     pub connection: ConnectionEdge,
+    /// Positions in `snapshot.sockets` of the sockets folded here.
+    #[serde(skip)]
+    pub sockets: Vec<u32>,
+}
+
+impl GraphEdge {
+    /// The worst severity of the findings about this edge's sockets.
+    pub fn worst(&self, index: &FactIndex) -> Option<Severity> {
+        self.sockets.iter().filter_map(|&i| index.socket(i as usize)).map(|f| f.severity).max()
+    }
+
+    /// The port that names this edge: the remote's for an outbound
+    /// connection, the listener's otherwise.
+    pub fn port(&self) -> u16 {
+        match self.kind {
+            EdgeKind::OutboundConnection => self.connection.remote_port,
+            EdgeKind::InboundConnection | EdgeKind::ListenerBinding => self.connection.local_port,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,8 +79,13 @@ pub struct NetGraph {
     pub graph: StableGraph<NodeRef, GraphEdge>,
     index: HashMap<NodeRef, NodeIndex>,
     pub groups: Vec<EndpointGroupNode>,
-    /// Where each endpoint is drawn: itself, or the group holding it.
+    /// Members of each group, by the same index as `groups`.
+    members: Vec<Vec<EndpointKey>>,
+    /// Where each grouped endpoint is drawn (absent: itself).
     endpoint_slot: HashMap<EndpointKey, NodeRef>,
+    /// What the map draws around the centre, in the grouping's order:
+    /// single endpoints and groups.
+    pub slots: Vec<NodeRef>,
     /// Notes from grouping (a strategy skipped).
     pub notes: Vec<String>,
 }
@@ -78,14 +115,46 @@ impl NetGraph {
         self.index.get(&node).copied()
     }
 
-    /// Put an endpoint into a group for drawing.
-    pub fn set_slot(&mut self, endpoint: EndpointKey, slot: NodeRef) {
-        self.endpoint_slot.insert(endpoint, slot);
+    /// Add a group of endpoints drawn as one node; its members keep their
+    /// own nodes and edges.
+    pub fn add_group(&mut self, group: EndpointGroupNode, members: Vec<EndpointKey>) -> NodeRef {
+        let id = NodeRef::Group(self.groups.len() as u32);
+        self.groups.push(group);
+        for &m in &members {
+            self.endpoint_slot.insert(m, id);
+        }
+        self.members.push(members);
+        self.node(id);
+        id
+    }
+
+    /// The endpoints a group holds.
+    pub fn members(&self, group: u32) -> &[EndpointKey] {
+        self.members.get(group as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The group node labelled `label`.
+    pub fn group_by_label(&self, label: &str) -> Option<(u32, &EndpointGroupNode)> {
+        self.groups.iter().enumerate().find(|(_, g)| g.label == label).map(|(i, g)| (i as u32, g))
     }
 
     /// Where an endpoint is drawn (itself unless grouped).
     pub fn slot_of(&self, endpoint: EndpointKey) -> NodeRef {
         self.endpoint_slot.get(&endpoint).copied().unwrap_or(NodeRef::Endpoint(endpoint))
+    }
+
+    /// Where a node is drawn: a grouped endpoint in its group's slot,
+    /// everything else where it is.
+    pub fn drawn_as(&self, node: NodeRef) -> NodeRef {
+        match node {
+            NodeRef::Endpoint(e) => self.slot_of(e),
+            other => other,
+        }
+    }
+
+    /// Whether a node is drawn on its own (not folded into a group).
+    pub fn is_drawn(&self, node: NodeRef) -> bool {
+        self.drawn_as(node) == node
     }
 
     pub fn node_count(&self) -> usize {
@@ -102,6 +171,48 @@ impl NetGraph {
         let out = self.graph.edges_directed(i, petgraph::Direction::Outgoing).map(|e| (self.graph[e.target()], e.weight()));
         let inc = self.graph.edges_directed(i, petgraph::Direction::Incoming).map(|e| (self.graph[e.source()], e.weight()));
         out.chain(inc).collect()
+    }
+
+    /// Edges entering `node`, with their source.
+    pub fn edges_into(&self, node: NodeRef) -> impl Iterator<Item = (NodeRef, &GraphEdge)> {
+        let i = self.index_of(node);
+        i.into_iter().flat_map(move |i| self.graph.edges_directed(i, petgraph::Direction::Incoming).map(|e| (self.graph[e.source()], e.weight())))
+    }
+
+    /// Edges leaving `node`, with their target.
+    pub fn edges_from(&self, node: NodeRef) -> impl Iterator<Item = (NodeRef, &GraphEdge)> {
+        let i = self.index_of(node);
+        i.into_iter().flat_map(move |i| self.graph.edges_directed(i, petgraph::Direction::Outgoing).map(|e| (self.graph[e.target()], e.weight())))
+    }
+
+    /// Who talks with an endpoint: every process owning a socket of an
+    /// edge into or out of it (a socket several processes share counts for
+    /// each), and `None` for sockets no visible process owns, with socket
+    /// counts, by pid. `sockets` is the snapshot's (edges hold positions).
+    pub fn talkers(&self, endpoint: EndpointKey, sockets: &[Socket]) -> Vec<(Option<Pid>, u64)> {
+        let node = NodeRef::Endpoint(endpoint);
+        let mut out: std::collections::BTreeMap<Option<Pid>, u64> = std::collections::BTreeMap::new();
+        for (_, e) in self.edges_into(node).chain(self.edges_from(node)) {
+            for s in e.sockets.iter().filter_map(|&i| sockets.get(i as usize)) {
+                if s.raw.owners.is_empty() {
+                    *out.entry(None).or_insert(0) += 1;
+                }
+                for &p in &s.raw.owners {
+                    *out.entry(Some(p)).or_insert(0) += 1;
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// What a process reaches: the endpoints of its outbound connections
+    /// and the listeners it holds, each with its socket count.
+    pub fn reached_by(&self, pid: Pid) -> Vec<(NodeRef, u64)> {
+        let mut out: std::collections::BTreeMap<NodeRef, u64> = std::collections::BTreeMap::new();
+        for (to, e) in self.edges_from(NodeRef::Process(pid)) {
+            *out.entry(to).or_insert(0) += e.connection.socket_count;
+        }
+        out.into_iter().collect()
     }
 
     /// Every edge as (from, to, edge), in a stable order.

@@ -143,7 +143,7 @@ fn the_index_agrees_with_scanning_every_finding() {
 fn changing_sockets_or_findings_keeps_the_index_in_step() {
     let mut s = flagged();
     assert_eq!(s.findings[0].severity, Severity::Critical, "set_findings sorts");
-    s.retain_sockets(|x| x.key() != key(2));
+    s.retain_sockets(&crate::spec::Spec::embedded(), |x| x.key() != key(2));
     assert_eq!(socket_facts(&s, 3).map(|f| f.severity), Some(Severity::High), "positions moved, facts followed");
     assert_eq!(s.index.socket(s.sockets.len()), None);
     s.set_findings(Vec::new());

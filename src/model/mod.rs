@@ -10,6 +10,7 @@ mod closed;
 mod dns_history;
 mod finding;
 mod graph;
+pub mod graph_build;
 pub mod grouping;
 mod health;
 mod history;

@@ -86,10 +86,12 @@ impl Snapshot {
         self.reindex();
     }
 
-    /// Keep only the sockets `keep` accepts, and index again.
-    pub fn retain_sockets(&mut self, keep: impl FnMut(&Socket) -> bool) {
+    /// Keep only the sockets `keep` accepts, then index and draw the map
+    /// again (the graph's edges hold socket positions).
+    pub fn retain_sockets(&mut self, spec: &crate::spec::Spec, keep: impl FnMut(&Socket) -> bool) {
         self.sockets.retain(keep);
         self.reindex();
+        self.graph = super::graph_build::build_graph(&self.sockets, None, &self.endpoints, super::graph_build::Crowding::large(spec));
     }
 
     /// Rebuild the fact index from `sockets` and `findings` as they are.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::state::{Column, MapNode, Sort, UiState};
-use crate::model::grouping::{EndpointInfo, Slot, group_endpoints};
-use crate::model::{EndpointKey, GroupZone, Highlight, ListenerKey, Pid, Severity, Snapshot, Socket, SocketState, Subject, Zone};
+use crate::model::graph_build::{Crowding, build_graph};
+use crate::model::{EdgeKind, EndpointKey, GraphEdge, GroupZone, Highlight, ListenerKey, NetGraph, NodeRef, Pid, Severity, Snapshot, Socket, SocketState, Subject, Zone};
 use crate::spec::{IconHint, SizeClass, Spec};
 
 /// The strongest finding on a socket (or on its process or endpoint).
@@ -77,6 +77,15 @@ pub struct Derived {
     pub tree: TreeIndex,
     /// Marks per map node, for glows.
     pub node_marks: FxHashMap<MapNode, Mark>,
+    /// The map's graph when it is not the snapshot's own (see [`map_graph`]).
+    pub graph: Option<NetGraph>,
+}
+
+impl Derived {
+    /// The graph the map draws.
+    pub fn map_graph<'a>(&'a self, snapshot: &'a Snapshot) -> &'a NetGraph {
+        self.graph.as_ref().unwrap_or(&snapshot.graph)
+    }
 }
 
 /// Keep the stronger mark for `k`.
@@ -161,6 +170,8 @@ fn state_rank(spec: &Spec, state: SocketState) -> Severity {
     spec.states.get(&state).map_or(Severity::Info, |s| s.severity_hint)
 }
 
+/// Sockets, states and the strongest mark of some graph edges, as one map
+/// entry draws them.
 #[derive(Default)]
 struct Agg {
     sockets: u64,
@@ -170,47 +181,75 @@ struct Agg {
 }
 
 impl Agg {
-    fn add(&mut self, s: &Socket, mark: Option<Mark>, port: u16) {
-        self.sockets += 1;
-        *self.states.entry(s.state()).or_insert(0) += 1;
-        self.mark = Mark::stronger(self.mark, mark);
-        self.ports.insert(port);
+    fn add(&mut self, e: &GraphEdge, marks: &[Option<Mark>]) {
+        self.sockets += e.connection.socket_count;
+        *self.states.entry(e.connection.state).or_insert(0) += e.connection.socket_count;
+        self.mark = e.sockets.iter().fold(self.mark, |m, &i| Mark::stronger(m, marks.get(i as usize).copied().flatten()));
+        self.ports.insert(e.port());
     }
 
     fn state(&self, spec: &Spec) -> SocketState {
         self.states.iter().max_by(|a, b| state_rank(spec, *a.0).cmp(&state_rank(spec, *b.0)).then(a.1.cmp(b.1))).map_or(SocketState::Established, |(s, _)| *s)
     }
-}
 
-/// Nodes around the centre (host, or the focused process), from the rows.
-pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u32], marks: &[Option<Mark>], class: SizeClass) -> MapModel {
-    let mut listeners: BTreeMap<ListenerKey, Agg> = BTreeMap::new();
-    let mut endpoints: BTreeMap<EndpointKey, Agg> = BTreeMap::new();
-    for &i in rows {
-        let s = &snapshot.sockets[i as usize];
-        if focus.is_some_and(|p| !s.raw.owners.contains(&p)) {
-            continue;
-        }
-        let mark = marks[i as usize];
-        if s.direction == crate::model::Direction::Listen {
-            let key = s.raw.listener_key();
-            listeners.entry(key).or_default().add(s, mark, key.port);
-        } else if !s.raw.remote.ip().is_unspecified() {
-            let port = if s.direction == crate::model::Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() };
-            endpoints.entry(s.endpoint()).or_default().add(s, mark, port);
+    /// Every connection edge of an endpoint (outbound to it, inbound from it).
+    fn endpoint(graph: &NetGraph, key: EndpointKey, marks: &[Option<Mark>], into: &mut Self) {
+        let node = NodeRef::Endpoint(key);
+        for (_, e) in graph.edges_into(node).chain(graph.edges_from(node)) {
+            into.add(e, marks);
         }
     }
+}
+
+/// The graph the map draws: `None` when it is the snapshot's own (every
+/// socket shown, no process focused, room for the large class), else one
+/// built by the same builder over the rows shown, in the room there is.
+pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u32], class: SizeClass) -> Option<NetGraph> {
+    let crowding = Crowding { grouping: &spec.layout.grouping, max_neighbors: spec.layout.max_neighbors.get(class) };
+    let everything = rows.len() == snapshot.sockets.len() && focus.is_none();
+    if everything && crowding.max_neighbors == Crowding::large(spec).max_neighbors {
+        return None;
+    }
+    let focused: Vec<u32>;
+    let rows = match focus {
+        Some(p) => {
+            focused = rows.iter().copied().filter(|&i| snapshot.sockets[i as usize].raw.owners.contains(&p)).collect();
+            &focused
+        }
+        None => rows,
+    };
+    Some(build_graph(&snapshot.sockets, Some(rows), &snapshot.endpoints, crowding))
+}
+
+/// Nodes around the centre (host, or the focused process), read off the
+/// map's graph: listeners with their bindings, then the graph's endpoint
+/// slots (single endpoints and groups) with their connections.
+pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, marks: &[Option<Mark>], class: SizeClass) -> MapModel {
+    let mut listeners: Vec<ListenerKey> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Listener(l) = n { Some(*l) } else { None }).collect();
+    listeners.sort_unstable();
     let max = spec.layout.max_neighbors.get(class);
     let listener_room = (max / 2).max(1);
     let mut model = MapModel { more_listeners: listeners.len().saturating_sub(listener_room), ..MapModel::default() };
-    for (key, agg) in listeners.iter().take(listener_room) {
+    for key in listeners.into_iter().take(listener_room) {
+        // What it is: its listening sockets; a listener the rows reach only
+        // through accepted connections (a view of active sockets) stands
+        // for those connections.
+        let mut agg = Agg::default();
+        for (_, e) in graph.edges_into(NodeRef::Listener(key)).filter(|(_, e)| e.kind == EdgeKind::ListenerBinding) {
+            agg.add(e, marks);
+        }
+        if agg.sockets == 0 {
+            for (_, e) in graph.edges_into(NodeRef::Listener(key)) {
+                agg.add(e, marks);
+            }
+        }
         // `:22` for a wildcard TCP listener, `udp 127.0.0.53:53` otherwise.
         let addr = if key.address.is_unspecified() { format!(":{}", key.port) } else { std::net::SocketAddr::new(key.address, key.port).to_string() };
         // The IPv6 wildcard is told from the IPv4 one (`:22` and `:22 v6`).
         let addr = if key.address.is_unspecified() && key.address.is_ipv6() { format!("{addr} v6") } else { addr };
         let label = if key.protocol == crate::model::Protocol::Udp { format!("udp {addr}") } else { addr };
         model.listeners.push(MapEntry {
-            node: MapNode::Listener(*key),
+            node: MapNode::Listener(key),
             zone: None,
             label,
             members: 0,
@@ -220,21 +259,12 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
         });
     }
 
-    let infos: Vec<EndpointInfo<'_>> = endpoints
-        .iter()
-        .map(|(k, a)| EndpointInfo {
-            key: *k,
-            zone: Zone::of(k.ip),
-            country: snapshot.endpoints.get(k).and_then(|e| e.country.as_deref()),
-            connections: a.sockets,
-        })
-        .collect();
-    let grouping = group_endpoints(&infos, &spec.layout.grouping, max);
-    model.notes = grouping.notes;
-    for slot in grouping.slots {
+    model.notes.clone_from(&graph.notes);
+    for &slot in &graph.slots {
         match slot {
-            Slot::Single(k) => {
-                let agg = &endpoints[&k];
+            NodeRef::Endpoint(k) => {
+                let mut agg = Agg::default();
+                Agg::endpoint(graph, k, marks, &mut agg);
                 // The name when the address has one (escaped and bounded;
                 // the inspector keeps the address), else the address.
                 let name = super::naming::endpoint_name(snapshot, &k);
@@ -255,44 +285,44 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
                     mark: agg.mark,
                 });
             }
-            Slot::Group { group, members } => {
+            NodeRef::Group(g) => {
+                let Some(group) = graph.groups.get(g as usize) else { continue };
                 let mut agg = Agg::default();
-                for m in &members {
-                    let a = &endpoints[m];
-                    agg.sockets += a.sockets;
-                    for (st, n) in &a.states {
-                        *agg.states.entry(*st).or_insert(0) += n;
-                    }
-                    agg.mark = Mark::stronger(agg.mark, a.mark);
+                for &m in graph.members(g) {
+                    Agg::endpoint(graph, m, marks, &mut agg);
                 }
                 model.endpoints.push(MapEntry {
                     node: MapNode::Group(group.label.clone()),
                     zone: Some(group.zone),
-                    label: group.label,
-                    members: members.len(),
+                    label: group.label.clone(),
+                    members: graph.members(g).len(),
                     sockets: agg.sockets,
                     state: agg.state(spec),
                     mark: agg.mark,
                 });
             }
+            NodeRef::Host | NodeRef::Process(_) | NodeRef::Listener(_) => {}
         }
     }
     model
 }
 
-/// The tree index over the rows.
-pub fn tree_index(snapshot: &Snapshot, rows: &[u32]) -> TreeIndex {
+/// The tree index over the rows; who talks to each endpoint is read off
+/// the map's graph (built over the same rows).
+pub fn tree_index(snapshot: &Snapshot, graph: &NetGraph, rows: &[u32]) -> TreeIndex {
     let mut t = TreeIndex::default();
     for &i in rows {
-        let s = &snapshot.sockets[i as usize];
-        match s.owner() {
+        match snapshot.sockets[i as usize].owner() {
             Some(p) => t.by_process.entry(p).or_default().push(i),
             None => t.unowned.push(i),
         }
-        if s.direction != crate::model::Direction::Listen && !s.raw.remote.ip().is_unspecified() {
-            let per = t.by_endpoint.entry(s.endpoint()).or_default();
-            for p in &s.raw.owners {
-                *per.entry(*p).or_insert(0) += 1;
+    }
+    for node in graph.graph.node_weights() {
+        let &NodeRef::Endpoint(key) = node else { continue };
+        let per = t.by_endpoint.entry(key).or_default();
+        for (pid, n) in graph.talkers(key, &snapshot.sockets) {
+            if let Some(p) = pid {
+                per.insert(p, n);
             }
         }
     }
@@ -310,8 +340,16 @@ impl Derived {
     pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {
         let (marks, node_marks) = marks(snapshot);
         let rows = rows(snapshot, spec, ui, &marks);
-        let map = map_model(snapshot, spec, ui.focus, &rows, &marks, class);
-        let tree = tree_index(snapshot, &rows);
-        Self { marks, rows, map, tree, node_marks }
+        let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
+        let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
+        let map = map_model(snapshot, spec, drawn, &marks, class);
+        // The tree lists every row, focused or not: its graph is the rows'.
+        let tree = if ui.focus.is_some() {
+            let unfocused = map_graph(snapshot, spec, None, &rows, class);
+            tree_index(snapshot, unfocused.as_ref().unwrap_or(&snapshot.graph), &rows)
+        } else {
+            tree_index(snapshot, drawn, &rows)
+        };
+        Self { marks, rows, map, tree, node_marks, graph }
     }
 }

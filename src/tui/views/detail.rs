@@ -10,6 +10,8 @@
 //! │   • stdio_is_socket → fd 0 …    │
 //! ```
 
+use std::collections::BTreeMap;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -272,10 +274,7 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
                 }
                 None => out.push(kv("address", e.to_string())),
             }
-            let procs: Vec<String> = app.derived.tree.by_endpoint.get(e).map_or_else(Vec::new, |m| {
-                m.iter().map(|(p, c)| format!("{} ({p}) ×{c}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str())))).collect()
-            });
-            out.push(kv("processes", if procs.is_empty() { "-".into() } else { procs.join(", ") }));
+            out.push(kv("processes", talkers(app, &s.graph.talkers(*e, &s.sockets))));
             format!(" endpoint {e} ")
         }
         Target::Listener(l) => {
@@ -290,9 +289,22 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
             format!(" listener {l} ")
         }
         Target::Group(label) => {
-            if let Some(g) = s.graph.groups.iter().find(|g| &g.label == label) {
+            // The group as the map drew it (its graph may be the view's own).
+            let graph = app.derived.map_graph(s);
+            if let Some((i, g)) = graph.group_by_label(label) {
                 out.push(kv("group", format!("{:?} · {} endpoints · {} connections", g.strategy, g.member_count, g.connection_count)));
-                out.push(kv("members", g.members.iter().take(10).cloned().collect::<Vec<_>>().join(", ")));
+                let members = graph.members(i);
+                let shown: Vec<String> = members.iter().take(10).map(|m| naming::endpoint_name(s, m).unwrap_or_else(|| m.to_string())).collect();
+                let more = members.len().saturating_sub(shown.len());
+                let more = if more > 0 { format!(" +{more} more") } else { String::new() };
+                out.push(kv("members", format!("{}{more}", shown.join(", "))));
+                let mut who: BTreeMap<Option<Pid>, u64> = BTreeMap::new();
+                for m in members {
+                    for (p, c) in s.graph.talkers(*m, &s.sockets) {
+                        *who.entry(p).or_insert(0) += c;
+                    }
+                }
+                out.push(kv("processes", talkers(app, &who.into_iter().collect::<Vec<_>>())));
             } else {
                 out.push(kv("group", escape_control(label)));
             }
@@ -329,4 +341,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title).border_style(app.theme.dim())).render(area, buf);
+}
+
+/// The processes that talk with an endpoint (from the graph), with their
+/// socket counts; `None` stands for sockets no visible process owns.
+fn talkers(app: &App, who: &[(Option<Pid>, u64)]) -> String {
+    let s = &app.snapshot;
+    let parts: Vec<String> = who
+        .iter()
+        .map(|(p, c)| match p {
+            Some(p) => format!("{} ({p}) ×{c}", escape_control(s.process(*p).map_or("?", |x| x.facts.name.as_str()))),
+            None => format!("no visible owner ×{c}"),
+        })
+        .collect();
+    if parts.is_empty() { "-".into() } else { parts.join(", ") }
 }

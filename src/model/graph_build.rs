@@ -1,0 +1,161 @@
+//! Sockets → [`NetGraph`]: the one builder of the map. The snapshot's graph
+//! is built over every socket with the spec's large size class; a view
+//! that narrows the sockets (a filter, a focused process) or draws in less
+//! room builds its own graph with the same function, so every front end
+//! reads the same kind of map made the same way.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::age::AgeBound;
+use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
+use super::grouping::{EndpointInfo, Slot, group_endpoints};
+use super::keys::EndpointKey;
+use super::nodes::{ConnectionEdge, RemoteEndpointNode};
+use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
+use crate::spec::GroupingRule;
+use crate::terms::Zone;
+
+/// How crowded the drawn map may be: the spec's grouping strategies and
+/// the most endpoint slots around the centre.
+#[derive(Debug, Clone, Copy)]
+pub struct Crowding<'a> {
+    pub grouping: &'a [GroupingRule],
+    pub max_neighbors: usize,
+}
+
+impl<'a> Crowding<'a> {
+    /// The spec's grouping at its large size class: the snapshot's map.
+    pub fn large(spec: &'a crate::spec::Spec) -> Self {
+        Self { grouping: &spec.layout.grouping, max_neighbors: spec.layout.max_neighbors.get(crate::spec::SizeClass::Large) }
+    }
+}
+
+/// Sockets fold into one edge per (kind, from, to, protocol, state, port).
+type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
+
+fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
+    ConnectionEdge {
+        protocol: raw.protocol(),
+        state: raw.state,
+        local_port: raw.local.port(),
+        remote_port: if kind == EdgeKind::ListenerBinding { 0 } else { raw.remote.port() },
+        bytes_sent: 0,
+        bytes_received: 0,
+        duration_ms: 0,
+        inode: raw.inode,
+        socket_count: 0,
+        socket_ids: Vec::new(),
+    }
+}
+
+/// Where a socket goes in the graph: (kind, from, to, port), or `None` for
+/// a socket that is neither a listener nor connected to anything.
+fn placement(s: &Socket) -> Option<(EdgeKind, NodeRef, NodeRef, u16)> {
+    let raw = &s.raw;
+    let owner = raw.owners.first().map_or(NodeRef::Host, |&p| NodeRef::Process(p));
+    match s.direction {
+        Direction::Listen => Some((EdgeKind::ListenerBinding, owner, NodeRef::Listener(raw.listener_key()), raw.local.port())),
+        Direction::Inbound => {
+            let l = s.listener.as_ref()?;
+            (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::InboundConnection, NodeRef::Endpoint(raw.endpoint()), NodeRef::Listener(*l), l.port))
+        }
+        Direction::Outbound => {
+            (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::OutboundConnection, owner, NodeRef::Endpoint(raw.endpoint()), raw.remote.port()))
+        }
+    }
+}
+
+/// The graph of the sockets at `rows` (every socket when `None`), with
+/// endpoints grouped for `crowding`. `endpoints` is the snapshot's table
+/// (for zones and countries); it must hold every endpoint of those sockets.
+pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>, crowding: Crowding<'_>) -> NetGraph {
+    let mut graph = NetGraph::new();
+    let all: Vec<u32>;
+    let rows = match rows {
+        Some(r) => r,
+        None => {
+            all = (0..sockets.len() as u32).collect();
+            &all
+        }
+    };
+
+    let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
+    let mut folded: Vec<(EdgeKey, GraphEdge)> = Vec::new();
+    let mut last: Option<(EdgeKey, usize)> = None;
+    // Connections per endpoint among these rows: what grouping weighs.
+    let mut per_endpoint: FxHashMap<EndpointKey, u64> = FxHashMap::default();
+    for &i in rows {
+        let Some(s) = sockets.get(i as usize) else { continue };
+        let Some((kind, from, to, port)) = placement(s) else { continue };
+        let raw = &s.raw;
+        if kind != EdgeKind::ListenerBinding {
+            *per_endpoint.entry(raw.endpoint()).or_insert(0) += 1;
+        }
+        let key = (kind, from, to, raw.protocol(), raw.state, port);
+        let slot = match last {
+            Some((k, slot)) if k == key => slot,
+            _ => {
+                let slot = *index.entry(key).or_insert_with(|| {
+                    folded.push((key, GraphEdge { kind, connection: new_edge(kind, raw), sockets: Vec::new() }));
+                    folded.len() - 1
+                });
+                last = Some((key, slot));
+                slot
+            }
+        };
+        let edge = &mut folded[slot].1;
+        let c = &mut edge.connection;
+        if c.local_port != raw.local.port() {
+            c.local_port = 0;
+        }
+        if c.remote_port != raw.remote.port() && kind != EdgeKind::ListenerBinding {
+            c.remote_port = 0;
+        }
+        let counters = raw.tcp.unwrap_or_default();
+        c.bytes_sent += counters.bytes_acked;
+        c.bytes_received += counters.bytes_received;
+        // The spec's duration is the oldest socket's time since first seen:
+        // ages measured from a sighting count, an owner's upper bound does
+        // not, and unknown ages are skipped (0 when none is known).
+        if let Some(age) = s.age.filter(|a| a.bound != AgeBound::AtMost) {
+            c.duration_ms = c.duration_ms.max(age.ms);
+        }
+        c.socket_count += 1;
+        c.socket_ids.push(raw.key);
+        edge.sockets.push(i);
+    }
+
+    // Endpoints, grouped for the room there is.
+    let mut infos: Vec<EndpointInfo<'_>> = per_endpoint
+        .iter()
+        .map(|(k, &connections)| {
+            let node = endpoints.get(k);
+            EndpointInfo { key: *k, zone: node.map_or_else(|| Zone::of(k.ip), |e| e.zone), country: node.and_then(|e| e.country.as_deref()), connections }
+        })
+        .collect();
+    infos.sort_unstable_by_key(|e| e.key);
+    let grouping = group_endpoints(&infos, crowding.grouping, crowding.max_neighbors);
+    graph.notes = grouping.notes;
+    for slot in grouping.slots {
+        let node = match slot {
+            Slot::Single(k) => {
+                graph.node(NodeRef::Endpoint(k));
+                NodeRef::Endpoint(k)
+            }
+            Slot::Group { group, members } => graph.add_group(group, members),
+        };
+        graph.slots.push(node);
+    }
+
+    folded.sort_by_key(|e| e.0);
+    for ((kind, from, to, ..), mut edge) in folded {
+        if edge.connection.socket_count > 1 {
+            edge.connection.inode = 0;
+        }
+        debug_assert_eq!(kind, edge.kind);
+        graph.add_edge(from, to, edge);
+    }
+    graph
+}
