@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::McpState;
 use super::dto::{Lang, portable_schema, safe};
 use crate::intel::{Phase, phase_of};
-use crate::model::{Finding, Severity, Snapshot, Subject, normalize_ip};
+use crate::model::{Finding, Severity, Snapshot, Subject};
 use crate::store::query::{self, StoredAlert, StoredFinding};
 
 pub const FROM_STORE: &str = "event store: findings and Suricata alerts kept across restarts, socket events for processes";
@@ -113,7 +113,7 @@ fn from_stored_alert(a: &StoredAlert) -> ThreatItem {
 /// process has a socket to it).
 fn live_about(s: &Snapshot, f: &Finding, ip: IpAddr) -> bool {
     match f.subject {
-        Subject::Process { pid } => s.sockets.iter().any(|x| x.raw.owners.contains(&pid) && normalize_ip(x.raw.remote.ip()) == ip),
+        Subject::Process { pid } => !s.sockets_with(ip, Some(pid)).is_empty(),
         _ => s.subject_remote(f.subject) == Some(ip),
     }
 }

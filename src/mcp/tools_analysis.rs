@@ -145,10 +145,11 @@ fn find_socket<'a>(s: &'a Snapshot, a: &ExplainArgs) -> Result<(&'a Socket, usiz
     }
     let ip: IpAddr = a.remote_address.trim().parse().map_err(|_| format!("remote_address `{}` is not an IP address", safe(&a.remote_address, 60)))?;
     let ip = crate::model::normalize_ip(ip);
+    // The process's edges to that endpoint in the map, not a scan of every socket.
     let matching: Vec<&Socket> = s
-        .sockets
-        .iter()
-        .filter(|x| x.raw.owners.contains(&Pid(a.pid)) && crate::model::normalize_ip(x.raw.remote.ip()) == ip)
+        .sockets_with(ip, Some(Pid(a.pid)))
+        .into_iter()
+        .filter_map(|i| s.sockets.get(i))
         .filter(|x| a.remote_port == 0 || x.raw.remote.port() == a.remote_port)
         .collect();
     let port = if a.remote_port == 0 { String::new() } else { format!(":{}", a.remote_port) };

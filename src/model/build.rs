@@ -142,7 +142,9 @@ impl SnapshotBuilder {
                 node.inbound_count += 1;
             }
         }
+        let map_started = Instant::now();
         let graph = build_graph(&sockets, None, &endpoints, Crowding::large(&self.spec));
+        timings.map_ms = map_started.elapsed().as_secs_f64() * 1000.0;
 
         let mut snapshot = Snapshot {
             generation: self.generation,
@@ -166,7 +168,10 @@ impl SnapshotBuilder {
         if let Some(ev) = evaluator {
             let t = Instant::now();
             // Sorts the findings, then indexes them once for every reader.
-            snapshot.set_findings(ev.evaluate(&snapshot, &self.history));
+            let findings = ev.evaluate(&snapshot, &self.history);
+            let i = Instant::now();
+            snapshot.set_findings(findings);
+            timings.index_ms = i.elapsed().as_secs_f64() * 1000.0;
             snapshot.health.messages.extend(ev.health());
             timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
         }

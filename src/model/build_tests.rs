@@ -94,6 +94,18 @@ fn graph_folds_sockets_into_typed_edges() {
     // Node count: processes 10, 20, 30 with edges, 2 listeners, endpoints (all drawn).
     assert!(s.graph.index_of(NodeRef::Process(Pid(10))).is_some());
     assert_eq!(s.graph.edges_of(NodeRef::Process(Pid(10))).len(), 1);
+    // Relationships read off the graph: who talks with the database, and
+    // which of its sockets a process owns (pid 21 shares socket 5).
+    let db: std::net::IpAddr = "198.51.100.9".parse().expect("ip");
+    let cookies = |v: Vec<usize>| v.into_iter().map(|i| s.sockets[i].key().cookie).collect::<Vec<_>>();
+    assert_eq!(cookies(s.sockets_with(db, None)), vec![4, 5, 6]);
+    assert_eq!(cookies(s.sockets_with(db, Some(Pid(21)))), vec![5]);
+    assert_eq!(s.graph.talkers(EndpointKey::host(db), &s.sockets), vec![(None, 1), (Some(Pid(20)), 2), (Some(Pid(21)), 1)]);
+    let reached: Vec<NodeRef> = s.graph.reached_by(Pid(20)).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(reached, vec![NodeRef::Endpoint(EndpointKey::host(db))]);
+    // The nginx clients reach it through its listener.
+    let client: std::net::IpAddr = "203.0.113.7".parse().expect("ip");
+    assert_eq!(cookies(s.sockets_with(client, Some(Pid(10)))), vec![2]);
 }
 
 #[test]

@@ -69,7 +69,14 @@ pub struct StageTimings {
     pub plumbing_ms: f64,
     /// History, tables and graph.
     pub graph_ms: f64,
+    /// Of `graph_ms`: folding the sockets into the map's graph.
+    #[serde(default)]
+    pub map_ms: f64,
+    /// Rules, and indexing their findings.
     pub rules_ms: f64,
+    /// Of `rules_ms`: the fact index.
+    #[serde(default)]
+    pub index_ms: f64,
     pub total_ms: f64,
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::SourceInfo;
 use super::closed::ClosedSocket;
 use super::finding::{Finding, Subject};
-use super::graph::NetGraph;
+use super::graph::{NetGraph, NodeRef};
 use super::health::{Health, StageTimings};
 use super::index::{FactIndex, Facts};
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
@@ -97,6 +97,30 @@ impl Snapshot {
     /// Rebuild the fact index from `sockets` and `findings` as they are.
     pub fn reindex(&mut self) {
         self.index = FactIndex::build(&self.sockets, &self.findings);
+    }
+
+    /// The endpoints at `ip`, in every namespace that reaches it.
+    pub fn endpoints_at(&self, ip: std::net::IpAddr) -> impl Iterator<Item = EndpointKey> + '_ {
+        let ip = crate::terms::normalize_ip(ip);
+        let from = EndpointKey { ip, netns: None };
+        let to = EndpointKey { ip, netns: Some(NetNs(u32::MAX)) };
+        self.endpoints.range(from..=to).map(|(k, _)| *k)
+    }
+
+    /// Positions in `sockets` of the sockets connected with `ip` (inbound or
+    /// outbound, any namespace), read off the map's graph; with `pid`, only
+    /// those it owns. In socket order.
+    pub fn sockets_with(&self, ip: std::net::IpAddr, pid: Option<Pid>) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for key in self.endpoints_at(ip) {
+            let node = NodeRef::Endpoint(key);
+            for (_, e) in self.graph.edges_into(node).chain(self.graph.edges_from(node)) {
+                let owned = e.sockets.iter().map(|&i| i as usize).filter(|&i| pid.is_none_or(|p| self.sockets.get(i).is_some_and(|s| s.raw.owners.contains(&p))));
+                out.extend(owned);
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     /// What the findings say about this socket (found by key).

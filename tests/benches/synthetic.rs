@@ -19,6 +19,16 @@ pub fn busy_snapshot(n: usize) -> Snapshot {
 /// The same, with rules (or any evaluator) run over it.
 pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Snapshot {
     let spec = Arc::new(Spec::embedded());
+    SnapshotBuilder::new(spec).build(busy_observation(n), info(), evaluator)
+}
+
+/// Where the synthetic host's snapshots say they come from.
+pub fn info() -> SourceInfo {
+    SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "synthetic".into() }
+}
+
+/// The busy host's kernel rows and processes, before any building.
+pub fn busy_observation(n: usize) -> Observation {
     let mut obs = Observation { taken_at_ms: 1_000_000, privileged: true, ..Observation::default() };
     let states =
         [SocketState::Established, SocketState::Established, SocketState::Established, SocketState::TimeWait, SocketState::CloseWait, SocketState::SynSent];
@@ -64,6 +74,5 @@ pub fn busy_snapshot_with(n: usize, evaluator: Option<&mut dyn Evaluator>) -> Sn
             netns: None,
         });
     }
-    let info = SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "synthetic".into() };
-    SnapshotBuilder::new(spec).build(obs, info, evaluator)
+    obs
 }

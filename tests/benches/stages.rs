@@ -1,0 +1,77 @@
+//! Stage benchmark: the snapshot builder's own stages on a synthetic busy
+//! host (no kernel, no /proc), so the model's share of a refresh is seen
+//! apart from the dump: history and tables, the map's graph, the rules,
+//! the fact index, and the explorer's per-refresh derivation.
+//!
+//! ```text
+//! cargo bench --bench stages                # 10k and 100k sockets
+//! cargo bench --bench stages -- 50000       # another size
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use necromap::collector::CollectorStatus;
+use necromap::model::SnapshotBuilder;
+use necromap::rules::{Engine, IocSet, RuleSet};
+use necromap::spec::Spec;
+use necromap::tui::{App, Options};
+
+#[path = "synthetic.rs"]
+mod synthetic;
+use synthetic::{busy_observation, info};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map_or_else(|| vec![10_000, 100_000], |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    println!("necromap stage benchmark (synthetic host) · medians of steady refreshes, ms\n");
+    println!("{:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>13} | {:>9}", "sockets", "build", "(map)", "rules", "(index)", "graph+rules", "TUI prep");
+    for n in sizes {
+        let spec = Arc::new(Spec::embedded());
+        let mut builder = SnapshotBuilder::new(spec.clone());
+        let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+        let (mut build, mut map, mut rules, mut index) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut last = None;
+        for round in 0..9i64 {
+            let mut obs = busy_observation(n);
+            obs.taken_at_ms += round * 1_000;
+            let snap = builder.build(obs, info(), Some(&mut engine));
+            // The first refresh meets every socket for the first time.
+            if round > 0 {
+                build.push(snap.timings.graph_ms);
+                map.push(snap.timings.map_ms);
+                rules.push(snap.timings.rules_ms);
+                index.push(snap.timings.index_ms);
+            }
+            last = Some(snap);
+        }
+        let Some(snap) = last else { continue };
+        let snap = Arc::new(snap);
+        let mut app = App::new(spec, snap.clone(), CollectorStatus::default(), Options::default(), (200, 60));
+        let prep: Vec<f64> = (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                app.set_snapshot(snap.clone());
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        let (b, r) = (median(build), median(rules));
+        println!(
+            "{:>8} | {:>7.1} {:>7.1} | {:>7.1} {:>7.1} | {:>13.1} | {:>9.1}",
+            n,
+            b,
+            median(map),
+            r,
+            median(index),
+            b + r,
+            median(prep)
+        );
+    }
+}
