@@ -27,7 +27,7 @@ mod workload;
 
 pub use crate::terms::{Protocol, Severity, SocketState, Zone, normalize_addr, normalize_ip};
 pub use age::{AgeBound, SocketAge};
-pub use alert::{Alert, AlertDirection};
+pub use alert::{Alert, AlertDigest, AlertDirection, FlowSummary, PartyAlerts};
 pub use baseline::Baseline;
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
