@@ -7,7 +7,7 @@
 //! one endpoint finding, and publishes the digest with the snapshot, so the
 //! map, MCP and the store read the alerts of that refresh and no later ones.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -49,10 +49,11 @@ impl AlertBook {
             }
         }
         let flows = self.flows.get(&alert.remote).copied();
-        let party = Arc::make_mut(self.parties.entry(alert.remote).or_insert_with(|| Arc::new(PartyAlerts { alerts: VecDeque::new(), flows })));
-        party.alerts.push_back(alert);
-        while party.alerts.len() > PER_PARTY {
-            party.alerts.pop_front();
+        let party = Arc::make_mut(self.parties.entry(alert.remote).or_insert_with(|| Arc::new(PartyAlerts { alerts: Arc::default(), flows })));
+        let queue = Arc::make_mut(&mut party.alerts);
+        queue.push_back(alert);
+        while queue.len() > PER_PARTY {
+            queue.pop_front();
         }
     }
 
@@ -297,6 +298,21 @@ pub(crate) mod tests {
         assert!(Arc::ptr_eq(&first.parties[&quiet], &second.parties[&quiet]), "an unchanged party is shared, not copied");
         assert!(!Arc::ptr_eq(&first.parties[&busy], &second.parties[&busy]), "a changed party is its own copy");
         assert_eq!(first.about(busy, 0).count(), 1, "a published digest never changes");
+        let flow = super::super::eve::Flow {
+            at_ms: 3_000,
+            remote: quiet,
+            proto: "TCP".into(),
+            app_proto: None,
+            bytes_toserver: 10,
+            bytes_toclient: 20,
+            pkts_toserver: 1,
+            pkts_toclient: 1,
+        };
+        b.add_flow(&flow);
+        let third = b.digest(3);
+        assert_eq!(third.flows_of(quiet).map(|f| f.bytes_toclient), Some(20));
+        assert_eq!(second.flows_of(quiet), None, "the flow is in the next digest only");
+        assert!(Arc::ptr_eq(&second.parties[&quiet].alerts, &third.parties[&quiet].alerts), "a flow record does not copy the alerts");
         assert_eq!(second.about(busy, 0).count(), 2);
         assert_eq!((second.generation, second.alerts), (2, 3));
     }

@@ -60,10 +60,11 @@ pub struct FlowSummary {
     pub last_ms: i64,
 }
 
-/// One party's recent alerts (oldest first) and its flow records.
+/// One party's recent alerts (oldest first) and its flow records. The
+/// queue is an `Arc` of its own, so a flow record alone does not copy it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartyAlerts {
-    pub alerts: VecDeque<Alert>,
+    pub alerts: Arc<VecDeque<Alert>>,
     pub flows: Option<FlowSummary>,
 }
 
