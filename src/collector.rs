@@ -3,9 +3,16 @@
 //! channel. Consumers never block it: they clone the latest `Arc`. Commands
 //! come back over a channel, each with a oneshot reply.
 //!
+//! [`Published`] pairs the latest snapshot (which carries the alert digest
+//! of its refresh) with the collector's status in one `Arc`: a reader that
+//! needs both (the MCP server) takes them with one borrow. A status change
+//! without a refresh (freeze, interval) publishes a new pair that shares
+//! the same `Arc<Snapshot>`.
+//!
 //! ```text
-//!  Source ──collect──► SnapshotBuilder ──Arc<Snapshot>──► watch ──► TUI, MCP, store
+//!  Source ──collect──► SnapshotBuilder ──Arc<Snapshot>──► watch ──► TUI, store
 //!     ▲                                                 status ──► (interval, frozen, errors)
+//!     │                                      Arc<Published> ──► MCP (snapshot + status)
 //!     └──────────── Command (refresh now, interval, freeze, stop) ◄── any front end
 //! ```
 
@@ -37,6 +44,22 @@ pub struct CollectorStatus {
     pub slow: bool,
 }
 
+/// One published state: a snapshot and the collector's status when it was
+/// published. Both are read from the same `Arc`, so they never mix two
+/// moments.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub snapshot: Arc<Snapshot>,
+    pub status: CollectorStatus,
+}
+
+impl Published {
+    /// A snapshot with a default status (tests, fixed snapshots).
+    pub fn of(snapshot: Arc<Snapshot>) -> Self {
+        Self { snapshot, status: CollectorStatus::default() }
+    }
+}
+
 /// Commands to the collector. Replies report the state after the command.
 #[derive(Debug)]
 pub enum Command {
@@ -54,6 +77,7 @@ pub enum Command {
 pub struct Collector {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     status: watch::Receiver<CollectorStatus>,
+    published: watch::Receiver<Arc<Published>>,
     commands: mpsc::Sender<Command>,
     thread: Option<JoinHandle<()>>,
 }
@@ -76,11 +100,19 @@ impl Collector {
         let first = worker.refresh_with(&mut *source, &mut builder, &info);
         worker.source = Some(source);
         worker.builder = Some(builder);
-        let (snap_tx, snapshots) = watch::channel(Arc::new(first.unwrap_or_else(|| Snapshot::empty(info))));
+        let first = Arc::new(first.unwrap_or_else(|| Snapshot::empty(info)));
+        let (published_tx, published) = watch::channel(Arc::new(Published { snapshot: first.clone(), status: worker.status.clone() }));
+        let (snap_tx, snapshots) = watch::channel(first);
         let (status_tx, status) = watch::channel(worker.status.clone());
         let (commands, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new().name("necromap-collector".into()).spawn(move || worker.run(&rx, &snap_tx, &status_tx, interval)).ok();
-        Self { snapshots, status, commands, thread }
+        let channels = Channels { snapshots: snap_tx, status: status_tx, published: published_tx };
+        let thread = std::thread::Builder::new().name("necromap-collector".into()).spawn(move || worker.run(&rx, &channels, interval)).ok();
+        Self { snapshots, status, published, commands, thread }
+    }
+
+    /// A receiver of published states (snapshot and status together).
+    pub fn published(&self) -> watch::Receiver<Arc<Published>> {
+        self.published.clone()
     }
 
     /// A receiver of snapshots; `borrow()` gives the latest.
@@ -116,6 +148,34 @@ impl Drop for Collector {
         let _ = self.commands.send(Command::Stop);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// Where the worker publishes.
+struct Channels {
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    status: watch::Sender<CollectorStatus>,
+    published: watch::Sender<Arc<Published>>,
+}
+
+impl Channels {
+    /// Publish a new snapshot (if any) and the status; the pair is
+    /// republished when either changed.
+    fn publish(&self, snap: Option<Snapshot>, st: &CollectorStatus) {
+        let fresh = snap.map(|s| {
+            let s = Arc::new(s);
+            self.snapshots.send_replace(s.clone());
+            s
+        });
+        let status_changed = self.status.send_if_modified(|old| {
+            let changed = old != st;
+            old.clone_from(st);
+            changed
+        });
+        if fresh.is_some() || status_changed {
+            let snapshot = fresh.unwrap_or_else(|| self.snapshots.borrow().clone());
+            self.published.send_replace(Arc::new(Published { snapshot, status: st.clone() }));
         }
     }
 }
@@ -157,18 +217,9 @@ impl Worker {
         snap
     }
 
-    fn run(mut self, rx: &mpsc::Receiver<Command>, snapshots: &watch::Sender<Arc<Snapshot>>, status: &watch::Sender<CollectorStatus>, mut interval: Duration) {
+    fn run(mut self, rx: &mpsc::Receiver<Command>, channels: &Channels, mut interval: Duration) {
         let mut next = Instant::now() + interval;
-        let publish = |snap: Option<Snapshot>, st: &CollectorStatus| {
-            if let Some(s) = snap {
-                snapshots.send_replace(Arc::new(s));
-            }
-            status.send_if_modified(|old| {
-                let changed = old != st;
-                old.clone_from(st);
-                changed
-            });
-        };
+        let publish = |snap: Option<Snapshot>, st: &CollectorStatus| channels.publish(snap, st);
         loop {
             let idle = self.status.frozen || self.status.finished;
             let wait = if idle { Duration::from_secs(3600) } else { next.saturating_duration_since(Instant::now()) };
@@ -177,7 +228,7 @@ impl Worker {
                 Ok(Command::RefreshNow(reply)) => {
                     let snap = self.refresh();
                     publish(snap, &self.status);
-                    let _ = reply.send(snapshots.borrow().generation);
+                    let _ = reply.send(channels.snapshots.borrow().generation);
                 }
                 Ok(Command::SetInterval(d, reply)) => {
                     interval = d.clamp(MIN_INTERVAL, MAX_INTERVAL);

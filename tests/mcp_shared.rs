@@ -37,13 +37,12 @@ fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
     let rules = Arc::new(engine.rules.clone());
     let collector = Collector::spawn(Box::new(replay), spec.clone(), Some(Duration::from_millis(100)), Some(Box::new(engine)));
     let server = NecromapServer::new(McpState {
-        snapshots: collector.snapshots(),
+        published: collector.published(),
         spec: spec.clone(),
         spec_text: EMBEDDED_SPEC.into(),
         rules,
         baseline: None,
         store: None,
-        alerts: None,
     });
 
     // Let some frames pass, then hold the generation still.

@@ -25,9 +25,9 @@ fn baseline() -> Baseline {
         name: "fixture".into(),
         host: "t".into(),
         taken_at_ms: 0,
-        processes: ["/usr/bin/app uid 1000".to_string()].into(),
-        remote_endpoints: ["203.0.113.5".to_string()].into(),
-        listeners: ["8080/tcp/500/app", "22/tcp/0/sshd"].map(String::from).into(),
+        processes: ["/usr/bin/app uid 1000".parse().expect("process")].into(),
+        remote_endpoints: ["203.0.113.5".parse().expect("ip")].into(),
+        listeners: ["8080/tcp/500/app", "22/tcp/0/sshd"].map(|k| k.parse().expect("listener")).into(),
         remote_names: std::collections::BTreeSet::new(),
     }
 }

@@ -110,9 +110,9 @@ mod tests {
             name: "b".into(),
             host: "h".into(),
             taken_at_ms: 1,
-            processes: ["/usr/sbin/sshd uid 0".to_string()].into(),
-            remote_endpoints: ["192.0.2.1".to_string()].into(),
-            listeners: ["22/tcp/0/sshd".to_string()].into(),
+            processes: ["/usr/sbin/sshd uid 0".parse().expect("process")].into(),
+            remote_endpoints: ["192.0.2.1".parse().expect("ip")].into(),
+            listeners: ["22/tcp/0/sshd".parse().expect("listener")].into(),
             remote_names: ["api.github.com".to_string()].into(),
         };
         let written = save(&b, path.to_str().expect("utf-8 path")).expect("save");

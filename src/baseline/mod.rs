@@ -11,6 +11,10 @@
 //!   fold ephemeral ports and per-user ids (desktop sessions, CI runners)
 //!   into one key each, so a baseline does not go stale with every restart.
 //!
+//! Keys are typed ([`ListenerEntry`], [`ProcessEntry`], `IpAddr`) and
+//! compared as values; they are written as text only in a saved file and in
+//! what a comparison reports new.
+//!
 //! Comparing a snapshot with a baseline lists what is new in each set. The
 //! rule key `listener_not_in_baseline` asks the same question per listener.
 
@@ -18,22 +22,30 @@ pub mod files;
 pub mod saved;
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::{Baseline, KeySet, ListenerEntry, ProcessEntry};
 use crate::model::{Direction, Snapshot, Socket, Zone};
 
-/// Listener key: `min(port, 32768)/proto/min(uid, 500)/comm`.
+/// The baseline entry of a listening socket owned by `comm`.
+pub fn listener_entry(sock: &Socket, comm: Option<&str>) -> ListenerEntry {
+    ListenerEntry::new(sock.raw.local.port(), sock.key().protocol, sock.raw.uid, comm)
+}
+
+/// Listener key as text: `min(port, 32768)/proto/min(uid, 500)/comm`
+/// (for callers that show or look up the text form; compare with
+/// [`listener_entry`]).
 pub fn listener_key(sock: &Socket, comm: Option<&str>) -> String {
-    format!("{}/{}/{}/{}", sock.raw.local.port().min(32768), sock.key().protocol, sock.raw.uid.min(500), comm.unwrap_or("?"))
+    listener_entry(sock, comm).to_string()
 }
 
-/// Process key: executable path (name when unreadable) and uid.
+/// Process key as text: executable path (name when unreadable) and uid
+/// (compare with [`ProcessEntry::new`]).
 pub fn process_key(exe: Option<&str>, name: &str, uid: u32) -> String {
-    format!("{} uid {uid}", exe.unwrap_or(name))
+    ProcessEntry::new(exe, name, uid).to_string()
 }
-
-pub use crate::model::Baseline;
 
 /// What a snapshot has that a baseline does not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,22 +83,32 @@ fn remote_names(snapshot: &Snapshot) -> BTreeSet<String> {
         .collect()
 }
 
-/// The three address and process sets of one snapshot.
-fn sets(snapshot: &Snapshot) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
-    let processes = snapshot.processes.values().map(|p| process_key(p.facts.exe.as_deref(), &p.facts.name, p.facts.uid)).collect();
-    let remote_endpoints = snapshot.endpoints.values().filter(|e| e.zone != Zone::Loopback).map(|e| e.ip.to_string()).collect();
-    let listeners = snapshot
-        .sockets
-        .iter()
-        .filter(|s| s.direction == Direction::Listen)
-        .map(|s| listener_key(s, s.owner().and_then(|p| snapshot.process(p)).map(|p| p.facts.name.as_str())))
-        .collect();
-    (processes, remote_endpoints, listeners)
+/// The process, address and listener sets of one snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sets {
+    pub processes: KeySet<ProcessEntry>,
+    pub remote_endpoints: KeySet<IpAddr>,
+    pub listeners: KeySet<ListenerEntry>,
+}
+
+impl Sets {
+    pub fn of(snapshot: &Snapshot) -> Self {
+        Self {
+            processes: snapshot.processes.values().map(|p| ProcessEntry::new(p.facts.exe.as_deref(), &p.facts.name, p.facts.uid)).collect(),
+            remote_endpoints: snapshot.endpoints.values().filter(|e| e.zone != Zone::Loopback).map(|e| e.ip).collect(),
+            listeners: snapshot
+                .sockets
+                .iter()
+                .filter(|s| s.direction == Direction::Listen)
+                .map(|s| listener_entry(s, s.owner().and_then(|p| snapshot.process(p)).map(|p| p.facts.name.as_str())))
+                .collect(),
+        }
+    }
 }
 
 impl Baseline {
     pub fn from_snapshot(name: &str, snapshot: &Snapshot) -> Self {
-        let (processes, remote_endpoints, listeners) = sets(snapshot);
+        let Sets { processes, remote_endpoints, listeners } = Sets::of(snapshot);
         Self {
             name: name.to_string(),
             host: snapshot.source.host.clone(),
@@ -100,20 +122,22 @@ impl Baseline {
 
     /// What `snapshot` has that this baseline lacks.
     pub fn compare(&self, snapshot: &Snapshot) -> BaselineDiff {
-        let (processes, remote_endpoints, listeners) = sets(snapshot);
-        let mut diff = self.compare_lists(&processes, &remote_endpoints, &listeners);
+        let mut diff = self.compare_sets(&Sets::of(snapshot));
         diff.new_remote_names = remote_names(snapshot).difference(&self.remote_names).cloned().collect();
         diff
     }
 
-    /// The same comparison over explicit lists (what an MCP client sends).
-    pub fn compare_lists(&self, processes: &BTreeSet<String>, remote_endpoints: &BTreeSet<String>, listeners: &BTreeSet<String>) -> BaselineDiff {
-        let new = |now: &BTreeSet<String>, before: &BTreeSet<String>| now.difference(before).cloned().collect();
+    /// The same comparison over given sets; only what is new is written
+    /// out as text.
+    pub fn compare_sets(&self, now: &Sets) -> BaselineDiff {
+        fn new<T: Ord + ToString>(before: &KeySet<T>, now: &KeySet<T>) -> Vec<String> {
+            before.missing_from(now).map(ToString::to_string).collect()
+        }
         BaselineDiff {
             baseline: self.name.clone(),
-            new_processes: new(processes, &self.processes),
-            new_remote_endpoints: new(remote_endpoints, &self.remote_endpoints),
-            new_listeners: new(listeners, &self.listeners),
+            new_processes: new(&self.processes, &now.processes),
+            new_remote_endpoints: new(&self.remote_endpoints, &now.remote_endpoints),
+            new_listeners: new(&self.listeners, &now.listeners),
             new_remote_names: Vec::new(),
         }
     }

@@ -1,7 +1,7 @@
 //! (binary) The long-running pipeline the explorer and the MCP server
 //! share: the collector with the rule engine (and the alert book when
-//! `--eve` is given), the store writer following its snapshots, and the
-//! eve intake. Dropped in reverse: intake, writer (commits what is queued),
+//! `--eve` is given: each snapshot carries a digest of it), the store
+//! writer following its snapshots, and the eve intake. Dropped in reverse: intake, writer (commits what is queued),
 //! collector.
 
 use std::path::PathBuf;
@@ -30,7 +30,6 @@ pub struct Pipeline {
     pub collector: Collector,
     pub rules: RuleSet,
     pub baseline: Option<Baseline>,
-    pub book: Option<Arc<Mutex<AlertBook>>>,
     pub store_path: Option<PathBuf>,
 }
 
@@ -53,14 +52,16 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     let engine = crate::cmd::setup::load_engine(cli)?;
     let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
     let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
-    let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
-        (Some(book), Some(path)) => Box::new(AlertEvaluator { inner: engine, book: book.clone(), eve_path: path.display().to_string() }),
-        _ => Box::new(engine),
-    };
     // Store trouble is shown in every snapshot's health, never printed
     // over the explorer.
     let status = StoreStatus::default();
-    let evaluator: Box<dyn Evaluator> = Box::new(WithStoreHealth { inner: evaluator, status: status.clone() });
+    let judged = WithStoreHealth { inner: Box::new(engine), status: status.clone() };
+    // The alert evaluator is outermost: the collector asks it for the
+    // digest it publishes with each snapshot.
+    let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
+        (Some(book), Some(path)) => Box::new(AlertEvaluator::new(judged, book.clone(), path.display().to_string())),
+        _ => Box::new(judged),
+    };
     let collector = Collector::spawn(crate::cmd::setup::open_source(cli)?, spec, cli.interval, Some(evaluator));
     let mut store_path = match store_path(cli) {
         Ok(p) => p,
@@ -111,5 +112,5 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         }
         _ => None,
     };
-    Ok(Pipeline { _intake: intake, _writer: writer, collector, rules, baseline, book, store_path })
+    Ok(Pipeline { _intake: intake, _writer: writer, collector, rules, baseline, store_path })
 }

@@ -32,7 +32,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     let db = crate::cmd::pipeline::store_path(cli)?.context("respond reads the alerts in the event store: give --db FILE (or drop --no-store)")?;
     let mut conn = necromap::store::open(&db)?;
     let now = necromap::collect::now_ms();
-    let book = necromap::intel::alerts::stored_book(&conn, now - WINDOW_MS)?;
+    let alerts = necromap::intel::alerts::stored_digest(&conn, now - WINDOW_MS)?;
     let mut allow = Vec::new();
     for net in a.allow {
         allow.push(necromap::rules::ioc::parse_cidr(net.trim()).with_context(|| format!("--allow {net}: expected an address or CIDR such as 192.0.2.0/24"))?);
@@ -43,7 +43,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     let obs = source.collect().context("reading this host's sockets")?;
     let snapshot = necromap::model::SnapshotBuilder::new(crate::load_spec(cli)?).build(obs, info, None);
     let guards = Safeguards::of_host(&snapshot, allow);
-    let (proposals, refused) = propose(&book, now, &guards, a.timeout);
+    let (proposals, refused) = propose(&alerts, now, &guards, a.timeout);
     for (ip, why) in &refused {
         println!("never blocked: {ip} ({why})");
     }
@@ -51,7 +51,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
         println!("no block candidates in the last 300 s of stored alerts");
         return Ok(());
     }
-    println!("proposed ({} from {} alert parties):", proposals.len(), book.candidates(now).len());
+    println!("proposed ({} from {} alert parties):", proposals.len(), necromap::intel::window::candidates(&alerts, now).len());
     for p in &proposals {
         println!("  {}    # {}", p.command_line(), p.reason);
     }

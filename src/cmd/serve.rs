@@ -1,6 +1,7 @@
 //! The MCP modes of the binary: headless over stdio or HTTP (`--mcp`), and
 //! the HTTP endpoint beside the explorer (`--serve-mcp`). Both run a
-//! collector and hand its snapshot receiver to the server.
+//! collector and hand its published states (snapshot and status) to the
+//! server.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,13 +22,12 @@ pub fn state(cli: &Cli, spec: Arc<Spec>, pipeline: &Pipeline) -> Result<McpState
         None => EMBEDDED_SPEC.into(),
     };
     Ok(McpState {
-        snapshots: pipeline.collector.snapshots(),
+        published: pipeline.collector.published(),
         spec,
         spec_text,
         rules: Arc::new(pipeline.rules.clone()),
         baseline: pipeline.baseline.clone().map(Arc::new),
         store: pipeline.store_path.clone(),
-        alerts: pipeline.book.clone(),
     })
 }
 

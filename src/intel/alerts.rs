@@ -1,41 +1,36 @@
-//! Alerts folded onto the map: recent alerts per remote party, the block
-//! window of detection.md, and the findings they become in each refresh.
+//! Alerts folded onto the map: recent alerts per remote party, and the
+//! findings they become in each refresh (the block window is `window`).
 //!
-//! The eve tailer adds alerts; the [`AlertEvaluator`] (the rule engine plus
-//! this book) turns each party's alerts of the last hour into one endpoint
-//! finding, so the map glows by alert severity, the detail view lists the
-//! alerts, and MCP and the store see them like any finding.
+//! The eve tailer adds alerts to the book; each refresh the
+//! [`AlertEvaluator`] (the rule engine plus this book) takes one
+//! [`AlertDigest`] of it, turns each party's alerts of the last hour into
+//! one endpoint finding, and publishes the digest with the snapshot, so the
+//! map, MCP and the store read the alerts of that refresh and no later ones.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::model::{EndpointKey, Evaluator, Finding, HealthMessage, History, Severity, Snapshot, Subject, TraceStep};
+use crate::model::{AlertDigest, EndpointKey, Evaluator, Finding, HealthMessage, History, PartyAlerts, Severity, Snapshot, Subject, TraceStep};
+
+pub use super::window::{Candidate, WINDOW_MS, candidate, candidates, weight};
+pub use crate::model::FlowSummary;
 
 use super::eve::Alert;
 
 /// Alerts shown per party: the last hour.
 pub const SHOW_MS: i64 = 3_600_000;
-/// The block window (detection.md): 300 s.
-pub const WINDOW_MS: i64 = 300_000;
 /// Alerts kept per party, and parties kept.
 const PER_PARTY: usize = 200;
 const PARTIES: usize = 10_000;
 
-/// Weight of an alert in the block window by Suricata severity.
-pub fn weight(severity: u8) -> u32 {
-    match severity {
-        1 => 10,
-        2 => 5,
-        _ => 2,
-    }
-}
-
-/// Recent alerts, per remote party.
+/// Recent alerts, per remote party: what the intake fills. Each party's
+/// record is an `Arc` shared with the digests published since it last
+/// changed; adding to it copies it only when a digest still holds it.
 #[derive(Debug, Default)]
 pub struct AlertBook {
-    parties: BTreeMap<IpAddr, VecDeque<Alert>>,
-    /// Flow records per party (kept for parties with alerts, to show next to them).
+    parties: BTreeMap<IpAddr, Arc<PartyAlerts>>,
+    /// Flow records per party (shown next to parties with alerts).
     flows: BTreeMap<IpAddr, FlowSummary>,
     /// Lines read, alerts kept, lines that did not parse (for health).
     pub lines: u64,
@@ -43,41 +38,22 @@ pub struct AlertBook {
     pub malformed: u64,
 }
 
-/// Suricata flow records about one party.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FlowSummary {
-    pub flows: u64,
-    pub bytes_toserver: u64,
-    pub bytes_toclient: u64,
-    pub last_ms: i64,
-}
-
-/// Why a party is a block candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub remote: IpAddr,
-    pub count: usize,
-    pub score: u32,
-    pub signatures: usize,
-    /// The worst (lowest number) Suricata severity in the window.
-    pub worst: u8,
-    pub last_ms: i64,
-}
-
 impl AlertBook {
     pub fn add(&mut self, alert: Alert) {
         self.alerts += 1;
         if !self.parties.contains_key(&alert.remote) && self.parties.len() >= PARTIES {
             // Forget the party heard from least recently.
-            let oldest = self.parties.iter().min_by_key(|(_, q)| q.back().map_or(0, |a| a.at_ms)).map(|(ip, _)| *ip);
+            let oldest = self.parties.iter().min_by_key(|(_, p)| p.last_ms()).map(|(ip, _)| *ip);
             if let Some(ip) = oldest {
                 self.parties.remove(&ip);
             }
         }
-        let q = self.parties.entry(alert.remote).or_default();
-        q.push_back(alert);
-        while q.len() > PER_PARTY {
-            q.pop_front();
+        let flows = self.flows.get(&alert.remote).copied();
+        let party = Arc::make_mut(self.parties.entry(alert.remote).or_insert_with(|| Arc::new(PartyAlerts { alerts: Arc::default(), flows })));
+        let queue = Arc::make_mut(&mut party.alerts);
+        queue.push_back(alert);
+        while queue.len() > PER_PARTY {
+            queue.pop_front();
         }
     }
 
@@ -91,51 +67,24 @@ impl AlertBook {
         s.bytes_toserver += f.bytes_toserver;
         s.bytes_toclient += f.bytes_toclient;
         s.last_ms = s.last_ms.max(f.at_ms);
+        let summary = *s;
+        if let Some(party) = self.parties.get_mut(&f.remote) {
+            Arc::make_mut(party).flows = Some(summary);
+        }
     }
 
-    /// Flow records about `ip`, if any.
-    pub fn flows_of(&self, ip: IpAddr) -> Option<FlowSummary> {
-        self.flows.get(&ip).copied()
-    }
-
-    /// Alerts about `ip` since `since_ms`, oldest first.
-    pub fn about(&self, ip: IpAddr, since_ms: i64) -> impl Iterator<Item = &Alert> {
-        self.parties.get(&ip).into_iter().flatten().filter(move |a| a.at_ms >= since_ms)
-    }
-
-    /// Parties with alerts since `since_ms`.
-    pub fn parties_since(&self, since_ms: i64) -> impl Iterator<Item = IpAddr> + '_ {
-        self.parties.iter().filter(move |(_, q)| q.back().is_some_and(|a| a.at_ms >= since_ms)).map(|(ip, _)| *ip)
-    }
-
-    /// The block window for one party ending at `now_ms`: a candidate when
-    /// count ≥ 5, or weighted score ≥ 20, or ≥ 3 distinct signatures.
-    pub fn candidate(&self, ip: IpAddr, now_ms: i64) -> Option<Candidate> {
-        let recent: Vec<&Alert> = self.about(ip, now_ms - WINDOW_MS).collect();
-        let count = recent.len();
-        let score: u32 = recent.iter().map(|a| weight(a.severity)).sum();
-        let signatures = recent.iter().map(|a| a.signature_id).collect::<BTreeSet<_>>().len();
-        (count >= 5 || score >= 20 || signatures >= 3).then(|| Candidate {
-            remote: ip,
-            count,
-            score,
-            signatures,
-            worst: recent.iter().map(|a| a.severity).min().unwrap_or(3),
-            last_ms: recent.iter().map(|a| a.at_ms).max().unwrap_or(now_ms),
-        })
-    }
-
-    /// Every block candidate at `now_ms`.
-    pub fn candidates(&self, now_ms: i64) -> Vec<Candidate> {
-        self.parties_since(now_ms - WINDOW_MS).filter_map(|ip| self.candidate(ip, now_ms)).collect()
+    /// What the book holds now, for the snapshot of `generation`: the
+    /// parties' `Arc`s are shared, not copied.
+    pub fn digest(&self, generation: u64) -> AlertDigest {
+        AlertDigest { generation, parties: self.parties.clone(), lines: self.lines, alerts: self.alerts, malformed: self.malformed }
     }
 }
 
 /// The finding a party's recent alerts make.
-pub fn alert_finding(book: &AlertBook, ip: IpAddr, now_ms: i64) -> Option<Finding> {
-    let shown: Vec<&Alert> = book.about(ip, now_ms - SHOW_MS).collect();
+pub fn alert_finding(digest: &AlertDigest, ip: IpAddr, now_ms: i64) -> Option<Finding> {
+    let shown: Vec<&Alert> = digest.about(ip, now_ms - SHOW_MS).collect();
     let worst = shown.iter().map(|a| a.severity).min()?;
-    let candidate = book.candidate(ip, now_ms);
+    let candidate = candidate(digest, ip, now_ms);
     let severity = match (worst, &candidate) {
         (_, Some(_)) => Severity::Critical,
         (1, None) => Severity::High,
@@ -176,7 +125,7 @@ pub fn alert_finding(book: &AlertBook, ip: IpAddr, now_ms: i64) -> Option<Findin
             ),
         })
         .collect();
-    if let Some(s) = book.flows_of(ip) {
+    if let Some(s) = digest.flows_of(ip) {
         trace.push(TraceStep {
             condition: "suricata flow records".into(),
             value: format!(
@@ -217,44 +166,65 @@ pub fn alert_finding(book: &AlertBook, ip: IpAddr, now_ms: i64) -> Option<Findin
     })
 }
 
-/// The rule engine plus the alert book: what the collector runs each refresh.
+/// The rule engine plus the alert book: what the collector runs each
+/// refresh. Each refresh takes one digest of the book; its findings and the
+/// snapshot's `alerts` both come from that digest, so they agree.
 #[derive(Debug)]
 pub struct AlertEvaluator<E> {
     pub inner: E,
     pub book: Arc<Mutex<AlertBook>>,
     /// Named in health when alert intake has trouble.
     pub eve_path: String,
+    /// The digest of the last refresh.
+    pub digest: Option<Arc<AlertDigest>>,
+}
+
+impl<E> AlertEvaluator<E> {
+    pub fn new(inner: E, book: Arc<Mutex<AlertBook>>, eve_path: String) -> Self {
+        Self { inner, book, eve_path, digest: None }
+    }
 }
 
 impl<E: Evaluator> Evaluator for AlertEvaluator<E> {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut findings = self.inner.evaluate(snapshot, history);
         let now = snapshot.taken_at_ms;
-        if let Ok(book) = self.book.lock() {
-            findings.extend(book.parties_since(now - SHOW_MS).filter_map(|ip| alert_finding(&book, ip, now)));
+        // The lock is held only to share the parties' `Arc`s.
+        let digest = self.book.lock().ok().map(|book| Arc::new(book.digest(snapshot.generation)));
+        if let Some(d) = &digest {
+            findings.extend(d.parties_since(now - SHOW_MS).filter_map(|ip| alert_finding(d, ip, now)));
         }
+        self.digest = digest;
         findings
     }
 
     fn health(&self) -> Vec<HealthMessage> {
-        let Ok(book) = self.book.lock() else { return Vec::new() };
-        let mut out = vec![HealthMessage::info(format!(
-            "eve {}: {} lines read, {} alerts, {} malformed lines skipped",
-            crate::text::escape_control(&self.eve_path),
-            book.lines,
-            book.alerts,
-            book.malformed
-        ))];
-        if book.malformed > 0 {
-            out[0].level = crate::model::HealthLevel::Warn;
+        let mut out = Vec::new();
+        if let Some(d) = &self.digest {
+            let mut line = HealthMessage::info(format!(
+                "eve {}: {} lines read, {} alerts, {} malformed lines skipped",
+                crate::text::escape_control(&self.eve_path),
+                d.lines,
+                d.alerts,
+                d.malformed
+            ));
+            if d.malformed > 0 {
+                line.level = crate::model::HealthLevel::Warn;
+            }
+            out.push(line);
         }
+        out.extend(self.inner.health());
         out
+    }
+
+    fn alert_digest(&self) -> Option<Arc<AlertDigest>> {
+        self.digest.clone()
     }
 }
 
-/// An alert book of the alerts stored since `since_ms` (for block windows
+/// A digest of the alerts stored since `since_ms` (for block windows
 /// computed outside the live process, e.g. `necromap respond`).
-pub fn stored_book(conn: &rusqlite::Connection, since_ms: i64) -> Result<AlertBook, crate::store::StoreError> {
+pub fn stored_digest(conn: &rusqlite::Connection, since_ms: i64) -> Result<AlertDigest, crate::store::StoreError> {
     let mut book = AlertBook::default();
     for a in crate::store::query::alerts_since(conn, since_ms, None, 100_000)?.into_iter().rev() {
         let (Ok(remote), Ok(src_ip), Ok(dest_ip)) = (a.remote_ip.parse(), a.src_ip.parse(), a.dest_ip.parse()) else { continue };
@@ -276,14 +246,14 @@ pub fn stored_book(conn: &rusqlite::Connection, since_ms: i64) -> Result<AlertBo
             action: None,
         });
     }
-    Ok(book)
+    Ok(book.digest(0))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn alert(ip: &str, at_ms: i64, sid: u64, severity: u8) -> Alert {
+    pub(crate) fn alert(ip: &str, at_ms: i64, sid: u64, severity: u8) -> Alert {
         let remote: IpAddr = ip.parse().expect("ip");
         Alert {
             at_ms,
@@ -305,35 +275,45 @@ mod tests {
     }
 
     #[test]
-    fn the_block_window_counts_weights_and_signatures() {
-        let ip: IpAddr = "203.0.113.45".parse().expect("ip");
-        let mut b = AlertBook::default();
-        for i in 0..4 {
-            b.add(alert("203.0.113.45", 1_000_000 + i, 1, 3));
-        }
-        assert_eq!(b.candidate(ip, 1_000_100), None, "4 low alerts of one signature: no");
-        b.add(alert("203.0.113.45", 1_000_050, 1, 3));
-        assert_eq!(b.candidate(ip, 1_000_100).map(|c| c.count), Some(5), "5 alerts: yes");
-        let mut b = AlertBook::default();
-        b.add(alert("203.0.113.45", 0, 1, 1));
-        b.add(alert("203.0.113.45", 10, 2, 1));
-        assert_eq!(b.candidate(ip, 100).map(|c| c.score), Some(20), "two severity-1 alerts weigh 20");
-        let mut b = AlertBook::default();
-        for sid in 1..=3 {
-            b.add(alert("203.0.113.45", 0, sid, 3));
-        }
-        assert_eq!(b.candidate(ip, 100).map(|c| c.signatures), Some(3));
-        assert_eq!(b.candidate(ip, WINDOW_MS + 1_000), None, "outside the window");
-    }
-
-    #[test]
     fn recent_alerts_become_one_endpoint_finding() {
         let mut b = AlertBook::default();
         b.add(alert("203.0.113.45", 1_000, 7, 2));
-        let f = alert_finding(&b, "203.0.113.45".parse().expect("ip"), 2_000).expect("finding");
+        let d = b.digest(1);
+        let f = alert_finding(&d, "203.0.113.45".parse().expect("ip"), 2_000).expect("finding");
         assert_eq!(f.severity, Severity::Medium);
         assert!(f.tags.contains(&"scan".to_string()), "{:?}", f.tags);
         assert!(f.trace[0].value.contains("ET SCAN test"));
-        assert_eq!(alert_finding(&b, "203.0.113.45".parse().expect("ip"), 1_000 + SHOW_MS + 1), None, "older than an hour");
+        assert_eq!(alert_finding(&d, "203.0.113.45".parse().expect("ip"), 1_000 + SHOW_MS + 1), None, "older than an hour");
+    }
+
+    #[test]
+    fn a_digest_shares_the_parties_that_did_not_change() {
+        let (quiet, busy): (IpAddr, IpAddr) = ("198.51.100.7".parse().expect("ip"), "203.0.113.45".parse().expect("ip"));
+        let mut b = AlertBook::default();
+        b.add(alert("198.51.100.7", 1_000, 1, 3));
+        b.add(alert("203.0.113.45", 1_000, 1, 3));
+        let first = b.digest(1);
+        b.add(alert("203.0.113.45", 2_000, 2, 3));
+        let second = b.digest(2);
+        assert!(Arc::ptr_eq(&first.parties[&quiet], &second.parties[&quiet]), "an unchanged party is shared, not copied");
+        assert!(!Arc::ptr_eq(&first.parties[&busy], &second.parties[&busy]), "a changed party is its own copy");
+        assert_eq!(first.about(busy, 0).count(), 1, "a published digest never changes");
+        let flow = super::super::eve::Flow {
+            at_ms: 3_000,
+            remote: quiet,
+            proto: "TCP".into(),
+            app_proto: None,
+            bytes_toserver: 10,
+            bytes_toclient: 20,
+            pkts_toserver: 1,
+            pkts_toclient: 1,
+        };
+        b.add_flow(&flow);
+        let third = b.digest(3);
+        assert_eq!(third.flows_of(quiet).map(|f| f.bytes_toclient), Some(20));
+        assert_eq!(second.flows_of(quiet), None, "the flow is in the next digest only");
+        assert!(Arc::ptr_eq(&second.parties[&quiet].alerts, &third.parties[&quiet].alerts), "a flow record does not copy the alerts");
+        assert_eq!(second.about(busy, 0).count(), 2);
+        assert_eq!((second.generation, second.alerts), (2, 3));
     }
 }

@@ -8,6 +8,7 @@ pub mod eve;
 pub mod intake;
 pub mod respond;
 pub mod tail;
+pub mod window;
 
 use serde::Serialize;
 

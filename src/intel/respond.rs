@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::alerts::{AlertBook, Candidate};
+use super::window::{Candidate, candidates};
+use crate::model::AlertDigest;
 
 /// The nftables table and sets blocks go into.
 pub const NFT_TABLE: &str = "inet necromap";
@@ -142,10 +143,10 @@ fn reason(c: &Candidate) -> String {
 }
 
 /// Candidates at `now_ms`, split into proposals and refusals (address, why).
-pub fn propose(book: &AlertBook, now_ms: i64, guards: &Safeguards, timeout: Duration) -> (Vec<Proposal>, Vec<(IpAddr, String)>) {
+pub fn propose(digest: &AlertDigest, now_ms: i64, guards: &Safeguards, timeout: Duration) -> (Vec<Proposal>, Vec<(IpAddr, String)>) {
     let mut proposals = Vec::new();
     let mut refused = Vec::new();
-    for c in book.candidates(now_ms) {
+    for c in candidates(digest, now_ms) {
         match guards.why_not(c.remote) {
             Some(why) => refused.push((c.remote, why)),
             None => proposals.push(Proposal { remote: c.remote, reason: reason(&c), command: nft_add(c.remote, timeout) }),
@@ -182,7 +183,7 @@ mod tests {
 
     #[test]
     fn never_loopback_link_local_own_gateway_resolver_or_allowlisted() {
-        let mut book = AlertBook::default();
+        let mut book = crate::intel::alerts::AlertBook::default();
         for ip in ["203.0.113.45", "127.0.0.1", "169.254.169.254", "192.0.2.10", "192.0.2.1", "192.0.2.53", "198.51.100.9", "fe80::1"] {
             book.add(alert(ip, 1));
             book.add(alert(ip, 2));
@@ -193,7 +194,7 @@ mod tests {
             resolvers: vec!["192.0.2.53".parse().expect("ip")],
             allow: vec![("198.51.100.0".parse().expect("ip"), 24)],
         };
-        let (proposals, refused) = propose(&book, 2_000, &guards, Duration::from_secs(3600));
+        let (proposals, refused) = propose(&book.digest(1), 2_000, &guards, Duration::from_secs(3600));
         assert_eq!(proposals.iter().map(|p| p.remote.to_string()).collect::<Vec<_>>(), ["203.0.113.45"]);
         assert_eq!(proposals[0].command_line(), "nft add element inet necromap block4 { 203.0.113.45 timeout 3600s }");
         assert_eq!(refused.len(), 7, "{refused:?}");

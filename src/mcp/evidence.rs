@@ -1,6 +1,6 @@
 //! What the threat tools weigh: findings and alerts in a time window,
 //! from the event store when one is kept, else from this process's memory
-//! (the current snapshot's findings and the alerts followed since start).
+//! (the current snapshot's findings and the alerts it was published with).
 //! Each result names its source.
 
 // Field docs here are JSON Schema descriptions read by models.
@@ -174,15 +174,14 @@ pub fn gather(
         .filter(|f| f.last_seen_ms >= since_ms && f.rule_id != "suricata_alerts" && ip.is_none_or(|ip| live_about(s, f, ip)))
         .map(|f| from_live_finding(state, s, f, lang))
         .collect();
-    if let Some(book) = &state.alerts
-        && let Ok(book) = book.lock()
-    {
+    // The alerts of this snapshot's refresh, never later ones.
+    if let Some(digest) = &s.alerts {
         let parties: Vec<IpAddr> = match ip {
             Some(ip) => vec![ip],
-            None => book.parties_since(since_ms).collect(),
+            None => digest.parties_since(since_ms).collect(),
         };
         for party in parties {
-            items.extend(book.about(party, since_ms).map(|a| from_stored_alert(&StoredAlert::from(a))));
+            items.extend(digest.about(party, since_ms).map(|a| from_stored_alert(&StoredAlert::from(a))));
         }
     }
     Ok((items, source(FROM_MEMORY)))

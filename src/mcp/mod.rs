@@ -1,9 +1,11 @@
 //! The MCP server: necromap's live state for AI assistants.
 //!
-//! One [`McpState`] holds the collector's snapshot receiver, the spec and
-//! the rules. Every call takes the latest `Arc<Snapshot>` once and answers
-//! from it alone, so an answer never mixes two refreshes (each result says
-//! which `generation` it came from). Nothing here changes the system: every
+//! One [`McpState`] holds the collector's receiver of published states, the
+//! spec and the rules. Every call takes the latest `Arc<Snapshot>` once and
+//! answers from it alone, so an answer never mixes two refreshes (each
+//! result says which `generation` it came from): the snapshot carries the
+//! Suricata alerts of its refresh (`Snapshot::alerts`), and the collector's
+//! status comes in the same [`Published`] pair. Nothing here changes the system: every
 //! tool is annotated read-only and closed-world.
 //!
 //! Tools live in one file per domain (`tools_connections`, `tools_analysis`,
@@ -42,15 +44,17 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 use tokio::sync::watch;
 
 use crate::baseline::Baseline;
+use crate::collector::Published;
 use crate::model::Snapshot;
 use crate::rules::RuleSet;
 use crate::spec::Spec;
 
-/// What every call reads: the live snapshot and the configuration it was
-/// built with.
+/// What every call reads: the live published state and the configuration
+/// it was built with.
 #[derive(Debug, Clone)]
 pub struct McpState {
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// The collector's latest snapshot with its status.
+    pub published: watch::Receiver<Arc<Published>>,
     pub spec: Arc<Spec>,
     /// The spec's YAML text, for `necromap://spec`.
     pub spec_text: Arc<str>,
@@ -59,14 +63,19 @@ pub struct McpState {
     pub baseline: Option<Arc<Baseline>>,
     /// The event store, when one is kept: threat tools read history from it.
     pub store: Option<std::path::PathBuf>,
-    /// Suricata alerts being followed (`--eve`).
-    pub alerts: Option<Arc<std::sync::Mutex<crate::intel::alerts::AlertBook>>>,
 }
 
 impl McpState {
-    /// The latest snapshot; a call holds on to it for its whole answer.
+    /// The latest snapshot (with the alerts of its refresh); a call holds
+    /// on to it for its whole answer.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshots.borrow().clone()
+        self.published.borrow().snapshot.clone()
+    }
+
+    /// The latest published state: the snapshot and the collector's
+    /// status at once.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.borrow().clone()
     }
 }
 

@@ -83,14 +83,15 @@ impl NecromapServer {
                 new_listeners: Vec::new(),
             }));
         }
-        let loaded: Baseline = match (a.baseline.trim(), &self.state.baseline) {
-            ("", Some(b)) => (**b).clone(),
+        // The loaded baseline is shared, not copied per call.
+        let loaded: std::sync::Arc<Baseline> = match (a.baseline.trim(), &self.state.baseline) {
+            ("", Some(b)) => b.clone(),
             (name, _) => {
                 let name = if name.is_empty() { "default" } else { name };
                 if files::is_path(name) {
                     return Err("baseline: give a saved name, not a path".into());
                 }
-                saved::load(name, self.state.store.as_deref()).map_err(|e| safe(&e.to_string(), 300))?
+                std::sync::Arc::new(saved::load(name, self.state.store.as_deref()).map_err(|e| safe(&e.to_string(), 300))?)
             }
         };
         let diff = loaded.compare(&s);

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::dto::{portable_schema, safe};
 use super::{McpState, NecromapServer};
-use crate::intel::alerts::{AlertBook, WINDOW_MS};
+use crate::intel::alerts::WINDOW_MS;
 use crate::intel::respond::{Safeguards, nft_setup, propose};
+use crate::model::AlertDigest;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,17 +92,15 @@ fn propose_blocks_blocking(state: &McpState, a: &ProposeArgs) -> Result<Json<Blo
     let now = s.taken_at_ms;
     let guards = Safeguards::of_host(&s, allow);
     let timeout = Duration::from_secs(u64::from(a.timeout_minutes) * 60);
-    let ((proposals, refused), source) = match (&state.alerts, &state.store) {
-        (Some(live), _) => {
-            let book = live.lock().map_err(|_| "the alert book is unavailable".to_string())?;
-            (propose(&book, now, &guards, timeout), "the alerts followed live (--eve)")
-        }
+    // The live alerts are the digest this snapshot was published with.
+    let ((proposals, refused), source) = match (&s.alerts, &state.store) {
+        (Some(live), _) => (propose(live, now, &guards, timeout), "the alerts followed live (--eve)"),
         (None, Some(path)) => {
             let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
-            let book = crate::intel::alerts::stored_book(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
-            (propose(&book, now, &guards, timeout), "the alerts in the event store")
+            let stored = crate::intel::alerts::stored_digest(&conn, now - WINDOW_MS).map_err(|e| safe(&e.to_string(), 300))?;
+            (propose(&stored, now, &guards, timeout), "the alerts in the event store")
         }
-        (None, None) => (propose(&AlertBook::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
+        (None, None) => (propose(&AlertDigest::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
     };
     Ok(Json(BlockProposals {
         generation: s.generation,

@@ -33,6 +33,11 @@ pub trait Evaluator: Send {
     fn health(&self) -> Vec<super::health::HealthMessage> {
         Vec::new()
     }
+
+    /// The alert digest the last `evaluate` judged, published with the snapshot.
+    fn alert_digest(&self) -> Option<Arc<super::AlertDigest>> {
+        None
+    }
 }
 
 /// Owns History and turns each observation into the next snapshot.
@@ -163,6 +168,7 @@ impl SnapshotBuilder {
             closed: obs.closed,
             names: obs.names,
             dns_activity: self.dns.activity(),
+            alerts: None,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(ev) = evaluator {
@@ -173,6 +179,7 @@ impl SnapshotBuilder {
             snapshot.set_findings(findings);
             timings.index_ms = i.elapsed().as_secs_f64() * 1000.0;
             snapshot.health.messages.extend(ev.health());
+            snapshot.alerts = ev.alert_digest();
             timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
         }
         timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;

@@ -28,8 +28,8 @@ mod workload;
 
 pub use crate::terms::{Protocol, Severity, SocketState, Zone, normalize_addr, normalize_ip};
 pub use age::{AgeBound, SocketAge};
-pub use alert::{Alert, AlertDirection};
-pub use baseline::Baseline;
+pub use alert::{Alert, AlertDigest, AlertDirection, FlowSummary, PartyAlerts};
+pub use baseline::{Baseline, KeyError, KeySet, ListenerEntry, ProcessEntry};
 pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
 pub use dns_history::{DNS_WINDOW_MS, DnsActivity, DnsHistory};

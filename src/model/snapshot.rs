@@ -49,6 +49,9 @@ pub struct Snapshot {
     /// What each process asked DNS for in the last minutes (processes
     /// whose queries could be attributed).
     pub dns_activity: BTreeMap<Pid, super::DnsActivity>,
+    /// The Suricata alerts followed (`--eve`) as this refresh saw them;
+    /// none when no alerts are followed. Set by the collector.
+    pub alerts: Option<std::sync::Arc<super::AlertDigest>>,
 }
 
 impl Snapshot {
@@ -71,6 +74,7 @@ impl Snapshot {
             closed: Vec::new(),
             names: super::NameFacts::default(),
             dns_activity: BTreeMap::new(),
+            alerts: None,
         }
     }
 

@@ -145,9 +145,9 @@ fn alerts_offsets_baselines_and_retention() {
         name: "default".into(),
         host: "h".into(),
         taken_at_ms: 5,
-        processes: std::collections::BTreeSet::new(),
-        remote_endpoints: std::collections::BTreeSet::new(),
-        listeners: ["22/tcp/0/sshd".to_string()].into(),
+        processes: crate::model::KeySet::new(),
+        remote_endpoints: crate::model::KeySet::new(),
+        listeners: ["22/tcp/0/sshd".parse().expect("listener")].into(),
         remote_names: ["api.github.com".to_string()].into(),
     };
     let batch = Batch {

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use necromap::collector::Published;
 use necromap::mcp::tools_connections::ListConnectionsArgs;
 use necromap::mcp::{McpState, NecromapServer};
 use necromap::rules::{Engine, IocSet, RuleSet};
@@ -51,9 +52,9 @@ fn main() {
     let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
     let rules = Arc::new(engine.rules.clone());
     let snapshot = Arc::new(synthetic::busy_snapshot_with(n, Some(&mut engine)));
-    let (_tx, rx) = tokio::sync::watch::channel(snapshot.clone());
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(Published::of(snapshot.clone())));
     let spec = Arc::new(Spec::embedded());
-    let server = NecromapServer::new(McpState { snapshots: rx, spec, spec_text: EMBEDDED_SPEC.into(), rules, baseline: None, store: None, alerts: None });
+    let server = NecromapServer::new(McpState { published: rx, spec, spec_text: EMBEDDED_SPEC.into(), rules, baseline: None, store: None });
     println!(
         "MCP benchmark · {} sockets · {} findings · medians of 30 calls (target: list_connections ≤ 20 ms server-side at 10k)\n",
         snapshot.sockets.len(),

@@ -15,6 +15,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use necromap::collector::Published;
 use necromap::intel::alerts::AlertBook;
 use necromap::intel::intake::take_lines;
 use necromap::intel::tail::{EveTail, StartAt};
@@ -129,15 +130,14 @@ fn main() {
     necromap::store::write(&mut conn, &batch).expect("commit");
     drop(conn);
     println!("store · {events} socket events written in {:.0} ms", ms(t));
-    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(synthetic::busy_snapshot(1_000)));
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(Published::of(Arc::new(synthetic::busy_snapshot(1_000)))));
     let server = NecromapServer::new(McpState {
-        snapshots: rx,
+        published: rx,
         spec: Arc::new(Spec::embedded()),
         spec_text: EMBEDDED_SPEC.into(),
         rules: Arc::new(RuleSet::embedded()),
         baseline: None,
         store: Some(db),
-        alerts: None,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let samples: Vec<f64> = (0..30)
