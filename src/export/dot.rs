@@ -234,18 +234,15 @@ fn drawn_edges(graph: &NetGraph) -> Vec<(NodeRef, NodeRef, GraphEdge)> {
     for (from, to, e) in graph.edges() {
         let (from, to) = (graph.drawn_as(from), graph.drawn_as(to));
         let key = (from, to, e.kind, e.connection.protocol, e.connection.state, e.port());
-        match at.get(&key) {
-            Some(&i) => {
-                let c = &mut out[i].2.connection;
-                c.socket_count += e.connection.socket_count;
-                c.bytes_sent += e.connection.bytes_sent;
-                c.bytes_received += e.connection.bytes_received;
-                c.duration_ms = c.duration_ms.max(e.connection.duration_ms);
-            }
-            None => {
-                at.insert(key, out.len());
-                out.push((from, to, GraphEdge { kind: e.kind, connection: e.connection.clone(), sockets: Vec::new() }));
-            }
+        if let Some(&i) = at.get(&key) {
+            let c = &mut out[i].2.connection;
+            c.socket_count += e.connection.socket_count;
+            c.bytes_sent += e.connection.bytes_sent;
+            c.bytes_received += e.connection.bytes_received;
+            c.duration_ms = c.duration_ms.max(e.connection.duration_ms);
+        } else {
+            at.insert(key, out.len());
+            out.push((from, to, GraphEdge { kind: e.kind, connection: e.connection.clone(), sockets: Vec::new() }));
         }
     }
     out
@@ -273,19 +270,18 @@ pub fn write_dot(snapshot: &Snapshot, spec: &Spec, out: &mut impl Write) -> io::
         }
         s.push_str("];\n");
     }
-    for (from, to, e) in drawn_edges(&snapshot.graph) {
-        let (Some(a), Some(b)) = (ids.get(&from), ids.get(&to)) else { continue };
-        let e = &e;
-        let (color, style) = match spec.states.get(&e.connection.state) {
+    for (from, to, edge) in drawn_edges(&snapshot.graph) {
+        let (Some(from_id), Some(to_id)) = (ids.get(&from), ids.get(&to)) else { continue };
+        let (color, style) = match spec.states.get(&edge.connection.state) {
             Some(st) => (color_name(st.style.color), line_style(st.style.line)),
             None => ("black", "solid"),
         };
-        let c = &e.connection;
-        let tooltip = format!("{}: {} sockets, {} B sent, {} B received", edge_kind_name(e.kind), c.socket_count, c.bytes_sent, c.bytes_received);
+        let c = &edge.connection;
+        let tooltip = format!("{}: {} sockets, {} B sent, {} B received", edge_kind_name(edge.kind), c.socket_count, c.bytes_sent, c.bytes_received);
         let _ = writeln!(
             s,
-            "  \"{a}\" -> \"{b}\" [label=\"{}\", color=\"{color}\", fontcolor=\"{color}\", style={style}, tooltip=\"{}\"];",
-            dot_quote(&edge_label(e)),
+            "  \"{from_id}\" -> \"{to_id}\" [label=\"{}\", color=\"{color}\", fontcolor=\"{color}\", style={style}, tooltip=\"{}\"];",
+            dot_quote(&edge_label(&edge)),
             dot_quote(&tooltip)
         );
     }

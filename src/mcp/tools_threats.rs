@@ -231,7 +231,8 @@ fn analyze_ip_blocking(state: &McpState, a: &AnalyzeIpArgs) -> Result<Json<IpAna
     // Processes: open sockets now, and the store's history.
     let mut procs: BTreeMap<Option<u32>, ProcessRef> = BTreeMap::new();
     let mut open_sockets = 0;
-    for x in s.sockets.iter().filter(|x| normalize_ip(x.raw.remote.ip()) == ip) {
+    // Who talks with it now: its endpoints' edges in the map.
+    for x in s.sockets_with(ip, None).into_iter().filter_map(|i| s.sockets.get(i)) {
         open_sockets += 1;
         let pid = x.owner().map(|p| p.0);
         let facts = x.owner().and_then(|p| s.process(p)).map(|p| &p.facts);

@@ -18,6 +18,7 @@ use super::history::{ConnectionStart, History, SeriesKey};
 use super::index::FactIndex;
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid};
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+use super::order::SocketOrder;
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::{Observation, SourceInfo};
@@ -162,6 +163,7 @@ impl SnapshotBuilder {
             graph,
             findings: Vec::new(),
             index: FactIndex::default(),
+            order: SocketOrder::default(),
             health,
             timings,
             namespaces: obs.namespaces,
@@ -171,20 +173,31 @@ impl SnapshotBuilder {
             alerts: None,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.judge(&mut snapshot, &mut timings, evaluator);
+        timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;
+        snapshot.timings = timings;
+        snapshot
+    }
+
+    /// Run the evaluator (when there is one) and index what it found: the
+    /// fact index and the socket orders are built either way.
+    fn judge(&self, snapshot: &mut Snapshot, timings: &mut super::health::StageTimings, evaluator: Option<&mut dyn Evaluator>) {
         if let Some(ev) = evaluator {
             let t = Instant::now();
             // Sorts the findings, then indexes them once for every reader.
-            let findings = ev.evaluate(&snapshot, &self.history);
+            let findings = ev.evaluate(snapshot, &self.history);
             let i = Instant::now();
             snapshot.set_findings(findings);
             timings.index_ms = i.elapsed().as_secs_f64() * 1000.0;
             snapshot.health.messages.extend(ev.health());
             snapshot.alerts = ev.alert_digest();
             timings.rules_ms = t.elapsed().as_secs_f64() * 1000.0;
+        } else {
+            // No findings: the index is empty, the orders still hold.
+            let i = Instant::now();
+            snapshot.reindex();
+            timings.index_ms = i.elapsed().as_secs_f64() * 1000.0;
         }
-        timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;
-        snapshot.timings = timings;
-        snapshot
     }
 
     /// Sockets that closed since the last refresh and that no refresh saw

@@ -208,8 +208,7 @@ fn crowded_maps_are_grouped_as_the_spec_says() {
     assert_eq!(s.graph.slot_of(EndpointKey::host("203.0.113.5".parse().expect("ip"))), group);
     // Edges reach the members themselves; the group is how they are drawn.
     assert_eq!(s.graph.members(0).len(), 20);
-    let to_group: u64 =
-        s.graph.members(0).iter().flat_map(|m| s.graph.edges_of(NodeRef::Endpoint(*m))).map(|(_, e)| e.connection.socket_count).sum();
+    let to_group: u64 = s.graph.members(0).iter().flat_map(|m| s.graph.edges_of(NodeRef::Endpoint(*m))).map(|(_, e)| e.connection.socket_count).sum();
     assert_eq!(to_group, 20);
     assert_eq!(s.graph.slots.len(), 2, "the group and 198.51.100.1");
     let talkers = s.graph.talkers(EndpointKey::host("203.0.113.5".parse().expect("ip")), &s.sockets);

@@ -26,7 +26,7 @@ use crate::terms::Severity;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "key", rename_all = "snake_case")]
 pub enum NodeRef {
-    /// This host, for sockets no visible process owns (TIME_WAIT leftovers,
+    /// This host, for sockets no visible process owns (`TIME_WAIT` leftovers,
     /// other users' sockets when unprivileged).
     Host,
     Process(Pid),

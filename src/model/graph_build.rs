@@ -73,12 +73,11 @@ fn placement(s: &Socket) -> Option<(EdgeKind, NodeRef, NodeRef, u16)> {
 pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>, crowding: Crowding<'_>) -> NetGraph {
     let mut graph = NetGraph::new();
     let all: Vec<u32>;
-    let rows = match rows {
-        Some(r) => r,
-        None => {
-            all = (0..sockets.len() as u32).collect();
-            &all
-        }
+    let rows = if let Some(r) = rows {
+        r
+    } else {
+        all = (0..sockets.len() as u32).collect();
+        &all
     };
 
     let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();

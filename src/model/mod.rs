@@ -20,6 +20,7 @@ mod names;
 mod namespace;
 mod nodes;
 mod observation;
+mod order;
 mod shell_link;
 mod snapshot;
 mod socket;
@@ -43,6 +44,7 @@ pub use names::{DnsQuery, NameFacts, NameSource, ObservedName, label_entropy, lo
 pub use namespace::{NamespaceInfo, NamespaceStatus};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 pub use observation::{Observation, OwnerScanStats, SourceInfo, SourceKind};
+pub use order::SocketOrder;
 pub use shell_link::{Conduit, Hop, ShellLink};
 pub use snapshot::Snapshot;
 pub use socket::{Direction, RawSocket, Socket, TcpCounters};

@@ -12,6 +12,7 @@ use super::index::{FactIndex, Facts};
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
 use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+use super::order::SocketOrder;
 use super::socket::Socket;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,9 @@ pub struct Snapshot {
     /// and [`Snapshot::reindex`]; whoever changes `sockets` or `findings`
     /// directly calls `reindex`.
     pub index: FactIndex,
+    /// The default list order and each process's sockets, rebuilt with
+    /// the index.
+    pub order: SocketOrder,
     pub health: Health,
     pub timings: StageTimings,
     /// The network namespaces in use (empty when the source does not
@@ -68,6 +72,7 @@ impl Snapshot {
             graph: NetGraph::new(),
             findings: Vec::new(),
             index: FactIndex::default(),
+            order: SocketOrder::default(),
             health: Health::default(),
             timings: StageTimings::default(),
             namespaces: Vec::new(),
@@ -101,6 +106,7 @@ impl Snapshot {
     /// Rebuild the fact index from `sockets` and `findings` as they are.
     pub fn reindex(&mut self) {
         self.index = FactIndex::build(&self.sockets, &self.findings);
+        self.order = SocketOrder::build(&self.sockets, &self.index);
     }
 
     /// The endpoints at `ip`, in every namespace that reaches it.
@@ -119,7 +125,8 @@ impl Snapshot {
         for key in self.endpoints_at(ip) {
             let node = NodeRef::Endpoint(key);
             for (_, e) in self.graph.edges_into(node).chain(self.graph.edges_from(node)) {
-                let owned = e.sockets.iter().map(|&i| i as usize).filter(|&i| pid.is_none_or(|p| self.sockets.get(i).is_some_and(|s| s.raw.owners.contains(&p))));
+                let owned =
+                    e.sockets.iter().map(|&i| i as usize).filter(|&i| pid.is_none_or(|p| self.sockets.get(i).is_some_and(|s| s.raw.owners.contains(&p))));
                 out.extend(owned);
             }
         }

@@ -382,8 +382,12 @@ impl App {
                 MapNode::Process(p) => Some(*p),
                 MapNode::Listener(l) => self.snapshot.listeners.get(l).and_then(|n| n.pid).map(Pid),
                 MapNode::Endpoint(e) => {
-                    let procs = self.derived.tree.by_endpoint.get(e)?;
-                    (procs.len() == 1).then(|| procs.keys().next().copied()).flatten()
+                    // The one process that talks with it, when there is one.
+                    let procs = self.snapshot.graph.talkers(*e, &self.snapshot.sockets);
+                    match procs.as_slice() {
+                        [(Some(p), _)] => Some(*p),
+                        _ => None,
+                    }
                 }
                 MapNode::Host | MapNode::Group(_) => None,
             },

@@ -1,15 +1,18 @@
 //! What the views need, computed once per change (new snapshot, filter,
 //! view, sort, focus, size class) instead of once per frame: the filtered
-//! and sorted row order, per-socket marks, the map model, the tree index.
+//! and sorted row order, the map model, the tree index (in the tree
+//! modes). Socket marks are read from the snapshot's fact index.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::state::{Column, MapNode, Sort, UiState};
+use super::state::{Column, MapMode, MapNode, Sort, UiState};
 use crate::model::graph_build::{Crowding, build_graph};
-use crate::model::{EdgeKind, EndpointKey, GraphEdge, GroupZone, Highlight, ListenerKey, NetGraph, NodeRef, Pid, Severity, Snapshot, Socket, SocketState, Subject, Zone};
+use crate::model::{
+    EdgeKind, EndpointKey, GraphEdge, GroupZone, Highlight, ListenerKey, NetGraph, NodeRef, Pid, Severity, Snapshot, Socket, SocketState, Subject, Zone,
+};
 use crate::spec::{IconHint, SizeClass, Spec};
 
 /// The strongest finding on a socket (or on its process or endpoint).
@@ -69,8 +72,6 @@ pub struct TreeIndex {
 
 #[derive(Debug, Clone, Default)]
 pub struct Derived {
-    /// Per socket (same order as the snapshot).
-    pub marks: Vec<Option<Mark>>,
     /// Indices of the sockets shown, in list order.
     pub rows: Vec<u32>,
     pub map: MapModel,
@@ -88,6 +89,11 @@ impl Derived {
     }
 }
 
+/// The worst severity of the socket at position `i`.
+fn severity_at(snapshot: &Snapshot, i: u32) -> Option<Severity> {
+    snapshot.index.socket(i as usize).map(|f| f.severity)
+}
+
 /// Keep the stronger mark for `k`.
 fn put<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Mark>, k: K, m: Mark) {
     let e = map.entry(k).or_insert(m);
@@ -96,21 +102,29 @@ fn put<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Mark>, k: K, m: Mark) {
     }
 }
 
-fn marks(snapshot: &Snapshot) -> (Vec<Option<Mark>>, FxHashMap<MapNode, Mark>) {
-    let mark = |f: &crate::model::Finding| Mark { severity: f.severity, highlight: f.highlight, icon: f.icon };
+/// A finding's mark.
+fn mark_of(f: &crate::model::Finding) -> Mark {
+    Mark { severity: f.severity, highlight: f.highlight, icon: f.icon }
+}
+
+/// The mark of the socket at position `i`: its worst finding's (about it,
+/// an owner or its endpoint), read from the snapshot's fact index.
+pub fn mark_at(snapshot: &Snapshot, i: u32) -> Option<Mark> {
+    snapshot.index.socket(i as usize).and_then(|facts| snapshot.worst_finding(facts)).map(mark_of)
+}
+
+/// Marks of process nodes, for glows.
+fn node_marks(snapshot: &Snapshot) -> FxHashMap<MapNode, Mark> {
     let mut nodes: FxHashMap<MapNode, Mark> = FxHashMap::default();
     for f in &snapshot.findings {
         if let Subject::Process { pid } = f.subject {
-            put(&mut nodes, MapNode::Process(pid), mark(f));
+            put(&mut nodes, MapNode::Process(pid), mark_of(f));
         }
     }
-    // A socket's mark is its worst finding's (about it, an owner or its
-    // endpoint), from the snapshot's fact index.
-    let per_socket = (0..snapshot.sockets.len()).map(|i| snapshot.index.socket(i).and_then(|facts| snapshot.worst_finding(facts)).map(mark)).collect();
-    (per_socket, nodes)
+    nodes
 }
 
-fn compare(snapshot: &Snapshot, marks: &[Option<Mark>], a: u32, b: u32, column: Column) -> Ordering {
+fn compare(snapshot: &Snapshot, a: u32, b: u32, column: Column) -> Ordering {
     let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
     let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map_or("", |p| p.facts.name.as_str());
     match column {
@@ -122,13 +136,18 @@ fn compare(snapshot: &Snapshot, marks: &[Option<Mark>], a: u32, b: u32, column: 
         Column::Age => x.age.map(|a| a.ms).cmp(&y.age.map(|a| a.ms)),
         Column::Up => x.send_rate.cmp(&y.send_rate),
         Column::Down => x.recv_rate.cmp(&y.recv_rate),
-        Column::Severity => marks[a as usize].map(|m| m.severity).cmp(&marks[b as usize].map(|m| m.severity)),
+        Column::Severity => severity_at(snapshot, a).cmp(&severity_at(snapshot, b)),
     }
 }
 
 /// The rows to show, in order.
-pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, marks: &[Option<Mark>]) -> Vec<u32> {
+pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState) -> Vec<u32> {
     let view = spec.views.get_index(ui.view).map(|(_, v)| &v.filter);
+    // Every socket in the default order: the snapshot has it already.
+    let everything = ui.filter.is_empty() && view.is_none_or(|v| *v == crate::spec::ViewFilter::default());
+    if everything && ui.sort == Sort::WORST_FIRST && snapshot.order.by_severity.len() == snapshot.sockets.len() {
+        return snapshot.order.by_severity.clone();
+    }
     let mut rows: Vec<u32> = snapshot
         .sockets
         .iter()
@@ -143,7 +162,7 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, marks: &[Option<Mark
                 return true;
             }
             let tags: Vec<&str> = crate::model::view::socket_tags(snapshot, s).collect();
-            ui.filter.matches(snapshot, s, marks[*i].map(|m| m.severity), &tags)
+            ui.filter.matches(snapshot, s, severity_at(snapshot, *i as u32), &tags)
         })
         .map(|(i, _)| i as u32)
         .collect();
@@ -159,7 +178,7 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, marks: &[Option<Mark
         }
     };
     rows.sort_by(|&a, &b| {
-        let o = compare(snapshot, marks, a, b, column);
+        let o = compare(snapshot, a, b, column);
         let o = if descending { o.reverse() } else { o };
         unknown(a).cmp(&unknown(b)).then(o).then(a.cmp(&b))
     });
@@ -181,10 +200,10 @@ struct Agg {
 }
 
 impl Agg {
-    fn add(&mut self, e: &GraphEdge, marks: &[Option<Mark>]) {
+    fn add(&mut self, e: &GraphEdge, snapshot: &Snapshot) {
         self.sockets += e.connection.socket_count;
         *self.states.entry(e.connection.state).or_insert(0) += e.connection.socket_count;
-        self.mark = e.sockets.iter().fold(self.mark, |m, &i| Mark::stronger(m, marks.get(i as usize).copied().flatten()));
+        self.mark = e.sockets.iter().fold(self.mark, |m, &i| Mark::stronger(m, mark_at(snapshot, i)));
         self.ports.insert(e.port());
     }
 
@@ -193,10 +212,10 @@ impl Agg {
     }
 
     /// Every connection edge of an endpoint (outbound to it, inbound from it).
-    fn endpoint(graph: &NetGraph, key: EndpointKey, marks: &[Option<Mark>], into: &mut Self) {
+    fn endpoint(graph: &NetGraph, key: EndpointKey, snapshot: &Snapshot, into: &mut Self) {
         let node = NodeRef::Endpoint(key);
         for (_, e) in graph.edges_into(node).chain(graph.edges_from(node)) {
-            into.add(e, marks);
+            into.add(e, snapshot);
         }
     }
 }
@@ -224,7 +243,7 @@ pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
 /// Nodes around the centre (host, or the focused process), read off the
 /// map's graph: listeners with their bindings, then the graph's endpoint
 /// slots (single endpoints and groups) with their connections.
-pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, marks: &[Option<Mark>], class: SizeClass) -> MapModel {
+pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: SizeClass) -> MapModel {
     let mut listeners: Vec<ListenerKey> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Listener(l) = n { Some(*l) } else { None }).collect();
     listeners.sort_unstable();
     let max = spec.layout.max_neighbors.get(class);
@@ -236,11 +255,11 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, marks: &[Op
         // for those connections.
         let mut agg = Agg::default();
         for (_, e) in graph.edges_into(NodeRef::Listener(key)).filter(|(_, e)| e.kind == EdgeKind::ListenerBinding) {
-            agg.add(e, marks);
+            agg.add(e, snapshot);
         }
         if agg.sockets == 0 {
             for (_, e) in graph.edges_into(NodeRef::Listener(key)) {
-                agg.add(e, marks);
+                agg.add(e, snapshot);
             }
         }
         // `:22` for a wildcard TCP listener, `udp 127.0.0.53:53` otherwise.
@@ -264,7 +283,7 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, marks: &[Op
         match slot {
             NodeRef::Endpoint(k) => {
                 let mut agg = Agg::default();
-                Agg::endpoint(graph, k, marks, &mut agg);
+                Agg::endpoint(graph, k, snapshot, &mut agg);
                 // The name when the address has one (escaped and bounded;
                 // the inspector keeps the address), else the address.
                 let name = super::naming::endpoint_name(snapshot, &k);
@@ -289,7 +308,7 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, marks: &[Op
                 let Some(group) = graph.groups.get(g as usize) else { continue };
                 let mut agg = Agg::default();
                 for &m in graph.members(g) {
-                    Agg::endpoint(graph, m, marks, &mut agg);
+                    Agg::endpoint(graph, m, snapshot, &mut agg);
                 }
                 model.endpoints.push(MapEntry {
                     node: MapNode::Group(group.label.clone()),
@@ -338,18 +357,21 @@ pub const HOST_LABEL: &str = "host";
 
 impl Derived {
     pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {
-        let (marks, node_marks) = marks(snapshot);
-        let rows = rows(snapshot, spec, ui, &marks);
+        let node_marks = node_marks(snapshot);
+        let rows = rows(snapshot, spec, ui);
         let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
         let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
-        let map = map_model(snapshot, spec, drawn, &marks, class);
-        // The tree lists every row, focused or not: its graph is the rows'.
-        let tree = if ui.focus.is_some() {
-            let unfocused = map_graph(snapshot, spec, None, &rows, class);
-            tree_index(snapshot, unfocused.as_ref().unwrap_or(&snapshot.graph), &rows)
-        } else {
-            tree_index(snapshot, drawn, &rows)
+        let map = map_model(snapshot, spec, drawn, class);
+        // The tree is drawn only in the tree modes; it lists every row,
+        // focused or not, so its graph is the rows'.
+        let tree = match (ui.map_mode, ui.focus) {
+            (MapMode::Graph, _) => TreeIndex::default(),
+            (_, Some(_)) => {
+                let unfocused = map_graph(snapshot, spec, None, &rows, class);
+                tree_index(snapshot, unfocused.as_ref().unwrap_or(&snapshot.graph), &rows)
+            }
+            (_, None) => tree_index(snapshot, drawn, &rows),
         };
-        Self { marks, rows, map, tree, node_marks, graph }
+        Self { rows, map, tree, node_marks, graph }
     }
 }

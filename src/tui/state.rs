@@ -78,6 +78,12 @@ pub struct Sort {
     pub descending: bool,
 }
 
+impl Sort {
+    /// The list's first order: worst severity first (the snapshot's own
+    /// default order, so no sort is needed).
+    pub const WORST_FIRST: Self = Self { column: Column::Severity, descending: true };
+}
+
 #[derive(Debug)]
 pub struct UiState {
     pub pane: Pane,
@@ -112,7 +118,7 @@ impl Default for UiState {
             list_selected: None,
             list_offset: 0,
             focus: None,
-            sort: Sort { column: Column::Severity, descending: true },
+            sort: Sort::WORST_FIRST,
             filter_text: String::new(),
             filter: Filter::default(),
             filter_error: None,

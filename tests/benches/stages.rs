@@ -63,15 +63,6 @@ fn main() {
             })
             .collect();
         let (b, r) = (median(build), median(rules));
-        println!(
-            "{:>8} | {:>7.1} {:>7.1} | {:>7.1} {:>7.1} | {:>13.1} | {:>9.1}",
-            n,
-            b,
-            median(map),
-            r,
-            median(index),
-            b + r,
-            median(prep)
-        );
+        println!("{:>8} | {:>7.1} {:>7.1} | {:>7.1} {:>7.1} | {:>13.1} | {:>9.1}", n, b, median(map), r, median(index), b + r, median(prep));
     }
 }

@@ -89,7 +89,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(i, &r)| {
             let sock = &s.sockets[r as usize];
             let proc_name = sock.owner().map_or_else(|| "-".to_string(), |p| format!("{} ({p})", s.process(p).map_or("?", |n| n.facts.name.as_str())));
-            let mark = app.derived.marks.get(r as usize).copied().flatten();
+            let mark = super::super::derived::mark_at(&app.snapshot, r);
             let sev = mark.map_or(String::new(), |m| {
                 if m.severity == Severity::Info { String::new() } else { m.severity.name()[..4.min(m.severity.name().len())].to_string() }
             });
