@@ -13,6 +13,15 @@ pub fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `s` may hold an unsafe character, from its bytes alone: every
+/// unsafe character is a C0 or DEL byte, or starts with 0xC2 (C1), 0xD8
+/// (U+061C) or 0xE2 (the bidi controls) in UTF-8. A byte scan the compiler
+/// vectorises; a hit is then checked character by character. With
+/// `whitespace`, newline, carriage return and tab are not counted.
+fn may_hold_unsafe(s: &str, whitespace: bool) -> bool {
+    s.bytes().any(|b| (b < 0x20 && !(whitespace && matches!(b, b'\n' | b'\r' | b'\t'))) || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2))
+}
+
 /// Replace unsafe characters (C0, DEL, C1, bidi controls; see
 /// [`is_unsafe`]) with `\xNN` / `\u{NNNN}`.
 ///
@@ -21,7 +30,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// assert_eq!(necromap::text::escape_control("sh\x1b]0;owned\x07"), "sh\\x1b]0;owned\\x07");
 /// ```
 pub fn escape_control(s: &str) -> String {
-    if !s.chars().any(is_unsafe) {
+    if !may_hold_unsafe(s, false) || !s.chars().any(is_unsafe) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -41,7 +50,8 @@ pub fn escape_control(s: &str) -> String {
 /// escape: the same JSON value, but no raw control reaches a terminal.
 /// Such characters can only stand inside strings, where the escape is valid.
 pub fn json_escape_unsafe(json: &str) -> std::borrow::Cow<'_, str> {
-    if !json.chars().any(is_unsafe) {
+    // Pretty JSON has newlines and indents: those stay.
+    if !may_hold_unsafe(json, true) || !json.chars().any(|c| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t')) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
@@ -105,6 +115,25 @@ mod tests {
         assert!(e.starts_with('…') && e.ends_with('…') && e.contains("/dev/tcp/x"), "{e}");
         assert_eq!(e.chars().count(), 60);
         assert_eq!(excerpt("short /dev/tcp", 6..14, 60), "short /dev/tcp");
+    }
+
+    #[test]
+    fn the_byte_scan_never_misses_an_unsafe_character() {
+        // Every character up to U+FFFF plus a sample above: when the char
+        // is unsafe, its bytes trip the scan.
+        let chars = (0u32..=0xffff).chain((0x1_0000..0x11_0000).step_by(97)).filter_map(char::from_u32);
+        for c in chars {
+            let text = format!("a{c}b");
+            if is_unsafe(c) {
+                assert!(may_hold_unsafe(&text, false), "U+{:04x}", c as u32);
+                if !matches!(c, '\n' | '\r' | '\t') {
+                    assert!(may_hold_unsafe(&text, true), "U+{:04x}", c as u32);
+                }
+            }
+        }
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({"a": [1, "b"]})).expect("json");
+        assert!(!may_hold_unsafe(&pretty, true), "pretty JSON's whitespace is not unsafe");
+        assert!(matches!(json_escape_unsafe(&pretty), std::borrow::Cow::Borrowed(_)));
     }
 }
 
