@@ -72,7 +72,7 @@ impl LinuxSource {
     /// [`Self::open`] with options.
     pub fn open_with(options: LiveOptions) -> Result<Self, String> {
         let mut diag = DiagSocket::open().map_err(|e| e.to_string())?;
-        diag.dump_all(&mut Vec::new()).map_err(|e| e.to_string())?;
+        diag.probe().map_err(|e| e.to_string())?;
         let proc_fs = RealProcFs::open().map_err(|e| format!("cannot open /proc: {e}"))?;
         let facts = FactsCache::new(&proc_fs);
         let namespaces = NamespaceSet::new(&proc_fs)?;

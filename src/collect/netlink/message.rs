@@ -72,12 +72,23 @@ fn header(len: u32, kind: u16, seq: u32) -> Vec<u8> {
 /// once for IPv4 and IPv6 (family is ignored and treated as unspecified).
 /// Asks for `tcp_info` (`INET_DIAG_INFO`).
 pub fn legacy_tcp_request(seq: u32) -> Vec<u8> {
+    legacy_tcp_request_for(seq, ALL_STATES)
+}
+
+/// A legacy TCP dump asking for no state at all: the kernel skips both of
+/// its hash walks and answers at once, so this tells whether sock_diag
+/// works (and whether the legacy request is known) without a dump.
+pub fn tcp_probe_request(seq: u32) -> Vec<u8> {
+    legacy_tcp_request_for(seq, 0)
+}
+
+fn legacy_tcp_request_for(seq: u32, states: u32) -> Vec<u8> {
     // inet_diag_req: family, src_len, dst_len, ext, id (48), states, dbug.
     let body_len = 4 + 48 + 4 + 4;
     let mut b = header((NLMSG_HDR_LEN + body_len) as u32, TCPDIAG_GETSOCK, seq);
     b.extend_from_slice(&[0, 0, 0, 1 << (INET_DIAG_INFO - 1)]);
     b.extend_from_slice(&[0u8; 48]);
-    b.extend_from_slice(&ALL_STATES.to_ne_bytes());
+    b.extend_from_slice(&states.to_ne_bytes());
     b.extend_from_slice(&0u32.to_ne_bytes());
     b
 }

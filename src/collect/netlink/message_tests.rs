@@ -89,6 +89,12 @@ fn requests_have_the_kernel_layout() {
     assert_eq!(v2.len(), 16 + 56);
     assert_eq!(&v2[16..20], &[AF_INET6, IPPROTO_UDP, 0, 0]);
     assert_eq!(u32::from_ne_bytes(v2[20..24].try_into().expect("4")), 0xffff_ffff);
+    // The probe is the legacy request asking for no state: states sit
+    // after the 4-byte head and the 48-byte socket id.
+    let probe = tcp_probe_request(3);
+    assert_eq!(probe.len(), legacy.len());
+    assert_eq!(u32::from_ne_bytes(probe[16 + 52..16 + 56].try_into().expect("4")), 0);
+    assert_eq!(u32::from_ne_bytes(legacy[16 + 52..16 + 56].try_into().expect("4")), 0xffff_ffff);
 }
 
 #[test]

@@ -19,7 +19,7 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, 
 
 pub use destroy::{DestroyListener, RecvOutcome};
 pub use message::ParseError;
-use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump};
+use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump, tcp_probe_request};
 pub use pump::{DEFAULT_MAX_QUEUED, EventPump, PumpStats};
 
 use crate::model::{Protocol, RawSocket};
@@ -55,6 +55,23 @@ impl DiagSocket {
         let fd =
             socket_with(AddressFamily::NETLINK, SocketType::RAW, SocketFlags::CLOEXEC, Some(netlink::SOCK_DIAG)).map_err(|e| NetlinkError::Open(e.into()))?;
         Ok(Self { fd, seq: 0, buf: vec![0; RECV_BUF], legacy_refused: false })
+    }
+
+    /// Whether sock_diag answers, at the cost of one empty reply (no hash
+    /// walk): a TCP request for no state. A kernel that refuses the legacy
+    /// request is remembered, so the first dump goes straight to the
+    /// per-family ones.
+    pub fn probe(&mut self) -> Result<(), NetlinkError> {
+        let seq = self.next_seq();
+        let mut none = Vec::new();
+        match self.dump(&tcp_probe_request(seq), seq, Protocol::Tcp, &mut none) {
+            Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
+                self.legacy_refused = true;
+                let seq = self.next_seq();
+                self.dump(&family_request(seq, AF_INET, IPPROTO_UDP), seq, Protocol::Udp, &mut none)
+            }
+            other => other,
+        }
     }
 
     /// Every TCP and UDP socket, IPv4 and IPv6, every state.
@@ -125,5 +142,23 @@ impl DiagSocket {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+
+    /// The probe answers on this kernel without a walk, while a dump still
+    /// sees a listener the test holds.
+    #[test]
+    fn the_probe_answers_and_the_dump_still_sees_sockets() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut diag = DiagSocket::open().expect("sock_diag socket");
+        diag.probe().expect("the probe is answered");
+        let mut rows = Vec::new();
+        diag.dump_all(&mut rows).expect("dump");
+        assert!(rows.iter().any(|r| r.state == crate::model::SocketState::Listen && r.local.port() == port), "the dump after a probe sees the listener");
     }
 }
