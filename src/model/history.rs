@@ -109,6 +109,12 @@ impl History {
         Self::default()
     }
 
+    /// About how many heap bytes the per-socket table holds (entries and
+    /// the hash table's control bytes), for the benchmarks' memory report.
+    pub fn socket_table_bytes(&self) -> usize {
+        self.sockets.capacity() * (std::mem::size_of::<(SocketKey, Seen)>() + 1)
+    }
+
     /// Start a refresh at `now_ms`.
     pub fn begin(&mut self, now_ms: i64) {
         self.refreshes += 1;

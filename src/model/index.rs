@@ -189,6 +189,20 @@ impl FactIndex {
         self.endpoints.get(&key).and_then(|&slot| self.set(slot))
     }
 
+    /// About how many heap bytes the index holds: the per-socket slots,
+    /// the per-process and per-endpoint maps and the distinct sets.
+    pub fn heap_bytes(&self) -> usize {
+        let sets: usize = self
+            .sets
+            .iter()
+            .map(|f| std::mem::size_of::<Facts>() + f.findings.capacity() * 4 + f.rule_ids.iter().chain(&f.tags).map(|s| 24 + s.capacity()).sum::<usize>())
+            .sum();
+        self.sockets.capacity() * 4
+            + self.processes.capacity() * (std::mem::size_of::<(Pid, u32)>() + 1)
+            + self.endpoints.capacity() * (std::mem::size_of::<(EndpointKey, u32)>() + 1)
+            + sets
+    }
+
     /// Distinct sets of findings (for tests and sizing).
     pub fn distinct_sets(&self) -> usize {
         self.sets.len()

@@ -41,4 +41,10 @@ impl SocketOrder {
         let by_severity = buckets.into_iter().flatten().collect();
         Self { by_severity, by_owner, unowned }
     }
+
+    /// About how many heap bytes the orders hold.
+    pub fn heap_bytes(&self) -> usize {
+        (self.by_severity.capacity() + self.unowned.capacity() + self.by_owner.values().map(Vec::capacity).sum::<usize>()) * 4
+            + self.by_owner.len() * (std::mem::size_of::<(Pid, Vec<u32>)>() + 16)
+    }
 }

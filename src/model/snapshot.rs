@@ -134,6 +134,12 @@ impl Snapshot {
         out
     }
 
+    /// About how many heap bytes the socket table holds (each socket and
+    /// its owner list).
+    pub fn socket_table_bytes(&self) -> usize {
+        self.sockets.capacity() * std::mem::size_of::<Socket>() + self.sockets.iter().map(|s| s.raw.owners.capacity() * 4).sum::<usize>()
+    }
+
     /// What the findings say about this socket (found by key).
     pub fn socket_facts(&self, socket: &Socket) -> Option<&Facts> {
         let i = self.sockets.binary_search_by_key(&socket.key(), Socket::key).ok()?;

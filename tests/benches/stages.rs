@@ -33,6 +33,7 @@ fn main() {
         .map_or_else(|| vec![10_000, 100_000], |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     println!("necromap stage benchmark (synthetic host) · medians of steady refreshes, ms\n");
     println!("{:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>13} | {:>9}", "sockets", "build", "(map)", "rules", "(index)", "graph+rules", "TUI prep");
+    let mut memory = Vec::new();
     for n in sizes {
         let spec = Arc::new(Spec::embedded());
         let mut builder = SnapshotBuilder::new(spec.clone());
@@ -63,6 +64,23 @@ fn main() {
             })
             .collect();
         let (b, r) = (median(build), median(rules));
+        let per = |bytes: usize| bytes as f64 / n as f64;
+        let rows = app.derived.rows.capacity() * 4;
+        memory.push(format!(
+            "{:>8} | {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0}",
+            n,
+            per(snap.socket_table_bytes()),
+            per(builder.history().socket_table_bytes()),
+            per(snap.graph.heap_bytes()),
+            per(snap.index.heap_bytes()),
+            per(snap.order.heap_bytes()),
+            per(rows)
+        ));
         println!("{:>8} | {:>7.1} {:>7.1} | {:>7.1} {:>7.1} | {:>13.1} | {:>9.1}", n, b, median(map), r, median(index), b + r, median(prep));
+    }
+    println!("\nbytes per socket of each structure (heap, estimated from capacities)\n");
+    println!("{:>8} | {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "sockets", "sockets", "history", "graph", "index", "orders", "TUI rows");
+    for line in memory {
+        println!("{line}");
     }
 }

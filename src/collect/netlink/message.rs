@@ -76,7 +76,7 @@ pub fn legacy_tcp_request(seq: u32) -> Vec<u8> {
 }
 
 /// A legacy TCP dump asking for no state at all: the kernel skips both of
-/// its hash walks and answers at once, so this tells whether sock_diag
+/// its hash walks and answers at once, so this tells whether `sock_diag`
 /// works (and whether the legacy request is known) without a dump.
 pub fn tcp_probe_request(seq: u32) -> Vec<u8> {
     legacy_tcp_request_for(seq, 0)

@@ -57,7 +57,7 @@ impl DiagSocket {
         Ok(Self { fd, seq: 0, buf: vec![0; RECV_BUF], legacy_refused: false })
     }
 
-    /// Whether sock_diag answers, at the cost of one empty reply (no hash
+    /// Whether `sock_diag` answers, at the cost of one empty reply (no hash
     /// walk): a TCP request for no state. A kernel that refuses the legacy
     /// request is remembered, so the first dump goes straight to the
     /// per-family ones.
