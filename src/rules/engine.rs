@@ -13,8 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::conditions::{Item, check};
+use super::conditions::Memo;
 use super::ioc::IocSet;
+use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
 use super::schema::Scope;
 use crate::model::{Direction, EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
@@ -37,6 +38,9 @@ pub struct Context<'a> {
     /// The saved baseline new listeners are judged against, if any.
     pub baseline: Option<&'a crate::baseline::Baseline>,
     tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
+    /// Countries by address: thousands of sockets share a few remotes, and
+    /// a country lookup is a search of the whole table.
+    countries: std::cell::RefCell<FxHashMap<IpAddr, Option<&'static str>>>,
     /// Listeners by (protocol, port), and this host's own addresses, built
     /// when a rule first asks about local services.
     local: std::cell::OnceCell<LocalServices>,
@@ -57,7 +61,15 @@ impl std::fmt::Debug for Context<'_> {
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet, baseline: Option<&'a crate::baseline::Baseline>) -> Self {
-        Self { snapshot, history, ioc, baseline, tags: std::cell::RefCell::default(), local: std::cell::OnceCell::new() }
+        Self {
+            snapshot,
+            history,
+            ioc,
+            baseline,
+            tags: std::cell::RefCell::default(),
+            countries: std::cell::RefCell::default(),
+            local: std::cell::OnceCell::new(),
+        }
     }
 
     /// The listener on this host that `remote` reaches, if `remote` is a
@@ -78,6 +90,11 @@ impl<'a> Context<'a> {
         let keys = local.listeners.get(&(protocol, remote.port()))?;
         let key = keys.iter().find(|k| k.address == ip).or_else(|| keys.iter().find(|k| k.address.is_unspecified()))?;
         self.snapshot.listeners.get(key)
+    }
+
+    /// The country of a (public) address.
+    pub fn country(&self, ip: IpAddr) -> Option<&'static str> {
+        *self.countries.borrow_mut().entry(ip).or_insert_with(|| iptocc::country_code(ip))
     }
 
     /// IOC tags of an address plus the tags its endpoint already carries.
@@ -238,7 +255,7 @@ fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
 /// The items a rule can possibly match, in a stable order: for process
 /// rules about history (rates, scans, failures), also the processes that
 /// made attempts recently but hold no socket now.
-fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
+fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
     let mut out = socket_candidates(rule, p, ctx, memo);
     if rule.rule.scope == Scope::Process && rule.rule.matcher.has_history_aggregates() && rule.rule.matcher.beacon_score_gte.is_none() {
         out.extend(p.history_items.iter());
@@ -249,17 +266,17 @@ fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>,
     out
 }
 
-fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
+fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
     let m = &rule.rule.matcher;
     if m.beacon_score_gte.is_some() {
         return p.beacon_items.iter().collect();
     }
     // Only the sockets of processes that pass, when nothing else is asked.
-    if rule.compiled.socket_free && rule.compiled.any_of_per_process {
+    if rule.compiled.process_only() && !m.has_aggregates() {
         let mut out = Vec::new();
         for idx in p.by_pid.values() {
             let first = &p.items[idx[0] as usize];
-            if check(m, &rule.compiled, first, ctx, None, memo) {
+            if rule.compiled.check(first, ctx, memo) {
                 out.extend(idx.iter().map(|&i| &p.items[i as usize]));
             }
         }
@@ -271,7 +288,7 @@ fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Conte
             m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
         let mut idx: Vec<u32> = Vec::new();
         for (ip, list) in &p.by_remote {
-            let listed = m.remote_ip_in.is_none() || !rule.compiled.networks.tags(*ip).is_empty();
+            let listed = rule.compiled.networks().is_none_or(|n| !n.tags(*ip).is_empty());
             let tagged = wanted.is_empty() || {
                 let t = ctx.tags(*ip);
                 wanted.iter().any(|w| t.contains(*w))
@@ -342,11 +359,11 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
         return;
     }
     let scope = rule.rule.scope;
-    let mut memo: FxHashMap<Pid, bool> = FxHashMap::default();
+    let mut memo = Memo::default();
     let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();
     let mut order: Vec<GroupKey> = Vec::new();
     for item in candidates(rule, prepared, ctx, &mut memo) {
-        if !check(m, &rule.compiled, item, ctx, None, &mut memo) {
+        if !rule.compiled.check(item, ctx, &mut memo) {
             continue;
         }
         let Some(key) = aggregate_key(scope, item) else { continue };
@@ -370,7 +387,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
         for first in subjects {
             let Some(gk) = group_of(scope, first) else { continue };
             let mut trace = Vec::new();
-            check(m, &rule.compiled, first, ctx, Some(&mut trace), &mut FxHashMap::default());
+            rule.compiled.trace(first, ctx, &mut trace);
             trace.extend(agg_trace.iter().cloned());
             let (subject, label) = match gk {
                 GroupKey::Socket(k) => (Subject::Socket { socket: k, pid: first.pid }, k.to_string()),
