@@ -15,7 +15,7 @@ use super::values::{
     COMMON_PRIVILEGED_PORTS, COMMON_SERVICE_PORTS, COMMON_UDP_PORTS, first_match, list, name_matches, names_match, regex_value, service_port, shell_io_name,
     shown, who,
 };
-use crate::model::{Direction, NameSource, Protocol, Socket, SocketState, TraceStep, Zone, label_entropy, listener_zone, longest_label};
+use crate::model::{Direction, NameSource, Protocol, SocketState, TraceStep, Zone, label_entropy, listener_zone, longest_label};
 use crate::text::{bounded, escape_control};
 
 /// A refusal at load: (key, text to find its line, what was expected).
@@ -270,8 +270,8 @@ fn pass(holds: bool, trace: Option<&mut Vec<TraceStep>>, step: impl FnOnce() -> 
 /// The remote's zone. The snapshot already classified a connection's
 /// remote: reuse it.
 fn remote_zone(item: &Item<'_>) -> Option<Zone> {
-    match item.socket {
-        Some(s) if s.direction != Direction::Listen => Some(s.zone),
+    match item.zone {
+        Some(z) if item.direction != Direction::Listen => Some(z),
         _ => item.remote.map(|r| Zone::of(r.ip())),
     }
 }
@@ -302,7 +302,7 @@ impl Condition {
     pub fn eval(&self, item: &Item<'_>, ctx: &Context<'_>, trace: Option<&mut Vec<TraceStep>>) -> bool {
         use Condition as C;
         let sock = item.socket;
-        let local_port = || sock.map(|s| s.raw.local.port());
+        let local_port = || item.local_port;
         let remote_port = || item.remote.map(|r| r.port());
         let process = item.process.map(|p| &p.facts);
         // Cheap refusals before any name lookup (most sockets, most
@@ -379,9 +379,9 @@ impl Condition {
                     )
                 })
             }
-            C::State(st) => pass(sock.map(Socket::state) == Some(*st), trace, || (format!("state: {st}"), format!("state {st}"))),
+            C::State(st) => pass(item.state == Some(*st), trace, || (format!("state: {st}"), format!("state {st}"))),
             C::StateIn(states) => {
-                let actual = sock.map(Socket::state);
+                let actual = item.state;
                 pass(actual.is_some_and(|a| states.contains(&a)), trace, || {
                     (format!("state_in: [{}]", list(states)), format!("state {}", actual.map_or("?", |a| a.name())))
                 })
@@ -449,7 +449,7 @@ impl Condition {
             }),
             C::ZoneIn(zones) => {
                 // A listener's zone is the one it is reachable from.
-                let z = if item.direction == Direction::Listen { sock.map(|s| s.zone) } else { remote_zone(item) };
+                let z = if item.direction == Direction::Listen { item.zone } else { remote_zone(item) };
                 pass(z.is_some_and(|z| zones.contains(&z)), trace, || (format!("zone_in: [{}]", list(zones)), format!("zone {}", z.map_or("?", Zone::name))))
             }
             C::LocalZoneIn(zones) => {

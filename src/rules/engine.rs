@@ -205,15 +205,31 @@ impl Evaluator for Engine {
     }
 }
 
+/// Socket indices grouped by a key, in key order. Grouped in a hash map and
+/// sorted once: a tree map paid a search per socket.
+type Index<K> = Vec<(K, Vec<u32>)>;
+
+fn index<K: Ord + std::hash::Hash + Copy>(keys: impl Iterator<Item = (u32, Option<K>)>) -> Index<K> {
+    let mut map: FxHashMap<K, Vec<u32>> = FxHashMap::default();
+    for (i, k) in keys {
+        if let Some(k) = k {
+            map.entry(k).or_default().push(i);
+        }
+    }
+    let mut out: Index<K> = map.into_iter().collect();
+    out.sort_unstable_by_key(|(k, _)| *k);
+    out
+}
+
 /// Socket items, built once per refresh, indexed by (direction, state,
 /// zone) so a rule only visits the sockets its top-level conditions allow.
 struct Prepared<'a> {
     items: Vec<Item<'a>>,
-    buckets: std::collections::BTreeMap<(Direction, crate::model::SocketState, Zone), Vec<u32>>,
+    buckets: Index<(Direction, crate::model::SocketState, Zone)>,
     /// Sockets per owner, for rules that only ask about the process.
-    by_pid: std::collections::BTreeMap<Pid, Vec<u32>>,
+    by_pid: Index<Pid>,
     /// Sockets per remote address, for rules about tagged or listed addresses.
-    by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>>,
+    by_remote: Index<IpAddr>,
     beacon_items: Vec<Item<'a>>,
     /// Processes with attempts in the last five minutes and no socket now.
     history_items: Vec<Item<'a>>,
@@ -228,27 +244,20 @@ const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
     let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
-    let mut buckets: std::collections::BTreeMap<_, Vec<u32>> = std::collections::BTreeMap::new();
-    let mut by_pid: std::collections::BTreeMap<Pid, Vec<u32>> = std::collections::BTreeMap::new();
-    let mut by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>> = std::collections::BTreeMap::new();
-    for (i, sock) in s.sockets.iter().enumerate() {
-        buckets.entry((sock.direction, sock.state(), sock.zone)).or_default().push(i as u32);
-        if let Some(p) = sock.owner() {
-            by_pid.entry(p).or_default().push(i as u32);
-        }
-        if !sock.raw.remote.ip().is_unspecified() {
-            by_remote.entry(sock.raw.remote.ip()).or_default().push(i as u32);
-        }
-    }
+    let numbered = || s.sockets.iter().enumerate().map(|(i, sock)| (i as u32, sock));
+    let buckets = index(numbered().map(|(i, sock)| (i, Some((sock.direction, sock.state(), sock.zone)))));
+    let by_pid = index(numbered().map(|(i, sock)| (i, sock.owner())));
+    let by_remote = index(numbered().map(|(i, sock)| (i, Some(sock.raw.remote.ip()).filter(|ip| !ip.is_unspecified()))));
+    let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
     let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
     let history_items = ctx
         .history
         .recent_processes(s.taken_at_ms, HISTORY_ITEM_WINDOW_MS)
         .into_iter()
-        .filter(|(pid, _)| !by_pid.contains_key(&Pid(*pid)))
+        .filter(|(pid, _)| !holds_socket(Pid(*pid)))
         .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
         .collect();
-    let dns_items = s.dns_activity.keys().filter(|pid| !by_pid.contains_key(pid)).map(|&pid| Item::of_dns(s, pid)).collect();
+    let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
 }
 
@@ -274,7 +283,7 @@ fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Conte
     // Only the sockets of processes that pass, when nothing else is asked.
     if rule.compiled.process_only() && !m.has_aggregates() {
         let mut out = Vec::new();
-        for idx in p.by_pid.values() {
+        for (_, idx) in &p.by_pid {
             let first = &p.items[idx[0] as usize];
             if rule.compiled.check(first, ctx, memo) {
                 out.extend(idx.iter().map(|&i| &p.items[i as usize]));
@@ -347,8 +356,10 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     }
 }
 
-struct Group<'a> {
-    items: Vec<Item<'a>>,
+/// The items of one group: references, since most groups are refused by
+/// their aggregates and copying each item would cost more than the check.
+struct Group<'p, 'a> {
+    items: Vec<&'p Item<'a>>,
 }
 
 #[allow(clippy::too_many_lines)]
@@ -360,7 +371,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
     }
     let scope = rule.rule.scope;
     let mut memo = Memo::default();
-    let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();
+    let mut groups: FxHashMap<GroupKey, Group<'_, '_>> = FxHashMap::default();
     let mut order: Vec<GroupKey> = Vec::new();
     for item in candidates(rule, prepared, ctx, &mut memo) {
         if !rule.compiled.check(item, ctx, &mut memo) {
@@ -374,7 +385,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
                 Group { items: Vec::new() }
             })
             .items
-            .push(*item);
+            .push(item);
     }
     for key in order {
         let Some(group) = groups.get(&key) else { continue };
@@ -383,7 +394,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
             continue;
         }
         // For connection scope one finding per socket; otherwise per group.
-        let subjects: Vec<&Item<'_>> = if scope == Scope::Connection { group.items.iter().collect() } else { group.items.iter().take(1).collect() };
+        let subjects: &[&Item<'_>] = if scope == Scope::Connection { &group.items } else { group.items.get(..1).unwrap_or_default() };
         for first in subjects {
             let Some(gk) = group_of(scope, first) else { continue };
             let mut trace = Vec::new();
@@ -463,11 +474,11 @@ fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> Vec<(Sock
         .collect()
 }
 
-fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
+fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
     let m = &rule.rule.matcher;
     let window_ms = m.window_sec.map_or(60_000, |w| w as i64 * 1000);
     let pid = items.first().and_then(|i| i.pid);
-    let host = items.first().and_then(Item::endpoint);
+    let host = items.first().and_then(|i| i.endpoint());
     if let Some(min) = m.connection_count_gte {
         let n = items.len() as u64;
         if n < min {
@@ -479,7 +490,9 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
     if let Some(min) = m.distinct_remote_ports_gte {
         // Ports per remote host, open now or started within the window; the
         // busiest host counts.
-        let mut by_host: std::collections::BTreeMap<IpAddr, BTreeSet<u16>> = std::collections::BTreeMap::new();
+        // Hash sets: a busy process has thousands of sockets, mostly to the
+        // same few ports.
+        let mut by_host: FxHashMap<IpAddr, rustc_hash::FxHashSet<u16>> = FxHashMap::default();
         for r in items.iter().filter_map(|i| i.remote) {
             by_host.entry(r.ip()).or_default().insert(r.port());
         }
@@ -488,7 +501,8 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
                 by_host.entry(r.ip()).or_default().insert(r.port());
             }
         }
-        let (busiest, n) = by_host.iter().map(|(h, p)| (*h, p.len() as u64)).max_by_key(|(_, n)| *n).unwrap_or((IpAddr::from([0, 0, 0, 0]), 0));
+        // Ties go to the highest address (as the last of an ordered walk).
+        let (n, busiest) = by_host.iter().map(|(h, p)| (p.len() as u64, *h)).max().unwrap_or((0, IpAddr::from([0, 0, 0, 0])));
         if n < min {
             return false;
         }

@@ -5,12 +5,19 @@
 use std::net::SocketAddr;
 
 use super::engine::Beacon;
-use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket};
+use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, SocketState, Zone};
 
 /// What one check looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
     pub socket: Option<&'a Socket>,
+    /// The socket's state, zone and local port, copied out of it: the
+    /// cheap conditions that refuse most sockets read only the item, not
+    /// the (much larger) socket, so a rule's pass over 100k sockets stays
+    /// in cache.
+    pub state: Option<SocketState>,
+    pub zone: Option<Zone>,
+    pub local_port: Option<u16>,
     pub pid: Option<Pid>,
     pub process: Option<&'a ProcessNode>,
     pub remote: Option<SocketAddr>,
@@ -28,6 +35,9 @@ impl<'a> Item<'a> {
         let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
         Self {
             socket: Some(sock),
+            state: Some(sock.state()),
+            zone: Some(sock.zone),
+            local_port: Some(sock.raw.local.port()),
             pid,
             process: pid.and_then(|p| snapshot.process(p)),
             remote,
@@ -42,6 +52,9 @@ impl<'a> Item<'a> {
     pub fn of_beacon(snapshot: &'a crate::model::Snapshot, b: &'a Beacon) -> Self {
         Self {
             socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
             pid: Some(b.pid),
             process: snapshot.process(b.pid),
             remote: Some(b.remote),
@@ -57,6 +70,9 @@ impl<'a> Item<'a> {
     pub fn of_history(snapshot: &'a crate::model::Snapshot, pid: Pid, series: &crate::model::SeriesKey) -> Self {
         Self {
             socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
             pid: Some(pid),
             process: snapshot.process(pid),
             remote: Some(series.remote),
@@ -72,6 +88,9 @@ impl<'a> Item<'a> {
     pub fn of_dns(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
         Self {
             socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
             pid: Some(pid),
             process: snapshot.process(pid),
             remote: None,

@@ -24,7 +24,7 @@ pub fn who(item: &Item<'_>) -> String {
 /// accepted connections, the remote one for connections made here.
 pub fn service_port(item: &Item<'_>) -> Option<u16> {
     match item.direction {
-        Direction::Listen | Direction::Inbound => item.socket.map(|s| s.raw.local.port()),
+        Direction::Listen | Direction::Inbound => item.local_port,
         Direction::Outbound => item.remote.map(|r| r.port()),
     }
 }
