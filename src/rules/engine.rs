@@ -13,12 +13,12 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::conditions::Memo;
+use super::candidates::{matches_all, prepare};
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
 use super::schema::Scope;
-use crate::model::{Direction, EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
+use crate::model::{EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
 
 /// A scored series of connection starts.
 #[derive(Debug, Clone)]
@@ -184,8 +184,8 @@ impl Engine {
         let prepared = prepare(&ctx, &beacons);
         let now = snapshot.taken_at_ms;
         let mut out = Vec::new();
-        for rule in &self.rules.rules {
-            evaluate_rule(rule, &ctx, &prepared, &self.rules, now, &mut out);
+        for (rule, matched) in self.rules.rules.iter().zip(matches_all(&self.rules.rules, &prepared, &ctx)) {
+            evaluate_rule(rule, &ctx, &matched, &self.rules, now, &mut out);
         }
         drop_superseded(&self.rules, &mut out);
         for f in &mut out {
@@ -203,133 +203,6 @@ impl Evaluator for Engine {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         self.run(snapshot, history)
     }
-}
-
-/// Socket indices grouped by a key, in key order. Grouped in a hash map and
-/// sorted once: a tree map paid a search per socket.
-type Index<K> = Vec<(K, Vec<u32>)>;
-
-fn index<K: Ord + std::hash::Hash + Copy>(keys: impl Iterator<Item = (u32, Option<K>)>) -> Index<K> {
-    let mut map: FxHashMap<K, Vec<u32>> = FxHashMap::default();
-    for (i, k) in keys {
-        if let Some(k) = k {
-            map.entry(k).or_default().push(i);
-        }
-    }
-    let mut out: Index<K> = map.into_iter().collect();
-    out.sort_unstable_by_key(|(k, _)| *k);
-    out
-}
-
-/// Socket items, built once per refresh, indexed by (direction, state,
-/// zone) so a rule only visits the sockets its top-level conditions allow.
-struct Prepared<'a> {
-    items: Vec<Item<'a>>,
-    buckets: Index<(Direction, crate::model::SocketState, Zone)>,
-    /// Sockets per owner, for rules that only ask about the process.
-    by_pid: Index<Pid>,
-    /// Sockets per remote address, for rules about tagged or listed addresses.
-    by_remote: Index<IpAddr>,
-    beacon_items: Vec<Item<'a>>,
-    /// Processes with attempts in the last five minutes and no socket now.
-    history_items: Vec<Item<'a>>,
-    /// Processes with attributed DNS queries and no socket now.
-    dns_items: Vec<Item<'a>>,
-}
-
-/// The longest window a history item stands for (rules' `window_sec` up
-/// to this see processes that hold no socket now).
-const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
-
-fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
-    let s = ctx.snapshot;
-    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
-    let numbered = || s.sockets.iter().enumerate().map(|(i, sock)| (i as u32, sock));
-    let buckets = index(numbered().map(|(i, sock)| (i, Some((sock.direction, sock.state(), sock.zone)))));
-    let by_pid = index(numbered().map(|(i, sock)| (i, sock.owner())));
-    let by_remote = index(numbered().map(|(i, sock)| (i, Some(sock.raw.remote.ip()).filter(|ip| !ip.is_unspecified()))));
-    let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
-    let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
-    let history_items = ctx
-        .history
-        .recent_processes(s.taken_at_ms, HISTORY_ITEM_WINDOW_MS)
-        .into_iter()
-        .filter(|(pid, _)| !holds_socket(Pid(*pid)))
-        .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
-        .collect();
-    let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
-}
-
-/// The items a rule can possibly match, in a stable order: for process
-/// rules about history (rates, scans, failures), also the processes that
-/// made attempts recently but hold no socket now.
-fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
-    let mut out = socket_candidates(rule, p, ctx, memo);
-    if rule.rule.scope == Scope::Process && rule.rule.matcher.has_history_aggregates() && rule.rule.matcher.beacon_score_gte.is_none() {
-        out.extend(p.history_items.iter());
-    }
-    if rule.rule.matcher.dns_names_under_parent_gte.is_some() {
-        out.extend(p.dns_items.iter());
-    }
-    out
-}
-
-fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
-    let m = &rule.rule.matcher;
-    if m.beacon_score_gte.is_some() {
-        return p.beacon_items.iter().collect();
-    }
-    // Only the sockets of processes that pass, when nothing else is asked.
-    if rule.compiled.process_only() && !m.has_aggregates() {
-        let mut out = Vec::new();
-        for (_, idx) in &p.by_pid {
-            let first = &p.items[idx[0] as usize];
-            if rule.compiled.check(first, ctx, memo) {
-                out.extend(idx.iter().map(|&i| &p.items[i as usize]));
-            }
-        }
-        return out;
-    }
-    // Only the sockets of tagged or listed addresses, when the rule needs one.
-    if m.remote_tags_contains.is_some() || m.remote_tags_contains_any.is_some() || m.remote_ip_in.is_some() {
-        let wanted: Vec<&str> =
-            m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
-        let mut idx: Vec<u32> = Vec::new();
-        for (ip, list) in &p.by_remote {
-            let listed = rule.compiled.networks().is_none_or(|n| !n.tags(*ip).is_empty());
-            let tagged = wanted.is_empty() || {
-                let t = ctx.tags(*ip);
-                wanted.iter().any(|w| t.contains(*w))
-            };
-            if listed && tagged {
-                idx.extend(list);
-            }
-        }
-        idx.sort_unstable();
-        return idx.into_iter().map(|i| &p.items[i as usize]).collect();
-    }
-    let direction = m.direction.map(|d| match d {
-        super::schema::MatchDirection::Outbound => Direction::Outbound,
-        super::schema::MatchDirection::Inbound => Direction::Inbound,
-        super::schema::MatchDirection::Listen => Direction::Listen,
-    });
-    let states: Vec<crate::model::SocketState> = m.state.into_iter().chain(m.state_in.iter().flatten().copied()).collect();
-    let zones: Option<Vec<Zone>> = match (&m.zone_in, m.exclude_private_ips) {
-        (Some(z), _) => Some(z.clone()),
-        (None, Some(true)) => Some(vec![Zone::Public]),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    for ((d, st, z), idx) in &p.buckets {
-        // zone_in on a listener is the listener's own zone, which is the
-        // socket's zone too, so the bucket zone applies in every case.
-        if direction.is_some_and(|want| want != *d) || (!states.is_empty() && !states.contains(st)) || zones.as_ref().is_some_and(|zs| !zs.contains(z)) {
-            continue;
-        }
-        out.extend(idx.iter().map(|&i| &p.items[i as usize]));
-    }
-    out
 }
 
 fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
@@ -363,20 +236,13 @@ struct Group<'p, 'a> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
-    let m = &rule.rule.matcher;
-    // A rule about the baseline cannot match without one: skip its walk.
-    if ctx.baseline.is_none() && m.needs_baseline() {
-        return;
-    }
+/// Group the items that passed a rule's conditions, check the aggregates
+/// per group and make the findings.
+fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let scope = rule.rule.scope;
-    let mut memo = Memo::default();
     let mut groups: FxHashMap<GroupKey, Group<'_, '_>> = FxHashMap::default();
     let mut order: Vec<GroupKey> = Vec::new();
-    for item in candidates(rule, prepared, ctx, &mut memo) {
-        if !rule.compiled.check(item, ctx, &mut memo) {
-            continue;
-        }
+    for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
         groups
             .entry(key)

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod beacon;
+mod candidates;
 mod condition;
 mod conditions;
 pub mod corpus;
