@@ -101,12 +101,12 @@ impl BucketFilter {
         Self { direction, states, zones }
     }
 
-    /// zone_in on a listener is the listener's own zone, which is the
+    /// `zone_in` on a listener is the listener's own zone, which is the
     /// socket's zone too, so the bucket zone applies in every case.
-    fn allows(&self, (d, st, z): &Bucket) -> bool {
-        !(self.direction.is_some_and(|want| want != *d)
-            || (!self.states.is_empty() && !self.states.contains(st))
-            || self.zones.as_ref().is_some_and(|zs| !zs.contains(z)))
+    fn allows(&self, (d, st, z): Bucket) -> bool {
+        self.direction.is_none_or(|want| want == d)
+            && (self.states.is_empty() || self.states.contains(&st))
+            && self.zones.as_ref().is_none_or(|zs| zs.contains(&z))
     }
 }
 
@@ -147,7 +147,7 @@ pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Cont
     let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
     // The shared pass over the buckets.
     for (bucket, idx) in &p.buckets {
-        let active: Vec<usize> = (0..rules.len()).filter(|&r| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(bucket))).collect();
+        let active: Vec<usize> = (0..rules.len()).filter(|&r| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket))).collect();
         if active.is_empty() {
             continue;
         }
