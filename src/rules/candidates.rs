@@ -143,7 +143,7 @@ pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Cont
     let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
     let mut out: Vec<Vec<&'p Item<'a>>> = rules.iter().map(|_| Vec::new()).collect();
     // A rule about the baseline cannot match without one: skip its walk.
-    let runs = |r: &LoadedRule| ctx.baseline.is_some() || !r.rule.matcher.needs_baseline();
+    let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
     let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
     // The shared pass over the buckets.
     for (bucket, idx) in &p.buckets {

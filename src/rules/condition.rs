@@ -736,6 +736,22 @@ impl Condition {
         }
     }
 
+    /// Whether it cannot hold for any item of this refresh: the same
+    /// refusals `eval` starts with, asked once per rule instead of once per
+    /// socket.
+    pub fn never(&self, ctx: &Context<'_>) -> bool {
+        use Condition as C;
+        let s = ctx.snapshot;
+        let no_names = s.names.names.is_empty();
+        match self {
+            C::RemoteNameTagsContains(_) => no_names || !ctx.ioc.has_domains(),
+            C::RemoteResolved(want) => (*want && no_names) || (!*want && s.names.passive_since_ms.is_none()),
+            C::RemoteNameEntropyGte(_) | C::RemoteNameLabelGte(_) => no_names,
+            C::AnyOf { alternatives, .. } => alternatives.iter().all(|a| a.never(ctx)),
+            _ => false,
+        }
+    }
+
     /// Whether the outcome depends on the process only.
     pub fn level(&self) -> Level {
         use Condition as C;

@@ -67,17 +67,24 @@ impl Conditions {
     /// Whether every condition holds, with the process conditions
     /// remembered per pid in `memo`.
     pub fn check(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
-        if !self.socket.iter().all(|&i| self.all[i].eval(item, ctx, None)) {
-            return false;
-        }
-        if self.process.is_empty() {
-            return true;
-        }
         let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
+        // A remembered process outcome costs less than any socket check, so
+        // it goes first; an unowned socket has no memo and goes last.
         match item.pid {
-            Some(pid) => *memo.entry(pid).or_insert_with(process),
-            None => process(),
+            Some(_) if self.process.is_empty() => self.socket_holds(item, ctx),
+            Some(pid) => *memo.entry(pid).or_insert_with(process) && self.socket_holds(item, ctx),
+            None => self.socket_holds(item, ctx) && process(),
         }
+    }
+
+    fn socket_holds(&self, item: &Item<'_>, ctx: &Context<'_>) -> bool {
+        self.socket.iter().all(|&i| self.all[i].eval(item, ctx, None))
+    }
+
+    /// Whether some condition cannot hold for any item of this refresh
+    /// (no names seen, no baseline loaded): the rule's walk is skipped.
+    pub fn never(&self, ctx: &Context<'_>) -> bool {
+        self.all.iter().any(|c| c.never(ctx))
     }
 
     /// Whether every condition holds, pushing the step of each (in trace
