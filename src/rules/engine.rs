@@ -387,7 +387,8 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
         trace.push(TraceStep { condition: format!("distinct_remote_hosts_gte: {min} (window {} s)", window_ms / 1000), value: format!("{n} hosts") });
     }
     if let Some(min) = m.failed_attempts_gte {
-        let waiting = items.iter().filter(|i| i.socket.is_some_and(|s| s.state() == crate::model::SocketState::SynSent)).count();
+        // The item's copy of the state: the socket itself is out of cache by now.
+        let waiting = items.iter().filter(|i| i.state == Some(crate::model::SocketState::SynSent)).count();
         let failed = pid.map_or(0, |p| ctx.history.failed_within(p.0, now, window_ms));
         let n = (waiting + failed) as u64;
         if n < min {
