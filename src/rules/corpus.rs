@@ -31,8 +31,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::conditions::name_matches;
 use super::engine::Engine;
+use super::values::name_matches;
 use crate::collect::{ReplaySource, Source};
 use crate::model::{Finding, Pid, Severity, Snapshot, SnapshotBuilder, Subject};
 use crate::spec::Spec;

@@ -13,11 +13,12 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::conditions::{Item, check};
+use super::candidates::{matches_all, prepare};
 use super::ioc::IocSet;
+use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
 use super::schema::Scope;
-use crate::model::{Direction, EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
+use crate::model::{EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
 
 /// A scored series of connection starts.
 #[derive(Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct Context<'a> {
     /// The saved baseline new listeners are judged against, if any.
     pub baseline: Option<&'a crate::baseline::Baseline>,
     tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
+    /// Countries by address: thousands of sockets share a few remotes, and
+    /// a country lookup is a search of the whole table.
+    countries: std::cell::RefCell<FxHashMap<IpAddr, Option<&'static str>>>,
     /// Listeners by (protocol, port), and this host's own addresses, built
     /// when a rule first asks about local services.
     local: std::cell::OnceCell<LocalServices>,
@@ -57,7 +61,15 @@ impl std::fmt::Debug for Context<'_> {
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot, history: &'a History, ioc: &'a IocSet, baseline: Option<&'a crate::baseline::Baseline>) -> Self {
-        Self { snapshot, history, ioc, baseline, tags: std::cell::RefCell::default(), local: std::cell::OnceCell::new() }
+        Self {
+            snapshot,
+            history,
+            ioc,
+            baseline,
+            tags: std::cell::RefCell::default(),
+            countries: std::cell::RefCell::default(),
+            local: std::cell::OnceCell::new(),
+        }
     }
 
     /// The listener on this host that `remote` reaches, if `remote` is a
@@ -78,6 +90,11 @@ impl<'a> Context<'a> {
         let keys = local.listeners.get(&(protocol, remote.port()))?;
         let key = keys.iter().find(|k| k.address == ip).or_else(|| keys.iter().find(|k| k.address.is_unspecified()))?;
         self.snapshot.listeners.get(key)
+    }
+
+    /// The country of a (public) address.
+    pub fn country(&self, ip: IpAddr) -> Option<&'static str> {
+        *self.countries.borrow_mut().entry(ip).or_insert_with(|| iptocc::country_code(ip))
     }
 
     /// IOC tags of an address plus the tags its endpoint already carries.
@@ -167,8 +184,8 @@ impl Engine {
         let prepared = prepare(&ctx, &beacons);
         let now = snapshot.taken_at_ms;
         let mut out = Vec::new();
-        for rule in &self.rules.rules {
-            evaluate_rule(rule, &ctx, &prepared, &self.rules, now, &mut out);
+        for (rule, matched) in self.rules.rules.iter().zip(matches_all(&self.rules.rules, &prepared, &ctx)) {
+            evaluate_rule(rule, &ctx, &matched, &self.rules, now, &mut out);
         }
         drop_superseded(&self.rules, &mut out);
         for f in &mut out {
@@ -186,124 +203,6 @@ impl Evaluator for Engine {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         self.run(snapshot, history)
     }
-}
-
-/// Socket items, built once per refresh, indexed by (direction, state,
-/// zone) so a rule only visits the sockets its top-level conditions allow.
-struct Prepared<'a> {
-    items: Vec<Item<'a>>,
-    buckets: std::collections::BTreeMap<(Direction, crate::model::SocketState, Zone), Vec<u32>>,
-    /// Sockets per owner, for rules that only ask about the process.
-    by_pid: std::collections::BTreeMap<Pid, Vec<u32>>,
-    /// Sockets per remote address, for rules about tagged or listed addresses.
-    by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>>,
-    beacon_items: Vec<Item<'a>>,
-    /// Processes with attempts in the last five minutes and no socket now.
-    history_items: Vec<Item<'a>>,
-    /// Processes with attributed DNS queries and no socket now.
-    dns_items: Vec<Item<'a>>,
-}
-
-/// The longest window a history item stands for (rules' `window_sec` up
-/// to this see processes that hold no socket now).
-const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
-
-fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
-    let s = ctx.snapshot;
-    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
-    let mut buckets: std::collections::BTreeMap<_, Vec<u32>> = std::collections::BTreeMap::new();
-    let mut by_pid: std::collections::BTreeMap<Pid, Vec<u32>> = std::collections::BTreeMap::new();
-    let mut by_remote: std::collections::BTreeMap<IpAddr, Vec<u32>> = std::collections::BTreeMap::new();
-    for (i, sock) in s.sockets.iter().enumerate() {
-        buckets.entry((sock.direction, sock.state(), sock.zone)).or_default().push(i as u32);
-        if let Some(p) = sock.owner() {
-            by_pid.entry(p).or_default().push(i as u32);
-        }
-        if !sock.raw.remote.ip().is_unspecified() {
-            by_remote.entry(sock.raw.remote.ip()).or_default().push(i as u32);
-        }
-    }
-    let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
-    let history_items = ctx
-        .history
-        .recent_processes(s.taken_at_ms, HISTORY_ITEM_WINDOW_MS)
-        .into_iter()
-        .filter(|(pid, _)| !by_pid.contains_key(&Pid(*pid)))
-        .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
-        .collect();
-    let dns_items = s.dns_activity.keys().filter(|pid| !by_pid.contains_key(pid)).map(|&pid| Item::of_dns(s, pid)).collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
-}
-
-/// The items a rule can possibly match, in a stable order: for process
-/// rules about history (rates, scans, failures), also the processes that
-/// made attempts recently but hold no socket now.
-fn candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
-    let mut out = socket_candidates(rule, p, ctx, memo);
-    if rule.rule.scope == Scope::Process && rule.rule.matcher.has_history_aggregates() && rule.rule.matcher.beacon_score_gte.is_none() {
-        out.extend(p.history_items.iter());
-    }
-    if rule.rule.matcher.dns_names_under_parent_gte.is_some() {
-        out.extend(p.dns_items.iter());
-    }
-    out
-}
-
-fn socket_candidates<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut FxHashMap<Pid, bool>) -> Vec<&'p Item<'a>> {
-    let m = &rule.rule.matcher;
-    if m.beacon_score_gte.is_some() {
-        return p.beacon_items.iter().collect();
-    }
-    // Only the sockets of processes that pass, when nothing else is asked.
-    if rule.compiled.socket_free && rule.compiled.any_of_per_process {
-        let mut out = Vec::new();
-        for idx in p.by_pid.values() {
-            let first = &p.items[idx[0] as usize];
-            if check(m, &rule.compiled, first, ctx, None, memo) {
-                out.extend(idx.iter().map(|&i| &p.items[i as usize]));
-            }
-        }
-        return out;
-    }
-    // Only the sockets of tagged or listed addresses, when the rule needs one.
-    if m.remote_tags_contains.is_some() || m.remote_tags_contains_any.is_some() || m.remote_ip_in.is_some() {
-        let wanted: Vec<&str> =
-            m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
-        let mut idx: Vec<u32> = Vec::new();
-        for (ip, list) in &p.by_remote {
-            let listed = m.remote_ip_in.is_none() || !rule.compiled.networks.tags(*ip).is_empty();
-            let tagged = wanted.is_empty() || {
-                let t = ctx.tags(*ip);
-                wanted.iter().any(|w| t.contains(*w))
-            };
-            if listed && tagged {
-                idx.extend(list);
-            }
-        }
-        idx.sort_unstable();
-        return idx.into_iter().map(|i| &p.items[i as usize]).collect();
-    }
-    let direction = m.direction.map(|d| match d {
-        super::schema::MatchDirection::Outbound => Direction::Outbound,
-        super::schema::MatchDirection::Inbound => Direction::Inbound,
-        super::schema::MatchDirection::Listen => Direction::Listen,
-    });
-    let states: Vec<crate::model::SocketState> = m.state.into_iter().chain(m.state_in.iter().flatten().copied()).collect();
-    let zones: Option<Vec<Zone>> = match (&m.zone_in, m.exclude_private_ips) {
-        (Some(z), _) => Some(z.clone()),
-        (None, Some(true)) => Some(vec![Zone::Public]),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    for ((d, st, z), idx) in &p.buckets {
-        // zone_in on a listener is the listener's own zone, which is the
-        // socket's zone too, so the bucket zone applies in every case.
-        if direction.is_some_and(|want| want != *d) || (!states.is_empty() && !states.contains(st)) || zones.as_ref().is_some_and(|zs| !zs.contains(z)) {
-            continue;
-        }
-        out.extend(idx.iter().map(|&i| &p.items[i as usize]));
-    }
-    out
 }
 
 fn group_of(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
@@ -330,25 +229,20 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     }
 }
 
-struct Group<'a> {
-    items: Vec<Item<'a>>,
+/// The items of one group: references, since most groups are refused by
+/// their aggregates and copying each item would cost more than the check.
+struct Group<'p, 'a> {
+    items: Vec<&'p Item<'a>>,
 }
 
 #[allow(clippy::too_many_lines)]
-fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
-    let m = &rule.rule.matcher;
-    // A rule about the baseline cannot match without one: skip its walk.
-    if ctx.baseline.is_none() && m.needs_baseline() {
-        return;
-    }
+/// Group the items that passed a rule's conditions, check the aggregates
+/// per group and make the findings.
+fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let scope = rule.rule.scope;
-    let mut memo: FxHashMap<Pid, bool> = FxHashMap::default();
-    let mut groups: FxHashMap<GroupKey, Group<'_>> = FxHashMap::default();
+    let mut groups: FxHashMap<GroupKey, Group<'_, '_>> = FxHashMap::default();
     let mut order: Vec<GroupKey> = Vec::new();
-    for item in candidates(rule, prepared, ctx, &mut memo) {
-        if !check(m, &rule.compiled, item, ctx, None, &mut memo) {
-            continue;
-        }
+    for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
         groups
             .entry(key)
@@ -357,7 +251,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
                 Group { items: Vec::new() }
             })
             .items
-            .push(*item);
+            .push(item);
     }
     for key in order {
         let Some(group) = groups.get(&key) else { continue };
@@ -366,11 +260,11 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, prepared: &Prepared<'_>, 
             continue;
         }
         // For connection scope one finding per socket; otherwise per group.
-        let subjects: Vec<&Item<'_>> = if scope == Scope::Connection { group.items.iter().collect() } else { group.items.iter().take(1).collect() };
+        let subjects: &[&Item<'_>] = if scope == Scope::Connection { &group.items } else { group.items.get(..1).unwrap_or_default() };
         for first in subjects {
             let Some(gk) = group_of(scope, first) else { continue };
             let mut trace = Vec::new();
-            check(m, &rule.compiled, first, ctx, Some(&mut trace), &mut FxHashMap::default());
+            rule.compiled.trace(first, ctx, &mut trace);
             trace.extend(agg_trace.iter().cloned());
             let (subject, label) = match gk {
                 GroupKey::Socket(k) => (Subject::Socket { socket: k, pid: first.pid }, k.to_string()),
@@ -446,11 +340,11 @@ fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> Vec<(Sock
         .collect()
 }
 
-fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
+fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
     let m = &rule.rule.matcher;
     let window_ms = m.window_sec.map_or(60_000, |w| w as i64 * 1000);
     let pid = items.first().and_then(|i| i.pid);
-    let host = items.first().and_then(Item::endpoint);
+    let host = items.first().and_then(|i| i.endpoint());
     if let Some(min) = m.connection_count_gte {
         let n = items.len() as u64;
         if n < min {
@@ -462,7 +356,9 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
     if let Some(min) = m.distinct_remote_ports_gte {
         // Ports per remote host, open now or started within the window; the
         // busiest host counts.
-        let mut by_host: std::collections::BTreeMap<IpAddr, BTreeSet<u16>> = std::collections::BTreeMap::new();
+        // Hash sets: a busy process has thousands of sockets, mostly to the
+        // same few ports.
+        let mut by_host: FxHashMap<IpAddr, rustc_hash::FxHashSet<u16>> = FxHashMap::default();
         for r in items.iter().filter_map(|i| i.remote) {
             by_host.entry(r.ip()).or_default().insert(r.port());
         }
@@ -471,7 +367,8 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
                 by_host.entry(r.ip()).or_default().insert(r.port());
             }
         }
-        let (busiest, n) = by_host.iter().map(|(h, p)| (*h, p.len() as u64)).max_by_key(|(_, n)| *n).unwrap_or((IpAddr::from([0, 0, 0, 0]), 0));
+        // Ties go to the highest address (as the last of an ordered walk).
+        let (n, busiest) = by_host.iter().map(|(h, p)| (p.len() as u64, *h)).max().unwrap_or((0, IpAddr::from([0, 0, 0, 0])));
         if n < min {
             return false;
         }
@@ -490,7 +387,8 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[Item<'_>], now
         trace.push(TraceStep { condition: format!("distinct_remote_hosts_gte: {min} (window {} s)", window_ms / 1000), value: format!("{n} hosts") });
     }
     if let Some(min) = m.failed_attempts_gte {
-        let waiting = items.iter().filter(|i| i.socket.is_some_and(|s| s.state() == crate::model::SocketState::SynSent)).count();
+        // The item's copy of the state: the socket itself is out of cache by now.
+        let waiting = items.iter().filter(|i| i.state == Some(crate::model::SocketState::SynSent)).count();
         let failed = pid.map_or(0, |p| ctx.history.failed_within(p.0, now, window_ms));
         let n = (waiting + failed) as u64;
         if n < min {

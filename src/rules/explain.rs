@@ -1,7 +1,7 @@
 //! Investigation steps: concrete commands chosen by a finding's tags, with
 //! the process and endpoint filled in.
 
-use super::conditions::Item;
+use super::item::Item;
 use super::load::RuleSet;
 
 /// Steps for a finding with these tags about this item, without repeats.

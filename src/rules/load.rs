@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use regex::Regex;
-
-use super::schema::{HighlightStyle, Intensity, Match, PrivateTreatment, Rule, RuleFile, TagDefinition};
+use super::conditions::Conditions;
+use super::schema::{HighlightStyle, Intensity, PrivateTreatment, Rule, RuleFile, TagDefinition};
 use crate::model::Highlight;
 use crate::spec::{Color, SpecError, line_of_key};
 
@@ -27,29 +26,6 @@ pub enum RuleError {
     Input(#[from] crate::input::InputError),
 }
 
-/// A match with its regexes and networks compiled.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    /// `cmdline_regex_any`.
-    pub regexes: Vec<Regex>,
-    /// `parent_cmdline_regex_any`.
-    pub parent_regexes: Vec<Regex>,
-    /// `exe_regex_any`.
-    pub exe_regexes: Vec<Regex>,
-    /// `remote_ip_in`, each entry tagged with its own text.
-    pub networks: super::ioc::IocSet,
-    pub any_of: Vec<Compiled>,
-    /// No socket or remote condition at the top level.
-    pub socket_free: bool,
-    /// Every `any_of` alternative is about the process only, so its outcome
-    /// can be remembered per pid.
-    pub any_of_per_process: bool,
-    /// `not`, compiled.
-    pub not: Option<Box<Compiled>>,
-    /// `not` is about the process only (checked once per pid).
-    pub not_per_process: bool,
-}
-
 /// One rule ready to run.
 #[derive(Debug, Clone)]
 pub struct LoadedRule {
@@ -58,7 +34,8 @@ pub struct LoadedRule {
     pub pack: String,
     pub treatment: PrivateTreatment,
     pub highlight: Option<Highlight>,
-    pub compiled: Compiled,
+    /// Its match, compiled.
+    pub(crate) compiled: Conditions,
 }
 
 /// Every rule, tag definition and highlight style loaded.
@@ -194,7 +171,7 @@ impl RuleSet {
                     return Err(invalid(at("supersedes"), key("supersedes"), format!("`{weaker}` is not a rule id")));
                 }
             }
-            let compiled = compile(&rule.matcher, true).map_err(|(k, needle, expected)| invalid(at(&needle), key(&format!("match.{k}")), expected))?;
+            let compiled = Conditions::compile(&rule.matcher).map_err(|(k, needle, expected)| invalid(at(&needle), key(&format!("match.{k}")), expected))?;
             added.push(LoadedRule { rule: rule.clone(), pack: file.to_string(), treatment: parsed.defaults.private_ip_treatment, highlight, compiled });
         }
         self.styles = styles;
@@ -205,73 +182,4 @@ impl RuleSet {
         self.files.push(file.to_string());
         Ok(())
     }
-}
-
-/// Compile a list of regular expressions given under `key`. Command-line
-/// patterns ignore case (`EXEC:` is `exec:` to socat); paths do not.
-fn compile_regexes(key: &str, patterns: Option<&[String]>, ignore_case: bool) -> Result<Vec<Regex>, (String, String, String)> {
-    patterns
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            regex::RegexBuilder::new(p)
-                .case_insensitive(ignore_case)
-                .build()
-                .map_err(|e| (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))
-        })
-        .collect()
-}
-
-/// Compile one match; errors are (key, text to find its line, expected).
-fn compile(m: &Match, top: bool) -> Result<Compiled, (String, String, String)> {
-    if !top && m.has_aggregates() {
-        return Err((
-            "any_of".into(),
-            "any_of".into(),
-            "no aggregate keys (connection_count_gte, rate_per_minute_gte, distinct_*) inside any_of or not".into(),
-        ));
-    }
-    if let Some(v) = m.remote_ip_version
-        && v != 4
-        && v != 6
-    {
-        return Err(("remote_ip_version".into(), "remote_ip_version".into(), format!("{v}: expected 4 or 6")));
-    }
-    if m.window_sec.is_some()
-        && m.distinct_remote_ports_gte.is_none()
-        && m.distinct_remote_hosts_gte.is_none()
-        && m.rate_per_minute_gte.is_none()
-        && m.failed_attempts_gte.is_none()
-    {
-        return Err((
-            "window_sec".into(),
-            "window_sec".into(),
-            "window_sec goes with distinct_remote_ports_gte, distinct_remote_hosts_gte, rate_per_minute_gte or failed_attempts_gte".into(),
-        ));
-    }
-    let regexes = compile_regexes("cmdline_regex_any", m.cmdline_regex_any.as_deref(), true)?;
-    let parent_regexes = compile_regexes("parent_cmdline_regex_any", m.parent_cmdline_regex_any.as_deref(), true)?;
-    let exe_regexes = compile_regexes("exe_regex_any", m.exe_regex_any.as_deref(), false)?;
-    let mut networks = super::ioc::IocSet::new();
-    for net in m.remote_ip_in.iter().flatten() {
-        let (ip, len) = super::ioc::parse_cidr(net)
-            .ok_or_else(|| ("remote_ip_in".to_string(), net.clone(), format!("`{net}`: expected an address or CIDR such as 203.0.113.0/24")))?;
-        networks.insert(ip, len, net);
-    }
-    let mut any_of = Vec::new();
-    for sub in m.any_of.iter().flatten() {
-        if sub.is_empty() {
-            return Err(("any_of".into(), "any_of".into(), "no empty alternative (it would match everything)".into()));
-        }
-        any_of.push(compile(sub, false)?);
-    }
-    let not = match &m.not {
-        Some(n) if n.is_empty() => return Err(("not".into(), "not".into(), "a condition to exclude (an empty not excludes everything)".into())),
-        Some(n) => Some(Box::new(compile(n, false)?)),
-        None => None,
-    };
-    let socket_free = m.is_process_only();
-    let any_of_per_process = m.any_of.iter().flatten().all(|sub| sub.is_process_only() && sub.any_of.is_none());
-    let not_per_process = m.not.as_deref().is_some_and(Match::is_process_only_deep);
-    Ok(Compiled { regexes, parent_regexes, exe_regexes, networks, any_of, socket_free, any_of_per_process, not, not_per_process })
 }

@@ -8,16 +8,19 @@
 //! ```
 
 pub mod beacon;
+mod candidates;
+mod condition;
 mod conditions;
 pub mod corpus;
 pub mod engine;
 mod explain;
 pub mod ioc;
+mod item;
 pub mod lint;
 pub mod load;
-mod name_conditions;
 pub mod schema;
 pub mod suggest;
+mod values;
 
 pub use engine::Engine;
 pub use ioc::IocSet;

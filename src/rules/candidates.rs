@@ -1,0 +1,213 @@
+//! Which items each rule looks at, and the items that pass its conditions.
+//!
+//! Sockets are indexed once per refresh by (direction, state, zone), by
+//! owner and by remote address, so a rule visits only the sockets its
+//! top-level conditions allow. Rules that walk the (direction, state, zone)
+//! buckets share one pass: each socket is loaded once and checked against
+//! every rule that wants its bucket while it is in cache (a pass per rule
+//! over 100k sockets was bound by memory, not by the checks).
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::conditions::Memo;
+use super::engine::{Beacon, Context};
+use super::item::Item;
+use super::load::LoadedRule;
+use super::schema::{Match, MatchDirection, Scope};
+use crate::model::{Direction, Pid, SocketState, Zone};
+
+/// Socket indices grouped by a key, in key order. Grouped in a hash map and
+/// sorted once: a tree map paid a search per socket.
+type Index<K> = Vec<(K, Vec<u32>)>;
+
+/// (direction, state, zone) of a socket.
+type Bucket = (Direction, SocketState, Zone);
+
+fn index<K: Ord + std::hash::Hash + Copy>(keys: impl Iterator<Item = (u32, Option<K>)>) -> Index<K> {
+    let mut map: FxHashMap<K, Vec<u32>> = FxHashMap::default();
+    for (i, k) in keys {
+        if let Some(k) = k {
+            map.entry(k).or_default().push(i);
+        }
+    }
+    let mut out: Index<K> = map.into_iter().collect();
+    out.sort_unstable_by_key(|(k, _)| *k);
+    out
+}
+
+/// Socket items, built once per refresh, indexed by (direction, state,
+/// zone) so a rule only visits the sockets its top-level conditions allow.
+pub struct Prepared<'a> {
+    items: Vec<Item<'a>>,
+    buckets: Index<Bucket>,
+    /// Sockets per owner, for rules that only ask about the process.
+    by_pid: Index<Pid>,
+    /// Sockets per remote address, for rules about tagged or listed addresses.
+    by_remote: Index<IpAddr>,
+    beacon_items: Vec<Item<'a>>,
+    /// Processes with attempts in the last five minutes and no socket now.
+    history_items: Vec<Item<'a>>,
+    /// Processes with attributed DNS queries and no socket now.
+    dns_items: Vec<Item<'a>>,
+}
+
+/// The longest window a history item stands for (rules' `window_sec` up
+/// to this see processes that hold no socket now).
+const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
+
+pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
+    let s = ctx.snapshot;
+    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
+    let numbered = || s.sockets.iter().enumerate().map(|(i, sock)| (i as u32, sock));
+    let buckets = index(numbered().map(|(i, sock)| (i, Some((sock.direction, sock.state(), sock.zone)))));
+    let by_pid = index(numbered().map(|(i, sock)| (i, sock.owner())));
+    let by_remote = index(numbered().map(|(i, sock)| (i, Some(sock.raw.remote.ip()).filter(|ip| !ip.is_unspecified()))));
+    let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
+    let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
+    let history_items = ctx
+        .history
+        .recent_processes(s.taken_at_ms, HISTORY_ITEM_WINDOW_MS)
+        .into_iter()
+        .filter(|(pid, _)| !holds_socket(Pid(*pid)))
+        .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
+        .collect();
+    let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
+    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
+}
+
+/// Which (direction, state, zone) buckets a rule's top-level conditions
+/// allow.
+struct BucketFilter {
+    direction: Option<Direction>,
+    states: Vec<SocketState>,
+    zones: Option<Vec<Zone>>,
+}
+
+impl BucketFilter {
+    fn of(m: &Match) -> Self {
+        let direction = m.direction.map(|d| match d {
+            MatchDirection::Outbound => Direction::Outbound,
+            MatchDirection::Inbound => Direction::Inbound,
+            MatchDirection::Listen => Direction::Listen,
+        });
+        let states = m.state.into_iter().chain(m.state_in.iter().flatten().copied()).collect();
+        let zones = match (&m.zone_in, m.exclude_private_ips) {
+            (Some(z), _) => Some(z.clone()),
+            (None, Some(true)) => Some(vec![Zone::Public]),
+            _ => None,
+        };
+        Self { direction, states, zones }
+    }
+
+    /// `zone_in` on a listener is the listener's own zone, which is the
+    /// socket's zone too, so the bucket zone applies in every case.
+    fn allows(&self, (d, st, z): Bucket) -> bool {
+        self.direction.is_none_or(|want| want == d)
+            && (self.states.is_empty() || self.states.contains(&st))
+            && self.zones.as_ref().is_none_or(|zs| zs.contains(&z))
+    }
+}
+
+/// Where a rule's socket candidates come from.
+enum Walk {
+    /// Scored series of connection starts.
+    Beacons,
+    /// The sockets of the processes that pass (only process conditions).
+    Processes,
+    /// The sockets of tagged or listed remote addresses.
+    Remotes,
+    /// The buckets the filter allows.
+    Buckets(BucketFilter),
+}
+
+fn walk_of(rule: &LoadedRule) -> Walk {
+    let m = &rule.rule.matcher;
+    if m.beacon_score_gte.is_some() {
+        Walk::Beacons
+    } else if rule.compiled.process_only() && !m.has_aggregates() {
+        Walk::Processes
+    } else if m.remote_tags_contains.is_some() || m.remote_tags_contains_any.is_some() || m.remote_ip_in.is_some() {
+        Walk::Remotes
+    } else {
+        Walk::Buckets(BucketFilter::of(m))
+    }
+}
+
+/// For every rule, the items that pass its conditions, in a stable order:
+/// its sockets (or beacons), then for process rules about history (rates,
+/// scans, failures) the processes that made attempts recently but hold no
+/// socket now, then for DNS rules the processes that asked DNS.
+pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Vec<&'p Item<'a>>> {
+    let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
+    let mut out: Vec<Vec<&'p Item<'a>>> = rules.iter().map(|_| Vec::new()).collect();
+    // A rule about the baseline cannot match without one: skip its walk.
+    let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
+    let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
+    // The shared pass over the buckets.
+    for (bucket, idx) in &p.buckets {
+        let active: Vec<usize> = (0..rules.len()).filter(|&r| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket))).collect();
+        if active.is_empty() {
+            continue;
+        }
+        for &i in idx {
+            let item = &p.items[i as usize];
+            for &r in &active {
+                if rules[r].compiled.check(item, ctx, &mut memos[r]) {
+                    out[r].push(item);
+                }
+            }
+        }
+    }
+    for (r, rule) in rules.iter().enumerate() {
+        let (memo, matched) = (&mut memos[r], &mut out[r]);
+        let candidates: Vec<&'p Item<'a>> = match &walks[r] {
+            None => continue,
+            Some(Walk::Buckets(_)) => Vec::new(),
+            Some(Walk::Beacons) => p.beacon_items.iter().collect(),
+            Some(Walk::Processes) => process_sockets(rule, p, ctx, memo),
+            Some(Walk::Remotes) => remote_sockets(rule, p, ctx),
+        };
+        let m = &rule.rule.matcher;
+        let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
+        let extra = p.history_items.iter().filter(|_| history).chain(p.dns_items.iter().filter(|_| m.dns_names_under_parent_gte.is_some()));
+        for item in candidates.into_iter().chain(extra) {
+            if rule.compiled.check(item, ctx, memo) {
+                matched.push(item);
+            }
+        }
+    }
+    out
+}
+
+/// Only the sockets of processes that pass, when nothing else is asked.
+fn process_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
+    let mut out = Vec::new();
+    for (_, idx) in &p.by_pid {
+        let first = &p.items[idx[0] as usize];
+        if rule.compiled.check(first, ctx, memo) {
+            out.extend(idx.iter().map(|&i| &p.items[i as usize]));
+        }
+    }
+    out
+}
+
+/// Only the sockets of tagged or listed addresses, when the rule needs one.
+fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<&'p Item<'a>> {
+    let m = &rule.rule.matcher;
+    let wanted: Vec<&str> = m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
+    let mut idx: Vec<u32> = Vec::new();
+    for (ip, list) in &p.by_remote {
+        let listed = rule.compiled.networks().is_none_or(|n| !n.tags(*ip).is_empty());
+        let tagged = wanted.is_empty() || {
+            let t = ctx.tags(*ip);
+            wanted.iter().any(|w| t.contains(*w))
+        };
+        if listed && tagged {
+            idx.extend(list);
+        }
+    }
+    idx.sort_unstable();
+    idx.into_iter().map(|i| &p.items[i as usize]).collect()
+}

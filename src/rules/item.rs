@@ -1,0 +1,108 @@
+//! What a condition looks at: one socket of the snapshot, or a stand-in for
+//! a process's history (a scored series of starts, recent attempts, DNS
+//! queries) when it holds no socket now.
+
+use std::net::SocketAddr;
+
+use super::engine::Beacon;
+use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, SocketState, Zone};
+
+/// What one check looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub socket: Option<&'a Socket>,
+    /// The socket's state, zone and local port, copied out of it: the
+    /// cheap conditions that refuse most sockets read only the item, not
+    /// the (much larger) socket, so a rule's pass over 100k sockets stays
+    /// in cache.
+    pub state: Option<SocketState>,
+    pub zone: Option<Zone>,
+    pub local_port: Option<u16>,
+    pub pid: Option<Pid>,
+    pub process: Option<&'a ProcessNode>,
+    pub remote: Option<SocketAddr>,
+    pub protocol: Protocol,
+    pub direction: Direction,
+    pub beacon: Option<&'a Beacon>,
+    /// The namespace the connection lives in (none: the observer's).
+    pub netns: Option<crate::model::NetNs>,
+}
+
+impl<'a> Item<'a> {
+    /// A socket of the snapshot.
+    pub fn of_socket(snapshot: &'a crate::model::Snapshot, sock: &'a Socket) -> Self {
+        let pid = sock.owner();
+        let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
+        Self {
+            socket: Some(sock),
+            state: Some(sock.state()),
+            zone: Some(sock.zone),
+            local_port: Some(sock.raw.local.port()),
+            pid,
+            process: pid.and_then(|p| snapshot.process(p)),
+            remote,
+            protocol: sock.key().protocol,
+            direction: sock.direction,
+            beacon: None,
+            netns: sock.raw.netns,
+        }
+    }
+
+    /// A scored series of connection starts (no socket open right now).
+    pub fn of_beacon(snapshot: &'a crate::model::Snapshot, b: &'a Beacon) -> Self {
+        Self {
+            socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
+            pid: Some(b.pid),
+            process: snapshot.process(b.pid),
+            remote: Some(b.remote),
+            protocol: b.protocol,
+            direction: Direction::Outbound,
+            beacon: Some(b),
+            netns: b.netns,
+        }
+    }
+
+    /// A process with recent connection attempts but no socket open now:
+    /// stands for its history in process rules (scans, churn, failures).
+    pub fn of_history(snapshot: &'a crate::model::Snapshot, pid: Pid, series: &crate::model::SeriesKey) -> Self {
+        Self {
+            socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
+            pid: Some(pid),
+            process: snapshot.process(pid),
+            remote: Some(series.remote),
+            protocol: series.protocol,
+            direction: Direction::Outbound,
+            beacon: None,
+            netns: series.netns,
+        }
+    }
+
+    /// A process whose DNS queries were attributed but that holds no
+    /// socket now: stands for its resolution in process rules.
+    pub fn of_dns(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
+        Self {
+            socket: None,
+            state: None,
+            zone: None,
+            local_port: None,
+            pid: Some(pid),
+            process: snapshot.process(pid),
+            remote: None,
+            protocol: Protocol::Udp,
+            direction: Direction::Outbound,
+            beacon: None,
+            netns: None,
+        }
+    }
+
+    /// The remote endpoint, as seen from the item's namespace.
+    pub fn endpoint(&self) -> Option<crate::model::EndpointKey> {
+        self.remote.map(|r| crate::model::EndpointKey::of(r.ip(), self.netns))
+    }
+}
