@@ -31,8 +31,10 @@ fn list_rows(app: &App) -> Vec<String> {
     (r.y..r.y + r.height).map(|y| (r.x..r.x + r.width).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
 }
 
-#[test]
-fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
+/// The demo replayed by a real collector with the embedded rules, an MCP
+/// server on its published state, and the generation held still once the
+/// replay has moved on a few frames.
+fn frozen_demo() -> (Arc<Spec>, Collector, NecromapServer) {
     let spec = Arc::new(Spec::embedded());
     let replay = ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME).expect("demo");
     let engine = Engine::new(RuleSet::embedded(), IocSet::new());
@@ -46,12 +48,20 @@ fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
         baseline: None,
         store: None,
     });
-
-    // Let some frames pass, then hold the generation still.
-    std::thread::sleep(Duration::from_millis(700));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while collector.latest().generation < 4 {
+        assert!(std::time::Instant::now() < deadline, "the replay did not move on");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     collector.commands().send(Command::Freeze(true, tx)).expect("freeze");
     assert!(rx.blocking_recv().expect("frozen"));
+    (spec, collector, server)
+}
+
+#[test]
+fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
+    let (spec, collector, server) = frozen_demo();
 
     // The explorer takes the latest snapshot as its event loop does.
     let mut app = App::new(spec, collector.latest(), collector.status().borrow().clone(), Options::default(), (320, 80));
@@ -92,23 +102,7 @@ fn detail_text(app: &App) -> String {
 
 #[test]
 fn relationship_tools_and_the_explorer_read_one_graph() {
-    let spec = Arc::new(Spec::embedded());
-    let replay = ReplaySource::from_text(necromap::DEMO_SCENARIO, necromap::DEMO_NAME).expect("demo");
-    let engine = Engine::new(RuleSet::embedded(), IocSet::new());
-    let rules = Arc::new(engine.rules.clone());
-    let collector = Collector::spawn(Box::new(replay), spec.clone(), Some(Duration::from_millis(100)), Some(Box::new(engine)));
-    let server = NecromapServer::new(McpState {
-        published: collector.published(),
-        spec: spec.clone(),
-        spec_text: EMBEDDED_SPEC.into(),
-        rules,
-        baseline: None,
-        store: None,
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    collector.commands().send(Command::Freeze(true, tx)).expect("freeze");
-    assert!(rx.blocking_recv().expect("frozen"));
+    let (spec, collector, server) = frozen_demo();
     let snapshot = collector.latest();
 
     // The reverse shell's remote party: every public address bash (3401) talks to.
