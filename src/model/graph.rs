@@ -186,10 +186,7 @@ impl NetGraph {
 
     /// Edges leaving or entering `node`, with the node at the other end.
     pub fn edges_of(&self, node: NodeRef) -> Vec<(NodeRef, &GraphEdge)> {
-        let Some(i) = self.index_of(node) else { return Vec::new() };
-        let out = self.graph.edges_directed(i, petgraph::Direction::Outgoing).map(|e| (self.graph[e.target()], e.weight()));
-        let inc = self.graph.edges_directed(i, petgraph::Direction::Incoming).map(|e| (self.graph[e.source()], e.weight()));
-        out.chain(inc).collect()
+        self.edges_from(node).chain(self.edges_into(node)).collect()
     }
 
     /// Edges entering `node`, with their source.

@@ -72,12 +72,10 @@ fn placement(s: &Socket) -> Option<(EdgeKind, NodeRef, NodeRef, u16)> {
 /// (for zones and countries); it must hold every endpoint of those sockets.
 pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMap<EndpointKey, RemoteEndpointNode>, crowding: Crowding<'_>) -> NetGraph {
     let mut graph = NetGraph::new();
-    let all: Vec<u32>;
-    let rows = if let Some(r) = rows {
-        r
-    } else {
-        all = (0..sockets.len() as u32).collect();
-        &all
+    // Every position, or the rows given, without materialising the former.
+    let positions: Box<dyn Iterator<Item = u32> + '_> = match rows {
+        Some(r) => Box::new(r.iter().copied()),
+        None => Box::new(0..sockets.len() as u32),
     };
 
     let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
@@ -85,7 +83,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
     let mut last: Option<(EdgeKey, usize)> = None;
     // Connections per endpoint among these rows: what grouping weighs.
     let mut per_endpoint: FxHashMap<EndpointKey, u64> = FxHashMap::default();
-    for &i in rows {
+    for i in positions {
         let Some(s) = sockets.get(i as usize) else { continue };
         let Some((kind, from, to, port)) = placement(s) else { continue };
         let raw = &s.raw;

@@ -48,57 +48,46 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// A scored series of connection starts (no socket open right now).
-    pub fn of_beacon(snapshot: &'a crate::model::Snapshot, b: &'a Beacon) -> Self {
+    /// A process's outbound history with no socket open right now: what
+    /// the three stand-ins below share.
+    fn without_socket(
+        snapshot: &'a crate::model::Snapshot,
+        pid: Pid,
+        remote: Option<SocketAddr>,
+        protocol: Protocol,
+        netns: Option<crate::model::NetNs>,
+        beacon: Option<&'a Beacon>,
+    ) -> Self {
         Self {
             socket: None,
             state: None,
             zone: None,
             local_port: None,
-            pid: Some(b.pid),
-            process: snapshot.process(b.pid),
-            remote: Some(b.remote),
-            protocol: b.protocol,
+            pid: Some(pid),
+            process: snapshot.process(pid),
+            remote,
+            protocol,
             direction: Direction::Outbound,
-            beacon: Some(b),
-            netns: b.netns,
+            beacon,
+            netns,
         }
+    }
+
+    /// A scored series of connection starts (no socket open right now).
+    pub fn of_beacon(snapshot: &'a crate::model::Snapshot, b: &'a Beacon) -> Self {
+        Self::without_socket(snapshot, b.pid, Some(b.remote), b.protocol, b.netns, Some(b))
     }
 
     /// A process with recent connection attempts but no socket open now:
     /// stands for its history in process rules (scans, churn, failures).
     pub fn of_history(snapshot: &'a crate::model::Snapshot, pid: Pid, series: &crate::model::SeriesKey) -> Self {
-        Self {
-            socket: None,
-            state: None,
-            zone: None,
-            local_port: None,
-            pid: Some(pid),
-            process: snapshot.process(pid),
-            remote: Some(series.remote),
-            protocol: series.protocol,
-            direction: Direction::Outbound,
-            beacon: None,
-            netns: series.netns,
-        }
+        Self::without_socket(snapshot, pid, Some(series.remote), series.protocol, series.netns, None)
     }
 
     /// A process whose DNS queries were attributed but that holds no
     /// socket now: stands for its resolution in process rules.
     pub fn of_dns(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
-        Self {
-            socket: None,
-            state: None,
-            zone: None,
-            local_port: None,
-            pid: Some(pid),
-            process: snapshot.process(pid),
-            remote: None,
-            protocol: Protocol::Udp,
-            direction: Direction::Outbound,
-            beacon: None,
-            netns: None,
-        }
+        Self::without_socket(snapshot, pid, None, Protocol::Udp, None, None)
     }
 
     /// The remote endpoint, as seen from the item's namespace.
