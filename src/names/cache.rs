@@ -1,6 +1,7 @@
 //! What is known about addresses' names: from DNS answers seen on the
 //! wire, from PTR lookups, from `/etc/hosts`. Bounded everywhere: a cap on
-//! addresses with least-recently-seen eviction, four names per address, a
+//! addresses with least-recently-used eviction (an answer or a refresh
+//! showing the address is a use), four names per address, a
 //! ring of recent queries, a cap on negative PTR entries.
 //!
 //! Expiry follows the record's TTL but is held between one minute and one
@@ -159,9 +160,20 @@ impl NameCache {
         self.negative.peek(&addr).is_some_and(|&until| until > now_ms)
     }
 
-    /// The live names of `addr`, most recent first.
+    /// The live names of `addr`, most recent first (a look that does not
+    /// count as use: PTR bookkeeping, tests).
     pub fn lookup(&self, addr: IpAddr, now_ms: i64) -> Option<NameRecord> {
-        let entries = self.addrs.peek(&addr)?;
+        Self::live(self.addrs.peek(&addr)?, now_ms)
+    }
+
+    /// The live names of an address a refresh shows, marking it used: the
+    /// names of open connections stay while a flood of new answers evicts
+    /// the least recently used.
+    pub fn lookup_used(&mut self, addr: IpAddr, now_ms: i64) -> Option<NameRecord> {
+        Self::live(self.addrs.get(&addr)?, now_ms)
+    }
+
+    fn live(entries: &[NameEntry], now_ms: i64) -> Option<NameRecord> {
         let live: Vec<&NameEntry> = entries.iter().filter(|e| e.expires_ms > now_ms).collect();
         let first = live.first()?;
         Some(NameRecord { names: live.iter().map(|e| e.name.clone()).collect(), source: first.source, asker: first.asker, seen_ms: first.seen_ms })
@@ -208,6 +220,22 @@ mod tests {
         assert_eq!(c.evicted(), 1);
         assert!(c.lookup(ip("10.0.0.2"), 4).is_none(), "b was the least recently seen");
         assert_eq!(c.lookup(ip("10.0.0.1"), 4).expect("a").names, vec!["a2", "a"]);
+    }
+
+    #[test]
+    fn an_address_a_refresh_shows_outlives_a_flood_of_new_answers() {
+        let mut c = NameCache::new(3);
+        c.insert_name(ip("10.0.0.1"), "c2.example.test", NameSource::DnsAnswer, 300, None, 0);
+        for i in 2..=3 {
+            c.insert_name(ip(&format!("10.0.0.{i}")), "x", NameSource::DnsAnswer, 300, None, i);
+        }
+        for i in 4..=40 {
+            assert!(c.lookup_used(ip("10.0.0.1"), i).is_some(), "shown at refresh {i}");
+            c.insert_name(ip(&format!("10.0.1.{i}")), "flood", NameSource::DnsAnswer, 300, None, i);
+        }
+        assert_eq!(c.lookup(ip("10.0.0.1"), 41).expect("kept").names, vec!["c2.example.test"]);
+        assert!(c.lookup(ip("10.0.0.2"), 41).is_none(), "an address nobody shows is evicted");
+        assert_eq!(c.len(), 3);
     }
 
     #[test]

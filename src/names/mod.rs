@@ -185,11 +185,11 @@ impl Names {
             return vec![None; ips.len()];
         }
         let shared = &self.inner.shared;
-        let cache = shared.cache();
+        let mut cache = shared.cache();
         ips.iter()
             .map(|ip| {
                 cache
-                    .lookup(*ip, now_ms)
+                    .lookup_used(*ip, now_ms)
                     .or_else(|| shared.hosts.get(ip).map(|names| NameRecord { names: names.clone(), source: NameSource::Hosts, asker: None, seen_ms: 0 }))
             })
             .collect()
