@@ -179,7 +179,13 @@ pub fn label_text(icon: &str, e: &MapEntry, max: usize) -> String {
     // `+6 more` already counts its members.
     let members = if e.label.starts_with('+') { 0 } else { e.members };
     let full = if members > 0 { format!("{icon} {label} ({members}){count}") } else { format!("{icon} {label}{count}") };
-    if full.width() <= max || !matches!(e.node, MapNode::Group(_)) {
+    if full.width() <= max {
+        return full;
+    }
+    if let MapNode::Endpoint(_) = e.node {
+        return endpoint_label(icon, &label, &count, max);
+    }
+    if !matches!(e.node, MapNode::Group(_)) {
         return fit(&full, max);
     }
     let shorter = [(members > 0).then(|| format!("{icon} {label} ({members})")), Some(format!("{icon} {label}"))];
@@ -195,6 +201,28 @@ pub fn label_text(icon: &str, e: &MapEntry, max: usize) -> String {
             format!("{head}{prefix}")
         }
         None => fit(&format!("{icon} {label}"), max),
+    }
+}
+
+/// An endpoint's label cut to `max` columns: the count goes first, then
+/// the name (or address) is shortened so its port or port count stays
+/// whole: `search-1.offi…:9200`, never `search-1.office.la…`. An address
+/// keeps its digits and loses the suffix instead.
+fn endpoint_label(icon: &str, label: &str, count: &str, max: usize) -> String {
+    let without_count = format!("{icon} {label}");
+    if !count.is_empty() && without_count.width() <= max {
+        return without_count;
+    }
+    let split = if label.ends_with(" ports)") { label.rfind(" (") } else { label.rfind(':').filter(|&i| label[i + 1..].bytes().all(|b| b.is_ascii_digit())) };
+    // An address is never shortened (a cut address reads as another one).
+    let is_address = |host: &str| host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok();
+    match split {
+        Some(at) if at > 0 && !is_address(&label[..at]) => {
+            let (host, suffix) = label.split_at(at);
+            let head = fit(&format!("{icon} {host}"), max.saturating_sub(suffix.width()));
+            format!("{head}{suffix}")
+        }
+        _ => fit(&without_count, max),
     }
 }
 
