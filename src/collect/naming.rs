@@ -49,12 +49,14 @@ impl Naming {
         let pid_of = |asker: Option<Asker>| asker.and_then(|a| owners.owners(a.inode).first().map(|p| p.0));
         let remotes: Vec<IpAddr> = remotes.into_iter().collect();
         let mut names = Vec::new();
+        let mut unnamed = Vec::new();
         for (ip, found) in remotes.iter().zip(self.names.lookup_all(&remotes, now_ms)) {
             match found {
                 Some(r) => names.push(ObservedName { ip: *ip, asked_by: pid_of(r.asker), names: r.names, source: r.source, seen_ms: r.seen_ms }),
-                None => self.names.want(*ip),
+                None => unnamed.push(*ip),
             }
         }
+        self.names.want_unnamed(&unnamed);
         names.sort_by_key(|n| n.ip);
         let queries = self
             .names

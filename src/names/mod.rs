@@ -195,21 +195,31 @@ impl Names {
             .collect()
     }
 
+    /// Ask for PTR lookups of addresses a refresh found without a name
+    /// (so no second cache lookup), in order, until the queue is full: the
+    /// rest are counted as dropped at once and asked again by a later
+    /// refresh. Never blocks; the refresh pays for the queued ones only.
+    pub fn want_unnamed(&self, ips: &[IpAddr]) {
+        let Some(tx) = &self.inner.want_tx else { return };
+        let c = &self.inner.shared.counters;
+        let mut askable = ips.iter().filter(|ip| self.inner.ptr_private || !reverse::is_private(**ip));
+        for ip in askable.by_ref() {
+            match tx.try_send(*ip) {
+                Ok(()) => bump(&c.ptr_wanted),
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    c.ptr_dropped.fetch_add(1 + askable.count() as u64, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
     /// Ask for a PTR lookup of `ip` if reverse lookups are on, it may be
     /// asked about, and it has no name yet. Never blocks.
     pub fn want(&self, ip: IpAddr) {
-        let Some(tx) = &self.inner.want_tx else { return };
-        if !self.inner.ptr_private && reverse::is_private(ip) {
-            return;
-        }
         let shared = &self.inner.shared;
-        if shared.cache().lookup(ip, shared::now_ms()).is_some() {
-            return;
-        }
-        let c = &shared.counters;
-        match tx.try_send(ip) {
-            Ok(()) => bump(&c.ptr_wanted),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => bump(&c.ptr_dropped),
+        if self.inner.want_tx.is_some() && shared.cache().lookup(ip, shared::now_ms()).is_none() {
+            self.want_unnamed(&[ip]);
         }
     }
 
