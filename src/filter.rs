@@ -243,6 +243,26 @@ mod tests {
     }
 
     #[test]
+    fn ns_and_container_select_the_rows_of_that_namespace() {
+        let s = crate::model::two_namespaces::snapshot(None);
+        let cookies = |text: &str| -> Vec<u64> {
+            let f = Filter::parse(text).expect("parses");
+            let mut c: Vec<u64> = (0..s.sockets.len()).filter(|&i| f.matches_socket(&s, i)).map(|i| s.sockets[i].key().cookie).collect();
+            c.sort_unstable();
+            c
+        };
+        assert_eq!(cookies("ns:web"), [2, 3, 4], "part of the name");
+        assert_eq!(cookies("ns:4026532301"), [2, 3, 4], "the inode");
+        assert_eq!(cookies("ns:net:4026532301"), [2, 3, 4]);
+        assert_eq!(cookies("ns:host"), [1, 5]);
+        assert_eq!(cookies("ns:4026531840"), [1, 5], "the observer's own inode names the host");
+        assert_eq!(cookies("!ns:host"), [2, 3, 4]);
+        assert_eq!(cookies("ns:web state:listen"), [4]);
+        assert_eq!(cookies("container:0123456789ab"), [2, 3, 4]);
+        assert!(cookies("ns:nowhere").is_empty());
+    }
+
+    #[test]
     fn errors_name_the_term_and_what_was_expected() {
         let e = Filter::parse("state:established port:htttp").expect_err("bad");
         assert_eq!(e.term, "port:htttp");

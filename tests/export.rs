@@ -42,7 +42,7 @@ fn the_csv_findings_table_matches_the_json_findings() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("id,rule_id,rule_name,severity,tags,subject_kind,socket_id,pid,process,endpoint,first_seen_ms,last_seen_ms,evidence,explanation")
+        Some("id,rule_id,rule_name,severity,tags,subject_kind,socket_id,pid,process,endpoint,first_seen_ms,last_seen_ms,evidence,explanation,netns,namespace")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), findings.len());
@@ -50,6 +50,11 @@ fn the_csv_findings_table_matches_the_json_findings() {
         let id = f["id"].as_str().expect("id");
         assert!(row.starts_with(&format!("{id},{},", f["rule_id"].as_str().expect("rule"))), "same order as the JSON: {row}");
         assert!(row.contains(&format!(",{},", f["severity"].as_str().expect("severity"))), "{row}");
+        // The namespace ends both: the name, or nothing for an endpoint
+        // outside loopback (every namespace's).
+        let namespace = f["namespace"].as_str().unwrap_or_default();
+        assert!(row.ends_with(&format!(",{namespace}")), "same namespace as the JSON: {row} / {f}");
+        assert_eq!(f["namespace"].is_null(), f["subject"]["kind"] == "endpoint", "{f}");
     }
     assert!(rows.iter().any(|r| r.starts_with("reverse_shell_stdio@pid:3401,") && r.contains(",process,,3401,bash,,")), "{text}");
 }
@@ -69,6 +74,12 @@ fn socket_and_process_rows_carry_severity_and_rule_ids() {
     assert_eq!(bash["severity"], "critical");
     assert!(bash["rule_ids"].as_array().expect("rule ids").iter().any(|r| r == "reverse_shell_stdio"));
     assert_eq!(bash["name"], "bash", "the process fields are still there");
+    assert_eq!(bash["namespace"], "host", "the process row names its namespace");
+    let listeners = doc["listeners"].as_array().expect("listeners");
+    assert!(!listeners.is_empty() && listeners.iter().all(|l| l["namespace"] == "host"), "listener rows name their namespace: {listeners:?}");
+    let endpoints = doc["endpoints"].as_array().expect("endpoints");
+    let public = endpoints.iter().find(|e| e["ip"] == "203.0.113.200").expect("the shell's peer");
+    assert!(public["namespace"].is_null(), "an address outside loopback belongs to no one namespace: {public}");
     // A view keeps the rows' facts in step with the sockets it keeps.
     let view = json(&["--demo", "--view", "suspicious_only", "snapshot", "--format", "json"]);
     let kept = view["sockets"].as_array().expect("sockets");

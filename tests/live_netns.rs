@@ -96,5 +96,24 @@ time.sleep(120)
     // Accepted socket: inbound to the namespace's listener, not the host's.
     let accepted = snap.sockets.iter().find(|s| s.raw.local.port() == port && s.raw.netns == ns && s.state() == SocketState::Established).expect("accepted");
     assert_eq!(accepted.listener, Some(listener.raw.listener_key()));
+
+    // Exports name the namespace: the listener's JSON row, and a finding a
+    // rule makes on the namespace's client socket.
+    let mut json = Vec::new();
+    necromap::export::write_json(&snap, &mut json, false).expect("json");
+    let doc: serde_json::Value = serde_json::from_slice(&json).expect("valid json");
+    let row = doc["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .find(|l| l["port"].as_u64() == Some(u64::from(port)) && l["netns"].as_u64() == Some(u64::from(inode)));
+    assert_eq!(row.and_then(|l| l["namespace"].as_str()), Some(info.name.as_str()), "the listener's row names its namespace");
+    let mut rules = necromap::rules::RuleSet::empty();
+    let pack = format!("version: 1\nrules:\n  - {{ id: ns_port, name: Port, severity: low, scope: connection, match: {{ remote_port_in: [{port}] }} }}\n");
+    rules.add_text(&pack, "ns.yaml").expect("pack");
+    let findings = necromap::rules::Engine::new(rules, necromap::rules::IocSet::new()).run(&snap, &necromap::model::History::default());
+    let on_client = findings.iter().find(|f| f.id == format!("ns_port@{}", client.key())).expect("a finding on the namespace's client");
+    assert_eq!(on_client.netns, ns, "the finding carries the socket's namespace");
+    assert_eq!(snap.finding_namespace(on_client), Some((Some(inode), info.name.clone())));
     drop(child);
 }

@@ -41,6 +41,8 @@ fn events(n: usize, from: i64) -> Batch {
             bytes_sent: None,
             bytes_received: None,
             duration_ms: None,
+            netns: None,
+            namespace: None,
         });
     }
     b

@@ -30,6 +30,7 @@ fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight
         severity,
         tags: tags.iter().map(ToString::to_string).collect(),
         subject,
+        netns: None,
         highlight: Some(highlight),
         icon: Some(icon),
         trace: trace.iter().map(|(c, v)| TraceStep { condition: (*c).into(), value: (*v).into() }).collect(),

@@ -147,6 +147,8 @@ impl Source for LinuxSource {
             activity.closed.insert(d.key.cookie);
         }
         activity.namespaces.extend(connects.iter().filter_map(|c| c.net_ns).filter_map(|n| u32::try_from(n).ok()));
+        // Lost events may be closes in any namespace: read them all again.
+        activity.events_lost = pump_stats.lost_since(&self.last_pump) > 0;
         let mut ns_dump = self.namespaces.dump(&self.proc_fs, &seen, own_sockets, &activity, taken_at_ms, &mut sockets);
         if let Some(pump) = &self.pump {
             for ns in &ns_dump.gone {
@@ -277,11 +279,11 @@ impl LinuxSource {
             (None, Some(e)) => out.push(HealthMessage::warn(e.clone())),
             (None, None) => {}
         }
-        let overruns = pump.kernel_overruns.saturating_sub(self.last_pump.kernel_overruns);
-        let dropped = pump.dropped_queue_full.saturating_sub(self.last_pump.dropped_queue_full);
-        if overruns > 0 || dropped > 0 {
+        if pump.lost_since(&self.last_pump) > 0 {
+            let overruns = pump.kernel_overruns.saturating_sub(self.last_pump.kernel_overruns);
+            let dropped = pump.dropped_queue_full.saturating_sub(self.last_pump.dropped_queue_full);
             out.push(HealthMessage::warn(format!(
-                "destroy events were lost since the last refresh ({overruns} kernel buffer overruns, {dropped} dropped from a full queue): some short connections are missing; this refresh's dump resynchronises"
+                "destroy events were lost since the last refresh ({overruns} kernel buffer overruns, {dropped} dropped from a full queue): some short connections are missing; this refresh re-reads every namespace to resynchronise"
             )));
         }
         let lost = trace.kernel_lost.saturating_sub(self.last_trace.kernel_lost) + trace.dropped_queue_full.saturating_sub(self.last_trace.dropped_queue_full);

@@ -142,6 +142,10 @@ pub struct NamespaceSet {
 pub struct Activity {
     pub namespaces: rustc_hash::FxHashSet<u32>,
     pub closed: rustc_hash::FxHashSet<u64>,
+    /// Destroy events were lost since the last refresh (a kernel buffer
+    /// overrun or a full queue): no namespace can be called quiet, so every
+    /// one is read again to resynchronise.
+    pub events_lost: bool,
 }
 
 /// The outcome of reading every namespace once.
@@ -301,17 +305,24 @@ impl NamespaceSet {
     /// are few; else the active ones, the ones never read, and the
     /// [`ROTATION`] read longest ago.
     fn choose(&self, seen: &Sightings, activity: &Activity) -> rustc_hash::FxHashSet<u32> {
-        let candidates: Vec<(&u32, &Entered)> = self.entered.iter().filter(|(i, _)| seen.by_inode.contains_key(*i)).collect();
-        if candidates.len() <= ROTATION {
-            return candidates.into_iter().map(|(i, _)| *i).collect();
-        }
-        let mut out: rustc_hash::FxHashSet<u32> =
-            candidates.iter().filter(|(i, e)| e.read_refresh == 0 || activity.namespaces.contains(*i)).map(|(i, _)| **i).collect();
-        let mut quiet: Vec<(u64, u32)> = candidates.iter().filter(|(i, _)| !out.contains(*i)).map(|(i, e)| (e.read_refresh, **i)).collect();
-        quiet.sort_unstable();
-        out.extend(quiet.into_iter().take(ROTATION).map(|(_, i)| i));
-        out
+        let candidates: Vec<(u32, u64)> = self.entered.iter().filter(|(i, _)| seen.by_inode.contains_key(*i)).map(|(i, e)| (*i, e.read_refresh)).collect();
+        choose(&candidates, activity)
     }
+}
+
+/// Which of the entered namespaces (inode, the refresh that last read it,
+/// 0 for never) to read: all of them when they are few or when events were
+/// lost; else the active ones, the ones never read, and the [`ROTATION`]
+/// read longest ago.
+pub fn choose(candidates: &[(u32, u64)], activity: &Activity) -> rustc_hash::FxHashSet<u32> {
+    if candidates.len() <= ROTATION || activity.events_lost {
+        return candidates.iter().map(|(i, _)| *i).collect();
+    }
+    let mut out: rustc_hash::FxHashSet<u32> = candidates.iter().filter(|(i, read)| *read == 0 || activity.namespaces.contains(i)).map(|(i, _)| *i).collect();
+    let mut quiet: Vec<(u64, u32)> = candidates.iter().filter(|(i, _)| !out.contains(i)).map(|(i, read)| (*read, *i)).collect();
+    quiet.sort_unstable();
+    out.extend(quiet.into_iter().take(ROTATION).map(|(_, i)| i));
+    out
 }
 
 /// `host`, the bound name, or the first process in it.
@@ -343,3 +354,7 @@ fn enter(fs: &RealProcFs, inode: u32, s: &Sighting) -> Result<(Entered, OwnedFd)
     let diag = within(handle, DiagSocket::open)?.map_err(|e: NetlinkError| e.to_string())?;
     Ok((Entered { diag, rows: Vec::new(), read_at_ms: 0, read_refresh: 0 }, fd))
 }
+
+#[cfg(test)]
+#[path = "netns_tests.rs"]
+mod tests;

@@ -147,7 +147,7 @@ fn processes(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
                 f.cmdline.clone(),
                 o(facts.map(|x| x.severity.name().to_string())),
                 facts.map(|x| x.rule_ids.join(" ")).unwrap_or_default(),
-                o(f.netns.map(|n| n.0).or_else(|| s.namespace(None).map(|n| n.inode)).map(|n| n.to_string())),
+                o(s.namespace_inode(f.netns).map(|n| n.to_string())),
                 s.namespace_name(f.netns),
                 o(f.workload.label()),
             ],

@@ -26,6 +26,12 @@ pub struct FindingRow {
     /// Every trace step as `condition = value`, joined with `; `.
     pub evidence: String,
     pub explanation: String,
+    /// The subject's network namespace inode; none for an endpoint outside
+    /// loopback (every namespace shares it) or when the source does not say.
+    pub netns: Option<u32>,
+    /// Its readable name (`host` for the observer's own); none for an
+    /// endpoint outside loopback.
+    pub namespace: Option<String>,
 }
 
 impl FindingRow {
@@ -36,6 +42,7 @@ impl FindingRow {
         };
         let pid = f.subject.pid();
         let endpoint = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
+        let (netns, namespace) = snapshot.finding_namespace(f).map_or((None, None), |(inode, name)| (inode, Some(name)));
         Self {
             id: f.id.clone(),
             rule_id: f.rule_id.clone(),
@@ -51,11 +58,13 @@ impl FindingRow {
             last_seen_ms: f.last_seen_ms,
             evidence: f.trace.iter().map(|t| format!("{} = {}", t.condition, t.value)).collect::<Vec<_>>().join("; "),
             explanation: f.explanation.clone(),
+            netns,
+            namespace,
         }
     }
 
     /// Column names, in CSV order.
-    pub const COLUMNS: [&'static str; 14] = [
+    pub const COLUMNS: [&'static str; 16] = [
         "id",
         "rule_id",
         "rule_name",
@@ -70,10 +79,12 @@ impl FindingRow {
         "last_seen_ms",
         "evidence",
         "explanation",
+        "netns",
+        "namespace",
     ];
 
     /// Values in [`Self::COLUMNS`] order, as text (empty for absent).
-    pub fn values(&self) -> [String; 14] {
+    pub fn values(&self) -> [String; 16] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.id.clone(),
@@ -90,6 +101,8 @@ impl FindingRow {
             self.last_seen_ms.to_string(),
             self.evidence.clone(),
             self.explanation.clone(),
+            opt(self.netns.map(|n| n.to_string())),
+            opt(self.namespace.clone()),
         ]
     }
 }

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::node_rows::{EndpointRow, FindingDoc, ListenerRow};
 use super::rows::{ProcessRow, SocketRow};
 use crate::collect::SourceInfo;
-use crate::model::{EndpointGroupNode, Finding, Health, NamespaceInfo, RemoteEndpointNode, ServiceListenerNode, Severity, Snapshot, StageTimings};
+use crate::model::{EndpointGroupNode, Health, NamespaceInfo, Severity, Snapshot, StageTimings};
 
 /// Format marker and version of the JSON document.
 pub const JSON_FORMAT: &str = "necromap-snapshot";
@@ -22,10 +23,10 @@ pub struct SnapshotDocument<'a> {
     pub summary: Summary,
     pub processes: Vec<ProcessRow<'a>>,
     pub sockets: Vec<SocketRow>,
-    pub endpoints: Vec<&'a RemoteEndpointNode>,
-    pub listeners: Vec<&'a ServiceListenerNode>,
+    pub endpoints: Vec<EndpointRow<'a>>,
+    pub listeners: Vec<ListenerRow<'a>>,
     pub endpoint_groups: &'a [EndpointGroupNode],
-    pub findings: &'a [Finding],
+    pub findings: Vec<FindingDoc<'a>>,
     pub health: HealthSection<'a>,
     /// The network namespaces in use, each with its readable name and
     /// whether it was read.
@@ -76,10 +77,10 @@ impl<'a> SnapshotDocument<'a> {
             },
             processes: s.processes.values().map(|p| ProcessRow::new(s, p)).collect(),
             sockets: s.sockets.iter().map(|x| SocketRow::new(s, x)).collect(),
-            endpoints: s.endpoints.values().collect(),
-            listeners: s.listeners.values().collect(),
+            endpoints: s.endpoints.values().map(|e| EndpointRow::new(s, e)).collect(),
+            listeners: s.listeners.values().map(|l| ListenerRow::new(s, l)).collect(),
             endpoint_groups: &s.graph.groups,
-            findings: &s.findings,
+            findings: s.findings.iter().map(|f| FindingDoc::new(s, f)).collect(),
             health: HealthSection { health: &s.health, timings: &s.timings, notes: &s.graph.notes },
             namespaces: &s.namespaces,
         }

@@ -4,14 +4,18 @@ pub mod csv;
 mod dot;
 mod finding_rows;
 mod json;
+mod node_rows;
 mod rows;
 mod summary;
 
 pub use dot::{dot_text, write_dot};
 pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
+pub use node_rows::{EndpointRow, FindingDoc, ListenerRow};
 pub use rows::{ProcessRow, SocketRow};
 pub use summary::summary_text;
 
+#[cfg(test)]
+mod namespace_tests;
 #[cfg(test)]
 mod tests;

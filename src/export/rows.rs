@@ -94,7 +94,7 @@ impl SocketRow {
             severity: facts.map(|f| f.severity),
             rule_ids: facts.map(|f| f.rule_ids.clone()).unwrap_or_default(),
             age_bound: s.age.map(|a| a.bound),
-            netns: s.raw.netns.map(|n| n.0).or_else(|| snapshot.namespace(None).map(|n| n.inode)),
+            netns: snapshot.namespace_inode(s.raw.netns),
             namespace: snapshot.namespace_name(s.raw.netns),
             container: snapshot.workload_label(s),
             remote_name: snapshot.remote_name(s).map(str::to_string),
@@ -186,11 +186,19 @@ pub struct ProcessRow<'a> {
     pub severity: Option<Severity>,
     /// Rule ids, sorted.
     pub rule_ids: &'a [String],
+    /// The readable name of its network namespace (`netns`, absent for the
+    /// observer's own): `host` for the observer's own.
+    pub namespace: String,
 }
 
 impl<'a> ProcessRow<'a> {
     pub fn new(snapshot: &'a Snapshot, node: &'a ProcessNode) -> Self {
         let facts = snapshot.index.process(node.facts.pid());
-        Self { node, severity: facts.map(|f| f.severity), rule_ids: facts.map_or(&[], |f| f.rule_ids.as_slice()) }
+        Self {
+            node,
+            severity: facts.map(|f| f.severity),
+            rule_ids: facts.map_or(&[], |f| f.rule_ids.as_slice()),
+            namespace: snapshot.namespace_name(node.facts.netns),
+        }
     }
 }

@@ -17,6 +17,7 @@ fn finding(rule: &str, name: &str, severity: Severity, subject: Subject, trace: 
         severity,
         tags: vec!["c2".into(), "odd".into()],
         subject,
+        netns: None,
         highlight: None,
         icon: None,
         trace: trace.iter().map(|(c, v)| TraceStep { condition: (*c).into(), value: (*v).into() }).collect(),
@@ -63,12 +64,15 @@ fn csv(s: &Snapshot, table: CsvTable) -> String {
 fn the_csv_findings_table_has_one_escaped_row_per_finding_worst_first() {
     let text = csv(&flagged(), CsvTable::Findings);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "id,rule_id,rule_name,severity,tags,subject_kind,socket_id,pid,process,endpoint,first_seen_ms,last_seen_ms,evidence,explanation");
+    assert_eq!(
+        lines[0],
+        "id,rule_id,rule_name,severity,tags,subject_kind,socket_id,pid,process,endpoint,first_seen_ms,last_seen_ms,evidence,explanation,netns,namespace"
+    );
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[1].starts_with("stdio@x,stdio,Reverse shell,critical,c2 odd,process,,3401,bash,,1000,2000,"), "{}", lines[1]);
     assert!(lines[1].contains("stdio_is_socket: true = fd 0 → socket\\x1b[31m"), "control characters escaped: {}", lines[1]);
     assert!(!text.contains('\x1b'));
-    assert!(lines[1].ends_with(",\"why, \"\"quoted\"\", twice\""), "RFC 4180 quoting: {}", lines[1]);
+    assert!(lines[1].ends_with(",\"why, \"\"quoted\"\", twice\",,host"), "RFC 4180 quoting, then the namespace: {}", lines[1]);
     let socket_row = lines[2];
     assert!(socket_row.contains(",high,c2 odd,socket,tcp:"), "{socket_row}");
     assert!(socket_row.contains(",3401,bash,203.0.113.200,"), "a socket finding names its remote: {socket_row}");

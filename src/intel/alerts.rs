@@ -155,6 +155,7 @@ pub fn alert_finding(digest: &AlertDigest, ip: IpAddr, now_ms: i64) -> Option<Fi
         severity,
         tags,
         subject: Subject::Endpoint { endpoint: EndpointKey::host(ip) },
+        netns: None,
         highlight: None,
         icon: Some(crate::spec::IconHint::Ghost),
         trace,

@@ -226,6 +226,12 @@ pub struct FindingItem {
     pub pid: Option<u32>,
     /// The remote address, for endpoint findings (and socket findings with a remote).
     pub remote_address: Option<String>,
+    /// The network namespace the subject lives in, by readable name, when it is not necromap's own; absent for necromap's own namespace and for an endpoint outside loopback (which every namespace shares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// That namespace's inode; absent with `namespace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<u32>,
     /// Each condition that matched, with the observed value.
     pub trace: Vec<TraceItem>,
     /// Why this deserves a look, in the language asked for.
@@ -245,6 +251,12 @@ impl FindingItem {
         };
         let pid = f.subject.pid().map(|p| p.0);
         let remote = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
+        // Most findings are about necromap's own namespace: saying `host`
+        // on each would only cost the model tokens, so only others are named.
+        let (netns, namespace) = match snapshot.finding_namespace(f) {
+            Some((inode, name)) if f.netns.is_some() => (inode, Some(safe(&name, NAME_MAX))),
+            _ => (None, None),
+        };
         let explanation = match lang {
             Lang::Ko if !f.explanation_ko.is_empty() => &f.explanation_ko,
             _ => &f.explanation,
@@ -259,6 +271,8 @@ impl FindingItem {
             socket_id,
             pid,
             remote_address: remote,
+            namespace,
+            netns,
             // Trace values were escaped and bounded when the engine wrote them.
             trace: f.trace.iter().map(|t| TraceItem { condition: t.condition.clone(), value: safe(&t.value, CMDLINE_MAX) }).collect(),
             explanation: explanation.clone(),

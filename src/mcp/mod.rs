@@ -18,6 +18,8 @@ pub mod dto;
 pub mod envelope;
 pub mod evidence;
 pub mod http;
+#[cfg(test)]
+mod namespace_tests;
 mod prompts;
 mod resources;
 mod schemas;

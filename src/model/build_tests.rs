@@ -228,6 +228,7 @@ fn evaluator_findings_are_sorted_into_the_snapshot() {
                 severity,
                 tags: vec![],
                 subject: Subject::Process { pid: Pid(10) },
+                netns: None,
                 highlight: None,
                 icon: None,
                 trace: vec![],
@@ -243,4 +244,19 @@ fn evaluator_findings_are_sorted_into_the_snapshot() {
     let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let s = b.build(web_host(1), info(), Some(&mut Two));
     assert_eq!(s.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), vec!["b", "a"]);
+}
+
+#[test]
+fn an_endpoint_reached_from_two_namespaces_is_one_endpoint_with_both_talkers() {
+    use crate::model::two_namespaces::{CONTAINER_NS, snapshot};
+    let s = snapshot(None);
+    let ip: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+    assert_eq!(s.endpoints_at(ip).collect::<Vec<_>>(), [EndpointKey::host(ip)], "one endpoint, not one per namespace");
+    let node = s.endpoints.get(&EndpointKey::host(ip)).expect("the endpoint");
+    assert_eq!((node.connection_count, node.process_count, node.netns), (2, 2, None));
+    let talkers = s.graph.talkers(EndpointKey::host(ip), &s.sockets);
+    assert_eq!(talkers, [(Some(Pid(10)), 1), (Some(Pid(20)), 1)], "the host's curl and the container's agent");
+    // The container's loopback stays its own.
+    let lo: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    assert_eq!(s.endpoints_at(lo).collect::<Vec<_>>(), [EndpointKey::of(lo, Some(CONTAINER_NS))]);
 }

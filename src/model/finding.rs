@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{EndpointKey, Pid, SocketKey};
+use super::keys::{EndpointKey, NetNs, Pid, SocketKey};
 use crate::spec::IconHint;
 use crate::terms::Severity;
 
@@ -24,6 +24,16 @@ impl Subject {
             Self::Process { pid } => Some(pid),
             Self::Socket { pid, .. } => pid,
             Self::Endpoint { .. } => None,
+        }
+    }
+
+    /// Whether the subject lives in one network namespace: every socket and
+    /// process does, and a loopback endpoint (that namespace's loopback);
+    /// any other address is one endpoint for every namespace that reaches it.
+    pub fn in_one_namespace(&self) -> bool {
+        match self {
+            Self::Endpoint { endpoint } => endpoint.ip.is_loopback(),
+            Self::Socket { .. } | Self::Process { .. } => true,
         }
     }
 
@@ -67,6 +77,12 @@ pub struct Finding {
     pub severity: Severity,
     pub tags: Vec<String>,
     pub subject: Subject,
+    /// The network namespace of the subject (the socket's, the process's,
+    /// or the loopback endpoint's); none for the observer's own and for an
+    /// endpoint outside loopback. Exports write it resolved, as the inode
+    /// and the readable name ([`super::Snapshot::finding_namespace`]).
+    #[serde(skip)]
+    pub netns: Option<NetNs>,
     pub highlight: Option<Highlight>,
     pub icon: Option<IconHint>,
     pub trace: Vec<TraceStep>,

@@ -29,6 +29,7 @@ fn finding(rule: &str, severity: Severity, subject: Subject, tags: &[&str]) -> F
         severity,
         tags: tags.iter().map(ToString::to_string).collect(),
         subject,
+        netns: None,
         highlight: None,
         icon: None,
         trace: vec![],

@@ -24,6 +24,8 @@ mod order;
 mod shell_link;
 mod snapshot;
 mod socket;
+#[cfg(test)]
+pub(crate) mod two_namespaces;
 pub mod view;
 mod workload;
 

@@ -174,6 +174,20 @@ impl Snapshot {
         self.endpoints.get(&socket.endpoint()).and_then(|e| e.hostname.as_deref())
     }
 
+    /// The inode of a namespace key: the observer's own is looked up (none
+    /// when the source does not say, e.g. recordings made before
+    /// namespaces were read).
+    pub fn namespace_inode(&self, ns: Option<NetNs>) -> Option<u32> {
+        ns.map(|n| n.0).or_else(|| self.namespace(None).map(|n| n.inode))
+    }
+
+    /// The namespace a finding is about, as every export writes it: its
+    /// inode and readable name; none for an endpoint outside loopback,
+    /// which every namespace shares.
+    pub fn finding_namespace(&self, f: &Finding) -> Option<(Option<u32>, String)> {
+        f.subject.in_one_namespace().then(|| (self.namespace_inode(f.netns), self.namespace_name(f.netns)))
+    }
+
     /// A readable name for a namespace key: `host` for the observer's own.
     pub fn namespace_name(&self, ns: Option<NetNs>) -> String {
         match (ns, self.namespace(ns)) {

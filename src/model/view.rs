@@ -110,6 +110,7 @@ mod tests {
             severity: Severity::Critical,
             tags: vec!["c2".into()],
             subject: Subject::Process { pid: Pid(3401) },
+            netns: None,
             highlight: None,
             icon: None,
             trace: vec![],

@@ -271,6 +271,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], se
                 GroupKey::Endpoint(e) | GroupKey::ProcessEndpoint(_, e) => (Subject::Endpoint { endpoint: e }, e.to_string()),
                 GroupKey::Process(p) => (Subject::Process { pid: p }, format!("pid:{p}")),
             };
+            let netns = subject_netns(ctx, subject, first);
             let mut severity = rule.rule.severity;
             // A connection or endpoint finding is judged by its remote; a
             // process finding by the most public remote among the sockets
@@ -307,6 +308,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], se
                 severity,
                 tags,
                 subject,
+                netns,
                 highlight: rule.highlight,
                 icon: rule.rule.effects.icon_hint,
                 trace,
@@ -317,6 +319,17 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], se
                 last_seen_ms: now,
             });
         }
+    }
+}
+
+/// The namespace a finding's subject lives in: the socket's, the
+/// process's (its facts, else the item's), or the loopback endpoint's; none
+/// for the observer's own and for endpoints outside loopback.
+fn subject_netns(ctx: &Context<'_>, subject: Subject, item: &Item<'_>) -> Option<crate::model::NetNs> {
+    match subject {
+        Subject::Socket { .. } => item.socket.map_or(item.netns, |s| s.raw.netns),
+        Subject::Process { pid } => ctx.snapshot.process(pid).map_or(item.netns, |p| p.facts.netns),
+        Subject::Endpoint { endpoint } => endpoint.netns,
     }
 }
 

@@ -121,6 +121,11 @@ pub struct SocketEvent {
     pub bytes_sent: Option<u64>,
     pub bytes_received: Option<u64>,
     pub duration_ms: Option<i64>,
+    /// The network namespace's inode (necromap's own included); none when
+    /// the source does not say.
+    pub netns: Option<u32>,
+    /// Its readable name at the time (`host` for necromap's own).
+    pub namespace: Option<String>,
 }
 
 /// A finding as stored: seen once more at `seen_ms`.
@@ -138,6 +143,10 @@ pub struct FindingRow {
     pub endpoint: Option<String>,
     pub first_seen_ms: i64,
     pub seen_ms: i64,
+    /// The subject's network namespace inode and readable name; none for an
+    /// endpoint outside loopback.
+    pub netns: Option<u32>,
+    pub namespace: Option<String>,
 }
 
 /// Where an eve.json file was read to.
@@ -237,8 +246,8 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
         let mut ev = tx.prepare_cached(
-            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid, bytes_sent, bytes_received, duration_ms, remote_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid, bytes_sent, bytes_received, duration_ms, remote_name, netns, namespace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         )?;
         for e in &batch.events {
             ev.execute(params![
@@ -259,13 +268,16 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 e.bytes_sent.map(|b| b as i64),
                 e.bytes_received.map(|b| b as i64),
                 e.duration_ms,
-                e.remote_name
+                e.remote_name,
+                e.netns,
+                e.namespace
             ])?;
         }
         let mut fi = tx.prepare_cached(
-            "INSERT INTO findings (id, rule_id, rule_name, severity, tags, subject_kind, socket_id, pid, exe, endpoint, first_seen_ms, last_seen_ms, count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)
-             ON CONFLICT(id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), severity = excluded.severity, count = count + 1",
+            "INSERT INTO findings (id, rule_id, rule_name, severity, tags, subject_kind, socket_id, pid, exe, endpoint, first_seen_ms, last_seen_ms, count, netns, namespace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14)
+             ON CONFLICT(id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), severity = excluded.severity, count = count + 1,
+               netns = excluded.netns, namespace = excluded.namespace",
         )?;
         for f in &batch.findings {
             fi.execute(params![
@@ -280,7 +292,9 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
                 f.exe,
                 f.endpoint,
                 f.first_seen_ms,
-                f.seen_ms
+                f.seen_ms,
+                f.netns,
+                f.namespace
             ])?;
         }
         let mut al = tx.prepare_cached(

@@ -41,6 +41,11 @@ fn remote_name(snapshot: &Snapshot, key: crate::model::EndpointKey) -> Option<St
     (!name.is_empty()).then(|| crate::text::bounded(name, NAME_MAX))
 }
 
+/// A namespace's readable name, bounded for the store.
+fn namespace_name(snapshot: &Snapshot, ns: Option<crate::model::NetNs>) -> String {
+    crate::text::bounded(&snapshot.namespace_name(ns), NAME_MAX)
+}
+
 fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> SocketEvent {
     let pid = s.owner();
     let facts = pid.and_then(|p| snapshot.process(p)).map(|p| &p.facts);
@@ -67,6 +72,8 @@ fn event(snapshot: &Snapshot, s: &Socket, kind: EventKind, at_ms: i64) -> Socket
         bytes_sent: closed.then(|| s.raw.tcp.map(|t| t.bytes_acked)).flatten(),
         bytes_received: closed.then(|| s.raw.tcp.map(|t| t.bytes_received)).flatten(),
         duration_ms: closed.then(|| at_ms - s.first_seen_ms),
+        netns: snapshot.namespace_inode(s.raw.netns),
+        namespace: Some(namespace_name(snapshot, s.raw.netns)),
     }
 }
 
@@ -76,6 +83,7 @@ fn short_lived(snapshot: &Snapshot, c: &ClosedSocket) -> [SocketEvent; 2] {
     let end = c.socket.at_ms;
     let start = c.started_ms.unwrap_or(end).min(end);
     let name = remote_name(snapshot, crate::model::EndpointKey::of(c.socket.remote.ip(), c.netns));
+    let (netns, namespace) = (snapshot.namespace_inode(c.netns), namespace_name(snapshot, c.netns));
     let row = |kind: EventKind, at_ms: i64| SocketEvent {
         at_ms,
         kind,
@@ -98,6 +106,8 @@ fn short_lived(snapshot: &Snapshot, c: &ClosedSocket) -> [SocketEvent; 2] {
         bytes_sent: (kind == EventKind::Closed).then(|| c.socket.tcp.map(|t| t.bytes_acked)).flatten(),
         bytes_received: (kind == EventKind::Closed).then(|| c.socket.tcp.map(|t| t.bytes_received)).flatten(),
         duration_ms: (kind == EventKind::Closed && c.started_ms.is_some()).then_some(end - start),
+        netns,
+        namespace: Some(namespace.clone()),
     };
     [row(EventKind::Opened, start), row(EventKind::Closed, end)]
 }
@@ -111,6 +121,7 @@ pub fn finding_row(snapshot: &Snapshot, f: &crate::model::Finding) -> FindingRow
     };
     let pid = f.subject.pid().map(|p| p.0);
     let endpoint = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
+    let (netns, namespace) = snapshot.finding_namespace(f).map_or((None, None), |(inode, name)| (inode, Some(crate::text::bounded(&name, NAME_MAX))));
     let exe = pid.and_then(|p| snapshot.process(crate::model::Pid(p))).and_then(|p| p.facts.exe.as_deref()).map(|e| crate::text::bounded(e, 512));
     FindingRow {
         id: crate::text::bounded(&f.id, 512),
@@ -125,6 +136,8 @@ pub fn finding_row(snapshot: &Snapshot, f: &crate::model::Finding) -> FindingRow
         endpoint,
         first_seen_ms: f.first_seen_ms,
         seen_ms: snapshot.taken_at_ms,
+        netns,
+        namespace,
     }
 }
 

@@ -99,6 +99,16 @@ pub const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE socket_events ADD COLUMN remote_name TEXT;
     ",
+    // 3: the network namespace of each socket event and finding: its inode
+    // and readable name when recorded (`host` for necromap's own). NULL for
+    // rows written before, and for findings about an endpoint outside
+    // loopback (every namespace shares it).
+    r"
+    ALTER TABLE socket_events ADD COLUMN netns INTEGER;
+    ALTER TABLE socket_events ADD COLUMN namespace TEXT;
+    ALTER TABLE findings ADD COLUMN netns INTEGER;
+    ALTER TABLE findings ADD COLUMN namespace TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

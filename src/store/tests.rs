@@ -236,8 +236,88 @@ fn a_store_from_before_names_opens_and_migrates_keeping_its_rows() {
         bytes_sent: None,
         bytes_received: None,
         duration_ms: None,
+        netns: None,
+        namespace: None,
     };
     write(&mut conn, &Batch { events: vec![ev], ..Batch::default() }).expect("write");
     let rows = super::query::connections_with(&conn, ip, 0, 10).expect("query");
     assert_eq!(rows.iter().map(|r| r.remote_name.as_deref()).collect::<Vec<_>>(), [None, Some("www.example.test")]);
+}
+
+#[test]
+fn socket_events_and_findings_carry_their_namespace_even_for_short_connections() {
+    use crate::model::two_namespaces::{CONTAINER_NS, HOST_INODE, snapshot};
+    use crate::model::{ClosedSocket, DestroyedSocket, Direction, OwnerSource, Pid, SocketKey, SocketState};
+    let mut frame = snapshot(None);
+    // A connection in the container's namespace that no dump saw.
+    let raw = frame.sockets.iter().find(|s| s.raw.netns == Some(CONTAINER_NS) && s.raw.remote.port() == 443).expect("container socket").raw.clone();
+    let gone = DestroyedSocket::from_raw(&crate::model::RawSocket { key: SocketKey { cookie: 99, ..raw.key }, state: SocketState::Close, ..raw }, 900);
+    frame.closed.push(ClosedSocket {
+        socket: gone,
+        netns: Some(CONTAINER_NS),
+        pid: Some(Pid(20)),
+        comm: None,
+        owner_source: OwnerSource::Unknown,
+        direction: Direction::Outbound,
+        started_ms: Some(890),
+        seen_in_dump: false,
+        established: true,
+    });
+    let mut set = RuleSet::empty();
+    set.add_text("version: 1\nrules:\n  - { id: p, name: P, severity: low, scope: process, match: { remote_port_in: [443] } }\n", "p.yaml").expect("pack");
+    frame.set_findings(Engine::new(set, IocSet::new()).run(&frame, &crate::model::History::default()));
+    let batch = Recorder::default().record(&Arc::new(frame));
+    let short: Vec<_> = batch.events.iter().filter(|e| e.socket_id.ends_with("0000000000000063")).collect();
+    assert_eq!(short.len(), 2, "opened and closed");
+    assert!(short.iter().all(|e| e.netns == Some(CONTAINER_NS.0) && e.namespace.as_deref() == Some("web-ns")), "{short:?}");
+    let host = batch.events.iter().find(|e| e.local_port == 40000).expect("host connection");
+    assert_eq!((host.netns, host.namespace.as_deref()), (Some(HOST_INODE), Some("host")));
+    let agent = batch.findings.iter().find(|f| f.pid == Some(20)).expect("the agent's finding");
+    assert_eq!((agent.netns, agent.namespace.as_deref()), (Some(CONTAINER_NS.0), Some("web-ns")));
+
+    let (_dir, path) = temp_db();
+    let mut conn = open(&path).expect("open");
+    write(&mut conn, &batch).expect("write");
+    let stored: Vec<(Option<u32>, Option<String>)> = conn
+        .prepare("SELECT netns, namespace FROM socket_events WHERE socket_id LIKE '%63' ORDER BY at_ms")
+        .expect("sql")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(stored, vec![(Some(CONTAINER_NS.0), Some("web-ns".to_string())); 2]);
+    let ns: Option<String> = conn.query_row("SELECT namespace FROM findings WHERE pid = 20", [], |r| r.get(0)).expect("finding");
+    assert_eq!(ns.as_deref(), Some("web-ns"));
+}
+
+#[test]
+fn a_store_from_before_namespaces_migrates_keeping_its_rows_without_one() {
+    let (_dir, path) = temp_db();
+    {
+        // A version-2 store with one event and one finding.
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch(schema::MIGRATIONS[0]).expect("v1 schema");
+        conn.execute_batch(schema::MIGRATIONS[1]).expect("v2 schema");
+        conn.pragma_update(None, "user_version", 2).expect("version");
+        conn.execute(
+            "INSERT INTO socket_events (at_ms, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, uid, remote_name)
+             VALUES (5, 'opened', 'tcp:1', 'tcp', 'ESTABLISHED', 'outbound', '10.0.0.5', 40000, '192.0.2.7', 443, 0, NULL)",
+            [],
+        )
+        .expect("old event");
+        conn.execute(
+            "INSERT INTO findings (id, rule_id, rule_name, severity, tags, subject_kind, first_seen_ms, last_seen_ms, count)
+             VALUES ('r@pid:1', 'r', 'R', 1, '', 'process', 5, 5, 1)",
+            [],
+        )
+        .expect("old finding");
+    }
+    let conn = open(&path).expect("an old store opens");
+    let v: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(v, schema::current_version());
+    let ev: (String, Option<u32>, Option<String>) =
+        conn.query_row("SELECT socket_id, netns, namespace FROM socket_events", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("old event kept");
+    assert_eq!(ev, ("tcp:1".to_string(), None, None), "rows from before namespaces have none");
+    let f: (String, Option<u32>) = conn.query_row("SELECT id, netns FROM findings", [], |r| Ok((r.get(0)?, r.get(1)?))).expect("old finding kept");
+    assert_eq!(f, ("r@pid:1".to_string(), None));
 }

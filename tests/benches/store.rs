@@ -121,6 +121,8 @@ fn main() {
             bytes_sent: Some(i as u64),
             bytes_received: Some(2 * i as u64),
             duration_ms: Some(1000),
+            netns: None,
+            namespace: None,
         });
         if batch.events.len() == 50_000 {
             necromap::store::write(&mut conn, &batch).expect("commit");

@@ -50,6 +50,14 @@ pub struct PumpStats {
     pub failed_listeners: u64,
 }
 
+impl PumpStats {
+    /// Overrun episodes and queue drops since `earlier`: more than zero
+    /// means some sockets closed without an event, in any namespace.
+    pub fn lost_since(&self, earlier: &Self) -> u64 {
+        self.kernel_overruns.saturating_sub(earlier.kernel_overruns) + self.dropped_queue_full.saturating_sub(earlier.dropped_queue_full)
+    }
+}
+
 enum Control {
     Add(u64, DestroyListener),
     Remove(u64),
