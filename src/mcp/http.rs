@@ -83,8 +83,9 @@ pub fn allowed_connections(asked: usize) -> (usize, Option<String>) {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     let Some(soft) = limit else { return (asked.max(1), None) };
     let allowed = clamp_connections(asked, soft);
-    let note = (allowed < asked)
-        .then(|| format!("--mcp-max-connections {asked} lowered to {allowed}: the open-file limit is {soft} and {FD_RESERVE} descriptors are kept for the collector"));
+    let note = (allowed < asked).then(|| {
+        format!("--mcp-max-connections {asked} lowered to {allowed}: the open-file limit is {soft} and {FD_RESERVE} descriptors are kept for the collector")
+    });
     (allowed, note)
 }
 
