@@ -62,7 +62,7 @@ fn a_hostile_ioc_list_gives_a_short_inert_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let nested = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
     let cases = [
-        ("controls.txt", format!("\x1b[2J\x1b]0;owned\x07\u{9b}31m\u{85}\u{7f}evil\u{202e}txt.exe\n")),
+        ("controls.txt", "\x1b[2J\x1b]0;owned\x07\u{9b}31m\u{85}\u{7f}evil\u{202e}txt.exe\n".to_string()),
         ("deep.txt", format!("# tag: x\n{nested}\n")),
         ("deep.json", format!("{{\"prefixes\":{nested}\u{202e}}}")),
     ];

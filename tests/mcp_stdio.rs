@@ -5,6 +5,7 @@
 //! keep serving). The child is shut down and reaped by `cancel()`.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -394,10 +395,11 @@ async fn many_alerting_parties_page_their_findings_in_small_answers() {
     let mut lines = String::with_capacity(PARTIES * 320);
     for i in 0..PARTIES {
         let ip = format!("127.{}.{}.{}", 1 + i / 65_536, i / 256 % 256, i % 256);
-        lines.push_str(&format!(
+        writeln!(
+            lines,
             r#"{{"timestamp":"2026-11-01T12:00:00.000000+0000","flow_id":{i},"event_type":"alert","src_ip":"{ip}","src_port":40000,"dest_ip":"127.0.0.1","dest_port":22,"proto":"TCP","direction":"to_server","flow":{{"src_ip":"{ip}","dest_ip":"127.0.0.1"}},"alert":{{"action":"allowed","gid":1,"signature_id":{i},"rev":1,"signature":"ET TEST party {i}","category":"Attempted Administrator Privilege Gain","severity":1}}}}"#
-        ));
-        lines.push('\n');
+        )
+        .expect("a string takes it");
     }
     std::fs::write(&eve, lines).expect("eve");
     let started = Instant::now();
