@@ -55,8 +55,9 @@ pub struct Analysis {
     pub findings_by_severity: BTreeMap<String, Vec<FindingBrief>>,
     /// How many findings there are of each severity.
     pub findings_count_by_severity: BTreeMap<String, usize>,
-    /// Findings in all, and how many findings_by_severity lists.
+    /// Findings in all.
     pub findings_total: usize,
+    /// Findings listed in findings_by_severity (fewer than findings_total when the limit, or the answer's size, cut the list).
     pub findings_listed: usize,
     /// How many findings carry each tag.
     pub findings_by_tag: BTreeMap<String, usize>,
