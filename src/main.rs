@@ -24,7 +24,7 @@ fn main() {
         if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
             return;
         }
-        eprintln!("necromap: {}", necromap::text::error_chain(e.as_ref()));
+        eprintln!("necromap: {}", necromap::text::error_text(e.as_ref()));
         std::process::exit(1);
     }
 }

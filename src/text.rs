@@ -160,13 +160,28 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error.source();
     while let Some(c) = cause {
         let text = c.to_string();
-        if !text.is_empty() && !out.contains(&text) {
+        // A cause such as SQLite's `Error code 26: file is not a database`
+        // restates what was said behind its own prefix.
+        let restated = text.split_once(": ").is_some_and(|(_, rest)| !rest.is_empty() && out.contains(rest));
+        if !text.is_empty() && !out.contains(&text) && !restated {
             out.push_str(": ");
             out.push_str(&text);
         }
         cause = c.source();
     }
     out
+}
+
+/// Most characters of an error message printed for the user.
+pub const ERROR_MAX: usize = 8 * 1024;
+
+/// [`error_chain`] as printed for the user: every unsafe character escaped
+/// (a message may quote a hostile file or name) except the newlines between
+/// its lines, and bounded to [`ERROR_MAX`] characters.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let chain = error_chain(error);
+    let escaped: Vec<String> = chain.split('\n').map(escape_control).collect();
+    bounded(&escaped.join("\n"), ERROR_MAX)
 }
 
 #[cfg(test)]
@@ -188,5 +203,32 @@ mod error_chain_tests {
         let text = super::error_chain(&e);
         assert_eq!(text.matches("not found").count(), 1, "{text}");
         assert!(text.starts_with("loading rules: /x: cannot read: "), "{text}");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Said {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Said>>,
+    }
+
+    #[test]
+    fn a_cause_restating_behind_a_prefix_is_left_out() {
+        let code = Said { text: "Error code 26: file is not a database", source: None };
+        let sqlite = Said { text: "file is not a database", source: Some(Box::new(code)) };
+        let e = Said { text: "event store x.db: file is not a database", source: Some(Box::new(sqlite)) };
+        assert_eq!(super::error_chain(&e), "event store x.db: file is not a database");
+        let other = Said { text: "event store x.db", source: Some(Box::new(Said { text: "Error code 14: unable to open", source: None })) };
+        assert_eq!(super::error_chain(&other), "event store x.db: Error code 14: unable to open");
+    }
+
+    #[test]
+    fn printed_errors_are_escaped_and_bounded() {
+        let e = Outer(Quoting { file: format!("/x\u{9b}\u{202e}\x1b[2J\n{}", "y".repeat(20_000)), source: std::io::Error::other("z") });
+        let text = super::error_text(&e);
+        assert!(!text.chars().any(|c| super::is_unsafe(c) && c != '\n'), "{text}");
+        assert!(text.contains("/x\\x9b\\u{202e}\\x1b[2J\n"), "{text}");
+        assert_eq!(text.chars().count(), super::ERROR_MAX);
     }
 }

@@ -21,6 +21,8 @@ pub enum BaselineError {
     NoDataDir,
     #[error(transparent)]
     Input(crate::input::InputError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The directory baselines are kept in.

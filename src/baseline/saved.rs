@@ -23,18 +23,14 @@ impl std::fmt::Display for SavedIn {
     }
 }
 
-fn store_error(e: &crate::store::StoreError) -> BaselineError {
-    BaselineError::Io { path: PathBuf::from("event store"), source: std::io::Error::other(e.to_string()) }
-}
-
 /// Save under `name`: in the store when there is one, else to a file.
 pub fn save(baseline: &Baseline, name: &str, store: Option<&Path>) -> Result<SavedIn, BaselineError> {
     match store {
         Some(db) if !is_path(name) => {
             files::baseline_path(name)?; // the same name rules as files
-            let mut conn = crate::store::open(db).map_err(|e| store_error(&e))?;
+            let mut conn = crate::store::open(db)?;
             let batch = crate::store::Batch { baselines: vec![baseline.clone()], ..crate::store::Batch::default() };
-            crate::store::write(&mut conn, &batch).map_err(|e| store_error(&e))?;
+            crate::store::write(&mut conn, &batch)?;
             Ok(SavedIn::Store(db.to_path_buf()))
         }
         _ => files::save(baseline, name).map(SavedIn::File),
@@ -49,8 +45,8 @@ pub fn exists(name: &str, store: Option<&Path>) -> bool {
 /// Load `name`: from the store, else from the files.
 pub fn load(name: &str, store: Option<&Path>) -> Result<Baseline, BaselineError> {
     if let Some(db) = store.filter(|db| db.exists() && !is_path(name)) {
-        let conn = crate::store::open_reader(db).map_err(|e| store_error(&e))?;
-        if let Some(b) = crate::store::query::baseline(&conn, name).map_err(|e| store_error(&e))? {
+        let conn = crate::store::open_reader(db)?;
+        if let Some(b) = crate::store::query::baseline(&conn, name)? {
             return Ok(b);
         }
     }
@@ -61,8 +57,8 @@ pub fn load(name: &str, store: Option<&Path>) -> Result<Baseline, BaselineError>
 pub fn list(store: Option<&Path>) -> Result<Vec<(String, SavedIn)>, BaselineError> {
     let mut out = Vec::new();
     if let Some(db) = store.filter(|db| db.exists()) {
-        let conn = crate::store::open_reader(db).map_err(|e| store_error(&e))?;
-        for (name, _) in crate::store::query::baselines(&conn).map_err(|e| store_error(&e))? {
+        let conn = crate::store::open_reader(db)?;
+        for (name, _) in crate::store::query::baselines(&conn)? {
             out.push((name, SavedIn::Store(db.to_path_buf())));
         }
     }

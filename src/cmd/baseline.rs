@@ -1,6 +1,6 @@
 //! `necromap baseline save|compare|list`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use necromap::baseline::Baseline;
 use necromap::baseline::saved;
 
@@ -40,6 +40,11 @@ pub fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
             }
         }
         BaselineAction::List => {
+            // A store asked for by name must open: "no saved baselines"
+            // would hide that it could not be read.
+            if let (Some(db), Some(_)) = (store, &cli.db) {
+                necromap::store::open_reader(db).context("baseline list: the store could not be opened")?;
+            }
             let all = saved::list(store)?;
             if all.is_empty() {
                 println!("no saved baselines (save one with `necromap baseline save`)");

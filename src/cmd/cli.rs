@@ -143,7 +143,7 @@ pub struct Cli {
     /// With --http or --serve-mcp: connections held at once, so no client can take the collector's
     /// file descriptors; when all are taken, the oldest connection that never showed the token is
     /// closed for a newcomer. A connection that sends nothing for 5 s, or whose headers or body take
-    /// over 10 s, is closed.
+    /// over 10 s, is closed. Lowered to the open-file limit minus 256 descriptors kept for the collector.
     #[arg(long, value_name = "N", default_value_t = necromap::mcp::http::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
     pub mcp_max_connections: usize,
 

@@ -17,7 +17,7 @@ use necromap::model::Evaluator;
 use necromap::rules::RuleSet;
 use necromap::spec::Spec;
 use necromap::store::status::{StoreStatus, WithStoreHealth};
-use necromap::store::writer::{StoreWriter, WriterOptions};
+use necromap::store::writer::{OpenedStore, StoreWriter, WriterOptions};
 
 use crate::cmd::cli::Cli;
 
@@ -62,7 +62,8 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         (Some(book), Some(path)) => Box::new(AlertEvaluator::new(judged, book.clone(), path.display().to_string())),
         _ => Box::new(judged),
     };
-    let collector = Collector::spawn(crate::cmd::setup::open_source(cli)?, spec, cli.interval, Some(evaluator));
+    // The store is opened before the collector starts: its first snapshot
+    // (and so the first MCP answer) already says when there is none.
     let mut store_path = match store_path(cli) {
         Ok(p) => p,
         Err(e) => {
@@ -70,7 +71,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
             None
         }
     };
-    let writer = match &store_path {
+    let opened = match &store_path {
         Some(path) => {
             let options = WriterOptions {
                 path: path.clone(),
@@ -78,14 +79,23 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
                 trace_commits: std::env::var_os("NECROMAP_STORE_TRACE").is_some(),
                 status: status.clone(),
             };
-            match StoreWriter::spawn(options, Some(collector.snapshots())) {
-                Ok(w) => Some(w),
+            match OpenedStore::open(options) {
+                Ok(o) => Some(o),
                 // Run without it, and say so in health and the banner.
                 Err(e) => {
-                    status.update(|s| s.unavailable = Some(format!("{}: {e}", path.display())));
+                    status.update(|s| s.unavailable = Some(necromap::text::error_chain(&e)));
                     None
                 }
             }
+        }
+        None => None,
+    };
+    let collector = Collector::spawn(crate::cmd::setup::open_source(cli)?, spec, cli.interval, Some(evaluator));
+    let writer = match opened.map(|o| o.start(Some(collector.snapshots()))) {
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            status.update(|s| s.unavailable = Some(necromap::text::error_chain(&e)));
+            None
         }
         None => None,
     };

@@ -43,7 +43,12 @@ async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, cancel: Cancell
         eprintln!("necromap: warning: serving MCP on {addr}, reachable from other hosts; the token is the only guard");
     }
     let (token, source) = http::obtain_token(None)?;
-    let options = HttpOptions { addr, allow_remote, token, max_connections: cli.mcp_max_connections, max_sessions: cli.mcp_max_sessions };
+    // Connections never take the descriptors the collector needs.
+    let (max_connections, lowered) = http::allowed_connections(cli.mcp_max_connections);
+    if let Some(note) = lowered {
+        eprintln!("necromap: warning: {note}");
+    }
+    let options = HttpOptions { addr, allow_remote, token, max_connections, max_sessions: cli.mcp_max_sessions };
     let bound = http::bind(state, &options, cancel).await?;
     let url = format!("http://{}/mcp", bound.local_addr);
     let token_note = match &source {

@@ -41,6 +41,9 @@ use super::{McpState, NecromapServer};
 pub const MAX_BODY: usize = 1 << 20;
 /// Connections held at once, by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Descriptors kept for the collector (/proc, netlink, namespaces, the
+/// store, logs): connections never take these.
+pub const FD_RESERVE: u64 = 256;
 /// MCP sessions alive at once, by default.
 pub const DEFAULT_MAX_SESSIONS: usize = 256;
 /// A connection that sends no byte within this is closed.
@@ -64,6 +67,26 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// MCP sessions alive at once; the least recently used makes room.
     pub max_sessions: usize,
+}
+
+/// Connections that may be held under a soft open-file limit of
+/// `soft_limit`: at most `asked`, leaving [`FD_RESERVE`] descriptors to the
+/// collector, and at least one.
+pub fn clamp_connections(asked: usize, soft_limit: u64) -> usize {
+    let room = usize::try_from(soft_limit.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+    asked.min(room).max(1)
+}
+
+/// [`clamp_connections`] under this process's soft open-file limit, and a
+/// sentence saying so when the number asked for was lowered.
+pub fn allowed_connections(asked: usize) -> (usize, Option<String>) {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let Some(soft) = limit else { return (asked.max(1), None) };
+    let allowed = clamp_connections(asked, soft);
+    let note = (allowed < asked).then(|| {
+        format!("--mcp-max-connections {asked} lowered to {allowed}: the open-file limit is {soft} and {FD_RESERVE} descriptors are kept for the collector")
+    });
+    (allowed, note)
 }
 
 /// Where a generated token is written.
@@ -350,6 +373,17 @@ async fn serve_connection(stream: tokio::net::TcpStream, app: axum::Router, h1: 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn connections_leave_the_collector_its_reserve() {
+        use super::{FD_RESERVE, clamp_connections};
+        assert_eq!(clamp_connections(64, 1_048_576), 64, "a large limit leaves the flag as it is");
+        assert_eq!(clamp_connections(5_000, 1_024), 1_024 - FD_RESERVE as usize);
+        assert_eq!(clamp_connections(64, 300), 300 - FD_RESERVE as usize);
+        assert_eq!(clamp_connections(64, 100), 1, "at least one, however low the limit");
+        assert_eq!(clamp_connections(64, FD_RESERVE), 1);
+        assert_eq!(clamp_connections(0, 1_024), 1);
+    }
+
     use super::*;
 
     fn gate() -> Gate {

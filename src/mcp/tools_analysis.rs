@@ -14,7 +14,7 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, Lang, ProcessItem, finding_about_pid, portable_schema, safe};
+use super::dto::{ConnectionItem, FindingItem, LIST_BUDGET, Lang, ProcessItem, check_limit, default_limit, finding_about_pid, fit, portable_schema, safe};
 use super::tools_connections::{severity_counts, unknown_view};
 use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
 
@@ -25,6 +25,9 @@ pub struct AnalyzeArgs {
     /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …). Empty: all sockets.
     #[serde(default)]
     pub view: String,
+    /// Most findings to list in findings_by_severity, most severe first (1 to 10000); the counts cover all of them.
+    #[serde(default = "default_limit")]
+    pub limit: u32,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -48,8 +51,14 @@ pub struct Analysis {
     pub endpoint_count: usize,
     /// Sockets by the highest severity of their findings ("none": no finding).
     pub sockets_by_severity: BTreeMap<String, usize>,
-    /// Findings by severity, most severe first within the host.
+    /// Findings by severity: at most `limit` in all, the most severe first (see findings_count_by_severity for how many there are).
     pub findings_by_severity: BTreeMap<String, Vec<FindingBrief>>,
+    /// How many findings there are of each severity.
+    pub findings_count_by_severity: BTreeMap<String, usize>,
+    /// Findings in all.
+    pub findings_total: usize,
+    /// Findings listed in findings_by_severity (fewer than findings_total when the limit, or the answer's size, cut the list).
+    pub findings_listed: usize,
     /// How many findings carry each tag.
     pub findings_by_tag: BTreeMap<String, usize>,
     /// Rules loaded, and the packs they came from.
@@ -164,7 +173,7 @@ fn by_severity_desc(findings: &mut [FindingItem]) {
 #[tool_router(router = analysis_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Summary of the host's connections: sockets by severity, findings grouped by severity and by tag, and the rules loaded. Optionally restricted to one view of the spec.",
+        description = "Summary of the host's connections: sockets by severity, findings counted by severity and by tag (and listed, at most limit, default 100, the most severe first), and the rules loaded. Optionally restricted to one view of the spec.",
         annotations(title = "Analyze connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn analyze_connections(&self, Parameters(a): Parameters<AnalyzeArgs>) -> Result<Json<Analysis>, String> {
@@ -174,15 +183,26 @@ impl NecromapServer {
             name => Some(&self.state.spec.views.get(name).ok_or_else(|| unknown_view(self, name))?.filter),
         };
         let sockets: Vec<&Socket> = s.sockets.iter().filter(|x| filter.is_none_or(|f| view::passes(f, &s, x))).collect();
+        let limit = check_limit(a.limit)?;
+        // Bounded by the limit and the answer's budget: a remote party
+        // controls how many alert findings exist.
+        let mut ranked: Vec<&crate::model::Finding> = s.findings.iter().collect();
+        ranked.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let briefs: Vec<(Severity, FindingBrief)> = ranked
+            .iter()
+            .take(limit)
+            .map(|f| (f.severity, FindingBrief { id: safe(&f.id, 256), rule_id: f.rule_id.clone(), rule_name: f.rule_name.clone(), tags: f.tags.clone() }))
+            .collect();
+        let briefs = fit(briefs, LIST_BUDGET);
+        let findings_listed = briefs.len();
         let mut findings_by_severity: BTreeMap<String, Vec<FindingBrief>> = BTreeMap::new();
+        for (severity, brief) in briefs {
+            findings_by_severity.entry(severity.name().to_string()).or_default().push(brief);
+        }
+        let mut findings_count_by_severity: BTreeMap<String, usize> = BTreeMap::new();
         let mut findings_by_tag: BTreeMap<String, usize> = BTreeMap::new();
         for f in &s.findings {
-            findings_by_severity.entry(f.severity.name().to_string()).or_default().push(FindingBrief {
-                id: safe(&f.id, 256),
-                rule_id: f.rule_id.clone(),
-                rule_name: f.rule_name.clone(),
-                tags: f.tags.clone(),
-            });
+            *findings_count_by_severity.entry(f.severity.name().to_string()).or_insert(0) += 1;
             for t in &f.tags {
                 *findings_by_tag.entry(t.clone()).or_insert(0) += 1;
             }
@@ -196,6 +216,9 @@ impl NecromapServer {
             endpoint_count: s.endpoints.len(),
             sockets_by_severity: severity_counts(&s, sockets.into_iter()),
             findings_by_severity,
+            findings_count_by_severity,
+            findings_total: s.findings.len(),
+            findings_listed,
             findings_by_tag,
             rules_loaded: self.state.rules.rules.len(),
             packs: self.state.rules.files.clone(),

@@ -134,6 +134,9 @@ pub struct SuspiciousArgs {
     /// Connections to skip, for paging.
     #[serde(default)]
     pub offset: u32,
+    /// Findings to skip, for paging the findings (keep offset and limit as they were: the order depends on the connections page).
+    #[serde(default)]
+    pub findings_offset: u32,
 }
 
 fn medium() -> String {
@@ -160,10 +163,14 @@ pub struct SuspiciousList {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u32>,
     pub connections: Vec<FlaggedConnection>,
-    /// Findings at or above the severity, at most `limit`: first those about the connections returned, then the others (also those without an open socket, such as beacons and alert-only parties), most severe first.
+    /// Findings at or above the severity, at most `limit` from findings_offset: first those about the connections returned, then the others (also those without an open socket, such as beacons and alert-only parties), most severe first.
     pub findings: Vec<FindingItem>,
-    /// Findings at or above the severity before the limit.
+    /// Findings at or above the severity before paging.
     pub findings_total: usize,
+    pub findings_offset: u32,
+    /// Where the next page of findings starts (pass it as findings_offset), when some remain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings_next_offset: Option<u32>,
 }
 
 /// Sockets passing the `list_connections` filters.
@@ -270,7 +277,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Connections that detection rules flagged at or above min_severity (default medium), each with the ids of its findings, plus every such finding with its trace, explanation (lang en or ko) and next steps.",
+        description = "Connections that detection rules flagged at or above min_severity (default medium), each with the ids of its findings, plus such findings with their trace, explanation (lang en or ko) and next steps. Paged: limit (default 100, max 10000) bounds both lists; offset pages the connections (next_offset), findings_offset the findings (findings_next_offset); totals are reported.",
         annotations(title = "Suspicious connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_suspicious_connections(&self, Parameters(a): Parameters<SuspiciousArgs>) -> Result<Json<SuspiciousList>, String> {
@@ -296,8 +303,10 @@ impl NecromapServer {
         let on_page: std::collections::HashSet<&str> = rows.iter().flat_map(|r| r.finding_ids.iter().map(String::as_str)).collect();
         let (mine, others): (Vec<_>, Vec<_>) = findings.iter().partition(|f| on_page.contains(f.id.as_str()));
         let findings_total = findings.len();
-        let chosen: Vec<FindingItem> = mine.into_iter().chain(others).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.lang)).collect();
+        let chosen: Vec<FindingItem> =
+            mine.into_iter().chain(others).skip(a.findings_offset as usize).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.lang)).collect();
         let chosen = fit(chosen, LIST_BUDGET / 2);
+        let findings_next_offset = next_offset(a.findings_offset, chosen.len(), findings_total);
         Ok(Json(SuspiciousList {
             generation: s.generation,
             min_severity: min,
@@ -307,6 +316,8 @@ impl NecromapServer {
             connections: rows,
             findings: chosen,
             findings_total,
+            findings_offset: a.findings_offset,
+            findings_next_offset,
         }))
     }
 }

@@ -9,6 +9,9 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+/// Most characters of a bad line quoted in an error.
+const QUOTE_MAX: usize = 120;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IocError {
     #[error("{file}: cannot read: {source}")]
@@ -132,6 +135,8 @@ impl IocSet {
         let header_tag = text.lines().find_map(|l| l.trim().strip_prefix("# tag:").map(|t| t.trim().to_string()));
         let tag = tag.map(str::to_string).or(header_tag).unwrap_or_else(|| default_tag.to_string());
         let invalid = |line: usize, message: String| IocError::Invalid { file: file.to_string(), line, message };
+        // A hostile list must not put raw controls or a megabyte line into an error.
+        let quote = |text: &str| crate::text::bounded(&crate::text::escape_control(text), QUOTE_MAX);
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') {
             self.load_aws(text, file)?;
@@ -139,7 +144,7 @@ impl IocSet {
             for (i, line) in text.lines().enumerate() {
                 if let Some(rest) = line.strip_prefix("ExitAddress ") {
                     let ip = rest.split_whitespace().next().unwrap_or("");
-                    let (ip, len) = parse_cidr(ip).ok_or_else(|| invalid(i + 1, format!("ExitAddress `{ip}`: expected an IP address")))?;
+                    let (ip, len) = parse_cidr(ip).ok_or_else(|| invalid(i + 1, format!("ExitAddress `{}`: expected an IP address", quote(ip))))?;
                     self.insert(ip, len, "tor_exit");
                 }
             }
@@ -154,7 +159,7 @@ impl IocSet {
                 } else if line.contains('.') && line.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
                     self.insert_domain(line, &tag);
                 } else {
-                    return Err(invalid(i + 1, format!("`{line}`: expected an IP address, a CIDR (203.0.113.0/24) or a domain")));
+                    return Err(invalid(i + 1, format!("`{}`: expected an IP address, a CIDR (203.0.113.0/24) or a domain", quote(line))));
                 }
             }
         }
@@ -228,5 +233,14 @@ mod tests {
         let e = IocSet::new().load_text("192.0.2.1\nnot an address\n", "bad.txt", Some("t"), "x").expect_err("bad");
         assert!(e.to_string().starts_with("bad.txt:2: `not an address`"), "{e}");
         assert!(IocSet::new().load_text("10.0.0.0/33\n", "b", None, "x").is_err());
+    }
+
+    #[test]
+    fn a_hostile_line_is_quoted_escaped_and_bounded() {
+        let line = format!("\x1b[31m\u{9b}2J\u{202e}{}", "[".repeat(200_000));
+        let e = IocSet::new().load_text(&line, "bad.txt", None, "x").expect_err("bad").to_string();
+        assert!(!e.chars().any(crate::text::is_unsafe), "{e}");
+        assert!(e.contains("\\x1b[31m\\x9b2J\\u{202e}"), "{e}");
+        assert!(e.len() < 400, "{} bytes", e.len());
     }
 }

@@ -25,7 +25,7 @@ use crate::model::Alert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
+    #[error("event store {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
     #[error("{path}: the store has schema version {found}, newer than this necromap ({supported}); use a newer necromap or another --db")]
     TooNew { path: PathBuf, found: u32, supported: u32 },
@@ -47,20 +47,29 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.to_path_buf(), source })?;
     }
-    let mut conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrate(&mut conn, path)?;
+    let at = |source| StoreError::Open { path: path.to_path_buf(), source };
+    let mut conn = Connection::open(path).map_err(at)?;
+    // SQLite opens lazily: a file that is not a database fails here, and
+    // is said with its path.
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(at)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(at)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(at)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(at)?;
+    migrate(&mut conn, path).map_err(|e| match e {
+        StoreError::Sql(source) => at(source),
+        other => other,
+    })?;
     Ok(conn)
 }
 
 /// Open an existing store for reading (queries from MCP tools and commands).
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let at = |source| StoreError::Open { path: path.to_path_buf(), source };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(at)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(at)?;
+    // SQLite opens lazily: read the header now, so a file that is not a
+    // database is said with its path.
+    let _: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(at)?;
     Ok(conn)
 }
 

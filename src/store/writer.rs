@@ -68,14 +68,29 @@ pub struct StoreWriter {
     thread: Option<JoinHandle<()>>,
 }
 
-impl StoreWriter {
-    /// Open the store (errors now, not later) and start the thread. With
-    /// `snapshots`, every published snapshot is recorded.
-    pub fn spawn(options: WriterOptions, snapshots: Option<watch::Receiver<Arc<Snapshot>>>) -> Result<Self, StoreError> {
-        let mut conn = super::open(&options.path)?;
+/// A store opened (and pruned) but not yet written to: open it before the
+/// collector starts, so its first snapshot already knows whether there is
+/// a store, then start the thread with the collector's snapshots.
+#[derive(Debug)]
+pub struct OpenedStore {
+    conn: rusqlite::Connection,
+    options: WriterOptions,
+}
+
+impl OpenedStore {
+    /// Open the store (errors now, not later).
+    pub fn open(options: WriterOptions) -> Result<Self, StoreError> {
+        let conn = super::open(&options.path)?;
         if let Some(keep) = options.retention {
             super::prune(&conn, crate::collect::now_ms() - keep.as_millis() as i64)?;
         }
+        Ok(Self { conn, options })
+    }
+
+    /// Start the thread. With `snapshots`, every published snapshot is
+    /// recorded.
+    pub fn start(self, snapshots: Option<watch::Receiver<Arc<Snapshot>>>) -> Result<StoreWriter, StoreError> {
+        let Self { mut conn, options } = self;
         let (tx, rx) = mpsc::unbounded_channel();
         let path = options.path.clone();
         let thread = std::thread::Builder::new()
@@ -85,7 +100,15 @@ impl StoreWriter {
                 rt.block_on(run(&mut conn, rx, snapshots, &options));
             })
             .map_err(|source| StoreError::Dir { path: path.clone(), source })?;
-        Ok(Self { sender: BatchSender(tx), thread: Some(thread) })
+        Ok(StoreWriter { sender: BatchSender(tx), thread: Some(thread) })
+    }
+}
+
+impl StoreWriter {
+    /// Open the store (errors now, not later) and start the thread. With
+    /// `snapshots`, every published snapshot is recorded.
+    pub fn spawn(options: WriterOptions, snapshots: Option<watch::Receiver<Arc<Snapshot>>>) -> Result<Self, StoreError> {
+        OpenedStore::open(options)?.start(snapshots)
     }
 
     pub fn sender(&self) -> BatchSender {
