@@ -7,7 +7,7 @@
 //! one endpoint finding, and publishes the digest with the snapshot, so the
 //! map, MCP and the store read the alerts of that refresh and no later ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +30,10 @@ const PARTIES: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct AlertBook {
     parties: BTreeMap<IpAddr, Arc<PartyAlerts>>,
+    /// Every party by when it was last heard from (its last alert's
+    /// time): the least recent is forgotten first, in O(log n), however
+    /// many parties an eve file names.
+    recency: BTreeSet<(i64, IpAddr)>,
     /// Flow records per party (shown next to parties with alerts).
     flows: BTreeMap<IpAddr, FlowSummary>,
     /// Lines read, alerts kept, lines that did not parse (for health).
@@ -43,13 +47,14 @@ impl AlertBook {
         self.alerts += 1;
         if !self.parties.contains_key(&alert.remote) && self.parties.len() >= PARTIES {
             // Forget the party heard from least recently.
-            let oldest = self.parties.iter().min_by_key(|(_, p)| p.last_ms()).map(|(ip, _)| *ip);
-            if let Some(ip) = oldest {
+            if let Some((_, ip)) = self.recency.pop_first() {
                 self.parties.remove(&ip);
             }
         }
         let flows = self.flows.get(&alert.remote).copied();
         let party = Arc::make_mut(self.parties.entry(alert.remote).or_insert_with(|| Arc::new(PartyAlerts { alerts: Arc::default(), flows })));
+        self.recency.remove(&(party.last_ms(), alert.remote));
+        self.recency.insert((alert.at_ms, alert.remote));
         let queue = Arc::make_mut(&mut party.alerts);
         queue.push_back(alert);
         while queue.len() > PER_PARTY {
@@ -285,6 +290,27 @@ pub(crate) mod tests {
         assert!(f.tags.contains(&"scan".to_string()), "{:?}", f.tags);
         assert!(f.trace[0].value.contains("ET SCAN test"));
         assert_eq!(alert_finding(&d, "203.0.113.45".parse().expect("ip"), 1_000 + SHOW_MS + 1), None, "older than an hour");
+    }
+
+    #[test]
+    fn a_full_book_forgets_the_party_heard_from_least_recently() {
+        let mut book = AlertBook::default();
+        let ip = |i: usize| format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+        for i in 0..PARTIES {
+            book.add(alert(&ip(i), i as i64, 1, 2));
+        }
+        // Party 0 speaks again: now party 1 is the least recent.
+        book.add(alert(&ip(0), PARTIES as i64, 1, 2));
+        for i in PARTIES..PARTIES + 3 {
+            book.add(alert(&ip(i), i as i64 + 1, 1, 2));
+        }
+        let d = book.digest(1);
+        assert_eq!(d.parties.len(), PARTIES);
+        assert_eq!(book.recency.len(), PARTIES, "one recency entry per party");
+        let held = |i: usize| d.parties.contains_key(&ip(i).parse::<IpAddr>().expect("ip"));
+        assert!(held(0), "heard from again, kept");
+        assert!(!held(1) && !held(2) && !held(3), "the three least recent went");
+        assert!(held(4) && held(PARTIES + 2));
     }
 
     #[test]
