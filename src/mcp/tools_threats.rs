@@ -81,6 +81,9 @@ pub struct IpAnalysis {
     pub names: Vec<String>,
     /// Where the first name came from: dns-answer (a process asked for it), ptr (reverse lookup) or hosts (/etc/hosts).
     pub name_source: Option<String>,
+    /// The pid whose DNS query got the first name (dns-answer only, when its socket was known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked_by: Option<u32>,
     /// IOC and other tags on the endpoint.
     pub tags: Vec<String>,
     /// Processes that had sockets to it in the window, or have now.
@@ -282,6 +285,7 @@ fn analyze_ip_blocking(state: &McpState, a: &AnalyzeIpArgs) -> Result<Json<IpAna
         hostname: endpoint.and_then(|e| e.hostname.as_deref()).map(|h| safe(h, 256)),
         names: endpoint.map(|e| e.names.iter().map(|n| safe(n, 256)).collect()).unwrap_or_default(),
         name_source: endpoint.and_then(|e| e.name_source).map(|n| n.name().to_string()),
+        asked_by: endpoint.and_then(|e| e.asked_by),
         tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
         processes: processes.into_iter().take(50).collect(),
         open_sockets,
@@ -391,4 +395,42 @@ fn get_threat_timeline_blocking(state: &McpState, a: &TimelineArgs) -> Result<Js
         attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
         source,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::collector::Published;
+    use crate::model::two_namespaces::snapshot;
+    use crate::model::{EndpointKey, NameSource};
+
+    #[test]
+    fn analyze_ip_names_the_address_and_the_process_that_asked() {
+        let mut s = snapshot(None);
+        let ip: IpAddr = "203.0.113.9".parse().expect("ip");
+        let e = s.endpoints.get_mut(&EndpointKey::host(ip)).expect("the shared public peer");
+        e.names = vec!["c2.example.test".into(), "old.example.test".into()];
+        e.hostname = Some("c2.example.test".into());
+        e.name_source = Some(NameSource::DnsAnswer);
+        e.asked_by = Some(4242);
+        let (_tx, published) = tokio::sync::watch::channel(Arc::new(Published::of(Arc::new(s))));
+        let state = McpState {
+            published,
+            spec: Arc::new(crate::spec::Spec::embedded()),
+            spec_text: Arc::from(""),
+            rules: Arc::new(crate::rules::RuleSet::empty()),
+            baseline: None,
+            store: None,
+        };
+        let args: AnalyzeIpArgs = serde_json::from_value(serde_json::json!({ "ip_address": "203.0.113.9" })).expect("args");
+        let a = analyze_ip_blocking(&state, &args).expect("answer").0;
+        assert_eq!(a.names, ["c2.example.test", "old.example.test"]);
+        assert_eq!(a.name_source.as_deref(), Some("dns-answer"));
+        assert_eq!(a.asked_by, Some(4242));
+        let unnamed: AnalyzeIpArgs = serde_json::from_value(serde_json::json!({ "ip_address": "198.51.100.1" })).expect("args");
+        let b = serde_json::to_value(analyze_ip_blocking(&state, &unnamed).expect("answer").0).expect("json");
+        assert!(b.get("asked_by").is_none(), "left out when nobody asked: {b}");
+    }
 }
