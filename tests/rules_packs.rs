@@ -57,6 +57,12 @@ struct Case {
     hit_dns: Option<serde_yaml::Value>,
     #[serde(default)]
     miss_dns: Option<serde_yaml::Value>,
+    /// Processes added for the hit and for the near miss alone (ones
+    /// listed without a socket would otherwise be in every case).
+    #[serde(default)]
+    hit_processes: Vec<serde_yaml::Value>,
+    #[serde(default)]
+    miss_processes: Vec<serde_yaml::Value>,
 }
 
 fn one() -> u32 {
@@ -113,7 +119,7 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
     let f = fixtures();
     let mut failures = Vec::new();
     for case in &f.cases {
-        let hit = run(&f.processes, &case.hit, case.frames, case.interval_ms, case.hit_dns.as_ref());
+        let hit = run(&[f.processes.as_slice(), &case.hit_processes].concat(), &case.hit, case.frames, case.interval_ms, case.hit_dns.as_ref());
         match hit.iter().find(|x| x.rule_id == case.rule) {
             None => failures.push(format!("{}: fixture did not match (got {:?})", case.rule, hit.iter().map(|x| x.rule_id.as_str()).collect::<Vec<_>>())),
             Some(x) if x.trace.is_empty() => failures.push(format!("{}: finding without a trace", case.rule)),
@@ -122,7 +128,7 @@ fn each_rule_matches_its_fixture_and_not_its_near_miss() {
             }
             Some(_) => {}
         }
-        let miss = run(&f.processes, &case.miss, case.frames, case.interval_ms, case.miss_dns.as_ref());
+        let miss = run(&[f.processes.as_slice(), &case.miss_processes].concat(), &case.miss, case.frames, case.interval_ms, case.miss_dns.as_ref());
         if let Some(x) = miss.iter().find(|x| x.rule_id == case.rule) {
             failures.push(format!("{}: near miss matched: {:?}", case.rule, x.trace));
         }
@@ -155,4 +161,18 @@ fn findings_carry_both_explanations() {
     let f = found.iter().find(|f| f.rule_id == "new_root_wildcard_listener_vs_baseline").expect("finding");
     assert!(f.explanation.contains("root process"), "{}", f.explanation);
     assert!(f.explanation_ko.contains("루트"), "{}", f.explanation_ko);
+}
+
+#[test]
+fn a_masquerade_without_a_socket_is_a_process_finding_with_its_trace() {
+    let f = fixtures();
+    let case = f.cases.iter().find(|c| c.rule == "kernel_thread_masquerade" && c.hit.is_empty()).expect("the case without sockets");
+    let found = run(&[f.processes.as_slice(), &case.hit_processes].concat(), &[], 1, 1000, None);
+    let hit: Vec<&Finding> = found.iter().filter(|x| x.rule_id == "kernel_thread_masquerade").collect();
+    assert_eq!(hit.len(), 1, "one finding: {found:?}");
+    assert_eq!(hit[0].severity, Severity::High);
+    assert_eq!(hit[0].subject, necromap::model::Subject::Process { pid: necromap::model::Pid(90) });
+    assert!(hit[0].trace.iter().any(|t| t.value.contains("[kworker/9:9]")), "the trace names the command line: {:?}", hit[0].trace);
+    // Nothing else is said about a process that holds no socket.
+    assert!(found.iter().all(|x| x.rule_id == "kernel_thread_masquerade"), "{found:?}");
 }

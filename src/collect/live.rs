@@ -179,6 +179,9 @@ impl Source for LinuxSource {
         // a beacon or a scanner holds no socket between its attempts.
         let holders_now: FxHashSet<u32> = owner_set.clone();
         owner_set.extend(closed.iter().filter_map(|c| c.pid).map(|p| p.0));
+        // So do processes named like kernel threads that hold fds or run an
+        // executable, socket or not: kernel threads do neither.
+        owner_set.extend(self.owners.masquerading(&mut self.proc_fs));
         let mut owner_pids: Vec<u32> = owner_set.into_iter().collect();
         owner_pids.sort_unstable();
         timings.owners_ms = ms_since(t);

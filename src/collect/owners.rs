@@ -86,6 +86,12 @@ pub trait ProcFs {
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget>;
     /// The process's short name (comm); `None` when it exited.
     fn comm(&mut self, pid: u32) -> Option<String>;
+    /// Whether argv[0] (the start of `/proc/<pid>/cmdline`) opens with `[`,
+    /// as a kernel thread's name is shown; kernel threads have an empty
+    /// command line.
+    fn argv0_bracketed(&mut self, pid: u32) -> bool;
+    /// Whether `/proc/<pid>/exe` resolves: kernel threads have no executable.
+    fn has_exe(&mut self, pid: u32) -> bool;
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +105,10 @@ struct Entry {
     /// comm, read when the fd table is (re)read: an exec usually closes
     /// close-on-exec fds, so the count changes and the name is read again.
     comm: Box<str>,
+    /// comm or argv[0] starts with `[` (named like a kernel thread), read
+    /// with comm. Real kernel threads show brackets only in `ps`: their comm
+    /// has none and their command line is empty.
+    bracketed: bool,
 }
 
 /// The pids holding one inode, with how many fds each holds on it (dup'ed
@@ -259,6 +269,20 @@ impl OwnerCache {
         self.entries.get(&pid).map(|e| &*e.comm)
     }
 
+    /// Pids named like a kernel thread (comm or argv[0] in brackets) that
+    /// hold fds or run an executable, which kernel threads never do, in
+    /// order. The exe is looked up only for the (rare) bracketed pids.
+    pub fn masquerading(&self, fs: &mut dyn ProcFs) -> Vec<u32> {
+        let mut pids: Vec<u32> =
+            self.entries.iter().filter(|(_, e)| e.bracketed).map(|(&pid, _)| pid).filter(|&pid| self.holds_fds(pid) || fs.has_exe(pid)).collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    fn holds_fds(&self, pid: u32) -> bool {
+        self.entries.get(&pid).is_some_and(|e| !e.fds.is_empty())
+    }
+
     /// Every (pid, fd) holding this pipe, pty master or stdio path.
     pub fn conduit_holders(&self, key: ConduitKey) -> &[(u32, u32)] {
         self.conduits.get(&key).map_or(&[], Vec::as_slice)
@@ -345,6 +369,7 @@ impl OwnerCache {
             }
             entry.fd_count = count;
             if let Some(comm) = fs.comm(pid) {
+                entry.bracketed = bracketed(&comm, fs, pid);
                 entry.comm = comm.into_boxed_str();
             }
         }
@@ -400,14 +425,16 @@ impl OwnerCache {
                 fds.insert(fd, t);
             }
         }
-        let comm = fs.comm(pid).unwrap_or_default().into_boxed_str();
+        let comm = fs.comm(pid).unwrap_or_default();
+        let bracketed = bracketed(&comm, fs, pid);
+        let comm = comm.into_boxed_str();
         self.drop_entry(pid);
         for (&fd, &t) in &fds {
             self.index_add(pid, fd, t);
         }
         self.denied.remove(&pid);
         let sensitive = fds.values().filter(|t| **t == FdTarget::SensitiveFile).count() as u32;
-        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive, comm });
+        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive, comm, bracketed });
     }
 
     fn mark_failed(&mut self, pid: u32, e: FdError) {
@@ -416,6 +443,12 @@ impl OwnerCache {
             self.denied.insert(pid);
         }
     }
+}
+
+/// Whether a process calls itself like a kernel thread: comm or argv[0]
+/// starting with `[` (argv[0] read only when comm does not tell).
+fn bracketed(comm: &str, fs: &mut dyn ProcFs, pid: u32) -> bool {
+    comm.starts_with('[') || fs.argv0_bracketed(pid)
 }
 
 #[cfg(test)]

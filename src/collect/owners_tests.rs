@@ -9,6 +9,11 @@ struct FakeProc {
     denied: HashSet<u32>,
     reads: u64,
     report_counts: bool,
+    /// comm where it is not `p<pid>`.
+    names: HashMap<u32, String>,
+    argv0s: HashMap<u32, String>,
+    /// Pids whose exe link resolves.
+    exes: HashSet<u32>,
 }
 
 impl FakeProc {
@@ -50,7 +55,13 @@ impl ProcFs for FakeProc {
         self.procs.get(&pid).and_then(|p| p.1.get(&fd).copied())
     }
     fn comm(&mut self, pid: u32) -> Option<String> {
-        self.procs.contains_key(&pid).then(|| format!("p{pid}"))
+        self.procs.contains_key(&pid).then(|| self.names.get(&pid).cloned().unwrap_or_else(|| format!("p{pid}")))
+    }
+    fn argv0_bracketed(&mut self, pid: u32) -> bool {
+        self.argv0s.get(&pid).is_some_and(|a| a.starts_with('['))
+    }
+    fn has_exe(&mut self, pid: u32) -> bool {
+        self.exes.contains(&pid)
     }
 }
 
@@ -189,4 +200,36 @@ fn without_fd_counts_a_periodic_full_rescan_still_catches_changes() {
 fn an_fd_target_stays_eight_bytes() {
     // The cache holds one per open fd on the host: 100k sockets, 100k of these.
     assert_eq!(std::mem::size_of::<FdTarget>(), 8);
+}
+
+#[test]
+fn pids_named_like_kernel_threads_with_fds_or_an_exe_are_masquerading() {
+    let mut fs = FakeProc::new();
+    // comm in brackets, holding a socket.
+    fs.set(10, 1, &[(3, Socket(100))]);
+    fs.names.insert(10, "[kworker/9:9]".into());
+    // argv[0] in brackets (exec -a), no fds, an executable.
+    fs.set(20, 2, &[]);
+    fs.names.insert(20, "python3".into());
+    fs.argv0s.insert(20, "[kworker/0:1]".into());
+    fs.exes.insert(20);
+    // A real kernel thread: no brackets in comm, empty command line, no fds, no exe.
+    fs.set(30, 3, &[]);
+    fs.names.insert(30, "kworker/0:1".into());
+    // Brackets but nothing a kernel thread lacks (a zombie): not counted.
+    fs.set(40, 4, &[]);
+    fs.names.insert(40, "[defunct]".into());
+    // An ordinary process.
+    fs.set(50, 5, &[(0, Other)]);
+    fs.argv0s.insert(50, "python3".into());
+    fs.exes.insert(50);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100]));
+    assert_eq!(cache.masquerading(&mut fs), vec![10, 20]);
+
+    // A re-exec under a bracketed argv[0] changes the fd count: read again.
+    fs.argv0s.insert(50, "[kthreadd]".into());
+    fs.fds(50).insert(1, Other);
+    cache.refresh(&mut fs, &live(&[100]));
+    assert_eq!(cache.masquerading(&mut fs), vec![10, 20, 50]);
 }

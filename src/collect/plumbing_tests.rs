@@ -51,6 +51,12 @@ impl ProcFs for Host {
     fn comm(&mut self, pid: u32) -> Option<String> {
         self.procs.get(&pid).map(|p| p.0.clone())
     }
+    fn argv0_bracketed(&mut self, pid: u32) -> bool {
+        self.procs.get(&pid).is_some_and(|p| p.1.starts_with('['))
+    }
+    fn has_exe(&mut self, pid: u32) -> bool {
+        self.procs.contains_key(&pid)
+    }
 }
 
 impl Probe for Host {

@@ -183,6 +183,18 @@ impl ProcFs for RealProcFs {
         let raw = self.read_small(&format!("{pid}/comm"))?;
         Some(String::from_utf8_lossy(raw.strip_suffix(b"\n").unwrap_or(&raw)).into_owned())
     }
+
+    fn argv0_bracketed(&mut self, pid: u32) -> bool {
+        // One byte is enough; kernel threads' command lines are empty.
+        let Ok(fd) = openat(&self.proc_dir, format!("{pid}/cmdline"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return false };
+        let mut first = [0u8; 1];
+        matches!(rustix::io::read(&fd, &mut first[..]), Ok(1)) && first[0] == b'['
+    }
+
+    fn has_exe(&mut self, pid: u32) -> bool {
+        let mut buf = [0u8; 1];
+        readlinkat_raw(&self.proc_dir, format!("{pid}/exe"), &mut buf[..]).is_ok()
+    }
 }
 
 /// What a link says before any further lookup.

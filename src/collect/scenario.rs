@@ -10,6 +10,8 @@
 //! frames: 45
 //! processes:
 //!   - { pid: 812, ppid: 1, name: nginx, exe: /usr/sbin/nginx, uid: 33, started_s: -86400 }
+//!   # reported with no socket too (default: only while it owns one)
+//!   - { pid: 900, name: python3, exe: /usr/bin/python3, cmdline: "[kworker/9:9]", listed_without_socket: true }
 //! sockets:
 //!   - { pid: 812, proto: tcp, local: "0.0.0.0:443", state: LISTEN }
 //!   - pid: 813                 # absent: no visible owner
@@ -153,6 +155,11 @@ pub struct ScenarioProcess {
     /// `ProcessFacts::shell_links`).
     #[serde(default)]
     pub shell_links: Vec<crate::model::ShellLink>,
+    /// Reported in every frame even when it holds no socket, as the live
+    /// collector reports a process named like a kernel thread that runs an
+    /// executable. Otherwise a process is reported while it owns a socket.
+    #[serde(default)]
+    pub listed_without_socket: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -389,7 +396,7 @@ impl Scenario {
         let mut owners: Vec<u32> = sockets.iter().flat_map(|s: &RawSocket| s.owners.iter().map(|p| p.0)).collect();
         owners.sort_unstable();
         owners.dedup();
-        let processes = self.processes.iter().filter(|p| owners.binary_search(&p.pid).is_ok()).map(|p| self.facts(p)).collect();
+        let processes = self.processes.iter().filter(|p| p.listed_without_socket || owners.binary_search(&p.pid).is_ok()).map(|p| self.facts(p)).collect();
         let taken_at_ms = self.start_ms.saturating_add(t_ms as i64);
         Observation { taken_at_ms, sockets, processes, privileged: true, names: self.names(f), ..Observation::default() }
     }

@@ -29,6 +29,7 @@ pub struct SocketRow {
     pub age_ms: Option<i64>,
     pub bytes_sent: Option<u64>,
     pub bytes_received: Option<u64>,
+    /// Smoothed round-trip time; null without `tcp_info` and for listeners.
     pub rtt_us: Option<u32>,
     /// Bytes per second since the previous refresh; null on the first
     /// sighting and without `tcp_info`.
@@ -86,7 +87,7 @@ impl SocketRow {
             age_ms: s.age.map(|a| a.ms),
             bytes_sent: s.raw.tcp.map(|t| t.bytes_acked),
             bytes_received: s.raw.tcp.map(|t| t.bytes_received),
-            rtt_us: s.raw.tcp.map(|t| t.rtt_us),
+            rtt_us: s.rtt_us(),
             send_rate: s.send_rate,
             recv_rate: s.recv_rate,
             recv_queue: s.raw.recv_queue,

@@ -141,4 +141,10 @@ impl Socket {
     pub fn endpoint(&self) -> EndpointKey {
         self.raw.endpoint()
     }
+    /// The smoothed round-trip time in microseconds; none without
+    /// `tcp_info`, and none for a listener, which has no peer (its
+    /// `tcp_info` says 0).
+    pub fn rtt_us(&self) -> Option<u32> {
+        self.raw.tcp.filter(|_| !self.state().is_listening()).map(|t| t.rtt_us)
+    }
 }

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::conditions::Memo;
 use super::engine::{Beacon, Context};
@@ -51,6 +51,10 @@ pub struct Prepared<'a> {
     history_items: Vec<Item<'a>>,
     /// Processes with attributed DNS queries and no socket now.
     dns_items: Vec<Item<'a>>,
+    /// Every process of the snapshot that holds no socket now (as any of
+    /// its owners), for process rules that ask only about the process (a
+    /// masquerade needs no socket).
+    process_items: Vec<Item<'a>>,
 }
 
 /// The longest window a history item stands for (rules' `window_sec` up
@@ -74,7 +78,11 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
         .map(|(pid, series)| Item::of_history(s, Pid(pid), series))
         .collect();
     let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items }
+    // Any owner counts here, not only the first: a shell's children share
+    // its sockets (inherited stdio) and are judged through them.
+    let any_owner: FxHashSet<Pid> = s.sockets.iter().flat_map(|sock| sock.raw.owners.iter().copied()).collect();
+    let process_items = s.processes.keys().filter(|pid| !any_owner.contains(pid)).map(|&pid| Item::of_process(s, pid)).collect();
+    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }
 
 /// Which (direction, state, zone) buckets a rule's top-level conditions
@@ -136,9 +144,11 @@ fn walk_of(rule: &LoadedRule) -> Walk {
 }
 
 /// For every rule, the items that pass its conditions, in a stable order:
-/// its sockets (or beacons), then for process rules about history (rates,
-/// scans, failures) the processes that made attempts recently but hold no
-/// socket now, then for DNS rules the processes that asked DNS.
+/// its sockets (or beacons), for process-scope rules that ask only about
+/// the process (and not the baseline) every process holding no socket,
+/// then for process rules about history (rates, scans, failures) the
+/// processes that made attempts recently but hold no socket now, then for
+/// DNS rules the processes that asked DNS.
 pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Vec<&'p Item<'a>>> {
     let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
     let mut out: Vec<Vec<&'p Item<'a>>> = rules.iter().map(|_| Vec::new()).collect();
@@ -166,7 +176,15 @@ pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Cont
             None => continue,
             Some(Walk::Buckets(_)) => Vec::new(),
             Some(Walk::Beacons) => p.beacon_items.iter().collect(),
-            Some(Walk::Processes) => process_sockets(rule, p, ctx, memo),
+            Some(Walk::Processes) => {
+                let mut c = process_sockets(rule, p, ctx, memo);
+                // The baseline lists networked processes: one holding no
+                // socket is not judged against it.
+                if rule.rule.scope == Scope::Process && !rule.rule.matcher.needs_baseline() {
+                    c.extend(&p.process_items);
+                }
+                c
+            }
             Some(Walk::Remotes) => remote_sockets(rule, p, ctx),
         };
         let m = &rule.rule.matcher;

@@ -1,6 +1,6 @@
 //! What a condition looks at: one socket of the snapshot, or a stand-in for
-//! a process's history (a scored series of starts, recent attempts, DNS
-//! queries) when it holds no socket now.
+//! a process that holds no socket now (its history: a scored series of
+//! starts, recent attempts, DNS queries; or just the process).
 
 use std::net::SocketAddr;
 
@@ -48,8 +48,8 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// A process's outbound history with no socket open right now: what
-    /// the three stand-ins below share.
+    /// A process with no socket open right now: what the four stand-ins
+    /// below share.
     fn without_socket(
         snapshot: &'a crate::model::Snapshot,
         pid: Pid,
@@ -88,6 +88,14 @@ impl<'a> Item<'a> {
     /// socket now: stands for its resolution in process rules.
     pub fn of_dns(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
         Self::without_socket(snapshot, pid, None, Protocol::Udp, None, None)
+    }
+
+    /// A process of the snapshot that holds no socket now (one named like
+    /// a kernel thread, say): stands for the process in rules that ask
+    /// only about processes.
+    pub fn of_process(snapshot: &'a crate::model::Snapshot, pid: Pid) -> Self {
+        let netns = snapshot.process(pid).and_then(|p| p.facts.netns);
+        Self::without_socket(snapshot, pid, None, Protocol::Tcp, netns, None)
     }
 
     /// The remote endpoint, as seen from the item's namespace.

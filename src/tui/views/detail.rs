@@ -204,10 +204,10 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
                 Some(c) => out.push(kv(
                     "traffic",
                     format!(
-                        "sent {} · received {} · rtt {:.1} ms · {}/s up {}/s down",
+                        "sent {} · received {} · rtt {} · {}/s up {}/s down",
                         bytes(c.bytes_acked),
                         bytes(c.bytes_received),
-                        f64::from(c.rtt_us) / 1000.0,
+                        sock.rtt_us().map_or_else(|| "—".to_string(), |us| format!("{:.1} ms", f64::from(us) / 1000.0)),
                         rate(sock.send_rate),
                         rate(sock.recv_rate)
                     ),
