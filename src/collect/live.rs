@@ -199,18 +199,7 @@ impl Source for LinuxSource {
             p.netns = seen.pid_netns.get(&p.pid).copied().filter(|&i| i != own).map(NetNs);
         }
         let mut namespaces = ns_dump.namespaces;
-        // An unnamed namespace is called after the container its socket
-        // owners run in, else after its first process.
-        let unnamed = |n: &crate::model::NamespaceInfo| n.key().is_some() && seen.by_inode.get(&n.inode).is_some_and(|s| s.bound_name.is_none());
-        for n in namespaces.iter_mut().filter(|n| unnamed(n)) {
-            let container =
-                processes.iter().filter(|p| p.netns == Some(NetNs(n.inode))).find_map(|p| p.workload.container.as_ref().map(crate::model::Container::label));
-            if let Some(label) = container {
-                n.name = label;
-            } else if let Some(comm) = seen.by_inode.get(&n.inode).and_then(|s| s.first_pid).and_then(|p| self.proc_fs.comm(p)) {
-                n.name = format!("{} ({})", n.name, crate::text::bounded(&comm, 32));
-            }
-        }
+        self.name_namespaces(&mut namespaces, &seen, &processes);
         timings.facts_ms = ms_since(t);
 
         let mut health = ns_dump.health;
@@ -248,6 +237,21 @@ impl Source for LinuxSource {
 }
 
 impl LinuxSource {
+    /// An unnamed namespace is called after the container its socket
+    /// owners run in, else after its first process.
+    fn name_namespaces(&mut self, namespaces: &mut [crate::model::NamespaceInfo], seen: &Sightings, processes: &[crate::model::ProcessFacts]) {
+        let unnamed = |n: &crate::model::NamespaceInfo| n.key().is_some() && seen.by_inode.get(&n.inode).is_some_and(|s| s.bound_name.is_none());
+        for n in namespaces.iter_mut().filter(|n| unnamed(n)) {
+            let container =
+                processes.iter().filter(|p| p.netns == Some(NetNs(n.inode))).find_map(|p| p.workload.container.as_ref().map(crate::model::Container::label));
+            if let Some(label) = container {
+                n.name = label;
+            } else if let Some(comm) = seen.by_inode.get(&n.inode).and_then(|s| s.first_pid).and_then(|p| self.proc_fs.comm(p)) {
+                n.name = format!("{} ({})", n.name, crate::text::bounded(&comm, 32));
+            }
+        }
+    }
+
     /// The names of this refresh's remote addresses, and the names
     /// service's health lines; numeric with `-n`.
     fn names(
