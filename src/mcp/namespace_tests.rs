@@ -59,23 +59,7 @@ fn list_processes_filters_by_namespace_and_container() {
 #[test]
 fn findings_name_a_namespace_only_when_it_is_not_necromaps_own() {
     let s = snapshot(None);
-    let about = |pid: u32, netns| Finding {
-        id: format!("r@pid:{pid}"),
-        rule_id: "r".into(),
-        rule_name: "R".into(),
-        severity: crate::model::Severity::Low,
-        tags: vec![],
-        subject: Subject::Process { pid: crate::model::Pid(pid) },
-        netns,
-        highlight: None,
-        icon: None,
-        trace: vec![],
-        explanation: String::new(),
-        explanation_ko: String::new(),
-        steps: vec![],
-        first_seen_ms: 0,
-        last_seen_ms: 0,
-    };
+    let about = |pid: u32, netns| Finding { netns, ..Finding::bare("r", crate::model::Severity::Low, Subject::Process { pid: crate::model::Pid(pid) }) };
     let item = FindingItem::new(&s, &about(20, Some(CONTAINER_NS)), Lang::En);
     assert_eq!((item.namespace.as_deref(), item.netns), (Some("web-ns"), Some(CONTAINER_NS.0)));
     let item = FindingItem::new(&s, &about(10, None), Lang::En);

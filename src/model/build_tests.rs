@@ -223,20 +223,9 @@ fn evaluator_findings_are_sorted_into_the_snapshot() {
         fn evaluate(&mut self, s: &Snapshot, _: &History) -> Vec<Finding> {
             let mk = |id: &str, severity| Finding {
                 id: id.into(),
-                rule_id: id.into(),
-                rule_name: id.into(),
-                severity,
-                tags: vec![],
-                subject: Subject::Process { pid: Pid(10) },
-                netns: None,
-                highlight: None,
-                icon: None,
-                trace: vec![],
-                explanation: String::new(),
-                explanation_ko: String::new(),
-                steps: vec![],
                 first_seen_ms: s.taken_at_ms,
                 last_seen_ms: s.taken_at_ms,
+                ..Finding::bare(id, severity, Subject::Process { pid: Pid(10) })
             };
             vec![mk("a", Severity::Low), mk("b", Severity::Critical)]
         }

@@ -98,3 +98,28 @@ pub struct Finding {
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
 }
+
+#[cfg(test)]
+impl Finding {
+    /// A finding with only what a test sets: its rule (id and name), its
+    /// severity and its subject; the rest empty. Override with `..`.
+    pub(crate) fn bare(rule: &str, severity: super::Severity, subject: Subject) -> Self {
+        Self {
+            id: format!("{rule}@{subject:?}"),
+            rule_id: rule.into(),
+            rule_name: rule.into(),
+            severity,
+            tags: vec![],
+            subject,
+            netns: None,
+            highlight: None,
+            icon: None,
+            trace: vec![],
+            explanation: String::new(),
+            explanation_ko: String::new(),
+            steps: vec![],
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+        }
+    }
+}

@@ -22,23 +22,7 @@ fn sock(cookie: u64, state: SocketState, local: &str, remote: &str, owners: &[u3
 }
 
 fn finding(rule: &str, severity: Severity, subject: Subject, tags: &[&str]) -> Finding {
-    Finding {
-        id: format!("{rule}@{subject:?}"),
-        rule_id: rule.into(),
-        rule_name: rule.into(),
-        severity,
-        tags: tags.iter().map(ToString::to_string).collect(),
-        subject,
-        netns: None,
-        highlight: None,
-        icon: None,
-        trace: vec![],
-        explanation: String::new(),
-        explanation_ko: String::new(),
-        steps: vec![],
-        first_seen_ms: 0,
-        last_seen_ms: 0,
-    }
+    Finding { tags: tags.iter().map(ToString::to_string).collect(), ..Finding::bare(rule, severity, subject) }
 }
 
 fn key(cookie: u64) -> SocketKey {

@@ -103,23 +103,7 @@ mod tests {
     fn severity_and_tag_filters_use_findings() {
         let mut s = demo();
         let shell = s.sockets.iter().find(|x| x.raw.remote.port() == 4444).expect("shell socket").clone();
-        s.findings.push(Finding {
-            id: "f1".into(),
-            rule_id: "reverse_shell_stdio".into(),
-            rule_name: "stdio is a socket".into(),
-            severity: Severity::Critical,
-            tags: vec!["c2".into()],
-            subject: Subject::Process { pid: Pid(3401) },
-            netns: None,
-            highlight: None,
-            icon: None,
-            trace: vec![],
-            explanation: String::new(),
-            explanation_ko: String::new(),
-            steps: vec![],
-            first_seen_ms: 0,
-            last_seen_ms: 0,
-        });
+        s.findings.push(Finding { tags: vec!["c2".into()], ..Finding::bare("reverse_shell_stdio", Severity::Critical, Subject::Process { pid: Pid(3401) }) });
         s.reindex();
         assert_eq!(count(&s, "suspicious_only"), 1);
         assert_eq!(socket_severity(&s, &shell), Some(Severity::Critical));
