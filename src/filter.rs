@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(address("[2001:db8::1]:443"), "2001:db8::1 port 443");
         assert_eq!(address("10.0.0.5:443"), "10.0.0.5 port 443");
         assert_eq!(address("2001:db8"), "2001:db8::/32", "was `unknown key '2001'`");
-        assert_eq!(Filter::parse("!10.0.0.5").expect("parses").terms[0].0, true, "negated");
+        assert!(Filter::parse("!10.0.0.5").expect("parses").terms[0].0, "negated");
         assert_eq!(term("203.0.113"), Term::Text("203.0.113".into()), "a partial IPv4 address stays text");
     }
 

@@ -45,7 +45,8 @@ impl Network {
         self.addr
     }
 
-    pub fn len(self) -> u8 {
+    /// The prefix length.
+    pub fn prefix_len(self) -> u8 {
         self.len
     }
 
@@ -185,7 +186,7 @@ mod tests {
         assert_eq!(net("2001:db8").to_string(), "2001:db8::/32", "leading groups");
         assert_eq!(net("fd00:1:2").to_string(), "fd00:1:2::/48");
         assert_eq!(net("2001:db8:").to_string(), "2001:db8::/32", "a trailing colon");
-        assert_eq!(net("0.0.0.0/0").len(), 0);
+        assert_eq!(net("0.0.0.0/0").prefix_len(), 0);
         let t = looks_like("[2001:db8::1]:443").expect("endpoint").expect("valid");
         assert_eq!((t.network.to_string(), t.port), ("2001:db8::1".to_string(), Some(443)));
         let t = looks_like("[2001:db8::1]").expect("address").expect("valid");
