@@ -11,10 +11,26 @@
 //! `host:` matches part of the remote's name or address; a port key takes a
 //! number or a service name (`https`, from `/etc/services`).
 //!
+//! Addresses (see [`address`]): `ip:` (alias `addr:`) takes an address, a
+//! network or an endpoint, matched against the local **or** remote
+//! address; the same may be written bare:
+//!
+//! ```text
+//! ip:203.0.113.0/24 ip:2001:db8::/32 addr:10.0.0.5 10.0.0.5 2001:db8::1
+//! 198.51.100.0/24 [2001:db8::1] [2001:db8::1]:443 10.0.0.5:443 2001:db8
+//! ```
+//!
+//! Severity: `sev:` is equality, `sev>=` a floor; both take `info`, `low`,
+//! `med`/`medium`, `high`, `crit`/`critical` (the header's short forms).
+//!
 //! Terms are `ANDed`. `!` negates a term. A word without a key is free text,
 //! matched (case-insensitively) against the process name, command line,
 //! both addresses and the remote's name. Errors carry the offending term so the UI can show them
 //! inline.
+
+pub mod address;
+
+pub use address::{AddressTerm, Network};
 
 use crate::model::{Direction, Protocol, Severity, Snapshot, Socket, SocketState, Zone};
 
@@ -37,6 +53,9 @@ pub enum Term {
     },
     /// Part of the remote's name (any of its names) or address, lower case.
     Host(String),
+    /// An address, network or endpoint on either side of the socket
+    /// (`ip:`, `addr:` or a bare address).
+    Address(AddressTerm),
     Zone(Zone),
     Protocol(Protocol),
     Direction(Direction),
@@ -72,7 +91,10 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "proc, pid, state, port, lport, rport, host, zone, proto, dir, sev, tag, ns, container";
+const KEYS: &str = "proc, pid, state, port, lport, rport, host, ip, addr, zone, proto, dir, sev, tag, ns, container";
+
+/// The severities `sev:` and `sev>=` accept, for errors.
+const SEVERITIES: &str = "info, low, med (medium), high or crit (critical)";
 
 fn err(term: &str, message: impl Into<String>) -> FilterError {
     FilterError { term: term.to_string(), message: message.into() }
@@ -117,9 +139,22 @@ impl Filter {
     }
 }
 
+/// A severity, the header's short forms (`crit`, `med`) included.
+fn severity(raw: &str, value: &str) -> Result<Severity, FilterError> {
+    match value.to_ascii_lowercase().as_str() {
+        "crit" => Ok(Severity::Critical),
+        "med" => Ok(Severity::Medium),
+        v => v.parse().map_err(|_: String| err(raw, format!("severity `{value}`: expected {SEVERITIES}"))),
+    }
+}
+
 fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
     if let Some(v) = word.strip_prefix("sev>=").or_else(|| word.strip_prefix("severity>=")) {
-        return v.parse().map(Term::SeverityAtLeast).map_err(|e: String| err(raw, e));
+        return severity(raw, v).map(Term::SeverityAtLeast);
+    }
+    // Before key:value, since an IPv6 address holds colons.
+    if let Some(parsed) = address::looks_like(word) {
+        return parsed.map(Term::Address).map_err(|e| err(raw, e));
     }
     let Some((key, value)) = word.split_once(':') else {
         if word.contains(">=") || word.contains("<=") {
@@ -138,6 +173,7 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
         "lport" => port_term(raw, value, PortSide::Local, Term::LocalPort)?,
         "rport" => port_term(raw, value, PortSide::Remote, Term::RemotePort)?,
         "host" => Term::Host(value.to_lowercase()),
+        "ip" | "addr" | "address" => Term::Address(address::parse(value).map_err(|e| err(raw, e))?),
         "zone" => Term::Zone(value.parse().map_err(|e: String| err(raw, e))?),
         "proto" | "protocol" => Term::Protocol(value.parse().map_err(|e: String| err(raw, e))?),
         "dir" | "direction" => Term::Direction(match value.to_ascii_lowercase().as_str() {
@@ -146,7 +182,7 @@ fn parse_term(raw: &str, word: &str) -> Result<Term, FilterError> {
             "listen" | "listener" => Direction::Listen,
             _ => return Err(err(raw, "expected in, out or listen")),
         }),
-        "sev" | "severity" => Term::SeverityIs(value.parse().map_err(|e: String| err(raw, e))?),
+        "sev" | "severity" => Term::SeverityIs(severity(raw, value)?),
         "tag" => Term::Tag(value.to_string()),
         "ns" | "netns" | "namespace" => Term::Namespace(value.to_lowercase()),
         "container" | "ct" | "unit" => Term::Container(value.to_lowercase()),
@@ -190,6 +226,7 @@ fn term_matches(term: &Term, snapshot: &Snapshot, s: &Socket, severity: Option<S
                 && (s.raw.remote.ip().to_string().contains(t)
                     || snapshot.endpoints.get(&s.endpoint()).is_some_and(|e| e.names.iter().chain(e.hostname.as_ref()).any(|n| n.to_lowercase().contains(t))))
         }
+        Term::Address(a) => a.matches(s.raw.local, s.raw.remote),
         Term::Zone(zone) => s.zone == *zone,
         Term::Protocol(p) => s.key().protocol == *p,
         Term::Direction(d) => s.direction == *d,
@@ -274,7 +311,7 @@ mod tests {
         let e = Filter::parse("state:").expect_err("bad");
         assert!(e.message.contains("missing a value"));
         let e = Filter::parse("sev>=urgent").expect_err("bad");
-        assert!(e.message.contains("info, low, medium, high or critical"));
+        assert_eq!(e.message, "severity `urgent`: expected info, low, med (medium), high or crit (critical)");
         let e = Filter::parse("state:listning").expect_err("bad");
         assert!(e.message.contains("LISTEN"));
         assert!(Filter::parse("port>=80").is_err());
@@ -288,5 +325,95 @@ mod tests {
         assert_eq!(f.terms[2].1, Term::Host("github".into()));
         assert_eq!(Filter::parse("port:443").expect("parses").terms[0].1, Term::Port(443), "numbers stay numbers");
         assert!(Filter::parse("host:").is_err());
+    }
+
+    fn term(text: &str) -> Term {
+        let f = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(f.terms.len(), 1, "{text}");
+        f.terms[0].1.clone()
+    }
+
+    fn address(text: &str) -> String {
+        match term(text) {
+            Term::Address(a) => format!("{}{}", a.network, a.port.map(|p| format!(" port {p}")).unwrap_or_default()),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ip_and_addr_take_addresses_networks_and_endpoints() {
+        assert_eq!(address("ip:203.0.113.0/24"), "203.0.113.0/24");
+        assert_eq!(address("ip:2001:db8::/32"), "2001:db8::/32");
+        assert_eq!(address("ip:10.0.0.5"), "10.0.0.5");
+        assert_eq!(address("addr:10.0.0.5"), "10.0.0.5", "addr: is ip:");
+        assert_eq!(address("IP:[2001:db8::1]:443"), "2001:db8::1 port 443");
+        assert_eq!(address("ip:2001:db8"), "2001:db8::/32");
+    }
+
+    #[test]
+    fn bare_addresses_networks_and_brackets_are_address_terms() {
+        assert_eq!(address("10.0.0.5"), "10.0.0.5");
+        assert_eq!(address("2001:db8::1"), "2001:db8::1");
+        assert_eq!(address("198.51.100.0/24"), "198.51.100.0/24");
+        assert_eq!(address("2001:db8::/32"), "2001:db8::/32");
+        assert_eq!(address("[2001:db8::1]"), "2001:db8::1");
+        assert_eq!(address("[2001:db8::1]:443"), "2001:db8::1 port 443");
+        assert_eq!(address("10.0.0.5:443"), "10.0.0.5 port 443");
+        assert_eq!(address("2001:db8"), "2001:db8::/32", "was `unknown key '2001'`");
+        assert!(Filter::parse("!10.0.0.5").expect("parses").terms[0].0, "negated");
+        assert_eq!(term("203.0.113"), Term::Text("203.0.113".into()), "a partial IPv4 address stays text");
+    }
+
+    #[test]
+    fn bad_addresses_name_the_term_and_what_was_expected() {
+        let e = Filter::parse("proc:ssh ip:banana").expect_err("bad");
+        assert_eq!(e.term, "ip:banana");
+        assert!(e.message.contains("expected an address, a network or an endpoint") && e.message.contains("203.0.113.0/24"), "{}", e.message);
+        let e = Filter::parse("10.0.0.0/33").expect_err("bad");
+        assert_eq!((e.term.as_str(), e.message.as_str()), ("10.0.0.0/33", "prefix length /33 is over 32, the most for IPv4"));
+        let e = Filter::parse("[2001:db8::1").expect_err("bad");
+        assert!(e.message.contains("[address]:port"), "{}", e.message);
+        let e = Filter::parse("addr:").expect_err("bad");
+        assert!(e.message.contains("missing a value"));
+        let e = Filter::parse("colour:red").expect_err("bad");
+        assert!(e.message.contains("ip, addr"), "the key list names ip: {}", e.message);
+    }
+
+    #[test]
+    fn ip_selects_sockets_by_either_address() {
+        let s = crate::model::two_namespaces::snapshot(None);
+        let count = |text: &str| {
+            let f = Filter::parse(text).expect("parses");
+            (0..s.sockets.len()).filter(|&i| f.matches_socket(&s, i)).count()
+        };
+        let remote = s.sockets.iter().map(|x| x.raw.remote).find(|r| !r.ip().is_unspecified()).expect("a connected socket");
+        let local = s.sockets.iter().map(|x| x.raw.local).find(|l| !l.ip().is_unspecified() && l.ip() != remote.ip()).expect("a bound address");
+        let by = |a: std::net::SocketAddr| s.sockets.iter().filter(|x| x.raw.local.ip() == a.ip() || x.raw.remote.ip() == a.ip()).count();
+        assert_eq!(count(&format!("ip:{}", remote.ip())), by(remote), "remote {remote}");
+        assert_eq!(count(&format!("addr:{}", local.ip())), by(local), "local {local}");
+        assert!(by(remote) > 0 && by(local) > 0);
+        assert_eq!(count(&format!("!ip:{}", remote.ip())), s.sockets.len() - by(remote));
+        assert_eq!(count("ip:0.0.0.0/0") + count("ip:::/0"), s.sockets.len(), "every socket is in one family");
+    }
+
+    #[test]
+    fn sev_takes_the_short_and_long_names() {
+        for (text, want) in [
+            ("sev:crit", Severity::Critical),
+            ("sev:critical", Severity::Critical),
+            ("sev:CRIT", Severity::Critical),
+            ("sev:high", Severity::High),
+            ("sev:med", Severity::Medium),
+            ("sev:medium", Severity::Medium),
+            ("sev:low", Severity::Low),
+            ("severity:info", Severity::Info),
+        ] {
+            assert_eq!(term(text), Term::SeverityIs(want), "{text}");
+        }
+        assert_eq!(term("sev>=crit"), Term::SeverityAtLeast(Severity::Critical));
+        assert_eq!(term("sev>=med"), Term::SeverityAtLeast(Severity::Medium));
+        let e = Filter::parse("sev:severe").expect_err("bad");
+        assert_eq!(e.term, "sev:severe");
+        assert_eq!(e.message, "severity `severe`: expected info, low, med (medium), high or crit (critical)");
     }
 }

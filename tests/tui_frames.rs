@@ -750,3 +750,91 @@ fn a_cut_group_label_still_reads_as_a_group() {
     assert!(text.contains("…/24"), "a cut group on screen: {text}");
     assert!(!text.contains("203.0.113.0…"), "{text}");
 }
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+#[tokio::test]
+async fn a_filter_selects_its_first_match_and_scrolls_it_into_view() {
+    for filter in ["sev>=high", "sev>=medium"] {
+        // In the list, at its last row (scrolled down), then the filter.
+        let mut events = vec![key(KeyCode::Tab), key(KeyCode::End), key(KeyCode::Char('/'))];
+        events.extend(typed(filter));
+        events.push(key(KeyCode::Enter));
+        let (a, t) = script(app((120, 40), false), events).await;
+        assert_eq!(a.ui.filter_text, filter);
+        assert!(!a.derived.rows.is_empty());
+        let row = a.selected_row().expect("a selection");
+        assert_eq!((row, a.ui.list_offset), (0, 0), "{filter}: the first match, at the top of the list");
+        let socket = a.derived.rows[row] as usize;
+        assert_eq!(a.snapshot.index.socket(socket).map(|f| f.severity), Some(Severity::Critical), "{filter}");
+        assert_eq!(a.snapshot.sockets[socket].owner(), Some(Pid(3401)), "{filter}: the reverse shell");
+        let text = t.backend().to_string();
+        assert!(text.contains("3401"), "{filter}: the critical row is on screen:\n{text}");
+        if filter == "sev>=medium" {
+            assert!(a.derived.rows.len() > 2, "several matches: {}", a.derived.rows.len());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_prompt_edits_with_readline_keys_and_recalls_the_history() {
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("proc:sshd state:listen"));
+    // Ctrl-W drops `state:listen`, Ctrl-A then `!` negates the first term.
+    events.extend([ctrl('w'), ctrl('a'), key(KeyCode::Char('!')), ctrl('e'), key(KeyCode::Backspace)]);
+    events.push(key(KeyCode::Enter));
+    let (a, _) = script(app((120, 40), false), events).await;
+    assert_eq!(a.ui.filter_text, "!proc:sshd", "ctrl-w, ctrl-a, ctrl-e and backspace edit; they never type letters");
+    assert!(a.ui.filter_error.is_none(), "{:?}", a.ui.filter_error);
+
+    // Ctrl-U clears, ↑ brings back the last filter, ← and Delete edit in it.
+    let mut events = vec![key(KeyCode::Char('/'))];
+    events.extend(typed("sev:crit"));
+    events.push(key(KeyCode::Enter));
+    events.extend([key(KeyCode::Char('/')), ctrl('u')]);
+    events.extend(typed("10.0.0.5"));
+    events.extend([key(KeyCode::Up), key(KeyCode::Home), key(KeyCode::Delete), key(KeyCode::Delete), key(KeyCode::Delete)]);
+    events.extend(typed("sev"));
+    let (a, t) = script(app((120, 40), false), events).await;
+    assert_eq!(a.ui.filter_text, "sev:crit");
+    let prompt = a.ui.input.as_ref().expect("the prompt is open");
+    assert_eq!((prompt.text(), prompt.cursor()), ("sev:crit", 3));
+    // The cursor is drawn: the cell after `/ sev` is reversed.
+    let buf = t.backend().buffer();
+    let y = a.size.1 - 1;
+    let line: String = (0..a.size.0).map(|x| buf[(x, y)].symbol().to_string()).collect();
+    assert!(line.starts_with("/ sev:crit Enter applies"), "{line}");
+    assert!(buf[(5, y)].modifier.contains(ratatui::style::Modifier::REVERSED), "the cursor on `:`");
+    assert!(!buf[(4, y)].modifier.contains(ratatui::style::Modifier::REVERSED));
+}
+
+#[test]
+fn an_ip_filter_finds_the_sockets_of_an_address_on_either_side() {
+    let mut a = app((120, 40), false);
+    // The reverse shell's remote, 203.0.113.0/24 in the demo.
+    let shell = a.snapshot.sockets.iter().find(|s| s.owner() == Some(Pid(3401)) && !s.raw.remote.ip().is_unspecified()).expect("the shell's socket");
+    let (remote, endpoint) = (shell.raw.remote.ip(), shell.raw.remote);
+    let net = format!("ip:{}/24", remote.to_string().rsplit_once('.').map_or("", |(n, _)| n).to_string() + ".0");
+    a.set_filter(&net);
+    let in_net = a.derived.rows.clone();
+    for filter in [format!("ip:{remote}"), format!("{remote}"), format!("addr:{remote}"), endpoint.to_string()] {
+        a.set_filter(&filter);
+        assert!(a.ui.filter_error.is_none(), "{filter}: {:?}", a.ui.filter_error);
+        assert!(!a.derived.rows.is_empty(), "{filter}");
+        assert!(
+            a.derived.rows.iter().all(|&r| {
+                let s = &a.snapshot.sockets[r as usize];
+                s.raw.remote.ip() == remote || s.raw.local.ip() == remote
+            }),
+            "{filter}"
+        );
+        assert!(a.derived.rows.iter().all(|r| in_net.contains(r)), "{filter} within {net}");
+    }
+    a.set_filter("2001:db8");
+    assert!(a.ui.filter_error.is_none(), "a partial IPv6 address is a network: {:?}", a.ui.filter_error);
+    a.set_filter("sev:severe");
+    let e = a.ui.filter_error.clone().expect("an error");
+    assert!(e.contains("info, low, med (medium), high or crit (critical)"), "{e}");
+}

@@ -39,7 +39,7 @@ pub struct ListConnectionsArgs {
     /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`. Empty: any.
     #[serde(default)]
     pub remote_name: String,
-    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web`, or free text. Empty: all.
+    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium sev:crit tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web`; addresses on either side of the socket: `ip:203.0.113.0/24 ip:2001:db8::/32 addr:10.0.0.5`, or bare `10.0.0.5`, `2001:db8::1`, `[2001:db8::1]:443`, `2001:db8` (that /32); or free text. Severities: info, low, med, high, crit (or medium, critical). Empty: all.
     #[serde(default)]
     pub filter: String,
     /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
@@ -228,7 +228,7 @@ pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
 #[tool_router(router = connections_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: filter (the explorer's filter language, e.g. `sev>=high port:https !zone:loopback`), state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: filter (the explorer's filter language, e.g. `sev>=high port:https !zone:loopback`, `ip:203.0.113.0/24`, `sev:crit`), state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
         annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {

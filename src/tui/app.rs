@@ -11,6 +11,7 @@ use super::derived::Derived;
 use super::keymap::{Action, action_for};
 use super::layout::{Areas, areas};
 use super::placement::{Label, MapMemory};
+use super::prompt::{Outcome, Prompt};
 use super::state::{MapMode, MapNode, Pane, UiState};
 use super::theme::Theme;
 use super::views::{graph, tree};
@@ -219,18 +220,15 @@ impl App {
     }
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
-        if let Some(input) = self.ui.input.as_mut() {
-            match key.code {
-                KeyCode::Enter => {
-                    let text = self.ui.input.take().unwrap_or_default();
+        if let Some(prompt) = self.ui.input.as_mut() {
+            match prompt.on_key(key, &self.ui.filter_history) {
+                Outcome::Accept(text) => {
+                    self.ui.input = None;
+                    self.ui.filter_history.push(&text);
                     self.set_filter(&text);
                 }
-                KeyCode::Esc => self.ui.input = None,
-                KeyCode::Backspace => {
-                    input.pop();
-                }
-                KeyCode::Char(c) => input.push(c),
-                _ => {}
+                Outcome::Cancel => self.ui.input = None,
+                Outcome::Edited | Outcome::Ignored => {}
             }
             self.dirty = true;
             return Vec::new();
@@ -256,10 +254,15 @@ impl App {
     }
 
     /// Apply a filter text; a bad one keeps the previous filter and shows
-    /// the error inline.
+    /// the error inline. A filter that narrows selects the first row that
+    /// passes, scrolled into view (clearing the filter keeps the selection).
     pub fn set_filter(&mut self, text: &str) {
         match Filter::parse(text) {
             Ok(f) => {
+                if !f.is_empty() {
+                    self.ui.list_selected = None;
+                    self.ui.list_offset = 0;
+                }
                 self.ui.filter = f;
                 self.ui.filter_text = text.trim().to_string();
                 self.ui.filter_error = None;
@@ -302,7 +305,7 @@ impl App {
                 }
                 self.rederive();
             }
-            Action::Filter => self.ui.input = Some(self.ui.filter_text.clone()),
+            Action::Filter => self.ui.input = Some(Prompt::new(&self.ui.filter_text)),
             Action::NextView => {
                 self.ui.view = (self.ui.view + 1) % self.spec.views.len().max(1);
                 self.rederive();

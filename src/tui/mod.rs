@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod layout;
 pub mod naming;
 pub mod placement;
+pub mod prompt;
 pub mod run;
 pub mod state;
 pub mod theme;

@@ -99,7 +99,9 @@ pub struct UiState {
     pub filter: Filter,
     pub filter_error: Option<String>,
     /// The filter being typed (Some while the input line is open).
-    pub input: Option<String>,
+    pub input: Option<super::prompt::Prompt>,
+    /// Filters entered at the prompt, for ↑/↓.
+    pub filter_history: super::prompt::History,
     /// Index into the spec's views.
     pub view: usize,
     pub tree: TreeState<super::views::tree::TreeId>,
@@ -123,6 +125,7 @@ impl Default for UiState {
             filter: Filter::default(),
             filter_error: None,
             input: None,
+            filter_history: super::prompt::History::default(),
             view: 0,
             tree: TreeState::default(),
             help: false,

@@ -104,7 +104,10 @@ fn activity(app: &App, area: Rect, buf: &mut Buffer) {
 fn status(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(area.width);
     if let Some(input) = &app.ui.input {
-        let mut spans = vec![Span::styled("/ ", app.theme.title()), Span::raw(escape_control(input)), Span::raw("▏ Enter applies · Esc cancels")];
+        let hint = " Enter applies · Esc cancels";
+        let mut spans = vec![Span::styled("/ ", app.theme.title())];
+        spans.extend(input.spans(width.saturating_sub(2 + hint.chars().count()).max(12)));
+        spans.push(Span::raw(hint));
         if let Some(e) = &app.ui.filter_error {
             spans.push(Span::styled(format!("  {}", escape_control(e)), app.theme.error()));
         }
