@@ -168,6 +168,13 @@ fn snapshot_names() -> BTreeSet<String> {
     for n in ["styled_glows_120x40", "styled_ascii_120x40", "tiny_60x20", "keys_filter_listen", "keys_bad_filter", "keys_focus_tree"] {
         names.insert(n.to_string());
     }
+    for n in ["detail_scrolled", "evidence_first_socket", "evidence_first_process"] {
+        names.insert(format!("{n}_80x24"));
+        names.insert(format!("{n}_120x40"));
+    }
+    for n in ["keys_notice_new_critical"] {
+        names.insert(n.to_string());
+    }
     names
 }
 
@@ -533,11 +540,21 @@ fn a_named_endpoint_shows_its_name_in_the_list_the_map_and_the_inspector() {
     let text = draw(&a).backend().to_string();
     let map_line = text.lines().find(|l| l.contains('☠')).expect("the shell's peer on the map");
     assert!(map_line.contains("☠ c2.evi…:4444"), "the map at 80×24 labels it by name, cut to fit with the port whole: {text}");
+    // The list has the whole width at 80 columns: the remote is named there;
+    // the inspector leads with the evidence and has the address further down.
     let mut a = named_app((80, 24));
     a.apply(Action::NextPane);
     let text = draw(&a).backend().to_string();
-    assert!(text.contains("remote   203.0.113.200:4444"), "{text}");
-    assert!(text.contains("names    c2.evil.test"), "{text}");
+    assert!(text.contains("c2.evil.test:4444"), "{text}");
+    assert!(text.contains("▲ CRITICAL"), "{text}");
+    a.apply(Action::NextPane);
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&draw(&a).backend().to_string());
+        a.apply(Action::Down);
+    }
+    assert!(seen.contains("remote   203.0.113.200:4444"), "{seen}");
+    assert!(seen.contains("names    c2.evil.test"), "{seen}");
 }
 
 #[test]
@@ -749,4 +766,118 @@ fn a_cut_group_label_still_reads_as_a_group() {
     let text = draw(&a).backend().to_string();
     assert!(text.contains("…/24"), "a cut group on screen: {text}");
     assert!(!text.contains("203.0.113.0…"), "{text}");
+}
+
+fn mouse(kind: MouseEventKind, x: u16, y: u16) -> Event {
+    Event::Mouse(MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE })
+}
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// The rows of a rendered frame that fall inside `area`, as plain text.
+fn area_text(t: &Terminal<TestBackend>, area: ratatui::layout::Rect) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in area.y..area.y + area.height {
+        for x in area.x..area.x + area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn tab_focuses_the_detail_and_keys_and_the_wheel_scroll_it() {
+    for size in [(80, 24), (120, 40)] {
+        let (a, t) = script(app(size, false), vec![key(KeyCode::Tab), key(KeyCode::Tab)]).await;
+        assert_eq!((a.ui.pane, a.ui.detail_focus), (Pane::List, true), "map → list → detail");
+        assert_eq!(a.ui.detail_scroll, 0);
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("↓ 1-"), "a scroll indicator: {detail}");
+        let (a, t) = script(a, vec![key(KeyCode::Down), key(KeyCode::Char('j')), key(KeyCode::Down)]).await;
+        assert_eq!(a.ui.detail_scroll, 3, "{size:?}");
+        assert_eq!(a.selected_row(), Some(0), "the list selection stays");
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("↑↓ 4-"), "{detail}");
+        insta::assert_snapshot!(format!("detail_scrolled_{}x{}", size.0, size.1), t.backend());
+        let (a, t) = script(a, vec![key(KeyCode::End)]).await;
+        let max = views::detail::max_scroll(&a, a.areas().detail);
+        assert_eq!(a.ui.detail_scroll, max);
+        assert!(area_text(&t, a.areas().detail).contains("↑ "), "at the bottom only up is left");
+        let (a, _) = script(a, vec![key(KeyCode::PageUp), key(KeyCode::Home)]).await;
+        assert_eq!(a.ui.detail_scroll, 0);
+        // The wheel over the detail scrolls it, whatever has the focus.
+        let d = a.areas().detail;
+        let (a, _) = script(a, vec![key(KeyCode::Tab), mouse(MouseEventKind::ScrollDown, d.x + 2, d.y + 2)]).await;
+        assert_eq!((a.ui.pane, a.ui.detail_focus), (Pane::Map, false));
+        assert_eq!(a.ui.detail_scroll, 3.min(views::detail::max_scroll(&a, d)));
+        let (a, _) = script(a, vec![mouse(MouseEventKind::ScrollUp, d.x + 2, d.y + 2)]).await;
+        assert_eq!(a.ui.detail_scroll, 0);
+        // `d` focuses the detail of the map's selection; again leaves it.
+        let (a, _) = script(a, vec![key(KeyCode::Char('d'))]).await;
+        assert!(a.ui.detail_focus && a.ui.pane == Pane::Map);
+        let (a, _) = script(a, vec![key(KeyCode::Char('d'))]).await;
+        assert!(!a.ui.detail_focus);
+    }
+}
+
+#[tokio::test]
+async fn a_new_selection_shows_its_detail_from_the_top() {
+    let (a, _) = script(app((80, 24), false), vec![key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Down), key(KeyCode::Down)]).await;
+    assert_eq!(a.ui.detail_scroll, 2);
+    // Leave the detail, next row: the detail starts at its top again.
+    let (a, _) = script(a, vec![key(KeyCode::Char('d')), key(KeyCode::Down)]).await;
+    assert_eq!((a.ui.pane, a.ui.detail_focus, a.selected_row()), (Pane::List, false, Some(1)));
+    assert_eq!(a.ui.detail_scroll, 0);
+}
+
+#[tokio::test]
+async fn the_evidence_comes_first_at_80x24_and_120x40() {
+    for size in [(80, 24), (120, 40)] {
+        // The reverse shell's socket, selected in the list.
+        let (a, t) = script(app(size, false), vec![key(KeyCode::Tab)]).await;
+        let detail = area_text(&t, a.areas().detail);
+        let crit = detail.find("▲ CRITICAL").unwrap_or_else(|| panic!("{size:?}: severity on screen: {detail}"));
+        assert!(detail.contains("Reverse shell"), "{size:?}: rule name: {detail}");
+        assert!(detail.contains("stdio_is_socket"), "{size:?}: trace: {detail}");
+        assert!(detail.find("state    ESTABLISHED").is_none_or(|i| i > crit), "{size:?}: evidence before the facts: {detail}");
+        insta::assert_snapshot!(format!("evidence_first_socket_{}x{}", size.0, size.1), t.backend());
+        // The process itself, focused from the list.
+        let (a, t) = script(a, vec![key(KeyCode::Char('p')), key(KeyCode::Tab), key(KeyCode::Tab)]).await;
+        assert_eq!(a.ui.focus, Some(Pid(3401)));
+        assert_eq!(views::detail::target(&a), views::detail::Target::Process(Pid(3401)));
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("▲ CRITICAL") && detail.contains("stdio_is_socket"), "{size:?}: {detail}");
+        assert!(detail.find("process  bash").is_none_or(|i| Some(i) > detail.find("▲ CRITICAL")), "{size:?}: {detail}");
+        insta::assert_snapshot!(format!("evidence_first_process_{}x{}", size.0, size.1), t.backend());
+    }
+}
+
+#[test]
+fn the_list_keeps_process_remote_state_and_severity_from_80_columns() {
+    for size in [(80, 24), (120, 40), (200, 60)] {
+        let mut a = app(size, false);
+        a.set_filter("proc:kworkerd");
+        let t = draw(&a);
+        let list = area_text(&t, a.areas().list);
+        for title in ["process", "remote", "state", "sev"] {
+            assert!(list.contains(title), "{size:?}: `{title}` column: {list}");
+        }
+        assert!(list.contains("kworkerd (3317)"), "{size:?}: the whole pid: {list}");
+        // The sort column is always shown, even one of the least useful.
+        for _ in 0..8 {
+            a.apply(Action::NextSort);
+            let list = area_text(&draw(&a), a.areas().list);
+            let header = list.lines().nth(1).unwrap_or_default().to_string();
+            let title = a.ui.sort.column.title();
+            assert!(header.contains(&format!("{title}▼")), "{size:?}: sorted by {title}: {header}");
+            assert!(header.contains("process") && header.contains("remote"), "{size:?}: {header}");
+        }
+    }
+    // Extra columns come with width.
+    let wide = area_text(&draw(&app((120, 40), false)), app((120, 40), false).areas().list);
+    assert!(wide.contains("local") && wide.contains("age") && wide.contains("↑/s"), "{wide}");
 }

@@ -198,8 +198,8 @@ impl App {
             Event::Mouse(m) => {
                 match m.kind {
                     MouseEventKind::Down(MouseButton::Left) => self.click(m.column, m.row),
-                    MouseEventKind::ScrollDown => return self.apply(Action::Down),
-                    MouseEventKind::ScrollUp => return self.apply(Action::Up),
+                    MouseEventKind::ScrollDown => return self.wheel(m.column, m.row, 1),
+                    MouseEventKind::ScrollUp => return self.wheel(m.column, m.row, -1),
                     _ => {}
                 }
                 Vec::new()
@@ -272,8 +272,37 @@ impl App {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// The mouse wheel: over the detail it scrolls the detail, elsewhere
+    /// it moves the selection of the focused pane.
+    fn wheel(&mut self, x: u16, y: u16, delta: isize) -> Vec<Effect> {
+        if self.areas().detail.contains(ratatui::layout::Position::new(x, y)) {
+            self.scroll_detail(delta * 3);
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.apply(if delta > 0 { Action::Down } else { Action::Up })
+    }
+
+    /// Scroll the detail pane by `delta` lines, within its content.
+    fn scroll_detail(&mut self, delta: isize) {
+        let max = super::views::detail::max_scroll(self, self.areas().detail);
+        let cur = self.ui.detail_scroll.min(max);
+        self.ui.detail_scroll = cur.saturating_add_signed(delta).min(max);
+    }
+
+    /// Apply an action; the detail goes back to its top when its target
+    /// changes.
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        let before = super::views::detail::target(self);
+        let effects = self.apply_action(action);
+        if super::views::detail::target(self) != before {
+            self.ui.detail_scroll = 0;
+        }
+        effects
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn apply_action(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
         let page = self.list_height() as isize;
         match action {
@@ -288,7 +317,15 @@ impl App {
             Action::PageDown => self.step(page),
             Action::Top => self.step(isize::MIN / 2),
             Action::Bottom => self.step(isize::MAX / 2),
-            Action::NextPane => self.ui.pane = if self.ui.pane == Pane::Map { Pane::List } else { Pane::Map },
+            Action::NextPane => {
+                // map → list → detail (of the list's selection) → map
+                (self.ui.pane, self.ui.detail_focus) = match (self.ui.pane, self.ui.detail_focus) {
+                    (Pane::Map, _) => (Pane::List, false),
+                    (Pane::List, false) => (Pane::List, true),
+                    (Pane::List, true) => (Pane::Map, false),
+                };
+            }
+            Action::FocusDetail => self.ui.detail_focus = !self.ui.detail_focus,
             Action::Inspect => {
                 if self.ui.pane == Pane::Map && self.ui.map_mode != MapMode::Graph {
                     let sel = self.ui.tree.selected().to_vec();
@@ -395,6 +432,10 @@ impl App {
     }
 
     fn step(&mut self, delta: isize) {
+        if self.ui.detail_focus {
+            self.scroll_detail(delta);
+            return;
+        }
         match (self.ui.pane, self.ui.map_mode) {
             (Pane::List, _) => {
                 let n = self.derived.rows.len();
@@ -445,6 +486,17 @@ impl App {
     fn click(&mut self, x: u16, y: u16) {
         let a = self.areas();
         let pos = ratatui::layout::Position::new(x, y);
+        self.ui.detail_focus = a.detail.contains(pos);
+        let before = super::views::detail::target(self);
+        self.click_at(a, pos);
+        if super::views::detail::target(self) != before {
+            self.ui.detail_scroll = 0;
+        }
+        self.dirty = true;
+    }
+
+    fn click_at(&mut self, a: Areas, pos: ratatui::layout::Position) {
+        let (x, y) = (pos.x, pos.y);
         if a.list.contains(pos) {
             self.ui.pane = Pane::List;
             // Border, then the header row.

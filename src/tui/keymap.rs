@@ -16,6 +16,7 @@ pub enum Action {
     Top,
     Bottom,
     NextPane,
+    FocusDetail,
     Inspect,
     FocusProcess,
     Filter,
@@ -65,7 +66,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::NextPane,
         keys: "Tab",
         hint: "pane",
-        help: "switch between the map and the socket list",
+        help: "next pane: map → list → detail (the detail of the list's selection)",
+    },
+    Binding {
+        codes: &[KeyCode::Char('d')],
+        action: Action::FocusDetail,
+        keys: "d",
+        hint: "",
+        help: "focus the detail of the selection (keys and the wheel scroll it); again to leave",
     },
     Binding { codes: &[KeyCode::Enter], action: Action::Inspect, keys: "Enter", hint: "inspect", help: "inspect the selection; open or close a tree node" },
     Binding {

@@ -107,6 +107,10 @@ pub struct UiState {
     /// The events pane, when open: the selected row.
     pub events: Option<usize>,
     pub animations: bool,
+    /// Keys scroll the detail pane (it shows the selection of `pane`).
+    pub detail_focus: bool,
+    /// First detail line shown; back to 0 when the detail's target changes.
+    pub detail_scroll: usize,
 }
 
 impl Default for UiState {
@@ -128,6 +132,8 @@ impl Default for UiState {
             help: false,
             events: None,
             animations: false,
+            detail_focus: false,
+            detail_scroll: 0,
         }
     }
 }

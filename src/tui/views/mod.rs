@@ -91,6 +91,9 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn activity(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
     let data: Vec<u64> = app.activity.iter().rev().take(usize::from(area.width.saturating_sub(2))).rev().copied().collect();
     let now = data.last().copied().unwrap_or(0);
     let secs = (app.activity.len() as u64 * app.status.interval_ms) / 1000;
