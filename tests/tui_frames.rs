@@ -881,3 +881,165 @@ fn the_list_keeps_process_remote_state_and_severity_from_80_columns() {
     let wide = area_text(&draw(&app((120, 40), false)), app((120, 40), false).areas().list);
     assert!(wide.contains("local") && wide.contains("age") && wide.contains("↑/s"), "{wide}");
 }
+
+/// The status line (the last row) of a frame.
+fn status_line(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let y = buf.area.height - 1;
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()
+}
+
+#[tokio::test]
+async fn g_and_shift_g_go_to_the_top_and_bottom_and_ctrl_d_u_move_half_a_page() {
+    let (a, _) = script(app((80, 24), false), vec![key(KeyCode::Tab), key(KeyCode::Char('G'))]).await;
+    assert_eq!(a.selected_row(), Some(a.derived.rows.len() - 1), "G: last row");
+    let (a, _) = script(a, vec![key(KeyCode::Char('g'))]).await;
+    assert_eq!(a.selected_row(), Some(0), "g: first row");
+    let page = usize::from(a.areas().list.height - 3);
+    let (a, _) = script(a, vec![ctrl('d')]).await;
+    assert_eq!(a.selected_row(), Some(page / 2), "Ctrl-D: half a page down");
+    let (a, _) = script(a, vec![ctrl('d'), ctrl('u')]).await;
+    assert_eq!(a.selected_row(), Some(page / 2));
+    let (a, _) = script(a, vec![ctrl('u')]).await;
+    assert_eq!(a.selected_row(), Some(0));
+    // In a focused detail they scroll it.
+    let (a, _) = script(a, vec![key(KeyCode::Tab), key(KeyCode::Char('G'))]).await;
+    assert!(a.ui.detail_focus);
+    assert_eq!(a.ui.detail_scroll, views::detail::max_scroll(&a, a.areas().detail));
+    let (a, _) = script(a, vec![key(KeyCode::Char('g'))]).await;
+    assert_eq!(a.ui.detail_scroll, 0);
+    let (a, _) = script(a, vec![ctrl('d')]).await;
+    assert_eq!(a.ui.detail_scroll, (usize::from(a.areas().detail.height - 2) / 2).min(views::detail::max_scroll(&a, a.areas().detail)));
+    assert_eq!(a.selected_row(), Some(0), "the list did not move");
+}
+
+#[tokio::test]
+async fn every_toggle_says_what_it_did_in_the_status_line() {
+    let cases: [(char, &str); 7] = [
+        ('w', "glow off"),
+        ('a', "animations on"),
+        (' ', "frozen"),
+        ('s', "sort by process ▼"),
+        ('S', "sort by sev ▲"),
+        ('v', "view suspicious_only"),
+        ('t', "map: tree by process"),
+    ];
+    for (c, says) in cases {
+        let (a, t) = script(app((120, 40), false), vec![key(KeyCode::Char(c))]).await;
+        let line = status_line(&t);
+        assert!(line.starts_with(says), "`{c}` says `{says}`: {line}");
+        assert!(a.ui.notice.is_some());
+        // The next key clears it.
+        let (a, t) = script(a, vec![key(KeyCode::Char('j'))]).await;
+        assert!(a.ui.notice.is_none(), "{c}");
+        assert!(status_line(&t).starts_with("q quit"), "{}", status_line(&t));
+    }
+    let (a, t) = script(app((120, 40), false), vec![key(KeyCode::Char('w')), key(KeyCode::Char('w'))]).await;
+    assert!(a.theme.glow && status_line(&t).starts_with("glow on"));
+    // `e` is in the hints.
+    assert!(status_line(&draw(&app((120, 40), false))).contains("e events"));
+}
+
+#[tokio::test]
+async fn n_selects_the_next_finding_worst_first() {
+    let (a, t) = script(app((80, 24), false), vec![key(KeyCode::Char('n'))]).await;
+    assert_eq!(a.ui.pane, Pane::List);
+    let sock = |a: &App| a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).cloned().expect("a socket");
+    assert_eq!(sock(&a).owner(), Some(Pid(3401)), "the critical first");
+    let line = status_line(&t);
+    assert!(line.contains("CRITICAL · bash (3401)"), "{line}");
+    let first = a.ui.list_selected;
+    let (a, t) = script(a, vec![key(KeyCode::Char('n'))]).await;
+    assert_ne!(a.ui.list_selected, first);
+    assert!(status_line(&t).starts_with("finding 2/"), "{}", status_line(&t));
+    let marks = |a: &App| necromap::tui::derived::mark_at(&a.snapshot, a.derived.rows[a.selected_row().expect("row")]).expect("a finding").severity;
+    let second = marks(&a);
+    assert!(second <= Severity::Critical);
+    // Round the whole list and back to the first.
+    let total = a.derived.rows.iter().filter(|&&r| necromap::tui::derived::mark_at(&a.snapshot, r).is_some_and(|m| m.severity > Severity::Info)).count();
+    let mut a = a;
+    let mut last = Severity::Critical;
+    for _ in 2..total {
+        a.on_event(&key(KeyCode::Char('n')));
+        assert!(marks(&a) <= last, "worst first");
+        last = marks(&a);
+    }
+    a.on_event(&key(KeyCode::Char('n')));
+    assert_eq!(a.ui.list_selected, first, "after the last, the first again");
+}
+
+#[tokio::test]
+async fn esc_steps_back_one_level_and_asks_before_quitting() {
+    // Help, then the detail focus, then a focused process, then a filter.
+    let mut a = app((120, 40), false);
+    a.set_filter("pid:3401");
+    let (a, _) = script(a, vec![key(KeyCode::Tab), key(KeyCode::Char('p')), key(KeyCode::Tab), key(KeyCode::Char('?'))]).await;
+    assert!(a.ui.help && a.ui.detail_focus && a.ui.focus == Some(Pid(3401)));
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.ui.help && a.ui.detail_focus);
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.ui.detail_focus && a.ui.focus.is_some());
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert_eq!(a.ui.focus, None, "back to the host");
+    assert!(status_line(&t).starts_with("map: the host"));
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(a.ui.filter_text.is_empty() && status_line(&t).starts_with("filter cleared"));
+    // The top: ask, then quit on the second Esc.
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.quit);
+    assert!(status_line(&t).starts_with("press Esc again or q to quit"), "{}", status_line(&t));
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(a.quit);
+    // Another key in between cancels the question.
+    let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Esc), key(KeyCode::Char('j')), key(KeyCode::Esc)]).await;
+    assert!(!a.quit && a.ui.quit_armed);
+    let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Char('q'))]).await;
+    assert!(a.quit, "q quits at once");
+}
+
+#[test]
+fn a_new_critical_finding_is_announced_with_the_bell() {
+    let full = demo();
+    let mut quiet = (*full).clone();
+    let fewer: Vec<Finding> = quiet.findings.iter().filter(|f| f.severity < Severity::Critical).cloned().collect();
+    quiet.set_findings(fewer);
+    let mut a = App::new(Arc::new(Spec::embedded()), Arc::new(quiet.clone()), status(), Options::default(), (80, 24));
+    assert!(a.ui.notice.is_none() && a.outbox.is_empty(), "nothing is new in the first snapshot");
+    let mut next = (*full).clone();
+    next.generation = quiet.generation + 1;
+    a.set_snapshot(Arc::new(next.clone()));
+    let notice = a.ui.notice.clone().expect("a notice");
+    assert!(notice.text.starts_with("NEW CRITICAL: Reverse shell: stdio is a socket · bash (3401)"), "{}", notice.text);
+    assert_eq!(a.outbox, vec![necromap::tui::outgoing::Outgoing::Bell]);
+    let t = draw(&a);
+    assert!(status_line(&t).starts_with("NEW CRITICAL"), "{}", status_line(&t));
+    insta::assert_snapshot!("keys_notice_new_critical", t.backend());
+    // The same findings again: nothing new. Without the bell: the notice only.
+    a.outbox.clear();
+    next.generation += 1;
+    a.set_snapshot(Arc::new(next.clone()));
+    assert!(a.outbox.is_empty());
+    let mut b = App::new(Arc::new(Spec::embedded()), Arc::new(quiet), status(), Options::default(), (80, 24));
+    b.bell = false;
+    b.set_snapshot(Arc::new(next));
+    assert!(b.ui.notice.is_some() && b.outbox.is_empty());
+}
+
+#[tokio::test]
+async fn y_copies_the_selected_address_with_osc_52() {
+    let mut a = app((80, 24), false);
+    a.apply(Action::NextPane);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
+    let (_ttx, status) = watch::channel(a.status.clone());
+    let input = futures_util::stream::iter(vec![Ok(key(KeyCode::Char('y')))]);
+    let mut out: Vec<u8> = Vec::new();
+    necromap::tui::run_app_to(&mut t, &mut a, input, Links { snapshots, status, commands: None }, &mut out).await.expect("loop");
+    assert_eq!(out, b"\x1b]52;c;MjAzLjAuMTEzLjIwMDo0NDQ0\x07", "203.0.113.200:4444 in base64");
+    assert!(status_line(&t).starts_with("copied 203.0.113.200:4444"), "{}", status_line(&t));
+    // A process: its pid.
+    a.apply(Action::FocusProcess);
+    a.apply(Action::NextPane);
+    a.apply(Action::NextPane);
+    assert_eq!(a.selected_value().as_deref(), Some("3401"));
+}

@@ -84,6 +84,28 @@ impl Sort {
     pub const WORST_FIRST: Self = Self { column: Column::Severity, descending: true };
 }
 
+/// How a status-line notice reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Feedback for a key (a toggle, a copy, a question).
+    Info,
+    /// Something new and serious arrived.
+    Alert,
+}
+
+/// A message in the status line, until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Self {
+        Self { kind: NoticeKind::Info, text: text.into() }
+    }
+}
+
 #[derive(Debug)]
 pub struct UiState {
     pub pane: Pane,
@@ -111,6 +133,9 @@ pub struct UiState {
     pub detail_focus: bool,
     /// First detail line shown; back to 0 when the detail's target changes.
     pub detail_scroll: usize,
+    pub notice: Option<Notice>,
+    /// Esc at the top level was pressed once: a second one quits.
+    pub quit_armed: bool,
 }
 
 impl Default for UiState {
@@ -134,6 +159,8 @@ impl Default for UiState {
             animations: false,
             detail_focus: false,
             detail_scroll: 0,
+            notice: None,
+            quit_armed: false,
         }
     }
 }
