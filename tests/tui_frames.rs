@@ -172,9 +172,7 @@ fn snapshot_names() -> BTreeSet<String> {
         names.insert(format!("{n}_80x24"));
         names.insert(format!("{n}_120x40"));
     }
-    for n in ["keys_notice_new_critical"] {
-        names.insert(n.to_string());
-    }
+    names.insert("keys_notice_new_critical".to_string());
     names
 }
 
@@ -992,7 +990,7 @@ async fn esc_steps_back_one_level_and_asks_before_quitting() {
     assert!(a.quit);
     // Another key in between cancels the question.
     let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Esc), key(KeyCode::Char('j')), key(KeyCode::Esc)]).await;
-    assert!(!a.quit && a.ui.quit_armed);
+    assert!(!a.quit && a.ui.notice.as_ref().is_some_and(|n| n.kind == necromap::tui::state::NoticeKind::ConfirmQuit));
     let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Char('q'))]).await;
     assert!(a.quit, "q quits at once");
 }

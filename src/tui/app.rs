@@ -10,14 +10,14 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, Mous
 use super::derived::Derived;
 use super::keymap::{Action, action_for};
 use super::layout::{Areas, areas};
-use super::placement::{Label, MapMemory};
 use super::outgoing::Outgoing;
-use super::state::{MapMode, MapNode, Notice, NoticeKind, Pane, UiState};
+use super::placement::{Label, MapMemory};
+use super::state::{MapMode, MapNode, NoticeKind, Pane, UiState};
 use super::theme::Theme;
 use super::views::{graph, tree};
 use crate::collector::CollectorStatus;
 use crate::filter::Filter;
-use crate::model::{Pid, Severity, Snapshot};
+use crate::model::{Pid, Snapshot};
 use crate::spec::{SizeClass, Spec};
 
 /// What the app asks of the world outside it.
@@ -37,17 +37,6 @@ pub struct Options {
     /// Shown in the banner when the MCP endpoint runs beside the explorer
     /// (`--serve-mcp`): its URL and where the token is.
     pub mcp_note: Option<String>,
-}
-
-/// What a finding is about, in a few words: `bash (3401)`, an address.
-fn subject_label(s: &Snapshot, subject: crate::model::Subject) -> String {
-    use crate::model::Subject;
-    let process = |p: Pid| format!("{} ({p})", crate::text::escape_control(s.process(p).map_or("?", |x| x.facts.name.as_str())));
-    match subject {
-        Subject::Process { pid } | Subject::Socket { pid: Some(pid), .. } => process(pid),
-        Subject::Socket { socket, pid: None } => socket.to_string(),
-        Subject::Endpoint { endpoint } => endpoint.ip.to_string(),
-    }
 }
 
 /// Samples kept for the activity sparkline.
@@ -80,8 +69,6 @@ pub struct App {
     /// For the terminal beside the frames (bell, clipboard); the loop
     /// writes and empties it.
     pub outbox: Vec<Outgoing>,
-    /// The first snapshot is in: later ones can bring news.
-    primed: bool,
     class: SizeClass,
 }
 
@@ -99,7 +86,6 @@ impl App {
             map_memory: MapMemory::default(),
             bell: true,
             outbox: Vec::new(),
-            primed: false,
             size,
             activity: std::collections::VecDeque::new(),
             phase: 0,
@@ -108,8 +94,7 @@ impl App {
             class,
         };
         app.ui.view = options.initial_view.unwrap_or(0);
-        app.set_snapshot(snapshot);
-        app.primed = true;
+        app.take_snapshot(snapshot, false);
         app
     }
 
@@ -124,6 +109,12 @@ impl App {
 
     /// A new snapshot: recompute, keep the selection by key.
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        self.take_snapshot(snapshot, true);
+    }
+
+    /// `announce`: tell of critical and high findings the previous
+    /// snapshot did not have (not for the first one).
+    fn take_snapshot(&mut self, snapshot: Arc<Snapshot>, announce: bool) {
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
             // The known rates (a socket's first sighting and UDP have none).
             let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate.unwrap_or(0) + s.recv_rate.unwrap_or(0)).sum();
@@ -132,35 +123,11 @@ impl App {
                 self.activity.pop_front();
             }
         }
-        if self.primed && snapshot.generation != self.snapshot.generation {
+        if announce && snapshot.generation != self.snapshot.generation {
             self.announce_new_findings(&snapshot);
         }
         self.snapshot = snapshot;
         self.rederive_with(true);
-    }
-
-    /// A critical or high finding that the previous snapshot did not
-    /// have: a notice in the status line, and the bell.
-    fn announce_new_findings(&mut self, next: &Snapshot) {
-        let serious = |f: &&crate::model::Finding| f.severity >= Severity::High;
-        let known: std::collections::HashSet<&str> = self.snapshot.findings.iter().filter(serious).map(|f| f.id.as_str()).collect();
-        let mut fresh: Vec<&crate::model::Finding> = next.findings.iter().filter(serious).filter(|f| !known.contains(f.id.as_str())).collect();
-        if fresh.is_empty() {
-            return;
-        }
-        fresh.sort_by(|a, b| b.severity.cmp(&a.severity));
-        let f = fresh[0];
-        let more = if fresh.len() > 1 { format!(" (+{} more)", fresh.len() - 1) } else { String::new() };
-        let text = format!(
-            "NEW {}: {} · {}{more} · n selects it",
-            f.severity.name().to_uppercase(),
-            crate::text::escape_control(&f.rule_name),
-            subject_label(next, f.subject)
-        );
-        self.ui.notice = Some(Notice { kind: NoticeKind::Alert, text });
-        if self.bell {
-            self.outbox.push(Outgoing::Bell);
-        }
     }
 
     pub fn set_status(&mut self, status: CollectorStatus) {
@@ -170,7 +137,7 @@ impl App {
         }
     }
 
-    fn rederive(&mut self) {
+    pub(super) fn rederive(&mut self) {
         self.rederive_with(false);
     }
 
@@ -231,7 +198,7 @@ impl App {
         usize::from(self.areas().list.height.saturating_sub(3)).max(1)
     }
 
-    fn ensure_visible(&mut self) {
+    pub(super) fn ensure_visible(&mut self) {
         let h = self.list_height();
         if let Some(i) = self.selected_row() {
             if i < self.ui.list_offset {
@@ -270,8 +237,10 @@ impl App {
     }
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
-        // A notice lasts until the next key.
-        if self.ui.notice.take().is_some() {
+        // A notice lasts until the next key (the question to quit stays
+        // for the Esc that answers it).
+        let answers = self.ui.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::ConfirmQuit) && action_for(key) == Some(Action::Back);
+        if !answers && self.ui.notice.take().is_some() {
             self.dirty = true;
         }
         if let Some(input) = self.ui.input.as_mut() {
@@ -307,11 +276,7 @@ impl App {
             self.dirty = true;
             return Vec::new();
         }
-        let action = action_for(key);
-        if action != Some(Action::Back) {
-            self.ui.quit_armed = false;
-        }
-        action.map(|a| self.apply(a)).unwrap_or_default()
+        action_for(key).map(|a| self.apply(a)).unwrap_or_default()
     }
 
     /// Apply a filter text; a bad one keeps the previous filter and shows
@@ -464,101 +429,6 @@ impl App {
             }
         }
         Vec::new()
-    }
-
-    /// Feedback for a key in the status line.
-    fn say(&mut self, text: impl Into<String>) {
-        self.ui.notice = Some(Notice::info(text));
-    }
-
-    fn say_sort(&mut self) {
-        let arrow = if self.ui.sort.descending { "▼" } else { "▲" };
-        self.say(format!("sort by {} {arrow}", self.ui.sort.column.title()));
-    }
-
-    /// `name (pid)`.
-    fn process_label(&self, pid: Pid) -> String {
-        format!("{} ({pid})", crate::text::escape_control(self.snapshot.process(pid).map_or("?", |p| p.facts.name.as_str())))
-    }
-
-    /// Esc, like k9s: close what is open, step back one level; at the top
-    /// level ask first, and quit on a second Esc.
-    fn back(&mut self) {
-        if self.ui.help {
-            self.ui.help = false;
-        } else if self.ui.events.is_some() {
-            self.ui.events = None;
-        } else if self.ui.detail_focus {
-            self.ui.detail_focus = false;
-        } else if self.ui.focus.is_some() {
-            self.ui.focus = None;
-            self.ui.map_selected = MapNode::Host;
-            self.rederive();
-            self.say("map: the host");
-        } else if !self.ui.filter_text.is_empty() {
-            self.set_filter("");
-            self.say("filter cleared");
-        } else if self.ui.quit_armed {
-            self.quit = true;
-        } else {
-            self.ui.quit_armed = true;
-            self.say("press Esc again or q to quit");
-        }
-    }
-
-    /// Select the next socket in the list with a finding: worst first,
-    /// then in list order; after the last, the first again.
-    fn next_finding(&mut self) {
-        let mut marked: Vec<(Severity, usize)> = self
-            .derived
-            .rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &r)| super::derived::mark_at(&self.snapshot, r).filter(|m| m.severity > Severity::Info).map(|m| (m.severity, i)))
-            .collect();
-        if marked.is_empty() {
-            self.say("no findings in the list");
-            return;
-        }
-        marked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let current = if self.ui.pane == Pane::List { self.selected_row() } else { None };
-        let at = current.and_then(|c| marked.iter().position(|&(_, i)| i == c)).map_or(0, |p| (p + 1) % marked.len());
-        let (severity, row) = marked[at];
-        let sock = &self.snapshot.sockets[self.derived.rows[row] as usize];
-        let key = sock.key();
-        let who = sock.owner().map_or_else(|| "no visible process".to_string(), |p| self.process_label(p));
-        self.ui.pane = Pane::List;
-        self.ui.detail_focus = false;
-        self.ui.list_selected = Some(key);
-        self.ensure_visible();
-        self.say(format!("finding {}/{}: {} · {who}", at + 1, marked.len(), severity.name().to_uppercase()));
-    }
-
-    /// The value `y` copies: an address or a pid.
-    pub fn selected_value(&self) -> Option<String> {
-        use super::views::detail::Target;
-        let s = &self.snapshot;
-        match super::views::detail::target(self) {
-            Target::Socket(k) => s.socket(k).map(|x| if x.raw.remote.ip().is_unspecified() { x.raw.local } else { x.raw.remote }.to_string()),
-            Target::Process(p) => Some(p.to_string()),
-            Target::Endpoint(e) => Some(e.ip.to_string()),
-            Target::Listener(l) => Some(std::net::SocketAddr::new(l.address, l.port).to_string()),
-            Target::Host => Some(s.source.host.clone()),
-            Target::Group(g) => Some(g),
-            Target::Nothing => None,
-        }
-    }
-
-    /// `y`: the selected value to the clipboard (OSC 52) and the status line.
-    fn copy(&mut self) {
-        match self.selected_value() {
-            Some(v) => {
-                let v = crate::text::escape_control(&v);
-                self.say(format!("copied {v}"));
-                self.outbox.push(Outgoing::Copy(v));
-            }
-            None => self.say("nothing selected to copy"),
-        }
     }
 
     /// Close the events pane and select the subject of event `index`: the

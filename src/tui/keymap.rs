@@ -125,13 +125,7 @@ pub const BINDINGS: &[Binding] = &[
         hint: "",
         help: "focus the detail of the selection (keys and the wheel scroll it); again to leave",
     },
-    Binding {
-        codes: &[k(KeyCode::Enter)],
-        action: Action::Inspect,
-        keys: "Enter",
-        hint: "",
-        help: "inspect the selection; open or close a tree node",
-    },
+    Binding { codes: &[k(KeyCode::Enter)], action: Action::Inspect, keys: "Enter", hint: "", help: "inspect the selection; open or close a tree node" },
     Binding {
         codes: &[c('p')],
         action: Action::FocusProcess,
@@ -156,11 +150,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { codes: &[c('s')], action: Action::NextSort, keys: "s", hint: "sort", help: "sort the list by the next column" },
     Binding { codes: &[c('S')], action: Action::ReverseSort, keys: "S", hint: "", help: "reverse the sort" },
     Binding {
-        codes: &[c('t')],
-        action: Action::Tree,
-        keys: "t",
-        hint: "tree",
-        help: "map: graph → tree by process → tree by endpoint → tree by container",
+        codes: &[c('t')], action: Action::Tree, keys: "t", hint: "tree", help: "map: graph → tree by process → tree by endpoint → tree by container"
     },
     Binding { codes: &[c(' ')], action: Action::Freeze, keys: "space", hint: "freeze", help: "freeze or resume refreshes" },
     Binding { codes: &[c('+'), c('=')], action: Action::Faster, keys: "+", hint: "", help: "refresh more often" },

@@ -3,6 +3,7 @@
 //! keys to actions; `filter` is the list filter language.
 
 pub mod app;
+mod commands;
 pub mod derived;
 pub mod keymap;
 pub mod layout;

@@ -91,6 +91,8 @@ pub enum NoticeKind {
     Info,
     /// Something new and serious arrived.
     Alert,
+    /// Esc at the top level: a second Esc quits.
+    ConfirmQuit,
 }
 
 /// A message in the status line, until the next key.
@@ -134,8 +136,6 @@ pub struct UiState {
     /// First detail line shown; back to 0 when the detail's target changes.
     pub detail_scroll: usize,
     pub notice: Option<Notice>,
-    /// Esc at the top level was pressed once: a second one quits.
-    pub quit_armed: bool,
 }
 
 impl Default for UiState {
@@ -160,7 +160,6 @@ impl Default for UiState {
             detail_focus: false,
             detail_scroll: 0,
             notice: None,
-            quit_armed: false,
         }
     }
 }

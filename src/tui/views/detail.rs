@@ -318,14 +318,11 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
 /// lead; the explanation, tags and next steps follow.
 fn finding_lines(app: &App, t: &Target) -> Vec<Line<'static>> {
     let mut findings = findings_for(app, t);
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut lines = Vec::new();
     for f in findings.iter().take(8) {
         let style = app.theme.glow_style(f.severity, f.highlight, false);
-        lines.push(Line::from(vec![
-            Span::styled(format!("▲ {} ", f.severity.name().to_uppercase()), style),
-            Span::raw(escape_control(&f.rule_name)),
-        ]));
+        lines.push(Line::from(vec![Span::styled(format!("▲ {} ", f.severity.name().to_uppercase()), style), Span::raw(escape_control(&f.rule_name))]));
         for step in &f.trace {
             lines.push(Line::from(format!("  • {} → {}", escape_control(&step.condition), escape_control(&step.value))));
         }

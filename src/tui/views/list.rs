@@ -26,11 +26,10 @@ use crate::text::escape_control;
 fn width_of(c: Column, process: u16) -> u16 {
     match c {
         Column::Process => process,
-        Column::Proto => 6,
         Column::Local | Column::Remote => 21,
         Column::State => 11,
         Column::Age | Column::Severity => 4,
-        Column::Up | Column::Down => 6,
+        Column::Proto | Column::Up | Column::Down => 6,
     }
 }
 
@@ -107,9 +106,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let columns = visible_columns(area.width, app.ui.sort.column, process);
     let widths: Vec<Constraint> = columns
         .iter()
-        .map(|&c| {
-            if matches!(c, Column::Remote | Column::Local) { Constraint::Min(width_of(c, process)) } else { Constraint::Length(width_of(c, process)) }
-        })
+        .map(|&c| if matches!(c, Column::Remote | Column::Local) { Constraint::Min(width_of(c, process)) } else { Constraint::Length(width_of(c, process)) })
         .collect();
     // The widths the table will give its columns (its own layout: start
     // flex, one space between), so a service name is added only where it fits.

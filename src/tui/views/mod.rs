@@ -125,7 +125,7 @@ fn status(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(n) = &app.ui.notice {
         let style = match n.kind {
             NoticeKind::Alert => app.theme.glow_style(Severity::Critical, None, false).add_modifier(ratatui::style::Modifier::BOLD),
-            NoticeKind::Info => app.theme.title(),
+            NoticeKind::Info | NoticeKind::ConfirmQuit => app.theme.title(),
         };
         let shown = graph::fit(&format!("{} │ ", escape_control(&n.text)), width);
         let (end, _) = buf.set_stringn(x, area.y, &shown, width, style);
