@@ -168,6 +168,11 @@ fn snapshot_names() -> BTreeSet<String> {
     for n in ["styled_glows_120x40", "styled_ascii_120x40", "tiny_60x20", "keys_filter_listen", "keys_bad_filter", "keys_focus_tree"] {
         names.insert(n.to_string());
     }
+    for n in ["detail_scrolled", "evidence_first_socket", "evidence_first_process"] {
+        names.insert(format!("{n}_80x24"));
+        names.insert(format!("{n}_120x40"));
+    }
+    names.insert("keys_notice_new_critical".to_string());
     names
 }
 
@@ -533,11 +538,21 @@ fn a_named_endpoint_shows_its_name_in_the_list_the_map_and_the_inspector() {
     let text = draw(&a).backend().to_string();
     let map_line = text.lines().find(|l| l.contains('☠')).expect("the shell's peer on the map");
     assert!(map_line.contains("☠ c2.evi…:4444"), "the map at 80×24 labels it by name, cut to fit with the port whole: {text}");
+    // The list has the whole width at 80 columns: the remote is named there;
+    // the inspector leads with the evidence and has the address further down.
     let mut a = named_app((80, 24));
     a.apply(Action::NextPane);
     let text = draw(&a).backend().to_string();
-    assert!(text.contains("remote   203.0.113.200:4444"), "{text}");
-    assert!(text.contains("names    c2.evil.test"), "{text}");
+    assert!(text.contains("c2.evil.test:4444"), "{text}");
+    assert!(text.contains("▲ CRITICAL"), "{text}");
+    a.apply(Action::NextPane);
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&draw(&a).backend().to_string());
+        a.apply(Action::Down);
+    }
+    assert!(seen.contains("remote   203.0.113.200:4444"), "{seen}");
+    assert!(seen.contains("names    c2.evil.test"), "{seen}");
 }
 
 #[test]
@@ -837,4 +852,276 @@ fn an_ip_filter_finds_the_sockets_of_an_address_on_either_side() {
     a.set_filter("sev:severe");
     let e = a.ui.filter_error.clone().expect("an error");
     assert!(e.contains("info, low, med (medium), high or crit (critical)"), "{e}");
+}
+
+fn mouse(kind: MouseEventKind, x: u16, y: u16) -> Event {
+    Event::Mouse(MouseEvent { kind, column: x, row: y, modifiers: KeyModifiers::NONE })
+}
+
+/// The rows of a rendered frame that fall inside `area`, as plain text.
+fn area_text(t: &Terminal<TestBackend>, area: ratatui::layout::Rect) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in area.y..area.y + area.height {
+        for x in area.x..area.x + area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn tab_focuses_the_detail_and_keys_and_the_wheel_scroll_it() {
+    for size in [(80, 24), (120, 40)] {
+        let (a, t) = script(app(size, false), vec![key(KeyCode::Tab), key(KeyCode::Tab)]).await;
+        assert_eq!((a.ui.pane, a.ui.detail_focus), (Pane::List, true), "map → list → detail");
+        assert_eq!(a.ui.detail_scroll, 0);
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("↓ 1-"), "a scroll indicator: {detail}");
+        let (a, t) = script(a, vec![key(KeyCode::Down), key(KeyCode::Char('j')), key(KeyCode::Down)]).await;
+        assert_eq!(a.ui.detail_scroll, 3, "{size:?}");
+        assert_eq!(a.selected_row(), Some(0), "the list selection stays");
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("↑↓ 4-"), "{detail}");
+        insta::assert_snapshot!(format!("detail_scrolled_{}x{}", size.0, size.1), t.backend());
+        let (a, t) = script(a, vec![key(KeyCode::End)]).await;
+        let max = views::detail::max_scroll(&a, a.areas().detail);
+        assert_eq!(a.ui.detail_scroll, max);
+        assert!(area_text(&t, a.areas().detail).contains("↑ "), "at the bottom only up is left");
+        let (a, _) = script(a, vec![key(KeyCode::PageUp), key(KeyCode::Home)]).await;
+        assert_eq!(a.ui.detail_scroll, 0);
+        // The wheel over the detail scrolls it, whatever has the focus.
+        let d = a.areas().detail;
+        let (a, _) = script(a, vec![key(KeyCode::Tab), mouse(MouseEventKind::ScrollDown, d.x + 2, d.y + 2)]).await;
+        assert_eq!((a.ui.pane, a.ui.detail_focus), (Pane::Map, false));
+        assert_eq!(a.ui.detail_scroll, 3.min(views::detail::max_scroll(&a, d)));
+        let (a, _) = script(a, vec![mouse(MouseEventKind::ScrollUp, d.x + 2, d.y + 2)]).await;
+        assert_eq!(a.ui.detail_scroll, 0);
+        // `d` focuses the detail of the map's selection; again leaves it.
+        let (a, _) = script(a, vec![key(KeyCode::Char('d'))]).await;
+        assert!(a.ui.detail_focus && a.ui.pane == Pane::Map);
+        let (a, _) = script(a, vec![key(KeyCode::Char('d'))]).await;
+        assert!(!a.ui.detail_focus);
+    }
+}
+
+#[tokio::test]
+async fn a_new_selection_shows_its_detail_from_the_top() {
+    let (a, _) = script(app((80, 24), false), vec![key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Down), key(KeyCode::Down)]).await;
+    assert_eq!(a.ui.detail_scroll, 2);
+    // Leave the detail, next row: the detail starts at its top again.
+    let (a, _) = script(a, vec![key(KeyCode::Char('d')), key(KeyCode::Down)]).await;
+    assert_eq!((a.ui.pane, a.ui.detail_focus, a.selected_row()), (Pane::List, false, Some(1)));
+    assert_eq!(a.ui.detail_scroll, 0);
+}
+
+#[tokio::test]
+async fn the_evidence_comes_first_at_80x24_and_120x40() {
+    for size in [(80, 24), (120, 40)] {
+        // The reverse shell's socket, selected in the list.
+        let (a, t) = script(app(size, false), vec![key(KeyCode::Tab)]).await;
+        let detail = area_text(&t, a.areas().detail);
+        let crit = detail.find("▲ CRITICAL").unwrap_or_else(|| panic!("{size:?}: severity on screen: {detail}"));
+        assert!(detail.contains("Reverse shell"), "{size:?}: rule name: {detail}");
+        assert!(detail.contains("stdio_is_socket"), "{size:?}: trace: {detail}");
+        assert!(detail.find("state    ESTABLISHED").is_none_or(|i| i > crit), "{size:?}: evidence before the facts: {detail}");
+        insta::assert_snapshot!(format!("evidence_first_socket_{}x{}", size.0, size.1), t.backend());
+        // The process itself, focused from the list.
+        let (a, t) = script(a, vec![key(KeyCode::Char('p')), key(KeyCode::Tab), key(KeyCode::Tab)]).await;
+        assert_eq!(a.ui.focus, Some(Pid(3401)));
+        assert_eq!(views::detail::target(&a), views::detail::Target::Process(Pid(3401)));
+        let detail = area_text(&t, a.areas().detail);
+        assert!(detail.contains("▲ CRITICAL") && detail.contains("stdio_is_socket"), "{size:?}: {detail}");
+        assert!(detail.find("process  bash").is_none_or(|i| Some(i) > detail.find("▲ CRITICAL")), "{size:?}: {detail}");
+        insta::assert_snapshot!(format!("evidence_first_process_{}x{}", size.0, size.1), t.backend());
+    }
+}
+
+#[test]
+fn the_list_keeps_process_remote_state_and_severity_from_80_columns() {
+    for size in [(80, 24), (120, 40), (200, 60)] {
+        let mut a = app(size, false);
+        a.set_filter("proc:kworkerd");
+        let t = draw(&a);
+        let list = area_text(&t, a.areas().list);
+        for title in ["process", "remote", "state", "sev"] {
+            assert!(list.contains(title), "{size:?}: `{title}` column: {list}");
+        }
+        assert!(list.contains("kworkerd (3317)"), "{size:?}: the whole pid: {list}");
+        // The sort column is always shown, even one of the least useful.
+        for _ in 0..8 {
+            a.apply(Action::NextSort);
+            let list = area_text(&draw(&a), a.areas().list);
+            let header = list.lines().nth(1).unwrap_or_default().to_string();
+            let title = a.ui.sort.column.title();
+            assert!(header.contains(&format!("{title}▼")), "{size:?}: sorted by {title}: {header}");
+            assert!(header.contains("process") && header.contains("remote"), "{size:?}: {header}");
+        }
+    }
+    // Extra columns come with width.
+    let wide = area_text(&draw(&app((120, 40), false)), app((120, 40), false).areas().list);
+    assert!(wide.contains("local") && wide.contains("age") && wide.contains("↑/s"), "{wide}");
+}
+
+/// The status line (the last row) of a frame.
+fn status_line(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let y = buf.area.height - 1;
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()
+}
+
+#[tokio::test]
+async fn g_and_shift_g_go_to_the_top_and_bottom_and_ctrl_d_u_move_half_a_page() {
+    let (a, _) = script(app((80, 24), false), vec![key(KeyCode::Tab), key(KeyCode::Char('G'))]).await;
+    assert_eq!(a.selected_row(), Some(a.derived.rows.len() - 1), "G: last row");
+    let (a, _) = script(a, vec![key(KeyCode::Char('g'))]).await;
+    assert_eq!(a.selected_row(), Some(0), "g: first row");
+    let page = usize::from(a.areas().list.height - 3);
+    let (a, _) = script(a, vec![ctrl('d')]).await;
+    assert_eq!(a.selected_row(), Some(page / 2), "Ctrl-D: half a page down");
+    let (a, _) = script(a, vec![ctrl('d'), ctrl('u')]).await;
+    assert_eq!(a.selected_row(), Some(page / 2));
+    let (a, _) = script(a, vec![ctrl('u')]).await;
+    assert_eq!(a.selected_row(), Some(0));
+    // In a focused detail they scroll it.
+    let (a, _) = script(a, vec![key(KeyCode::Tab), key(KeyCode::Char('G'))]).await;
+    assert!(a.ui.detail_focus);
+    assert_eq!(a.ui.detail_scroll, views::detail::max_scroll(&a, a.areas().detail));
+    let (a, _) = script(a, vec![key(KeyCode::Char('g'))]).await;
+    assert_eq!(a.ui.detail_scroll, 0);
+    let (a, _) = script(a, vec![ctrl('d')]).await;
+    assert_eq!(a.ui.detail_scroll, (usize::from(a.areas().detail.height - 2) / 2).min(views::detail::max_scroll(&a, a.areas().detail)));
+    assert_eq!(a.selected_row(), Some(0), "the list did not move");
+}
+
+#[tokio::test]
+async fn every_toggle_says_what_it_did_in_the_status_line() {
+    let cases: [(char, &str); 7] = [
+        ('w', "glow off"),
+        ('a', "animations on"),
+        (' ', "frozen"),
+        ('s', "sort by process ▼"),
+        ('S', "sort by sev ▲"),
+        ('v', "view suspicious_only"),
+        ('t', "map: tree by process"),
+    ];
+    for (c, says) in cases {
+        let (a, t) = script(app((120, 40), false), vec![key(KeyCode::Char(c))]).await;
+        let line = status_line(&t);
+        assert!(line.starts_with(says), "`{c}` says `{says}`: {line}");
+        assert!(a.ui.notice.is_some());
+        // The next key clears it.
+        let (a, t) = script(a, vec![key(KeyCode::Char('j'))]).await;
+        assert!(a.ui.notice.is_none(), "{c}");
+        assert!(status_line(&t).starts_with("q quit"), "{}", status_line(&t));
+    }
+    let (a, t) = script(app((120, 40), false), vec![key(KeyCode::Char('w')), key(KeyCode::Char('w'))]).await;
+    assert!(a.theme.glow && status_line(&t).starts_with("glow on"));
+    // `e` is in the hints.
+    assert!(status_line(&draw(&app((120, 40), false))).contains("e events"));
+}
+
+#[tokio::test]
+async fn n_selects_the_next_finding_worst_first() {
+    let (a, t) = script(app((80, 24), false), vec![key(KeyCode::Char('n'))]).await;
+    assert_eq!(a.ui.pane, Pane::List);
+    let sock = |a: &App| a.ui.list_selected.and_then(|k| a.snapshot.socket(k)).cloned().expect("a socket");
+    assert_eq!(sock(&a).owner(), Some(Pid(3401)), "the critical first");
+    let line = status_line(&t);
+    assert!(line.contains("CRITICAL · bash (3401)"), "{line}");
+    let first = a.ui.list_selected;
+    let (a, t) = script(a, vec![key(KeyCode::Char('n'))]).await;
+    assert_ne!(a.ui.list_selected, first);
+    assert!(status_line(&t).starts_with("finding 2/"), "{}", status_line(&t));
+    let marks = |a: &App| necromap::tui::derived::mark_at(&a.snapshot, a.derived.rows[a.selected_row().expect("row")]).expect("a finding").severity;
+    let second = marks(&a);
+    assert!(second <= Severity::Critical);
+    // Round the whole list and back to the first.
+    let total = a.derived.rows.iter().filter(|&&r| necromap::tui::derived::mark_at(&a.snapshot, r).is_some_and(|m| m.severity > Severity::Info)).count();
+    let mut a = a;
+    let mut last = Severity::Critical;
+    for _ in 2..total {
+        a.on_event(&key(KeyCode::Char('n')));
+        assert!(marks(&a) <= last, "worst first");
+        last = marks(&a);
+    }
+    a.on_event(&key(KeyCode::Char('n')));
+    assert_eq!(a.ui.list_selected, first, "after the last, the first again");
+}
+
+#[tokio::test]
+async fn esc_steps_back_one_level_and_asks_before_quitting() {
+    // Help, then the detail focus, then a focused process, then a filter.
+    let mut a = app((120, 40), false);
+    a.set_filter("pid:3401");
+    let (a, _) = script(a, vec![key(KeyCode::Tab), key(KeyCode::Char('p')), key(KeyCode::Tab), key(KeyCode::Char('?'))]).await;
+    assert!(a.ui.help && a.ui.detail_focus && a.ui.focus == Some(Pid(3401)));
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.ui.help && a.ui.detail_focus);
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.ui.detail_focus && a.ui.focus.is_some());
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert_eq!(a.ui.focus, None, "back to the host");
+    assert!(status_line(&t).starts_with("map: the host"));
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(a.ui.filter_text.is_empty() && status_line(&t).starts_with("filter cleared"));
+    // The top: ask, then quit on the second Esc.
+    let (a, t) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(!a.quit);
+    assert!(status_line(&t).starts_with("press Esc again or q to quit"), "{}", status_line(&t));
+    let (a, _) = script(a, vec![key(KeyCode::Esc)]).await;
+    assert!(a.quit);
+    // Another key in between cancels the question.
+    let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Esc), key(KeyCode::Char('j')), key(KeyCode::Esc)]).await;
+    assert!(!a.quit && a.ui.notice.as_ref().is_some_and(|n| n.kind == necromap::tui::state::NoticeKind::ConfirmQuit));
+    let (a, _) = script(app((120, 40), false), vec![key(KeyCode::Char('q'))]).await;
+    assert!(a.quit, "q quits at once");
+}
+
+#[test]
+fn a_new_critical_finding_is_announced_with_the_bell() {
+    let full = demo();
+    let mut quiet = (*full).clone();
+    let fewer: Vec<Finding> = quiet.findings.iter().filter(|f| f.severity < Severity::Critical).cloned().collect();
+    quiet.set_findings(fewer);
+    let mut a = App::new(Arc::new(Spec::embedded()), Arc::new(quiet.clone()), status(), Options::default(), (80, 24));
+    assert!(a.ui.notice.is_none() && a.outbox.is_empty(), "nothing is new in the first snapshot");
+    let mut next = (*full).clone();
+    next.generation = quiet.generation + 1;
+    a.set_snapshot(Arc::new(next.clone()));
+    let notice = a.ui.notice.clone().expect("a notice");
+    assert!(notice.text.starts_with("NEW CRITICAL: Reverse shell: stdio is a socket · bash (3401)"), "{}", notice.text);
+    assert_eq!(a.outbox, vec![necromap::tui::outgoing::Outgoing::Bell]);
+    let t = draw(&a);
+    assert!(status_line(&t).starts_with("NEW CRITICAL"), "{}", status_line(&t));
+    insta::assert_snapshot!("keys_notice_new_critical", t.backend());
+    // The same findings again: nothing new. Without the bell: the notice only.
+    a.outbox.clear();
+    next.generation += 1;
+    a.set_snapshot(Arc::new(next.clone()));
+    assert!(a.outbox.is_empty());
+    let mut b = App::new(Arc::new(Spec::embedded()), Arc::new(quiet), status(), Options::default(), (80, 24));
+    b.bell = false;
+    b.set_snapshot(Arc::new(next));
+    assert!(b.ui.notice.is_some() && b.outbox.is_empty());
+}
+
+#[tokio::test]
+async fn y_copies_the_selected_address_with_osc_52() {
+    let mut a = app((80, 24), false);
+    a.apply(Action::NextPane);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
+    let (_ttx, status) = watch::channel(a.status.clone());
+    let input = futures_util::stream::iter(vec![Ok(key(KeyCode::Char('y')))]);
+    let mut out: Vec<u8> = Vec::new();
+    necromap::tui::run_app_to(&mut t, &mut a, input, Links { snapshots, status, commands: None }, &mut out).await.expect("loop");
+    assert_eq!(out, b"\x1b]52;c;MjAzLjAuMTEzLjIwMDo0NDQ0\x07", "203.0.113.200:4444 in base64");
+    assert!(status_line(&t).starts_with("copied 203.0.113.200:4444"), "{}", status_line(&t));
+    // A process: its pid.
+    a.apply(Action::FocusProcess);
+    a.apply(Action::NextPane);
+    a.apply(Action::NextPane);
+    assert_eq!(a.selected_value().as_deref(), Some("3401"));
 }

@@ -10,9 +10,10 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, Mous
 use super::derived::Derived;
 use super::keymap::{Action, action_for};
 use super::layout::{Areas, areas};
+use super::outgoing::Outgoing;
 use super::placement::{Label, MapMemory};
 use super::prompt::{Outcome, Prompt};
-use super::state::{MapMode, MapNode, Pane, UiState};
+use super::state::{MapMode, MapNode, NoticeKind, Pane, UiState};
 use super::theme::Theme;
 use super::views::{graph, tree};
 use crate::collector::CollectorStatus;
@@ -63,6 +64,12 @@ pub struct App {
     /// Where map nodes sit, kept across refreshes (UI state: never in the
     /// snapshot).
     pub map_memory: MapMemory,
+    /// Ring the terminal bell when a new critical or high finding arrives
+    /// (on unless `NO_BELL` is set; see `tui::explore`).
+    pub bell: bool,
+    /// For the terminal beside the frames (bell, clipboard); the loop
+    /// writes and empties it.
+    pub outbox: Vec<Outgoing>,
     class: SizeClass,
 }
 
@@ -78,6 +85,8 @@ impl App {
             theme: Theme { plain: options.plain, glow: true },
             mcp_note: options.mcp_note,
             map_memory: MapMemory::default(),
+            bell: true,
+            outbox: Vec::new(),
             size,
             activity: std::collections::VecDeque::new(),
             phase: 0,
@@ -86,7 +95,7 @@ impl App {
             class,
         };
         app.ui.view = options.initial_view.unwrap_or(0);
-        app.set_snapshot(snapshot);
+        app.take_snapshot(snapshot, false);
         app
     }
 
@@ -101,6 +110,12 @@ impl App {
 
     /// A new snapshot: recompute, keep the selection by key.
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        self.take_snapshot(snapshot, true);
+    }
+
+    /// `announce`: tell of critical and high findings the previous
+    /// snapshot did not have (not for the first one).
+    fn take_snapshot(&mut self, snapshot: Arc<Snapshot>, announce: bool) {
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
             // The known rates (a socket's first sighting and UDP have none).
             let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate.unwrap_or(0) + s.recv_rate.unwrap_or(0)).sum();
@@ -108,6 +123,9 @@ impl App {
             while self.activity.len() > ACTIVITY_SAMPLES {
                 self.activity.pop_front();
             }
+        }
+        if announce && snapshot.generation != self.snapshot.generation {
+            self.announce_new_findings(&snapshot);
         }
         self.snapshot = snapshot;
         self.rederive_with(true);
@@ -120,7 +138,7 @@ impl App {
         }
     }
 
-    fn rederive(&mut self) {
+    pub(super) fn rederive(&mut self) {
         self.rederive_with(false);
     }
 
@@ -181,7 +199,7 @@ impl App {
         usize::from(self.areas().list.height.saturating_sub(3)).max(1)
     }
 
-    fn ensure_visible(&mut self) {
+    pub(super) fn ensure_visible(&mut self) {
         let h = self.list_height();
         if let Some(i) = self.selected_row() {
             if i < self.ui.list_offset {
@@ -199,8 +217,8 @@ impl App {
             Event::Mouse(m) => {
                 match m.kind {
                     MouseEventKind::Down(MouseButton::Left) => self.click(m.column, m.row),
-                    MouseEventKind::ScrollDown => return self.apply(Action::Down),
-                    MouseEventKind::ScrollUp => return self.apply(Action::Up),
+                    MouseEventKind::ScrollDown => return self.wheel(m.column, m.row, 1),
+                    MouseEventKind::ScrollUp => return self.wheel(m.column, m.row, -1),
                     _ => {}
                 }
                 Vec::new()
@@ -220,6 +238,12 @@ impl App {
     }
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        // A notice lasts until the next key (the question to quit stays
+        // for the Esc that answers it).
+        let answers = self.ui.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::ConfirmQuit) && action_for(key) == Some(Action::Back);
+        if !answers && self.ui.notice.take().is_some() {
+            self.dirty = true;
+        }
         if let Some(prompt) = self.ui.input.as_mut() {
             match prompt.on_key(key, &self.ui.filter_history) {
                 Outcome::Accept(text) => {
@@ -275,12 +299,42 @@ impl App {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// The mouse wheel: over the detail it scrolls the detail, elsewhere
+    /// it moves the selection of the focused pane.
+    fn wheel(&mut self, x: u16, y: u16, delta: isize) -> Vec<Effect> {
+        if self.areas().detail.contains(ratatui::layout::Position::new(x, y)) {
+            self.scroll_detail(delta * 3);
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.apply(if delta > 0 { Action::Down } else { Action::Up })
+    }
+
+    /// Scroll the detail pane by `delta` lines, within its content.
+    fn scroll_detail(&mut self, delta: isize) {
+        let max = super::views::detail::max_scroll(self, self.areas().detail);
+        let cur = self.ui.detail_scroll.min(max);
+        self.ui.detail_scroll = cur.saturating_add_signed(delta).min(max);
+    }
+
+    /// Apply an action; the detail goes back to its top when its target
+    /// changes.
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        let before = super::views::detail::target(self);
+        let effects = self.apply_action(action);
+        if super::views::detail::target(self) != before {
+            self.ui.detail_scroll = 0;
+        }
+        effects
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn apply_action(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
-        let page = self.list_height() as isize;
+        let page = if self.ui.detail_focus { usize::from(self.areas().detail.height.saturating_sub(2)).max(1) } else { self.list_height() } as isize;
         match action {
             Action::Quit => self.quit = true,
+            Action::Back => self.back(),
             Action::Help => self.ui.help = !self.ui.help,
             Action::Events => self.ui.events = if self.ui.events.is_some() { None } else { Some(0) },
             Action::Up => self.step(-1),
@@ -289,9 +343,24 @@ impl App {
             Action::Right => self.side(1),
             Action::PageUp => self.step(-page),
             Action::PageDown => self.step(page),
+            Action::HalfPageUp => self.step(-(page / 2).max(1)),
+            Action::HalfPageDown => self.step((page / 2).max(1)),
+            Action::NextFinding => self.next_finding(),
+            Action::Copy => self.copy(),
             Action::Top => self.step(isize::MIN / 2),
             Action::Bottom => self.step(isize::MAX / 2),
-            Action::NextPane => self.ui.pane = if self.ui.pane == Pane::Map { Pane::List } else { Pane::Map },
+            Action::NextPane => {
+                // map → list → detail (of the list's selection) → map
+                (self.ui.pane, self.ui.detail_focus) = match (self.ui.pane, self.ui.detail_focus) {
+                    (Pane::Map, _) => (Pane::List, false),
+                    (Pane::List, false) => (Pane::List, true),
+                    (Pane::List, true) => (Pane::Map, false),
+                };
+            }
+            Action::FocusDetail => {
+                self.ui.detail_focus = !self.ui.detail_focus;
+                self.say(if self.ui.detail_focus { "detail: ↑↓ PgUp PgDn g G scroll · Esc or d leaves" } else { "detail left" });
+            }
             Action::Inspect => {
                 if self.ui.pane == Pane::Map && self.ui.map_mode != MapMode::Graph {
                     let sel = self.ui.tree.selected().to_vec();
@@ -304,19 +373,28 @@ impl App {
                     self.ui.map_selected = MapNode::Host;
                 }
                 self.rederive();
+                match self.ui.focus {
+                    Some(p) => self.say(format!("focus {} · p or Esc returns to the host", self.process_label(p))),
+                    None => self.say("map: the host"),
+                }
             }
             Action::Filter => self.ui.input = Some(Prompt::new(&self.ui.filter_text)),
             Action::NextView => {
                 self.ui.view = (self.ui.view + 1) % self.spec.views.len().max(1);
                 self.rederive();
+                if let Some((name, v)) = self.spec.views.get_index(self.ui.view) {
+                    self.say(format!("view {name}: {}", v.description));
+                }
             }
             Action::NextSort => {
                 self.ui.sort.column = self.ui.sort.column.next();
                 self.rederive();
+                self.say_sort();
             }
             Action::ReverseSort => {
                 self.ui.sort.descending = !self.ui.sort.descending;
                 self.rederive();
+                self.say_sort();
             }
             Action::Tree => {
                 self.ui.map_mode = match self.ui.map_mode {
@@ -327,12 +405,31 @@ impl App {
                 };
                 self.ui.tree.select(Vec::new());
                 self.rederive();
+                self.say(match self.ui.map_mode {
+                    MapMode::Graph => "map: graph",
+                    MapMode::TreeByProcess => "map: tree by process",
+                    MapMode::TreeByEndpoint => "map: tree by endpoint",
+                    MapMode::TreeByContainer => "map: tree by container",
+                });
             }
-            Action::Freeze => return vec![Effect::Freeze(!self.status.frozen)],
-            Action::Faster => return vec![Effect::SetInterval(Duration::from_millis(self.status.interval_ms / 2))],
-            Action::Slower => return vec![Effect::SetInterval(Duration::from_millis(self.status.interval_ms.saturating_mul(2)))],
-            Action::Animations => self.ui.animations = !self.ui.animations,
-            Action::Glow => self.theme.glow = !self.theme.glow,
+            Action::Freeze => {
+                let on = !self.status.frozen;
+                self.say(if on { "frozen · space resumes" } else { "resumed" });
+                return vec![Effect::Freeze(on)];
+            }
+            Action::Faster | Action::Slower => {
+                let ms = if action == Action::Faster { self.status.interval_ms / 2 } else { self.status.interval_ms.saturating_mul(2) };
+                self.say(format!("refresh every {:.1}s asked", ms as f64 / 1000.0));
+                return vec![Effect::SetInterval(Duration::from_millis(ms))];
+            }
+            Action::Animations => {
+                self.ui.animations = !self.ui.animations;
+                self.say(if self.ui.animations { "animations on" } else { "animations off" });
+            }
+            Action::Glow => {
+                self.theme.glow = !self.theme.glow;
+                self.say(if self.theme.glow { "glow on" } else { "glow off" });
+            }
         }
         Vec::new()
     }
@@ -398,6 +495,10 @@ impl App {
     }
 
     fn step(&mut self, delta: isize) {
+        if self.ui.detail_focus {
+            self.scroll_detail(delta);
+            return;
+        }
         match (self.ui.pane, self.ui.map_mode) {
             (Pane::List, _) => {
                 let n = self.derived.rows.len();
@@ -448,6 +549,17 @@ impl App {
     fn click(&mut self, x: u16, y: u16) {
         let a = self.areas();
         let pos = ratatui::layout::Position::new(x, y);
+        self.ui.detail_focus = a.detail.contains(pos);
+        let before = super::views::detail::target(self);
+        self.click_at(a, pos);
+        if super::views::detail::target(self) != before {
+            self.ui.detail_scroll = 0;
+        }
+        self.dirty = true;
+    }
+
+    fn click_at(&mut self, a: Areas, pos: ratatui::layout::Position) {
+        let (x, y) = (pos.x, pos.y);
         if a.list.contains(pos) {
             self.ui.pane = Pane::List;
             // Border, then the header row.

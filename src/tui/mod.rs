@@ -3,10 +3,12 @@
 //! keys to actions; `filter` is the list filter language.
 
 pub mod app;
+mod commands;
 pub mod derived;
 pub mod keymap;
 pub mod layout;
 pub mod naming;
+pub mod outgoing;
 pub mod placement;
 pub mod prompt;
 pub mod run;
@@ -20,7 +22,7 @@ use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use crossterm::execute;
 
 pub use app::{App, Options};
-pub use run::{Links, run_app};
+pub use run::{Links, run_app, run_app_to};
 
 use crate::collector::Collector;
 use crate::spec::Spec;
@@ -44,6 +46,8 @@ pub fn explore(collector: &Collector, spec: std::sync::Arc<Spec>, options: Optio
     execute!(io::stdout(), EnableMouseCapture)?;
     let size = terminal.size()?;
     let mut app = App::new(spec, collector.latest(), collector.status().borrow().clone(), options, (size.width, size.height));
+    // `NO_BELL` (any value) keeps the terminal quiet on new findings.
+    app.bell = std::env::var_os("NO_BELL").is_none();
     let links = Links { snapshots: collector.snapshots(), status: collector.status(), commands: Some(collector.commands()) };
-    runtime.block_on(run_app(&mut terminal, &mut app, EventStream::new(), links))
+    runtime.block_on(run_app_to(&mut terminal, &mut app, EventStream::new(), links, &mut io::stdout()))
 }

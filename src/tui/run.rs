@@ -2,7 +2,7 @@
 //! and an animation tick; draw only when something changed, at most about
 //! 30 frames a second. The UI never waits on the collector.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::app::{App, Effect};
+use super::outgoing;
 use super::views;
 use crate::collector::{CollectorStatus, Command};
 use crate::model::Snapshot;
@@ -41,8 +42,20 @@ fn send(commands: Option<&Sender<Command>>, effect: Effect) {
     };
 }
 
-/// Run until the user quits or `input` ends.
-pub async fn run_app<B, S>(terminal: &mut Terminal<B>, app: &mut App, mut input: S, mut links: Links) -> io::Result<()>
+/// Run until the user quits or `input` ends; the bell and clipboard
+/// sequences go nowhere (see [`run_app_to`]).
+pub async fn run_app<B, S>(terminal: &mut Terminal<B>, app: &mut App, input: S, links: Links) -> io::Result<()>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    run_app_to(terminal, app, input, links, &mut io::sink()).await
+}
+
+/// Run until the user quits or `input` ends, writing the bell and the
+/// clipboard sequences the app queues to `out` (the terminal).
+pub async fn run_app_to<B, S>(terminal: &mut Terminal<B>, app: &mut App, mut input: S, mut links: Links, out: &mut dyn Write) -> io::Result<()>
 where
     B: Backend,
     S: Stream<Item = io::Result<Event>> + Unpin,
@@ -54,6 +67,9 @@ where
     let mut snapshots_open = true;
     let mut status_open = true;
     loop {
+        if !app.outbox.is_empty() {
+            outgoing::write_all(out, std::mem::take(&mut app.outbox))?;
+        }
         if app.dirty && last_draw.elapsed() >= FRAME_GAP {
             terminal.draw(|f| views::render(app, f.area(), f.buffer_mut())).map_err(io::Error::other)?;
             app.dirty = false;
@@ -73,6 +89,7 @@ where
                 Some(Err(e)) => return Err(e),
                 None => {
                     // Input closed (a test's key script ended): draw the last state and stop.
+                    outgoing::write_all(out, std::mem::take(&mut app.outbox))?;
                     if app.dirty {
                         terminal.draw(|f| views::render(app, f.area(), f.buffer_mut())).map_err(io::Error::other)?;
                     }

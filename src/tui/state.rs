@@ -84,6 +84,30 @@ impl Sort {
     pub const WORST_FIRST: Self = Self { column: Column::Severity, descending: true };
 }
 
+/// How a status-line notice reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Feedback for a key (a toggle, a copy, a question).
+    Info,
+    /// Something new and serious arrived.
+    Alert,
+    /// Esc at the top level: a second Esc quits.
+    ConfirmQuit,
+}
+
+/// A message in the status line, until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Self {
+        Self { kind: NoticeKind::Info, text: text.into() }
+    }
+}
+
 #[derive(Debug)]
 pub struct UiState {
     pub pane: Pane,
@@ -109,6 +133,11 @@ pub struct UiState {
     /// The events pane, when open: the selected row.
     pub events: Option<usize>,
     pub animations: bool,
+    /// Keys scroll the detail pane (it shows the selection of `pane`).
+    pub detail_focus: bool,
+    /// First detail line shown; back to 0 when the detail's target changes.
+    pub detail_scroll: usize,
+    pub notice: Option<Notice>,
 }
 
 impl Default for UiState {
@@ -131,6 +160,9 @@ impl Default for UiState {
             help: false,
             events: None,
             animations: false,
+            detail_focus: false,
+            detail_scroll: 0,
+            notice: None,
         }
     }
 }

@@ -16,7 +16,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::super::app::App;
 use super::super::naming;
@@ -314,25 +314,20 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
     (title, out)
 }
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = target(app);
-    let (title, mut lines) = target_lines(app, &t);
-    let findings = findings_for(app, &t);
-    if !findings.is_empty() {
-        lines.push(Line::from(""));
-    }
+/// The findings about the target, worst first: severity, rule and trace
+/// lead; the explanation, tags and next steps follow.
+fn finding_lines(app: &App, t: &Target) -> Vec<Line<'static>> {
+    let mut findings = findings_for(app, t);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let mut lines = Vec::new();
     for f in findings.iter().take(8) {
         let style = app.theme.glow_style(f.severity, f.highlight, false);
-        lines.push(Line::from(vec![
-            Span::styled(format!("▲ {} ", f.severity.name().to_uppercase()), style),
-            Span::raw(format!("{} ({})", escape_control(&f.rule_name), f.rule_id)),
-        ]));
-        if !f.tags.is_empty() {
-            lines.push(kv("  tags", f.tags.join(", ")));
-        }
+        lines.push(Line::from(vec![Span::styled(format!("▲ {} ", f.severity.name().to_uppercase()), style), Span::raw(escape_control(&f.rule_name))]));
         for step in &f.trace {
             lines.push(Line::from(format!("  • {} → {}", escape_control(&step.condition), escape_control(&step.value))));
         }
+        let tags = if f.tags.is_empty() { String::new() } else { format!(" · tags {}", f.tags.join(", ")) };
+        lines.push(kv("  rule", format!("{}{tags}", f.rule_id)));
         if !f.explanation.is_empty() {
             lines.push(Line::from(format!("  {}", escape_control(&f.explanation))));
         }
@@ -340,7 +335,98 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(format!("  $ {}", escape_control(step))));
         }
     }
-    Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title).border_style(app.theme.dim())).render(area, buf);
+    lines
+}
+
+/// Everything the inspector shows for the current target, wrapped to
+/// `width` cells: its title and its lines, evidence first.
+pub fn content(app: &App, width: u16) -> (String, Vec<Line<'static>>) {
+    let t = target(app);
+    let (title, facts) = target_lines(app, &t);
+    let mut lines = finding_lines(app, &t);
+    if !lines.is_empty() {
+        lines.push(Line::from(""));
+    }
+    lines.extend(facts);
+    (title, lines.iter().flat_map(|l| wrap(l, usize::from(width.max(1)))).collect())
+}
+
+/// The inner width of the detail pane in `area`.
+fn inner_width(area: Rect) -> u16 {
+    area.width.saturating_sub(2)
+}
+
+/// How far the detail in `area` can scroll (lines hidden below when at
+/// the top).
+pub fn max_scroll(app: &App, area: Rect) -> usize {
+    let (_, lines) = content(app, inner_width(area));
+    lines.len().saturating_sub(usize::from(area.height.saturating_sub(2)))
+}
+
+/// Cut a styled line into lines of at most `width` cells, at a space when
+/// there is one in the line's second half.
+fn wrap(line: &Line<'static>, width: usize) -> Vec<Line<'static>> {
+    let cells: Vec<(char, Style)> = line.spans.iter().flat_map(|sp| sp.content.chars().map(move |c| (c, line.style.patch(sp.style)))).collect();
+    let mut out = Vec::new();
+    let mut rest: &[(char, Style)] = &cells;
+    loop {
+        let mut w = 0;
+        let mut end = rest.len();
+        for (i, (c, _)) in rest.iter().enumerate() {
+            let cw = unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            if w + cw > width {
+                end = i.max(1);
+                break;
+            }
+            w += cw;
+        }
+        if end < rest.len()
+            && let Some(sp) = rest[..end].iter().rposition(|(c, _)| *c == ' ')
+            && sp >= end / 2
+        {
+            end = sp + 1;
+        }
+        out.push(styled(&rest[..end]));
+        rest = &rest[end..];
+        if rest.is_empty() {
+            return out;
+        }
+    }
+}
+
+/// Consecutive cells of one style become one span.
+fn styled(cells: &[(char, Style)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut text = String::new();
+    let mut cur: Option<Style> = None;
+    for (c, st) in cells {
+        if cur.is_some_and(|x| x != *st) {
+            spans.push(Span::styled(std::mem::take(&mut text), cur.unwrap_or_default()));
+        }
+        cur = Some(*st);
+        text.push(*c);
+    }
+    if !text.is_empty() {
+        spans.push(Span::styled(text, cur.unwrap_or_default()));
+    }
+    Line::from(spans)
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let (title, lines) = content(app, inner_width(area));
+    let height = usize::from(area.height.saturating_sub(2));
+    let top = app.ui.detail_scroll.min(lines.len().saturating_sub(height));
+    let style = if app.ui.detail_focus { app.theme.title() } else { app.theme.dim() };
+    let mut block = Block::bordered().title(title).border_style(style);
+    if lines.len() > height {
+        // Where the view is, and which ways it can scroll.
+        let up = if top > 0 { if app.theme.plain { "^" } else { "↑" } } else { " " };
+        let down = if top + height < lines.len() { if app.theme.plain { "v" } else { "↓" } } else { " " };
+        let last = (top + height).min(lines.len());
+        block = block.title_bottom(Line::from(format!(" {up}{down} {}-{last}/{} ", top + 1, lines.len())).right_aligned());
+    }
+    let shown: Vec<Line<'static>> = lines.into_iter().skip(top).take(height).collect();
+    Paragraph::new(shown).block(block).render(area, buf);
 }
 
 /// The processes that talk with an endpoint (from the graph), with their

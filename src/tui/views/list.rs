@@ -12,6 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Cell, Row, Table, Widget};
+use unicode_width::UnicodeWidthStr;
 
 use super::super::app::App;
 use super::super::naming;
@@ -20,32 +21,65 @@ use super::super::theme::{age, rate};
 use crate::model::Severity;
 use crate::text::escape_control;
 
-/// Width each column needs.
-fn width_of(c: Column) -> u16 {
+/// Width each column needs; the process column's is measured (see
+/// [`process_width`]).
+fn width_of(c: Column, process: u16) -> u16 {
     match c {
-        Column::Process => 13,
-        Column::Proto => 5,
+        Column::Process => process,
         Column::Local | Column::Remote => 21,
         Column::State => 11,
         Column::Age | Column::Severity => 4,
-        Column::Up | Column::Down => 6,
+        Column::Proto | Column::Up | Column::Down => 6,
     }
 }
 
-/// The columns that fit in `width`, most useful first, shown in order.
-pub fn visible_columns(width: u16) -> Vec<Column> {
-    const PRIORITY: [Column; 9] =
-        [Column::Process, Column::State, Column::Remote, Column::Severity, Column::Age, Column::Local, Column::Proto, Column::Up, Column::Down];
-    let mut left = width.saturating_sub(2);
-    let mut shown = Vec::new();
+/// Most useful first: the first four fit from 80 columns.
+const PRIORITY: [Column; 9] =
+    [Column::Process, Column::Remote, Column::State, Column::Severity, Column::Local, Column::Age, Column::Up, Column::Down, Column::Proto];
+
+/// The columns that fit in `width` (the list's outer width), most useful
+/// first, shown in display order; the sort column is always among them
+/// (it takes the place of the least useful ones when it has to).
+pub fn visible_columns(width: u16, sort: Column, process: u16) -> Vec<Column> {
+    let inner = width.saturating_sub(2);
+    let need = |c: Column| width_of(c, process) + 1;
+    let mut left = inner.saturating_sub(need(sort));
+    let mut shown = vec![sort];
     for c in PRIORITY {
-        let need = width_of(c) + 1;
-        if need <= left {
-            left -= need;
+        if c != sort && need(c) <= left {
+            left -= need(c);
             shown.push(c);
         }
     }
     Column::ALL.into_iter().filter(|c| shown.contains(c)).collect()
+}
+
+/// `name (pid)` for a row.
+fn process_label(app: &App, sock: &crate::model::Socket) -> String {
+    let s = &app.snapshot;
+    sock.owner().map_or_else(|| "-".to_string(), |p| format!("{} ({p})", escape_control(s.process(p).map_or("?", |n| n.facts.name.as_str()))))
+}
+
+/// The process column's width: the widest `name (pid)` of the rows on
+/// screen, between 13 and 24 cells.
+fn process_width(app: &App, rows: &[u32]) -> u16 {
+    let widest = rows.iter().map(|&r| process_label(app, &app.snapshot.sockets[r as usize]).width()).max().unwrap_or(0);
+    u16::try_from(widest).unwrap_or(u16::MAX).clamp(13, 24)
+}
+
+/// `name (pid)` in `width` cells: the name is cut, never the pid.
+fn fit_process(label: &str, width: usize) -> String {
+    if label.width() <= width {
+        return label.to_string();
+    }
+    match label.rfind(" (") {
+        Some(i) => {
+            let pid = &label[i..];
+            let room = width.saturating_sub(pid.width());
+            format!("{}{pid}", super::graph::fit(&label[..i], room))
+        }
+        None => super::graph::fit(label, width),
+    }
 }
 
 pub fn title(app: &App) -> String {
@@ -63,21 +97,23 @@ pub fn title(app: &App) -> String {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let focused = app.ui.pane == Pane::List;
+    let focused = app.ui.pane == Pane::List && !app.ui.detail_focus;
     let block = Block::bordered().title(title(app)).border_style(if focused { app.theme.title() } else { app.theme.dim() });
     let height = usize::from(area.height.saturating_sub(3));
     let selected = app.selected_row();
-    let columns = visible_columns(area.width);
+    let shown: Vec<u32> = app.derived.rows.iter().skip(app.ui.list_offset).take(height).copied().collect();
+    let process = process_width(app, &shown);
+    let columns = visible_columns(area.width, app.ui.sort.column, process);
     let widths: Vec<Constraint> = columns
         .iter()
-        .map(|&c| if matches!(c, Column::Process | Column::Remote | Column::Local) { Constraint::Min(width_of(c)) } else { Constraint::Length(width_of(c)) })
+        .map(|&c| if matches!(c, Column::Remote | Column::Local) { Constraint::Min(width_of(c, process)) } else { Constraint::Length(width_of(c, process)) })
         .collect();
     // The widths the table will give its columns (its own layout: start
     // flex, one space between), so a service name is added only where it fits.
     let inner = block.inner(area);
     let cols = Layout::horizontal(widths.clone()).flex(Flex::Start).spacing(1).split(inner);
     let width = |c: Column| columns.iter().position(|&x| x == c).map_or(0, |i| usize::from(cols[i].width));
-    let (local_width, remote_width) = (width(Column::Local), width(Column::Remote));
+    let (local_width, remote_width, process_cells) = (width(Column::Local), width(Column::Remote), width(Column::Process));
     let s = &app.snapshot;
     let rows: Vec<Row<'_>> = app
         .derived
@@ -88,7 +124,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .take(height)
         .map(|(i, &r)| {
             let sock = &s.sockets[r as usize];
-            let proc_name = sock.owner().map_or_else(|| "-".to_string(), |p| format!("{} ({p})", s.process(p).map_or("?", |n| n.facts.name.as_str())));
+            let proc_name = fit_process(&process_label(app, sock), process_cells);
             let mark = super::super::derived::mark_at(&app.snapshot, r);
             let sev = mark.map_or(String::new(), |m| {
                 if m.severity == Severity::Info { String::new() } else { m.severity.name()[..4.min(m.severity.name().len())].to_string() }
@@ -107,7 +143,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let cells: Vec<Cell<'_>> = columns
                 .iter()
                 .map(|c| match c {
-                    Column::Process => Cell::from(escape_control(&proc_name)),
+                    Column::Process => Cell::from(proc_name.clone()),
                     Column::Proto => Cell::from(sock.key().protocol.to_string()),
                     Column::Local => Cell::from(naming::with_service(sock.raw.local.to_string(), service.as_deref().filter(|_| !remote_service), local_width)),
                     Column::Remote => Cell::from(naming::remote_cell(s, sock, service.as_deref().filter(|_| remote_service), remote_width)),

@@ -18,7 +18,7 @@ use ratatui::widgets::{Block, Paragraph, Sparkline, Widget};
 use super::app::App;
 use super::keymap::hints;
 use super::layout::areas;
-use super::state::MapMode;
+use super::state::{MapMode, NoticeKind};
 use super::theme::bytes;
 use crate::model::{HealthLevel, Severity};
 use crate::text::escape_control;
@@ -91,6 +91,9 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn activity(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
     let data: Vec<u64> = app.activity.iter().rev().take(usize::from(area.width.saturating_sub(2))).rev().copied().collect();
     let now = data.last().copied().unwrap_or(0);
     let secs = (app.activity.len() as u64 * app.status.interval_ms) / 1000;
@@ -120,6 +123,18 @@ fn status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let keys: Vec<String> = hints().iter().map(|(k, w)| format!("{k} {w}")).collect();
     let mut text = keys.join(" · ");
+    // A notice first, then the hints after it.
+    let mut x = area.x;
+    if let Some(n) = &app.ui.notice {
+        let style = match n.kind {
+            NoticeKind::Alert => app.theme.glow_style(Severity::Critical, None, false).add_modifier(ratatui::style::Modifier::BOLD),
+            NoticeKind::Info | NoticeKind::ConfirmQuit => app.theme.title(),
+        };
+        let shown = graph::fit(&format!("{} │ ", escape_control(&n.text)), width);
+        let (end, _) = buf.set_stringn(x, area.y, &shown, width, style);
+        x = end;
+    }
+    let width = width.saturating_sub(usize::from(x - area.x));
     let health = app
         .status
         .last_error
@@ -131,7 +146,7 @@ fn status(app: &App, area: Rect, buf: &mut Buffer) {
         let _ = write!(text, " │ {level:?}: {}", escape_control(&msg));
     }
     let style = if app.status.last_error.is_some() { app.theme.error() } else { app.theme.dim() };
-    buf.set_stringn(area.x, area.y, graph::fit(&text, width), width, style);
+    buf.set_stringn(x, area.y, graph::fit(&text, width), width, style);
 }
 
 /// The text that replaces the map below the spec's small size.
