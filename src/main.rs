@@ -62,6 +62,8 @@ fn run(cli: &Cli) -> Result<()> {
             return cmd::respond::respond(cli, &cmd::respond::RespondArgs { execute: *execute, yes: *yes, allow, timeout: *timeout, max: *max });
         }
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
+        Some(Command::Completions { shell }) => return cmd::docs::completions(*shell),
+        Some(Command::Man) => return cmd::docs::man(),
         None => return explore(cli),
         _ => {}
     }

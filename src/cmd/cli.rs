@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use necromap::config::values::{parse_interval, parse_listen};
 use necromap::duration::parse_duration;
 use necromap::export::csv::CsvTable;
 
@@ -39,8 +40,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub spec: Option<PathBuf>,
 
-    /// Refresh interval (100ms to 1h). Default: 1s live, the recording's own pace in a replay.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// Refresh interval, with a unit (100ms to 1h; outside that is refused). Default: 1s live,
+    /// the recording's own pace in a replay.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
 
     #[arg(
@@ -160,14 +162,6 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// `127.0.0.1:7878`, `[::1]:7878`, or a bare port (on 127.0.0.1).
-fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = s.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    s.parse().map_err(|_| format!("`{s}`: expected HOST:PORT such as 127.0.0.1:7878, or a port"))
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,
@@ -242,6 +236,20 @@ pub enum Command {
         #[command(subcommand)]
         action: SpecAction,
     },
+    /// Print a shell completion script to stdout, e.g. `necromap completions bash > ~/.local/share/bash-completion/completions/necromap`.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff) to stdout, e.g. `necromap man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,7 +286,8 @@ pub enum BaselineAction {
         #[arg(long)]
         force: bool,
     },
-    /// Show what is new now compared with baseline NAME (default: `default`). Exits 0 either way.
+    /// Show what is new now compared with baseline NAME (default: `default`).
+    /// Exit status, for scripts: 0 when nothing is new, 1 when something is (or on an error, said on stderr).
     Compare {
         name: Option<String>,
         #[arg(long, value_enum, default_value = "text")]

@@ -5,8 +5,10 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod docs;
 pub mod explore;
 pub mod pipeline;
+pub mod progress;
 pub mod respond;
 pub mod rules;
 pub mod serve;
