@@ -12,6 +12,7 @@ pub mod progress;
 pub mod respond;
 pub mod rules;
 pub mod serve;
+pub mod settings;
 pub mod setup;
 pub mod snapshot;
 pub mod spec;

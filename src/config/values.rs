@@ -28,6 +28,18 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A duration as the flags take it: `500ms`, `2s`, `10m`, `1h`, `30d`
+/// (the largest unit that divides it).
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+        if ms >= size && ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
 /// `127.0.0.1:7878`, `[::1]:7878`, or a bare port (on 127.0.0.1).
 pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = s.parse::<u16>() {
@@ -111,6 +123,8 @@ mod tests {
         assert_eq!(parse_interval("50ms"), Err("50ms: below the shortest refresh interval, 100ms".into()));
         assert!(parse_interval("2h").is_err_and(|e| e.contains("longest")));
         assert!(parse_interval("5").is_err_and(|e| e.contains("add a unit")));
+        assert_eq!(format_duration(Duration::from_secs(30 * 86_400)), "30d");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
     }
 
     #[test]
