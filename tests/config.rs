@@ -32,8 +32,11 @@ fn file_then_environment_then_flags() {
     let dir = home.path().join("necromap");
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("config.toml");
-    std::fs::write(&file, "interval = \"2s\"\ntheme = \"light\"\nicons = \"ascii\"\nresolve = false\n[store]\nretention = \"7d\"\n[mcp]\naddress = \"127.0.0.1:9100\"\n")
-        .expect("write");
+    std::fs::write(
+        &file,
+        "interval = \"2s\"\ntheme = \"light\"\nicons = \"ascii\"\nresolve = false\n[store]\nretention = \"7d\"\n[mcp]\naddress = \"127.0.0.1:9100\"\n",
+    )
+    .expect("write");
     let file = file.display().to_string();
 
     let printed = stdout(&necromap(home.path(), &[], &["config", "print"]));

@@ -12,8 +12,9 @@ use necromap::duration::parse_duration;
 use necromap::export::csv::CsvTable;
 
 // Doc comments here are `--help` text for people, not rustdoc; the flags
-// are independent switches, not a state machine.
-#[allow(clippy::struct_excessive_bools, clippy::doc_markdown)]
+// are independent switches, not a state machine. `Option<Option<_>>` is
+// clap's flag with an optional value (absent / bare / with a value).
+#[allow(clippy::struct_excessive_bools, clippy::doc_markdown, clippy::option_option)]
 #[derive(Debug, Parser)]
 #[command(
     name = "necromap",

@@ -22,7 +22,11 @@ impl Config {
         let mut out = String::from("# necromap's effective configuration: default < file < environment < flag\n");
         let _ = match &self.file {
             Some(f) => writeln!(out, "# file: {}", f.display()),
-            None => writeln!(out, "# file: none ({})", super::default_path().map_or_else(|| "no XDG_CONFIG_HOME or HOME".into(), |p| format!("{} does not exist", p.display()))),
+            None => writeln!(
+                out,
+                "# file: none ({})",
+                super::default_path().map_or_else(|| "no XDG_CONFIG_HOME or HOME".into(), |p| format!("{} does not exist", p.display()))
+            ),
         };
         match self.interval.value {
             Some(d) => line(&mut out, "interval", &quoted(&format_duration(d)), &self.interval),

@@ -15,7 +15,8 @@ const PROCESS_WORDS: [&str; 6] = ["process", "processes", "program", "binary", "
 /// Words after which a number is a port.
 const PORT_WORDS: [&str; 6] = ["port", "ports", "on", "to", "tcp", "udp"];
 
-/// What one description says.
+/// What one description says. The flags are independent words, not a state.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Described {
     pub ports: Vec<u16>,

@@ -10,7 +10,9 @@ use super::describe::{Described, SHELLS, UNDERSTOOD};
 /// Why no draft was made.
 #[derive(Debug, thiserror::Error)]
 pub enum SuggestError {
-    #[error("{description}: nothing in it narrows a rule (it would match nearly every connection). I understand {UNDERSTOOD}; or base the draft on a socket with --from-socket ID")]
+    #[error(
+        "{description}: nothing in it narrows a rule (it would match nearly every connection). I understand {UNDERSTOOD}; or base the draft on a socket with --from-socket ID"
+    )]
     Meaningless { description: String },
     #[error(transparent)]
     Rule(#[from] super::load::RuleError),
