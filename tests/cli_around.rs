@@ -91,3 +91,14 @@ fn rules_suggest_reads_intervals_ports_processes_and_addresses() {
         assert!(err.contains("every 60 seconds") && err.contains("process nc") && err.contains("CIDR"), "names what it understands: {err}");
     }
 }
+
+#[test]
+fn record_says_where_it_wrote_and_draws_no_progress_off_a_terminal() {
+    let data = tempfile::tempdir().expect("tmp");
+    let file = data.path().join("demo.ndjson");
+    let out = run(&["--demo", "record", "--out", file.to_str().expect("utf-8")], data.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "no progress line when stderr is not a terminal: {err:?}");
+    assert!(err.contains("recorded ") && err.contains(" frames to ") && err.contains("demo.ndjson"), "{err}");
+}

@@ -30,6 +30,9 @@ pub const KEYS: &str = "interval, view, theme, icons, resolve, [store] path and 
 
 type Field = Option<Spanned<Value>>;
 
+/// Keys whose values are durations (a bare number gets the unit hint).
+const DURATIONS: [&str; 2] = ["interval", "store.retention"];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Doc {
@@ -76,6 +79,7 @@ impl Reader<'_> {
         let span = v.span();
         match v.into_inner() {
             Value::String(s) => parse(&s).map(Some).map_err(|m| self.invalid(key, &span, m)),
+            Value::Integer(n) if DURATIONS.contains(&key) => Err(self.invalid(key, &span, format!("{n}: add a unit, in quotes: \"{n}s\", \"500ms\", \"1m\""))),
             other => Err(self.invalid(key, &span, format!("expected a string, found {}", other.type_str()))),
         }
     }
@@ -165,6 +169,8 @@ mod tests {
         assert!(e.to_string().starts_with("/etc/x/config.toml:3: `size`"), "{e}");
         let e = load("interval = \"5\"\n").expect_err("no unit");
         assert_eq!(e.to_string(), "/etc/x/config.toml:1: `interval`: 5: add a unit: 5s, 500ms, 1m");
+        let e = load("interval = 5\n").expect_err("no unit");
+        assert!(e.to_string().contains("`interval`: 5: add a unit, in quotes: \"5s\""), "{e}");
         let e = load("resolve = \"maybe\"\n").expect_err("type");
         assert!(e.to_string().contains(":1: `resolve`: expected true or false"), "{e}");
         let e = load("theme = \"light\"\ntheme = \"dark\"\n").expect_err("dup");
