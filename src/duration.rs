@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-/// Parse a duration; a bare number is seconds.
+/// Parse a duration. A bare number is refused with a hint: `5` could be
+/// seconds or milliseconds, and a refresh five times too slow or a
+/// retention a thousand times too short is a silent mistake.
 ///
 /// ```
 /// use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 /// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
 /// assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
 /// assert!(parse_duration("soon").is_err());
+/// assert_eq!(parse_duration("5").unwrap_err(), "5: add a unit: 5s, 500ms, 1m");
 /// ```
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -17,8 +20,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("`{text}`: expected a number with a unit, e.g. 500ms, 2s, 10m, 1h"))?;
     let scale = match unit.trim() {
+        "" => return Err(format!("{t}: add a unit: {t}s, 500ms, 1m")),
         "ms" => 0.001,
-        "" | "s" | "sec" => 1.0,
+        "s" | "sec" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86_400.0,
@@ -56,7 +60,8 @@ mod tests {
     #[test]
     fn parses_units_and_refuses_nonsense() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("5"), Err("5: add a unit: 5s, 500ms, 1m".to_string()), "a bare number is refused");
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));

@@ -33,6 +33,8 @@ pub enum Kind {
     Recording,
     Baseline,
     CorpusManifest,
+    /// The settings file (`config.toml`).
+    Config,
     /// A file that is followed, not read whole (eve.json): type check only.
     Followed,
 }
@@ -42,6 +44,7 @@ impl Kind {
     ///
     /// - spec, rule file, scenario, corpus manifest: 4 MiB. Ours are
     ///   under 40 KiB; hand-written YAML a hundred times larger is a mistake.
+    /// - config file: 1 MiB (a dozen settings).
     /// - IOC list: 64 MiB. Public feeds (Tor exits, AWS ranges, abuse lists)
     ///   run to a few MiB; room for a large merged feed.
     /// - baseline: 256 MiB (saved snapshots of big hosts).
@@ -51,6 +54,7 @@ impl Kind {
     pub fn cap(self) -> u64 {
         match self {
             Kind::Spec | Kind::RuleFile | Kind::Scenario | Kind::CorpusManifest => 4 * MIB,
+            Kind::Config => MIB,
             Kind::IocList => 64 * MIB,
             Kind::Baseline => 256 * MIB,
             Kind::Recording => 1024 * MIB,
@@ -68,6 +72,7 @@ impl Kind {
             Kind::Recording => "a recording",
             Kind::Baseline => "a baseline",
             Kind::CorpusManifest => "a corpus manifest",
+            Kind::Config => "a config file",
             Kind::Followed => "a followed log file",
         }
     }

@@ -17,6 +17,7 @@
 //!  spec      the typed network_map.yaml: node/edge types, state styles, layout, views
 //!  text      bounding and escaping of host strings
 //!  input     bounded reads of every file we are given (type, size, nesting)
+//!  config    the settings file, NECROMAP_* variables and their layering
 //! ```
 //!
 //! The core (collect, model, spec) knows nothing of any front end.
@@ -24,6 +25,7 @@
 pub mod baseline;
 pub mod collect;
 pub mod collector;
+pub mod config;
 pub mod duration;
 pub mod export;
 pub mod filter;

@@ -14,12 +14,12 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cmd::cli::{Cli, Command, Format};
+use cmd::cli::{Cli, Command, ConfigAction, Format};
 use necromap::export::{csv::write_csv, summary_text, write_dot, write_json};
 
 fn main() {
     raise_fd_limit();
-    if let Err(e) = run(&Cli::parse()) {
+    if let Err(e) = run(Cli::parse()) {
         // A closed pipe (`necromap snapshot | head`) is the reader's choice, not an error.
         if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
             return;
@@ -41,7 +41,15 @@ fn raise_fd_limit() {
     }
 }
 
-fn run(cli: &Cli) -> Result<()> {
+fn run(mut cli: Cli) -> Result<()> {
+    // The generated documents need no settings (a broken config file must not hide them).
+    match &cli.command {
+        Some(Command::Completions { shell }) => return cmd::docs::completions(*shell),
+        Some(Command::Man) => return cmd::docs::man(),
+        _ => {}
+    }
+    let config = cmd::settings::resolve(&mut cli)?;
+    let cli = &cli;
     redirect_log(cli)?;
     // A wrong --eve is said at once, whatever the command (a one-shot
     // command does not follow alerts, but a typo should not pass silently).
@@ -62,7 +70,12 @@ fn run(cli: &Cli) -> Result<()> {
             return cmd::respond::respond(cli, &cmd::respond::RespondArgs { execute: *execute, yes: *yes, allow, timeout: *timeout, max: *max });
         }
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
-        None => return explore(cli),
+        Some(Command::Config { action: ConfigAction::Print }) => {
+            let default_store = necromap::store::default_path().ok();
+            std::io::stdout().lock().write_all(config.render(default_store.as_deref()).as_bytes())?;
+            return Ok(());
+        }
+        None => return explore(cli, &config),
         _ => {}
     }
     let spec = load_spec(cli)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Modules that are the core: they know no screen and no protocol.
 const CORE: &[&str] =
-    &["terms", "text", "duration", "input", "spec", "model", "names", "collect", "rules", "baseline", "store", "intel", "export", "collector"];
+    &["terms", "text", "duration", "input", "spec", "model", "names", "collect", "rules", "baseline", "store", "intel", "export", "collector", "config"];
 /// Front ends: peers over the same snapshot.
 const FRONT_ENDS: &[&str] = &["tui", "mcp"];
 

@@ -38,6 +38,11 @@ pub fn baseline_command(cli: &Cli, action: &BaselineAction) -> Result<()> {
                 DiffFormat::Text => print!("{}", necromap::baseline::render_text(&baseline, &diff)),
                 DiffFormat::Json => println!("{}", necromap::text::json_escape_unsafe(&serde_json::to_string_pretty(&diff)?)),
             }
+            // For scripts: 1 when something is new (`--help` and the README say so).
+            if !diff.is_empty() {
+                std::io::Write::flush(&mut std::io::stdout())?;
+                std::process::exit(1);
+            }
         }
         BaselineAction::List => {
             // A store asked for by name must open: "no saved baselines"

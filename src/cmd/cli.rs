@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use necromap::config::ThemeName;
+use necromap::config::values::{parse_interval, parse_listen};
 use necromap::duration::parse_duration;
 use necromap::export::csv::CsvTable;
 
 // Doc comments here are `--help` text for people, not rustdoc; the flags
-// are independent switches, not a state machine.
-#[allow(clippy::struct_excessive_bools, clippy::doc_markdown)]
+// are independent switches, not a state machine. `Option<Option<_>>` is
+// clap's flag with an optional value (absent / bare / with a value).
+#[allow(clippy::struct_excessive_bools, clippy::doc_markdown, clippy::option_option)]
 #[derive(Debug, Parser)]
 #[command(
     name = "necromap",
@@ -22,9 +25,29 @@ counters and round-trip times), maps sockets to processes through /proc, and bui
 processes, listeners and remote endpoints.\n\nIt changes nothing on the system: it keeps only its own event \
 store in your data directory (--no-store to go without), and only `necromap respond --execute` touches the firewall. \
 Run unprivileged to see every socket and the owners of your own processes; run as root to see every owner.",
-    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since\n  necromap --mcp                             MCP server over stdio (for Claude Desktop, Cursor, …)\n  necromap --mcp --http 7878                 MCP over HTTP at http://127.0.0.1:7878/mcp (token printed)\n  necromap --serve-mcp                       the explorer, with MCP over HTTP beside it"
+    after_help = "Examples:\n  necromap                                   summary of this host\n  necromap snapshot --format json --pretty   one refresh as JSON\n  necromap snapshot --format csv --table processes\n  necromap record --out host.ndjson --duration 1m --interval 2s\n  necromap --replay host.ndjson snapshot      the last frame of a recording\n  necromap --demo snapshot --format json      the bundled demo host\n  necromap spec check my_spec.yaml            validate a spec file\n  necromap baseline save && necromap baseline compare   what is new since\n  necromap --mcp                             MCP server over stdio (for Claude Desktop, Cursor, …)\n  necromap --mcp --http 7878                 MCP over HTTP at http://127.0.0.1:7878/mcp (token printed)\n  necromap --serve-mcp                       the explorer, with MCP over HTTP beside it\n\n\
+Configuration: $XDG_CONFIG_HOME/necromap/config.toml (else ~/.config/necromap/config.toml, or --config FILE),\n\
+then these variables, then flags; `necromap config print` shows what is in force and why:\n  \
+NECROMAP_INTERVAL     refresh interval (e.g. 2s)\n  \
+NECROMAP_VIEW         the view the explorer starts in\n  \
+NECROMAP_THEME        dark or light\n  \
+NECROMAP_ICONS        emoji or ascii\n  \
+NECROMAP_RESOLVE      on or off: names for addresses\n  \
+NECROMAP_STORE        the event store file\n  \
+NECROMAP_RETENTION    how long stored events are kept (e.g. 7d)\n  \
+NECROMAP_MCP_ADDRESS  where --serve-mcp and --mcp --http listen\n  \
+NECROMAP_MCP_TOKEN    the MCP bearer token (else one is generated)\n  \
+NO_COLOR              draw without colour"
 )]
 pub struct Cli {
+    /// Read settings from FILE instead of $XDG_CONFIG_HOME/necromap/config.toml (which is read when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Colours for a dark or a light terminal background.
+    #[arg(long, global = true, value_enum, value_name = "THEME")]
+    pub theme: Option<ThemeName>,
+
     /// Replay a recording (.ndjson from `necromap record`) or a scenario (.yaml) instead of the live host.
     /// Regular files only; a recording may be up to 1 GiB (unpacked), a scenario 4 MiB, up to
     /// 100,000 frames and 2,000,000 sockets over all frames.
@@ -39,8 +62,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub spec: Option<PathBuf>,
 
-    /// Refresh interval (100ms to 1h). Default: 1s live, the recording's own pace in a replay.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// Refresh interval, with a unit (100ms to 1h; outside that is refused). Default: 1s live,
+    /// the recording's own pace in a replay.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
 
     #[arg(
@@ -94,6 +118,10 @@ pub struct Cli {
     #[arg(short = 'n', long, global = true)]
     pub no_resolve: bool,
 
+    /// Show names even when the config file or NECROMAP_RESOLVE says off.
+    #[arg(long, global = true, conflicts_with = "no_resolve")]
+    pub resolve: bool,
+
     /// The DNS server for reverse (PTR) lookups: IP or IP:PORT. Default: the first nameserver in
     /// /etc/resolv.conf.
     #[arg(long, global = true, value_name = "ADDR", value_parser = parse_dns_server)]
@@ -104,9 +132,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub resolve_private: bool,
 
-    /// Keep stored events this long (e.g. 7d, 30d); older ones are pruned hourly.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
-    pub retention: Duration,
+    /// Keep stored events this long (e.g. 7d, 30d; default 30d); older ones are pruned hourly.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub retention: Option<Duration>,
 
     /// Follow a Suricata eve.json file: alerts fold onto the map and go to the store. Starts at the
     /// end of the file, or where the store says it stopped reading that file. A regular file only
@@ -127,14 +155,16 @@ pub struct Cli {
     #[arg(long, conflicts_with = "serve_mcp")]
     pub mcp: bool,
 
-    /// With --mcp: serve Streamable HTTP at http://ADDR/mcp instead of stdio (ADDR: 127.0.0.1:PORT, or a port).
+    /// With --mcp: serve Streamable HTTP at http://ADDR/mcp instead of stdio (ADDR: 127.0.0.1:PORT, or a port;
+    /// without one, the configured MCP address, default 127.0.0.1:7878).
     /// Clients send `Authorization: Bearer TOKEN` (NECROMAP_MCP_TOKEN, or a generated token whose file is printed).
-    #[arg(long, value_name = "ADDR", requires = "mcp", value_parser = parse_listen)]
-    pub http: Option<SocketAddr>,
+    #[arg(long, value_name = "ADDR", requires = "mcp", num_args = 0..=1, value_parser = parse_listen)]
+    pub http: Option<Option<SocketAddr>>,
 
-    /// Run the explorer and serve MCP over HTTP at ADDR (default 127.0.0.1:7878) from the same live snapshot.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7878", value_parser = parse_listen)]
-    pub serve_mcp: Option<SocketAddr>,
+    /// Run the explorer and serve MCP over HTTP at ADDR (default: the configured MCP address, 127.0.0.1:7878)
+    /// from the same live snapshot.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, value_parser = parse_listen)]
+    pub serve_mcp: Option<Option<SocketAddr>>,
 
     /// Allow --http or --serve-mcp on a non-loopback address (the token is then the only guard).
     #[arg(long)]
@@ -158,14 +188,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// `127.0.0.1:7878`, `[::1]:7878`, or a bare port (on 127.0.0.1).
-fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(port) = s.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    s.parse().map_err(|_| format!("`{s}`: expected HOST:PORT such as 127.0.0.1:7878, or a port"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -242,6 +264,32 @@ pub enum Command {
         #[command(subcommand)]
         action: SpecAction,
     },
+    /// Print a shell completion script to stdout, e.g. `necromap completions bash > ~/.local/share/bash-completion/completions/necromap`.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff) to stdout, e.g. `necromap man | man -l -`.
+    Man,
+    /// The settings: defaults < config file < NECROMAP_* variables < flags.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration (as a config file) and where each value came from:
+    /// default, the file's path, the variable or the flag.
+    Print,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,7 +326,8 @@ pub enum BaselineAction {
         #[arg(long)]
         force: bool,
     },
-    /// Show what is new now compared with baseline NAME (default: `default`). Exits 0 either way.
+    /// Show what is new now compared with baseline NAME (default: `default`).
+    /// Exit status, for scripts: 0 when nothing is new, 1 when something is (or on an error, said on stderr).
     Compare {
         name: Option<String>,
         #[arg(long, value_enum, default_value = "text")]

@@ -12,7 +12,7 @@ use crate::cmd::cli::Cli;
 
 /// The interactive explorer over a live collector. Without a terminal
 /// (output piped), prints the summary instead.
-pub fn explore(cli: &Cli) -> Result<()> {
+pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     use std::io::IsTerminal;
     let spec = load_spec(cli)?;
     if !std::io::stdout().is_terminal() {
@@ -24,18 +24,24 @@ pub fn explore(cli: &Cli) -> Result<()> {
         return Ok(());
     }
     let initial_view = match &cli.view {
-        Some(name) => Some(spec.views.get_index_of(name).with_context(|| format!("--view {name}: no such view"))?),
+        Some(name) => Some(spec.views.get_index_of(name).with_context(|| {
+            let names: Vec<&str> = spec.views.keys().map(String::as_str).collect();
+            format!("view `{name}` ({}): no such view; the spec has {}", config.view.origin, names.join(", "))
+        })?),
         None => None,
     };
     let pipeline = pipeline::start(cli, spec.clone())?;
     let state = serve::state(cli, spec.clone(), &pipeline)?;
     // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
-    let beside = match cli.serve_mcp {
+    let beside = match cli.serve_mcp.flatten() {
         Some(addr) => Some(serve::beside_tui(state, cli, addr)?),
         None => None,
     };
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mcp_note = beside.as_ref().map(|b| b.note.clone());
+    // Theme, colour depth and icons go process-wide: tui::Options has no
+    // place for them yet (app.rs builds Theme from `plain` alone).
+    necromap::tui::theme::install(super::look::of(config));
     necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
     drop(beside);
     drop(pipeline);

@@ -5,11 +5,15 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod docs;
 pub mod explore;
+pub mod look;
 pub mod pipeline;
+pub mod progress;
 pub mod respond;
 pub mod rules;
 pub mod serve;
+pub mod settings;
 pub mod setup;
 pub mod snapshot;
 pub mod spec;

@@ -75,7 +75,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         Some(path) => {
             let options = WriterOptions {
                 path: path.clone(),
-                retention: Some(cli.retention),
+                retention: cli.retention,
                 trace_commits: std::env::var_os("NECROMAP_STORE_TRACE").is_some(),
                 status: status.clone(),
             };

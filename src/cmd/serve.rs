@@ -62,7 +62,7 @@ async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, cancel: Cancell
 /// `--mcp`: serve until stdin closes (stdio) or until interrupted (HTTP).
 pub fn headless(cli: &Cli, state: McpState) -> Result<()> {
     let rt = runtime()?;
-    match cli.http {
+    match cli.http.flatten() {
         None => rt.block_on(serve_stdio(state)),
         Some(addr) => rt.block_on(async {
             let cancel = CancellationToken::new();

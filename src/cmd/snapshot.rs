@@ -49,6 +49,8 @@ pub fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>)
     let mut writer = RecordingWriter::new(sink, &header)?;
     let started = Instant::now();
     let mut frames = 0u64;
+    let mut progress = super::progress::Progress::new();
+    let of = if replay { String::new() } else { format!(" of {}", necromap::tui::theme::duration(duration.as_millis() as i64)) };
     loop {
         let tick = Instant::now();
         match source.collect() {
@@ -57,6 +59,8 @@ pub fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>)
             Err(e) => return Err(e).context("collecting sockets"),
         }
         frames += 1;
+        let elapsed = necromap::tui::theme::duration(started.elapsed().as_millis() as i64);
+        progress.show(&format!("necromap: recording to {}: {frames} frames, {elapsed}{of}", out_path.display()));
         if started.elapsed() + interval > duration {
             break;
         }
@@ -65,6 +69,7 @@ pub fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>)
         }
     }
     writer.into_inner().finish()?;
+    progress.clear();
     eprintln!("necromap: recorded {frames} frames to {}", out_path.display());
     Ok(())
 }

@@ -12,6 +12,7 @@ mod candidates;
 mod condition;
 mod conditions;
 pub mod corpus;
+pub mod describe;
 pub mod engine;
 mod explain;
 pub mod ioc;

@@ -5,7 +5,18 @@ use super::load::RuleSet;
 use super::schema::{Effects, Explanation, Match, MatchDirection, Rule, RuleFile, Scope};
 use crate::model::{Direction, Protocol, Severity, Snapshot, Socket};
 
-const SHELLS: [&str; 8] = ["sh", "bash", "dash", "zsh", "ksh", "ash", "csh", "tcsh"];
+use super::describe::{Described, SHELLS, UNDERSTOOD};
+
+/// Why no draft was made.
+#[derive(Debug, thiserror::Error)]
+pub enum SuggestError {
+    #[error(
+        "{description}: nothing in it narrows a rule (it would match nearly every connection). I understand {UNDERSTOOD}; or base the draft on a socket with --from-socket ID"
+    )]
+    Meaningless { description: String },
+    #[error(transparent)]
+    Rule(#[from] super::load::RuleError),
+}
 
 fn slug(text: &str) -> String {
     let s: String = text.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
@@ -13,54 +24,69 @@ fn slug(text: &str) -> String {
     if parts.is_empty() { "custom_rule".into() } else { parts.join("_") }
 }
 
-/// Conditions read from the words of a description.
-fn from_words(description: &str) -> (Match, Scope, Severity, Vec<String>) {
-    let d = description.to_lowercase();
+/// Conditions from what a description says.
+fn from_words(description: &str, d: &Described) -> (Match, Scope, Severity, Vec<String>) {
+    let text = description.to_lowercase();
     let mut m = Match::default();
     let mut tags = Vec::new();
-    let words: Vec<&str> = d.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let ports: Vec<u16> = words.iter().filter_map(|w| w.parse::<u16>().ok()).filter(|p| *p > 0).collect();
-    if d.contains("listen") {
+    let ports = d.ports.clone();
+    if d.listen {
         m.direction = Some(MatchDirection::Listen);
         if !ports.is_empty() {
-            m.local_port_in = Some(ports.clone());
+            m.local_port_in = Some(ports);
         }
         tags.push("listener".to_string());
     } else {
-        if d.contains("inbound") || d.contains("incoming") {
-            m.direction = Some(MatchDirection::Inbound);
-        } else {
-            m.direction = Some(MatchDirection::Outbound);
-        }
+        m.direction = Some(if d.inbound { MatchDirection::Inbound } else { MatchDirection::Outbound });
         if !ports.is_empty() {
             m.remote_port_in = Some(ports);
         }
     }
-    if words.contains(&"udp") {
+    if d.udp {
         m.protocol = Some(Protocol::Udp);
-    } else if words.contains(&"tcp") {
+    } else if d.tcp {
         m.protocol = Some(Protocol::Tcp);
     }
-    if d.contains("internet") || d.contains("public") || d.contains("external") {
+    if d.internet {
         m.exclude_private_ips = Some(true);
     }
-    if words.iter().any(|w| SHELLS.contains(w) || *w == "shell") {
-        m.process_name_in = Some(SHELLS.iter().map(ToString::to_string).collect());
+    if !d.addresses.is_empty() {
+        m.remote_ip_in = Some(d.addresses.clone());
+    }
+    let mut names: Vec<String> = d.processes.clone();
+    if d.shell {
+        names.extend(SHELLS.iter().map(ToString::to_string));
         tags.push("reverse_shell".to_string());
     }
-    if d.contains("tmp") {
+    if !names.is_empty() {
+        m.process_name_in = Some(names);
+    }
+    if d.tmp {
         m.cwd_prefix_in = Some(vec!["/tmp".into(), "/var/tmp".into(), "/dev/shm".into()]);
     }
-    let severity = if d.contains("critical") {
+    let beacon = d.beacon || d.interval.is_some();
+    if beacon {
+        // The beacon score finds the rhythm whatever its period; the
+        // period said is kept in the rule's description.
+        m.beacon_score_gte = Some(0.7);
+        tags.push("beacon".to_string());
+    }
+    let severity = if text.contains("critical") {
         Severity::Critical
-    } else if d.contains("high") || d.contains("shell") {
+    } else if text.contains("high") || d.shell {
         Severity::High
-    } else if d.contains("low") {
+    } else if text.contains("low") {
         Severity::Low
     } else {
         Severity::Medium
     };
-    let scope = if m.process_name_in.is_some() { Scope::Process } else { Scope::Connection };
+    let scope = if m.process_name_in.is_some() {
+        Scope::Process
+    } else if beacon {
+        Scope::Endpoint
+    } else {
+        Scope::Connection
+    };
     (m, scope, severity, tags)
 }
 
@@ -90,15 +116,25 @@ fn from_socket(m: &mut Match, s: &Socket, snapshot: &Snapshot) {
 }
 
 /// A draft pack holding one rule, as YAML, already accepted by the loader.
-pub fn suggest(description: &str, socket: Option<(&Socket, &Snapshot)>) -> Result<String, super::load::RuleError> {
-    let (mut m, scope, severity, tags) = from_words(description);
+/// Refuses a description that says nothing a rule can use, unless a socket is given.
+pub fn suggest(description: &str, socket: Option<(&Socket, &Snapshot)>) -> Result<String, SuggestError> {
+    let described = super::describe::read(description);
+    if socket.is_none() && !described.is_meaningful() {
+        let description = match description.trim() {
+            "" => "an empty description".to_string(),
+            d => format!("`{}`", crate::text::escape_control(d)),
+        };
+        return Err(SuggestError::Meaningless { description });
+    }
+    let (mut m, scope, severity, tags) = from_words(description, &described);
+    let period = described.interval.map(|p| format!(" (a rhythm of about {}s: compare median_interval_s in the finding's trace)", p.as_secs_f64()));
     if let Some((s, snap)) = socket {
         from_socket(&mut m, s, snap);
     }
     let rule = Rule {
         id: slug(description),
         name: description.trim().to_string(),
-        description: format!("Drafted by `necromap rules suggest` from: {}", description.trim()),
+        description: format!("Drafted by `necromap rules suggest` from: {}{}", description.trim(), period.unwrap_or_default()),
         severity,
         scope,
         tags,
@@ -137,5 +173,17 @@ mod tests {
         assert!(y.contains("4444") && y.contains("bash") && y.contains("exclude_private_ips: true"), "{y}");
         let y = suggest("udp listener on 5353", None).expect("valid");
         assert!(y.contains("direction: listen") && y.contains("protocol: udp") && y.contains("5353"), "{y}");
+    }
+
+    #[test]
+    fn an_interval_drafts_a_beacon_rule_and_nonsense_is_refused() {
+        let y = suggest("outbound every 60 seconds", None).expect("valid");
+        assert!(y.contains("beacon_score_gte: 0.7") && !y.contains("remote_port_in"), "{y}");
+        let y = suggest("process nc to 203.0.113.0/24 port 4444", None).expect("valid");
+        assert!(y.contains("- nc") && y.contains("203.0.113.0/24") && y.contains("- 4444"), "{y}");
+        for text in ["", "something odd"] {
+            let e = suggest(text, None).expect_err("refused").to_string();
+            assert!(e.contains("every 60 seconds") && e.contains("port 4444"), "{e}");
+        }
     }
 }

@@ -1,11 +1,132 @@
 //! Colours, glows, icons and number formatting. State and severity own the
 //! colours; the theme decorates. Plain mode (`--ascii` or `NO_COLOR`) draws
 //! no colour and ASCII icons.
+//!
+//! Two schemes, dark and light (`--theme`, `theme =` in the config), each
+//! in true colour (`COLORTERM=truecolor|24bit`), 256 colours (`TERM=*256color`)
+//! or the 16 basic colours. The look is installed once per process by the
+//! binary ([`install`]) before the explorer starts; without it, dark in
+//! true colour with emoji icons.
+
+use std::sync::OnceLock;
 
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::{AgeBound, Highlight, Severity, SocketAge};
 use crate::spec::{self, IconHint};
+
+/// The background a scheme is drawn for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    #[default]
+    Dark,
+    Light,
+}
+
+/// The colours a terminal can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    Basic16,
+    Indexed256,
+    #[default]
+    TrueColor,
+}
+
+impl Depth {
+    /// From `COLORTERM` and `TERM`: true colour when `COLORTERM` says
+    /// `truecolor` or `24bit`, 256 colours for a `*256color` terminal,
+    /// otherwise the 16 basic colours.
+    pub fn detect(colorterm: Option<&str>, term: Option<&str>) -> Self {
+        if colorterm.is_some_and(|c| matches!(c.trim().to_ascii_lowercase().as_str(), "truecolor" | "24bit")) {
+            Depth::TrueColor
+        } else if term.is_some_and(|t| t.contains("256color")) {
+            Depth::Indexed256
+        } else {
+            Depth::Basic16
+        }
+    }
+}
+
+/// The process-wide look: scheme, colour depth, icons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Look {
+    pub scheme: Scheme,
+    pub depth: Depth,
+    /// ASCII icons while keeping colour (`icons = "ascii"`).
+    pub ascii_icons: bool,
+}
+
+static LOOK: OnceLock<Look> = OnceLock::new();
+
+/// Set the look for this process; the first call wins.
+pub fn install(look: Look) {
+    let _ = LOOK.set(look);
+}
+
+/// The look in force.
+pub fn look() -> Look {
+    LOOK.get().copied().unwrap_or_default()
+}
+
+impl Look {
+    /// A colour of the spec's palette in this look.
+    pub fn paint(self, c: spec::Color) -> Color {
+        use spec::Color as C;
+        match (self.scheme, self.depth) {
+            (Scheme::Dark, depth) => match c {
+                C::Green => Color::Green,
+                C::Yellow => Color::Yellow,
+                C::Red => Color::Red,
+                C::Blue => Color::Blue,
+                C::Cyan => Color::Cyan,
+                C::Magenta => Color::Magenta,
+                C::White => Color::White,
+                C::Gray => Color::DarkGray,
+                C::Orange => match depth {
+                    Depth::TrueColor => Color::Rgb(255, 140, 0),
+                    Depth::Indexed256 => Color::Indexed(208),
+                    Depth::Basic16 => Color::LightRed,
+                },
+            },
+            (Scheme::Light, Depth::TrueColor) => match c {
+                C::Green => Color::Rgb(0, 128, 0),
+                C::Yellow => Color::Rgb(150, 110, 0),
+                C::Red => Color::Rgb(190, 0, 0),
+                C::Blue => Color::Rgb(0, 70, 190),
+                C::Cyan => Color::Rgb(0, 120, 140),
+                C::Magenta => Color::Rgb(140, 0, 140),
+                C::White => Color::Rgb(30, 30, 30),
+                C::Gray => Color::Rgb(110, 110, 110),
+                C::Orange => Color::Rgb(200, 90, 0),
+            },
+            (Scheme::Light, Depth::Indexed256) => Color::Indexed(match c {
+                C::Green => 28,
+                C::Yellow => 136,
+                C::Red => 160,
+                C::Blue => 25,
+                C::Cyan => 30,
+                C::Magenta => 127,
+                C::White => 235,
+                C::Gray => 243,
+                C::Orange => 166,
+            }),
+            (Scheme::Light, Depth::Basic16) => match c {
+                C::Green => Color::Green,
+                C::Yellow => Color::Yellow,
+                C::Red | C::Orange => Color::Red,
+                C::Blue => Color::Blue,
+                C::Cyan => Color::Cyan,
+                C::Magenta => Color::Magenta,
+                C::White => Color::Black,
+                C::Gray => Color::DarkGray,
+            },
+        }
+    }
+}
+
+fn paint(c: spec::Color) -> Color {
+    look().paint(c)
+}
 
 /// How the screen is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,17 +142,7 @@ impl Theme {
         if self.plain {
             return Style::default();
         }
-        Style::default().fg(match c {
-            spec::Color::Green => Color::Green,
-            spec::Color::Yellow => Color::Yellow,
-            spec::Color::Red => Color::Red,
-            spec::Color::Blue => Color::Blue,
-            spec::Color::Cyan => Color::Cyan,
-            spec::Color::Magenta => Color::Magenta,
-            spec::Color::White => Color::White,
-            spec::Color::Gray => Color::DarkGray,
-            spec::Color::Orange => Color::Rgb(255, 140, 0),
-        })
+        Style::default().fg(paint(c))
     }
 
     pub fn ratatui_color(self, c: spec::Color) -> Color {
@@ -44,12 +155,12 @@ impl Theme {
             return if severity >= Severity::High { Style::default().add_modifier(Modifier::BOLD) } else { Style::default() };
         }
         let fg = match highlight {
-            Some(Highlight::RedGlow) => Color::Red,
-            Some(Highlight::OrangeGlow) => Color::Rgb(255, 140, 0),
-            Some(Highlight::YellowGlow) => Color::Yellow,
-            Some(Highlight::GrayGlow) => Color::DarkGray,
-            Some(Highlight::BlueGlow) => Color::Blue,
-            Some(Highlight::CyanGlow) => Color::Cyan,
+            Some(Highlight::RedGlow) => paint(spec::Color::Red),
+            Some(Highlight::OrangeGlow) => paint(spec::Color::Orange),
+            Some(Highlight::YellowGlow) => paint(spec::Color::Yellow),
+            Some(Highlight::GrayGlow) => paint(spec::Color::Gray),
+            Some(Highlight::BlueGlow) => paint(spec::Color::Blue),
+            Some(Highlight::CyanGlow) => paint(spec::Color::Cyan),
             None => severity_color(severity),
         };
         let mut style = Style::default().fg(fg);
@@ -67,11 +178,11 @@ impl Theme {
     }
 
     pub fn title(self) -> Style {
-        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD) }
+        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(paint(spec::Color::Magenta)).add_modifier(Modifier::BOLD) }
     }
 
     pub fn dim(self) -> Style {
-        if self.plain { Style::default() } else { Style::default().fg(Color::DarkGray) }
+        if self.plain { Style::default() } else { Style::default().fg(paint(spec::Color::Gray)) }
     }
 
     pub fn selected(self) -> Style {
@@ -79,12 +190,12 @@ impl Theme {
     }
 
     pub fn error(self) -> Style {
-        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(Color::Red).add_modifier(Modifier::BOLD) }
+        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(paint(spec::Color::Red)).add_modifier(Modifier::BOLD) }
     }
 
     /// An icon; `None` hint draws the default node mark.
     pub fn icon(self, hint: IconHint) -> &'static str {
-        match (hint, self.plain) {
+        match (hint, self.plain || look().ascii_icons) {
             (IconHint::Coffin, false) => "⚰",
             (IconHint::Skull, false) => "☠",
             (IconHint::Ghost, false) => "👻",
@@ -100,13 +211,13 @@ impl Theme {
 }
 
 fn severity_color(s: Severity) -> Color {
-    match s {
-        Severity::Critical => Color::Red,
-        Severity::High => Color::Rgb(255, 140, 0),
-        Severity::Medium => Color::Yellow,
-        Severity::Low => Color::Blue,
-        Severity::Info => Color::DarkGray,
-    }
+    paint(match s {
+        Severity::Critical => spec::Color::Red,
+        Severity::High => spec::Color::Orange,
+        Severity::Medium => spec::Color::Yellow,
+        Severity::Low => spec::Color::Blue,
+        Severity::Info => spec::Color::Gray,
+    })
 }
 
 /// `5s`, `3m`, `2h`, `4d`.
@@ -184,5 +295,22 @@ mod tests {
         assert!(plain.icon(IconHint::Ghost).is_ascii());
         let rich = Theme { plain: false, glow: true };
         assert_eq!(rich.glow_style(Severity::Critical, Some(Highlight::RedGlow), false).fg, Some(Color::Red));
+    }
+
+    #[test]
+    fn schemes_and_depths() {
+        assert_eq!(Depth::detect(Some("truecolor"), Some("xterm")), Depth::TrueColor);
+        assert_eq!(Depth::detect(Some("24bit"), None), Depth::TrueColor);
+        assert_eq!(Depth::detect(None, Some("xterm-256color")), Depth::Indexed256);
+        assert_eq!(Depth::detect(Some(""), Some("linux")), Depth::Basic16);
+        let look = |scheme, depth| Look { scheme, depth, ascii_icons: false };
+        // Dark in true colour is the look the frames were drawn with.
+        assert_eq!(look(Scheme::Dark, Depth::TrueColor).paint(spec::Color::Orange), Color::Rgb(255, 140, 0));
+        assert_eq!(look(Scheme::Dark, Depth::Basic16).paint(spec::Color::Orange), Color::LightRed);
+        assert_eq!(look(Scheme::Light, Depth::Basic16).paint(spec::Color::White), Color::Black, "no white text on a light background");
+        assert_eq!(look(Scheme::Light, Depth::Indexed256).paint(spec::Color::Gray), Color::Indexed(243));
+        for c in [spec::Color::Yellow, spec::Color::White, spec::Color::Gray] {
+            assert!(matches!(look(Scheme::Light, Depth::TrueColor).paint(c), Color::Rgb(..)), "{c:?}");
+        }
     }
 }
