@@ -39,10 +39,7 @@ pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     };
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mcp_note = beside.as_ref().map(|b| b.note.clone());
-    // Theme, colour depth and icons go process-wide: tui::Options has no
-    // place for them yet (app.rs builds Theme from `plain` alone).
-    necromap::tui::theme::install(super::look::of(config));
-    necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note })?;
+    necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note, look: super::look::of(config) })?;
     drop(beside);
     drop(pipeline);
     Ok(())

@@ -38,6 +38,8 @@ pub struct Options {
     /// Shown in the banner when the MCP endpoint runs beside the explorer
     /// (`--serve-mcp`): its URL and where the token is.
     pub mcp_note: Option<String>,
+    /// Scheme, colour depth and icons (config `theme`, `icons`; the terminal's colours).
+    pub look: super::theme::Look,
 }
 
 /// Samples kept for the activity sparkline.
@@ -82,7 +84,7 @@ impl App {
             status,
             ui: UiState::default(),
             derived: Derived::default(),
-            theme: Theme { plain: options.plain, glow: true },
+            theme: Theme { plain: options.plain, glow: true, look: options.look },
             mcp_note: options.mcp_note,
             map_memory: MapMemory::default(),
             bell: true,

@@ -4,11 +4,9 @@
 //!
 //! Two schemes, dark and light (`--theme`, `theme =` in the config), each
 //! in true colour (`COLORTERM=truecolor|24bit`), 256 colours (`TERM=*256color`)
-//! or the 16 basic colours. The look is installed once per process by the
-//! binary ([`install`]) before the explorer starts; without it, dark in
-//! true colour with emoji icons.
-
-use std::sync::OnceLock;
+//! or the 16 basic colours. The look travels in the explorer's options
+//! (`Options::look`) into its [`Theme`]; the default is dark in true
+//! colour with emoji icons.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -47,25 +45,13 @@ impl Depth {
     }
 }
 
-/// The process-wide look: scheme, colour depth, icons.
+/// The look: scheme, colour depth, icons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Look {
     pub scheme: Scheme,
     pub depth: Depth,
     /// ASCII icons while keeping colour (`icons = "ascii"`).
     pub ascii_icons: bool,
-}
-
-static LOOK: OnceLock<Look> = OnceLock::new();
-
-/// Set the look for this process; the first call wins.
-pub fn install(look: Look) {
-    let _ = LOOK.set(look);
-}
-
-/// The look in force.
-pub fn look() -> Look {
-    LOOK.get().copied().unwrap_or_default()
 }
 
 impl Look {
@@ -124,10 +110,6 @@ impl Look {
     }
 }
 
-fn paint(c: spec::Color) -> Color {
-    look().paint(c)
-}
-
 /// How the screen is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -135,6 +117,8 @@ pub struct Theme {
     pub plain: bool,
     /// Glows on nodes and rows with findings.
     pub glow: bool,
+    /// Scheme, colour depth and icons.
+    pub look: Look,
 }
 
 impl Theme {
@@ -142,7 +126,7 @@ impl Theme {
         if self.plain {
             return Style::default();
         }
-        Style::default().fg(paint(c))
+        Style::default().fg(self.look.paint(c))
     }
 
     pub fn ratatui_color(self, c: spec::Color) -> Color {
@@ -155,13 +139,13 @@ impl Theme {
             return if severity >= Severity::High { Style::default().add_modifier(Modifier::BOLD) } else { Style::default() };
         }
         let fg = match highlight {
-            Some(Highlight::RedGlow) => paint(spec::Color::Red),
-            Some(Highlight::OrangeGlow) => paint(spec::Color::Orange),
-            Some(Highlight::YellowGlow) => paint(spec::Color::Yellow),
-            Some(Highlight::GrayGlow) => paint(spec::Color::Gray),
-            Some(Highlight::BlueGlow) => paint(spec::Color::Blue),
-            Some(Highlight::CyanGlow) => paint(spec::Color::Cyan),
-            None => severity_color(severity),
+            Some(Highlight::RedGlow) => self.look.paint(spec::Color::Red),
+            Some(Highlight::OrangeGlow) => self.look.paint(spec::Color::Orange),
+            Some(Highlight::YellowGlow) => self.look.paint(spec::Color::Yellow),
+            Some(Highlight::GrayGlow) => self.look.paint(spec::Color::Gray),
+            Some(Highlight::BlueGlow) => self.look.paint(spec::Color::Blue),
+            Some(Highlight::CyanGlow) => self.look.paint(spec::Color::Cyan),
+            None => severity_color(self.look, severity),
         };
         let mut style = Style::default().fg(fg);
         if severity >= Severity::High {
@@ -174,15 +158,19 @@ impl Theme {
     }
 
     pub fn severity(self, s: Severity) -> Style {
-        if self.plain { Style::default() } else { Style::default().fg(severity_color(s)) }
+        if self.plain { Style::default() } else { Style::default().fg(severity_color(self.look, s)) }
     }
 
     pub fn title(self) -> Style {
-        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(paint(spec::Color::Magenta)).add_modifier(Modifier::BOLD) }
+        if self.plain {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(self.look.paint(spec::Color::Magenta)).add_modifier(Modifier::BOLD)
+        }
     }
 
     pub fn dim(self) -> Style {
-        if self.plain { Style::default() } else { Style::default().fg(paint(spec::Color::Gray)) }
+        if self.plain { Style::default() } else { Style::default().fg(self.look.paint(spec::Color::Gray)) }
     }
 
     pub fn selected(self) -> Style {
@@ -190,12 +178,16 @@ impl Theme {
     }
 
     pub fn error(self) -> Style {
-        if self.plain { Style::default().add_modifier(Modifier::BOLD) } else { Style::default().fg(paint(spec::Color::Red)).add_modifier(Modifier::BOLD) }
+        if self.plain {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(self.look.paint(spec::Color::Red)).add_modifier(Modifier::BOLD)
+        }
     }
 
     /// An icon; `None` hint draws the default node mark.
     pub fn icon(self, hint: IconHint) -> &'static str {
-        match (hint, self.plain || look().ascii_icons) {
+        match (hint, self.plain || self.look.ascii_icons) {
             (IconHint::Coffin, false) => "⚰",
             (IconHint::Skull, false) => "☠",
             (IconHint::Ghost, false) => "👻",
@@ -210,8 +202,8 @@ impl Theme {
     }
 }
 
-fn severity_color(s: Severity) -> Color {
-    paint(match s {
+fn severity_color(look: Look, s: Severity) -> Color {
+    look.paint(match s {
         Severity::Critical => spec::Color::Red,
         Severity::High => spec::Color::Orange,
         Severity::Medium => spec::Color::Yellow,
@@ -290,10 +282,10 @@ mod tests {
 
     #[test]
     fn plain_mode_has_no_colour_and_ascii_icons() {
-        let plain = Theme { plain: true, glow: true };
+        let plain = Theme { plain: true, glow: true, look: Look::default() };
         assert_eq!(plain.color(spec::Color::Red), Style::default());
         assert!(plain.icon(IconHint::Ghost).is_ascii());
-        let rich = Theme { plain: false, glow: true };
+        let rich = Theme { plain: false, glow: true, look: Look::default() };
         assert_eq!(rich.glow_style(Severity::Critical, Some(Highlight::RedGlow), false).fg, Some(Color::Red));
     }
 
