@@ -89,7 +89,7 @@ fn status() -> CollectorStatus {
 }
 
 fn app(size: (u16, u16), plain: bool) -> App {
-    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, initial_view: None, mcp_note: None, ..Options::default() }, size)
+    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, ..Options::default() }, size)
 }
 
 fn draw(app: &App) -> Terminal<TestBackend> {
@@ -440,13 +440,7 @@ async fn the_container_tree_groups_processes_under_their_container_and_the_filte
         p.facts.workload.container = Some(container);
     }
     let s = Arc::new(s);
-    let a = App::new(
-        Arc::new(Spec::embedded()),
-        s.clone(),
-        status(),
-        Options { plain: false, initial_view: None, mcp_note: None, ..Options::default() },
-        (120, 40),
-    );
+    let a = App::new(Arc::new(Spec::embedded()), s.clone(), status(), Options::default(), (120, 40));
     let (a, t) = script(a, vec![key(KeyCode::Char('t')), key(KeyCode::Char('t')), key(KeyCode::Char('t')), key(KeyCode::Right)]).await;
     assert_eq!(a.ui.map_mode, MapMode::TreeByContainer);
     let text = t.backend().to_string();
@@ -459,13 +453,7 @@ async fn the_container_tree_groups_processes_under_their_container_and_the_filte
     let web = text.lines().position(|l| l.contains("web · 1 processes")).expect("container row");
     assert!(text.lines().nth(web + 1).is_some_and(|l| l.contains(&format!("nginx ({nginx})"))), "{text}");
     // The list filter: container:web keeps only nginx's sockets.
-    let a = App::new(
-        Arc::new(Spec::embedded()),
-        s.clone(),
-        status(),
-        Options { plain: false, initial_view: None, mcp_note: None, ..Options::default() },
-        (120, 40),
-    );
+    let a = App::new(Arc::new(Spec::embedded()), s.clone(), status(), Options::default(), (120, 40));
     let mut events = vec![key(KeyCode::Char('/'))];
     events.extend(typed("container:web"));
     events.push(key(KeyCode::Enter));
@@ -520,7 +508,7 @@ fn named_demo() -> Arc<Snapshot> {
 }
 
 fn named_app(size: (u16, u16)) -> App {
-    App::new(Arc::new(Spec::embedded()), named_demo(), status(), Options { plain: false, initial_view: None, mcp_note: None, ..Options::default() }, size)
+    App::new(Arc::new(Spec::embedded()), named_demo(), status(), Options::default(), size)
 }
 
 #[test]
@@ -598,13 +586,7 @@ fn hostile_names_are_escaped_and_bounded_on_screen() {
     let evil = format!("x\u{1b}]0;pwn\u{7}\u{202e}{}.test", "a".repeat(200));
     e.names = vec![evil.clone()];
     e.hostname = Some(evil);
-    let mut a = App::new(
-        Arc::new(Spec::embedded()),
-        Arc::new(s),
-        status(),
-        Options { plain: false, initial_view: None, mcp_note: None, ..Options::default() },
-        (120, 40),
-    );
+    let mut a = App::new(Arc::new(Spec::embedded()), Arc::new(s), status(), Options::default(), (120, 40));
     for pane in [false, true] {
         if pane {
             a.apply(Action::NextPane);
