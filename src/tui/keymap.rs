@@ -93,7 +93,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Filter,
         keys: "/",
         hint: "filter",
-        help: "filter: proc:NAME pid:N state:S port:N zone:Z proto:P dir:in|out sev>=L tag:T !term text",
+        help: "filter: proc:NAME ip:ADDR[/N] host:NAME port:N sev:L sev>=L state:S ns:N container:C pid:N zone:Z proto:P dir:in|out tag:T !term text",
     },
     Binding {
         codes: &[c('e')],
