@@ -163,12 +163,14 @@ impl Closing {
             out.push(c);
         }
 
-        // Records whose socket a dump shows are counted by the dump; the
-        // others wait for their destroy event, up to a limit.
+        // Records whose socket a dump shows with its owner are counted by
+        // the dump; the others wait for their destroy event, up to a limit.
+        // A socket the dump caught without an owner (it closed before the
+        // owner scan read the fds) still needs its record.
         let open: rustc_hash::FxHashSet<(SocketAddr, IpAddr)> = if self.pending.is_empty() {
             rustc_hash::FxHashSet::default()
         } else {
-            dump.iter().filter(|s| !s.state.is_listening()).map(|s| (s.local, s.remote.ip())).collect()
+            dump.iter().filter(|s| !s.state.is_listening() && !s.owners.is_empty()).map(|s| (s.local, s.remote.ip())).collect()
         };
         let pending = std::mem::take(&mut self.pending);
         self.pending = pending

@@ -109,4 +109,12 @@ fn a_record_waits_for_its_event_unless_a_dump_shows_the_socket() {
     c.attribute(Vec::new(), vec![r], true, &open, OWN, 1_000);
     let out = c.attribute(vec![(u64::from(OWN), destroyed(41, "127.0.0.1:52000", "127.0.0.1:8080", true))], Vec::new(), true, &[], OWN, 2_000);
     assert_eq!((out[0].owner_source, out[0].seen_in_dump), (OwnerSource::Dump, true));
+    // A dump that caught the socket without its owner (closed before the
+    // owner scan) keeps the record: the event is named by it.
+    let mut c = Closing::new();
+    let r = record(9, "127.0.0.1:52001", "127.0.0.1:8080", ConnectOutcome::Established);
+    let ownerless = [raw(42, SocketState::Established, "127.0.0.1:52001", "127.0.0.1:8080", None, None)];
+    c.attribute(Vec::new(), vec![r], true, &ownerless, OWN, 1_000);
+    let out = c.attribute(vec![(u64::from(OWN), destroyed(42, "127.0.0.1:52001", "127.0.0.1:8080", true))], Vec::new(), true, &[], OWN, 2_000);
+    assert_eq!((out[0].pid, out[0].owner_source, out[0].seen_in_dump), (Some(Pid(9)), OwnerSource::ConnectTrace, true));
 }
