@@ -273,14 +273,9 @@ impl OwnerCache {
     /// hold fds or run an executable, which kernel threads never do, in
     /// order. The exe is looked up only for the (rare) bracketed pids.
     pub fn masquerading(&self, fs: &mut dyn ProcFs) -> Vec<u32> {
-        let mut pids: Vec<u32> =
-            self.entries.iter().filter(|(_, e)| e.bracketed).map(|(&pid, _)| pid).filter(|&pid| self.holds_fds(pid) || fs.has_exe(pid)).collect();
+        let mut pids: Vec<u32> = self.entries.iter().filter(|(pid, e)| e.bracketed && (!e.fds.is_empty() || fs.has_exe(**pid))).map(|(&pid, _)| pid).collect();
         pids.sort_unstable();
         pids
-    }
-
-    fn holds_fds(&self, pid: u32) -> bool {
-        self.entries.get(&pid).is_some_and(|e| !e.fds.is_empty())
     }
 
     /// Every (pid, fd) holding this pipe, pty master or stdio path.
