@@ -67,12 +67,14 @@ pub struct StageTimings {
     /// Of `facts_ms`: following shells' pipes and ptys to socket holders.
     #[serde(default)]
     pub plumbing_ms: f64,
-    /// History, tables and graph.
+    /// History and tables.
     pub graph_ms: f64,
-    /// Of `graph_ms`: folding the sockets into the map's graph.
+    /// Folding the sockets into the map's graph, on a second thread beside
+    /// the rules: it overlaps `rules_ms`.
     #[serde(default)]
     pub map_ms: f64,
-    /// Rules, and indexing their findings.
+    /// Rules and indexing their findings, until the map is done too: the
+    /// wall time after `graph_ms`.
     pub rules_ms: f64,
     /// Of `rules_ms`: the fact index.
     #[serde(default)]

@@ -69,17 +69,25 @@ pub struct ConnectionStart {
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     first_ms: i64,
-    last_ms: i64,
     /// First seen in a refresh after the first one.
     appeared: bool,
-    /// The counters last read (none without `tcp_info`), and when.
-    counters: Option<TcpCounters>,
+    /// The byte counters last read (sent, received; none without
+    /// `tcp_info`), and when.
+    counters: Option<(u64, u64)>,
     counters_ms: i64,
 }
-
 #[derive(Debug, Default)]
 pub struct History {
-    sockets: FxHashMap<SocketKey, Seen>,
+    /// The sockets of the last refresh, in key order. A refresh observes
+    /// its sockets in key order too, so finding each one's past is a walk
+    /// beside it (a merge), not a hash lookup per socket.
+    sockets: Vec<(SocketKey, Seen)>,
+    /// This refresh's sockets so far; they replace `sockets` at `end`.
+    seen_now: Vec<(SocketKey, Seen)>,
+    /// How far the walk through `sockets` has come.
+    cursor: usize,
+    /// Whether this refresh observed its sockets in key order so far.
+    out_of_order: bool,
     starts: FxHashMap<SeriesKey, VecDeque<ConnectionStart>>,
     endpoint_starts: FxHashMap<EndpointKey, VecDeque<i64>>,
     /// Attempts that never completed the handshake, per pid.
@@ -112,35 +120,58 @@ impl History {
     /// About how many heap bytes the per-socket table holds (entries and
     /// the hash table's control bytes), for the benchmarks' memory report.
     pub fn socket_table_bytes(&self) -> usize {
-        self.sockets.capacity() * (std::mem::size_of::<(SocketKey, Seen)>() + 1)
+        (self.sockets.capacity() + self.seen_now.capacity()) * std::mem::size_of::<(SocketKey, Seen)>()
     }
 
     /// Start a refresh at `now_ms`.
     pub fn begin(&mut self, now_ms: i64) {
         self.refreshes += 1;
         self.last_ms = Some(now_ms);
+        self.seen_now = Vec::with_capacity(self.sockets.len() + self.sockets.len() / 8);
+        self.cursor = 0;
+        self.out_of_order = false;
+    }
+
+    /// Take `key`'s entry out of this refresh's table if it was observed
+    /// already, else copy it from the last refresh's.
+    fn past(&mut self, key: SocketKey) -> Option<Seen> {
+        match self.seen_now.last() {
+            Some((last, _)) if *last == key => return self.seen_now.pop().map(|(_, s)| s),
+            Some((last, _)) if *last > key => {
+                self.out_of_order = true;
+                if let Some(i) = self.seen_now.iter().rposition(|(k, _)| *k == key) {
+                    return Some(self.seen_now.swap_remove(i).1);
+                }
+                return self.sockets.binary_search_by_key(&key, |(k, _)| *k).ok().map(|i| self.sockets[i].1);
+            }
+            _ => {}
+        }
+        while self.sockets.get(self.cursor).is_some_and(|(k, _)| *k < key) {
+            self.cursor += 1;
+        }
+        self.sockets.get(self.cursor).filter(|(k, _)| *k == key).map(|(_, s)| *s)
     }
 
     /// Record one socket seen in this refresh, with its `tcp_info`
     /// counters when it has them.
     pub fn observe_socket(&mut self, key: SocketKey, now_ms: i64, counters: Option<TcpCounters>) -> SocketHistory {
         let first_refresh = self.refreshes <= 1;
-        if let Some(seen) = self.sockets.get_mut(&key) {
+        let counters = counters.map(|c| (c.bytes_acked, c.bytes_received));
+        let (seen, out) = if let Some(seen) = self.past(key) {
             let dt = (now_ms - seen.counters_ms).max(1) as u64;
             let rate = |new: u64, old: u64| new.saturating_sub(old).saturating_mul(1000) / dt;
             let (send_rate, recv_rate) = match (counters, seen.counters) {
-                (Some(new), Some(old)) => (Some(rate(new.bytes_acked, old.bytes_acked)), Some(rate(new.bytes_received, old.bytes_received))),
+                (Some(new), Some(old)) => (Some(rate(new.0, old.0)), Some(rate(new.1, old.1))),
                 _ => (None, None),
             };
             let out = SocketHistory { first_seen_ms: seen.first_ms, is_new: false, seen_appearing: seen.appeared, send_rate, recv_rate };
-            seen.last_ms = now_ms;
-            seen.counters = counters;
-            seen.counters_ms = now_ms;
-            out
+            (Seen { counters, counters_ms: now_ms, ..seen }, out)
         } else {
-            self.sockets.insert(key, Seen { first_ms: now_ms, last_ms: now_ms, appeared: !first_refresh, counters, counters_ms: now_ms });
-            SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, seen_appearing: !first_refresh, send_rate: None, recv_rate: None }
-        }
+            let seen = Seen { first_ms: now_ms, appeared: !first_refresh, counters, counters_ms: now_ms };
+            (seen, SocketHistory { first_seen_ms: now_ms, is_new: !first_refresh, seen_appearing: !first_refresh, send_rate: None, recv_rate: None })
+        };
+        self.seen_now.push((key, seen));
+        out
     }
 
     /// Record a socket whose row was kept from an earlier read (a quiet
@@ -148,8 +179,8 @@ impl History {
     /// counters are old, so no rate is given and the next read's rate
     /// spans the whole gap.
     pub fn observe_kept(&mut self, key: SocketKey, now_ms: i64, counters: Option<TcpCounters>) -> SocketHistory {
-        if let Some(seen) = self.sockets.get_mut(&key) {
-            seen.last_ms = now_ms;
+        if let Some(seen) = self.past(key) {
+            self.seen_now.push((key, seen));
             return SocketHistory { first_seen_ms: seen.first_ms, is_new: false, seen_appearing: seen.appeared, send_rate: None, recv_rate: None };
         }
         self.observe_socket(key, now_ms, counters)
@@ -195,7 +226,8 @@ impl History {
     /// Whether a socket with this key was seen in a refresh (and is still
     /// remembered): its start was counted then.
     pub fn knows_socket(&self, key: SocketKey) -> bool {
-        self.sockets.contains_key(&key)
+        let now = if self.out_of_order { self.seen_now.iter().any(|(k, _)| *k == key) } else { self.seen_now.binary_search_by_key(&key, |(k, _)| *k).is_ok() };
+        now || self.sockets.binary_search_by_key(&key, |(k, _)| *k).is_ok()
     }
 
     /// Processes with connection starts or failed attempts in the
@@ -226,7 +258,14 @@ impl History {
 
     /// Forget sockets not seen this refresh and starts past retention.
     pub fn end(&mut self, now_ms: i64) {
-        self.sockets.retain(|_, s| s.last_ms == now_ms);
+        let mut now = std::mem::take(&mut self.seen_now);
+        if self.out_of_order {
+            now.sort_unstable_by_key(|(k, _)| *k);
+        }
+        // Sockets not seen this refresh are forgotten with the old table.
+        self.sockets = now;
+        self.cursor = 0;
+        self.out_of_order = false;
         let horizon = now_ms - START_RETENTION_MS;
         self.starts.retain(|_, q| {
             while q.front().is_some_and(|s| s.at_ms < horizon) {
