@@ -40,7 +40,7 @@ fn observation(rows: &[Row]) -> Observation {
             remote: (r, rp).into(),
             inode: i as u32 + 1,
             uid: 0,
-            owners: if owner == 0 { vec![] } else { vec![Pid(u32::from(owner))] },
+            owners: if owner == 0 { vec![].into() } else { vec![Pid(u32::from(owner))].into() },
             tcp: tcp.then_some(TcpCounters { bytes_acked: 1, bytes_received: 2, rtt_us: 3, min_rtt_us: None }),
             recv_queue: 0,
             send_queue: 0,

@@ -151,13 +151,15 @@ impl Holders {
         }
     }
 
-    fn pids(&self) -> Vec<Pid> {
-        let mut out: Vec<Pid> = match self {
-            Self::One(p, _) => vec![Pid(*p)],
-            Self::Many(v) => v.iter().map(|(p, _)| Pid(*p)).collect(),
-        };
-        out.sort_unstable();
-        out
+    fn pids(&self) -> crate::model::Owners {
+        match self {
+            Self::One(p, _) => crate::model::Owners::one(Pid(*p)),
+            Self::Many(v) => {
+                let mut out: Vec<Pid> = v.iter().map(|(p, _)| Pid(*p)).collect();
+                out.sort_unstable();
+                out.into()
+            }
+        }
     }
 }
 
@@ -237,7 +239,7 @@ impl OwnerCache {
     }
 
     /// The pids holding `inode`, sorted (several after a fork).
-    pub fn owners(&self, inode: u32) -> Vec<Pid> {
+    pub fn owners(&self, inode: u32) -> crate::model::Owners {
         self.by_inode.get(&inode).map(Holders::pids).unwrap_or_default()
     }
 

@@ -27,7 +27,7 @@ impl Host {
         let mut cache = OwnerCache::new();
         let inet: FxHashSet<u32> = inet.iter().copied().collect();
         cache.refresh(self, &inet);
-        let holders: FxHashSet<u32> = inet.iter().flat_map(|i| cache.owners(*i)).map(|p| p.0).collect();
+        let holders: FxHashSet<u32> = inet.iter().flat_map(|i| cache.owners(*i).to_vec()).map(|p| p.0).collect();
         shell_links(&cache, &inet, &holders, self)
     }
 }

@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use serde::Deserialize;
 
 use super::Observation;
-use crate::model::{Pid, ProcessFacts, Protocol, RawSocket, SocketKey, SocketState, TcpCounters, normalize_addr};
+use crate::model::{Owners, Pid, ProcessFacts, Protocol, RawSocket, SocketKey, SocketState, TcpCounters, normalize_addr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -465,7 +465,7 @@ impl Scenario {
             remote: normalize_addr(remote),
             inode,
             uid,
-            owners: if inode == 0 { Vec::new() } else { spec.pid.map(|p| vec![Pid(p)]).unwrap_or_default() },
+            owners: if inode == 0 { Owners::default() } else { spec.pid.map(|p| Owners::one(Pid(p))).unwrap_or_default() },
             tcp,
             recv_queue: 0,
             send_queue: 0,

@@ -137,7 +137,7 @@ impl Snapshot {
     /// About how many heap bytes the socket table holds (each socket and
     /// its owner list).
     pub fn socket_table_bytes(&self) -> usize {
-        self.sockets.capacity() * std::mem::size_of::<Socket>() + self.sockets.iter().map(|s| s.raw.owners.capacity() * 4).sum::<usize>()
+        self.sockets.capacity() * std::mem::size_of::<Socket>() + self.sockets.iter().map(|s| s.raw.owners.heap_bytes()).sum::<usize>()
     }
 
     /// What the findings say about this socket (found by key).

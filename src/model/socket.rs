@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::age::SocketAge;
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
+use super::owners::Owners;
 use crate::terms::Zone;
 pub use crate::terms::{Protocol, SocketState};
 
@@ -65,8 +66,8 @@ pub struct RawSocket {
     /// Uid the kernel reports for the socket.
     pub uid: u32,
     /// Processes holding a file descriptor on it (several after a fork).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub owners: Vec<Pid>,
+    #[serde(default, skip_serializing_if = "Owners::is_empty")]
+    pub owners: Owners,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpCounters>,
     #[serde(default, skip_serializing_if = "is_zero")]

@@ -102,7 +102,7 @@ fn refresh_with_lookups_in_flight(n: usize) {
             remote: (IpAddr::V4(Ipv4Addr::new(203, 0, ((i / 2) / 250 % 250) as u8, ((i / 2) % 250) as u8)), 443).into(),
             inode: i as u32 + 1,
             uid: 1000,
-            owners: Vec::new(),
+            owners: necromap::model::Owners::default(),
             tcp: None,
             recv_queue: 0,
             send_queue: 0,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use necromap::collect::{Observation, SourceInfo, SourceKind};
-use necromap::model::{Evaluator, Pid, ProcessFacts, Protocol, RawSocket, Snapshot, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
+use necromap::model::{Evaluator, Owners, Pid, ProcessFacts, Protocol, RawSocket, Snapshot, SnapshotBuilder, SocketKey, SocketState, TcpCounters};
 use necromap::spec::Spec;
 
 /// A busy host: 8 processes, `n` sockets to 2,000 public endpoints and a
@@ -49,7 +49,7 @@ pub fn busy_observation(n: usize) -> Observation {
             remote: ([0, 0, 0, 0], 0).into(),
             inode: pid,
             uid: 1000,
-            owners: vec![Pid(100 + pid)],
+            owners: Owners::one(Pid(100 + pid)),
             tcp: None,
             recv_queue: 0,
             send_queue: 0,
@@ -67,7 +67,7 @@ pub fn busy_observation(n: usize) -> Observation {
             remote: remote.into(),
             inode: if state == SocketState::TimeWait { 0 } else { 1_000 + i as u32 },
             uid: 1000,
-            owners: if state == SocketState::TimeWait { vec![] } else { vec![Pid(101 + (i % 8) as u32)] },
+            owners: if state == SocketState::TimeWait { Owners::default() } else { Owners::one(Pid(101 + (i % 8) as u32)) },
             tcp: Some(TcpCounters { bytes_acked: i as u64, bytes_received: 2 * i as u64, rtt_us: 100, min_rtt_us: None }),
             recv_queue: 0,
             send_queue: 0,

@@ -297,7 +297,7 @@ pub fn parse_inet_msg(p: &[u8], protocol: Option<Protocol>, at: usize) -> Result
         remote: normalize_addr(SocketAddr::new(dst, dport)),
         inode: u32_ne(p, 68),
         uid: u32_ne(p, 64),
-        owners: Vec::new(),
+        owners: crate::model::Owners::default(),
         tcp: if protocol == Protocol::Tcp { info.and_then(parse_tcp_info) } else { None },
         recv_queue: u32_ne(p, 56),
         send_queue: u32_ne(p, 60),
