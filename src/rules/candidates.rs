@@ -149,7 +149,7 @@ fn walk_of(rule: &LoadedRule) -> Walk {
 /// then for process rules about history (rates, scans, failures) the
 /// processes that made attempts recently but hold no socket now, then for
 /// DNS rules the processes that asked DNS.
-pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Vec<&'p Item<'a>>> {
+pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Vec<&'p Item<'a>>> {
     let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
     let mut out: Vec<Vec<&'p Item<'a>>> = rules.iter().map(|_| Vec::new()).collect();
     // A rule about the baseline cannot match without one: skip its walk.
@@ -170,7 +170,7 @@ pub fn matches_all<'p, 'a>(rules: &[LoadedRule], p: &'p Prepared<'a>, ctx: &Cont
             }
         }
     }
-    for (r, rule) in rules.iter().enumerate() {
+    for (r, &rule) in rules.iter().enumerate() {
         let (memo, matched) = (&mut memos[r], &mut out[r]);
         let candidates: Vec<&'p Item<'a>> = match &walks[r] {
             None => continue,
