@@ -28,7 +28,7 @@ fn facts(pid: u32, name: &str, has_tty: bool) -> ProcessFacts {
 
 /// A busy host (thousands of sockets to many endpoints) with a handful of
 /// things several rules find: a callback port, ssh on 443, a shell with a
-/// public socket, piles of CLOSE_WAIT and TIME_WAIT.
+/// public socket, piles of `CLOSE_WAIT` and `TIME_WAIT`.
 fn busy_host(at_ms: i64) -> Observation {
     let mut obs = Observation { taken_at_ms: at_ms, privileged: true, ..Observation::default() };
     obs.processes = vec![facts(101, "worker", false), facts(102, "ssh", true), facts(103, "bash", true), facts(104, "app", false)];
