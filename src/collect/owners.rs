@@ -84,6 +84,11 @@ pub trait ProcFs {
     fn list_fds(&mut self, pid: u32) -> Result<Vec<u32>, FdError>;
     /// What one fd points at; `None` when it closed meanwhile.
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget>;
+    /// What each of `fds` points at, in order, as [`Self::read_fd`] says
+    /// (a live source may read a long list on several threads).
+    fn read_fds(&mut self, pid: u32, fds: &[u32]) -> Vec<Option<FdTarget>> {
+        fds.iter().map(|&fd| self.read_fd(pid, fd)).collect()
+    }
     /// The process's short name (comm); `None` when it exited.
     fn comm(&mut self, pid: u32) -> Option<String>;
     /// Whether argv[0] (the start of `/proc/<pid>/cmdline`) opens with `[`,
@@ -356,12 +361,11 @@ impl OwnerCache {
                     changes.push((fd, Some(t), None));
                 }
             }
-            for fd in listed {
-                if !entry.fds.contains_key(&fd) {
-                    stats.fds_read += 1;
-                    if let Some(t) = fs.read_fd(pid, fd) {
-                        changes.push((fd, None, Some(t)));
-                    }
+            let new: Vec<u32> = listed.into_iter().filter(|fd| !entry.fds.contains_key(fd)).collect();
+            stats.fds_read += new.len() as u64;
+            for (fd, target) in new.iter().zip(fs.read_fds(pid, &new)) {
+                if let Some(t) = target {
+                    changes.push((*fd, None, Some(t)));
                 }
             }
             entry.fd_count = count;
@@ -416,10 +420,10 @@ impl OwnerCache {
         };
         stats.rescanned += 1;
         let mut fds = FxHashMap::with_capacity_and_hasher(listed.len(), rustc_hash::FxBuildHasher);
-        for fd in listed {
-            stats.fds_read += 1;
-            if let Some(t) = fs.read_fd(pid, fd) {
-                fds.insert(fd, t);
+        stats.fds_read += listed.len() as u64;
+        for (fd, target) in listed.iter().zip(fs.read_fds(pid, &listed)) {
+            if let Some(t) = target {
+                fds.insert(*fd, t);
             }
         }
         let comm = fs.comm(pid).unwrap_or_default();

@@ -17,6 +17,9 @@ use crate::model::{ProcessFacts, Workload};
 pub const CMDLINE_MAX: usize = 4096;
 
 /// /proc opened once; every lookup is relative to it.
+/// From how many fds of one process the links are read on two threads.
+const PARALLEL_FROM_FDS: usize = 2_048;
+
 #[derive(Debug)]
 pub struct RealProcFs {
     proc_dir: OwnedFd,
@@ -47,6 +50,24 @@ impl RealProcFs {
 
     /// `tty-index` of a pty master fd, from fdinfo (Linux ≥ 4.?; absent
     /// on older kernels, where pty hops are not resolved).
+    /// What the fd link at `path` (relative to `dir`) points at.
+    fn target(&self, dir: &OwnedFd, path: &str, pid: u32, fd: u32) -> Option<FdTarget> {
+        let mut buf = [0u8; 512];
+        let n = readlinkat_raw(dir, path, &mut buf[..]).ok()?;
+        let link = &buf[..n];
+        if let Some(inode) = socket_inode(link) {
+            return Some(FdTarget::Socket(inode));
+        }
+        // A link that filled the buffer may be cut: not judged.
+        if n == buf.len() {
+            return Some(FdTarget::Other);
+        }
+        Some(match classify_link(link, fd) {
+            LinkKind::Master => self.tty_index(pid, fd).map_or(FdTarget::Other, FdTarget::PtyMaster),
+            LinkKind::Target(t) => t,
+        })
+    }
+
     fn tty_index(&self, pid: u32, fd: u32) -> Option<u32> {
         let info = self.read_small(&format!("{pid}/fdinfo/{fd}"))?;
         fdinfo_field(&info, "tty-index:")?.parse().ok()
@@ -163,19 +184,25 @@ impl ProcFs for RealProcFs {
     }
 
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget> {
-        let mut buf = [0u8; 512];
-        let n = readlinkat_raw(&self.proc_dir, format!("{pid}/fd/{fd}"), &mut buf[..]).ok()?;
-        let link = &buf[..n];
-        if let Some(inode) = socket_inode(link) {
-            return Some(FdTarget::Socket(inode));
+        self.target(&self.proc_dir, &format!("{pid}/fd/{fd}"), pid, fd)
+    }
+
+    /// Each link is read relative to the pid's fd directory (opened once,
+    /// not looked up again per fd), a long list on two threads: the reads
+    /// are system calls that do not share anything.
+    fn read_fds(&mut self, pid: u32, fds: &[u32]) -> Vec<Option<FdTarget>> {
+        let Ok(dir) = self.fd_dir(pid) else { return fds.iter().map(|&fd| self.read_fd(pid, fd)).collect() };
+        let this: &Self = self;
+        let read = |part: &[u32]| -> Vec<Option<FdTarget>> { part.iter().map(|&fd| this.target(&dir, &fd.to_string(), pid, fd)).collect() };
+        if fds.len() < PARALLEL_FROM_FDS || std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+            return read(fds);
         }
-        // A link that filled the buffer may be cut: not judged.
-        if n == buf.len() {
-            return Some(FdTarget::Other);
-        }
-        Some(match classify_link(link, fd) {
-            LinkKind::Master => self.tty_index(pid, fd).map_or(FdTarget::Other, FdTarget::PtyMaster),
-            LinkKind::Target(t) => t,
+        let (first, second) = fds.split_at(fds.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| read(second));
+            let mut out = read(first);
+            out.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            out
         })
     }
 
@@ -441,6 +468,35 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_fd_list_read_on_two_threads_says_what_one_by_one_says() {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        const SOCKETS: usize = PARALLEL_FROM_FDS + 200;
+        let mut limit = getrlimit(Resource::Nofile);
+        let want = (SOCKETS + 512) as u64;
+        if limit.current.is_some_and(|c| c < want) {
+            limit.current = Some(limit.maximum.map_or(want, |m| m.min(want)));
+            setrlimit(Resource::Nofile, limit).expect("raise the soft fd limit");
+        }
+        let held: Vec<std::net::UdpSocket> = (0..SOCKETS).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket")).collect();
+        let mut fs = RealProcFs::open().expect("/proc");
+        let pid = std::process::id();
+        let fds = fs.list_fds(pid).expect("own fds");
+        assert!(fds.len() >= PARALLEL_FROM_FDS, "enough fds for the two-thread path: {}", fds.len());
+        let together = fs.read_fds(pid, &fds);
+        // Other tests open and close fds meanwhile: compare only the fds
+        // this test holds, which stay open.
+        let ours: rustc_hash::FxHashSet<u32> = held.iter().map(|s| std::os::fd::AsRawFd::as_raw_fd(s) as u32).collect();
+        let mut sockets = 0;
+        for (fd, target) in fds.iter().zip(&together) {
+            if ours.contains(fd) {
+                assert_eq!(*target, fs.read_fd(pid, *fd), "fd {fd}");
+                sockets += usize::from(matches!(target, Some(FdTarget::Socket(_))));
+            }
+        }
+        assert_eq!(sockets, SOCKETS, "every socket this test holds is read as a socket, in order");
+    }
 
     #[test]
     fn stat_line_with_odd_comm() {
