@@ -13,6 +13,10 @@
 //! to the hard limit first. Only 127.0.0.1 is used. Children close with
 //! `SO_LINGER` 0 (no `TIME_WAIT` left behind), exit when their stdin closes or
 //! after 15 minutes, and are reaped by pid.
+//!
+//! "one-shot" is the whole `necromap snapshot --format json` process (the
+//! binary built with this benchmark: start-up, one cold refresh, the JSON
+//! written to /dev/null), beside `ss -tanp`, which also names owners.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -44,8 +48,23 @@ fn main() {
     println!("necromap refresh benchmark · fd limit {hard} · {} cores", std::thread::available_parallelism().map_or(1, usize::from));
     println!("medians; ratios are necromap's steady refresh over ss on the same sockets in this run\n");
     println!(
-        "{:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} | {:>8} | {:>8} {:>9} | {:>9} {:>10} | {:>8}",
-        "sockets", "in dump", "dump", "owners", "facts", "graph", "rules", "steady", "cold", "ss -tan", "ss -tanp", "vs -tan", "vs -tanp", "peak MiB"
+        "{:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} | {:>8} | {:>8} {:>9} | {:>9} {:>10} | {:>8} {:>9} | {:>8}",
+        "sockets",
+        "in dump",
+        "dump",
+        "owners",
+        "facts",
+        "graph",
+        "rules",
+        "steady",
+        "cold",
+        "ss -tan",
+        "ss -tanp",
+        "vs -tan",
+        "vs -tanp",
+        "one-shot",
+        "vs -tanp",
+        "peak MiB"
     );
     for n in sizes {
         run_size(n);
@@ -155,8 +174,9 @@ fn run_size(n: usize) {
     let ss_tan = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tan"])).collect());
     let ss_tanp = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tanp"])).collect());
     let steady = med(5);
+    let one_shot = median((0..ss_rounds.min(7)).map(|_| time_cmd(env!("CARGO_BIN_EXE_necromap"), &["snapshot", "--format", "json"])).collect());
     println!(
-        "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1}",
+        "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1} {:>8.2}x | {:>8.1}",
         n,
         seen,
         med(0),
@@ -170,6 +190,8 @@ fn run_size(n: usize) {
         ss_tanp,
         steady / ss_tan,
         steady / ss_tanp,
+        one_shot,
+        one_shot / ss_tanp,
         peak_rss_mib()
     );
     drop(source);
