@@ -267,6 +267,10 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_origins(origins.clone())
         .with_max_request_body_bytes(MAX_BODY)
+        // No SSE priming events (an empty `data:` with an id and a retry):
+        // clients before protocol 2025-11-25, such as the Python SDK 1.22,
+        // fail on them, and with no event store there is nothing to resume.
+        .with_sse_retry(None)
         .with_cancellation_token(cancel.child_token());
     if options.allow_remote {
         config = config.disable_allowed_hosts();
@@ -276,6 +280,8 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     }
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(SESSION_IDLE);
+    // No priming event on request streams either (see `with_sse_retry`).
+    sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
     let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
     let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions };
