@@ -5,7 +5,7 @@
 //!
 //! Two pinned SDK versions, one per protocol revision the server must
 //! serve: mcp 1.22.0 asks for 2025-06-18, mcp 1.27.0 for 2025-11-25. Each
-//! is installed from PyPI into a virtual environment under the target
+//! is installed from `PyPI` into a virtual environment under the target
 //! directory, kept between runs; a failed install fails the test and says
 //! why (it is never skipped).
 
@@ -29,12 +29,7 @@ fn sdk(version: &str) -> PathBuf {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let venv = Command::new("python3").args(["-m", "venv"]).arg(&dir).output().expect("run python3 -m venv (python3 must be installed)");
-    assert!(
-        venv.status.success(),
-        "python3 -m venv {} failed (install python3-venv): {}",
-        dir.display(),
-        String::from_utf8_lossy(&venv.stderr)
-    );
+    assert!(venv.status.success(), "python3 -m venv {} failed (install python3-venv): {}", dir.display(), String::from_utf8_lossy(&venv.stderr));
     let pip = Command::new(dir.join("bin").join("pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", &format!("mcp=={version}")])
         .output()

@@ -64,7 +64,9 @@ impl Session {
     fn ask(&mut self, method: &str, params: Value) -> (String, Value) {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        let mut message = json!({ "jsonrpc": "2.0", "id": id, "method": method });
+        message["params"] = params;
+        self.send(&message);
         loop {
             let mut line = String::new();
             assert!(self.output.read_line(&mut line).expect("read") > 0, "the server closed stdout");
@@ -80,7 +82,9 @@ impl Session {
     /// structured content, which has no null or empty field) and that
     /// content.
     fn tool(&mut self, name: &str, arguments: Value) -> (String, Value) {
-        let (_, result) = self.ask("tools/call", json!({ "name": name, "arguments": arguments }));
+        let mut params = json!({ "name": name });
+        params["arguments"] = arguments;
+        let (_, result) = self.ask("tools/call", params);
         assert_ne!(result["isError"], true, "{name}: {result}");
         let structured = result["structuredContent"].clone();
         let text = result["content"][0]["text"].as_str().expect("a text block").to_string();

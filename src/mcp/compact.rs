@@ -57,10 +57,13 @@ pub fn answer(mut result: CallToolResult) -> CallToolResult {
     result
 }
 
+/// A tool's input and output schemas.
+type Schemas = (Arc<JsonObject>, Option<Arc<JsonObject>>);
+
 /// The tool with its schemas made compact (see the module docs). Schemas
 /// are computed once per tool name and shared by every session.
 pub fn tool(mut t: Tool) -> Tool {
-    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, (Arc<JsonObject>, Option<Arc<JsonObject>>)>>> = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Schemas>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Ok(mut cache) = cache.lock() {
         let (input, output) = cache

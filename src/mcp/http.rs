@@ -417,7 +417,11 @@ mod tests {
     use super::*;
 
     fn gate() -> Gate {
-        Gate { token: "secret-token-0123456789".into(), origins: own_origins(8080).into() }
+        Gate {
+            token: "secret-token-0123456789".into(),
+            origins: own_origins(8080).into(),
+            sessions: Arc::new(super::super::sessions::CappedSessions::new(LocalSessionManager::default(), 4)),
+        }
     }
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {

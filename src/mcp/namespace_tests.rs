@@ -22,11 +22,8 @@ fn connections(server: &NecromapServer, args: serde_json::Value) -> Vec<String> 
     let a = serde_json::from_value(args).expect("args");
     let list = server.list_connections(Parameters(a)).expect("answer").0;
     assert_eq!(list.total, list.connections.len());
-    let mut ids: Vec<String> = list
-        .connections
-        .iter()
-        .map(|c| format!("{}:{}", c.local.rsplit(':').next().unwrap_or_default(), c.namespace.as_deref().unwrap_or("host")))
-        .collect();
+    let mut ids: Vec<String> =
+        list.connections.iter().map(|c| format!("{}:{}", c.local.rsplit(':').next().unwrap_or_default(), c.namespace.as_deref().unwrap_or("host"))).collect();
     ids.sort();
     ids
 }

@@ -172,5 +172,8 @@ mod tests {
         s.findings.push(Finding::bare("loud", Severity::High, Subject::Process { pid: Pid(10) }));
         assert_eq!(seen.update(&s), (true, false));
         assert_eq!(seen.update(&s), (false, false), "told once");
+        s.alerts = Some(Arc::new(crate::model::AlertDigest { alerts: 3, ..Default::default() }));
+        assert_eq!(seen.update(&s), (false, true), "alerts arrived");
+        assert_eq!(seen.update(&s), (false, false), "and no more since");
     }
 }

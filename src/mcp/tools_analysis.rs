@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
 use super::dto::{
-    ConnectionItem, Detail, FindingItem, LIST_BUDGET, Lang, ProcessItem, RuleNote, check_limit, finding_about_pid, fit, portable_schema, rule_notes, safe, steps_of,
+    ConnectionItem, Detail, FindingItem, LIST_BUDGET, Lang, ProcessItem, RuleNote, check_limit, finding_about_pid, fit, portable_schema, rule_notes, safe,
+    steps_of,
 };
 use super::tools_connections::{severity_counts, unknown_view};
 use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
@@ -24,7 +25,7 @@ use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct AnalyzeArgs {
-    /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …). Empty: all sockets.
+    /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …).
     #[serde(default)]
     pub view: String,
     /// Most finding ids to list in findings_by_severity, most severe first (1 to 10000, default 10); the counts cover all of them.

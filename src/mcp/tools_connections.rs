@@ -24,31 +24,31 @@ use crate::model::{Pid, Protocol, Snapshot, Socket, SocketState, view};
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct ListConnectionsArgs {
-    /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …). Empty: every state.
+    /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …).
     #[serde(default)]
     pub state: String,
     /// Only sockets owned by this process id. 0: every process.
     #[serde(default)]
     pub pid: u32,
-    /// `tcp` or `udp`. Empty: both.
+    /// `tcp` or `udp`.
     #[serde(default)]
     pub proto: String,
-    /// Only the sockets of this view of the spec (default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states). Empty: all sockets.
+    /// Only the sockets of this view of the spec (default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states).
     #[serde(default)]
     pub view: String,
-    /// Only sockets whose remote address is this IP. Empty: any.
+    /// Only sockets whose remote address is this IP.
     #[serde(default)]
     pub remote_address: String,
-    /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`. Empty: any.
+    /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`.
     #[serde(default)]
     pub remote_name: String,
-    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web ip:203.0.113.0/24`, a bare address, or free text. Empty: all.
+    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web ip:203.0.113.0/24`, a bare address, or free text.
     #[serde(default)]
     pub filter: String,
-    /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
+    /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name.
     #[serde(default)]
     pub namespace: String,
-    /// Only sockets whose process runs in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    /// Only sockets whose process runs in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive).
     #[serde(default)]
     pub container: String,
     /// Most items to return (1 to 10000).
@@ -83,13 +83,13 @@ pub struct ConnectionList {
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct ListProcessesArgs {
-    /// Only processes whose name or executable contains this text (case-insensitive). Empty: all.
+    /// Only processes whose name or executable contains this text (case-insensitive).
     #[serde(default)]
     pub name: String,
-    /// Only processes in this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
+    /// Only processes in this network namespace: `host`, an inode (4026532301), or part of its name.
     #[serde(default)]
     pub namespace: String,
-    /// Only processes in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    /// Only processes in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive).
     #[serde(default)]
     pub container: String,
     /// Also return each process's connections (at most 100 each).
@@ -182,6 +182,8 @@ pub struct SuspiciousList {
     pub findings: Vec<FindingItem>,
     /// Name, tags and explanation of each rule behind those findings, once per rule.
     pub rules: BTreeMap<String, RuleNote>,
+    /// The processes owning the connections returned, keyed by pid, once each: command line, parent chain (ancestors), user, container, namespace.
+    pub processes: BTreeMap<String, ProcessItem>,
     /// Findings at or above the severity before paging.
     pub findings_total: usize,
     pub findings_offset: u32,
@@ -294,7 +296,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Use to see what the detection rules flagged: connections at or above min_severity (default medium) with their finding ids, the findings with why they matched, and each rule's explanation once. Paged with offset and findings_offset; returns totals and next offsets.",
+        description = "Use to see what the detection rules flagged: connections at or above min_severity (default medium) with their owning processes (parent chain, container), the findings with why they matched, and each rule's explanation once. Paged (offset, findings_offset); returns totals and next offsets.",
         annotations(title = "Suspicious connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_suspicious_connections(&self, Parameters(a): Parameters<SuspiciousArgs>) -> Result<Json<SuspiciousList>, String> {
@@ -324,6 +326,12 @@ impl NecromapServer {
             mine.into_iter().chain(others).skip(a.findings_offset as usize).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.detail)).collect();
         let chosen = fit(chosen, LIST_BUDGET / 2);
         let rules = rule_notes(&s, chosen.iter(), a.lang);
+        let processes: BTreeMap<String, ProcessItem> = rows
+            .iter()
+            .filter_map(|r| r.connection.pid)
+            .filter_map(|pid| s.process(Pid(pid)))
+            .map(|p| (p.facts.pid.to_string(), ProcessItem::with(&s, p, a.detail)))
+            .collect();
         let findings_next_offset = next_offset(a.findings_offset, chosen.len(), findings_total);
         Ok(Json(SuspiciousList {
             generation: s.generation,
@@ -334,6 +342,7 @@ impl NecromapServer {
             connections: rows,
             findings: chosen,
             rules,
+            processes,
             findings_total,
             findings_offset: a.findings_offset,
             findings_next_offset,

@@ -21,10 +21,10 @@ use crate::rules::schema::Match;
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct RulesArgs {
-    /// Only rules carrying this tag (c2, beacon, reverse_shell, listener, …). Empty: all.
+    /// Only rules carrying this tag (c2, beacon, reverse_shell, listener, …).
     #[serde(default)]
     pub tag: String,
-    /// Only rules at or above this severity (info, low, medium, high, critical). Empty: all.
+    /// Only rules at or above this severity (info, low, medium, high, critical).
     #[serde(default)]
     pub min_severity: String,
     /// Language of explanations: en or ko.
@@ -196,7 +196,13 @@ impl NecromapServer {
             .collect();
         let (total, rules) = page(rules, a.offset, a.limit)?;
         let rules = fit(rules, LIST_BUDGET);
-        Ok(Json(RuleList { total, offset: a.offset, next_offset: next_offset(a.offset, rules.len(), total), packs: if full { set.files.clone() } else { Vec::new() }, rules }))
+        Ok(Json(RuleList {
+            total,
+            offset: a.offset,
+            next_offset: next_offset(a.offset, rules.len(), total),
+            packs: if full { set.files.clone() } else { Vec::new() },
+            rules,
+        }))
     }
 
     #[tool(

@@ -118,7 +118,7 @@ pub struct RecentArgs {
     /// Lowest severity to include: info, low, medium, high or critical.
     #[serde(default = "low")]
     pub severity: String,
-    /// Only threats of this type: a finding tag (c2, beacon, scan, …) or words of an alert category. Empty: all.
+    /// Only threats of this type: a finding tag (c2, beacon, scan, …) or words of an alert category.
     #[serde(default)]
     pub threat_type: String,
     /// Most items to return (1 to 10000).
