@@ -161,11 +161,19 @@ async def over_http():
                 break
         assert url, "the server did not say where it listens"
         updates = Updates()
-        async with connect(url, headers={"Authorization": f"Bearer {TOKEN}"}) as (read, write, _session_id):
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(url, headers=auth) as (read, write, session_id):
             async with ClientSession(read, write, message_handler=updates) as session:
                 await exercise(session, updates)
-        # The SDK has sent DELETE on leaving the context.
-        await asyncio.sleep(0.2)
+                sid = session_id()
+        assert sid, "the server gave no session id"
+        # The SDK sent DELETE on leaving the context: the session is gone.
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            again = await http.delete(url, headers={**auth, "Mcp-Session-Id": sid, "Mcp-Protocol-Version": EXPECTED})
+        assert again.status_code == 404, f"the SDK's DELETE did not end session {sid}: a second DELETE got {again.status_code}"
+        print(f"ok: http session {sid[:8]}… ended by the SDK's DELETE (a second one: 404)")
     finally:
         server.kill()
         server.wait()
