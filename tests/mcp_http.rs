@@ -418,3 +418,40 @@ fn a_session_flood_stays_within_memory() {
     // grow the server by ~190 MiB. Capped at 256, the growth stays small.
     assert!(peak > 0.0 && peak < 200.0 && peak - before < 100.0, "peak RSS {peak:.0} MiB ({before:.0} before)");
 }
+
+/// `DELETE /mcp` of a session; returns the status.
+fn delete(addr: SocketAddr, session: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let head = format!(
+        "DELETE /mcp HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nMcp-Session-Id: {session}\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        bearer()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn deleting_a_session_says_200_once_then_404() {
+    let server = start(|c| {
+        c.env("NECROMAP_MCP_TOKEN", TOKEN);
+    });
+    let auth = bearer();
+    let (status, head) = request(server.addr, &[("Authorization", &auth)], INIT);
+    assert_eq!(status, 200, "{head}");
+    let id = session_of(&head).expect("a session id");
+    assert_eq!(delete(server.addr, &id), 200, "a live session ends with 200 (clients log 202 as a failed termination)");
+    assert_eq!(delete(server.addr, &id), 404, "an ended session is unknown");
+    assert_eq!(delete(server.addr, "no-such-session"), 404);
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
+    let (status, _) = request(server.addr, &[("Authorization", &auth), ("Mcp-Session-Id", &id), ("Mcp-Protocol-Version", "2025-06-18")], list);
+    assert_eq!(status, 404, "the ended session answers nothing more");
+    // Without the token, a DELETE is refused before anything is looked up.
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.write_all(format!("DELETE /mcp HTTP/1.1\r\nHost: {}\r\nMcp-Session-Id: {id}\r\nConnection: close\r\n\r\n", server.addr).as_bytes()).expect("write");
+    let mut got = String::new();
+    let _ = s.read_to_string(&mut got);
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+}

@@ -75,18 +75,20 @@ fn a_tool_and_the_explorer_agree_on_a_socket_at_one_generation() {
     assert_eq!(list.generation, app.snapshot.generation, "one generation for both");
     assert!(list.generation > 1, "the replay moved on before the freeze");
     assert!(!list.connections.is_empty());
-    for c in &list.connections {
-        let remote = format!("{}:{}", c.remote_address, c.remote_port);
-        let local = format!("{}:{}", c.local_address, c.local_port);
+    let args: ListConnectionsArgs = serde_json::from_value(json!({ "pid": 3401, "detail": "full" })).expect("args");
+    let full_list = server.list_connections(Parameters(args)).expect("tool answer").0;
+    for (c, full) in list.connections.iter().zip(&full_list.connections) {
+        let (remote, local) = (c.remote.as_str(), c.local.as_str());
         let row =
-            lines.iter().find(|l| l.contains(&remote) && l.contains(&local)).unwrap_or_else(|| panic!("the explorer lists {remote}:\n{}", lines.join("\n")));
+            lines.iter().find(|l| l.contains(remote) && l.contains(local)).unwrap_or_else(|| panic!("the explorer lists {remote}:\n{}", lines.join("\n")));
         assert!(row.contains(c.process.as_deref().expect("owner")), "process of {remote}: {row}");
         assert!(row.contains(&c.state), "state of {remote}: {row}");
         // The list column is four letters wide ("crit").
         let severity: String = c.severity.expect("flagged").name().chars().take(4).collect();
         assert!(row.contains(&severity), "severity of {remote}: {row}");
-        let age =
-            c.age_ms.map(|ms| necromap::model::SocketAge { ms, bound: c.age_bound.as_deref().and_then(|b| b.parse().ok()).expect("a bound with every age") });
+        let age = c
+            .age_ms
+            .map(|ms| necromap::model::SocketAge { ms, bound: full.age_bound.as_deref().and_then(|b| b.parse().ok()).expect("a bound with every age") });
         assert!(row.contains(&format!(" {} ", necromap::tui::theme::age(age))), "age of {remote}: {row}");
     }
 }
@@ -109,19 +111,20 @@ fn relationship_tools_and_the_explorer_read_one_graph() {
     let args: ListConnectionsArgs = serde_json::from_value(json!({ "pid": 3401 })).expect("args");
     let list = server.list_connections(Parameters(args)).expect("tool answer").0;
     let remote = list.connections.iter().find(|c| c.zone == "public").expect("bash talks to a public address");
-    let ip: std::net::IpAddr = remote.remote_address.parse().expect("ip");
+    let remote_address = remote.remote.rsplit_once(':').map(|(ip, _)| ip.trim_start_matches('[').trim_end_matches(']')).expect("address:port");
+    let ip: std::net::IpAddr = remote_address.parse().expect("ip");
 
     // explain_connection by pid and address finds the socket through the graph.
-    let args: ExplainArgs = serde_json::from_value(json!({ "pid": 3401, "remote_address": remote.remote_address })).expect("args");
+    let args: ExplainArgs = serde_json::from_value(json!({ "pid": 3401, "remote_address": remote_address })).expect("args");
     let explained = server.explain_connection(Parameters(args)).expect("tool answer").0;
     assert_eq!(explained.generation, snapshot.generation);
     assert_eq!(explained.connection.id, remote.id);
-    assert_eq!(explained.matching_sockets, snapshot.sockets_with(ip, Some(necromap::model::Pid(3401))).len());
+    assert_eq!(explained.matching_sockets.unwrap_or(1), snapshot.sockets_with(ip, Some(necromap::model::Pid(3401))).len());
 
     // analyze_ip's talkers are the graph's talkers, and the explorer's
     // endpoint detail lists the same processes.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let args: AnalyzeIpArgs = serde_json::from_value(json!({ "ip_address": remote.remote_address })).expect("args");
+    let args: AnalyzeIpArgs = serde_json::from_value(json!({ "ip_address": remote_address })).expect("args");
     let analysis = rt.block_on(server.analyze_ip(Parameters(args))).expect("tool answer").0;
     assert_eq!(analysis.generation, snapshot.generation);
     let from_graph: Vec<(Option<u32>, u64)> =

@@ -126,11 +126,23 @@ async fn every_tool_answers_from_the_replay() {
     assert_eq!(all["generation"], 60);
     let sockets = truth["sockets"].as_array().expect("sockets");
     assert_eq!(all["total"].as_u64(), Some(sockets.len() as u64));
+    // address:port, with IPv6 in brackets; no remote for a listener or an unconnected UDP socket.
+    let endpoint = |ip: &Value, port: &Value| {
+        let ip = ip.as_str().expect("address");
+        if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+    };
     for (mine, theirs) in all["connections"].as_array().expect("list").iter().zip(sockets) {
-        for field in ["id", "pid", "state", "remote_address", "remote_port", "local_port"] {
+        for field in ["id", "pid", "state"] {
             assert_eq!(mine[field], theirs[field], "{field} of {}", theirs["id"]);
         }
+        assert_eq!(mine["local"].as_str(), Some(endpoint(&theirs["local_address"], &theirs["local_port"]).as_str()), "{mine}");
+        if theirs["remote_port"] != 0 {
+            assert_eq!(mine["remote"].as_str(), Some(endpoint(&theirs["remote_address"], &theirs["remote_port"]).as_str()), "{mine}");
+        }
     }
+    let full = ok(&client, "list_connections", json!({ "limit": 1, "detail": "full" })).await;
+    assert!(full["connections"][0]["protocol"].is_string() && full["connections"][0]["uid"].is_u64(), "full adds fields: {full}");
+    assert!(all["connections"][0].get("uid").is_none(), "brief leaves them out");
     let page = ok(&client, "list_connections", json!({ "limit": 5, "offset": 5, "state": "established" })).await;
     let established = sockets.iter().filter(|s| s["state"] == "ESTABLISHED").count();
     assert_eq!(page["total"].as_u64(), Some(established as u64));
@@ -162,10 +174,12 @@ async fn every_tool_answers_from_the_replay() {
     assert_ne!(two["findings"][0]["id"], findings[0]["id"], "findings_offset pages on: {two}");
 
     // analyze_connections: counts agree with the snapshot's findings.
-    let a = ok(&client, "analyze_connections", json!({})).await;
+    let a = ok(&client, "analyze_connections", json!({ "limit": 10000 })).await;
     let by_sev: u64 = a["findings_by_severity"].as_object().expect("map").values().map(|v| v.as_array().map_or(0, |x| x.len() as u64)).sum();
     assert_eq!(by_sev, truth["findings"].as_array().expect("findings").len() as u64);
     assert_eq!(a["findings_total"], by_sev);
+    let brief = ok(&client, "analyze_connections", json!({})).await;
+    assert_eq!(brief["findings_listed"], 10, "ten ids by default: {brief}");
     assert_eq!(a["rules_loaded"], necromap::rules::RuleSet::embedded().rules.len());
 
     // explain_connection, in English and Korean, by pid+remote and by id.
@@ -173,9 +187,13 @@ async fn every_tool_answers_from_the_replay() {
     assert!(ex["verdict"].as_str().is_some_and(|v| v.starts_with("critical")), "{ex}");
     let f = ex["findings"].as_array().expect("findings").iter().find(|f| f["rule_id"] == "reverse_shell_stdio").cloned().expect("reverse shell");
     assert!(f["trace"].to_string().contains("fd 0 → socket"), "{f}");
-    assert!(f["steps"].to_string().contains("/proc/3401/fd/0"), "{f}");
-    let ko = ok(&client, "explain_connection", json!({ "socket_id": ex["connection"]["id"], "lang": "ko" })).await;
-    assert!(ko["findings"][0]["explanation"].as_str().is_some_and(|t| t.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c))), "{ko}");
+    assert!(ex["steps"].to_string().contains("/proc/3401/fd/0"), "{ex}");
+    assert!(ex["rules"]["reverse_shell_stdio"]["explanation"].as_str().is_some_and(|t| t.contains("typing into it")), "{ex}");
+    let ko = ok(&client, "explain_connection", json!({ "socket_id": ex["connection"]["id"], "lang": "ko", "detail": "full" })).await;
+    let korean = ko["rules"]["reverse_shell_stdio"]["explanation"].as_str().unwrap_or_default();
+    assert!(korean.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)), "{ko}");
+    let f = ko["findings"].as_array().expect("findings").iter().find(|f| f["rule_id"] == "reverse_shell_stdio").cloned().expect("reverse shell");
+    assert!(f["trace"].to_string().contains("stdio_is_socket") && f["steps"].to_string().contains("/proc/3401/fd/0"), "full names conditions: {f}");
 
     // suggest_investigation
     let inv = ok(&client, "suggest_investigation", json!({ "pid": 3401 })).await;
@@ -184,7 +202,7 @@ async fn every_tool_answers_from_the_replay() {
     assert!(inv["steps"].to_string().contains("ls -l /proc/3401/exe"), "{inv}");
 
     // Rules and spec.
-    let rules = ok(&client, "get_detection_rules", json!({ "tag": "reverse_shell", "lang": "ko" })).await;
+    let rules = ok(&client, "get_detection_rules", json!({ "tag": "reverse_shell", "lang": "ko", "detail": "full" })).await;
     assert!(rules["rules"].as_array().expect("rules").iter().all(|r| r["tags"].to_string().contains("reverse_shell")));
     assert!(rules["rules"][0]["match_criteria"].as_object().is_some_and(|m| !m.is_empty() && m.values().all(|v| !v.is_null())));
     let cov = ok(&client, "validate_rule_coverage", json!({})).await;
@@ -280,7 +298,12 @@ async fn resources_and_prompts() {
     let client = start(data.path()).await;
     let resources = client.list_all_resources().await.expect("resources");
     let uris: BTreeSet<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
-    assert_eq!(uris, ["dashboard://summary", "necromap://rules", "necromap://snapshot", "necromap://spec"].into_iter().collect());
+    assert_eq!(
+        uris,
+        ["dashboard://summary", "necromap://alerts/recent", "necromap://findings", "necromap://rules", "necromap://snapshot", "necromap://spec"]
+            .into_iter()
+            .collect()
+    );
     let text = |r: &rmcp::model::ReadResourceResult| match &r.contents[0] {
         rmcp::model::ResourceContents::TextResourceContents { text, .. } => text.clone(),
         other => panic!("text expected: {other:?}"),

@@ -285,9 +285,7 @@ fn a_name_a_process_asked_for_reaches_mcp_and_matches_a_domain_ioc() {
     let _accepted = c2.accept().expect("the child connects to the address it resolved");
 
     let body = poll("the connection listed with its name", || {
-        call_tool(server.addr, "list_connections", r#"{"remote_name":"c2.example.test","limit":10}"#)
-            .ok()
-            .filter(|b| b.contains(&format!("\\\"remote_port\\\":{port}")))
+        call_tool(server.addr, "list_connections", r#"{"remote_name":"c2.example.test","limit":10}"#).ok().filter(|b| b.contains(&format!("127.0.0.77:{port}")))
     });
     assert!(body.contains("c2.example.test"), "{body}");
     let ip =

@@ -33,88 +33,115 @@ pub enum Lang {
     Ko,
 }
 
-/// One socket, as `necromap snapshot` and the TUI list show it.
+/// How much a tool says: `brief` (the default) keeps what a first look
+/// needs; `full` adds every counter and timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Detail {
+    #[default]
+    Brief,
+    Full,
+}
+
+impl Detail {
+    pub fn full(self) -> bool {
+        self == Detail::Full
+    }
+}
+
+/// One socket, as `necromap snapshot` and the TUI list show it. Absent
+/// fields are empty or unknown (so is every absent field in necromap's
+/// answers).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(transform = portable_schema)]
 pub struct ConnectionItem {
-    /// Stable socket id, e.g. `tcp:00000000000012ab`.
+    /// Stable socket id, e.g. `tcp:00000000000012ab` (its prefix is the protocol).
     pub id: String,
-    pub protocol: String,
-    /// Socket state (ESTABLISHED, LISTEN, TIME_WAIT, UDP, …).
+    /// ESTABLISHED, LISTEN, TIME_WAIT, UDP, …
     pub state: String,
-    /// outbound, inbound or listen.
+    /// outbound or inbound; absent for listeners (state LISTEN).
     pub direction: String,
-    pub local_address: String,
-    pub local_port: u16,
-    pub remote_address: String,
-    pub remote_port: u16,
-    /// loopback, private, link_local, public, …
+    /// Local address:port.
+    pub local: String,
+    /// Remote address:port; absent for listeners and unconnected UDP.
+    pub remote: String,
+    /// Zone of the remote address: loopback, private, link_local, public, …; absent without a remote.
     pub zone: String,
-    /// Owning process id, when visible.
     pub pid: Option<u32>,
-    /// Owning process name, when visible.
     pub process: Option<String>,
-    pub uid: u32,
-    /// How long the socket has been open, in milliseconds (see age_bound); null when unknown.
+    /// How long it has been open, in ms (full: see age_bound).
     pub age_ms: Option<i64>,
-    /// Bytes acknowledged by the peer (TCP only).
+    /// Bytes acknowledged by the peer (TCP).
     pub bytes_sent: Option<u64>,
-    /// Bytes received (TCP only).
+    /// Bytes received (TCP).
     pub bytes_received: Option<u64>,
-    /// Smoothed round-trip time in microseconds (TCP only).
-    pub rtt_us: Option<u32>,
-    /// Bytes per second sent over the last refresh; null on the first sighting and without TCP counters.
-    pub send_rate: Option<u64>,
-    /// Bytes per second received over the last refresh; null on the first sighting and without TCP counters.
-    pub recv_rate: Option<u64>,
     /// Highest severity of the findings about this socket, its process or its remote endpoint.
     pub severity: Option<crate::model::Severity>,
-    /// Rule ids of those findings, sorted.
+    /// Rule ids of those findings.
     pub rule_ids: Vec<String>,
-    /// How age_ms relates to the real age: exact (to within one refresh), at_least (the socket was already open when necromap started) or at_most (a listener, bounded by its process's start); null when the age is unknown.
-    pub age_bound: Option<String>,
-    /// The network namespace's readable name: `host` for necromap's own, a name under /run/netns, a container, or the first process in it.
-    pub namespace: String,
-    /// The namespace's inode (null when the source does not say).
-    pub netns: Option<u32>,
-    /// The name the remote address is known by (the name a process asked DNS for, a PTR name, or /etc/hosts); null when none was seen.
+    /// The remote address's name (DNS answer, PTR or /etc/hosts).
     pub remote_name: Option<String>,
-    /// The service name of the socket's service port (remote port when outbound, local port otherwise), e.g. https; null when unknown.
+    /// Full only: service name of the service port, e.g. https.
     pub service: Option<String>,
-    /// The owner's container (namespace/pod/container, a name, or runtime:shortid) or systemd unit; null when unknown.
+    /// The owner's container or systemd unit.
     pub container: Option<String>,
+    /// The network namespace, when not necromap's own (`host`).
+    pub namespace: Option<String>,
+    /// Full only: tcp or udp.
+    pub protocol: Option<String>,
+    /// Full only.
+    pub uid: Option<u32>,
+    /// Full only: smoothed round-trip time, µs.
+    pub rtt_us: Option<u32>,
+    /// Full only: bytes/s sent over the last refresh.
+    pub send_rate: Option<u64>,
+    /// Full only: bytes/s received over the last refresh.
+    pub recv_rate: Option<u64>,
+    /// Full only: exact, at_least (open before necromap started) or at_most (a listener, bounded by its process's start).
+    pub age_bound: Option<String>,
+    /// Full only: the namespace's inode.
+    pub netns: Option<u32>,
+}
+
+/// `address:port`, with IPv6 in brackets.
+fn endpoint(address: &str, port: u16) -> String {
+    if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") }
 }
 
 impl ConnectionItem {
     pub fn new(snapshot: &Snapshot, socket: &Socket) -> Self {
+        Self::with(snapshot, socket, Detail::Brief)
+    }
+
+    pub fn with(snapshot: &Snapshot, socket: &Socket, detail: Detail) -> Self {
         let row = SocketRow::new(snapshot, socket);
+        let full = detail.full();
+        let connected = socket.raw.remote.port() != 0 || !socket.raw.remote.ip().is_unspecified();
         Self {
             id: row.id,
-            protocol: row.protocol.to_string(),
             state: row.state.to_string(),
-            direction: row.direction,
-            local_address: row.local_address,
-            local_port: row.local_port,
-            remote_address: row.remote_address,
-            remote_port: row.remote_port,
-            zone: row.zone.to_string(),
+            direction: if row.state == "LISTEN" && row.direction == "listen" { String::new() } else { row.direction },
+            local: endpoint(&row.local_address, row.local_port),
+            remote: if connected { endpoint(&row.remote_address, row.remote_port) } else { String::new() },
+            zone: if connected { row.zone.to_string() } else { String::new() },
             pid: row.pid,
             process: row.process.map(|p| safe(&p, NAME_MAX)),
-            uid: row.uid,
             age_ms: row.age_ms,
             bytes_sent: row.bytes_sent,
             bytes_received: row.bytes_received,
-            rtt_us: row.rtt_us,
-            send_rate: row.send_rate,
-            recv_rate: row.recv_rate,
             severity: row.severity,
             rule_ids: row.rule_ids,
-            age_bound: row.age_bound.map(|b| b.name().to_string()),
-            namespace: safe(&row.namespace, NAME_MAX),
-            netns: row.netns,
-            container: row.container.map(|c| safe(&c, NAME_MAX)),
             remote_name: row.remote_name.map(|n| safe(&n, NAME_MAX)),
-            service: row.service.map(str::to_string),
+            service: row.service.filter(|_| full).map(str::to_string),
+            container: row.container.map(|c| safe(&c, NAME_MAX)),
+            namespace: (row.namespace != "host").then(|| safe(&row.namespace, NAME_MAX)),
+            protocol: full.then(|| row.protocol.to_string()),
+            uid: full.then_some(row.uid),
+            rtt_us: row.rtt_us.filter(|_| full),
+            send_rate: row.send_rate.filter(|_| full),
+            recv_rate: row.recv_rate.filter(|_| full),
+            age_bound: row.age_bound.filter(|_| full).map(|b| b.name().to_string()),
+            netns: row.netns.filter(|_| full),
         }
     }
 }
@@ -127,53 +154,61 @@ pub struct ProcessItem {
     pub ppid: u32,
     pub name: String,
     pub user: Option<String>,
-    pub uid: u32,
     pub exe: Option<String>,
-    /// The executable was deleted after start.
-    pub exe_deleted: bool,
+    /// Present (true) when the executable was deleted after start.
+    pub exe_deleted: Option<bool>,
     /// Command line, escaped and bounded to 1024 characters.
     pub cmdline: String,
-    /// Parent, grandparent and great-grandparent names, nearest first.
+    /// The parent chain: parent, grandparent and great-grandparent names, nearest first.
     pub ancestors: Vec<String>,
     /// Which of fd 0, 1, 2 are sockets.
     pub stdio_sockets: Vec<u8>,
-    pub has_tty: bool,
     /// Open files holding secrets (keys, credentials, wallets, .env).
     pub sensitive_files: Vec<String>,
-    /// Shells whose stdin or stdout lead to this process's sockets, each
-    /// with every hop (`sh (40) fd 1 → pipe:[7781] ← nc (41) fd 0`).
+    /// Shells whose stdin or stdout lead to this process's sockets, with every hop.
     pub shell_links: Vec<String>,
-    pub start_time_ms: i64,
     pub socket_count: u64,
-    pub listener_count: u64,
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
+    pub listener_count: Option<u64>,
     /// Highest severity of the findings about this process or its sockets.
     pub severity: Option<crate::model::Severity>,
-    /// Rule ids of those findings, sorted.
+    /// Rule ids of those findings.
     pub rule_ids: Vec<String>,
-    /// The network namespace it runs in (`host` for necromap's own).
-    pub namespace: String,
-    /// Its container (namespace/pod/container, a name, or runtime:shortid) or systemd unit; null when unknown.
+    /// The network namespace, when not necromap's own (`host`).
+    pub namespace: Option<String>,
+    /// Its container or systemd unit.
     pub container: Option<String>,
+    /// Full only.
+    pub uid: Option<u32>,
+    /// Full only: whether it has a controlling terminal.
+    pub has_tty: Option<bool>,
+    /// Full only.
+    pub start_time_ms: Option<i64>,
+    /// Full only: bytes over its sockets.
+    pub bytes_sent: Option<u64>,
+    /// Full only.
+    pub bytes_received: Option<u64>,
 }
 
 impl ProcessItem {
     pub fn new(snapshot: &Snapshot, p: &ProcessNode) -> Self {
+        Self::with(snapshot, p, Detail::Brief)
+    }
+
+    pub fn with(snapshot: &Snapshot, p: &ProcessNode, detail: Detail) -> Self {
         let f = &p.facts;
         let facts = snapshot.index.process(f.pid());
+        let full = detail.full();
+        let namespace = snapshot.namespace_name(f.netns);
         Self {
             pid: f.pid,
             ppid: f.ppid,
             name: safe(&f.name, NAME_MAX),
             user: f.user.as_deref().map(|u| safe(u, NAME_MAX)),
-            uid: f.uid,
             exe: f.exe.as_deref().map(|e| safe(e, NAME_MAX)),
-            exe_deleted: f.exe_deleted,
+            exe_deleted: f.exe_deleted.then_some(true),
             cmdline: safe(&f.cmdline, CMDLINE_MAX),
             ancestors: f.ancestors.iter().map(|a| safe(a, NAME_MAX)).collect(),
             stdio_sockets: f.stdio_sockets.clone(),
-            has_tty: f.has_tty,
             sensitive_files: f.sensitive_files.iter().map(|x| safe(x, NAME_MAX)).collect(),
             shell_links: f
                 .shell_links
@@ -181,15 +216,17 @@ impl ProcessItem {
                 .take(8)
                 .map(|l| safe(&format!("{} ({}) `{}`: {}", l.name, l.pid, l.cmdline, l.describe()), CMDLINE_MAX))
                 .collect(),
-            start_time_ms: f.start_time_ms,
             socket_count: p.socket_count,
-            listener_count: p.listener_count,
-            bytes_sent: p.bytes_sent,
-            bytes_received: p.bytes_received,
+            listener_count: (p.listener_count > 0).then_some(p.listener_count),
             severity: facts.map(|x| x.severity),
             rule_ids: facts.map(|x| x.rule_ids.clone()).unwrap_or_default(),
-            namespace: safe(&snapshot.namespace_name(f.netns), NAME_MAX),
+            namespace: (namespace != "host").then(|| safe(&namespace, NAME_MAX)),
             container: f.workload.label().map(|c| safe(&c, NAME_MAX)),
+            uid: full.then_some(f.uid),
+            has_tty: full.then_some(f.has_tty),
+            start_time_ms: full.then_some(f.start_time_ms),
+            bytes_sent: full.then_some(p.bytes_sent),
+            bytes_received: full.then_some(p.bytes_received),
         }
     }
 }
@@ -199,88 +236,111 @@ pub fn finding_about_pid(f: &Finding, pid: u32) -> bool {
     f.subject.pid().is_some_and(|p| p.0 == pid)
 }
 
-/// One condition of a rule that matched, with the value that made it match.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-#[schemars(transform = portable_schema)]
-pub struct TraceItem {
-    pub condition: String,
-    pub value: String,
-}
-
 /// One finding: a rule that matched, about a socket, endpoint or process.
+/// Its rule's name, tags and explanation are given once per rule beside
+/// the findings (`rules`), and its steps once per answer (`steps`).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(transform = portable_schema)]
 pub struct FindingItem {
     /// Stable id (`rule@subject`).
     pub id: String,
     pub rule_id: String,
-    pub rule_name: String,
-    /// info, low, medium, high or critical.
     pub severity: crate::model::Severity,
-    pub tags: Vec<String>,
-    /// socket, endpoint or process.
-    pub subject_kind: String,
     /// The socket id, for socket findings.
     pub socket_id: Option<String>,
     /// The process, for socket and process findings.
     pub pid: Option<u32>,
     /// The remote address, for endpoint findings (and socket findings with a remote).
     pub remote_address: Option<String>,
-    /// The network namespace the subject lives in, by readable name, when it is not necromap's own; absent for necromap's own namespace and for an endpoint outside loopback (which every namespace shares).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The network namespace of the subject, when not necromap's own.
     pub namespace: Option<String>,
-    /// That namespace's inode; absent with `namespace`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub netns: Option<u32>,
-    /// Each condition that matched, with the observed value.
-    pub trace: Vec<TraceItem>,
-    /// Why this deserves a look, in the language asked for.
-    pub explanation: String,
-    /// Concrete next commands, pid filled in.
+    /// Why it matched: the observed value of each condition (full: `condition => value`).
+    pub trace: Vec<String>,
+    /// Full only: the next commands for this finding, pid filled in.
     pub steps: Vec<String>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
+    /// Full only.
+    pub first_seen_ms: Option<i64>,
+    /// Full only.
+    pub last_seen_ms: Option<i64>,
+    /// Full only: the namespace's inode.
+    pub netns: Option<u32>,
 }
 
 impl FindingItem {
-    pub fn new(snapshot: &Snapshot, f: &Finding, lang: Lang) -> Self {
-        let kind = f.subject.kind_name();
+    pub fn new(snapshot: &Snapshot, f: &Finding, detail: Detail) -> Self {
         let socket_id = match f.subject {
             Subject::Socket { socket, .. } => Some(socket.to_string()),
             _ => None,
         };
-        let pid = f.subject.pid().map(|p| p.0);
-        let remote = snapshot.subject_remote(f.subject).map(|ip| ip.to_string());
+        let full = detail.full();
         // Most findings are about necromap's own namespace: saying `host`
         // on each would only cost the model tokens, so only others are named.
         let (netns, namespace) = match snapshot.finding_namespace(f) {
             Some((inode, name)) if f.netns.is_some() => (inode, Some(safe(&name, NAME_MAX))),
             _ => (None, None),
         };
+        Self {
+            id: safe(&f.id, NAME_MAX),
+            rule_id: f.rule_id.clone(),
+            severity: f.severity,
+            socket_id,
+            pid: f.subject.pid().map(|p| p.0),
+            remote_address: snapshot.subject_remote(f.subject).map(|ip| ip.to_string()),
+            namespace,
+            // Trace values were escaped and bounded when the engine wrote them.
+            trace: f
+                .trace
+                .iter()
+                .map(|t| if full { safe(&format!("{} => {}", t.condition, t.value), CMDLINE_MAX) } else { safe(&t.value, CMDLINE_MAX) })
+                .collect(),
+            steps: if full { f.steps.iter().map(|s| safe(s, CMDLINE_MAX)).collect() } else { Vec::new() },
+            first_seen_ms: full.then_some(f.first_seen_ms),
+            last_seen_ms: full.then_some(f.last_seen_ms),
+            netns: netns.filter(|_| full),
+        }
+    }
+}
+
+/// What a rule says, given once per answer for all its findings.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(transform = portable_schema)]
+pub struct RuleNote {
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Why its findings deserve a look, in the language asked for.
+    pub explanation: String,
+}
+
+/// The notes of the rules behind `findings`, keyed by rule id.
+pub fn rule_notes<'a>(snapshot: &Snapshot, findings: impl Iterator<Item = &'a FindingItem>, lang: Lang) -> std::collections::BTreeMap<String, RuleNote> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in findings {
+        if out.contains_key(&item.rule_id) {
+            continue;
+        }
+        let Some(f) = snapshot.findings.iter().find(|f| f.rule_id == item.rule_id) else { continue };
         let explanation = match lang {
             Lang::Ko if !f.explanation_ko.is_empty() => &f.explanation_ko,
             _ => &f.explanation,
         };
-        Self {
-            id: safe(&f.id, NAME_MAX),
-            rule_id: f.rule_id.clone(),
-            rule_name: f.rule_name.clone(),
-            severity: f.severity,
-            tags: f.tags.clone(),
-            subject_kind: kind.to_string(),
-            socket_id,
-            pid,
-            remote_address: remote,
-            namespace,
-            netns,
-            // Trace values were escaped and bounded when the engine wrote them.
-            trace: f.trace.iter().map(|t| TraceItem { condition: t.condition.clone(), value: safe(&t.value, CMDLINE_MAX) }).collect(),
-            explanation: explanation.clone(),
-            steps: f.steps.iter().map(|s| safe(s, CMDLINE_MAX)).collect(),
-            first_seen_ms: f.first_seen_ms,
-            last_seen_ms: f.last_seen_ms,
+        out.insert(item.rule_id.clone(), RuleNote { name: f.rule_name.clone(), tags: f.tags.clone(), explanation: explanation.clone() });
+    }
+    out
+}
+
+/// The steps of these findings (from the snapshot's own findings, pid
+/// filled in), in order, without repeats, at most `max`.
+pub fn steps_of<'a>(findings: impl Iterator<Item = &'a Finding>, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in findings {
+        for s in &f.steps {
+            let s = safe(s, CMDLINE_MAX);
+            if out.len() < max && !out.contains(&s) {
+                out.push(s);
+            }
         }
     }
+    out
 }
 
 /// Paging arguments shared by list tools.
@@ -289,6 +349,11 @@ pub const LIMIT_MAX: u32 = 10_000;
 
 pub fn default_limit() -> u32 {
     LIMIT_DEFAULT
+}
+
+/// The schema of a `limit` argument: 1 to [`LIMIT_MAX`], as checked.
+pub fn limit_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT })
 }
 
 /// Check a limit; the error is a sentence for the model.

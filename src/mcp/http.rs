@@ -31,6 +31,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::SessionId;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -158,6 +159,8 @@ fn own_origins(port: u16) -> Vec<String> {
 struct Gate {
     token: Arc<str>,
     origins: Arc<[String]>,
+    /// The live sessions, to answer `DELETE` of an unknown one.
+    sessions: Arc<super::sessions::CappedSessions>,
 }
 
 /// Equal in time independent of where the first difference is.
@@ -207,6 +210,9 @@ async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> R
     if let Some(a) = request.extensions().get::<Admitted>() {
         a.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+    if request.method() == axum::http::Method::DELETE {
+        return end_session(&gate, request, next).await;
+    }
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
@@ -223,6 +229,24 @@ async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> R
         super::envelope::Verdict::Reply(error) => (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], error.to_string()).into_response(),
         super::envelope::Verdict::Ignore => refuse(StatusCode::BAD_REQUEST, "bad request: an empty or malformed notification\n"),
     }
+}
+
+/// `DELETE /mcp`: 200 when a live session ends (rmcp says 202, which
+/// clients such as the Python SDK log as a failed termination), 404 when
+/// the session is unknown, already ended or expired.
+async fn end_session(gate: &Gate, request: Request, next: Next) -> Response {
+    use rmcp::transport::streamable_http_server::session::SessionManager as _;
+    let id = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(|s| SessionId::from(s.to_owned()));
+    if let Some(id) = &id
+        && !gate.sessions.has_session(id).await.unwrap_or(false)
+    {
+        return refuse(StatusCode::NOT_FOUND, "not found: no such MCP session (it ended or expired); start a new one with initialize\n");
+    }
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 /// A bound listener and the app, ready to serve.
@@ -243,6 +267,10 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_origins(origins.clone())
         .with_max_request_body_bytes(MAX_BODY)
+        // No SSE priming events (an empty `data:` with an id and a retry):
+        // clients before protocol 2025-11-25, such as the Python SDK 1.22,
+        // fail on them, and with no event store there is nothing to resume.
+        .with_sse_retry(None)
         .with_cancellation_token(cancel.child_token());
     if options.allow_remote {
         config = config.disable_allowed_hosts();
@@ -252,9 +280,11 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     }
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(SESSION_IDLE);
+    // No priming event on request streams either (see `with_sse_retry`).
+    sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
-    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions, config);
-    let gate = Gate { token: options.token.clone(), origins: origins.into() };
+    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
+    let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions };
     let app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(gate, gatekeeper))
@@ -387,7 +417,11 @@ mod tests {
     use super::*;
 
     fn gate() -> Gate {
-        Gate { token: "secret-token-0123456789".into(), origins: own_origins(8080).into() }
+        Gate {
+            token: "secret-token-0123456789".into(),
+            origins: own_origins(8080).into(),
+            sessions: Arc::new(super::super::sessions::CappedSessions::new(LocalSessionManager::default(), 4)),
+        }
     }
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {

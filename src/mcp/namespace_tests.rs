@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rmcp::handler::server::wrapper::Parameters;
 
-use super::dto::{FindingItem, Lang};
+use super::dto::FindingItem;
 use super::{McpState, NecromapServer};
 use crate::collector::Published;
 use crate::model::two_namespaces::{CONTAINER_ID, CONTAINER_NS, snapshot};
@@ -22,7 +22,8 @@ fn connections(server: &NecromapServer, args: serde_json::Value) -> Vec<String> 
     let a = serde_json::from_value(args).expect("args");
     let list = server.list_connections(Parameters(a)).expect("answer").0;
     assert_eq!(list.total, list.connections.len());
-    let mut ids: Vec<String> = list.connections.iter().map(|c| format!("{}:{}", c.local_port, c.namespace)).collect();
+    let mut ids: Vec<String> =
+        list.connections.iter().map(|c| format!("{}:{}", c.local.rsplit(':').next().unwrap_or_default(), c.namespace.as_deref().unwrap_or("host"))).collect();
     ids.sort();
     ids
 }
@@ -60,10 +61,13 @@ fn list_processes_filters_by_namespace_and_container() {
 fn findings_name_a_namespace_only_when_it_is_not_necromaps_own() {
     let s = snapshot(None);
     let about = |pid: u32, netns| Finding { netns, ..Finding::bare("r", crate::model::Severity::Low, Subject::Process { pid: crate::model::Pid(pid) }) };
-    let item = FindingItem::new(&s, &about(20, Some(CONTAINER_NS)), Lang::En);
+    let item = FindingItem::new(&s, &about(20, Some(CONTAINER_NS)), super::dto::Detail::Full);
     assert_eq!((item.namespace.as_deref(), item.netns), (Some("web-ns"), Some(CONTAINER_NS.0)));
-    let item = FindingItem::new(&s, &about(10, None), Lang::En);
+    let item = FindingItem::new(&s, &about(20, Some(CONTAINER_NS)), super::dto::Detail::Brief);
+    assert_eq!((item.namespace.as_deref(), item.netns), (Some("web-ns"), None), "the inode is for full answers");
+    let item = FindingItem::new(&s, &about(10, None), super::dto::Detail::Brief);
     assert_eq!((item.namespace.as_deref(), item.netns), (None, None));
-    let json = serde_json::to_value(&item).expect("json");
+    let mut json = serde_json::to_value(&item).expect("json");
+    super::compact::prune(&mut json);
     assert!(json.get("namespace").is_none() && json.get("netns").is_none(), "left out for the host's own: {json}");
 }

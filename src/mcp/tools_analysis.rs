@@ -14,7 +14,10 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, LIST_BUDGET, Lang, ProcessItem, check_limit, default_limit, finding_about_pid, fit, portable_schema, safe};
+use super::dto::{
+    ConnectionItem, Detail, FindingItem, LIST_BUDGET, Lang, ProcessItem, RuleNote, check_limit, finding_about_pid, fit, portable_schema, rule_notes, safe,
+    steps_of,
+};
 use super::tools_connections::{severity_counts, unknown_view};
 use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
 
@@ -22,22 +25,25 @@ use crate::model::{Pid, Severity, Snapshot, Socket, SocketKey, view};
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct AnalyzeArgs {
-    /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …). Empty: all sockets.
+    /// Analyse only the sockets of this view of the spec (default, suspicious_only, internet_only, …).
     #[serde(default)]
     pub view: String,
-    /// Most findings to list in findings_by_severity, most severe first (1 to 10000); the counts cover all of them.
-    #[serde(default = "default_limit")]
+    /// Most finding ids to list in findings_by_severity, most severe first (1 to 10000, default 10); the counts cover all of them.
+    #[serde(default = "ten")]
+    #[schemars(schema_with = "ten_schema")]
     pub limit: u32,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = portable_schema)]
-pub struct FindingBrief {
-    pub id: String,
-    pub rule_id: String,
-    pub rule_name: String,
-    pub tags: Vec<String>,
+fn ten() -> u32 {
+    10
 }
+
+fn ten_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": super::dto::LIMIT_MAX, "default": 10 })
+}
+
+/// Where to go from the summary (fixed text).
+const DRILL_DOWN: &str = "get_suspicious_connections: the flagged connections with why and each rule's explanation; explain_connection {socket_id} or suggest_investigation {pid}: one connection or process in depth; list_connections {filter: \"sev>=medium\"}: the sockets themselves; get_recent_threats and analyze_ip: alerts and remote parties.";
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(transform = portable_schema)]
@@ -51,19 +57,20 @@ pub struct Analysis {
     pub endpoint_count: usize,
     /// Sockets by the highest severity of their findings ("none": no finding).
     pub sockets_by_severity: BTreeMap<String, usize>,
-    /// Findings by severity: at most `limit` in all, the most severe first (see findings_count_by_severity for how many there are).
-    pub findings_by_severity: BTreeMap<String, Vec<FindingBrief>>,
     /// How many findings there are of each severity.
     pub findings_count_by_severity: BTreeMap<String, usize>,
+    /// Ids (`rule@subject`) of the most severe findings by severity, at most `limit` in all.
+    pub findings_by_severity: BTreeMap<String, Vec<String>>,
     /// Findings in all.
     pub findings_total: usize,
-    /// Findings listed in findings_by_severity (fewer than findings_total when the limit, or the answer's size, cut the list).
+    /// Finding ids listed in findings_by_severity.
     pub findings_listed: usize,
     /// How many findings carry each tag.
     pub findings_by_tag: BTreeMap<String, usize>,
-    /// Rules loaded, and the packs they came from.
+    /// Rules loaded.
     pub rules_loaded: usize,
-    pub packs: Vec<String>,
+    /// The tools to drill down with.
+    pub next: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,6 +92,9 @@ pub struct ExplainArgs {
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
+    /// brief (default) or full (adds condition names, times, counters and every step).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -92,14 +102,17 @@ pub struct ExplainArgs {
 pub struct Explanation {
     pub generation: u64,
     pub connection: ConnectionItem,
-    /// Sockets that matched the question (the first one is explained).
-    pub matching_sockets: usize,
+    /// Sockets that matched the question, when more than one (the first is explained).
+    pub matching_sockets: Option<usize>,
+    /// Its process, with the parent chain (ancestors) and container.
     pub process: Option<ProcessItem>,
     /// One sentence: the most severe finding, or that nothing matched.
     pub verdict: String,
     /// Findings about this socket, its process or its remote endpoint, most severe first.
     pub findings: Vec<FindingItem>,
-    /// Next steps from those findings, without repeats.
+    /// Name, tags and explanation of each rule behind the findings, once per rule.
+    pub rules: BTreeMap<String, RuleNote>,
+    /// Next commands from those findings, without repeats.
     pub steps: Vec<String>,
 }
 
@@ -112,6 +125,9 @@ pub struct InvestigateArgs {
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
+    /// brief (default: at most 10 sockets) or full (50 sockets, every field).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -119,27 +135,16 @@ pub struct InvestigateArgs {
 pub struct Investigation {
     pub generation: u64,
     pub process: ProcessItem,
-    /// Highest severity of its findings, or null.
+    /// Highest severity of its findings.
     pub severity: Option<Severity>,
     pub findings: Vec<FindingItem>,
-    /// Its sockets (at most 50; see connections_total).
+    /// Name, tags and explanation of each rule behind the findings, once per rule.
+    pub rules: BTreeMap<String, RuleNote>,
+    /// Its sockets (brief: at most 10, full: 50; see connections_total).
     pub connections: Vec<ConnectionItem>,
     pub connections_total: usize,
     /// Concrete commands to run next, from its findings and the usual first looks.
     pub steps: Vec<String>,
-}
-
-/// Steps of these findings, in order, without repeats.
-fn unique_steps<'a>(findings: impl Iterator<Item = &'a FindingItem>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for f in findings {
-        for s in &f.steps {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
-        }
-    }
-    out
 }
 
 /// The socket an `explain_connection` call asks about, and how many matched.
@@ -166,14 +171,17 @@ fn find_socket<'a>(s: &'a Snapshot, a: &ExplainArgs) -> Result<(&'a Socket, usiz
     Ok((first, matching.len()))
 }
 
-fn by_severity_desc(findings: &mut [FindingItem]) {
+fn by_severity_desc(findings: &mut [&crate::model::Finding]) {
     findings.sort_by(|x, y| y.severity.cmp(&x.severity).then_with(|| x.id.cmp(&y.id)));
 }
+
+/// Most steps a brief answer lists.
+const BRIEF_STEPS: usize = 6;
 
 #[tool_router(router = analysis_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Summary of the host's connections: sockets by severity, findings counted by severity and by tag (and listed, at most limit, default 100, the most severe first), and the rules loaded. Optionally restricted to one view of the spec.",
+        description = "Start here: a summary of the host (sockets by severity, findings counted by severity and tag, the ids of the most severe findings) and which tools to drill down with.",
         annotations(title = "Analyze connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn analyze_connections(&self, Parameters(a): Parameters<AnalyzeArgs>) -> Result<Json<Analysis>, String> {
@@ -188,16 +196,12 @@ impl NecromapServer {
         // controls how many alert findings exist.
         let mut ranked: Vec<&crate::model::Finding> = s.findings.iter().collect();
         ranked.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let briefs: Vec<(Severity, FindingBrief)> = ranked
-            .iter()
-            .take(limit)
-            .map(|f| (f.severity, FindingBrief { id: safe(&f.id, 256), rule_id: f.rule_id.clone(), rule_name: f.rule_name.clone(), tags: f.tags.clone() }))
-            .collect();
-        let briefs = fit(briefs, LIST_BUDGET);
-        let findings_listed = briefs.len();
-        let mut findings_by_severity: BTreeMap<String, Vec<FindingBrief>> = BTreeMap::new();
-        for (severity, brief) in briefs {
-            findings_by_severity.entry(severity.name().to_string()).or_default().push(brief);
+        let ids: Vec<(Severity, String)> = ranked.iter().take(limit).map(|f| (f.severity, safe(&f.id, 256))).collect();
+        let ids = fit(ids, LIST_BUDGET);
+        let findings_listed = ids.len();
+        let mut findings_by_severity: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (severity, id) in ids {
+            findings_by_severity.entry(severity.name().to_string()).or_default().push(id);
         }
         let mut findings_count_by_severity: BTreeMap<String, usize> = BTreeMap::new();
         let mut findings_by_tag: BTreeMap<String, usize> = BTreeMap::new();
@@ -215,52 +219,55 @@ impl NecromapServer {
             process_count: s.processes.len(),
             endpoint_count: s.endpoints.len(),
             sockets_by_severity: severity_counts(&s, sockets.into_iter()),
-            findings_by_severity,
             findings_count_by_severity,
+            findings_by_severity,
             findings_total: s.findings.len(),
             findings_listed,
             findings_by_tag,
             rules_loaded: self.state.rules.rules.len(),
-            packs: self.state.rules.files.clone(),
+            next: DRILL_DOWN.to_string(),
         }))
     }
 
     #[tool(
-        description = "Explain one connection: which rules matched it (about the socket, its process or its remote endpoint), why (each condition with the observed value), the explanation (lang en or ko) and investigation steps. Identify it by socket_id, or by pid and remote_address (and remote_port).",
+        description = "Use on one connection (socket_id, or pid and remote_address) to learn why it was flagged: its process and parent chain, each matching finding with the observed values, each rule's explanation once, and commands to run next.",
         annotations(title = "Explain a connection", read_only_hint = true, open_world_hint = false)
     )]
     pub fn explain_connection(&self, Parameters(a): Parameters<ExplainArgs>) -> Result<Json<Explanation>, String> {
         let s = self.state.snapshot();
         let (sock, matching_sockets) = find_socket(&s, &a)?;
-        let mut findings: Vec<FindingItem> =
-            s.findings.iter().filter(|f| view::finding_about_socket(f, sock)).map(|f| FindingItem::new(&s, f, a.lang)).collect();
-        by_severity_desc(&mut findings);
-        let verdict = match findings.first() {
+        let mut about: Vec<&crate::model::Finding> = s.findings.iter().filter(|f| view::finding_about_socket(f, sock)).collect();
+        by_severity_desc(&mut about);
+        let verdict = match about.first() {
             None => "No rule matched this connection, its process or its remote endpoint.".to_string(),
-            Some(top) => format!("{}: {} ({} finding{} in all).", top.severity, top.rule_name, findings.len(), if findings.len() == 1 { "" } else { "s" }),
+            Some(top) => format!("{}: {} ({} finding{} in all).", top.severity, top.rule_name, about.len(), if about.len() == 1 { "" } else { "s" }),
         };
+        let findings: Vec<FindingItem> = about.iter().map(|f| FindingItem::new(&s, f, a.detail)).collect();
+        let max_steps = if a.detail.full() { usize::MAX } else { BRIEF_STEPS };
         Ok(Json(Explanation {
             generation: s.generation,
-            connection: ConnectionItem::new(&s, sock),
-            matching_sockets,
-            process: sock.owner().and_then(|p| s.process(p)).map(|p| ProcessItem::new(&s, p)),
+            connection: ConnectionItem::with(&s, sock, a.detail),
+            matching_sockets: (matching_sockets > 1).then_some(matching_sockets),
+            process: sock.owner().and_then(|p| s.process(p)).map(|p| ProcessItem::with(&s, p, a.detail)),
             verdict,
-            steps: unique_steps(findings.iter()),
+            rules: rule_notes(&s, findings.iter(), a.lang),
+            steps: steps_of(about.iter().copied(), max_steps),
             findings,
         }))
     }
 
     #[tool(
-        description = "What to look at next for one process: its facts (executable, command line, parents, user), its sockets, its findings, and concrete commands with the pid filled in.",
+        description = "Use on one pid to plan an investigation: its facts (executable, command line, parent chain, user), its sockets and findings, and concrete commands with the pid filled in.",
         annotations(title = "Suggest an investigation", read_only_hint = true, open_world_hint = false)
     )]
     pub fn suggest_investigation(&self, Parameters(a): Parameters<InvestigateArgs>) -> Result<Json<Investigation>, String> {
         let s = self.state.snapshot();
         let p = s.process(Pid(a.pid)).ok_or_else(|| format!("no process {} owns a socket in snapshot {} (see list_processes)", a.pid, s.generation))?;
-        let mut findings: Vec<FindingItem> = s.findings.iter().filter(|f| finding_about_pid(f, a.pid)).map(|f| FindingItem::new(&s, f, a.lang)).collect();
-        by_severity_desc(&mut findings);
+        let mut about: Vec<&crate::model::Finding> = s.findings.iter().filter(|f| finding_about_pid(f, a.pid)).collect();
+        by_severity_desc(&mut about);
+        let findings: Vec<FindingItem> = about.iter().map(|f| FindingItem::new(&s, f, a.detail)).collect();
         let sockets: Vec<&Socket> = s.sockets.iter().filter(|x| x.raw.owners.contains(&Pid(a.pid))).collect();
-        let mut steps = unique_steps(findings.iter());
+        let mut steps = steps_of(about.iter().copied(), if a.detail.full() { usize::MAX } else { BRIEF_STEPS });
         let pid = a.pid;
         for generic in [
             format!("ls -l /proc/{pid}/exe /proc/{pid}/cwd"),
@@ -273,12 +280,14 @@ impl NecromapServer {
                 steps.push(generic);
             }
         }
+        let shown = if a.detail.full() { 50 } else { 10 };
         Ok(Json(Investigation {
             generation: s.generation,
-            process: ProcessItem::new(&s, p),
-            severity: findings.first().map(|f| f.severity),
+            process: ProcessItem::with(&s, p, a.detail),
+            severity: about.first().map(|f| f.severity),
             connections_total: sockets.len(),
-            connections: sockets.iter().take(50).map(|x| ConnectionItem::new(&s, x)).collect(),
+            connections: sockets.iter().take(shown).map(|x| ConnectionItem::with(&s, x, a.detail)).collect(),
+            rules: rule_notes(&s, findings.iter(), a.lang),
             findings,
             steps,
         }))

@@ -53,7 +53,7 @@ pub struct BaselineComparison {
 #[tool_router(router = baseline_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "What is new on the host: against a saved baseline (processes, remote endpoints, listeners) by name, or against lists of known pids and remote addresses given here.",
+        description = "Use to see what is new on the host: processes, remote endpoints and listeners not in a saved baseline (by name), or not in lists of known pids and remote addresses given here.",
         annotations(title = "Compare with a baseline", read_only_hint = true, open_world_hint = false)
     )]
     pub fn compare_baseline(&self, Parameters(a): Parameters<CompareArgs>) -> Result<Json<BaselineComparison>, String> {

@@ -14,46 +14,53 @@ use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 use super::NecromapServer;
-use super::dto::{ConnectionItem, FindingItem, LIST_BUDGET, Lang, ProcessItem, default_limit, fit, next_offset, page, parse_severity, portable_schema, safe};
+use super::dto::{
+    ConnectionItem, Detail, FindingItem, LIST_BUDGET, Lang, ProcessItem, RuleNote, default_limit, fit, next_offset, page, parse_severity, portable_schema,
+    rule_notes, safe,
+};
 use crate::model::{Pid, Protocol, Snapshot, Socket, SocketState, view};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct ListConnectionsArgs {
-    /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …). Empty: every state.
+    /// Only sockets in this state (ESTABLISHED, LISTEN, TIME_WAIT, CLOSE_WAIT, SYN_SENT, UDP, …).
     #[serde(default)]
     pub state: String,
     /// Only sockets owned by this process id. 0: every process.
     #[serde(default)]
     pub pid: u32,
-    /// `tcp` or `udp`. Empty: both.
+    /// `tcp` or `udp`.
     #[serde(default)]
     pub proto: String,
-    /// Only the sockets of this view of the spec (default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states). Empty: all sockets.
+    /// Only the sockets of this view of the spec (default, suspicious_only, active_only, local_only, internet_only, listeners_only, cleanup_states).
     #[serde(default)]
     pub view: String,
-    /// Only sockets whose remote address is this IP. Empty: any.
+    /// Only sockets whose remote address is this IP.
     #[serde(default)]
     pub remote_address: String,
-    /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`. Empty: any.
+    /// Only sockets whose remote endpoint has a name (DNS answer, PTR or /etc/hosts) containing this text, case-insensitive; e.g. `github.com`.
     #[serde(default)]
     pub remote_name: String,
-    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium sev:crit tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web`; addresses on either side of the socket: `ip:203.0.113.0/24 ip:2001:db8::/32 addr:10.0.0.5`, or bare `10.0.0.5`, `2001:db8::1`, `[2001:db8::1]:443`, `2001:db8` (that /32); or free text. Severities: info, low, med, high, crit (or medium, critical). Empty: all.
+    /// The explorer's filter language, terms ANDed, `!` negates: `proc:nginx state:established port:https zone:public sev>=medium tag:beacon pid:123 proto:udp dir:in lport:22 rport:4444 host:github ns:host container:web ip:203.0.113.0/24`, a bare address, or free text.
     #[serde(default)]
     pub filter: String,
-    /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
+    /// Only sockets of this network namespace: `host`, an inode (4026532301), or part of its name.
     #[serde(default)]
     pub namespace: String,
-    /// Only sockets whose process runs in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    /// Only sockets whose process runs in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive).
     #[serde(default)]
     pub container: String,
     /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
     /// Items to skip, for paging.
     #[serde(default)]
     pub offset: u32,
+    /// brief (default) or full (adds protocol, service, uid, rtt, rates, age bound, netns inode).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -76,20 +83,24 @@ pub struct ConnectionList {
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct ListProcessesArgs {
-    /// Only processes whose name or executable contains this text (case-insensitive). Empty: all.
+    /// Only processes whose name or executable contains this text (case-insensitive).
     #[serde(default)]
     pub name: String,
-    /// Only processes in this network namespace: `host`, an inode (4026532301), or part of its name. Empty: every namespace.
+    /// Only processes in this network namespace: `host`, an inode (4026532301), or part of its name.
     #[serde(default)]
     pub namespace: String,
-    /// Only processes in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive). Empty: any.
+    /// Only processes in a container or unit matching this text (id, name, pod, unit or slice; case-insensitive).
     #[serde(default)]
     pub container: String,
     /// Also return each process's connections (at most 100 each).
     #[serde(default)]
     pub with_connections: bool,
+    /// brief (default) or full (adds uid, tty, start time, bytes, and full connections).
+    #[serde(default)]
+    pub detail: Detail,
     /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
     /// Items to skip, for paging.
     #[serde(default)]
@@ -128,8 +139,12 @@ pub struct SuspiciousArgs {
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
+    /// brief (default) or full (adds each finding's steps, times and condition names, and full connections).
+    #[serde(default)]
+    pub detail: Detail,
     /// Most connections to return, and most findings (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
     /// Connections to skip, for paging.
     #[serde(default)]
@@ -165,6 +180,10 @@ pub struct SuspiciousList {
     pub connections: Vec<FlaggedConnection>,
     /// Findings at or above the severity, at most `limit` from findings_offset: first those about the connections returned, then the others (also those without an open socket, such as beacons and alert-only parties), most severe first.
     pub findings: Vec<FindingItem>,
+    /// Name, tags and explanation of each rule behind those findings, once per rule.
+    pub rules: BTreeMap<String, RuleNote>,
+    /// The processes owning the connections returned, keyed by pid, once each: command line, parent chain (ancestors), user, container, namespace.
+    pub processes: BTreeMap<String, ProcessItem>,
     /// Findings at or above the severity before paging.
     pub findings_total: usize,
     pub findings_offset: u32,
@@ -228,14 +247,14 @@ pub(super) fn unknown_view(server: &NecromapServer, name: &str) -> String {
 #[tool_router(router = connections_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "List this host's sockets (connections and listeners) with owning process, addresses, state, age, bytes and the highest finding severity. Filters: filter (the explorer's filter language, e.g. `sev>=high port:https !zone:loopback`, `ip:203.0.113.0/24`, `sev:crit`), state, pid, proto, view, remote_address, remote_name, namespace, container. Paged: limit (default 100, max 10000) and offset; reports the total.",
+        description = "Page through this host's sockets (connections and listeners) to find specific ones: each with state, local and remote address, owning process, age, bytes and worst finding severity. Narrow with filter (e.g. `sev>=high port:https`) or the other filters; returns total and next_offset.",
         annotations(title = "List connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_connections(&self, Parameters(a): Parameters<ListConnectionsArgs>) -> Result<Json<ConnectionList>, String> {
         let s = self.state.snapshot();
         let sockets = filtered(self, &s, &a)?;
         let (total, rows) = page(sockets, a.offset, a.limit)?;
-        let connections = fit(rows.into_iter().map(|x| ConnectionItem::new(&s, x)).collect(), LIST_BUDGET);
+        let connections = fit(rows.into_iter().map(|x| ConnectionItem::with(&s, x, a.detail)).collect(), LIST_BUDGET);
         Ok(Json(ConnectionList {
             generation: s.generation,
             taken_at_ms: s.taken_at_ms,
@@ -247,7 +266,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "List processes that own sockets, with user, executable, command line, socket counts, bytes and the highest finding severity. Filter by name, namespace or container; with_connections adds each one's sockets. Paged with limit and offset.",
+        description = "Page through the processes that own sockets, to find one by name, namespace or container: each with user, executable, command line, parent chain, socket counts and worst finding severity. Returns total and next_offset.",
         annotations(title = "List processes", read_only_hint = true, open_world_hint = false)
     )]
     pub fn list_processes(&self, Parameters(a): Parameters<ListProcessesArgs>) -> Result<Json<ProcessList>, String> {
@@ -266,10 +285,10 @@ impl NecromapServer {
         let processes = rows
             .into_iter()
             .map(|p| ProcessEntry {
-                process: ProcessItem::new(&s, p),
-                connections: a
-                    .with_connections
-                    .then(|| s.sockets.iter().filter(|x| x.raw.owners.contains(&p.facts.pid())).take(100).map(|x| ConnectionItem::new(&s, x)).collect()),
+                process: ProcessItem::with(&s, p, a.detail),
+                connections: a.with_connections.then(|| {
+                    s.sockets.iter().filter(|x| x.raw.owners.contains(&p.facts.pid())).take(100).map(|x| ConnectionItem::with(&s, x, a.detail)).collect()
+                }),
             })
             .collect();
         let processes = fit(processes, LIST_BUDGET);
@@ -277,7 +296,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Connections that detection rules flagged at or above min_severity (default medium), each with the ids of its findings, plus such findings with their trace, explanation (lang en or ko) and next steps. Paged: limit (default 100, max 10000) bounds both lists; offset pages the connections (next_offset), findings_offset the findings (findings_next_offset); totals are reported.",
+        description = "Use to see what the detection rules flagged: connections at or above min_severity (default medium) with their owning processes (parent chain, container), the findings with why they matched, and each rule's explanation once. Paged (offset, findings_offset); returns totals and next offsets.",
         annotations(title = "Suspicious connections", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_suspicious_connections(&self, Parameters(a): Parameters<SuspiciousArgs>) -> Result<Json<SuspiciousList>, String> {
@@ -291,7 +310,7 @@ impl NecromapServer {
             .filter_map(|(i, sock)| {
                 let facts = s.index.socket(i).filter(|f| f.severity >= min)?;
                 let ids = facts.findings.iter().map(|&j| &s.findings[j as usize]).filter(|f| f.severity >= min).map(|f| f.id.clone()).collect();
-                Some((facts.severity, FlaggedConnection { connection: ConnectionItem::new(&s, sock), finding_ids: ids }))
+                Some((facts.severity, FlaggedConnection { connection: ConnectionItem::with(&s, sock, a.detail), finding_ids: ids }))
             })
             .collect();
         // Most severe first; stable within a severity (socket order).
@@ -304,8 +323,15 @@ impl NecromapServer {
         let (mine, others): (Vec<_>, Vec<_>) = findings.iter().partition(|f| on_page.contains(f.id.as_str()));
         let findings_total = findings.len();
         let chosen: Vec<FindingItem> =
-            mine.into_iter().chain(others).skip(a.findings_offset as usize).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.lang)).collect();
+            mine.into_iter().chain(others).skip(a.findings_offset as usize).take(a.limit as usize).map(|f| FindingItem::new(&s, f, a.detail)).collect();
         let chosen = fit(chosen, LIST_BUDGET / 2);
+        let rules = rule_notes(&s, chosen.iter(), a.lang);
+        let processes: BTreeMap<String, ProcessItem> = rows
+            .iter()
+            .filter_map(|r| r.connection.pid)
+            .filter_map(|pid| s.process(Pid(pid)))
+            .map(|p| (p.facts.pid.to_string(), ProcessItem::with(&s, p, a.detail)))
+            .collect();
         let findings_next_offset = next_offset(a.findings_offset, chosen.len(), findings_total);
         Ok(Json(SuspiciousList {
             generation: s.generation,
@@ -315,6 +341,8 @@ impl NecromapServer {
             next_offset: next_offset(a.offset, rows.len(), total),
             connections: rows,
             findings: chosen,
+            rules,
+            processes,
             findings_total,
             findings_offset: a.findings_offset,
             findings_next_offset,

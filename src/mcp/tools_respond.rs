@@ -25,6 +25,7 @@ use crate::model::AlertDigest;
 pub struct ProposeArgs {
     /// How long a block would last, in minutes (1 to 10080).
     #[serde(default = "sixty")]
+    #[schemars(range(min = 1, max = 10080))]
     pub timeout_minutes: u32,
     /// Networks never to propose (CIDR or address), on top of loopback, link-local, this host, its gateway and resolvers.
     #[serde(default)]
@@ -70,7 +71,7 @@ pub struct BlockProposals {
 #[tool_router(router = respond_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Propose blocks (nftables commands with a timeout) for remote parties whose Suricata alerts in the last 300 s reach the block window; loopback, link-local, this host's addresses, its gateway, resolvers and the allowlist are never proposed. Nothing is run: a person runs `necromap respond --execute`.",
+        description = "Use when Suricata alerts point at attackers: proposes nftables blocks with a timeout for remote parties whose alerts in the last 300 s reach the block window (never loopback, this host, its gateway, resolvers or the allowlist). Nothing is run.",
         annotations(title = "Propose blocks", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn propose_blocks(&self, Parameters(a): Parameters<ProposeArgs>) -> Result<Json<BlockProposals>, String> {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::NecromapServer;
-use super::dto::{LIST_BUDGET, Lang, NoArgs, default_limit, fit, next_offset, page, parse_severity, portable_schema, safe};
+use super::dto::{Detail, LIST_BUDGET, Lang, NoArgs, default_limit, fit, next_offset, page, parse_severity, portable_schema, safe};
 use crate::model::{SocketKey, SocketState};
 use crate::rules::lint;
 use crate::rules::schema::Match;
@@ -21,10 +21,10 @@ use crate::rules::schema::Match;
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct RulesArgs {
-    /// Only rules carrying this tag (c2, beacon, reverse_shell, listener, …). Empty: all.
+    /// Only rules carrying this tag (c2, beacon, reverse_shell, listener, …).
     #[serde(default)]
     pub tag: String,
-    /// Only rules at or above this severity (info, low, medium, high, critical). Empty: all.
+    /// Only rules at or above this severity (info, low, medium, high, critical).
     #[serde(default)]
     pub min_severity: String,
     /// Language of explanations: en or ko.
@@ -32,10 +32,14 @@ pub struct RulesArgs {
     pub lang: Lang,
     /// Most rules to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
     /// Rules to skip, for paging.
     #[serde(default)]
     pub offset: u32,
+    /// brief (default: id, name, severity, scope, tags) or full (adds pack, match criteria, supersedes and the explanation).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -43,16 +47,17 @@ pub struct RulesArgs {
 pub struct RuleItem {
     pub id: String,
     pub name: String,
-    /// The pack file it came from.
+    /// Full only: the pack file it came from.
     pub pack: String,
     pub severity: String,
     /// What one finding is about: connection, endpoint or process.
     pub scope: String,
     pub tags: Vec<String>,
-    /// The match criteria, as in the rule file (unset keys left out).
+    /// Full only: the match criteria, as in the rule file.
     pub match_criteria: Map<String, Value>,
-    /// Weaker rules this one replaces for the same subject.
+    /// Full only: weaker rules this one replaces for the same subject.
     pub supersedes: Vec<String>,
+    /// Full only.
     pub explanation: String,
 }
 
@@ -64,6 +69,7 @@ pub struct RuleList {
     /// Where the next page starts, when rules remain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u32>,
+    /// Full only: the rule packs loaded.
     pub packs: Vec<String>,
     pub rules: Vec<RuleItem>,
 }
@@ -157,7 +163,7 @@ fn states_of(m: &Match) -> Vec<SocketState> {
 #[tool_router(router = rules_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "The detection rules loaded (built-in packs and any --rules folder): id, name, pack, severity, scope, tags, match criteria, explanation (lang en or ko). Filter by tag or min_severity; paged.",
+        description = "Use to learn which detection rules are loaded and what they look for: id, name, severity, scope and tags (detail full adds match criteria and explanation). Filter by tag or min_severity; returns total and next_offset.",
         annotations(title = "Detection rules", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_detection_rules(&self, Parameters(a): Parameters<RulesArgs>) -> Result<Json<RuleList>, String> {
@@ -166,6 +172,7 @@ impl NecromapServer {
             s => Some(parse_severity(s)?),
         };
         let set = &self.state.rules;
+        let full = a.detail.full();
         let rules: Vec<RuleItem> = set
             .rules
             .iter()
@@ -174,13 +181,14 @@ impl NecromapServer {
             .map(|r| RuleItem {
                 id: r.rule.id.clone(),
                 name: r.rule.name.clone(),
-                pack: r.pack.clone(),
+                pack: if full { r.pack.clone() } else { String::new() },
                 severity: r.rule.severity.name().to_string(),
                 scope: format!("{:?}", r.rule.scope).to_lowercase(),
                 tags: r.rule.tags.clone(),
-                match_criteria: criteria(&r.rule.matcher),
-                supersedes: r.rule.supersedes.clone(),
+                match_criteria: if full { criteria(&r.rule.matcher) } else { Map::new() },
+                supersedes: if full { r.rule.supersedes.clone() } else { Vec::new() },
                 explanation: match a.lang {
+                    _ if !full => String::new(),
                     Lang::Ko if !r.rule.explanation.ko.is_empty() => r.rule.explanation.ko.clone(),
                     _ => r.rule.explanation.en.clone(),
                 },
@@ -188,11 +196,17 @@ impl NecromapServer {
             .collect();
         let (total, rules) = page(rules, a.offset, a.limit)?;
         let rules = fit(rules, LIST_BUDGET);
-        Ok(Json(RuleList { total, offset: a.offset, next_offset: next_offset(a.offset, rules.len(), total), packs: set.files.clone(), rules }))
+        Ok(Json(RuleList {
+            total,
+            offset: a.offset,
+            next_offset: next_offset(a.offset, rules.len(), total),
+            packs: if full { set.files.clone() } else { Vec::new() },
+            rules,
+        }))
     }
 
     #[tool(
-        description = "The network-map spec necromap types its graph from: node types with their fields, edge types, socket states with styles, layout and views.",
+        description = "Use when you need the network-map spec necromap types its graph from: node types with fields, edge types, socket states with styles, layout and views (large; rarely needed).",
         annotations(title = "Network-map schema", read_only_hint = true, open_world_hint = false)
     )]
     pub fn get_network_map_schema(&self, _: Parameters<NoArgs>) -> Result<Json<SpecSchema>, String> {
@@ -204,7 +218,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "How complete the loaded rules are: explanation coverage in percent (English and Korean), rules missing an explanation, tags without investigation steps, rules that can never match.",
+        description = "Use when reviewing the rule packs: explanation coverage in percent (English and Korean), rules missing an explanation, tags without investigation steps, rules that can never match.",
         annotations(title = "Validate rule coverage", read_only_hint = true, open_world_hint = false)
     )]
     pub fn validate_rule_coverage(&self, _: Parameters<NoArgs>) -> Json<RuleCoverage> {
@@ -220,7 +234,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Draft a detection rule from a plain description, optionally shaped by observed socket ids. Returns a YAML rule pack that necromap's loader already accepted; save it under a folder passed with --rules.",
+        description = "Use to draft a detection rule from a plain description, optionally shaped by observed socket ids: returns a YAML rule pack necromap's loader already accepted, to save in a folder passed with --rules.",
         annotations(title = "Suggest a new rule", read_only_hint = true, open_world_hint = false)
     )]
     pub fn suggest_new_rule(&self, Parameters(a): Parameters<SuggestArgs>) -> Result<Json<RuleDraft>, String> {
@@ -246,7 +260,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Check that the rules and the spec agree: rules naming socket states the spec lacks, tags without definitions, rules that can never match.",
+        description = "Use after changing rules or the spec to check they agree: rules naming socket states the spec lacks, tags without definitions, rules that can never match.",
         annotations(title = "Spec consistency", read_only_hint = true, open_world_hint = false)
     )]
     pub fn analyze_spec_consistency(&self, _: Parameters<NoArgs>) -> Json<Consistency> {

@@ -15,7 +15,7 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
-use super::dto::{LIST_BUDGET, Lang, check_limit, default_limit, fit, parse_severity, portable_schema, safe};
+use super::dto::{Detail, LIST_BUDGET, Lang, check_limit, default_limit, fit, parse_severity, portable_schema, safe};
 use super::evidence::{ThreatItem, ThreatKind, distinct_types, gather, store_reader};
 use super::{McpState, NecromapServer};
 use crate::intel::{Phase, risk_level, threat_score};
@@ -44,10 +44,14 @@ pub struct AnalyzeIpArgs {
     pub ip_address: String,
     /// How far back to look, in hours (1 to 8760).
     #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 8760))]
     pub hours: u32,
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
+    /// brief (default) or full (adds each finding's explanation).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -109,19 +113,24 @@ pub struct IpAnalysis {
 pub struct RecentArgs {
     /// How far back to look, in hours (1 to 8760).
     #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 8760))]
     pub hours: u32,
     /// Lowest severity to include: info, low, medium, high or critical.
     #[serde(default = "low")]
     pub severity: String,
-    /// Only threats of this type: a finding tag (c2, beacon, scan, …) or words of an alert category. Empty: all.
+    /// Only threats of this type: a finding tag (c2, beacon, scan, …) or words of an alert category.
     #[serde(default)]
     pub threat_type: String,
     /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
     /// Language of explanations: en or ko.
     #[serde(default)]
     pub lang: Lang,
+    /// brief (default) or full (adds each finding's explanation).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 fn low() -> String {
@@ -152,6 +161,7 @@ pub struct TimelineArgs {
     pub source_ip: String,
     /// How far back to look, in hours (1 to 8760).
     #[serde(default = "default_hours")]
+    #[schemars(range(min = 1, max = 8760))]
     pub hours: u32,
 }
 
@@ -194,7 +204,7 @@ fn recommendation(level: crate::model::Severity, zone: Zone) -> String {
 #[tool_router(router = threats_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Analyse one IP address over the last `hours`: zone, offline country, processes that talked to it, findings and Suricata alerts about it, a 0-100 threat score with risk level, attack phases and a cautious recommendation.",
+        description = "Use on one remote IP address to judge it over the last `hours`: zone, offline country, names, processes that talked to it, findings and Suricata alerts, a 0-100 threat score with risk level, attack phases and a cautious recommendation.",
         annotations(title = "Analyze an IP", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn analyze_ip(&self, Parameters(a): Parameters<AnalyzeIpArgs>) -> Result<Json<IpAnalysis>, String> {
@@ -203,7 +213,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Recent threats: findings and Suricata alerts of the last `hours` at or above `severity`, optionally of one type: totals, counts by severity and by type, unique remote sources, and the items, most severe first.",
+        description = "Use to see what happened lately: findings and Suricata alerts of the last `hours` at or above `severity` (optionally one type), with counts by severity and type, unique remote sources and the items, most severe first.",
         annotations(title = "Recent threats", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_recent_threats(&self, Parameters(a): Parameters<RecentArgs>) -> Result<Json<RecentThreats>, String> {
@@ -212,12 +222,21 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "The timeline of one remote source over the last `hours`: Suricata alerts, findings' first and last sightings and (with the event store) connections opened and closed, in time order, each with the attack phase it points to (reconnaissance, exploitation, persistence, lateral movement, command and control, exfiltration).",
+        description = "Use on one remote IP to order its activity over the last `hours`: alerts, findings' first and last sightings and (with the event store) connections opened and closed, each with the attack phase it points to.",
         annotations(title = "Threat timeline", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_threat_timeline(&self, Parameters(a): Parameters<TimelineArgs>) -> Result<Json<Timeline>, String> {
         let state = self.state.clone();
         super::off_reactor(move || get_threat_timeline_blocking(&state, &a)).await
+    }
+}
+
+/// Brief items leave out explanations (a rule's is the same on each of its findings).
+fn brief_items(items: &mut [ThreatItem], detail: Detail) {
+    if !detail.full() {
+        for i in items {
+            i.explanation.clear();
+        }
     }
 }
 
@@ -228,7 +247,8 @@ fn analyze_ip_blocking(state: &McpState, a: &AnalyzeIpArgs) -> Result<Json<IpAna
     let s = state.snapshot();
     let since = s.taken_at_ms - window;
     let conn = store_reader(state)?;
-    let (items, source) = gather(state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
+    let (mut items, source) = gather(state, conn.as_ref(), &s, since, Some(ip), a.lang)?;
+    brief_items(&mut items, a.detail);
     let (mut alerts, findings): (Vec<ThreatItem>, Vec<ThreatItem>) = items.into_iter().partition(|i| i.kind == ThreatKind::Alert);
     alerts.sort_by_key(|x| std::cmp::Reverse(x.last_ms));
     // Processes: open sockets now, and the store's history.
@@ -307,7 +327,8 @@ fn get_recent_threats_blocking(state: &McpState, a: &RecentArgs) -> Result<Json<
     let s = state.snapshot();
     let since = s.taken_at_ms - window;
     let ty = a.threat_type.trim().to_lowercase();
-    let (items, source) = gather(state, store_reader(state)?.as_ref(), &s, since, None, a.lang)?;
+    let (mut items, source) = gather(state, store_reader(state)?.as_ref(), &s, since, None, a.lang)?;
+    brief_items(&mut items, a.detail);
     let mut items: Vec<ThreatItem> = items
         .into_iter()
         .filter(|i| i.severity >= min)
