@@ -72,6 +72,8 @@ pub struct App {
     /// For the terminal beside the frames (bell, clipboard); the loop
     /// writes and empties it.
     pub outbox: Vec<Outgoing>,
+    /// Recent rates per process, for the detail's sparkline.
+    pub traffic: super::traffic::TrafficHistory,
     class: SizeClass,
 }
 
@@ -89,6 +91,7 @@ impl App {
             map_memory: MapMemory::default(),
             bell: true,
             outbox: Vec::new(),
+            traffic: super::traffic::TrafficHistory::default(),
             size,
             activity: std::collections::VecDeque::new(),
             phase: 0,
@@ -129,6 +132,11 @@ impl App {
         if announce && snapshot.generation != self.snapshot.generation {
             self.announce_new_findings(&snapshot);
         }
+        let rates = super::derived::process_rates(&snapshot);
+        if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
+            self.traffic.push(&rates);
+        }
+        self.derived.rates = rates;
         self.snapshot = snapshot;
         self.rederive_with(true);
     }
@@ -147,7 +155,8 @@ impl App {
     /// Recompute what the views need; `new_refresh`: a new snapshot (the
     /// placement memory ages gone nodes only then).
     fn rederive_with(&mut self, new_refresh: bool) {
-        self.derived = Derived::compute(&self.snapshot, &self.spec, &self.ui, self.class);
+        let rates = std::mem::take(&mut self.derived.rates);
+        self.derived = Derived::compute(&self.snapshot, &self.spec, &self.ui, self.class, rates);
         self.remember_places(new_refresh);
         self.keep_selection();
         self.dirty = true;
@@ -157,7 +166,8 @@ impl App {
     /// their ring and angle, new ones take free arcs; then remember where
     /// the labels went, so they stay there too.
     fn remember_places(&mut self, new_refresh: bool) {
-        let entries: Vec<&super::derived::MapEntry> = self.derived.map.listeners.iter().chain(&self.derived.map.endpoints).collect();
+        let entries: Vec<&super::derived::MapEntry> =
+            self.derived.map.processes.iter().chain(&self.derived.map.listeners).chain(&self.derived.map.endpoints).collect();
         let start = self.spec.layout.radial.start_angle_deg.to_radians();
         self.map_memory.update(&entries, &self.spec.layout.radial.rings, start, new_refresh);
         if self.ui.map_mode == MapMode::Graph {
@@ -338,6 +348,10 @@ impl App {
             Action::Quit => self.quit = true,
             Action::Back => self.back(),
             Action::Help => self.ui.help = !self.ui.help,
+            Action::Legend => {
+                self.ui.legend = !self.ui.legend;
+                self.say(if self.ui.legend { "legend shown · L hides" } else { "legend hidden" });
+            }
             Action::Events => self.ui.events = if self.ui.events.is_some() { None } else { Some(0) },
             Action::Up => self.step(-1),
             Action::Down => self.step(1),
@@ -491,7 +505,7 @@ impl App {
                         _ => None,
                     }
                 }
-                MapNode::Host | MapNode::Group(_) => None,
+                MapNode::Host | MapNode::Group(_) | MapNode::Processes(_) => None,
             },
         }
     }

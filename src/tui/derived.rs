@@ -49,11 +49,29 @@ pub struct MapEntry {
     pub mark: Option<Mark>,
 }
 
+/// A line between two drawn nodes: every graph edge between what they
+/// stand for, folded (a process to an endpoint, a process to its listener,
+/// an endpoint to the listener that accepted it; `Host` is the centre).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapLink {
+    pub from: MapNode,
+    pub to: MapNode,
+    pub sockets: u64,
+    pub state: SocketState,
+    pub mark: Option<Mark>,
+}
+
 /// The map's nodes around the centre.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MapModel {
+    /// Processes on the inner ring: one node each, or grouped when crowded.
+    pub processes: Vec<MapEntry>,
+    /// The members of each process group node, by its label.
+    pub process_groups: Vec<(String, Vec<Pid>)>,
     pub listeners: Vec<MapEntry>,
     pub endpoints: Vec<MapEntry>,
+    /// Lines between nodes.
+    pub links: Vec<MapLink>,
     pub notes: Vec<String>,
     /// Listeners beyond what the inner ring holds.
     pub more_listeners: usize,
@@ -80,9 +98,50 @@ pub struct Derived {
     pub node_marks: FxHashMap<MapNode, Mark>,
     /// The map's graph when it is not the snapshot's own (see [`map_graph`]).
     pub graph: Option<NetGraph>,
+    /// Rates per process, summed once per snapshot.
+    pub rates: ProcessRates,
+}
+
+/// A process's traffic: bytes per second sent and received over its
+/// sockets whose rates are known (TCP sockets seen twice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rates {
+    pub up: u64,
+    pub down: u64,
+}
+
+/// Rates per process.
+pub type ProcessRates = std::sync::Arc<FxHashMap<Pid, Rates>>;
+
+/// Sum the sockets' rates per owner, in one pass over the sockets (a
+/// socket several processes share counts for each). A process with no
+/// socket of known rate is absent.
+pub fn process_rates(snapshot: &Snapshot) -> ProcessRates {
+    let mut out: FxHashMap<Pid, Rates> = FxHashMap::default();
+    for s in &snapshot.sockets {
+        if s.send_rate.is_none() && s.recv_rate.is_none() {
+            continue;
+        }
+        for &p in &s.raw.owners {
+            let r = out.entry(p).or_default();
+            r.up += s.send_rate.unwrap_or(0);
+            r.down += s.recv_rate.unwrap_or(0);
+        }
+    }
+    std::sync::Arc::new(out)
 }
 
 impl Derived {
+    /// The members of the process group labelled `label`.
+    pub fn process_group(&self, label: &str) -> Option<&[Pid]> {
+        self.map.process_groups.iter().find(|(l, _)| l == label).map(|(_, m)| m.as_slice())
+    }
+
+    /// The rates of process `p` (`None`: no socket of known rate).
+    pub fn rates_of(&self, p: Pid) -> Option<Rates> {
+        self.rates.get(&p).copied()
+    }
+
     /// The graph the map draws.
     pub fn map_graph<'a>(&'a self, snapshot: &'a Snapshot) -> &'a NetGraph {
         self.graph.as_ref().unwrap_or(&snapshot.graph)
@@ -124,9 +183,15 @@ fn node_marks(snapshot: &Snapshot) -> FxHashMap<MapNode, Mark> {
     nodes
 }
 
-fn compare(snapshot: &Snapshot, a: u32, b: u32, column: Column) -> Ordering {
+/// The container (or unit) label of a socket's owner.
+pub fn container_of(snapshot: &Snapshot, s: &Socket) -> Option<String> {
+    s.owner().and_then(|p| snapshot.process(p)).and_then(|p| p.facts.workload.label())
+}
+
+fn compare(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, a: u32, b: u32, column: Column) -> Ordering {
     let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
     let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map_or("", |p| p.facts.name.as_str());
+    let owner_rates = |s: &Socket| s.owner().and_then(|p| rates.get(&p));
     match column {
         Column::Process => name(x).cmp(name(y)).then(x.owner().cmp(&y.owner())),
         Column::Proto => x.key().protocol.cmp(&y.key().protocol),
@@ -136,12 +201,16 @@ fn compare(snapshot: &Snapshot, a: u32, b: u32, column: Column) -> Ordering {
         Column::Age => x.age.map(|a| a.ms).cmp(&y.age.map(|a| a.ms)),
         Column::Up => x.send_rate.cmp(&y.send_rate),
         Column::Down => x.recv_rate.cmp(&y.recv_rate),
+        // Then by owner, so a process's sockets stay together.
+        Column::ProcUp => owner_rates(x).map(|r| r.up).cmp(&owner_rates(y).map(|r| r.up)).then(x.owner().cmp(&y.owner())),
+        Column::ProcDown => owner_rates(x).map(|r| r.down).cmp(&owner_rates(y).map(|r| r.down)).then(x.owner().cmp(&y.owner())),
+        Column::Container => container_of(snapshot, x).cmp(&container_of(snapshot, y)),
         Column::Severity => severity_at(snapshot, a).cmp(&severity_at(snapshot, b)),
     }
 }
 
 /// The rows to show, in order.
-pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState) -> Vec<u32> {
+pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pid, Rates>) -> Vec<u32> {
     let view = spec.views.get_index(ui.view).map(|(_, v)| &v.filter);
     // Every socket in the default order: the snapshot has it already.
     let everything = ui.filter.is_empty() && view.is_none_or(|v| *v == crate::spec::ViewFilter::default());
@@ -174,11 +243,13 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState) -> Vec<u32> {
             Column::Age => s.age.is_none(),
             Column::Up => s.send_rate.is_none(),
             Column::Down => s.recv_rate.is_none(),
+            Column::ProcUp | Column::ProcDown => s.owner().is_none_or(|p| !rates.contains_key(&p)),
+            Column::Container => container_of(snapshot, s).is_none(),
             _ => false,
         }
     };
     rows.sort_by(|&a, &b| {
-        let o = compare(snapshot, a, b, column);
+        let o = compare(snapshot, rates, a, b, column);
         let o = if descending { o.reverse() } else { o };
         unknown(a).cmp(&unknown(b)).then(o).then(a.cmp(&b))
     });
@@ -241,9 +312,11 @@ pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
 }
 
 /// Nodes around the centre (host, or the focused process), read off the
-/// map's graph: listeners with their bindings, then the graph's endpoint
-/// slots (single endpoints and groups) with their connections.
-pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: SizeClass) -> MapModel {
+/// map's graph: processes (grouped when crowded, see [`process_entries`]),
+/// listeners with their bindings, then the graph's endpoint slots (single
+/// endpoints and groups) with their connections, and the lines between
+/// them (see [`links`]).
+pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: SizeClass, focus: Option<Pid>, marks: &FxHashMap<MapNode, Mark>) -> MapModel {
     let mut listeners: Vec<ListenerKey> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Listener(l) = n { Some(*l) } else { None }).collect();
     listeners.sort_unstable();
     let max = spec.layout.max_neighbors.get(class);
@@ -323,7 +396,160 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: Size
             NodeRef::Host | NodeRef::Process(_) | NodeRef::Listener(_) => {}
         }
     }
+    let (processes, groups, slot) = process_entries(snapshot, spec, graph, (max / 2).max(2), focus, marks);
+    model.processes = processes;
+    model.process_groups = groups;
+    model.links = links(snapshot, spec, graph, &model, &slot, focus);
     model
+}
+
+/// A process's node label: `name (pid)`.
+fn process_name(snapshot: &Snapshot, p: Pid) -> String {
+    format!("{} ({p})", crate::text::escape_control(snapshot.process(p).map_or("?", |n| n.facts.name.as_str())))
+}
+
+/// Where each process of the graph is drawn: on its own while the inner
+/// ring has `room`; when crowded, the spec's way for endpoints applied to
+/// processes: first processes of one name fold into one node (`nginx`,
+/// with its member count), then the least interesting (no finding, fewest
+/// sockets) fold into one `+N processes` node. The focused process is the
+/// centre. Returns the entries, the groups' members and each pid's node.
+fn process_entries(
+    snapshot: &Snapshot,
+    spec: &Spec,
+    graph: &NetGraph,
+    room: usize,
+    focus: Option<Pid>,
+    marks: &FxHashMap<MapNode, Mark>,
+) -> (Vec<MapEntry>, Vec<(String, Vec<Pid>)>, FxHashMap<Pid, MapNode>) {
+    let mut pids: Vec<Pid> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Process(p) = n { Some(*p) } else { None }).collect();
+    pids.retain(|p| Some(*p) != focus);
+    pids.sort_unstable();
+    let mut aggs: FxHashMap<Pid, Agg> = FxHashMap::default();
+    for &p in &pids {
+        let mut agg = Agg::default();
+        for (_, e) in graph.edges_from(NodeRef::Process(p)) {
+            agg.add(e, snapshot);
+        }
+        agg.mark = Mark::stronger(agg.mark, marks.get(&MapNode::Process(p)).copied());
+        aggs.insert(p, agg);
+    }
+    // Slots: (label, members), in pid order of their first member.
+    let mut slots: Vec<(Option<String>, Vec<Pid>)> = pids.iter().map(|&p| (None, vec![p])).collect();
+    if slots.len() > room {
+        let mut by_name: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
+        for &p in &pids {
+            let name = snapshot.process(p).map_or_else(|| "?".to_string(), |n| crate::text::escape_control(&n.facts.name));
+            by_name.entry(name).or_default().push(p);
+        }
+        slots = by_name.into_iter().map(|(name, members)| if members.len() > 1 { (Some(name), members) } else { (None, members) }).collect();
+        slots.sort_by_key(|s| s.1[0]);
+    }
+    if slots.len() > room {
+        // Keep the most interesting room - 1 on their own.
+        let weight = |members: &[Pid]| {
+            let sev = members.iter().filter_map(|p| aggs.get(p).and_then(|a| a.mark)).map(|m| m.severity).max();
+            let sockets: u64 = members.iter().filter_map(|p| aggs.get(p)).map(|a| a.sockets).sum();
+            (sev, sockets)
+        };
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_by(|&a, &b| weight(&slots[b].1).cmp(&weight(&slots[a].1)).then(slots[a].1[0].cmp(&slots[b].1[0])));
+        let keep: rustc_hash::FxHashSet<usize> = order.into_iter().take(room.saturating_sub(1)).collect();
+        let mut rest: Vec<Pid> = Vec::new();
+        let mut kept = Vec::new();
+        for (i, s) in slots.into_iter().enumerate() {
+            if keep.contains(&i) {
+                kept.push(s);
+            } else {
+                rest.extend(s.1);
+            }
+        }
+        rest.sort_unstable();
+        kept.push((Some(format!("+{} processes", rest.len())), rest));
+        slots = kept;
+    }
+    let mut entries = Vec::with_capacity(slots.len());
+    let mut groups = Vec::new();
+    let mut slot_of: FxHashMap<Pid, MapNode> = FxHashMap::default();
+    for (label, members) in slots {
+        let mut agg = Agg::default();
+        for p in &members {
+            if let Some(a) = aggs.get(p) {
+                agg.sockets += a.sockets;
+                for (s, n) in &a.states {
+                    *agg.states.entry(*s).or_insert(0) += n;
+                }
+                agg.mark = Mark::stronger(agg.mark, a.mark);
+            }
+        }
+        let (node, label, count) = match label {
+            Some(l) => (MapNode::Processes(l.clone()), l, members.len()),
+            None => (MapNode::Process(members[0]), process_name(snapshot, members[0]), 0),
+        };
+        for &p in &members {
+            slot_of.insert(p, node.clone());
+        }
+        if count > 0 {
+            groups.push((label.clone(), members));
+        }
+        entries.push(MapEntry { node, zone: None, label, members: count, sockets: agg.sockets, state: agg.state(spec), mark: agg.mark });
+    }
+    (entries, groups, slot_of)
+}
+
+/// The lines between drawn nodes: each graph edge goes from where its
+/// source is drawn to where its target is (a grouped endpoint or process
+/// in its group's node, the focused process and the host at the centre),
+/// folded per pair. Edges to a listener left off the map are not drawn.
+fn links(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, model: &MapModel, procs: &FxHashMap<Pid, MapNode>, focus: Option<Pid>) -> Vec<MapLink> {
+    let listeners: rustc_hash::FxHashSet<ListenerKey> =
+        model.listeners.iter().filter_map(|e| if let MapNode::Listener(l) = e.node { Some(l) } else { None }).collect();
+    let drawn = |n: NodeRef| -> Option<MapNode> {
+        match n {
+            NodeRef::Host => Some(MapNode::Host),
+            NodeRef::Process(p) if Some(p) == focus => Some(MapNode::Host),
+            NodeRef::Process(p) => procs.get(&p).cloned(),
+            NodeRef::Listener(l) => listeners.contains(&l).then_some(MapNode::Listener(l)),
+            NodeRef::Endpoint(e) => match graph.slot_of(e) {
+                NodeRef::Group(g) => graph.groups.get(g as usize).map(|x| MapNode::Group(x.label.clone())),
+                _ => Some(MapNode::Endpoint(e)),
+            },
+            NodeRef::Group(g) => graph.groups.get(g as usize).map(|x| MapNode::Group(x.label.clone())),
+        }
+    };
+    // Drawn nodes are interned, so folding is by a pair of integers.
+    let mut table: Vec<MapNode> = Vec::new();
+    let mut ids: FxHashMap<MapNode, u32> = FxHashMap::default();
+    let mut cache: FxHashMap<NodeRef, Option<u32>> = FxHashMap::default();
+    let mut by_pair: FxHashMap<(u32, u32), Agg> = FxHashMap::default();
+    let mut id_of = |n: NodeRef| -> Option<u32> {
+        *cache.entry(n).or_insert_with(|| {
+            let d = drawn(n)?;
+            Some(*ids.entry(d.clone()).or_insert_with(|| {
+                table.push(d);
+                table.len() as u32 - 1
+            }))
+        })
+    };
+    for e in graph.graph.edge_indices() {
+        let Some((a, b)) = graph.graph.edge_endpoints(e) else { continue };
+        let (Some(a), Some(b)) = (id_of(graph.graph[a]), id_of(graph.graph[b])) else { continue };
+        if a != b {
+            by_pair.entry((a, b)).or_default().add(&graph.graph[e], snapshot);
+        }
+    }
+    let mut out: Vec<MapLink> = by_pair
+        .into_iter()
+        .map(|((a, b), agg)| MapLink {
+            from: table[a as usize].clone(),
+            to: table[b as usize].clone(),
+            sockets: agg.sockets,
+            state: agg.state(spec),
+            mark: agg.mark,
+        })
+        .collect();
+    out.sort_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+    out
 }
 
 /// The tree index over the rows; who talks to each endpoint is read off
@@ -356,12 +582,13 @@ pub fn tree_index(snapshot: &Snapshot, graph: &NetGraph, rows: &[u32]) -> TreeIn
 pub const HOST_LABEL: &str = "host";
 
 impl Derived {
-    pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {
+    /// `rates`: the snapshot's [`process_rates`] (summed once per snapshot).
+    pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass, rates: ProcessRates) -> Self {
         let node_marks = node_marks(snapshot);
-        let rows = rows(snapshot, spec, ui);
+        let rows = rows(snapshot, spec, ui, &rates);
         let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
         let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
-        let map = map_model(snapshot, spec, drawn, class);
+        let map = map_model(snapshot, spec, drawn, class, ui.focus, &node_marks);
         // The tree is drawn only in the tree modes; it lists every row,
         // focused or not, so its graph is the rows'.
         let tree = match (ui.map_mode, ui.focus) {
@@ -372,6 +599,6 @@ impl Derived {
             }
             (_, None) => tree_index(snapshot, drawn, &rows),
         };
-        Self { rows, map, tree, node_marks, graph }
+        Self { rows, map, tree, node_marks, graph, rates }
     }
 }

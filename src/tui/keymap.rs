@@ -38,6 +38,7 @@ pub enum Action {
     Glow,
     Events,
     Help,
+    Legend,
 }
 
 /// One key: a code, with or without Ctrl.
@@ -79,6 +80,7 @@ pub struct Binding {
 pub const BINDINGS: &[Binding] = &[
     Binding { codes: &[c('q'), ctrl('c')], action: Action::Quit, keys: "q", hint: "quit", help: "quit (also Ctrl-C)" },
     Binding { codes: &[c('?')], action: Action::Help, keys: "?", hint: "help", help: "this help" },
+    Binding { codes: &[c('L')], action: Action::Legend, keys: "L", hint: "", help: "the map's legend: icons, lines and their states" },
     Binding { codes: &[k(KeyCode::Up), c('k')], action: Action::Up, keys: "↑/k", hint: "", help: "previous row or node; scrolls a focused detail" },
     Binding { codes: &[k(KeyCode::Down), c('j')], action: Action::Down, keys: "↓/j", hint: "move", help: "next row or node; scrolls a focused detail" },
     Binding {

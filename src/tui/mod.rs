@@ -14,6 +14,7 @@ pub mod prompt;
 pub mod run;
 pub mod state;
 pub mod theme;
+pub mod traffic;
 pub mod views;
 
 use std::io;

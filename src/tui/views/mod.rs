@@ -5,7 +5,8 @@ pub mod detail;
 pub mod events;
 pub mod graph;
 mod help;
-mod list;
+mod legend;
+pub mod list;
 pub mod tree;
 
 use std::fmt::Write;
