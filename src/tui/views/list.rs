@@ -64,7 +64,14 @@ pub fn visible_columns(width: u16, sort: Column, process: u16, containers: bool)
         if c == Column::Container && !containers {
             continue;
         }
-        if c != sort && need(c) <= left {
+        // A process's rates come after the addresses have room to breathe.
+        // (both or neither: the pair reads as one).
+        let slack = match c {
+            Column::ProcUp if sort != Column::ProcDown => 12 + need(Column::ProcDown),
+            Column::ProcDown if sort != Column::ProcUp => 12 + need(Column::ProcUp) * u16::from(!shown.contains(&Column::ProcUp)),
+            _ => 0,
+        };
+        if c != sort && need(c) + slack <= left {
             left -= need(c);
             shown.push(c);
         }
