@@ -8,7 +8,7 @@ use super::{Config, ConfigError, Origin};
 use crate::duration::parse_duration;
 
 /// Every variable read, with what it sets (for `--help` and the README).
-pub const VARIABLES: [(&str, &str); 8] = [
+pub const VARIABLES: [(&str, &str); 9] = [
     ("NECROMAP_INTERVAL", "refresh interval (e.g. 2s)"),
     ("NECROMAP_VIEW", "the view the explorer starts in"),
     ("NECROMAP_THEME", "dark or light"),
@@ -17,6 +17,7 @@ pub const VARIABLES: [(&str, &str); 8] = [
     ("NECROMAP_STORE", "the event store file"),
     ("NECROMAP_RETENTION", "how long stored events are kept (e.g. 7d)"),
     ("NECROMAP_MCP_ADDRESS", "where --serve-mcp and --mcp --http listen"),
+    ("NO_BELL", "set (any value): no terminal bell on new findings"),
 ];
 
 /// Put the variables `var` finds over `config`.
@@ -46,6 +47,10 @@ pub fn apply(config: &mut Config, var: &dyn Fn(&str) -> Option<String>) -> Resul
     }
     if let Some((n, v)) = get("NECROMAP_MCP_ADDRESS") {
         config.mcp_address.set(parse_listen(v.trim()).map_err(bad(n))?, Origin::Env(n));
+    }
+    // `NO_BELL` (any value, even empty: it is a flag, like NO_COLOR).
+    if var("NO_BELL").is_some() {
+        config.bell.set(false, Origin::Env("NO_BELL"));
     }
     Ok(())
 }

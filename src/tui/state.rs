@@ -154,6 +154,8 @@ pub struct UiState {
     pub view: usize,
     pub tree: TreeState<super::views::tree::TreeId>,
     pub help: bool,
+    /// First help line shown (the help scrolls when it does not fit).
+    pub help_scroll: usize,
     /// The map's legend is shown.
     pub legend: bool,
     /// The events pane, when open: the selected row.
@@ -184,6 +186,7 @@ impl Default for UiState {
             view: 0,
             tree: TreeState::default(),
             help: false,
+            help_scroll: 0,
             legend: false,
             events: None,
             animations: false,
