@@ -77,8 +77,7 @@ pub struct KeyChord {
 }
 
 /// What a key may look like, for the refusal of one that does not.
-pub const KEY_SYNTAX: &str =
-    "one character (x, G, /), or Up, Down, Left, Right, PgUp, PgDn, Home, End, Enter, Esc, Tab, BackTab, Backspace, Delete, Insert, Space, F1-F12, with Ctrl- or Alt- before it";
+pub const KEY_SYNTAX: &str = "one character (x, G, /), or Up, Down, Left, Right, PgUp, PgDn, Home, End, Enter, Esc, Tab, BackTab, Backspace, Delete, Insert, Space, F1-F12, with Ctrl- or Alt- before it";
 
 /// `x`, `Ctrl-d`, `C-d`, `Alt-b`, `M-b`, `PgDn`, `Space`, `F5`.
 pub fn parse_key(text: &str) -> Result<KeyChord, String> {

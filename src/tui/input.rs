@@ -168,16 +168,21 @@ impl App {
             self.ui.pane = Pane::Map;
             if self.ui.map_mode == MapMode::Graph {
                 let placed = graph::place(self, graph::inner(a.map));
-                let near = placed.nodes.iter().min_by_key(|p| {
-                    let (dx, dy) = (i32::from(p.x) - i32::from(x), i32::from(p.y) - i32::from(y));
-                    (dx * dx + 4 * dy * dy, 0)
-                });
-                if let Some(p) = near {
-                    let (dx, dy) = (i32::from(p.x) - i32::from(x), i32::from(p.y) - i32::from(y));
-                    let on_label = y == p.label_y && x >= p.label_x && x < p.label_x + p.label_width;
-                    if on_label || dx * dx + 4 * dy * dy <= 16 {
-                        self.ui.map_selected = p.node.clone();
-                    }
+                // A label under the pointer wins; else the nearest node
+                // within a few cells (rows count double: cells are tall).
+                let on_label = placed.nodes.iter().find(|p| y == p.label_y && x >= p.label_x && x < p.label_x + p.label_width);
+                let near = placed
+                    .nodes
+                    .iter()
+                    .map(|p| {
+                        let (dx, dy) = (i32::from(p.x) - i32::from(x), i32::from(p.y) - i32::from(y));
+                        (dx * dx + 4 * dy * dy, p)
+                    })
+                    .filter(|(d, _)| *d <= 16)
+                    .min_by_key(|(d, _)| *d)
+                    .map(|(_, p)| p);
+                if let Some(p) = on_label.or(near) {
+                    self.ui.map_selected = p.node.clone();
                 }
             } else {
                 let ids = tree::visible_ids(self);

@@ -7,8 +7,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Where keys are read. A mode's own rows are looked up first; the detail
-/// and the question before quitting then fall back to the explorer's keys.
+/// Where keys are read. A mode's own rows are looked up first; the detail,
+/// the help and the question before quitting then fall back to the
+/// explorer's keys (the help scrolls with them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// The explorer: map, list.
@@ -196,8 +197,22 @@ pub const BINDINGS: &[Binding] = &[
     Binding { mode: Mode::Normal, codes: &[c('q'), ctrl('c')], action: Action::Quit, keys: "q", hint: "quit", help: "quit (also Ctrl-C)" },
     Binding { mode: Mode::Normal, codes: &[c('?')], action: Action::Help, keys: "?", hint: "help", help: "this help" },
     Binding { mode: Mode::Normal, codes: &[c('L')], action: Action::Legend, keys: "L", hint: "", help: "the map's legend: icons, lines and their states" },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::Up), c('k')], action: Action::Up, keys: "↑/k", hint: "", help: "previous row or node; scrolls a focused detail" },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::Down), c('j')], action: Action::Down, keys: "↓/j", hint: "move", help: "next row or node; scrolls a focused detail" },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::Up), c('k')],
+        action: Action::Up,
+        keys: "↑/k",
+        hint: "",
+        help: "previous row or node; scrolls a focused detail",
+    },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::Down), c('j')],
+        action: Action::Down,
+        keys: "↓/j",
+        hint: "move",
+        help: "next row or node; scrolls a focused detail",
+    },
     Binding {
         mode: Mode::Normal,
         codes: &[k(KeyCode::Tab), k(KeyCode::BackTab)],
@@ -222,7 +237,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: "events",
         help: "events: recent findings and alerts, newest first; Enter jumps to the subject",
     },
-    Binding { mode: Mode::Normal, codes: &[c('n')], action: Action::NextFinding, keys: "n", hint: "next finding", help: "select the next socket with a finding, worst first" },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[c('n')],
+        action: Action::NextFinding,
+        keys: "n",
+        hint: "next finding",
+        help: "select the next socket with a finding, worst first",
+    },
     Binding {
         mode: Mode::Normal,
         codes: &[k(KeyCode::Esc)],
@@ -231,14 +253,35 @@ pub const BINDINGS: &[Binding] = &[
         hint: "",
         help: "back: close help or the detail focus, leave a focused process, clear the filter; at the top, twice quits",
     },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::Left), c('h')], action: Action::Left, keys: "←/h", hint: "", help: "previous node; collapse in the tree" },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::Left), c('h')],
+        action: Action::Left,
+        keys: "←/h",
+        hint: "",
+        help: "previous node; collapse in the tree",
+    },
     Binding { mode: Mode::Normal, codes: &[k(KeyCode::Right), c('l')], action: Action::Right, keys: "→/l", hint: "", help: "next node; expand in the tree" },
     Binding { mode: Mode::Normal, codes: &[k(KeyCode::PageUp)], action: Action::PageUp, keys: "PgUp", hint: "", help: "a page up" },
     Binding { mode: Mode::Normal, codes: &[k(KeyCode::PageDown)], action: Action::PageDown, keys: "PgDn", hint: "", help: "a page down" },
     Binding { mode: Mode::Normal, codes: &[ctrl('u')], action: Action::HalfPageUp, keys: "Ctrl-U", hint: "", help: "half a page up" },
     Binding { mode: Mode::Normal, codes: &[ctrl('d')], action: Action::HalfPageDown, keys: "Ctrl-D", hint: "", help: "half a page down" },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::Home), c('g')], action: Action::Top, keys: "g/Home", hint: "", help: "first row; top of a focused detail" },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::End), c('G')], action: Action::Bottom, keys: "G/End", hint: "", help: "last row; bottom of a focused detail" },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::Home), c('g')],
+        action: Action::Top,
+        keys: "g/Home",
+        hint: "",
+        help: "first row; top of a focused detail",
+    },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::End), c('G')],
+        action: Action::Bottom,
+        keys: "G/End",
+        hint: "",
+        help: "last row; bottom of a focused detail",
+    },
     Binding {
         mode: Mode::Normal,
         codes: &[c('d')],
@@ -247,7 +290,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: "",
         help: "focus the detail of the selection (keys and the wheel scroll it); again to leave",
     },
-    Binding { mode: Mode::Normal, codes: &[k(KeyCode::Enter)], action: Action::Inspect, keys: "Enter", hint: "", help: "inspect the selection; open or close a tree node" },
+    Binding {
+        mode: Mode::Normal,
+        codes: &[k(KeyCode::Enter)],
+        action: Action::Inspect,
+        keys: "Enter",
+        hint: "",
+        help: "inspect the selection; open or close a tree node",
+    },
     Binding {
         mode: Mode::Normal,
         codes: &[c('p')],
@@ -276,7 +326,11 @@ pub const BINDINGS: &[Binding] = &[
     Binding { mode: Mode::Normal, codes: &[c('S')], action: Action::ReverseSort, keys: "S", hint: "", help: "reverse the sort" },
     Binding {
         mode: Mode::Normal,
-        codes: &[c('t')], action: Action::Tree, keys: "t", hint: "tree", help: "map: graph → tree by process → tree by endpoint → tree by container"
+        codes: &[c('t')],
+        action: Action::Tree,
+        keys: "t",
+        hint: "tree",
+        help: "map: graph → tree by process → tree by endpoint → tree by container",
     },
     Binding { mode: Mode::Normal, codes: &[c(' ')], action: Action::Freeze, keys: "space", hint: "freeze", help: "freeze or resume refreshes" },
     Binding { mode: Mode::Normal, codes: &[c('+'), c('=')], action: Action::Faster, keys: "+", hint: "", help: "refresh more often" },
@@ -289,9 +343,25 @@ pub const BINDINGS: &[Binding] = &[
     Binding { mode: Mode::Detail, codes: &[k(KeyCode::Esc), c('d')], action: Action::FocusDetail, keys: "Esc/d", hint: "", help: "leave the detail" },
     // The filter prompt (readline keys).
     Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Enter)], action: Action::Edit(Edit::Accept), keys: "Enter", hint: "", help: "apply the filter" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Esc), ctrl('c')], action: Action::Edit(Edit::Cancel), keys: "Esc", hint: "", help: "cancel (also Ctrl-C)" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Left), ctrl('b')], action: Action::Edit(Edit::Left), keys: "←/C-b", hint: "", help: "a character back" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Right), ctrl('f')], action: Action::Edit(Edit::Right), keys: "→/C-f", hint: "", help: "a character forward" },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::Esc), ctrl('c')],
+        action: Action::Edit(Edit::Cancel),
+        keys: "Esc",
+        hint: "",
+        help: "cancel (also Ctrl-C)",
+    },
+    Binding {
+        mode: Mode::Prompt, codes: &[k(KeyCode::Left), ctrl('b')], action: Action::Edit(Edit::Left), keys: "←/C-b", hint: "", help: "a character back"
+    },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::Right), ctrl('f')],
+        action: Action::Edit(Edit::Right),
+        keys: "→/C-f",
+        hint: "",
+        help: "a character forward",
+    },
     Binding {
         mode: Mode::Prompt,
         codes: &[ck(KeyCode::Left), ak(KeyCode::Left), ak(KeyCode::Char('b'))],
@@ -308,8 +378,22 @@ pub const BINDINGS: &[Binding] = &[
         hint: "",
         help: "a word forward (also Ctrl-→)",
     },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Home), ctrl('a')], action: Action::Edit(Edit::Start), keys: "C-a", hint: "", help: "start of the line (also Home)" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::End), ctrl('e')], action: Action::Edit(Edit::End), keys: "C-e", hint: "", help: "end of the line (also End)" },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::Home), ctrl('a')],
+        action: Action::Edit(Edit::Start),
+        keys: "C-a",
+        hint: "",
+        help: "start of the line (also Home)",
+    },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::End), ctrl('e')],
+        action: Action::Edit(Edit::End),
+        keys: "C-e",
+        hint: "",
+        help: "end of the line (also End)",
+    },
     Binding {
         mode: Mode::Prompt,
         codes: &[k(KeyCode::Backspace), ctrl('h')],
@@ -336,8 +420,22 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding { mode: Mode::Prompt, codes: &[ctrl('u')], action: Action::Edit(Edit::DeleteToStart), keys: "C-u", hint: "", help: "delete to the start" },
     Binding { mode: Mode::Prompt, codes: &[ctrl('k')], action: Action::Edit(Edit::DeleteToEnd), keys: "C-k", hint: "", help: "delete to the end" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Up), ctrl('p')], action: Action::Edit(Edit::Older), keys: "↑/C-p", hint: "", help: "older filter from the history" },
-    Binding { mode: Mode::Prompt, codes: &[k(KeyCode::Down), ctrl('n')], action: Action::Edit(Edit::Newer), keys: "↓/C-n", hint: "", help: "newer filter from the history" },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::Up), ctrl('p')],
+        action: Action::Edit(Edit::Older),
+        keys: "↑/C-p",
+        hint: "",
+        help: "older filter from the history",
+    },
+    Binding {
+        mode: Mode::Prompt,
+        codes: &[k(KeyCode::Down), ctrl('n')],
+        action: Action::Edit(Edit::Newer),
+        keys: "↓/C-n",
+        hint: "",
+        help: "newer filter from the history",
+    },
     // The events pane.
     Binding { mode: Mode::Events, codes: &[k(KeyCode::Up), c('k')], action: Action::Up, keys: "↑/k", hint: "", help: "previous event" },
     Binding { mode: Mode::Events, codes: &[k(KeyCode::Down), c('j')], action: Action::Down, keys: "↓/j", hint: "", help: "next event" },
@@ -459,7 +557,7 @@ impl Keymap {
         let key = key_of(key);
         let find = |m: Mode| self.rows.iter().find(|r| r.mode == m && r.codes.contains(&key)).map(|r| r.action);
         match mode {
-            Mode::Detail | Mode::Confirm => find(mode).or_else(|| find(Mode::Normal)),
+            Mode::Detail | Mode::Confirm | Mode::Help => find(mode).or_else(|| find(Mode::Normal)),
             _ => find(mode),
         }
     }
@@ -484,7 +582,11 @@ impl Keymap {
 /// The prompt's edit for a key press (the table's prompt rows).
 pub fn edit_for(key: &KeyEvent) -> Option<Edit> {
     let key = key_of(key);
-    BINDINGS.iter().filter(|b| b.mode == Mode::Prompt).find(|b| b.codes.contains(&key)).and_then(|b| if let Action::Edit(e) = b.action { Some(e) } else { None })
+    BINDINGS
+        .iter()
+        .filter(|b| b.mode == Mode::Prompt)
+        .find(|b| b.codes.contains(&key))
+        .and_then(|b| if let Action::Edit(e) = b.action { Some(e) } else { None })
 }
 
 /// The action for a key press in the explorer with the default keys.

@@ -98,9 +98,7 @@ fn drive(snapshot: &Arc<Snapshot>, size: (u16, u16), keys: Vec<Event>) -> Vec<f6
     }));
     let (_snap_tx, snapshots) = watch::channel(snapshot.clone());
     let (_status_tx, status_rx) = watch::channel(status);
-    runtime
-        .block_on(run_app(&mut terminal, &mut app, input, Links { snapshots, status: status_rx, commands: None }))
-        .expect("the loop runs");
+    runtime.block_on(run_app(&mut terminal, &mut app, input, Links { snapshots, status: status_rx, commands: None })).expect("the loop runs");
     let v = samples.lock().expect("samples").clone();
     v
 }

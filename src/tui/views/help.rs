@@ -51,7 +51,7 @@ fn frame(app: &App, area: Rect) -> (Rect, u16, usize, usize) {
     let columns = (area.width.saturating_sub(2) / COLUMN).clamp(1, 3);
     let w = area.width.min(COLUMN * columns + 2);
     let col_width = usize::from(w.saturating_sub(2) / columns);
-    let total = lines(app, col_width).len();
+    let total = lines(app, col_width.saturating_sub(1)).len();
     let per_column = total.div_ceil(usize::from(columns));
     let h = area.height.min(u16::try_from(per_column).unwrap_or(u16::MAX).saturating_add(2));
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
@@ -67,7 +67,8 @@ pub fn max_scroll(app: &App, area: Rect) -> usize {
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (r, columns, col_width, _) = frame(app, area);
-    let all = lines(app, col_width);
+    // One cell between columns.
+    let all = lines(app, col_width.saturating_sub(1));
     let per_column = all.len().div_ceil(usize::from(columns));
     let rows = usize::from(r.height.saturating_sub(2));
     let top = app.ui.help_scroll.min(per_column.saturating_sub(rows));
