@@ -73,4 +73,12 @@ mod tests {
         let e = apply(&mut c, &|n: &str| (n == "NECROMAP_INTERVAL").then(|| "5".to_string())).expect_err("no unit");
         assert_eq!(e.to_string(), "NECROMAP_INTERVAL: 5: add a unit: 5s, 500ms, 1m");
     }
+
+    #[test]
+    fn no_bell_set_even_empty_turns_the_bell_off() {
+        let mut c = Config::default();
+        assert!(c.bell.value);
+        apply(&mut c, &|n: &str| (n == "NO_BELL").then(String::new)).expect("applies");
+        assert_eq!((c.bell.value, &c.bell.origin), (false, &Origin::Env("NO_BELL")));
+    }
 }

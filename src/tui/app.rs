@@ -166,8 +166,11 @@ impl App {
     /// Recompute what the views need; `new_refresh`: a new snapshot (the
     /// placement memory ages gone nodes only then).
     fn rederive_with(&mut self, new_refresh: bool) {
-        let rates = std::mem::take(&mut self.derived.rates);
-        self.derived = Derived::compute(&self.snapshot, &self.spec, &self.ui, self.class, rates);
+        let previous = std::mem::take(&mut self.derived);
+        let rates = previous.rates.clone();
+        // A new snapshot recomputes everything; a key reuses what it leaves as it was.
+        let previous = (!new_refresh).then_some(previous);
+        self.derived = Derived::compute_from(&self.snapshot, &self.spec, &self.ui, self.class, rates, previous);
         self.remember_places(new_refresh);
         self.keep_selection();
         self.dirty = true;

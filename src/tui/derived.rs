@@ -100,6 +100,27 @@ pub struct Derived {
     pub graph: Option<NetGraph>,
     /// Rates per process, summed once per snapshot.
     pub rates: ProcessRates,
+    /// What the rows and the map were computed for, so a change that
+    /// leaves them as they were (a sort leaves the map, a focus or the
+    /// tree leaves the rows) reuses them.
+    made_for: Option<(RowsFor, MapFor)>,
+}
+
+/// What the rows depend on besides the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowsFor {
+    view: usize,
+    filter: String,
+    sort: Sort,
+}
+
+/// What the map depends on besides the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MapFor {
+    view: usize,
+    filter: String,
+    focus: Option<Pid>,
+    class: SizeClass,
 }
 
 /// A process's traffic: bytes per second sent and received over its
@@ -584,11 +605,30 @@ pub const HOST_LABEL: &str = "host";
 impl Derived {
     /// `rates`: the snapshot's [`process_rates`] (summed once per snapshot).
     pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass, rates: ProcessRates) -> Self {
-        let node_marks = node_marks(snapshot);
-        let rows = rows(snapshot, spec, ui, &rates);
-        let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
+        Self::compute_from(snapshot, spec, ui, class, rates, None)
+    }
+
+    /// The same, reusing what `previous` (computed over the same snapshot)
+    /// has that this change leaves as it was: the rows when only the focus
+    /// or the map mode changed, the map when only the sort did.
+    pub fn compute_from(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass, rates: ProcessRates, previous: Option<Self>) -> Self {
+        let rows_for = RowsFor { view: ui.view, filter: ui.filter_text.clone(), sort: ui.sort };
+        let map_for = MapFor { view: ui.view, filter: ui.filter_text.clone(), focus: ui.focus, class };
+        let (old_rows, old_map) = match previous {
+            Some(p) => match p.made_for {
+                Some((r, m)) => ((r == rows_for).then_some(p.rows), (m == map_for).then_some((p.map, p.graph, p.node_marks))),
+                None => (None, None),
+            },
+            None => (None, None),
+        };
+        let rows = old_rows.unwrap_or_else(|| rows(snapshot, spec, ui, &rates));
+        let (map, graph, node_marks) = old_map.unwrap_or_else(|| {
+            let node_marks = node_marks(snapshot);
+            let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
+            let map = map_model(snapshot, spec, graph.as_ref().unwrap_or(&snapshot.graph), class, ui.focus, &node_marks);
+            (map, graph, node_marks)
+        });
         let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
-        let map = map_model(snapshot, spec, drawn, class, ui.focus, &node_marks);
         // The tree is drawn only in the tree modes; it lists every row,
         // focused or not, so its graph is the rows'.
         let tree = match (ui.map_mode, ui.focus) {
@@ -599,6 +639,6 @@ impl Derived {
             }
             (_, None) => tree_index(snapshot, drawn, &rows),
         };
-        Self { rows, map, tree, node_marks, graph, rates }
+        Self { rows, map, tree, node_marks, graph, rates, made_for: Some((rows_for, map_for)) }
     }
 }

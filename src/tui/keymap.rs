@@ -503,7 +503,7 @@ pub fn key_name(k: Key) -> String {
 }
 
 /// A key from the config's neutral form.
-fn key_from(chord: &crate::config::keys::KeyChord) -> Key {
+fn key_from(chord: crate::config::keys::KeyChord) -> Key {
     use crate::config::keys::KeyName;
     let code = match chord.name {
         KeyName::Char(c) => KeyCode::Char(c),
@@ -536,7 +536,7 @@ impl Keymap {
         let mut map = Self::default();
         for (name, chords) in overrides {
             let Some(action) = Action::named(name) else { continue };
-            let keys: Vec<Key> = chords.iter().map(key_from).collect();
+            let keys: Vec<Key> = chords.iter().copied().map(key_from).collect();
             for row in map.rows.iter_mut().filter(|r| r.mode == Mode::Normal) {
                 if row.action == action {
                     row.codes.clone_from(&keys);

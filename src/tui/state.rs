@@ -132,6 +132,8 @@ impl Notice {
     }
 }
 
+// Independent toggles (help, legend, animations, detail focus), each its own key.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub struct UiState {
     pub pane: Pane,

@@ -76,8 +76,21 @@ impl IntoEvent for KeyCode {
     }
 }
 
-/// Run the loop over `keys` at `size`; returns each key's latency in ms.
-fn drive(snapshot: &Arc<Snapshot>, size: (u16, u16), keys: Vec<Event>) -> Vec<f64> {
+/// How a key reads in the report.
+fn label(e: &Event) -> String {
+    match e {
+        Event::Key(k) if k.modifiers.contains(KeyModifiers::CONTROL) => format!("Ctrl-{:?}", k.code),
+        Event::Key(k) => match k.code {
+            KeyCode::Char(c) => c.to_string(),
+            other => format!("{other:?}"),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
+/// Run the loop over `keys` at `size`; returns each key with its latency
+/// in ms.
+fn drive(snapshot: &Arc<Snapshot>, size: (u16, u16), keys: Vec<Event>) -> Vec<(String, f64)> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     let status = CollectorStatus { interval_ms: 1000, ..CollectorStatus::default() };
     let mut app = App::new(Arc::new(Spec::embedded()), snapshot.clone(), status.clone(), Options::default(), size);
@@ -85,22 +98,22 @@ fn drive(snapshot: &Arc<Snapshot>, size: (u16, u16), keys: Vec<Event>) -> Vec<f6
     let samples = Arc::new(Mutex::new(Vec::new()));
     let recorded = samples.clone();
     // Each poll after the first: the loop handled the last key and drew.
-    let input = Box::pin(stream::unfold((keys.into_iter(), None::<Instant>), move |(mut keys, handed)| {
+    let input = Box::pin(stream::unfold((keys.into_iter(), None::<(String, Instant)>), move |(mut keys, handed)| {
         let recorded = recorded.clone();
         async move {
-            if let Some(t) = handed {
-                recorded.lock().expect("samples").push(t.elapsed().as_secs_f64() * 1000.0);
+            if let Some((name, t)) = handed {
+                recorded.lock().expect("samples").push((name, t.elapsed().as_secs_f64() * 1000.0));
             }
             tokio::time::sleep(KEY_GAP).await;
             let key = keys.next()?;
-            Some((Ok::<Event, io::Error>(key), (keys, Some(Instant::now()))))
+            let name = label(&key);
+            Some((Ok::<Event, io::Error>(key), (keys, Some((name, Instant::now())))))
         }
     }));
     let (_snap_tx, snapshots) = watch::channel(snapshot.clone());
     let (_status_tx, status_rx) = watch::channel(status);
     runtime.block_on(run_app(&mut terminal, &mut app, input, Links { snapshots, status: status_rx, commands: None })).expect("the loop runs");
-    let v = samples.lock().expect("samples").clone();
-    v
+    samples.lock().expect("samples").clone()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -166,15 +179,18 @@ fn report(n: usize, snapshot: &Arc<Snapshot>) -> (f64, f64) {
         let count = keys.len();
         let mut v = drive(snapshot, size, keys);
         assert_eq!(v.len(), count, "every key was answered");
-        all.extend(v.iter().copied());
-        v.sort_by(f64::total_cmp);
+        v.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let ms: Vec<f64> = v.iter().map(|x| x.1).collect();
+        all.extend(ms.iter().copied());
+        let slowest: Vec<String> = v.iter().rev().take(5).map(|(k, t)| format!("{k} {t:.1}")).collect();
         println!(
-            "{n:>7} sockets {:>3}×{:<3} {count:>3} keys   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
+            "{n:>7} sockets {:>3}×{:<3} {count:>3} keys   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms   slowest: {}",
             size.0,
             size.1,
-            percentile(&v, 0.5),
-            percentile(&v, 0.99),
-            v[v.len() - 1]
+            percentile(&ms, 0.5),
+            percentile(&ms, 0.99),
+            ms[ms.len() - 1],
+            slowest.join(", ")
         );
     }
     all.sort_by(f64::total_cmp);

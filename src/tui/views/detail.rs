@@ -338,7 +338,8 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
         }
         Target::Processes(label) => {
             process_group_lines(app, label, &mut out);
-            format!(" processes {} ", escape_control(label))
+            // `+9 processes` names itself; a name group reads `processes nginx`.
+            if label.starts_with('+') { format!(" {} ", escape_control(label)) } else { format!(" processes {} ", escape_control(label)) }
         }
         Target::Group(label) => {
             // The group as the map drew it (its graph may be the view's own).

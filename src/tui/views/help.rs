@@ -1,6 +1,6 @@
 //! The help overlay: every key of every mode, from the keymap in use (the
 //! table with the config's rebindings). As many columns as the width
-//! holds; when even those are too short, it scrolls (↑↓ PgUp PgDn g G).
+//! holds; when even those are too short, it scrolls (↑↓, `PgUp`, `PgDn`, g, G).
 //!
 //! ```text
 //! ┌ keys · Esc or ? closes ─────────────────────────────────────────┐

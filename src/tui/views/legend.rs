@@ -21,8 +21,9 @@ use unicode_width::UnicodeWidthStr;
 use super::super::app::App;
 use crate::spec::{IconHint, LineStyle};
 
-/// The legend's lines.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+/// The legend's lines, at most `max` cells wide (a line style's states
+/// go on as many lines as they need).
+pub fn lines(app: &App, max: usize) -> Vec<Line<'static>> {
     let t = app.theme;
     let mut out = vec![
         Line::from(format!("{} process  {} processes (n members)", t.process_icon(false), t.process_icon(true))),
@@ -37,9 +38,18 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
     }
     for (line, mark) in [(LineStyle::Solid, "──"), (LineStyle::Dashed, "- -"), (LineStyle::Dotted, "···")] {
-        let mut spans = vec![Span::raw(format!("{mark} "))];
+        let lead = format!("{mark:<4}");
+        let mut spans = vec![Span::raw(lead.clone())];
+        let mut width = lead.width();
         for (k, s) in app.spec.states.iter().filter(|(_, s)| s.style.line == line) {
-            spans.push(Span::styled(format!("{} ", k.name()), t.color(s.style.color)));
+            let word = format!("{} ", k.name());
+            if width + word.width() > max && spans.len() > 1 {
+                out.push(Line::from(std::mem::take(&mut spans)));
+                spans.push(Span::raw(" ".repeat(lead.width())));
+                width = lead.width();
+            }
+            width += word.width();
+            spans.push(Span::styled(word, t.color(s.style.color)));
         }
         out.push(Line::from(spans));
     }
@@ -48,7 +58,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let text = lines(app);
+    let text = lines(app, usize::from(area.width.saturating_sub(2)));
     let widest = text.iter().map(|l| l.spans.iter().map(|s| s.content.width()).sum::<usize>()).max().unwrap_or(0);
     let w = (u16::try_from(widest).unwrap_or(u16::MAX) + 2).min(area.width);
     let h = (text.len() as u16 + 2).min(area.height);
