@@ -217,3 +217,34 @@ fn no_bell_keeps_the_terminal_quiet_but_still_tells() {
     assert!(a.ui.notice.as_ref().is_some_and(|n| n.text.starts_with("NEW CRITICAL")));
     assert!(a.outbox.is_empty(), "no bell");
 }
+
+#[test]
+fn every_column_sorts_both_ways_with_unknowns_last() {
+    let mut a = app((200, 60), false);
+    for _ in 0..Column::ALL.len() {
+        a.apply(Action::NextSort);
+        for descending in [false, true] {
+            if a.ui.sort.descending != descending {
+                a.apply(Action::ReverseSort);
+            }
+            let s = a.snapshot.clone();
+            let rows: Vec<&necromap::model::Socket> = a.derived.rows.iter().map(|&r| &s.sockets[r as usize]).collect();
+            assert_eq!(rows.len(), s.sockets.len());
+            let name = |x: &necromap::model::Socket| x.owner().and_then(|p| s.process(p)).map_or(String::new(), |p| p.facts.name.clone());
+            let ordered = |ok: &dyn Fn(&necromap::model::Socket, &necromap::model::Socket) -> bool| rows.windows(2).all(|w| ok(w[0], w[1]));
+            let column = a.ui.sort.column;
+            let sorted = match column {
+                Column::Process => ordered(&|x, y| if descending { name(x) >= name(y) } else { name(x) <= name(y) }),
+                Column::Remote => ordered(&|x, y| if descending { x.raw.remote >= y.raw.remote } else { x.raw.remote <= y.raw.remote }),
+                Column::State => ordered(&|x, y| if descending { x.state().name() >= y.state().name() } else { x.state().name() <= y.state().name() }),
+                Column::Up => {
+                    // Known rates first, in order; unknown ones after.
+                    let known: Vec<u64> = rows.iter().map_while(|x| x.send_rate).collect();
+                    rows[known.len()..].iter().all(|x| x.send_rate.is_none()) && known.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] })
+                }
+                _ => true,
+            };
+            assert!(sorted, "{column:?} descending {descending}");
+        }
+    }
+}

@@ -3,7 +3,6 @@
 //! and sorted row order, the map model, the tree index (in the tree
 //! modes). Socket marks are read from the snapshot's fact index.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -209,24 +208,83 @@ pub fn container_of(snapshot: &Snapshot, s: &Socket) -> Option<String> {
     s.owner().and_then(|p| snapshot.process(p)).and_then(|p| p.facts.workload.label())
 }
 
-fn compare(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, a: u32, b: u32, column: Column) -> Ordering {
-    let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
-    let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map_or("", |p| p.facts.name.as_str());
-    let owner_rates = |s: &Socket| s.owner().and_then(|p| rates.get(&p));
+/// A row's sort key: plain integers, so sorting 100k rows is a sort of
+/// tuples (a name becomes its rank among the names of the rows).
+type SortKey = (u8, u128, u64);
+
+/// Ranks of strings in their order.
+fn ranks<K: std::hash::Hash + Eq + Copy>(named: impl IntoIterator<Item = (K, String)>) -> FxHashMap<K, u128> {
+    let mut all: Vec<(String, K)> = named.into_iter().map(|(k, n)| (n, k)).collect();
+    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out = FxHashMap::default();
+    let mut rank = 0u128;
+    for (i, (name, k)) in all.iter().enumerate() {
+        if i > 0 && all[i - 1].0 != *name {
+            rank += 1;
+        }
+        out.insert(*k, rank);
+    }
+    out
+}
+
+/// `(unknown, key)` of each row for `column`: unknown ages, rates and
+/// containers sort last whichever way.
+fn sort_keys(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, rows: &[u32], column: Column) -> Vec<(bool, SortKey)> {
+    let socket = |i: u32| &snapshot.sockets[i as usize];
+    let owners = || {
+        let mut pids: Vec<Option<Pid>> = rows.iter().map(|&i| socket(i).owner()).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    };
+    let pid_key = |p: Option<Pid>| p.map_or(0, |p| u64::from(p.0) + 1);
+    let addr = |a: std::net::SocketAddr| match a {
+        std::net::SocketAddr::V4(v) => (0, u128::from(u32::from(*v.ip())), u64::from(v.port())),
+        std::net::SocketAddr::V6(v) => (1, u128::from(*v.ip()), u64::from(v.port())),
+    };
     match column {
-        Column::Process => name(x).cmp(name(y)).then(x.owner().cmp(&y.owner())),
-        Column::Proto => x.key().protocol.cmp(&y.key().protocol),
-        Column::Local => x.raw.local.cmp(&y.raw.local),
-        Column::Remote => x.raw.remote.cmp(&y.raw.remote),
-        Column::State => x.state().name().cmp(y.state().name()),
-        Column::Age => x.age.map(|a| a.ms).cmp(&y.age.map(|a| a.ms)),
-        Column::Up => x.send_rate.cmp(&y.send_rate),
-        Column::Down => x.recv_rate.cmp(&y.recv_rate),
-        // Then by owner, so a process's sockets stay together.
-        Column::ProcUp => owner_rates(x).map(|r| r.up).cmp(&owner_rates(y).map(|r| r.up)).then(x.owner().cmp(&y.owner())),
-        Column::ProcDown => owner_rates(x).map(|r| r.down).cmp(&owner_rates(y).map(|r| r.down)).then(x.owner().cmp(&y.owner())),
-        Column::Container => container_of(snapshot, x).cmp(&container_of(snapshot, y)),
-        Column::Severity => severity_at(snapshot, a).cmp(&severity_at(snapshot, b)),
+        Column::Process => {
+            let rank = ranks(owners().into_iter().map(|p| (p, p.and_then(|p| snapshot.process(p)).map_or(String::new(), |n| n.facts.name.clone()))));
+            rows.iter().map(|&i| (false, (0, rank.get(&socket(i).owner()).copied().unwrap_or(0), pid_key(socket(i).owner())))).collect()
+        }
+        Column::Container => {
+            let labels: FxHashMap<Option<Pid>, Option<String>> =
+                owners().into_iter().map(|p| (p, p.and_then(|p| snapshot.process(p)).and_then(|n| n.facts.workload.label()))).collect();
+            let rank = ranks(labels.iter().filter_map(|(p, l)| l.clone().map(|l| (*p, l))));
+            rows.iter()
+                .map(|&i| {
+                    let o = socket(i).owner();
+                    (labels.get(&o).is_none_or(Option::is_none), (0, rank.get(&o).copied().unwrap_or(0), 0))
+                })
+                .collect()
+        }
+        Column::State => {
+            let mut states: Vec<SocketState> = rows.iter().map(|&i| socket(i).state()).collect();
+            states.sort_unstable();
+            states.dedup();
+            let rank = ranks(states.into_iter().map(|st| (st, st.name().to_string())));
+            rows.iter().map(|&i| (false, (0, rank.get(&socket(i).state()).copied().unwrap_or(0), 0))).collect()
+        }
+        _ => rows
+            .iter()
+            .map(|&i| {
+                let x = socket(i);
+                let owner = x.owner().and_then(|p| rates.get(&p));
+                let opt = |v: Option<u64>| (v.is_none(), (0, u128::from(v.unwrap_or(0)), 0));
+                match column {
+                    Column::Proto => (false, (0, u128::from(x.key().protocol == crate::model::Protocol::Udp), 0)),
+                    Column::Local => (false, addr(x.raw.local)),
+                    Column::Remote => (false, addr(x.raw.remote)),
+                    Column::Age => opt(x.age.map(|a| a.ms.max(0) as u64)),
+                    Column::Up => opt(x.send_rate),
+                    Column::Down => opt(x.recv_rate),
+                    // Then by owner, so a process's sockets stay together.
+                    Column::ProcUp => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.up)), pid_key(x.owner()))),
+                    Column::ProcDown => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.down)), pid_key(x.owner()))),
+                    _ => (false, (0, severity_at(snapshot, i).map_or(0, |s| s as u128 + 1), 0)),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -238,7 +296,7 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pi
     if everything && ui.sort == Sort::WORST_FIRST && snapshot.order.by_severity.len() == snapshot.sockets.len() {
         return snapshot.order.by_severity.clone();
     }
-    let mut rows: Vec<u32> = snapshot
+    let rows: Vec<u32> = snapshot
         .sockets
         .iter()
         .enumerate()
@@ -257,24 +315,10 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pi
         .map(|(i, _)| i as u32)
         .collect();
     let Sort { column, descending } = ui.sort;
-    // Unknown ages and rates go last whichever way the column is sorted.
-    let unknown = |i: u32| {
-        let s = &snapshot.sockets[i as usize];
-        match column {
-            Column::Age => s.age.is_none(),
-            Column::Up => s.send_rate.is_none(),
-            Column::Down => s.recv_rate.is_none(),
-            Column::ProcUp | Column::ProcDown => s.owner().is_none_or(|p| !rates.contains_key(&p)),
-            Column::Container => container_of(snapshot, s).is_none(),
-            _ => false,
-        }
-    };
-    rows.sort_by(|&a, &b| {
-        let o = compare(snapshot, rates, a, b, column);
-        let o = if descending { o.reverse() } else { o };
-        unknown(a).cmp(&unknown(b)).then(o).then(a.cmp(&b))
-    });
-    rows
+    let keys = sort_keys(snapshot, rates, &rows, column);
+    let mut keyed: Vec<(bool, SortKey, u32)> = keys.into_iter().zip(rows).map(|((unknown, k), i)| (unknown, k, i)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(if descending { b.1.cmp(&a.1) } else { a.1.cmp(&b.1) }).then(a.2.cmp(&b.2)));
+    keyed.into_iter().map(|k| k.2).collect()
 }
 
 fn state_rank(spec: &Spec, state: SocketState) -> Severity {
