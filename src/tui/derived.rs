@@ -289,7 +289,7 @@ fn sort_keys(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, rows: &[u32], c
 }
 
 /// The rows to show, in order.
-pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pid, Rates>) -> Vec<u32> {
+pub(crate) fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pid, Rates>) -> Vec<u32> {
     let view = spec.views.get_index(ui.view).map(|(_, v)| &v.filter);
     // Every socket in the default order: the snapshot has it already.
     let everything = ui.filter.is_empty() && view.is_none_or(|v| *v == crate::spec::ViewFilter::default());
@@ -381,7 +381,14 @@ pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
 /// listeners with their bindings, then the graph's endpoint slots (single
 /// endpoints and groups) with their connections, and the lines between
 /// them (see [`links`]).
-pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: SizeClass, focus: Option<Pid>, marks: &FxHashMap<MapNode, Mark>) -> MapModel {
+pub(crate) fn map_model(
+    snapshot: &Snapshot,
+    spec: &Spec,
+    graph: &NetGraph,
+    class: SizeClass,
+    focus: Option<Pid>,
+    marks: &FxHashMap<MapNode, Mark>,
+) -> MapModel {
     let mut listeners: Vec<ListenerKey> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Listener(l) = n { Some(*l) } else { None }).collect();
     listeners.sort_unstable();
     let max = spec.layout.max_neighbors.get(class);
@@ -468,6 +475,10 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: Size
     model
 }
 
+/// The process ring: its entries, each group's members, and the node
+/// each pid is drawn in.
+type ProcessSlots = (Vec<MapEntry>, Vec<(String, Vec<Pid>)>, FxHashMap<Pid, MapNode>);
+
 /// A process's node label: `name (pid)`.
 fn process_name(snapshot: &Snapshot, p: Pid) -> String {
     format!("{} ({p})", crate::text::escape_control(snapshot.process(p).map_or("?", |n| n.facts.name.as_str())))
@@ -479,14 +490,7 @@ fn process_name(snapshot: &Snapshot, p: Pid) -> String {
 /// with its member count), then the least interesting (no finding, fewest
 /// sockets) fold into one `+N processes` node. The focused process is the
 /// centre. Returns the entries, the groups' members and each pid's node.
-fn process_entries(
-    snapshot: &Snapshot,
-    spec: &Spec,
-    graph: &NetGraph,
-    room: usize,
-    focus: Option<Pid>,
-    marks: &FxHashMap<MapNode, Mark>,
-) -> (Vec<MapEntry>, Vec<(String, Vec<Pid>)>, FxHashMap<Pid, MapNode>) {
+fn process_entries(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, room: usize, focus: Option<Pid>, marks: &FxHashMap<MapNode, Mark>) -> ProcessSlots {
     let mut pids: Vec<Pid> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Process(p) = n { Some(*p) } else { None }).collect();
     pids.retain(|p| Some(*p) != focus);
     pids.sort_unstable();
