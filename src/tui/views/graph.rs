@@ -168,7 +168,10 @@ pub fn place(app: &App, area: Rect) -> Placement {
         let icon = icon(app, e);
         let text = label_text(icon, e, max_label);
         let sticky = sticky.filter(|l| l.node == (x, y)).map(|l| l.at);
-        let (label_x, label_y, text) = fit_label(&text, icon, x, y, a.cos() >= -0.1, area, sticky, &mut taken);
+        // A group has a short form to fall back on before its bare icon
+        // (`◈ +4`, `● 198.51.…/24`): a lone icon would not say what it is.
+        let short = matches!(e.node, MapNode::Processes(_) | MapNode::Group(_)).then(|| label_text(icon, e, 10)).filter(|t| *t != text);
+        let (label_x, label_y, text) = fit_label(&text, short.as_deref(), icon, x, y, a.cos() >= -0.1, area, sticky, &mut taken);
         let order = (a - start - 0.37 * ring as f64).rem_euclid(TAU);
         placed.push((
             ring,
@@ -257,10 +260,11 @@ fn endpoint_label(icon: &str, label: &str, count: &str, max: usize) -> String {
 }
 
 /// Find a free row for a label near (x, y), trying the cell it had before
-/// (`sticky`) first; fall back to the icon alone.
+/// (`sticky`) first; fall back to the short form, then the icon alone.
 #[allow(clippy::too_many_arguments)]
 fn fit_label(
     text: &str,
+    short: Option<&str>,
     icon: &str,
     x: u16,
     y: u16,
@@ -294,7 +298,7 @@ fn fit_label(
         }
         None
     };
-    for candidate in [text, icon] {
+    for candidate in [Some(text), short, Some(icon)].into_iter().flatten() {
         if let Some((x0, row)) = try_place(candidate, taken) {
             taken.push((row, x0, x0 + candidate.width() as u16));
             return (x0, row, candidate.to_string());
