@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use necromap::collect::ReplaySource;
 use necromap::collector::CollectorStatus;
-use necromap::model::{EndpointKey, Finding, Highlight, Pid, Severity, Snapshot, Subject, TraceStep};
-use necromap::spec::{IconHint, Spec};
+use necromap::model::{EndpointKey, Finding, Pid, Severity, Snapshot, Subject};
+use necromap::spec::Spec;
 use necromap::tui::keymap::Action;
 use necromap::tui::state::{MapMode, MapNode, Pane};
 use necromap::tui::{App, Links, Options, run_app, views};
@@ -21,86 +21,8 @@ use tokio::sync::watch;
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
-#[allow(clippy::too_many_arguments)] // a fixture builder: one argument per field worth setting
-fn finding(id: &str, name: &str, severity: Severity, subject: Subject, highlight: Highlight, icon: IconHint, tags: &[&str], trace: &[(&str, &str)]) -> Finding {
-    Finding {
-        id: id.into(),
-        rule_id: id.into(),
-        rule_name: name.into(),
-        severity,
-        tags: tags.iter().map(ToString::to_string).collect(),
-        subject,
-        netns: None,
-        highlight: Some(highlight),
-        icon: Some(icon),
-        trace: trace.iter().map(|(c, v)| TraceStep { condition: (*c).into(), value: (*v).into() }).collect(),
-        explanation: format!("fixture explanation for {id}"),
-        explanation_ko: String::new(),
-        steps: vec![format!("ls -l /proc/{}/fd", 3401)],
-        first_seen_ms: 0,
-        last_seen_ms: 0,
-    }
-}
-
-/// The demo host after all its frames, with fixture findings.
-fn demo() -> Arc<Snapshot> {
-    let mut src = ReplaySource::from_text(necromap::DEMO_SCENARIO, "demo").expect("demo");
-    let mut s = src.build_through(Arc::new(Spec::embedded()), None, None).0.expect("frames");
-    // Timings are measured, not replayed: fixed here so frames are stable.
-    s.timings = necromap::model::StageTimings::default();
-    let ep = |ip: &str| EndpointKey::host(ip.parse().expect("ip"));
-    s.set_findings(vec![
-        finding(
-            "reverse_shell_stdio",
-            "Reverse shell: stdio is a socket",
-            Severity::Critical,
-            Subject::Process { pid: Pid(3401) },
-            Highlight::RedGlow,
-            IconHint::Skull,
-            &["c2", "reverse_shell"],
-            &[("stdio_is_socket: true", "fd 0,1,2 → socket")],
-        ),
-        finding(
-            "beacon_interval",
-            "Beacon-like rhythm",
-            Severity::High,
-            Subject::Endpoint { endpoint: ep("198.51.100.77") },
-            Highlight::OrangeGlow,
-            IconHint::Ghost,
-            &["beacon"],
-            &[("beacon_score_gte: 0.85", "score 0.91")],
-        ),
-        finding(
-            "close_wait_leak",
-            "Excessive CLOSE_WAIT",
-            Severity::Medium,
-            Subject::Process { pid: Pid(1904) },
-            Highlight::YellowGlow,
-            IconHint::Pumpkin,
-            &["resource_leak"],
-            &[("state: CLOSE_WAIT", "48 sockets")],
-        ),
-    ]);
-    Arc::new(s)
-}
-
-fn status() -> CollectorStatus {
-    CollectorStatus { interval_ms: 3000, ..CollectorStatus::default() }
-}
-
-fn app(size: (u16, u16), plain: bool) -> App {
-    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { plain, ..Options::default() }, size)
-}
-
-fn draw(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
-    t.draw(|f| views::render(app, f.area(), f.buffer_mut())).expect("draw");
-    t
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
+mod tui_common;
+use tui_common::{app, demo, draw, key, status};
 
 /// The named modes of the matrix, each a way to set the app up.
 /// How a mode sets the app up.
@@ -120,6 +42,18 @@ fn modes() -> Vec<(&'static str, Setup)> {
             }),
         ),
         ("filter_listen", Box::new(|a: &mut App| a.set_filter("state:listen"))),
+        ("filter_ip", Box::new(|a: &mut App| a.set_filter("ip:203.0.113.0/24"))),
+        ("legend", Box::new(|a: &mut App| drop(a.apply(Action::Legend)))),
+        (
+            // A group of processes when the map is crowded, else a process.
+            "map_process_node",
+            Box::new(|a: &mut App| {
+                let nodes = a.graph_nodes();
+                let group = nodes.iter().find(|n| matches!(n, MapNode::Processes(_)));
+                let one = nodes.iter().find(|n| matches!(n, MapNode::Process(_)));
+                a.ui.map_selected = group.or(one).cloned().expect("a process on the map");
+            }),
+        ),
         ("help", Box::new(|a: &mut App| drop(a.apply(Action::Help)))),
         ("events", Box::new(|a: &mut App| drop(a.apply(Action::Events)))),
         ("list_pane", Box::new(|a: &mut App| drop(a.apply(Action::NextPane)))),
@@ -516,12 +450,14 @@ fn a_named_endpoint_shows_its_name_in_the_list_the_map_and_the_inspector() {
     // 120×40: the list's remote column and the map label use the name.
     let mut a = named_app((120, 40));
     let text = draw(&a).backend().to_string();
-    let list_row = text.lines().find(|l| l.contains("bash (3401)")).expect("the shell's row");
+    let list_row = text.lines().find(|l| l.contains("bash (3401)") && l.contains("tcp")).expect("the shell's row");
     assert!(list_row.contains("c2.evil.test:4444"), "name:port in the list: {text}");
     assert!(!list_row.contains("203.0.113.200"), "the name replaces the address in the list: {list_row}");
     assert!(text.contains("☠ c2.evil.test:4444"), "the map labels the endpoint by name: {text}");
     assert!(text.contains("● api.github.com:443"), "{text}");
-    assert!(text.contains("● 203.0.113.66:50050"), "unnamed endpoints keep their address: {text}");
+    // (At 120×40 the busy map may keep only its icon; at 200×60 every label fits.)
+    let wide = draw(&named_app((200, 60))).backend().to_string();
+    assert!(wide.contains("● 203.0.113.66:50050"), "unnamed endpoints keep their address: {wide}");
     // The inspector keeps the address, with every name and its source.
     a.apply(Action::NextPane);
     let text = draw(&a).backend().to_string();

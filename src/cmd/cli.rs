@@ -37,6 +37,7 @@ NECROMAP_STORE        the event store file\n  \
 NECROMAP_RETENTION    how long stored events are kept (e.g. 7d)\n  \
 NECROMAP_MCP_ADDRESS  where --serve-mcp and --mcp --http listen\n  \
 NECROMAP_MCP_TOKEN    the MCP bearer token (else one is generated)\n  \
+NO_BELL               no terminal bell on new findings\n  \
 NO_COLOR              draw without colour"
 )]
 pub struct Cli {
@@ -121,6 +122,11 @@ pub struct Cli {
     /// Show names even when the config file or NECROMAP_RESOLVE says off.
     #[arg(long, global = true, conflicts_with = "no_resolve")]
     pub resolve: bool,
+
+    /// No terminal bell when a new critical or high finding arrives (also `bell = false` in the
+    /// config file, or NO_BELL set); the status line still tells.
+    #[arg(long, global = true)]
+    pub no_bell: bool,
 
     /// The DNS server for reverse (PTR) lookups: IP or IP:PORT. Default: the first nameserver in
     /// /etc/resolv.conf.

@@ -39,7 +39,18 @@ pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     };
     let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mcp_note = beside.as_ref().map(|b| b.note.clone());
-    necromap::tui::explore(&pipeline.collector, spec, necromap::tui::Options { plain, initial_view, mcp_note, look: super::look::of(config) })?;
+    necromap::tui::explore(
+        &pipeline.collector,
+        spec,
+        necromap::tui::Options {
+            plain,
+            initial_view,
+            mcp_note,
+            look: super::look::of(config),
+            bell: config.bell.value,
+            keymap: necromap::tui::keymap::Keymap::with_overrides(&config.keys.value),
+        },
+    )?;
     drop(beside);
     drop(pipeline);
     Ok(())

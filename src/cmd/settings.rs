@@ -34,6 +34,9 @@ fn flags_over(config: &mut Config, cli: &Cli) {
     } else if cli.resolve {
         config.resolve.set(true, Origin::Flag("--resolve"));
     }
+    if cli.no_bell {
+        config.bell.set(false, Origin::Flag("--no-bell"));
+    }
     if let Some(db) = &cli.db {
         config.store_path.set(Some(db.clone()), Origin::Flag("--db"));
     }

@@ -8,7 +8,7 @@ use super::{Config, ConfigError, Origin};
 use crate::duration::parse_duration;
 
 /// Every variable read, with what it sets (for `--help` and the README).
-pub const VARIABLES: [(&str, &str); 8] = [
+pub const VARIABLES: [(&str, &str); 9] = [
     ("NECROMAP_INTERVAL", "refresh interval (e.g. 2s)"),
     ("NECROMAP_VIEW", "the view the explorer starts in"),
     ("NECROMAP_THEME", "dark or light"),
@@ -17,6 +17,7 @@ pub const VARIABLES: [(&str, &str); 8] = [
     ("NECROMAP_STORE", "the event store file"),
     ("NECROMAP_RETENTION", "how long stored events are kept (e.g. 7d)"),
     ("NECROMAP_MCP_ADDRESS", "where --serve-mcp and --mcp --http listen"),
+    ("NO_BELL", "set (any value): no terminal bell on new findings"),
 ];
 
 /// Put the variables `var` finds over `config`.
@@ -47,6 +48,10 @@ pub fn apply(config: &mut Config, var: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some((n, v)) = get("NECROMAP_MCP_ADDRESS") {
         config.mcp_address.set(parse_listen(v.trim()).map_err(bad(n))?, Origin::Env(n));
     }
+    // `NO_BELL` (any value, even empty: it is a flag, like NO_COLOR).
+    if var("NO_BELL").is_some() {
+        config.bell.set(false, Origin::Env("NO_BELL"));
+    }
     Ok(())
 }
 
@@ -67,5 +72,13 @@ mod tests {
         assert_eq!(c.view.origin, Origin::Default, "empty is unset");
         let e = apply(&mut c, &|n: &str| (n == "NECROMAP_INTERVAL").then(|| "5".to_string())).expect_err("no unit");
         assert_eq!(e.to_string(), "NECROMAP_INTERVAL: 5: add a unit: 5s, 500ms, 1m");
+    }
+
+    #[test]
+    fn no_bell_set_even_empty_turns_the_bell_off() {
+        let mut c = Config::default();
+        assert!(c.bell.value);
+        apply(&mut c, &|n: &str| (n == "NO_BELL").then(String::new)).expect("applies");
+        assert_eq!((c.bell.value, &c.bell.origin), (false, &Origin::Env("NO_BELL")));
     }
 }

@@ -8,11 +8,15 @@
 //! theme = "light"          # dark | light
 //! icons = "ascii"          # emoji | ascii
 //! resolve = false
+//! bell = false             # no terminal bell on new findings
 //! [store]
 //! path = "/var/lib/necromap/events.db"
 //! retention = "7d"
 //! [mcp]
 //! address = "127.0.0.1:7878"
+//! [keys]                   # the explorer's actions, rebound by name
+//! quit = "x"
+//! down = ["j", "Down"]
 //! ```
 
 use std::ops::Range;
@@ -26,7 +30,7 @@ use super::{Config, ConfigError, Origin};
 use crate::duration::parse_duration;
 
 /// The keys a file may have, for the refusal of one it may not.
-pub const KEYS: &str = "interval, view, theme, icons, resolve, [store] path and retention, [mcp] address";
+pub const KEYS: &str = "interval, view, theme, icons, resolve, bell, [store] path and retention, [mcp] address, [keys] ACTION = KEY";
 
 type Field = Option<Spanned<Value>>;
 
@@ -41,8 +45,10 @@ struct Doc {
     theme: Field,
     icons: Field,
     resolve: Field,
+    bell: Field,
     store: Option<StoreDoc>,
     mcp: Option<McpDoc>,
+    keys: Option<std::collections::BTreeMap<String, Spanned<Value>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +88,25 @@ impl Reader<'_> {
             Value::Integer(n) if DURATIONS.contains(&key) => Err(self.invalid(key, &span, format!("{n}: add a unit, in quotes: \"{n}s\", \"500ms\", \"1m\""))),
             other => Err(self.invalid(key, &span, format!("expected a string, found {}", other.type_str()))),
         }
+    }
+
+    /// `[keys]`: an action name and a key or a list of keys.
+    fn keys(&self, action: &str, value: Spanned<Value>) -> Result<Vec<super::keys::KeyChord>, ConfigError> {
+        let span = value.span();
+        let name = format!("keys.{action}");
+        super::keys::check_action(action).map_err(|m| self.invalid(&name, &span, m))?;
+        let texts: Vec<Value> = match value.into_inner() {
+            Value::Array(a) if !a.is_empty() => a,
+            Value::Array(_) => return Err(self.invalid(&name, &span, "expected a key or a list of keys, found an empty list".into())),
+            other => vec![other],
+        };
+        texts
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => super::keys::parse_key(&s).map_err(|m| self.invalid(&name, &span, m)),
+                other => Err(self.invalid(&name, &span, format!("expected a key in quotes (\"x\", \"Ctrl-d\"), found {}", other.type_str()))),
+            })
+            .collect()
     }
 
     fn boolean(&self, key: &str, field: Field) -> Result<Option<bool>, ConfigError> {
@@ -127,6 +152,16 @@ pub fn apply(config: &mut Config, text: &str, path: &Path) -> Result<(), ConfigE
     if let Some(v) = r.boolean("resolve", doc.resolve)? {
         config.resolve.set(v, origin());
     }
+    if let Some(v) = r.boolean("bell", doc.bell)? {
+        config.bell.set(v, origin());
+    }
+    if let Some(keys) = doc.keys {
+        let mut bound = Vec::new();
+        for (action, value) in keys {
+            bound.push((action.clone(), r.keys(&action, value)?));
+        }
+        config.keys.set(bound, origin());
+    }
     if let Some(store) = doc.store {
         if let Some(v) = r.string("store.path", store.path, |s| Ok(PathBuf::from(s)))? {
             config.store_path.set(Some(v), origin());
@@ -159,6 +194,24 @@ mod tests {
         assert_eq!((c.theme.value, c.icons.value, c.resolve.value), (ThemeName::Light, Icons::Ascii, false));
         assert_eq!(c.mcp_address.value.port(), 9000);
         assert_eq!(c.retention.origin, Origin::File(PathBuf::from("/etc/x/config.toml")));
+    }
+
+    #[test]
+    fn keys_and_bell_are_read_and_checked() {
+        let c = load("bell = false\n[keys]\nquit = \"x\"\ndown = [\"j\", \"Ctrl-n\"]\n").expect("valid");
+        assert!(!c.bell.value);
+        assert_eq!(c.keys.value.len(), 2);
+        let down = &c.keys.value.iter().find(|(a, _)| a == "down").expect("down").1;
+        assert_eq!(down.len(), 2);
+        assert!(down[1].ctrl);
+        let e = load("[keys]\nquit = \"x\"\njump = \"z\"\n").expect_err("unknown action");
+        assert!(e.to_string().starts_with("/etc/x/config.toml:3: `keys.jump`: unknown action; expected one of quit, back"), "{e}");
+        let e = load("[keys]\n\nquit = \"Ctrl-Banana\"\n").expect_err("bad key");
+        assert!(e.to_string().starts_with("/etc/x/config.toml:3: `keys.quit`: `Ctrl-Banana` is not a key: expected one character"), "{e}");
+        let e = load("[keys]\nquit = 5\n").expect_err("not a string");
+        assert!(e.to_string().contains("`keys.quit`: expected a key in quotes"), "{e}");
+        let e = load("bell = \"no\"\n").expect_err("not a boolean");
+        assert!(e.to_string().contains(":1: `bell`: expected true or false"), "{e}");
     }
 
     #[test]

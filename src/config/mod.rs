@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod file;
+pub mod keys;
 pub mod print;
 pub mod values;
 
@@ -76,6 +77,10 @@ pub struct Config {
     pub retention: Setting<Duration>,
     /// Where `--serve-mcp` and `--mcp --http` listen when given no address.
     pub mcp_address: Setting<SocketAddr>,
+    /// Ring the terminal bell when a new critical or high finding arrives.
+    pub bell: Setting<bool>,
+    /// The explorer's actions rebound (`[keys]`): (action name, keys).
+    pub keys: Setting<Vec<(String, Vec<keys::KeyChord>)>>,
 }
 
 impl Default for Config {
@@ -90,6 +95,8 @@ impl Default for Config {
             store_path: Setting::default(None),
             retention: Setting::default(DEFAULT_RETENTION),
             mcp_address: Setting::default(DEFAULT_MCP_ADDRESS),
+            bell: Setting::default(true),
+            keys: Setting::default(Vec::new()),
         }
     }
 }

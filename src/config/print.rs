@@ -39,6 +39,7 @@ impl Config {
         line(&mut out, "theme", &quoted(self.theme.value.as_str()), &self.theme);
         line(&mut out, "icons", &quoted(self.icons.value.as_str()), &self.icons);
         line(&mut out, "resolve", if self.resolve.value { "true" } else { "false" }, &self.resolve);
+        line(&mut out, "bell", if self.bell.value { "true" } else { "false" }, &self.bell);
         out.push_str("\n[store]\n");
         match self.store_path.value.as_deref().or(default_store) {
             Some(p) => line(&mut out, "path", &quoted(&p.display().to_string()), &self.store_path),
@@ -47,6 +48,14 @@ impl Config {
         line(&mut out, "retention", &quoted(&format_duration(self.retention.value)), &self.retention);
         out.push_str("\n[mcp]\n");
         line(&mut out, "address", &quoted(&self.mcp_address.value.to_string()), &self.mcp_address);
+        out.push_str("\n[keys]\n");
+        if self.keys.value.is_empty() {
+            line(&mut out, "# quit", "\"q\" (the explorer's keys: `?` lists them)", &self.keys);
+        }
+        for (action, keys) in &self.keys.value {
+            let list: Vec<String> = keys.iter().map(|k| quoted(&super::keys::chord_text(*k))).collect();
+            line(&mut out, action, &format!("[{}]", list.join(", ")), &self.keys);
+        }
         out
     }
 }

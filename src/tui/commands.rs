@@ -63,6 +63,8 @@ impl App {
     pub(super) fn back(&mut self) {
         if self.ui.help {
             self.ui.help = false;
+        } else if self.ui.legend {
+            self.ui.legend = false;
         } else if self.ui.events.is_some() {
             self.ui.events = None;
         } else if self.ui.detail_focus {
@@ -120,7 +122,7 @@ impl App {
             Target::Endpoint(e) => Some(e.ip.to_string()),
             Target::Listener(l) => Some(std::net::SocketAddr::new(l.address, l.port).to_string()),
             Target::Host => Some(s.source.host.clone()),
-            Target::Group(g) => Some(g),
+            Target::Group(g) | Target::Processes(g) => Some(g),
             Target::Nothing => None,
         }
     }

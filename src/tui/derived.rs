@@ -3,7 +3,6 @@
 //! and sorted row order, the map model, the tree index (in the tree
 //! modes). Socket marks are read from the snapshot's fact index.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -49,11 +48,29 @@ pub struct MapEntry {
     pub mark: Option<Mark>,
 }
 
+/// A line between two drawn nodes: every graph edge between what they
+/// stand for, folded (a process to an endpoint, a process to its listener,
+/// an endpoint to the listener that accepted it; `Host` is the centre).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapLink {
+    pub from: MapNode,
+    pub to: MapNode,
+    pub sockets: u64,
+    pub state: SocketState,
+    pub mark: Option<Mark>,
+}
+
 /// The map's nodes around the centre.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MapModel {
+    /// Processes on the inner ring: one node each, or grouped when crowded.
+    pub processes: Vec<MapEntry>,
+    /// The members of each process group node, by its label.
+    pub process_groups: Vec<(String, Vec<Pid>)>,
     pub listeners: Vec<MapEntry>,
     pub endpoints: Vec<MapEntry>,
+    /// Lines between nodes.
+    pub links: Vec<MapLink>,
     pub notes: Vec<String>,
     /// Listeners beyond what the inner ring holds.
     pub more_listeners: usize,
@@ -80,9 +97,71 @@ pub struct Derived {
     pub node_marks: FxHashMap<MapNode, Mark>,
     /// The map's graph when it is not the snapshot's own (see [`map_graph`]).
     pub graph: Option<NetGraph>,
+    /// Rates per process, summed once per snapshot.
+    pub rates: ProcessRates,
+    /// What the rows and the map were computed for, so a change that
+    /// leaves them as they were (a sort leaves the map, a focus or the
+    /// tree leaves the rows) reuses them.
+    made_for: Option<(RowsFor, MapFor)>,
+}
+
+/// What the rows depend on besides the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowsFor {
+    view: usize,
+    filter: String,
+    sort: Sort,
+}
+
+/// What the map depends on besides the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MapFor {
+    view: usize,
+    filter: String,
+    focus: Option<Pid>,
+    class: SizeClass,
+}
+
+/// A process's traffic: bytes per second sent and received over its
+/// sockets whose rates are known (TCP sockets seen twice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rates {
+    pub up: u64,
+    pub down: u64,
+}
+
+/// Rates per process.
+pub type ProcessRates = std::sync::Arc<FxHashMap<Pid, Rates>>;
+
+/// Sum the sockets' rates per owner, in one pass over the sockets (a
+/// socket several processes share counts for each). A process with no
+/// socket of known rate is absent.
+pub fn process_rates(snapshot: &Snapshot) -> ProcessRates {
+    let mut out: FxHashMap<Pid, Rates> = FxHashMap::default();
+    for s in &snapshot.sockets {
+        if s.send_rate.is_none() && s.recv_rate.is_none() {
+            continue;
+        }
+        for &p in &s.raw.owners {
+            let r = out.entry(p).or_default();
+            r.up += s.send_rate.unwrap_or(0);
+            r.down += s.recv_rate.unwrap_or(0);
+        }
+    }
+    std::sync::Arc::new(out)
 }
 
 impl Derived {
+    /// The members of the process group labelled `label`.
+    pub fn process_group(&self, label: &str) -> Option<&[Pid]> {
+        self.map.process_groups.iter().find(|(l, _)| l == label).map(|(_, m)| m.as_slice())
+    }
+
+    /// The rates of process `p` (`None`: no socket of known rate).
+    pub fn rates_of(&self, p: Pid) -> Option<Rates> {
+        self.rates.get(&p).copied()
+    }
+
     /// The graph the map draws.
     pub fn map_graph<'a>(&'a self, snapshot: &'a Snapshot) -> &'a NetGraph {
         self.graph.as_ref().unwrap_or(&snapshot.graph)
@@ -124,31 +203,100 @@ fn node_marks(snapshot: &Snapshot) -> FxHashMap<MapNode, Mark> {
     nodes
 }
 
-fn compare(snapshot: &Snapshot, a: u32, b: u32, column: Column) -> Ordering {
-    let (x, y) = (&snapshot.sockets[a as usize], &snapshot.sockets[b as usize]);
-    let name = |s: &Socket| s.owner().and_then(|p| snapshot.process(p)).map_or("", |p| p.facts.name.as_str());
+/// The container (or unit) label of a socket's owner.
+pub fn container_of(snapshot: &Snapshot, s: &Socket) -> Option<String> {
+    s.owner().and_then(|p| snapshot.process(p)).and_then(|p| p.facts.workload.label())
+}
+
+/// A row's sort key: plain integers, so sorting 100k rows is a sort of
+/// tuples (a name becomes its rank among the names of the rows).
+type SortKey = (u8, u128, u64);
+
+/// Ranks of strings in their order.
+fn ranks<K: std::hash::Hash + Eq + Copy>(named: impl IntoIterator<Item = (K, String)>) -> FxHashMap<K, u128> {
+    let mut all: Vec<(String, K)> = named.into_iter().map(|(k, n)| (n, k)).collect();
+    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out = FxHashMap::default();
+    let mut rank = 0u128;
+    for (i, (name, k)) in all.iter().enumerate() {
+        if i > 0 && all[i - 1].0 != *name {
+            rank += 1;
+        }
+        out.insert(*k, rank);
+    }
+    out
+}
+
+/// `(unknown, key)` of each row for `column`: unknown ages, rates and
+/// containers sort last whichever way.
+fn sort_keys(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, rows: &[u32], column: Column) -> Vec<(bool, SortKey)> {
+    let socket = |i: u32| &snapshot.sockets[i as usize];
+    let owners = || {
+        let mut pids: Vec<Option<Pid>> = rows.iter().map(|&i| socket(i).owner()).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    };
+    let pid_key = |p: Option<Pid>| p.map_or(0, |p| u64::from(p.0) + 1);
+    let addr = |a: std::net::SocketAddr| match a {
+        std::net::SocketAddr::V4(v) => (0, u128::from(u32::from(*v.ip())), u64::from(v.port())),
+        std::net::SocketAddr::V6(v) => (1, u128::from(*v.ip()), u64::from(v.port())),
+    };
     match column {
-        Column::Process => name(x).cmp(name(y)).then(x.owner().cmp(&y.owner())),
-        Column::Proto => x.key().protocol.cmp(&y.key().protocol),
-        Column::Local => x.raw.local.cmp(&y.raw.local),
-        Column::Remote => x.raw.remote.cmp(&y.raw.remote),
-        Column::State => x.state().name().cmp(y.state().name()),
-        Column::Age => x.age.map(|a| a.ms).cmp(&y.age.map(|a| a.ms)),
-        Column::Up => x.send_rate.cmp(&y.send_rate),
-        Column::Down => x.recv_rate.cmp(&y.recv_rate),
-        Column::Severity => severity_at(snapshot, a).cmp(&severity_at(snapshot, b)),
+        Column::Process => {
+            let rank = ranks(owners().into_iter().map(|p| (p, p.and_then(|p| snapshot.process(p)).map_or(String::new(), |n| n.facts.name.clone()))));
+            rows.iter().map(|&i| (false, (0, rank.get(&socket(i).owner()).copied().unwrap_or(0), pid_key(socket(i).owner())))).collect()
+        }
+        Column::Container => {
+            let labels: FxHashMap<Option<Pid>, Option<String>> =
+                owners().into_iter().map(|p| (p, p.and_then(|p| snapshot.process(p)).and_then(|n| n.facts.workload.label()))).collect();
+            let rank = ranks(labels.iter().filter_map(|(p, l)| l.clone().map(|l| (*p, l))));
+            rows.iter()
+                .map(|&i| {
+                    let o = socket(i).owner();
+                    (labels.get(&o).is_none_or(Option::is_none), (0, rank.get(&o).copied().unwrap_or(0), 0))
+                })
+                .collect()
+        }
+        Column::State => {
+            let mut states: Vec<SocketState> = rows.iter().map(|&i| socket(i).state()).collect();
+            states.sort_unstable();
+            states.dedup();
+            let rank = ranks(states.into_iter().map(|st| (st, st.name().to_string())));
+            rows.iter().map(|&i| (false, (0, rank.get(&socket(i).state()).copied().unwrap_or(0), 0))).collect()
+        }
+        _ => rows
+            .iter()
+            .map(|&i| {
+                let x = socket(i);
+                let owner = x.owner().and_then(|p| rates.get(&p));
+                let opt = |v: Option<u64>| (v.is_none(), (0, u128::from(v.unwrap_or(0)), 0));
+                match column {
+                    Column::Proto => (false, (0, u128::from(x.key().protocol == crate::model::Protocol::Udp), 0)),
+                    Column::Local => (false, addr(x.raw.local)),
+                    Column::Remote => (false, addr(x.raw.remote)),
+                    Column::Age => opt(x.age.map(|a| a.ms.max(0) as u64)),
+                    Column::Up => opt(x.send_rate),
+                    Column::Down => opt(x.recv_rate),
+                    // Then by owner, so a process's sockets stay together.
+                    Column::ProcUp => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.up)), pid_key(x.owner()))),
+                    Column::ProcDown => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.down)), pid_key(x.owner()))),
+                    _ => (false, (0, severity_at(snapshot, i).map_or(0, |s| s as u128 + 1), 0)),
+                }
+            })
+            .collect(),
     }
 }
 
 /// The rows to show, in order.
-pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState) -> Vec<u32> {
+pub(crate) fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState, rates: &FxHashMap<Pid, Rates>) -> Vec<u32> {
     let view = spec.views.get_index(ui.view).map(|(_, v)| &v.filter);
     // Every socket in the default order: the snapshot has it already.
     let everything = ui.filter.is_empty() && view.is_none_or(|v| *v == crate::spec::ViewFilter::default());
     if everything && ui.sort == Sort::WORST_FIRST && snapshot.order.by_severity.len() == snapshot.sockets.len() {
         return snapshot.order.by_severity.clone();
     }
-    let mut rows: Vec<u32> = snapshot
+    let rows: Vec<u32> = snapshot
         .sockets
         .iter()
         .enumerate()
@@ -167,22 +315,10 @@ pub fn rows(snapshot: &Snapshot, spec: &Spec, ui: &UiState) -> Vec<u32> {
         .map(|(i, _)| i as u32)
         .collect();
     let Sort { column, descending } = ui.sort;
-    // Unknown ages and rates go last whichever way the column is sorted.
-    let unknown = |i: u32| {
-        let s = &snapshot.sockets[i as usize];
-        match column {
-            Column::Age => s.age.is_none(),
-            Column::Up => s.send_rate.is_none(),
-            Column::Down => s.recv_rate.is_none(),
-            _ => false,
-        }
-    };
-    rows.sort_by(|&a, &b| {
-        let o = compare(snapshot, a, b, column);
-        let o = if descending { o.reverse() } else { o };
-        unknown(a).cmp(&unknown(b)).then(o).then(a.cmp(&b))
-    });
-    rows
+    let keys = sort_keys(snapshot, rates, &rows, column);
+    let mut keyed: Vec<(bool, SortKey, u32)> = keys.into_iter().zip(rows).map(|((unknown, k), i)| (unknown, k, i)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(if descending { b.1.cmp(&a.1) } else { a.1.cmp(&b.1) }).then(a.2.cmp(&b.2)));
+    keyed.into_iter().map(|k| k.2).collect()
 }
 
 fn state_rank(spec: &Spec, state: SocketState) -> Severity {
@@ -241,9 +377,18 @@ pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
 }
 
 /// Nodes around the centre (host, or the focused process), read off the
-/// map's graph: listeners with their bindings, then the graph's endpoint
-/// slots (single endpoints and groups) with their connections.
-pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: SizeClass) -> MapModel {
+/// map's graph: processes (grouped when crowded, see [`process_entries`]),
+/// listeners with their bindings, then the graph's endpoint slots (single
+/// endpoints and groups) with their connections, and the lines between
+/// them (see [`links`]).
+pub(crate) fn map_model(
+    snapshot: &Snapshot,
+    spec: &Spec,
+    graph: &NetGraph,
+    class: SizeClass,
+    focus: Option<Pid>,
+    marks: &FxHashMap<MapNode, Mark>,
+) -> MapModel {
     let mut listeners: Vec<ListenerKey> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Listener(l) = n { Some(*l) } else { None }).collect();
     listeners.sort_unstable();
     let max = spec.layout.max_neighbors.get(class);
@@ -323,7 +468,157 @@ pub fn map_model(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, class: Size
             NodeRef::Host | NodeRef::Process(_) | NodeRef::Listener(_) => {}
         }
     }
+    let (processes, groups, slot) = process_entries(snapshot, spec, graph, (max / 2).max(2), focus, marks);
+    model.processes = processes;
+    model.process_groups = groups;
+    model.links = links(snapshot, spec, graph, &model, &slot, focus);
     model
+}
+
+/// The process ring: its entries, each group's members, and the node
+/// each pid is drawn in.
+type ProcessSlots = (Vec<MapEntry>, Vec<(String, Vec<Pid>)>, FxHashMap<Pid, MapNode>);
+
+/// A process's node label: `name (pid)`.
+fn process_name(snapshot: &Snapshot, p: Pid) -> String {
+    format!("{} ({p})", crate::text::escape_control(snapshot.process(p).map_or("?", |n| n.facts.name.as_str())))
+}
+
+/// Where each process of the graph is drawn: on its own while the inner
+/// ring has `room`; when crowded, the spec's way for endpoints applied to
+/// processes: first processes of one name fold into one node (`nginx`,
+/// with its member count), then the least interesting (no finding, fewest
+/// sockets) fold into one `+N processes` node. The focused process is the
+/// centre. Returns the entries, the groups' members and each pid's node.
+fn process_entries(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, room: usize, focus: Option<Pid>, marks: &FxHashMap<MapNode, Mark>) -> ProcessSlots {
+    let mut pids: Vec<Pid> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Process(p) = n { Some(*p) } else { None }).collect();
+    pids.retain(|p| Some(*p) != focus);
+    pids.sort_unstable();
+    let mut aggs: FxHashMap<Pid, Agg> = FxHashMap::default();
+    for &p in &pids {
+        let mut agg = Agg::default();
+        for (_, e) in graph.edges_from(NodeRef::Process(p)) {
+            agg.add(e, snapshot);
+        }
+        agg.mark = Mark::stronger(agg.mark, marks.get(&MapNode::Process(p)).copied());
+        aggs.insert(p, agg);
+    }
+    // Slots: (label, members), in pid order of their first member.
+    let mut slots: Vec<(Option<String>, Vec<Pid>)> = pids.iter().map(|&p| (None, vec![p])).collect();
+    if slots.len() > room {
+        let mut by_name: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
+        for &p in &pids {
+            let name = snapshot.process(p).map_or_else(|| "?".to_string(), |n| crate::text::escape_control(&n.facts.name));
+            by_name.entry(name).or_default().push(p);
+        }
+        slots = by_name.into_iter().map(|(name, members)| if members.len() > 1 { (Some(name), members) } else { (None, members) }).collect();
+        slots.sort_by_key(|s| s.1[0]);
+    }
+    if slots.len() > room {
+        // Keep the most interesting room - 1 on their own.
+        let weight = |members: &[Pid]| {
+            let sev = members.iter().filter_map(|p| aggs.get(p).and_then(|a| a.mark)).map(|m| m.severity).max();
+            let sockets: u64 = members.iter().filter_map(|p| aggs.get(p)).map(|a| a.sockets).sum();
+            (sev, sockets)
+        };
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_by(|&a, &b| weight(&slots[b].1).cmp(&weight(&slots[a].1)).then(slots[a].1[0].cmp(&slots[b].1[0])));
+        let keep: rustc_hash::FxHashSet<usize> = order.into_iter().take(room.saturating_sub(1)).collect();
+        let mut rest: Vec<Pid> = Vec::new();
+        let mut kept = Vec::new();
+        for (i, s) in slots.into_iter().enumerate() {
+            if keep.contains(&i) {
+                kept.push(s);
+            } else {
+                rest.extend(s.1);
+            }
+        }
+        rest.sort_unstable();
+        kept.push((Some(format!("+{} processes", rest.len())), rest));
+        slots = kept;
+    }
+    let mut entries = Vec::with_capacity(slots.len());
+    let mut groups = Vec::new();
+    let mut slot_of: FxHashMap<Pid, MapNode> = FxHashMap::default();
+    for (label, members) in slots {
+        let mut agg = Agg::default();
+        for p in &members {
+            if let Some(a) = aggs.get(p) {
+                agg.sockets += a.sockets;
+                for (s, n) in &a.states {
+                    *agg.states.entry(*s).or_insert(0) += n;
+                }
+                agg.mark = Mark::stronger(agg.mark, a.mark);
+            }
+        }
+        let (node, label, count) = match label {
+            Some(l) => (MapNode::Processes(l.clone()), l, members.len()),
+            None => (MapNode::Process(members[0]), process_name(snapshot, members[0]), 0),
+        };
+        for &p in &members {
+            slot_of.insert(p, node.clone());
+        }
+        if count > 0 {
+            groups.push((label.clone(), members));
+        }
+        entries.push(MapEntry { node, zone: None, label, members: count, sockets: agg.sockets, state: agg.state(spec), mark: agg.mark });
+    }
+    (entries, groups, slot_of)
+}
+
+/// The lines between drawn nodes: each graph edge goes from where its
+/// source is drawn to where its target is (a grouped endpoint or process
+/// in its group's node, the focused process and the host at the centre),
+/// folded per pair. Edges to a listener left off the map are not drawn.
+fn links(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, model: &MapModel, procs: &FxHashMap<Pid, MapNode>, focus: Option<Pid>) -> Vec<MapLink> {
+    let listeners: rustc_hash::FxHashSet<ListenerKey> =
+        model.listeners.iter().filter_map(|e| if let MapNode::Listener(l) = e.node { Some(l) } else { None }).collect();
+    let drawn = |n: NodeRef| -> Option<MapNode> {
+        match n {
+            NodeRef::Host => Some(MapNode::Host),
+            NodeRef::Process(p) if Some(p) == focus => Some(MapNode::Host),
+            NodeRef::Process(p) => procs.get(&p).cloned(),
+            NodeRef::Listener(l) => listeners.contains(&l).then_some(MapNode::Listener(l)),
+            NodeRef::Endpoint(e) => match graph.slot_of(e) {
+                NodeRef::Group(g) => graph.groups.get(g as usize).map(|x| MapNode::Group(x.label.clone())),
+                _ => Some(MapNode::Endpoint(e)),
+            },
+            NodeRef::Group(g) => graph.groups.get(g as usize).map(|x| MapNode::Group(x.label.clone())),
+        }
+    };
+    // Drawn nodes are interned, so folding is by a pair of integers.
+    let mut table: Vec<MapNode> = Vec::new();
+    let mut ids: FxHashMap<MapNode, u32> = FxHashMap::default();
+    let mut cache: FxHashMap<NodeRef, Option<u32>> = FxHashMap::default();
+    let mut by_pair: FxHashMap<(u32, u32), Agg> = FxHashMap::default();
+    let mut id_of = |n: NodeRef| -> Option<u32> {
+        *cache.entry(n).or_insert_with(|| {
+            let d = drawn(n)?;
+            Some(*ids.entry(d.clone()).or_insert_with(|| {
+                table.push(d);
+                table.len() as u32 - 1
+            }))
+        })
+    };
+    for e in graph.graph.edge_indices() {
+        let Some((a, b)) = graph.graph.edge_endpoints(e) else { continue };
+        let (Some(a), Some(b)) = (id_of(graph.graph[a]), id_of(graph.graph[b])) else { continue };
+        if a != b {
+            by_pair.entry((a, b)).or_default().add(&graph.graph[e], snapshot);
+        }
+    }
+    let mut out: Vec<MapLink> = by_pair
+        .into_iter()
+        .map(|((a, b), agg)| MapLink {
+            from: table[a as usize].clone(),
+            to: table[b as usize].clone(),
+            sockets: agg.sockets,
+            state: agg.state(spec),
+            mark: agg.mark,
+        })
+        .collect();
+    out.sort_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+    out
 }
 
 /// The tree index over the rows; who talks to each endpoint is read off
@@ -356,12 +651,32 @@ pub fn tree_index(snapshot: &Snapshot, graph: &NetGraph, rows: &[u32]) -> TreeIn
 pub const HOST_LABEL: &str = "host";
 
 impl Derived {
-    pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass) -> Self {
-        let node_marks = node_marks(snapshot);
-        let rows = rows(snapshot, spec, ui);
-        let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
+    /// `rates`: the snapshot's [`process_rates`] (summed once per snapshot).
+    pub fn compute(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass, rates: ProcessRates) -> Self {
+        Self::compute_from(snapshot, spec, ui, class, rates, None)
+    }
+
+    /// The same, reusing what `previous` (computed over the same snapshot)
+    /// has that this change leaves as it was: the rows when only the focus
+    /// or the map mode changed, the map when only the sort did.
+    pub fn compute_from(snapshot: &Snapshot, spec: &Spec, ui: &UiState, class: SizeClass, rates: ProcessRates, previous: Option<Self>) -> Self {
+        let rows_for = RowsFor { view: ui.view, filter: ui.filter_text.clone(), sort: ui.sort };
+        let map_for = MapFor { view: ui.view, filter: ui.filter_text.clone(), focus: ui.focus, class };
+        let (old_rows, old_map) = match previous {
+            Some(p) => match p.made_for {
+                Some((r, m)) => ((r == rows_for).then_some(p.rows), (m == map_for).then_some((p.map, p.graph, p.node_marks))),
+                None => (None, None),
+            },
+            None => (None, None),
+        };
+        let rows = old_rows.unwrap_or_else(|| rows(snapshot, spec, ui, &rates));
+        let (map, graph, node_marks) = old_map.unwrap_or_else(|| {
+            let node_marks = node_marks(snapshot);
+            let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
+            let map = map_model(snapshot, spec, graph.as_ref().unwrap_or(&snapshot.graph), class, ui.focus, &node_marks);
+            (map, graph, node_marks)
+        });
         let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
-        let map = map_model(snapshot, spec, drawn, class);
         // The tree is drawn only in the tree modes; it lists every row,
         // focused or not, so its graph is the rows'.
         let tree = match (ui.map_mode, ui.focus) {
@@ -372,6 +687,6 @@ impl Derived {
             }
             (_, None) => tree_index(snapshot, drawn, &rows),
         };
-        Self { rows, map, tree, node_marks, graph }
+        Self { rows, map, tree, node_marks, graph, rates, made_for: Some((rows_for, map_for)) }
     }
 }

@@ -2,9 +2,11 @@
 //! snapshot; `views` draw it (pure); `run` is the event loop; `keymap` maps
 //! keys to actions; `filter` is the list filter language.
 
+mod actions;
 pub mod app;
 mod commands;
 pub mod derived;
+mod input;
 pub mod keymap;
 pub mod layout;
 pub mod naming;
@@ -14,6 +16,7 @@ pub mod prompt;
 pub mod run;
 pub mod state;
 pub mod theme;
+pub mod traffic;
 pub mod views;
 
 use std::io;
@@ -46,8 +49,6 @@ pub fn explore(collector: &Collector, spec: std::sync::Arc<Spec>, options: Optio
     execute!(io::stdout(), EnableMouseCapture)?;
     let size = terminal.size()?;
     let mut app = App::new(spec, collector.latest(), collector.status().borrow().clone(), options, (size.width, size.height));
-    // `NO_BELL` (any value) keeps the terminal quiet on new findings.
-    app.bell = std::env::var_os("NO_BELL").is_none();
     let links = Links { snapshots: collector.snapshots(), status: collector.status(), commands: Some(collector.commands()) };
     runtime.block_on(run_app_to(&mut terminal, &mut app, EventStream::new(), links, &mut io::stdout()))
 }

@@ -1,6 +1,6 @@
 //! Where map nodes sit, remembered across refreshes (issue 15).
 //!
-//! Each node (by its stable key: listener, endpoint, group label, process)
+//! Each node (by its stable key: process, listener, endpoint, group label)
 //! gets a ring and an angle the first time it appears and keeps both while
 //! it exists. New nodes take the middle of the widest free arc of their
 //! ring; the arc of a node that went away stays held for a few refreshes
@@ -31,7 +31,8 @@ pub const MAX_SLOTS: usize = 1024;
 /// One node's place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
-    /// Ring key (see [`ring_of`]): 0 for listeners, then the spec's zones.
+    /// Ring key (see [`entry_ring`]): 0 for processes, 1 for listeners,
+    /// then the spec's zones.
     pub ring: usize,
     /// Radians.
     pub angle: f64,
@@ -79,6 +80,15 @@ pub fn ring_of(zone: Option<GroupZone>, rings: &[Zone]) -> usize {
     rings.iter().position(|r| *r == z).map_or(rings.len() + 1, |i| i + 1)
 }
 
+/// The ring of a map entry: 0 for processes (and process groups), then
+/// [`ring_of`] one further out.
+pub fn entry_ring(e: &MapEntry, rings: &[Zone]) -> usize {
+    match e.node {
+        MapNode::Process(_) | MapNode::Processes(_) => 0,
+        _ => 1 + ring_of(e.zone, rings),
+    }
+}
+
 impl MapMemory {
     pub fn get(&self, node: &MapNode) -> Option<&Slot> {
         self.slots.get(node)
@@ -111,7 +121,7 @@ impl MapMemory {
         let live: rustc_hash::FxHashSet<&MapNode> = entries.iter().map(|e| &e.node).collect();
         let mut fresh: Vec<(usize, MapNode)> = Vec::new();
         for e in entries {
-            let ring = ring_of(e.zone, rings);
+            let ring = entry_ring(e, rings);
             match self.slots.get_mut(&e.node) {
                 Some(s) if s.ring == ring => s.last_seen = now,
                 _ => fresh.push((ring, e.node.clone())),
@@ -141,7 +151,7 @@ impl MapMemory {
                 self.slots.insert(node, Slot { ring, angle, seq, last_seen: now, label: None });
             }
         }
-        let shown = entries.iter().map(|e| ring_of(e.zone, rings));
+        let shown = entries.iter().map(|e| entry_ring(e, rings));
         if new_refresh {
             // Rings are never dropped across refreshes (there are at most
             // the spec's zones plus two), so radii change only the first

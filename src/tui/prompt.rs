@@ -12,6 +12,7 @@
 //! | ↑/↓, Ctrl-P/Ctrl-N | older / newer filter from the history |
 //! | Enter / Esc, Ctrl-C | apply / cancel |
 //!
+//! The keys are the keymap's prompt rows (`keymap::BINDINGS`, shown by `?`).
 //! Other control keys are ignored, never typed. The cursor moves by
 //! character and is drawn by display width (wide characters take two
 //! columns). Rendering is pure: [`Prompt::spans`].
@@ -23,6 +24,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 use unicode_width::UnicodeWidthStr;
 
+use super::keymap::{Edit as Command, edit_for};
 use crate::text::escape_control;
 
 /// Filters kept in the history.
@@ -76,71 +78,6 @@ pub enum Outcome {
     Ignored,
 }
 
-/// What a key asks of the prompt (the table in the module comment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Command {
-    Insert(char),
-    Left,
-    Right,
-    WordLeft,
-    WordRight,
-    Start,
-    End,
-    DeleteBack,
-    DeleteForward,
-    DeleteWord,
-    DeleteToStart,
-    DeleteToEnd,
-    Older,
-    Newer,
-    Accept,
-    Cancel,
-}
-
-impl Command {
-    fn of(key: &KeyEvent) -> Option<Self> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        Some(match (key.code, ctrl || alt) {
-            (KeyCode::Enter, _) => Self::Accept,
-            (KeyCode::Esc, _) => Self::Cancel,
-            (KeyCode::Left, true) => Self::WordLeft,
-            (KeyCode::Right, true) => Self::WordRight,
-            (KeyCode::Backspace, true) => Self::DeleteWord,
-            (KeyCode::Left, false) => Self::Left,
-            (KeyCode::Right, false) => Self::Right,
-            (KeyCode::Home, _) => Self::Start,
-            (KeyCode::End, _) => Self::End,
-            (KeyCode::Backspace, false) => Self::DeleteBack,
-            (KeyCode::Delete, _) => Self::DeleteForward,
-            (KeyCode::Up, _) => Self::Older,
-            (KeyCode::Down, _) => Self::Newer,
-            (KeyCode::Char(c), _) if alt => match c {
-                'b' => Self::WordLeft,
-                'f' => Self::WordRight,
-                _ => return None,
-            },
-            (KeyCode::Char(c), _) if ctrl => match c {
-                'a' => Self::Start,
-                'e' => Self::End,
-                'b' => Self::Left,
-                'f' => Self::Right,
-                'h' => Self::DeleteBack,
-                'd' => Self::DeleteForward,
-                'w' => Self::DeleteWord,
-                'u' => Self::DeleteToStart,
-                'k' => Self::DeleteToEnd,
-                'p' => Self::Older,
-                'n' => Self::Newer,
-                'c' => Self::Cancel,
-                _ => return None,
-            },
-            (KeyCode::Char(c), _) if !c.is_control() => Self::Insert(c),
-            _ => return None,
-        })
-    }
-}
-
 /// The line being typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prompt {
@@ -171,15 +108,23 @@ impl Prompt {
         escape_control(&self.text[..self.cursor]).width()
     }
 
+    /// A key: an edit from the keymap's prompt rows, else a printable
+    /// character without Ctrl or Alt is typed; other keys are ignored.
     pub fn on_key(&mut self, key: &KeyEvent, history: &History) -> Outcome {
-        let Some(command) = Command::of(key) else { return Outcome::Ignored };
+        let Some(command) = edit_for(key) else {
+            let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            return match key.code {
+                KeyCode::Char(c) if plain && !c.is_control() => {
+                    self.text.insert(self.cursor, c);
+                    self.cursor += c.len_utf8();
+                    Outcome::Edited
+                }
+                _ => Outcome::Ignored,
+            };
+        };
         match command {
             Command::Accept => return Outcome::Accept(self.text.clone()),
             Command::Cancel => return Outcome::Cancel,
-            Command::Insert(c) => {
-                self.text.insert(self.cursor, c);
-                self.cursor += c.len_utf8();
-            }
             Command::Left => self.cursor = self.prev(),
             Command::Right => self.cursor = self.next(),
             Command::WordLeft => self.cursor = self.word_start(),

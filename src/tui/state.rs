@@ -32,6 +32,9 @@ pub enum MapNode {
     Endpoint(EndpointKey),
     /// A group of endpoints, by its label.
     Group(String),
+    /// Processes drawn as one node when the map is crowded (`nginx ×4`,
+    /// `+9 processes`), by its label; members in [`MapModel::process_groups`](super::derived::MapModel).
+    Processes(String),
 }
 
 /// List columns, in display order.
@@ -45,11 +48,29 @@ pub enum Column {
     Age,
     Up,
     Down,
+    /// The owning process's rates (all its sockets), per refresh.
+    ProcUp,
+    ProcDown,
+    /// The owner's container or unit.
+    Container,
     Severity,
 }
 
 impl Column {
-    pub const ALL: [Self; 9] = [Self::Process, Self::Proto, Self::Local, Self::Remote, Self::State, Self::Age, Self::Up, Self::Down, Self::Severity];
+    pub const ALL: [Self; 12] = [
+        Self::Process,
+        Self::Proto,
+        Self::Local,
+        Self::Remote,
+        Self::State,
+        Self::Age,
+        Self::Up,
+        Self::Down,
+        Self::ProcUp,
+        Self::ProcDown,
+        Self::Container,
+        Self::Severity,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -61,6 +82,9 @@ impl Column {
             Self::Age => "age",
             Self::Up => "↑/s",
             Self::Down => "↓/s",
+            Self::ProcUp => "p↑/s",
+            Self::ProcDown => "p↓/s",
+            Self::Container => "container",
             Self::Severity => "sev",
         }
     }
@@ -108,6 +132,8 @@ impl Notice {
     }
 }
 
+// Independent toggles (help, legend, animations, detail focus), each its own key.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub struct UiState {
     pub pane: Pane,
@@ -130,6 +156,10 @@ pub struct UiState {
     pub view: usize,
     pub tree: TreeState<super::views::tree::TreeId>,
     pub help: bool,
+    /// First help line shown (the help scrolls when it does not fit).
+    pub help_scroll: usize,
+    /// The map's legend is shown.
+    pub legend: bool,
     /// The events pane, when open: the selected row.
     pub events: Option<usize>,
     pub animations: bool,
@@ -158,6 +188,8 @@ impl Default for UiState {
             view: 0,
             tree: TreeState::default(),
             help: false,
+            help_scroll: 0,
+            legend: false,
             events: None,
             animations: false,
             detail_focus: false,

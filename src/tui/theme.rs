@@ -186,6 +186,16 @@ impl Theme {
     }
 
     /// An icon; `None` hint draws the default node mark.
+    /// A process node's mark (`group`: several processes in one node).
+    pub fn process_icon(self, group: bool) -> &'static str {
+        match (group, self.plain || self.look.ascii_icons) {
+            (false, false) => "◆",
+            (true, false) => "◈",
+            (false, true) => "+",
+            (true, true) => "&",
+        }
+    }
+
     pub fn icon(self, hint: IconHint) -> &'static str {
         match (hint, self.plain || self.look.ascii_icons) {
             (IconHint::Coffin, false) => "⚰",

@@ -36,6 +36,8 @@ pub enum Target {
     Endpoint(EndpointKey),
     Listener(crate::model::ListenerKey),
     Group(String),
+    /// Processes drawn as one map node, by its label.
+    Processes(String),
 }
 
 /// The inspector's target: the selection of the active pane.
@@ -48,6 +50,7 @@ pub fn target(app: &App) -> Target {
             MapNode::Listener(l) => Target::Listener(*l),
             MapNode::Endpoint(e) => Target::Endpoint(*e),
             MapNode::Group(g) => Target::Group(g.clone()),
+            MapNode::Processes(g) => Target::Processes(g.clone()),
         },
         (Pane::Map, _) => {
             let sel = app.ui.tree.selected();
@@ -87,6 +90,10 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
                 s.sockets.iter().any(|x| x.state().is_listening() && x.raw.local.port() == l.port && x.raw.local.ip() == l.address && about_socket(x, f))
             }
             Target::Host => true,
+            Target::Processes(label) => app.derived.process_group(label).is_some_and(|m| match f.subject {
+                Subject::Process { pid } | Subject::Socket { pid: Some(pid), .. } => m.contains(&pid),
+                Subject::Socket { pid: None, .. } | Subject::Endpoint { .. } => false,
+            }),
             Target::Nothing | Target::Group(_) => false,
         })
         .collect()
@@ -99,6 +106,7 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
     };
     let f = &p.facts;
     out.push(kv("process", format!("{} ({pid}) · user {} ({})", escape_control(&f.name), f.user.as_deref().map_or("?".into(), escape_control), f.uid)));
+    traffic_lines(app, pid, out);
     let exe = f.exe.as_deref().map_or("unreadable".to_string(), escape_control);
     let flag = match (f.exe_deleted, f.exe_memfd) {
         (true, true) => " [deleted, in memory]",
@@ -153,6 +161,46 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
         "sockets",
         format!("{} ({} listening) · sent {} · received {}", p.socket_count, p.listener_count, bytes(p.bytes_sent), bytes(p.bytes_received)),
     ));
+}
+
+/// A process's rates now (all its sockets) and a sparkline of the last
+/// refreshes (up + down), newest on the right.
+fn traffic_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
+    let now = app.derived.rates_of(pid);
+    out.push(kv("rate", now.map_or_else(|| "no socket with known rates yet".to_string(), |r| format!("↑ {}/s · ↓ {}/s", bytes(r.up), bytes(r.down)))));
+    if let Some(samples) = app.traffic.history_of(pid) {
+        let values: Vec<u64> = samples.iter().map(|r| r.up + r.down).collect();
+        let peak = values.iter().copied().max().unwrap_or(0);
+        let line = super::super::traffic::sparkline(&values, app.theme.plain);
+        out.push(Line::from(vec![
+            Span::styled(format!("{:<9}", "history"), Style::default().add_modifier(Modifier::DIM)),
+            Span::styled(line, app.theme.severity(crate::model::Severity::Low)),
+            Span::raw(format!(" peak {}/s", bytes(peak))),
+        ]));
+    }
+}
+
+/// A group of processes drawn as one node: its members, busiest first.
+fn process_group_lines(app: &App, label: &str, out: &mut Vec<Line<'static>>) {
+    let s = &app.snapshot;
+    let Some(members) = app.derived.process_group(label) else {
+        out.push(kv("processes", "(this group is no longer on the map)"));
+        return;
+    };
+    let rates = |p: &Pid| app.derived.rates_of(*p).unwrap_or_default();
+    let (up, down) = members.iter().fold((0, 0), |(u, d), p| (u + rates(p).up, d + rates(p).down));
+    let sockets: u64 = members.iter().filter_map(|p| s.process(*p)).map(|p| p.socket_count).sum();
+    out.push(kv("group", format!("{} processes · {sockets} sockets · ↑ {}/s · ↓ {}/s", members.len(), bytes(up), bytes(down))));
+    let mut sorted: Vec<Pid> = members.to_vec();
+    sorted.sort_by_key(|p| (std::cmp::Reverse(rates(p).up + rates(p).down), *p));
+    for p in sorted.iter().take(40) {
+        let (name, n) = s.process(*p).map_or(("?".to_string(), 0), |x| (escape_control(&x.facts.name), x.socket_count));
+        let r = rates(p);
+        out.push(kv("member", format!("{name} ({p}) · {n} sockets · ↑ {}/s ↓ {}/s", bytes(r.up), bytes(r.down))));
+    }
+    if sorted.len() > 40 {
+        out.push(kv("", format!("+{} more (t: tree by process lists them all)", sorted.len() - 40)));
+    }
 }
 
 /// `sh (40) in+out via pipe, fifo`: a shell whose stdio leads here.
@@ -287,6 +335,11 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
                 }
             }
             format!(" listener {l} ")
+        }
+        Target::Processes(label) => {
+            process_group_lines(app, label, &mut out);
+            // `+9 processes` names itself; a name group reads `processes nginx`.
+            if label.starts_with('+') { format!(" {} ", escape_control(label)) } else { format!(" processes {} ", escape_control(label)) }
         }
         Target::Group(label) => {
             // The group as the map drew it (its graph may be the view's own).

@@ -2,16 +2,19 @@
 //!
 //! ```text
 //!            ● 203.0.113.10:443 ×3
-//!     ● :22        ·        ● 198.51.100.5:443
-//!          ·   ⚰ crypt-01   ·            rings: listeners, then zones
-//!     ● :443       ·        ☠ 203.0.113.200:4444   (loopback, private, public)
-//!            ● 10.0.0.20:9200 ×38
+//!     ⚰ :22    ◆ sshd (610)    ● 198.51.100.5:443
+//!          ·   ⚰ crypt-01   ·            rings: processes, listeners,
+//!     ⚰ :443   ◈ nginx (3)    ☠ 203.0.113.200:4444   then zones (loopback,
+//!            ● 10.0.0.20:9200 ×38                     private, public)
 //! ```
 //!
-//! The centre is the host, or the focused process. Listeners sit on the
-//! inner ring, endpoints on rings by zone, at even angles. Edges are drawn
-//! on a braille canvas in the colour and line style of their state (from the
-//! spec); labels avoid each other. Where each node sits (ring, angle, label
+//! The centre is the host, or the focused process. Processes sit on the
+//! inner ring (◆; ◈ for several folded into one when crowded), listeners
+//! on the next, endpoints on rings by zone. Edges go process → endpoint,
+//! process → listener and endpoint → listener (inbound), from the
+//! snapshot's graph, drawn on a braille canvas in the colour and line
+//! style of their state (from the spec; a path with a high or critical
+//! finding in its severity's colour); labels avoid each other. Where each node sits (ring, angle, label
 //! cell) comes from the explorer's placement memory, so nodes keep their
 //! place across refreshes. [`place`] is pure and shared by rendering,
 //! navigation and mouse clicks.
@@ -29,7 +32,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::super::app::App;
 use super::super::derived::{MapEntry, Mark};
-use super::super::placement::{Label, ring_of};
+use super::super::placement::{Label, entry_ring};
 use super::super::state::{MapNode, Pane};
 use crate::model::SocketState;
 use crate::spec::{IconHint, LineStyle, SizeClass};
@@ -85,6 +88,16 @@ fn icon_hint(app: &App, e: &MapEntry) -> IconHint {
     e.mark.and_then(|m| m.icon).unwrap_or_else(|| app.spec.states.get(&e.state).map_or(IconHint::None, |s| s.style.icon))
 }
 
+/// A node's icon: a finding's, else a process's mark, else its state's.
+fn icon(app: &App, e: &MapEntry) -> &'static str {
+    match (&e.node, e.mark.and_then(|m| m.icon)) {
+        (_, Some(h)) => app.theme.icon(h),
+        (MapNode::Process(_), None) => app.theme.process_icon(false),
+        (MapNode::Processes(_), None) => app.theme.process_icon(true),
+        _ => app.theme.icon(icon_hint(app, e)),
+    }
+}
+
 /// A node to place: age (first-seen order), model index, ring, angle,
 /// remembered label cell.
 type Item<'a> = (u64, usize, usize, f64, Option<Label>, &'a MapEntry);
@@ -113,9 +126,9 @@ pub fn place(app: &App, area: Rect) -> Placement {
     let model = &app.derived.map;
     let memory = &app.map_memory;
     let start = app.spec.layout.radial.start_angle_deg.to_radians();
-    let entries: Vec<&MapEntry> = model.listeners.iter().chain(&model.endpoints).collect();
+    let entries: Vec<&MapEntry> = model.processes.iter().chain(&model.listeners).chain(&model.endpoints).collect();
     let mut ring_set: std::collections::BTreeSet<usize> = memory.rings().into_iter().collect();
-    ring_set.extend(entries.iter().map(|e| ring_of(e.zone, rings_spec)));
+    ring_set.extend(entries.iter().map(|e| entry_ring(e, rings_spec)));
     let ring_keys: Vec<usize> = ring_set.into_iter().collect();
     let n = ring_keys.len().max(1) as f64;
     let (rx_max, ry_max) = ((w / 2.0 - 1.0).max(1.0), (h / 2.0 - 1.0).max(1.0));
@@ -128,7 +141,7 @@ pub fn place(app: &App, area: Rect) -> Placement {
         .iter()
         .enumerate()
         .map(|(j, e)| {
-            let ring = ring_of(e.zone, rings_spec);
+            let ring = entry_ring(e, rings_spec);
             match memory.get(&e.node).filter(|s| s.ring == ring) {
                 Some(s) => (s.seq, j, ring, s.angle, s.label.filter(|_| sticky_ok), *e),
                 // Not remembered (only before the memory took the model in).
@@ -152,10 +165,13 @@ pub fn place(app: &App, area: Rect) -> Placement {
         let (rx, ry) = (rx_max * frac, ry_max * frac);
         let x = (f64::from(cx) + rx * a.cos()).round().clamp(f64::from(area.x), f64::from(area.right() - 1)) as u16;
         let y = (f64::from(cy) + ry * a.sin()).round().clamp(f64::from(area.y), f64::from(area.bottom() - 1)) as u16;
-        let icon = theme.icon(icon_hint(app, e));
+        let icon = icon(app, e);
         let text = label_text(icon, e, max_label);
         let sticky = sticky.filter(|l| l.node == (x, y)).map(|l| l.at);
-        let (label_x, label_y, text) = fit_label(&text, icon, x, y, a.cos() >= -0.1, area, sticky, &mut taken);
+        // A group has a short form to fall back on before its bare icon
+        // (`◈ +4`, `● 198.51.…/24`): a lone icon would not say what it is.
+        let short = matches!(e.node, MapNode::Processes(_) | MapNode::Group(_)).then(|| label_text(icon, e, 10)).filter(|t| *t != text);
+        let (label_x, label_y, text) = fit_label(&text, short.as_deref(), icon, x, y, a.cos() >= -0.1, area, sticky, &mut taken);
         let order = (a - start - 0.37 * ring as f64).rem_euclid(TAU);
         placed.push((
             ring,
@@ -184,6 +200,23 @@ pub fn label_text(icon: &str, e: &MapEntry, max: usize) -> String {
     }
     if let MapNode::Endpoint(_) = e.node {
         return endpoint_label(icon, &label, &count, max);
+    }
+    if let MapNode::Process(_) = e.node {
+        // The name is cut, never the pid.
+        let bare = format!("{icon} {label}");
+        return if bare.width() <= max { bare } else { super::list::fit_process(&bare, max) };
+    }
+    if let MapNode::Processes(_) = e.node {
+        // `◈ +12 processes ×40` → `◈ +12 processes` → `◈ +12`; a name group
+        // keeps its member count as long as it can.
+        let overflow = e.label.split(' ').next().filter(|_| e.label.starts_with('+')).map(|n| format!("{icon} {n}"));
+        let named = (members > 0).then(|| format!("{icon} {label} ({members})"));
+        for t in [named, Some(format!("{icon} {label}")), overflow].into_iter().flatten() {
+            if t.width() <= max {
+                return t;
+            }
+        }
+        return fit(&full, max);
     }
     if !matches!(e.node, MapNode::Group(_)) {
         return fit(&full, max);
@@ -227,10 +260,11 @@ fn endpoint_label(icon: &str, label: &str, count: &str, max: usize) -> String {
 }
 
 /// Find a free row for a label near (x, y), trying the cell it had before
-/// (`sticky`) first; fall back to the icon alone.
+/// (`sticky`) first; fall back to the short form, then the icon alone.
 #[allow(clippy::too_many_arguments)]
 fn fit_label(
     text: &str,
+    short: Option<&str>,
     icon: &str,
     x: u16,
     y: u16,
@@ -264,7 +298,7 @@ fn fit_label(
         }
         None
     };
-    for candidate in [text, icon] {
+    for candidate in [Some(text), short, Some(icon)].into_iter().flatten() {
         if let Some((x0, row)) = try_place(candidate, taken) {
             taken.push((row, x0, x0 + candidate.width() as u16));
             return (x0, row, candidate.to_string());
@@ -329,7 +363,10 @@ pub fn title(app: &App) -> String {
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.ui.pane == Pane::Map;
-    let block = Block::bordered().title(title(app)).border_style(if focused { app.theme.title() } else { app.theme.dim() });
+    let mut block = Block::bordered().title(title(app)).border_style(if focused { app.theme.title() } else { app.theme.dim() });
+    if !app.ui.legend {
+        block = block.title_bottom(ratatui::text::Line::from(" L legend ").right_aligned());
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     if app.size_class() == SizeClass::Tiny {
@@ -341,17 +378,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (w, h) = (f64::from(inner.width), f64::from(inner.height));
     let to_canvas = |x: u16, y: u16| (f64::from(x - inner.x) + 0.5, h - (f64::from(y - inner.y) + 0.5));
     let center = to_canvas(p.cx, p.cy);
-    let edges: Vec<Edge> = p
-        .nodes
+    let at: rustc_hash::FxHashMap<&MapNode, (f64, f64)> = p.nodes.iter().map(|n| (&n.node, to_canvas(n.x, n.y))).collect();
+    let edges: Vec<Edge> = app
+        .derived
+        .map
+        .links
         .iter()
-        .map(|n| {
-            let style = app.spec.states.get(&n.state).map(|s| s.style);
-            Edge {
-                from: center,
-                to: to_canvas(n.x, n.y),
-                color: style.map_or(Color::Reset, |s| app.theme.ratatui_color(s.color)),
-                style: style.map_or(LineStyle::Solid, |s| s.line),
-            }
+        .filter_map(|l| {
+            let end = |n: &MapNode| if *n == MapNode::Host { Some(center) } else { at.get(n).copied() };
+            let style = app.spec.states.get(&l.state).map(|s| s.style);
+            let color = style.map_or(Color::Reset, |s| app.theme.ratatui_color(s.color));
+            // A serious finding colours its path.
+            let color = match l.mark {
+                Some(m) if m.severity >= crate::model::Severity::High && app.theme.glow => app.theme.severity(m.severity).fg.unwrap_or(color),
+                _ => color,
+            };
+            Some(Edge { from: end(&l.from)?, to: end(&l.to)?, color, style: style.map_or(LineStyle::Solid, |s| s.line) })
         })
         .collect();
     Canvas::default()
@@ -389,5 +431,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if !notes.is_empty() && inner.height > 2 {
         buf.set_stringn(inner.x, inner.bottom() - 1, notes.join(" · "), usize::from(inner.width), app.theme.dim());
+    }
+    if app.ui.legend {
+        super::legend::render(app, inner, buf);
     }
 }

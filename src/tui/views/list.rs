@@ -15,6 +15,7 @@ use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::super::app::App;
+use super::super::derived::container_of;
 use super::super::naming;
 use super::super::state::{Column, Pane};
 use super::super::theme::{age, rate};
@@ -29,24 +30,48 @@ fn width_of(c: Column, process: u16) -> u16 {
         Column::Local | Column::Remote => 21,
         Column::State => 11,
         Column::Age | Column::Severity => 4,
-        Column::Proto | Column::Up | Column::Down => 6,
+        Column::Proto | Column::Up | Column::Down | Column::ProcUp | Column::ProcDown => 6,
+        Column::Container => 16,
     }
 }
 
 /// Most useful first: the first four fit from 80 columns.
-const PRIORITY: [Column; 9] =
-    [Column::Process, Column::Remote, Column::State, Column::Severity, Column::Local, Column::Age, Column::Up, Column::Down, Column::Proto];
+const PRIORITY: [Column; 12] = [
+    Column::Process,
+    Column::Remote,
+    Column::State,
+    Column::Severity,
+    Column::Local,
+    Column::Age,
+    Column::Up,
+    Column::Down,
+    Column::Container,
+    Column::ProcUp,
+    Column::ProcDown,
+    Column::Proto,
+];
 
 /// The columns that fit in `width` (the list's outer width), most useful
 /// first, shown in display order; the sort column is always among them
-/// (it takes the place of the least useful ones when it has to).
-pub fn visible_columns(width: u16, sort: Column, process: u16) -> Vec<Column> {
+/// (it takes the place of the least useful ones when it has to). The
+/// container column only when some row runs in a container or unit.
+pub fn visible_columns(width: u16, sort: Column, process: u16, containers: bool) -> Vec<Column> {
     let inner = width.saturating_sub(2);
     let need = |c: Column| width_of(c, process) + 1;
     let mut left = inner.saturating_sub(need(sort));
     let mut shown = vec![sort];
     for c in PRIORITY {
-        if c != sort && need(c) <= left {
+        if c == Column::Container && !containers {
+            continue;
+        }
+        // A process's rates come after the addresses have room to breathe.
+        // (both or neither: the pair reads as one).
+        let slack = match c {
+            Column::ProcUp if sort != Column::ProcDown => 12 + need(Column::ProcDown),
+            Column::ProcDown if sort != Column::ProcUp => 12 + need(Column::ProcUp) * u16::from(!shown.contains(&Column::ProcUp)),
+            _ => 0,
+        };
+        if c != sort && need(c) + slack <= left {
             left -= need(c);
             shown.push(c);
         }
@@ -68,7 +93,7 @@ fn process_width(app: &App, rows: &[u32]) -> u16 {
 }
 
 /// `name (pid)` in `width` cells: the name is cut, never the pid.
-fn fit_process(label: &str, width: usize) -> String {
+pub fn fit_process(label: &str, width: usize) -> String {
     if label.width() <= width {
         return label.to_string();
     }
@@ -103,7 +128,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let selected = app.selected_row();
     let shown: Vec<u32> = app.derived.rows.iter().skip(app.ui.list_offset).take(height).copied().collect();
     let process = process_width(app, &shown);
-    let columns = visible_columns(area.width, app.ui.sort.column, process);
+    let containers = shown.iter().any(|&r| container_of(&app.snapshot, &app.snapshot.sockets[r as usize]).is_some());
+    let columns = visible_columns(area.width, app.ui.sort.column, process, containers);
     let widths: Vec<Constraint> = columns
         .iter()
         .map(|&c| if matches!(c, Column::Remote | Column::Local) { Constraint::Min(width_of(c, process)) } else { Constraint::Length(width_of(c, process)) })
@@ -138,6 +164,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 row_style = if focused { row_style.add_modifier(Modifier::REVERSED) } else { row_style.add_modifier(Modifier::UNDERLINED) };
             }
             let (up, down) = (rate(sock.send_rate), rate(sock.recv_rate));
+            let owner = sock.owner().and_then(|p| app.derived.rates_of(p));
             let service = naming::service(s, sock);
             let remote_service = naming::service_is_remote(sock);
             let cells: Vec<Cell<'_>> = columns
@@ -151,6 +178,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Column::Age => Cell::from(age(sock.age)),
                     Column::Up => Cell::from(up.clone()),
                     Column::Down => Cell::from(down.clone()),
+                    Column::ProcUp => Cell::from(rate(owner.map(|r| r.up))),
+                    Column::ProcDown => Cell::from(rate(owner.map(|r| r.down))),
+                    Column::Container => {
+                        Cell::from(super::graph::fit(&container_of(s, sock).map_or_else(|| "-".to_string(), |c| escape_control(&c)), width(Column::Container)))
+                    }
                     Column::Severity => Cell::from(sev.clone()).style(mark.map_or(Style::default(), |m| app.theme.severity(m.severity))),
                 })
                 .collect();

@@ -4,8 +4,9 @@
 pub mod detail;
 pub mod events;
 pub mod graph;
-mod help;
-mod list;
+pub mod help;
+mod legend;
+pub mod list;
 pub mod tree;
 
 use std::fmt::Write;
@@ -16,7 +17,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, Widget};
 
 use super::app::App;
-use super::keymap::hints;
 use super::layout::areas;
 use super::state::{MapMode, NoticeKind};
 use super::theme::bytes;
@@ -121,7 +121,7 @@ fn status(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Line::from(Span::styled(format!("filter: {} (press / to fix)", escape_control(e)), app.theme.error()))).render(area, buf);
         return;
     }
-    let keys: Vec<String> = hints().iter().map(|(k, w)| format!("{k} {w}")).collect();
+    let keys: Vec<String> = app.keymap.hints().iter().map(|(k, w)| format!("{k} {w}")).collect();
     let mut text = keys.join(" · ");
     // A notice first, then the hints after it.
     let mut x = area.x;
