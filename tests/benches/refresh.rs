@@ -14,6 +14,12 @@
 //! `SO_LINGER` 0 (no `TIME_WAIT` left behind), exit when their stdin closes or
 //! after 15 minutes, and are reaped by pid.
 //!
+//! Each steady snapshot is also handed to the explorer's `App` (rows, map,
+//! orders derived as in the terminal), so "peak MiB" is what the explorer
+//! holds at that size: the collector's tables, history and owner cache, the
+//! snapshot being built, the one on screen and the explorer's own state.
+//! Run one size alone for its own peak (`-- 50000`).
+//!
 //! "one-shot" is the whole `necromap snapshot --format json` process (the
 //! binary built with this benchmark: start-up, one cold refresh, the JSON
 //! written to /dev/null), beside `ss -tanp`, which also names owners.
@@ -28,6 +34,7 @@ use necromap::collect::{LinuxSource, Source};
 use necromap::model::SnapshotBuilder;
 use necromap::rules::{Engine, IocSet, RuleSet};
 use necromap::spec::Spec;
+use necromap::tui::{App, Options};
 
 #[path = "measure.rs"]
 mod measure;
@@ -139,7 +146,9 @@ fn run_size(n: usize) {
             return;
         }
     };
-    let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let spec = Arc::new(Spec::embedded());
+    let mut builder = SnapshotBuilder::new(spec.clone());
+    let mut explorer: Option<App> = None;
     let info = source.info();
     // Every shipped rule pack runs inside the refresh, as in the app.
     let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
@@ -155,11 +164,16 @@ fn run_size(n: usize) {
     for _ in 0..rounds {
         let t = Instant::now();
         let obs = source.collect().expect("collect");
-        let snap = builder.build(obs, info.clone(), Some(&mut engine));
+        let snap = Arc::new(builder.build(obs, info.clone(), Some(&mut engine)));
         let total = ms(t);
         let tm = snap.timings;
         stages.push([tm.dump_ms, tm.owners_ms, tm.facts_ms, tm.graph_ms, tm.rules_ms, total]);
         seen = snap.sockets.len();
+        // The explorer takes the new snapshot and lets the old one go.
+        match explorer.as_mut() {
+            Some(app) => app.set_snapshot(snap),
+            None => explorer = Some(App::new(spec.clone(), snap, necromap::collector::CollectorStatus::default(), Options::default(), (200, 60))),
+        }
     }
     drop(first);
     let med = |i: usize| median(stages.iter().map(|s| s[i]).collect());
