@@ -23,6 +23,7 @@
 //! The core (collect, model, spec) knows nothing of any front end.
 
 pub mod baseline;
+pub mod both;
 pub mod collect;
 pub mod collector;
 pub mod config;

@@ -7,8 +7,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Modules that are the core: they know no screen and no protocol.
-const CORE: &[&str] =
-    &["terms", "text", "duration", "input", "spec", "model", "names", "collect", "rules", "baseline", "store", "intel", "export", "collector", "config"];
+const CORE: &[&str] = &[
+    "terms",
+    "text",
+    "duration",
+    "both",
+    "input",
+    "spec",
+    "model",
+    "names",
+    "collect",
+    "rules",
+    "baseline",
+    "store",
+    "intel",
+    "export",
+    "collector",
+    "config",
+];
 /// Front ends: peers over the same snapshot.
 const FRONT_ENDS: &[&str] = &["tui", "mcp"];
 
@@ -23,7 +39,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration"].contains(&from) {
+    if ["terms", "text", "duration", "both"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None

@@ -198,12 +198,9 @@ impl ProcFs for RealProcFs {
             return read(fds);
         }
         let (first, second) = fds.split_at(fds.len() / 2);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| read(second));
-            let mut out = read(first);
-            out.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-            out
-        })
+        let (second, mut out) = crate::both::both(|| read(second), || read(first));
+        out.extend(second);
+        out
     }
 
     fn comm(&mut self, pid: u32) -> Option<String> {

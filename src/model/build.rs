@@ -183,18 +183,16 @@ impl SnapshotBuilder {
     fn judge(&self, snapshot: &mut Snapshot, timings: &mut super::health::StageTimings, evaluator: Option<&mut dyn Evaluator>) {
         let t = Instant::now();
         let crowding = Crowding::large(&self.spec);
-        let (graph, map_ms, judged) = std::thread::scope(|scope| {
-            let shared: &Snapshot = snapshot;
-            let map = scope.spawn(move || {
+        let shared: &Snapshot = snapshot;
+        let ((graph, map_ms), judged) = crate::both::both(
+            || {
                 let started = Instant::now();
                 let graph = build_graph(&shared.sockets, None, &shared.endpoints, crowding);
                 (graph, started.elapsed().as_secs_f64() * 1000.0)
-            });
+            },
             // Sorts the findings, then indexes them once for every reader.
-            let judged = evaluator.map(|ev| (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest()));
-            let (graph, map_ms) = map.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (graph, map_ms, judged)
-        });
+            || evaluator.map(|ev| (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest())),
+        );
         snapshot.graph = graph;
         timings.map_ms = map_ms;
         let i = Instant::now();

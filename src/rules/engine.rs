@@ -208,12 +208,9 @@ impl Engine {
             // sorted by the snapshot, so the halves' order does not matter.
             let half = |parity: usize| -> Vec<&LoadedRule> { rules.iter().copied().skip(parity).step_by(2).collect() };
             let (even, odd) = (half(0), half(1));
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| judge(&odd, &Context::new(snapshot, history, ioc, baseline)));
-                let mut out = judge(&even, &ctx);
-                out.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-                out
-            })
+            let (odd, mut out) = crate::both::both(|| judge(&odd, &Context::new(snapshot, history, ioc, baseline)), || judge(&even, &ctx));
+            out.extend(odd);
+            out
         } else {
             judge(&rules, &ctx)
         };
