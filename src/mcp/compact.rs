@@ -14,6 +14,7 @@
 //!   against the schema accepts every pruned answer. Argument schemas keep
 //!   their descriptions: they are what a model reads to call a tool.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
@@ -63,7 +64,7 @@ type Schemas = (Arc<JsonObject>, Option<Arc<JsonObject>>);
 /// The tool with its schemas made compact (see the module docs). Schemas
 /// are computed once per tool name and shared by every session.
 pub fn tool(mut t: Tool) -> Tool {
-    static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Schemas>>> = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<String, Schemas>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Ok(mut cache) = cache.lock() {
         let (input, output) = cache
@@ -81,14 +82,95 @@ pub fn tool(mut t: Tool) -> Tool {
 pub fn input_schema(schema: &JsonObject) -> JsonObject {
     let mut v = Value::Object(schema.clone());
     strip(&mut v, Side::Input, 0);
-    into_object(v)
+    inline_defs(into_object(v))
 }
 
 /// An output schema as described in the module docs.
 pub fn output_schema(schema: &JsonObject) -> JsonObject {
     let mut v = Value::Object(schema.clone());
     strip(&mut v, Side::Output, 0);
-    into_object(v)
+    // A reference inlined as an object can be pruned: required no more.
+    let mut schema = inline_defs(into_object(v));
+    keep_required_unprunable(&mut schema);
+    schema
+}
+
+/// `$defs` made small: a definition used once, or one that only says "an
+/// object" (what [`strip`] leaves of a nested record), is written where it
+/// is used, and one no longer used goes. The schema accepts the same
+/// documents; it is only shorter.
+fn inline_defs(mut root: JsonObject) -> JsonObject {
+    let Some(Value::Object(mut defs)) = root.remove("$defs") else { return root };
+    let mut root = Value::Object(root);
+    let uses = ref_counts(&root, &defs);
+    let inline: HashMap<String, Value> = defs
+        .iter()
+        .filter(|(name, d)| !has_ref(d) && (uses.get(name.as_str()) == Some(&1) || is_plain_object(d)))
+        .map(|(name, d)| (format!("{DEFS}{name}"), d.clone()))
+        .collect();
+    replace_refs(&mut root, &inline);
+    defs.values_mut().for_each(|d| replace_refs(d, &inline));
+    let uses = ref_counts(&root, &defs);
+    defs.retain(|name, _| uses.contains_key(name.as_str()));
+    let mut root = into_object(root);
+    if !defs.is_empty() {
+        root.insert("$defs".into(), Value::Object(defs));
+    }
+    root
+}
+
+const DEFS: &str = "#/$defs/";
+
+/// How often each definition is referred to, from the schema and from the
+/// other definitions.
+fn ref_counts(root: &Value, defs: &Map<String, Value>) -> HashMap<String, usize> {
+    fn walk(v: &Value, uses: &mut HashMap<String, usize>) {
+        match v {
+            Value::Object(obj) => {
+                if let Some(name) = obj.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(DEFS)) {
+                    *uses.entry(name.to_string()).or_default() += 1;
+                }
+                obj.values().for_each(|x| walk(x, uses));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, uses)),
+            _ => {}
+        }
+    }
+    let mut uses = HashMap::new();
+    walk(root, &mut uses);
+    defs.values().for_each(|d| walk(d, &mut uses));
+    uses
+}
+
+fn has_ref(v: &Value) -> bool {
+    match v {
+        Value::Object(obj) => obj.contains_key("$ref") || obj.values().any(has_ref),
+        Value::Array(items) => items.iter().any(has_ref),
+        _ => false,
+    }
+}
+
+fn is_plain_object(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.len() == 1 && o.get("type").is_some_and(|t| t == "object"))
+}
+
+/// Each `$ref` to a definition in `inline` becomes the definition itself,
+/// keeping what the referring schema says beside it (an argument's
+/// description).
+fn replace_refs(v: &mut Value, inline: &HashMap<String, Value>) {
+    match v {
+        Value::Object(obj) => {
+            if let Some(Value::Object(def)) = obj.get("$ref").and_then(Value::as_str).and_then(|r| inline.get(r)).cloned() {
+                obj.remove("$ref");
+                for (k, x) in def {
+                    obj.entry(k).or_insert(x);
+                }
+            }
+            obj.values_mut().for_each(|x| replace_refs(x, inline));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| replace_refs(x, inline)),
+        _ => {}
+    }
 }
 
 fn into_object(v: Value) -> JsonObject {
@@ -267,10 +349,9 @@ mod tests {
                     "n": { "type": "integer" },
                     "s": { "type": "string" },
                     "o": { "type": "integer" },
-                    "r": { "$ref": "#/$defs/Y" }
+                    "r": { "type": "object" }
                 },
-                "required": ["n", "r"],
-                "$defs": { "Y": { "type": "object" } }
+                "required": ["n"]
             })
         );
     }
@@ -291,5 +372,31 @@ mod tests {
             out,
             json!({ "type": "object", "properties": { "limit": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 100 }, "state": { "type": "string" } } })
         );
+    }
+
+    #[test]
+    fn definitions_used_once_or_plain_objects_are_inlined_and_unused_ones_dropped() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "detail": { "$ref": "#/$defs/Detail", "description": "brief or full" },
+                "worst": { "$ref": "#/$defs/Severity" },
+                "least": { "$ref": "#/$defs/Severity" },
+                "items": { "type": "array", "items": { "$ref": "#/$defs/Item" } }
+            },
+            "$defs": {
+                "Detail": { "type": "string", "enum": ["brief", "full"] },
+                "Severity": { "type": "string", "enum": ["low", "high"] },
+                "Item": { "type": "object" },
+                "Unused": { "type": "string", "enum": ["x"] }
+            }
+        });
+        let Value::Object(obj) = schema else { unreachable!() };
+        let out = Value::Object(input_schema(&obj));
+        assert_eq!(out["properties"]["detail"], json!({ "type": "string", "enum": ["brief", "full"], "description": "brief or full" }));
+        assert_eq!(out["properties"]["items"]["items"], json!({ "type": "object" }));
+        // Used twice: stays a reference, and its definition stays.
+        assert_eq!(out["properties"]["worst"], json!({ "$ref": "#/$defs/Severity" }));
+        assert_eq!(out["$defs"], json!({ "Severity": { "type": "string", "enum": ["low", "high"] } }));
     }
 }
