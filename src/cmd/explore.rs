@@ -49,6 +49,7 @@ pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
             look: super::look::of(config),
             bell: config.bell.value,
             keymap: necromap::tui::keymap::Keymap::with_overrides(&config.keys.value),
+            ..necromap::tui::Options::default()
         },
     )?;
     drop(beside);

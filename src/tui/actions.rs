@@ -181,7 +181,7 @@ impl App {
             self.ui.map_mode = MapMode::Graph;
             self.ui.focus = None;
             self.ui.map_selected = node.clone();
-            self.rederive();
+            self.rederive_now();
             if self.ui.map_selected == node {
                 return;
             }
@@ -199,7 +199,7 @@ impl App {
                 self.set_filter("");
             }
             self.ui.list_selected = Some(key);
-            self.rederive();
+            self.rederive_now();
             self.ensure_visible();
         }
     }

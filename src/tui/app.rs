@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::derived::Derived;
+use super::derived::{Derived, process_rates};
+use super::deriving::{Answer, Deriver, Request, Timings};
 use super::keymap::Keymap;
 use super::layout::{Areas, areas};
 use super::outgoing::Outgoing;
@@ -42,12 +43,36 @@ pub struct Options {
     pub bell: bool,
     /// The keys, with the config's `[keys]` rebindings.
     pub keymap: Keymap,
+    /// From this many sockets the loop derives rows, map and tree on its
+    /// own thread (see [`deriving`](super::deriving)); below, on the loop.
+    pub background_from: usize,
 }
+
+/// See [`Options::background_from`]: about 3 ms of deriving on the loop.
+pub const BACKGROUND_FROM: usize = 10_000;
 
 impl Default for Options {
     fn default() -> Self {
-        Self { plain: false, initial_view: None, mcp_note: None, look: super::theme::Look::default(), bell: true, keymap: Keymap::default() }
+        Self {
+            plain: false,
+            initial_view: None,
+            mcp_note: None,
+            look: super::theme::Look::default(),
+            bell: true,
+            keymap: Keymap::default(),
+            background_from: BACKGROUND_FROM,
+        }
     }
+}
+
+/// A derivation asked of the thread and not yet shown.
+#[derive(Debug)]
+struct Waiting {
+    seq: u64,
+    /// The snapshot it derives from (newer than the shown one after a refresh).
+    snapshot: Arc<Snapshot>,
+    /// When the oldest unanswered request went out.
+    since: std::time::Instant,
 }
 
 /// Samples kept for the activity sparkline.
@@ -84,7 +109,13 @@ pub struct App {
     pub outbox: Vec<Outgoing>,
     /// Recent rates per process, for the detail's sparkline.
     pub traffic: super::traffic::TrafficHistory,
+    /// How long derivations on the thread took to reach the screen.
+    pub derive_timings: Timings,
     pub(super) class: SizeClass,
+    deriver: Option<Deriver>,
+    background_from: usize,
+    waiting: Option<Waiting>,
+    seq: u64,
 }
 
 impl App {
@@ -108,7 +139,12 @@ impl App {
             phase: 0,
             quit: false,
             dirty: true,
+            derive_timings: Timings::default(),
             class,
+            deriver: None,
+            background_from: options.background_from,
+            waiting: None,
+            seq: 0,
         };
         app.ui.view = options.initial_view.unwrap_or(0);
         app.take_snapshot(snapshot, false);
@@ -132,6 +168,18 @@ impl App {
     /// `announce`: tell of critical and high findings the previous
     /// snapshot did not have (not for the first one).
     fn take_snapshot(&mut self, snapshot: Arc<Snapshot>, announce: bool) {
+        if self.deriver.is_some() && (self.waiting.is_some() || snapshot.sockets.len() >= self.background_from) {
+            self.ask(snapshot);
+            return;
+        }
+        let rates = process_rates(&snapshot);
+        self.admit(snapshot, rates, announce);
+        self.derive_here(true);
+    }
+
+    /// Make `snapshot` the shown one, with what goes with each refresh:
+    /// the activity sample, notices of new findings, the traffic history.
+    fn admit(&mut self, snapshot: Arc<Snapshot>, rates: super::derived::ProcessRates, announce: bool) {
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
             // The known rates (a socket's first sighting and UDP have none).
             let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate.unwrap_or(0) + s.recv_rate.unwrap_or(0)).sum();
@@ -143,13 +191,11 @@ impl App {
         if announce && snapshot.generation != self.snapshot.generation {
             self.announce_new_findings(&snapshot);
         }
-        let rates = super::derived::process_rates(&snapshot);
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
             self.traffic.push(&rates);
         }
         self.derived.rates = rates;
         self.snapshot = snapshot;
-        self.rederive_with(true);
     }
 
     pub fn set_status(&mut self, status: CollectorStatus) {
@@ -159,18 +205,111 @@ impl App {
         }
     }
 
-    pub(super) fn rederive(&mut self) {
-        self.rederive_with(false);
+    /// Derive on a thread of its own from now on, for snapshots of
+    /// [`Options::background_from`] sockets or more; answers come on the
+    /// receiver and go to [`App::apply`]. Without this (the app alone, as
+    /// tests drive it) everything is derived at once.
+    pub fn derive_in_background(&mut self) -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<Answer>> {
+        let (deriver, answers) = Deriver::start()?;
+        self.deriver = Some(deriver);
+        Ok(answers)
     }
 
-    /// Recompute what the views need; `new_refresh`: a new snapshot (the
-    /// placement memory ages gone nodes only then).
-    fn rederive_with(&mut self, new_refresh: bool) {
+    /// Stop deriving on the thread (it ends); what is waiting is derived here.
+    pub fn derive_here_from_now(&mut self) {
+        self.deriver = None;
+        if self.waiting.is_some() {
+            self.rederive_now();
+        }
+    }
+
+    /// Whether a derivation is on its way (the banner says `updating…`).
+    pub fn deriving(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// The UI state changed what the views show: derive again, on the
+    /// thread when the snapshot is large.
+    pub(super) fn rederive(&mut self) {
+        let newest = self.waiting.as_ref().map_or_else(|| self.snapshot.clone(), |w| w.snapshot.clone());
+        if self.deriver.is_some() && (self.waiting.is_some() || newest.sockets.len() >= self.background_from) {
+            self.ask(newest);
+        } else {
+            self.derive_here(false);
+        }
+    }
+
+    /// Derive now, here, for an action that reads the result at once;
+    /// a snapshot still waiting to be derived is taken first.
+    pub(super) fn rederive_now(&mut self) {
+        if let Some(w) = self.waiting.take()
+            && !Arc::ptr_eq(&w.snapshot, &self.snapshot)
+        {
+            let rates = process_rates(&w.snapshot);
+            self.admit(w.snapshot, rates, true);
+            self.derive_here(true);
+            return;
+        }
+        self.derive_here(false);
+    }
+
+    /// Hand the derivation for `snapshot` and the current UI state to the thread.
+    fn ask(&mut self, snapshot: Arc<Snapshot>) {
+        let Some(deriver) = &self.deriver else { return };
+        let same = Arc::ptr_eq(&snapshot, &self.snapshot);
+        self.seq += 1;
+        let request = Request {
+            seq: self.seq,
+            snapshot: snapshot.clone(),
+            spec: self.spec.clone(),
+            ui: self.ui.for_deriving(),
+            class: self.class,
+            rates: same.then(|| self.derived.rates.clone()),
+            previous: same.then(|| self.derived.clone()),
+        };
+        if deriver.ask(request) {
+            let since = self.waiting.as_ref().map_or_else(std::time::Instant::now, |w| w.since);
+            self.waiting = Some(Waiting { seq: self.seq, snapshot, since });
+            self.dirty = true;
+        } else {
+            // The thread is gone: derive here from now on.
+            self.deriver = None;
+            self.waiting = Some(Waiting { seq: self.seq, snapshot, since: std::time::Instant::now() });
+            self.rederive_now();
+        }
+    }
+
+    /// A derivation from the thread: shown when it answers the latest
+    /// request (an older one is dropped: a newer answer is on its way).
+    pub fn take_derived(&mut self, answer: Answer) {
+        let Some(w) = &self.waiting else { return };
+        if answer.seq != w.seq {
+            return;
+        }
+        let since = w.since;
+        self.waiting = None;
+        let new_refresh = !Arc::ptr_eq(&answer.snapshot, &self.snapshot);
+        if new_refresh {
+            self.admit(answer.snapshot, answer.derived.rates.clone(), true);
+        }
+        self.derived = answer.derived;
+        self.settle(new_refresh);
+        self.derive_timings.record(since);
+    }
+
+    /// Recompute what the views need, here; `new_refresh`: a new snapshot
+    /// (the placement memory ages gone nodes only then).
+    fn derive_here(&mut self, new_refresh: bool) {
         let previous = std::mem::take(&mut self.derived);
         let rates = previous.rates.clone();
         // A new snapshot recomputes everything; a key reuses what it leaves as it was.
         let previous = (!new_refresh).then_some(previous);
         self.derived = Derived::compute_from(&self.snapshot, &self.spec, &self.ui, self.class, rates, previous);
+        self.settle(new_refresh);
+    }
+
+    /// After new derived parts: placements, selections, a redraw.
+    fn settle(&mut self, new_refresh: bool) {
         self.remember_places(new_refresh);
         self.keep_selection();
         self.dirty = true;

@@ -4,6 +4,7 @@
 //! modes). Socket marks are read from the snapshot's fact index.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -87,16 +88,19 @@ pub struct TreeIndex {
     pub by_container: BTreeMap<String, Vec<Pid>>,
 }
 
+/// Cheap to clone (each part is shared): the explorer hands a copy to the
+/// thread that derives the next one (see `deriving`) while it keeps
+/// drawing this one.
 #[derive(Debug, Clone, Default)]
 pub struct Derived {
     /// Indices of the sockets shown, in list order.
-    pub rows: Vec<u32>,
-    pub map: MapModel,
-    pub tree: TreeIndex,
+    pub rows: Arc<Vec<u32>>,
+    pub map: Arc<MapModel>,
+    pub tree: Arc<TreeIndex>,
     /// Marks per map node, for glows.
-    pub node_marks: FxHashMap<MapNode, Mark>,
+    pub node_marks: Arc<FxHashMap<MapNode, Mark>>,
     /// The map's graph when it is not the snapshot's own (see [`map_graph`]).
-    pub graph: Option<NetGraph>,
+    pub graph: Option<Arc<NetGraph>>,
     /// Rates per process, summed once per snapshot.
     pub rates: ProcessRates,
     /// What the rows and the map were computed for, so a change that
@@ -131,7 +135,7 @@ pub struct Rates {
 }
 
 /// Rates per process.
-pub type ProcessRates = std::sync::Arc<FxHashMap<Pid, Rates>>;
+pub type ProcessRates = Arc<FxHashMap<Pid, Rates>>;
 
 /// Sum the sockets' rates per owner, in one pass over the sockets (a
 /// socket several processes share counts for each). A process with no
@@ -148,7 +152,7 @@ pub fn process_rates(snapshot: &Snapshot) -> ProcessRates {
             r.down += s.recv_rate.unwrap_or(0);
         }
     }
-    std::sync::Arc::new(out)
+    Arc::new(out)
 }
 
 impl Derived {
@@ -164,7 +168,7 @@ impl Derived {
 
     /// The graph the map draws.
     pub fn map_graph<'a>(&'a self, snapshot: &'a Snapshot) -> &'a NetGraph {
-        self.graph.as_ref().unwrap_or(&snapshot.graph)
+        self.graph.as_deref().unwrap_or(&snapshot.graph)
     }
 }
 
@@ -669,24 +673,24 @@ impl Derived {
             },
             None => (None, None),
         };
-        let rows = old_rows.unwrap_or_else(|| rows(snapshot, spec, ui, &rates));
+        let rows = old_rows.unwrap_or_else(|| Arc::new(rows(snapshot, spec, ui, &rates)));
         let (map, graph, node_marks) = old_map.unwrap_or_else(|| {
             let node_marks = node_marks(snapshot);
-            let graph = map_graph(snapshot, spec, ui.focus, &rows, class);
-            let map = map_model(snapshot, spec, graph.as_ref().unwrap_or(&snapshot.graph), class, ui.focus, &node_marks);
-            (map, graph, node_marks)
+            let graph = map_graph(snapshot, spec, ui.focus, &rows, class).map(Arc::new);
+            let map = map_model(snapshot, spec, graph.as_deref().unwrap_or(&snapshot.graph), class, ui.focus, &node_marks);
+            (Arc::new(map), graph, Arc::new(node_marks))
         });
-        let drawn = graph.as_ref().unwrap_or(&snapshot.graph);
+        let drawn = graph.as_deref().unwrap_or(&snapshot.graph);
         // The tree is drawn only in the tree modes; it lists every row,
         // focused or not, so its graph is the rows'.
-        let tree = match (ui.map_mode, ui.focus) {
+        let tree = Arc::new(match (ui.map_mode, ui.focus) {
             (MapMode::Graph, _) => TreeIndex::default(),
             (_, Some(_)) => {
                 let unfocused = map_graph(snapshot, spec, None, &rows, class);
                 tree_index(snapshot, unfocused.as_ref().unwrap_or(&snapshot.graph), &rows)
             }
             (_, None) => tree_index(snapshot, drawn, &rows),
-        };
+        });
         Self { rows, map, tree, node_marks, graph, rates, made_for: Some((rows_for, map_for)) }
     }
 }

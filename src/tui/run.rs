@@ -66,7 +66,9 @@ where
     let mut last_draw = Instant::now() - FRAME_GAP;
     let mut snapshots_open = true;
     let mut status_open = true;
-    loop {
+    // Large snapshots are derived on a thread of their own (see `deriving`).
+    let mut answers = app.derive_in_background()?;
+    let result = 'run: loop {
         if !app.outbox.is_empty() {
             outgoing::write_all(out, std::mem::take(&mut app.outbox))?;
         }
@@ -76,7 +78,7 @@ where
             last_draw = Instant::now();
         }
         if app.quit {
-            return Ok(());
+            break 'run Ok(());
         }
         let redraw_at = last_draw + FRAME_GAP;
         tokio::select! {
@@ -86,16 +88,24 @@ where
                         send(links.commands.as_ref(), effect);
                     }
                 }
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => break 'run Err(e),
                 None => {
-                    // Input closed (a test's key script ended): draw the last state and stop.
+                    // Input closed (a test's key script ended): wait for
+                    // what is being derived, draw the last state and stop.
+                    while app.deriving() {
+                        match answers.recv().await {
+                            Some(answer) => app.take_derived(answer),
+                            None => app.derive_here_from_now(),
+                        }
+                    }
                     outgoing::write_all(out, std::mem::take(&mut app.outbox))?;
                     if app.dirty {
                         terminal.draw(|f| views::render(app, f.area(), f.buffer_mut())).map_err(io::Error::other)?;
                     }
-                    return Ok(());
+                    break 'run Ok(());
                 }
             },
+            Some(answer) = answers.recv() => app.take_derived(answer),
             changed = links.snapshots.changed(), if snapshots_open => match changed {
                 Ok(()) => {
                     let snap = links.snapshots.borrow_and_update().clone();
@@ -115,5 +125,8 @@ where
             },
             () = tokio::time::sleep_until(redraw_at), if app.dirty => {}
         }
-    }
+    };
+    // The thread ends with its channel; later changes are derived here.
+    app.derive_here_from_now();
+    result
 }

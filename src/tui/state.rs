@@ -170,6 +170,23 @@ pub struct UiState {
     pub notice: Option<Notice>,
 }
 
+impl UiState {
+    /// What derivation reads of the UI state (view, filter, sort, focus,
+    /// map mode), the rest at its defaults: for the deriving thread.
+    #[must_use]
+    pub fn for_deriving(&self) -> Self {
+        Self {
+            map_mode: self.map_mode,
+            focus: self.focus,
+            sort: self.sort,
+            filter_text: self.filter_text.clone(),
+            filter: self.filter.clone(),
+            view: self.view,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for UiState {
     fn default() -> Self {
         Self {

@@ -67,6 +67,9 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if app.status.finished {
         parts.push("replay ended".into());
     }
+    if app.deriving() {
+        parts.push("updating…".into());
+    }
     if let Some(e) = &app.status.last_error {
         parts.push(format!("refresh failed: {}", escape_control(e)));
     }

@@ -1,0 +1,105 @@
+//! Deriving off the key path: the same key scripts give the same rows,
+//! map and screen whether the explorer derives on its loop or on its
+//! thread (forced here with `background_from: 0` on the small demo host),
+//! and a snapshot derived on the thread is shown with its own rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode};
+use necromap::model::Snapshot;
+use necromap::spec::Spec;
+use necromap::tui::{App, Links, Options, run_app};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::watch;
+
+mod tui_common;
+use tui_common::{demo, draw, key, status};
+
+fn app_with(background_from: usize, size: (u16, u16)) -> App {
+    App::new(Arc::new(Spec::embedded()), demo(), status(), Options { background_from, ..Options::default() }, size)
+}
+
+async fn script(mut a: App, events: Vec<Event>) -> App {
+    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
+    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
+    let (_ttx, status) = watch::channel(a.status.clone());
+    let input = futures_util::stream::iter(events.into_iter().map(Ok));
+    run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");
+    a
+}
+
+fn selection_on_screen(a: &App) -> bool {
+    let height = usize::from(a.areas().list.height.saturating_sub(3)).max(1);
+    a.selected_row().is_some_and(|i| i >= a.ui.list_offset && i < a.ui.list_offset + height)
+}
+
+fn chars(s: &str) -> Vec<Event> {
+    s.chars().map(|c| key(KeyCode::Char(c))).collect()
+}
+
+/// Sorts, views, a filter, focus and the tree: every key that derives.
+fn scripts() -> Vec<Vec<Event>> {
+    let mut filtered = chars("/");
+    filtered.extend(chars("port:443"));
+    filtered.push(key(KeyCode::Enter));
+    filtered.extend(chars("jj"));
+    vec![chars("s"), chars("ssS"), chars("v"), chars("vvj"), filtered, chars("p"), chars("tj"), chars("sjjvsk")]
+}
+
+#[tokio::test]
+async fn the_thread_derives_what_the_loop_derives() {
+    for size in [(120, 40), (80, 24)] {
+        for keys in scripts() {
+            let here = script(app_with(usize::MAX, size), keys.clone()).await;
+            let there = script(app_with(0, size), keys.clone()).await;
+            assert!(!there.deriving(), "the loop waited for the last derivation before it stopped");
+            assert!(!there.derive_timings.ms.is_empty(), "the thread derived ({} keys)", keys.len());
+            assert!(here.derive_timings.ms.is_empty(), "the loop derived itself");
+            assert_eq!(here.derived.rows, there.derived.rows, "{size:?} {keys:?}: the same rows");
+            assert_eq!(here.derived.map, there.derived.map, "{size:?} {keys:?}: the same map");
+            assert_eq!(here.ui.list_selected, there.ui.list_selected, "{size:?} {keys:?}: the same selection");
+            // How far the list scrolled depends on the steps between (the
+            // thread skips those a newer key made stale); the selection is
+            // on screen either way, and one derivation gives one screen.
+            assert!(selection_on_screen(&there), "{size:?} {keys:?}: the selection is on screen");
+            if keys.len() == 1 {
+                assert_eq!(draw(&here).backend().to_string(), draw(&there).backend().to_string(), "{size:?} {keys:?}: the same screen");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_derived_on_the_thread_is_shown_with_its_own_rows() {
+    let mut a = app_with(0, (120, 40));
+    let first = a.snapshot.clone();
+    // The next refresh: fewer sockets (the last few closed), a new generation.
+    let mut next: Snapshot = (*first).clone();
+    next.generation = first.generation + 1;
+    let keep = next.sockets.len() - 3;
+    let spec = Spec::embedded();
+    let mut i = 0;
+    next.retain_sockets(&spec, |_| {
+        i += 1;
+        i <= keep
+    });
+    let next = Arc::new(next);
+    let mut answers = a.derive_in_background().expect("thread");
+    a.set_snapshot(next.clone());
+    // Until the answer comes, the old snapshot is shown with its own rows.
+    assert!(a.deriving());
+    assert!(draw(&a).backend().to_string().contains("updating…"), "the banner says so");
+    assert_eq!(a.snapshot.generation, first.generation);
+    assert_eq!(a.derived.rows.len(), first.sockets.len());
+    let answer = tokio::time::timeout(Duration::from_secs(30), answers.recv()).await.expect("answered in time").expect("an answer");
+    a.take_derived(answer);
+    assert_eq!(a.snapshot.generation, next.generation, "the new snapshot is shown");
+    assert_eq!(a.derived.rows.len(), next.sockets.len(), "its rows are its own");
+    assert!(a.derived.rows.iter().all(|&r| (r as usize) < next.sockets.len()), "no row points past its sockets");
+    assert!(!a.deriving());
+    assert!(!draw(&a).backend().to_string().contains("updating…"));
+    assert_eq!(a.derive_timings.ms.len(), 1);
+}
