@@ -73,6 +73,8 @@ struct Waiting {
     snapshot: Arc<Snapshot>,
     /// When the oldest unanswered request went out.
     since: std::time::Instant,
+    /// A key asked for it (not only a refresh): the banner says so.
+    by_key: bool,
 }
 
 /// Samples kept for the activity sparkline.
@@ -169,7 +171,7 @@ impl App {
     /// snapshot did not have (not for the first one).
     fn take_snapshot(&mut self, snapshot: Arc<Snapshot>, announce: bool) {
         if self.deriver.is_some() && (self.waiting.is_some() || snapshot.sockets.len() >= self.background_from) {
-            self.ask(snapshot);
+            self.ask(snapshot, false);
             return;
         }
         let rates = process_rates(&snapshot);
@@ -223,9 +225,16 @@ impl App {
         }
     }
 
-    /// Whether a derivation is on its way (the banner says `updating…`).
+    /// Whether a derivation is on its way.
     pub fn deriving(&self) -> bool {
         self.waiting.is_some()
+    }
+
+    /// Whether one a key asked for is on its way: the banner says
+    /// `updating…` (a refresh derived meanwhile goes unsaid, or the word
+    /// would blink with every refresh).
+    pub fn updating(&self) -> bool {
+        self.waiting.as_ref().is_some_and(|w| w.by_key)
     }
 
     /// The UI state changed what the views show: derive again, on the
@@ -233,7 +242,7 @@ impl App {
     pub(super) fn rederive(&mut self) {
         let newest = self.waiting.as_ref().map_or_else(|| self.snapshot.clone(), |w| w.snapshot.clone());
         if self.deriver.is_some() && (self.waiting.is_some() || newest.sockets.len() >= self.background_from) {
-            self.ask(newest);
+            self.ask(newest, true);
         } else {
             self.derive_here(false);
         }
@@ -254,7 +263,7 @@ impl App {
     }
 
     /// Hand the derivation for `snapshot` and the current UI state to the thread.
-    fn ask(&mut self, snapshot: Arc<Snapshot>) {
+    fn ask(&mut self, snapshot: Arc<Snapshot>, by_key: bool) {
         let Some(deriver) = &self.deriver else { return };
         let same = Arc::ptr_eq(&snapshot, &self.snapshot);
         self.seq += 1;
@@ -269,12 +278,13 @@ impl App {
         };
         if deriver.ask(request) {
             let since = self.waiting.as_ref().map_or_else(std::time::Instant::now, |w| w.since);
-            self.waiting = Some(Waiting { seq: self.seq, snapshot, since });
+            let by_key = by_key || self.waiting.as_ref().is_some_and(|w| w.by_key);
+            self.waiting = Some(Waiting { seq: self.seq, snapshot, since, by_key });
             self.dirty = true;
         } else {
             // The thread is gone: derive here from now on.
             self.deriver = None;
-            self.waiting = Some(Waiting { seq: self.seq, snapshot, since: std::time::Instant::now() });
+            self.waiting = Some(Waiting { seq: self.seq, snapshot, since: std::time::Instant::now(), by_key });
             self.rederive_now();
         }
     }

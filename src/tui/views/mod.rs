@@ -67,7 +67,7 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if app.status.finished {
         parts.push("replay ended".into());
     }
-    if app.deriving() {
+    if app.updating() {
         parts.push("updating…".into());
     }
     if let Some(e) = &app.status.last_error {
