@@ -1,0 +1,1 @@
+//! Fleet rules: patterns only visible across hosts. Placeholder filled below.
