@@ -22,6 +22,7 @@
 pub mod batch;
 pub mod conn;
 pub mod edges;
+pub mod view;
 pub mod migrate;
 pub mod outbox;
 pub mod partitions;

@@ -6,6 +6,7 @@ mod actions;
 pub mod app;
 mod commands;
 pub mod derived;
+pub mod fleet_view;
 mod input;
 pub mod keymap;
 pub mod layout;
