@@ -229,7 +229,9 @@ impl Differ {
         let mut now: FxHashMap<SocketKey, SocketRow> = FxHashMap::default();
         now.reserve(snap.sockets.len());
         let mut owners: BTreeSet<u32> = BTreeSet::new();
-        for s in &snap.sockets {
+        // A socket in TIME_WAIT or CLOSE keeps its cookie but is over: it
+        // counts as closed (its owner let go of it).
+        for s in snap.sockets.iter().filter(|s| !matches!(s.state(), SocketState::TimeWait | SocketState::Close)) {
             let key = s.key();
             let row = match self.sockets.remove(&key) {
                 Some(old) => old,
@@ -246,6 +248,7 @@ impl Differ {
         // What was open and is gone.
         let mut gone: Vec<(SocketKey, SocketRow)> = self.sockets.drain().collect();
         gone.sort_by_key(|(k, _)| *k);
+        let sent_closed: BTreeSet<SocketKey> = gone.iter().map(|(k, _)| *k).collect();
         for (key, row) in gone {
             let end = closed.get(&key);
             let tcp = end.and_then(|c| c.socket.tcp);
@@ -258,7 +261,7 @@ impl Differ {
             });
         }
         // Connections too short for a refresh: opened and closed at once.
-        for c in snap.closed.iter().filter(|c| !c.seen_in_dump && !now.contains_key(&c.key())) {
+        for c in snap.closed.iter().filter(|c| !c.seen_in_dump && !now.contains_key(&c.key()) && !sent_closed.contains(&c.key())) {
             let process = c.pid.and_then(|p| snap.processes.get(&p));
             let row = SocketRow {
                 id: c.key().to_string(),
@@ -352,5 +355,71 @@ impl Differ {
             }
         }
         batch.alerts.sort_by_key(|a| a.at_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(sockets: &[(u64, SocketState, u16)]) -> Snapshot {
+        let mut snap = Snapshot::empty(crate::model::SourceInfo {
+            kind: crate::model::SourceKind::Replay,
+            host: "h".into(),
+            detail: String::new(),
+        });
+        snap.generation = 1;
+        snap.sockets = sockets
+            .iter()
+            .map(|&(cookie, state, port)| Socket {
+                raw: crate::model::RawSocket {
+                    key: SocketKey { protocol: Protocol::Tcp, cookie },
+                    state,
+                    local: "10.0.0.1:40000".parse().expect("addr"),
+                    remote: std::net::SocketAddr::new("10.0.0.2".parse().expect("ip"), port),
+                    inode: 0,
+                    uid: 0,
+                    owners: Default::default(),
+                    tcp: None,
+                    recv_queue: 0,
+                    send_queue: 0,
+                    netns: None,
+                },
+                direction: Direction::Outbound,
+                listener: None,
+                zone: crate::model::Zone::Private,
+                first_seen_ms: 0,
+                age: None,
+                send_rate: None,
+                recv_rate: None,
+            })
+            .collect();
+        snap
+    }
+
+    fn kinds(b: &Batch) -> Vec<(EventKind, u16)> {
+        b.events.iter().map(|e| (e.kind, e.socket.remote.port())).collect()
+    }
+
+    #[test]
+    fn opens_and_closes_are_sent_once_and_time_wait_is_a_close() {
+        let mut d = Differ::default();
+        let first = d.next(&snapshot(&[(1, SocketState::Established, 80)]), "h");
+        assert!(first.resync);
+        assert_eq!(kinds(&first), vec![(EventKind::Opened, 80)]);
+        assert_eq!(first.addresses, Some(vec!["10.0.0.1".parse().expect("ip")]));
+        let same = d.next(&snapshot(&[(1, SocketState::Established, 80)]), "h");
+        assert!(same.is_empty(), "nothing changed: {same:?}");
+        let more = d.next(&snapshot(&[(1, SocketState::Established, 80), (2, SocketState::Established, 443)]), "h");
+        assert_eq!(kinds(&more), vec![(EventKind::Opened, 443)]);
+        // The first goes to TIME_WAIT (same cookie): closed, once.
+        let tw = d.next(&snapshot(&[(1, SocketState::TimeWait, 80), (2, SocketState::Established, 443)]), "h");
+        assert_eq!(kinds(&tw), vec![(EventKind::Closed, 80)]);
+        let still = d.next(&snapshot(&[(1, SocketState::TimeWait, 80), (2, SocketState::Established, 443)]), "h");
+        assert!(still.events.is_empty(), "{still:?}");
+        let gone = d.next(&snapshot(&[]), "h");
+        assert_eq!(kinds(&gone), vec![(EventKind::Closed, 443)]);
+        d.reset();
+        assert!(d.next(&snapshot(&[(3, SocketState::Established, 22)]), "h").resync, "after a reset the next batch is a resync");
     }
 }
