@@ -226,11 +226,22 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
 
     let db = pg.client().await;
     let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: Some(PORT), window: Duration::from_secs(600), limit: 10 };
-    let edge = until(Duration::from_secs(90), "the host-to-host edge in PostgreSQL", async || {
-        let edges = necromap::fleet::edges::fleet_edges(&db, &filter).await.ok()?;
-        edges.into_iter().find(|e| e.from.pid == Some(client.pid().0 as i32))
-    })
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let edge = loop {
+        let edges = necromap::fleet::edges::fleet_edges(&db, &filter).await.unwrap_or_default();
+        if let Some(e) = edges.iter().find(|e| e.from.pid == Some(client.pid().0 as i32)) {
+            break e.clone();
+        }
+        if Instant::now() > deadline {
+            let rows = db
+                .query("SELECT host_id || ' ' || kind || ' ' || direction || ' ' || state || ' ' || host(local_ip) || ':' || local_port || ' ' || host(remote_ip) || ':' || remote_port || ' ' || coalesce(pid::text, '-') || ' ' || coalesce(comm, '-') FROM socket_events ORDER BY at", &[])
+                .await
+                .expect("events");
+            let rows: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            panic!("no edge from the client (pid {}, server pid {}) after 90 s; edges: {edges:?}\nevents:\n{}\n{}", client.pid().0, server.pid().0, rows.join("\n"), logs());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert_eq!((edge.from.host.as_str(), edge.to.host.as_str()), ("host-a", "host-b"), "{edge:?}");
     assert_eq!(edge.to.pid, Some(server.pid().0 as i32), "the server's process is the edge's other end: {edge:?}");
     assert_eq!((edge.from.process.as_deref(), edge.to.process.as_deref()), (Some("python3"), Some("python3")));

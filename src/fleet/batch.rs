@@ -25,6 +25,9 @@ use crate::terms::Severity;
 
 /// Longest process name, path or command line sent.
 const TEXT_MAX: usize = 512;
+/// Refreshes a new socket with an inode but no owner yet waits for one
+/// (the owner map can lag a refresh behind the dump).
+const OWNER_WAIT: u8 = 3;
 /// How often a continuing finding's last-seen time is sent.
 const FINDING_REFRESH_MS: i64 = 60_000;
 
@@ -161,6 +164,8 @@ impl Batch {
 #[derive(Debug, Default)]
 pub struct Differ {
     sockets: FxHashMap<SocketKey, SocketRow>,
+    /// New sockets waiting for their owner: refreshes waited, the row.
+    pending: FxHashMap<SocketKey, (u8, SocketRow)>,
     /// Finding id → (first seen, last seen, last seen as sent).
     findings: FxHashMap<String, (FindingRow, i64)>,
     addresses: BTreeSet<IpAddr>,
@@ -237,6 +242,11 @@ impl Differ {
                 Some(old) => old,
                 None => {
                     let row = row_of(snap, s);
+                    let waited = self.pending.remove(&key).map_or(0, |(n, _)| n);
+                    if row.pid.is_none() && s.raw.inode != 0 && waited < OWNER_WAIT {
+                        self.pending.insert(key, (waited + 1, row));
+                        continue;
+                    }
                     owners.extend(row.pid);
                     batch.events.push(SocketEvent { at_ms: at, kind: EventKind::Opened, socket: row.clone(), bytes_sent: None, bytes_received: None });
                     row
@@ -248,6 +258,22 @@ impl Differ {
         // What was open and is gone.
         let mut gone: Vec<(SocketKey, SocketRow)> = self.sockets.drain().collect();
         gone.sort_by_key(|(k, _)| *k);
+        // Sockets that ended while waiting for their owner: opened and closed.
+        let mut ended: Vec<(SocketKey, SocketRow)> = Vec::new();
+        let present: rustc_hash::FxHashSet<SocketKey> =
+            snap.sockets.iter().filter(|s| !matches!(s.state(), SocketState::TimeWait | SocketState::Close)).map(Socket::key).collect();
+        self.pending.retain(|k, (_, row)| {
+            let keep = present.contains(k);
+            if !keep {
+                ended.push((*k, row.clone()));
+            }
+            keep
+        });
+        ended.sort_by_key(|(k, _)| *k);
+        for (_, row) in &ended {
+            batch.events.push(SocketEvent { at_ms: at, kind: EventKind::Opened, socket: row.clone(), bytes_sent: None, bytes_received: None });
+        }
+        gone.extend(ended);
         let sent_closed: BTreeSet<SocketKey> = gone.iter().map(|(k, _)| *k).collect();
         for (key, row) in gone {
             let end = closed.get(&key);
@@ -421,5 +447,32 @@ mod tests {
         assert_eq!(kinds(&gone), vec![(EventKind::Closed, 443)]);
         d.reset();
         assert!(d.next(&snapshot(&[(3, SocketState::Established, 22)]), "h").resync, "after a reset the next batch is a resync");
+    }
+
+    #[test]
+    fn a_new_socket_waits_a_little_for_its_owner_and_is_never_lost() {
+        let mut d = Differ::default();
+        let with_inode = |cookie: u64| {
+            let mut s = snapshot(&[(cookie, SocketState::Established, 80)]);
+            s.sockets[0].raw.inode = 42;
+            s
+        };
+        assert!(d.next(&with_inode(1), "h").events.is_empty(), "no owner yet: it waits");
+        let mut owned = with_inode(1);
+        owned.sockets[0].raw.owners = crate::model::Owners::from(vec![crate::model::Pid(7)]);
+        let b = d.next(&owned, "h");
+        assert_eq!(kinds(&b), vec![(EventKind::Opened, 80)]);
+        assert_eq!(b.events[0].socket.pid, Some(7));
+        // One that never gets an owner is sent after the wait…
+        for _ in 0..OWNER_WAIT {
+            assert!(d.next(&with_inode(2), "h").events.iter().all(|e| e.socket.id != "tcp:0000000000000002"));
+        }
+        let late = d.next(&with_inode(2), "h");
+        assert!(late.events.iter().any(|e| e.kind == EventKind::Opened && e.socket.id == "tcp:0000000000000002"), "{late:?}");
+        // …and one that ends while waiting is sent opened and closed.
+        assert!(d.next(&with_inode(3), "h").events.iter().all(|e| e.socket.id != "tcp:0000000000000003"));
+        let ended = d.next(&snapshot(&[]), "h");
+        let three: Vec<EventKind> = ended.events.iter().filter(|e| e.socket.id == "tcp:0000000000000003").map(|e| e.kind).collect();
+        assert_eq!(three, vec![EventKind::Opened, EventKind::Closed]);
     }
 }
