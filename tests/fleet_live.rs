@@ -14,6 +14,8 @@
 //! CI runs as root with them installed (.ci/run). The agents reach
 //! PostgreSQL over its Unix socket, which knows no network namespace.
 
+#![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
@@ -57,7 +59,7 @@ impl Netns {
         ns
     }
 
-    fn exec(&self, ns: &str, program: &str) -> Command {
+    fn exec(ns: &str, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns, program]);
         c
@@ -98,8 +100,8 @@ for i in range(int(sys.argv[2])):
     time.sleep(1.5); c.close(); time.sleep(0.3)
 ";
 
-fn agent(net: &Netns, ns: &str, name: &str, pg: &Pg, dir: &Path) -> Reaped {
-    let mut c = net.exec(ns, BIN);
+fn agent(ns: &str, name: &str, pg: &Pg, dir: &Path) -> Reaped {
+    let mut c = Netns::exec(ns, BIN);
     c.args(["agent", "--fleet", &pg.socket_url(), "--host-name", name, "--netns", "self", "--interval", "500ms", "-n", "--no-trace"])
         .arg("--db")
         .arg(dir.join(format!("{name}.db")))
@@ -133,7 +135,14 @@ static LOG_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::n
 /// The agents' logs (where a failure says why).
 fn logs() -> String {
     LOG_DIR.get().map_or_else(String::new, |d| {
-        ["host-a.log", "host-b.log"].iter().map(|f| format!("--- {f}\n{}", std::fs::read_to_string(Path::new(&d).join(f)).unwrap_or_default())).collect()
+        let mut out = String::new();
+        for f in ["host-a.log", "host-b.log"] {
+            out.push_str("--- ");
+            out.push_str(f);
+            out.push('\n');
+            out.push_str(&std::fs::read_to_string(Path::new(&d).join(f)).unwrap_or_default());
+        }
+        out
     })
 }
 
@@ -173,7 +182,10 @@ impl Mcp {
             }
         });
         let mut m = Mcp { child, stdin, lines, next_id: 1 };
-        let init = m.request("initialize", serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "fleet-test", "version": "1"}}));
+        let init = m.request(
+            "initialize",
+            &serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "fleet-test", "version": "1"}}),
+        );
         assert_eq!(init["result"]["serverInfo"]["name"], "necromap-fleet", "{init}");
         m.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         m
@@ -184,7 +196,7 @@ impl Mcp {
         self.stdin.flush().expect("flush");
     }
 
-    fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+    fn request(&mut self, method: &str, params: &serde_json::Value) -> serde_json::Value {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
@@ -197,14 +209,15 @@ impl Mcp {
         }
     }
 
-    fn call(&mut self, tool: &str, args: serde_json::Value) -> serde_json::Value {
-        let v = self.request("tools/call", serde_json::json!({"name": tool, "arguments": args}));
+    fn call(&mut self, tool: &str, args: &serde_json::Value) -> serde_json::Value {
+        let v = self.request("tools/call", &serde_json::json!({"name": tool, "arguments": args}));
         assert_ne!(v["result"]["isError"], true, "{tool}: {v}");
         v["result"]["structuredContent"].clone()
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
+#[allow(clippy::too_many_lines)] // one scenario, step by step
 async fn two_agents_one_edge_an_outage_loses_nothing() {
     assert!(rustix::process::geteuid().is_root(), "this test makes network namespaces: run it as root (CI does)");
     for tool in ["ip", "python3", "setpriv"] {
@@ -214,14 +227,20 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     let _ = LOG_DIR.set(dir.path().to_path_buf());
     let pg = Pg::start();
     let net = Netns::make();
-    let mut server = net.exec(&net.b, "python3");
+    let mut server = Netns::exec(&net.b, "python3");
     server.args(["-c", SERVER]);
     let server = spawn_group(server);
-    let agent_b = agent(&net, &net.b, "host-b", &pg, dir.path());
-    let agent_a = agent(&net, &net.a, "host-a", &pg, dir.path());
+    let agent_b = agent(&net.b, "host-b", &pg, dir.path());
+    let agent_a = agent(&net.a, "host-a", &pg, dir.path());
     // The client once the server listens (connect until it works).
-    let mut client = net.exec(&net.a, "python3");
-    client.args(["-c", &format!("import time\nfor i in range(100):\n    try:\n{}\n    except OSError: time.sleep(0.1)", CLIENT.trim().lines().map(|l| format!("        {l}")).collect::<Vec<_>>().join("\n"))]);
+    let mut client = Netns::exec(&net.a, "python3");
+    client.args([
+        "-c",
+        &format!(
+            "import time\nfor i in range(100):\n    try:\n{}\n    except OSError: time.sleep(0.1)",
+            CLIENT.trim().lines().map(|l| format!("        {l}")).collect::<Vec<_>>().join("\n")
+        ),
+    ]);
     let client = spawn_group(client);
 
     let db = pg.client().await;
@@ -238,7 +257,13 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
                 .await
                 .expect("events");
             let rows: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-            panic!("no edge from the client (pid {}, server pid {}) after 90 s; edges: {edges:?}\nevents:\n{}\n{}", client.pid().0, server.pid().0, rows.join("\n"), logs());
+            panic!(
+                "no edge from the client (pid {}, server pid {}) after 90 s; edges: {edges:?}\nevents:\n{}\n{}",
+                client.pid().0,
+                server.pid().0,
+                rows.join("\n"),
+                logs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
@@ -249,33 +274,33 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
 
     // The fleet MCP says the same.
     let mut mcp = Mcp::start(&pg.url(), dir.path());
-    let tools = mcp.request("tools/list", serde_json::json!({}));
+    let tools = mcp.request("tools/list", &serde_json::json!({}));
     let names: Vec<&str> = tools["result"]["tools"].as_array().expect("tools").iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(names.len(), 5, "{names:?}");
     for n in ["list_hosts", "fleet_edges", "who_talks_to", "fleet_threats", "host_sockets"] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
-    let hosts = mcp.call("list_hosts", serde_json::json!({}));
+    let hosts = mcp.call("list_hosts", &serde_json::json!({}));
     let mut host_names: Vec<&str> = hosts["hosts"].as_array().expect("hosts").iter().filter_map(|h| h["name"].as_str()).collect();
     host_names.sort_unstable();
     assert_eq!(host_names, vec!["host-a", "host-b"], "{hosts}");
-    let edges = mcp.call("fleet_edges", serde_json::json!({"hosts": ["host-b"], "port": PORT}));
+    let edges = mcp.call("fleet_edges", &serde_json::json!({"hosts": ["host-b"], "port": PORT}));
     let found = edges["edges"].as_array().expect("edges").iter().find(|e| e["from"]["pid"] == client.pid().0).cloned().unwrap_or_default();
     assert_eq!(found["from"]["host"], "host-a", "{edges}");
     assert_eq!(found["from"]["process"], "python3", "{edges}");
     assert_eq!(found["to"]["host"], "host-b", "{edges}");
     assert_eq!(found["to"]["pid"], server.pid().0, "{edges}");
     assert_eq!(found["to"]["process"], "python3", "{edges}");
-    let none = mcp.call("fleet_edges", serde_json::json!({"hosts": ["no-such-host"]}));
+    let none = mcp.call("fleet_edges", &serde_json::json!({"hosts": ["no-such-host"]}));
     assert_eq!(none["total"], 0, "{none}");
-    let who = mcp.call("who_talks_to", serde_json::json!({"address": "10.77.0.2:18080"}));
+    let who = mcp.call("who_talks_to", &serde_json::json!({"address": "10.77.0.2:18080"}));
     assert_eq!(who["owned_by"][0]["host"], "host-b", "{who}");
     assert!(who["talkers"].as_array().expect("talkers").iter().any(|t| t["host"] == "host-a" && t["pid"] == client.pid().0), "{who}");
-    let bad = mcp.request("tools/call", serde_json::json!({"name": "who_talks_to", "arguments": {"address": "not an address"}}));
+    let bad = mcp.request("tools/call", &serde_json::json!({"name": "who_talks_to", "arguments": {"address": "not an address"}}));
     assert_eq!(bad["result"]["isError"], true, "{bad}");
-    let threats = mcp.call("fleet_threats", serde_json::json!({"hours": 1}));
+    let threats = mcp.call("fleet_threats", &serde_json::json!({"hours": 1}));
     assert!(threats["fleet_findings"].is_array(), "{threats}");
-    let sockets = mcp.call("host_sockets", serde_json::json!({"host": "host-b"}));
+    let sockets = mcp.call("host_sockets", &serde_json::json!({"host": "host-b"}));
     assert!(sockets["sockets"].as_array().expect("sockets").iter().any(|s| s["direction"] == "listen" && s["local"] == "0.0.0.0:18080"), "{sockets}");
 
     // The explorer's frame: both hosts and the edge.
@@ -285,9 +310,8 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     let mut buf = ratatui::buffer::Buffer::empty(area);
     let theme = necromap::tui::theme::Theme { plain: true, glow: false, look: necromap::tui::theme::Look::default() };
     screen.render(theme, area, &mut buf);
-    let frame: String = (0..area.height)
-        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>().trim_end().to_string() + "\n")
-        .collect();
+    let frame: String =
+        (0..area.height).map(|y| (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>().trim_end().to_string() + "\n").collect();
     // Counts of sockets and connections vary with timing; the rest may not.
     let frame = regex::Regex::new(r"×\d+").expect("re").replace_all(&frame, "×N");
     let frame = regex::Regex::new(r"(-|info|low|medium|high|critical)( +)\d+ ").expect("re").replace_all(&frame, "${1}${2}N ");
@@ -299,7 +323,7 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     let ports_file = dir.path().join("ports");
     pg.down();
     let down_at = Instant::now();
-    let mut looping = net.exec(&net.a, "python3");
+    let mut looping = Netns::exec(&net.a, "python3");
     looping.args(["-c", CLIENT_LOOP]).arg(&ports_file).arg("8");
     let mut looping = spawn_group(looping);
     let a_db = dir.path().join("host-a.db");
@@ -318,7 +342,8 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     let ports: Vec<i32> = std::fs::read_to_string(&ports_file).expect("ports").lines().map(|l| l.trim().parse().expect("a port")).collect();
     assert_eq!(ports.len(), 8, "the client made its connections");
     let db = pg.client().await;
-    until(Duration::from_secs(90), "both outboxes sent", async || (outbox_depth(&a_db) == 0 && outbox_depth(&dir.path().join("host-b.db")) == 0).then_some(())).await;
+    until(Duration::from_secs(90), "both outboxes sent", async || (outbox_depth(&a_db) == 0 && outbox_depth(&dir.path().join("host-b.db")) == 0).then_some(()))
+        .await;
     let rows = db
         .query(
             "SELECT local_port, kind, state, socket_id, at::text FROM socket_events WHERE host_id = 'host-a' AND remote_ip = '10.77.0.2' AND remote_port = $1 AND local_port = ANY($2) ORDER BY at",
@@ -331,7 +356,9 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
             assert!(
                 rows.iter().any(|r| r.get::<_, i32>(0) == *p && r.get::<_, String>(1) == kind),
                 "the connection from port {p} made while PostgreSQL was down has its `{kind}` event; host A sent: {:?}",
-                rows.iter().map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, String>(4))).collect::<Vec<_>>()
+                rows.iter()
+                    .map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, String>(4)))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -343,7 +370,10 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     assert_eq!(twice, 0, "no event is stored twice");
     // Host B saw the same connections arrive.
     let inbound: i64 = db
-        .query_one("SELECT count(DISTINCT remote_port) FROM socket_events WHERE host_id = 'host-b' AND direction = 'inbound' AND remote_port = ANY($1)", &[&ports])
+        .query_one(
+            "SELECT count(DISTINCT remote_port) FROM socket_events WHERE host_id = 'host-b' AND direction = 'inbound' AND remote_port = ANY($1)",
+            &[&ports],
+        )
         .await
         .expect("inbound")
         .get(0);

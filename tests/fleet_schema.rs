@@ -3,6 +3,8 @@
 //! current state follows opens and closes, day partitions are made and
 //! dropped, and the queries use their indexes (EXPLAIN).
 
+#![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
+
 mod common;
 
 use std::time::{Duration, SystemTime};
@@ -94,7 +96,10 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
     let close = Batch {
         at_ms: t + 1000,
         host_name: "web-1".into(),
-        events: vec![SocketEvent { kind: EventKind::Closed, ..opened(t + 1000, row("tcp:2", Direction::Outbound, "10.9.0.1:40000", "10.9.0.2:5432", 500, "nginx")) }],
+        events: vec![SocketEvent {
+            kind: EventKind::Closed,
+            ..opened(t + 1000, row("tcp:2", Direction::Outbound, "10.9.0.1:40000", "10.9.0.2:5432", 500, "nginx"))
+        }],
         ..Batch::default()
     };
     assert!(apply(&mut c, &web, 1, 2, &close, &health).await.expect("close"));
@@ -124,7 +129,10 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
         .map(|r| r.get(0))
         .collect();
     let plan = plan.join("\n");
-    assert!(plan.contains("socket_events_remote") || plan.contains("remote_ip_remote_port_at"), "who_talks_to must use the (remote_ip, remote_port, at) index:\n{plan}");
+    assert!(
+        plan.contains("socket_events_remote") || plan.contains("remote_ip_remote_port_at"),
+        "who_talks_to must use the (remote_ip, remote_port, at) index:\n{plan}"
+    );
     assert!(!plan.contains("socket_events_default") || plan.contains("Index"), "{plan}");
 
     // Retention drops whole days: a partition from long ago goes.

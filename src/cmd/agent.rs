@@ -44,20 +44,12 @@ pub fn agent(cli: &Cli, config: &necromap::config::Config, args: &AgentArgs<'_>)
     let spec = setup::load_spec(cli)?;
     let source = match setup::replay_source(cli)? {
         Some(replay) => Box::new(replay) as Box<dyn necromap::collect::Source>,
-        None => open_live_with(LiveOptions {
-            trace_connects: !cli.no_trace,
-            names: setup::name_options(cli),
-            own_namespace_only: args.netns == NetnsScope::Own,
-        }),
+        None => {
+            open_live_with(LiveOptions { trace_connects: !cli.no_trace, names: setup::name_options(cli), own_namespace_only: args.netns == NetnsScope::Own })
+        }
     };
     let pipeline = pipeline::start_with(cli, spec, source)?;
-    let options = ShipperOptions {
-        url: url.clone(),
-        host: host.clone(),
-        store: store.clone(),
-        capacity: args.outbox,
-        retention: cli.retention,
-    };
+    let options = ShipperOptions { url: url.clone(), host: host.clone(), store: store.clone(), capacity: args.outbox, retention: cli.retention };
     let shipper = Shipper::start(options, pipeline.collector.snapshots()).with_context(|| format!("the outbox in {}", store.display()))?;
     eprintln!(
         "necromap: agent {} (id {}) shipping to {}; outbox in {}",

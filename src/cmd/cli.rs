@@ -285,6 +285,8 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout, e.g. `necromap man | man -l -`.
     Man,
+    // `--help` text: "PostgreSQL" is a name, not code.
+    #[allow(clippy::doc_markdown)]
     /// Run headless on this host and ship its changes to the fleet's PostgreSQL (--fleet URL or
     /// `fleet` in the config file): the live collector, rules, --eve intake and the local store as
     /// always, plus each refresh's changes (sockets opened and closed with their owners, owners'
@@ -303,6 +305,7 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = necromap::fleet::outbox::DEFAULT_CAPACITY)]
         outbox: usize,
     },
+    #[allow(clippy::doc_markdown)]
     /// Explore the fleet in PostgreSQL (--fleet URL): hosts, worst severity, host-to-host edges;
     /// Enter opens a host's current sockets. Without a terminal, prints the same as text.
     Fleet,

@@ -21,7 +21,12 @@ pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
         bail!("--mcp --fleet serves over stdio only for now: drop --http");
     }
     let url = fleet_url(config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("necromap-fleet-mcp").enable_all().build().context("starting the MCP runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("necromap-fleet-mcp")
+        .enable_all()
+        .build()
+        .context("starting the MCP runtime")?;
     rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url))
 }
 

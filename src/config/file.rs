@@ -157,11 +157,7 @@ pub fn apply(config: &mut Config, text: &str, path: &Path) -> Result<(), ConfigE
         config.bell.set(v, origin());
     }
     if let Some(v) = r.string("fleet", doc.fleet, |s| {
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            Ok(s.to_string())
-        } else {
-            Err("expected a postgres:// URL".to_string())
-        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") { Ok(s.to_string()) } else { Err("expected a postgres:// URL".to_string()) }
     })? {
         config.fleet.set(Some(v), origin());
     }

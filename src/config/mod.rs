@@ -81,7 +81,7 @@ pub struct Config {
     pub bell: Setting<bool>,
     /// The explorer's actions rebound (`[keys]`): (action name, keys).
     pub keys: Setting<Vec<(String, Vec<keys::KeyChord>)>>,
-    /// The fleet's PostgreSQL (`agent`, `fleet`); `None`: no fleet.
+    /// The fleet's database URL (`agent`, `fleet`); `None`: no fleet.
     pub fleet: Setting<Option<String>>,
 }
 

@@ -238,20 +238,18 @@ impl Differ {
         // counts as closed (its owner let go of it).
         for s in snap.sockets.iter().filter(|s| !matches!(s.state(), SocketState::TimeWait | SocketState::Close)) {
             let key = s.key();
-            let row = match self.sockets.remove(&key) {
-                Some(old) => old,
-                None => {
-                    let row = row_of(snap, s);
-                    let waited = self.pending.remove(&key).map_or(0, |(n, _)| n);
-                    if row.pid.is_none() && s.raw.inode != 0 && waited < OWNER_WAIT {
-                        self.pending.insert(key, (waited + 1, row));
-                        continue;
-                    }
-                    owners.extend(row.pid);
-                    batch.events.push(SocketEvent { at_ms: at, kind: EventKind::Opened, socket: row.clone(), bytes_sent: None, bytes_received: None });
-                    row
-                }
-            };
+            if let Some(old) = self.sockets.remove(&key) {
+                now.insert(key, old);
+                continue;
+            }
+            let row = row_of(snap, s);
+            let waited = self.pending.remove(&key).map_or(0, |(n, _)| n);
+            if row.pid.is_none() && s.raw.inode != 0 && waited < OWNER_WAIT {
+                self.pending.insert(key, (waited + 1, row));
+                continue;
+            }
+            owners.extend(row.pid);
+            batch.events.push(SocketEvent { at_ms: at, kind: EventKind::Opened, socket: row.clone(), bytes_sent: None, bytes_received: None });
             now.insert(key, row);
         }
         let closed: BTreeMap<SocketKey, &crate::model::ClosedSocket> = snap.closed.iter().map(|c| (c.key(), c)).collect();
@@ -314,6 +312,14 @@ impl Differ {
             });
         }
         self.sockets = now;
+        self.facts_into(snap, owners, resync, &mut batch);
+        self.findings_into(snap, &mut batch);
+        self.alerts_into(snap, &mut batch);
+        batch
+    }
+
+    /// The owners' facts and the host's addresses (when they changed).
+    fn facts_into(&mut self, snap: &Snapshot, owners: BTreeSet<u32>, resync: bool, batch: &mut Batch) {
         batch.processes = owners
             .into_iter()
             .filter_map(|pid| snap.processes.get(&crate::model::Pid(pid)))
@@ -328,15 +334,11 @@ impl Differ {
                 workload: p.facts.workload.label().map(|l| bounded(&l)),
             })
             .collect();
-        let addresses: BTreeSet<IpAddr> =
-            snap.sockets.iter().map(|s| crate::terms::normalize_ip(s.raw.local.ip())).filter(|ip| is_host_address(*ip)).collect();
+        let addresses: BTreeSet<IpAddr> = snap.sockets.iter().map(|s| crate::terms::normalize_ip(s.raw.local.ip())).filter(|ip| is_host_address(*ip)).collect();
         if resync || addresses != self.addresses {
             batch.addresses = Some(addresses.iter().copied().collect());
             self.addresses = addresses;
         }
-        self.findings_into(snap, &mut batch);
-        self.alerts_into(snap, &mut batch);
-        batch
     }
 
     fn findings_into(&mut self, snap: &Snapshot, batch: &mut Batch) {
@@ -389,11 +391,7 @@ mod tests {
     use super::*;
 
     fn snapshot(sockets: &[(u64, SocketState, u16)]) -> Snapshot {
-        let mut snap = Snapshot::empty(crate::model::SourceInfo {
-            kind: crate::model::SourceKind::Replay,
-            host: "h".into(),
-            detail: String::new(),
-        });
+        let mut snap = Snapshot::empty(crate::model::SourceInfo { kind: crate::model::SourceKind::Replay, host: "h".into(), detail: String::new() });
         snap.generation = 1;
         snap.sockets = sockets
             .iter()
@@ -405,7 +403,7 @@ mod tests {
                     remote: std::net::SocketAddr::new("10.0.0.2".parse().expect("ip"), port),
                     inode: 0,
                     uid: 0,
-                    owners: Default::default(),
+                    owners: crate::model::Owners::default(),
                     tcp: None,
                     recv_queue: 0,
                     send_queue: 0,

@@ -13,11 +13,7 @@ const LOCK: i64 = 0x6e65_6372_6f6d_6170;
 
 /// Bring the database to [`current_version`]; returns the versions applied.
 pub async fn migrate(client: &mut Client) -> Result<Vec<i64>, FleetError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS necromap_migrations (version bigint PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())",
-        )
-        .await?;
+    client.batch_execute("CREATE TABLE IF NOT EXISTS necromap_migrations (version bigint PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())").await?;
     client.execute("SELECT pg_advisory_lock($1)", &[&LOCK]).await?;
     let result = apply(client).await;
     client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK]).await?;

@@ -19,10 +19,12 @@
 //!
 //! Knows no front end: MCP and the explorer read [`query`].
 
+// "PostgreSQL" is a name here, not code.
+#![allow(clippy::doc_markdown)]
+
 pub mod batch;
 pub mod conn;
 pub mod edges;
-pub mod view;
 pub mod migrate;
 pub mod outbox;
 pub mod partitions;
@@ -31,6 +33,7 @@ pub mod rules;
 pub mod schema;
 pub mod ship;
 pub mod shipper;
+pub mod view;
 
 /// What went wrong talking to the fleet database or the outbox.
 #[derive(Debug, thiserror::Error)]

@@ -38,15 +38,14 @@ impl Outbox {
     /// Open (creating) the outbox in the store at `path`.
     pub fn open(path: &Path, capacity: usize) -> Result<Self, FleetError> {
         let conn = crate::store::open(path)?;
-        let stream = match conn.query_row("SELECT value FROM fleet_state WHERE key = 'stream'", [], |r| r.get::<_, String>(0)).optional()? {
-            Some(v) => v.parse::<i64>().map_err(|_| FleetError::HostId(format!("fleet_state stream `{}` is not a number", crate::text::bounded(&v, 40))))?,
-            None => {
-                let mut b = [0u8; 8];
-                rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty()).map_err(|e| FleetError::Runtime(e.into()))?;
-                let stream = i64::from_le_bytes(b) & i64::MAX;
-                conn.execute("INSERT INTO fleet_state (key, value) VALUES ('stream', ?1)", params![stream.to_string()])?;
-                stream
-            }
+        let stream = if let Some(v) = conn.query_row("SELECT value FROM fleet_state WHERE key = 'stream'", [], |r| r.get::<_, String>(0)).optional()? {
+            v.parse::<i64>().map_err(|_| FleetError::HostId(format!("fleet_state stream `{}` is not a number", crate::text::bounded(&v, 40))))?
+        } else {
+            let mut b = [0u8; 8];
+            rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty()).map_err(|e| FleetError::Runtime(e.into()))?;
+            let stream = i64::from_le_bytes(b) & i64::MAX;
+            conn.execute("INSERT INTO fleet_state (key, value) VALUES ('stream', ?1)", params![stream.to_string()])?;
+            stream
         };
         Ok(Self { conn, stream, capacity: capacity.max(1) })
     }

@@ -46,9 +46,7 @@ pub async fn ensure(client: &mut Client, now: SystemTime) -> Result<(), FleetErr
         for table in TABLES {
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock(7220)", &[]).await?;
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS {table}_{name} PARTITION OF {table} FOR VALUES FROM (to_timestamp({from})) TO (to_timestamp({to}))"
-            );
+            let sql = format!("CREATE TABLE IF NOT EXISTS {table}_{name} PARTITION OF {table} FOR VALUES FROM (to_timestamp({from})) TO (to_timestamp({to}))");
             match tx.batch_execute(&sql).await {
                 Ok(()) => tx.commit().await?,
                 Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) => {}

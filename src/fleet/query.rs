@@ -241,8 +241,6 @@ pub async fn host_sockets(client: &Client, host: &str, limit: usize) -> Result<V
 
 /// Rows in the event tables (tests and the benchmark count them).
 pub async fn event_counts(client: &Client) -> Result<(i64, i64, i64), FleetError> {
-    let r = client
-        .query_one("SELECT (SELECT count(*) FROM socket_events), (SELECT count(*) FROM findings), (SELECT count(*) FROM batches)", &[])
-        .await?;
+    let r = client.query_one("SELECT (SELECT count(*) FROM socket_events), (SELECT count(*) FROM findings), (SELECT count(*) FROM batches)", &[]).await?;
     Ok((r.get(0), r.get(1), r.get(2)))
 }

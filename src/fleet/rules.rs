@@ -59,8 +59,7 @@ impl FleetRule {
 
     pub fn severity(self) -> Severity {
         match self {
-            Self::LateralMovement | Self::BlastRadius => Severity::High,
-            Self::SharedIoc => Severity::High,
+            Self::LateralMovement | Self::BlastRadius | Self::SharedIoc => Severity::High,
             Self::NewEdge => Severity::Medium,
         }
     }

@@ -49,9 +49,8 @@ pub async fn apply(client: &mut Client, host: &HostIdentity, stream: i64, seq: i
         &[&host.id, &host.name, &host.agent_version, &at, &(health.outbox_depth as i32), &(health.dropped as i64), &health.note],
     )
     .await?;
-    let fresh = tx
-        .execute("INSERT INTO batches (host_id, stream, seq, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&host.id, &stream, &seq, &at])
-        .await?;
+    let fresh =
+        tx.execute("INSERT INTO batches (host_id, stream, seq, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", &[&host.id, &stream, &seq, &at]).await?;
     if fresh == 0 {
         tx.commit().await?;
         return Ok(false);
@@ -142,7 +141,7 @@ async fn current(tx: &tokio_postgres::Transaction<'_>, host: &HostIdentity, batc
     let p = &batch.processes;
     if !p.is_empty() {
         let pid: Vec<i32> = p.iter().map(|x| x.pid as i32).collect();
-        let ppid: Vec<i32> = p.iter().map(|x| x.ppid as i32).collect();
+        let parent: Vec<i32> = p.iter().map(|x| x.ppid as i32).collect();
         let name: Vec<&str> = p.iter().map(|x| x.name.as_str()).collect();
         let cmdline: Vec<&str> = p.iter().map(|x| x.cmdline.as_str()).collect();
         let exe: Vec<Option<&str>> = p.iter().map(|x| x.exe.as_deref()).collect();
@@ -155,7 +154,7 @@ async fn current(tx: &tokio_postgres::Transaction<'_>, host: &HostIdentity, batc
              FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[]) AS u(pid, ppid, name, cmdline, exe, uid, username, workload) \
              ON CONFLICT (host_id, pid) DO UPDATE SET ppid = EXCLUDED.ppid, name = EXCLUDED.name, cmdline = EXCLUDED.cmdline, exe = EXCLUDED.exe, uid = EXCLUDED.uid, \
              username = EXCLUDED.username, workload = EXCLUDED.workload",
-            &[&host.id, &pid, &ppid, &name, &cmdline, &exe, &uid, &user, &workload],
+            &[&host.id, &pid, &parent, &name, &cmdline, &exe, &uid, &user, &workload],
         )
         .await?;
     }

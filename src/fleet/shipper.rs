@@ -8,6 +8,7 @@
 //!                                                                   apply(seq) … remove(seq)
 //! ```
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -62,10 +63,10 @@ impl ShipStatus {
         let state = if self.connected { "connected" } else { "not connected" };
         let mut s = format!("fleet: {state}; {} batches queued, {} sent", self.queued, self.sent);
         if self.dropped > 0 {
-            s.push_str(&format!(", {} dropped while the outbox was full (a resync followed)", self.dropped));
+            let _ = write!(s, ", {} dropped while the outbox was full (a resync followed)", self.dropped);
         }
         if let Some(e) = &self.last_error {
-            s.push_str(&format!("; {e}"));
+            let _ = write!(s, "; {e}");
         }
         s
     }
@@ -248,7 +249,12 @@ async fn open(url: &FleetUrl) -> Result<tokio_postgres::Client, FleetError> {
 }
 
 /// Send up to [`ROUND`] batches; true when more may be waiting.
-async fn drain_once(client: &mut tokio_postgres::Client, outbox: &Outbox, options: &ShipperOptions, status: &watch::Sender<ShipStatus>) -> Result<bool, FleetError> {
+async fn drain_once(
+    client: &mut tokio_postgres::Client,
+    outbox: &Outbox,
+    options: &ShipperOptions,
+    status: &watch::Sender<ShipStatus>,
+) -> Result<bool, FleetError> {
     let batches = outbox.oldest(ROUND)?;
     let n = batches.len();
     for (seq, batch) in batches {
@@ -273,7 +279,8 @@ async fn drain_once(client: &mut tokio_postgres::Client, outbox: &Outbox, option
 
 /// The host's stable id: `/etc/machine-id` (systemd's, 32 hex digits).
 pub fn machine_id() -> Result<String, FleetError> {
-    let text = std::fs::read_to_string("/etc/machine-id").map_err(|e| FleetError::HostId(format!("cannot read /etc/machine-id ({e}): give --host-name NAME")))?;
+    let text =
+        std::fs::read_to_string("/etc/machine-id").map_err(|e| FleetError::HostId(format!("cannot read /etc/machine-id ({e}): give --host-name NAME")))?;
     let id = text.trim();
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(FleetError::HostId("/etc/machine-id is not a machine id: give --host-name NAME".into()));

@@ -149,7 +149,9 @@ impl FleetServer {
     async fn with_client<T>(&self, f: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, crate::fleet::FleetError>) -> Result<T, String> {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
-            let c = crate::fleet::conn::connect(&self.url).await.map_err(|e| format!("the fleet database {}: {}", self.url.display, crate::text::error_chain(&e)))?;
+            let c = crate::fleet::conn::connect(&self.url)
+                .await
+                .map_err(|e| format!("the fleet database {}: {}", self.url.display, crate::text::error_chain(&e)))?;
             *guard = Some(c);
         }
         let Some(client) = guard.as_ref() else { return Err("no connection".into()) };
@@ -165,21 +167,30 @@ impl FleetServer {
 
 #[tool_router(router = fleet_router, vis = "pub(super)")]
 impl FleetServer {
-    #[tool(description = "The fleet's hosts: last seen, open sockets, findings and worst severity (0 info .. 4 critical), agent backlog.", annotations(title = "List hosts", read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "The fleet's hosts: last seen, open sockets, findings and worst severity (0 info .. 4 critical), agent backlog.",
+        annotations(title = "List hosts", read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn list_hosts(&self, Parameters(a): Parameters<HostsArgs>) -> Result<CallToolResult, String> {
         let w = window(a.hours.saturating_mul(60), 30)?;
         let hosts = self.with_client(async |c| query::list_hosts(c, w).await).await?;
         answer(serde_json::json!({ "total": hosts.len(), "hosts": hosts }))
     }
 
-    #[tool(description = "Host-to-host edges: a connection from one fleet host to another's listener, with both processes. Filter by hosts and port.", annotations(title = "Fleet edges", read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "Host-to-host edges: a connection from one fleet host to another's listener, with both processes. Filter by hosts and port.",
+        annotations(title = "Fleet edges", read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn fleet_edges(&self, Parameters(a): Parameters<EdgesArgs>) -> Result<CallToolResult, String> {
         let filter = edges::EdgeFilter { hosts: a.hosts, port: (a.port != 0).then_some(a.port), window: window(a.minutes, 30)?, limit: check_limit(a.limit)? };
         let found = self.with_client(async |c| edges::fleet_edges(c, &filter).await).await?;
         answer(serde_json::json!({ "total": found.len(), "edges": found }))
     }
 
-    #[tool(description = "Which processes on which fleet hosts connected to an address (IP or IP:PORT), and which host has it.", annotations(title = "Who talks to", read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "Which processes on which fleet hosts connected to an address (IP or IP:PORT), and which host has it.",
+        annotations(title = "Who talks to", read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn who_talks_to(&self, Parameters(a): Parameters<WhoArgs>) -> Result<CallToolResult, String> {
         let address: query::Address = a.address.parse()?;
         let (w, limit) = (window(a.minutes, 30)?, check_limit(a.limit)?);
@@ -187,7 +198,10 @@ impl FleetServer {
         answer(found)
     }
 
-    #[tool(description = "Findings of every fleet host (worst first) and the fleet rules' results (lateral movement, new edges, blast radius, shared IOC endpoints).", annotations(title = "Fleet threats", read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "Findings of every fleet host (worst first) and the fleet rules' results (lateral movement, new edges, blast radius, shared IOC endpoints).",
+        annotations(title = "Fleet threats", read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn fleet_threats(&self, Parameters(a): Parameters<ThreatsArgs>) -> Result<CallToolResult, String> {
         let min = crate::store::severity_rank(parse_severity(&a.min_severity)?) as i16;
         let (w, limit) = (window(a.hours.saturating_mul(60), 30)?, check_limit(a.limit)?);
@@ -202,7 +216,10 @@ impl FleetServer {
         answer(serde_json::json!({ "findings": findings, "fleet_findings": fleet }))
     }
 
-    #[tool(description = "One host's open sockets now, with their processes (drill-down from list_hosts or fleet_edges).", annotations(title = "Host sockets", read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "One host's open sockets now, with their processes (drill-down from list_hosts or fleet_edges).",
+        annotations(title = "Host sockets", read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn host_sockets(&self, Parameters(a): Parameters<HostArgs>) -> Result<CallToolResult, String> {
         let limit = check_limit(a.limit)?;
         let host = a.host;

@@ -48,12 +48,18 @@ impl FleetScreen {
             .map(|(i, h)| {
                 let marker = if i == self.selected { "> " } else { "  " };
                 let worst = FleetMap::worst(h);
-                let sev = Span::styled(format!("{:<8}", worst.map_or("-", crate::terms::Severity::name)), worst.map_or(Style::default(), |s| theme.severity(s)));
-                let name = Span::styled(format!("{marker}{:<18} ", clean(&h.name)), if i == self.selected { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() });
+                let sev =
+                    Span::styled(format!("{:<8}", worst.map_or("-", crate::terms::Severity::name)), worst.map_or(Style::default(), |s| theme.severity(s)));
+                let name = Span::styled(
+                    format!("{marker}{:<18} ", clean(&h.name)),
+                    if i == self.selected { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() },
+                );
                 Line::from(vec![name, sev, Span::raw(format!(" {}", h.sockets))])
             })
             .collect();
-        Paragraph::new(hosts).block(Block::default().borders(Borders::ALL).title(Span::styled(format!(" hosts ({}) ", self.map.hosts.len()), theme.title()))).render(left, buf);
+        Paragraph::new(hosts)
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(format!(" hosts ({}) ", self.map.hosts.len()), theme.title())))
+            .render(left, buf);
         let (title, lines): (String, Vec<Line>) = match &self.sockets {
             Some(sockets) => {
                 let host = self.map.hosts.get(self.selected).map_or_else(String::new, |h| clean(&h.name));

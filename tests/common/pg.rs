@@ -6,6 +6,8 @@
 //! network namespace). Stopped and removed when dropped, even when the
 //! test fails.
 
+#![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
