@@ -40,6 +40,7 @@ pub struct EdgeEnd {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edge {
+    /// The client side: the process of the most recent connection.
     pub from: EdgeEnd,
     pub to: EdgeEnd,
     /// The server's address as the client dialled it.
@@ -66,35 +67,21 @@ const SERVERS: &str = "
           FROM socket_events e WHERE e.kind = 'opened' AND e.direction = 'inbound' AND e.at >= $1
     )";
 
+/// The query plan of [`fleet_edges`] as PostgreSQL runs it (`EXPLAIN ANALYZE`).
+pub async fn explain_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<String>, FleetError> {
+    let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
+    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", edges_sql());
+    let rows = client.query(&sql, &[&since, &filter.hosts, &filter.port.map(i32::from), &(filter.limit as i64)]).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// The edges of the window, busiest first.
 pub async fn fleet_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<Edge>, FleetError> {
     let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
     let hosts: Vec<String> = filter.hosts.clone();
     let port: Option<i32> = filter.port.map(i32::from);
     let limit = filter.limit as i64;
-    let sql = format!(
-        "WITH clients AS (
-            SELECT e.host_id, e.pid, e.comm, e.remote_ip, e.remote_port, e.protocol, count(*) AS n, max(e.at) AS last_at
-              FROM socket_events e
-             WHERE e.kind = 'opened' AND e.direction = 'outbound' AND e.at >= $1
-               AND NOT (e.remote_ip << '127.0.0.0/8'::inet OR e.remote_ip = '::1'::inet)
-               AND ($3::int IS NULL OR e.remote_port = $3)
-             GROUP BY 1, 2, 3, 4, 5, 6
-         ), {SERVERS},
-         matched AS (
-            SELECT DISTINCT ON (c.host_id, c.pid, c.remote_ip, c.remote_port, c.protocol, s.host_id)
-                   c.host_id AS src, c.pid AS src_pid, c.comm AS src_comm, s.host_id AS dst, s.pid AS dst_pid, s.comm AS dst_comm,
-                   c.remote_ip, c.remote_port, c.protocol, c.n, c.last_at
-              FROM clients c JOIN servers s ON s.ip = c.remote_ip AND s.port = c.remote_port AND s.protocol = c.protocol AND s.host_id <> c.host_id
-             ORDER BY c.host_id, c.pid, c.remote_ip, c.remote_port, c.protocol, s.host_id, s.rank, s.pid NULLS LAST
-         )
-         SELECT m.src, hs.name, m.src_pid, m.src_comm, m.dst, hd.name, m.dst_pid, m.dst_comm, host(m.remote_ip), m.remote_port, m.protocol, m.n,
-                (extract(epoch FROM m.last_at) * 1000)::bigint
-           FROM matched m JOIN hosts hs ON hs.host_id = m.src JOIN hosts hd ON hd.host_id = m.dst
-          WHERE cardinality($2::text[]) = 0 OR m.src = ANY($2) OR m.dst = ANY($2) OR hs.name = ANY($2) OR hd.name = ANY($2)
-          ORDER BY m.n DESC, m.last_at DESC
-          LIMIT $4"
-    );
+    let sql = edges_sql();
     let rows = client.query(&sql, &[&since, &hosts, &port, &limit]).await?;
     Ok(rows
         .iter()
@@ -108,4 +95,32 @@ pub async fn fleet_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<Edg
             last_ms: r.get(12),
         })
         .collect())
+}
+
+/// Parameters: $1 since, $2 hosts, $3 port, $4 limit.
+fn edges_sql() -> String {
+    format!(
+        "WITH clients AS (
+            SELECT e.host_id, e.remote_ip, e.remote_port, e.protocol, count(*) AS n, max(e.at) AS last_at,
+                   (array_agg(e.pid ORDER BY e.at DESC, e.socket_id))[1] AS pid, (array_agg(e.comm ORDER BY e.at DESC, e.socket_id))[1] AS comm
+              FROM socket_events e
+             WHERE e.kind = 'opened' AND e.direction = 'outbound' AND e.at >= $1
+               AND NOT (e.remote_ip << '127.0.0.0/8'::inet OR e.remote_ip = '::1'::inet)
+               AND ($3::int IS NULL OR e.remote_port = $3)
+             GROUP BY 1, 2, 3, 4
+         ), {SERVERS},
+         matched AS (
+            SELECT DISTINCT ON (c.host_id, c.remote_ip, c.remote_port, c.protocol, s.host_id)
+                   c.host_id AS src, c.pid AS src_pid, c.comm AS src_comm, s.host_id AS dst, s.pid AS dst_pid, s.comm AS dst_comm,
+                   c.remote_ip, c.remote_port, c.protocol, c.n, c.last_at
+              FROM clients c JOIN servers s ON s.ip = c.remote_ip AND s.port = c.remote_port AND s.protocol = c.protocol AND s.host_id <> c.host_id
+             ORDER BY c.host_id, c.remote_ip, c.remote_port, c.protocol, s.host_id, s.rank, s.pid NULLS LAST
+         )
+         SELECT m.src, hs.name, m.src_pid, m.src_comm, m.dst, hd.name, m.dst_pid, m.dst_comm, host(m.remote_ip), m.remote_port, m.protocol, m.n,
+                (extract(epoch FROM m.last_at) * 1000)::bigint
+           FROM matched m JOIN hosts hs ON hs.host_id = m.src JOIN hosts hd ON hd.host_id = m.dst
+          WHERE cardinality($2::text[]) = 0 OR m.src = ANY($2) OR m.dst = ANY($2) OR hs.name = ANY($2) OR hd.name = ANY($2)
+          ORDER BY m.n DESC, m.last_at DESC
+          LIMIT $4"
+    )
 }
