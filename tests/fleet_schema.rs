@@ -143,3 +143,72 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
     let (events_after, _, _) = necromap::fleet::query::event_counts(&c).await.expect("counts");
     assert_eq!(events_after, 60_003, "today's rows stay (two opened, one closed, the bulk)");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn fleet_rules_find_lateral_movement_shared_iocs_and_blast_radius() {
+    use necromap::fleet::batch::FindingRow;
+    use necromap::fleet::rules::{FleetRule, FleetRules, evaluate};
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let t = now_ms();
+    let health = AgentHealth::default();
+    let ioc = |host: &str, severity| FindingRow {
+        id: format!("ioc.dest@{host}"),
+        rule_id: "ioc.dest".into(),
+        rule_name: "IOC destination".into(),
+        severity,
+        tags: vec!["ioc".into()],
+        subject: "endpoint 203.0.113.9".into(),
+        pid: None,
+        endpoint: Some("203.0.113.9".parse().expect("ip")),
+        first_seen_ms: t,
+        last_seen_ms: t,
+    };
+    // Three targets with ssh listeners; one of them (t1) also reaches the IOC.
+    for (i, name) in ["t1", "t2", "t3"].iter().enumerate() {
+        let b = Batch {
+            at_ms: t,
+            host_name: (*name).into(),
+            resync: true,
+            addresses: Some(vec![format!("10.5.0.{}", i + 10).parse().expect("ip")]),
+            events: vec![opened(t, row(&format!("tcp:{i}"), Direction::Listen, "0.0.0.0:22", "0.0.0.0:0", 50, "sshd"))],
+            findings: if i == 0 { vec![ioc(name, necromap::model::Severity::High)] } else { vec![] },
+            ..Batch::default()
+        };
+        assert!(apply(&mut c, &host(name), 1, 1, &b, &health).await.expect("apply"));
+    }
+    // The jump host: one process reaches ssh on all three, and the IOC; a critical finding.
+    let b = Batch {
+        at_ms: t,
+        host_name: "jump".into(),
+        resync: true,
+        addresses: Some(vec!["10.5.0.2".parse().expect("ip")]),
+        events: (0..3)
+            .map(|i| {
+                opened(t, row(&format!("tcp:j{i}"), Direction::Outbound, &format!("10.5.0.2:{}", 50_000 + i), &format!("10.5.0.{}:22", i + 10), 99, "ssh"))
+            })
+            .collect(),
+        findings: vec![ioc("jump", necromap::model::Severity::Critical)],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("jump"), 1, 1, &b, &health).await.expect("apply"));
+    let found = evaluate(&c, &FleetRules::default(), Duration::from_secs(3600)).await.expect("rules");
+    let of = |r: FleetRule| found.iter().filter(|f| f.rule == r).collect::<Vec<_>>();
+    let lateral = of(FleetRule::LateralMovement);
+    assert_eq!(lateral.len(), 1, "{found:?}");
+    assert_eq!(lateral[0].hosts, vec!["t1", "t2", "t3"]);
+    assert!(lateral[0].subject.contains("ssh (pid 99) on jump"), "{}", lateral[0].subject);
+    let shared = of(FleetRule::SharedIoc);
+    assert_eq!(shared.len(), 1, "{found:?}");
+    assert_eq!(shared[0].hosts, vec!["jump", "t1"]);
+    let blast = of(FleetRule::BlastRadius);
+    assert_eq!(blast.len(), 1, "{found:?}");
+    assert_eq!(blast[0].hosts, vec!["t1", "t2", "t3"], "the critical host's fleet peers");
+    assert!(of(FleetRule::NewEdge).is_empty(), "no history before the window: no baseline, no verdict");
+    // With a threshold of four hosts, three is not lateral movement.
+    let strict = FleetRules { lateral_hosts: 4, ..FleetRules::default() };
+    let found = evaluate(&c, &strict, Duration::from_secs(3600)).await.expect("rules");
+    assert!(found.iter().all(|f| f.rule != FleetRule::LateralMovement), "{found:?}");
+}
