@@ -18,6 +18,7 @@
 //!  text      bounding and escaping of host strings
 //!  input     bounded reads of every file we are given (type, size, nesting)
 //!  config    the settings file, NECROMAP_* variables and their layering
+//!  fleet     many hosts into one PostgreSQL: agent shipper, schema, cross-host queries
 //! ```
 //!
 //! The core (collect, model, spec) knows nothing of any front end.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod duration;
 pub mod export;
 pub mod filter;
+pub mod fleet;
 pub mod input;
 pub mod intel;
 pub mod mcp;

@@ -60,6 +60,9 @@ fn run(mut cli: Cli) -> Result<()> {
         if cli.command.is_some() {
             bail!("--mcp runs the server on its own: drop the subcommand");
         }
+        if cli.fleet.is_some() {
+            return cmd::fleet::mcp(cli, &config);
+        }
         return mcp(cli);
     }
     match &cli.command {
@@ -70,6 +73,10 @@ fn run(mut cli: Cli) -> Result<()> {
             return cmd::respond::respond(cli, &cmd::respond::RespondArgs { execute: *execute, yes: *yes, allow, timeout: *timeout, max: *max });
         }
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
+        Some(Command::Agent { host_name, netns, outbox }) => {
+            return cmd::agent::agent(cli, &config, &cmd::agent::AgentArgs { host_name: host_name.as_deref(), netns: *netns, outbox: *outbox });
+        }
+        Some(Command::Fleet) => return cmd::fleet::explore(cli, &config),
         Some(Command::Config { action: ConfigAction::Print }) => {
             let default_store = necromap::store::default_path().ok();
             std::io::stdout().lock().write_all(config.render(default_store.as_deref()).as_bytes())?;

@@ -192,6 +192,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
+    /// The fleet's PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer].
+    /// With --mcp: serve the fleet's tools (hosts, host-to-host edges, who talks to an address,
+    /// threats) instead of this host's. `agent` ships to it; `fleet` explores it. Missing parts come
+    /// from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and PGPASSFILE (~/.pgpass).
+    /// Also `fleet = "postgres://…"` in the config file (for `agent` and `fleet`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub fleet: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -277,11 +285,45 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout, e.g. `necromap man | man -l -`.
     Man,
+    // `--help` text: "PostgreSQL" is a name, not code.
+    #[allow(clippy::doc_markdown)]
+    /// Run headless on this host and ship its changes to the fleet's PostgreSQL (--fleet URL or
+    /// `fleet` in the config file): the live collector, rules, --eve intake and the local store as
+    /// always, plus each refresh's changes (sockets opened and closed with their owners, owners'
+    /// facts, listeners, findings, alerts) queued in the local store and sent in order, in one
+    /// transaction each; while PostgreSQL is away they wait (up to --outbox batches) and are sent
+    /// when it is back. Stops on Ctrl-C or SIGTERM.
+    Agent {
+        /// This host's name in the fleet, and its id (default: the name from uname, and /etc/machine-id as the id).
+        #[arg(long, value_name = "NAME")]
+        host_name: Option<String>,
+        /// Which network namespaces to report: every one of the host (all), or only the one the agent runs in (self).
+        #[arg(long, value_enum, default_value = "all")]
+        netns: NetnsScope,
+        /// Most batches kept while PostgreSQL is away; beyond it refreshes are dropped (and counted)
+        /// and a full resync follows.
+        #[arg(long, value_name = "N", default_value_t = necromap::fleet::outbox::DEFAULT_CAPACITY)]
+        outbox: usize,
+    },
+    #[allow(clippy::doc_markdown)]
+    /// Explore the fleet in PostgreSQL (--fleet URL): hosts, worst severity, host-to-host edges;
+    /// Enter opens a host's current sockets. Without a terminal, prints the same as text.
+    Fleet,
     /// The settings: defaults < config file < NECROMAP_* variables < flags.
     Config {
         #[command(subcommand)]
         action: ConfigAction,
     },
+}
+
+/// Which network namespaces an agent reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetnsScope {
+    /// Every network namespace of the host.
+    All,
+    /// Only the namespace the agent runs in.
+    #[value(name = "self")]
+    Own,
 }
 
 #[derive(Debug, Subcommand)]

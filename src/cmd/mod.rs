@@ -3,10 +3,12 @@
 //! pipeline (`pipeline`) the explorer and the MCP modes share. Nothing here
 //! is library: `main.rs` parses and dispatches.
 
+pub mod agent;
 pub mod baseline;
 pub mod cli;
 pub mod docs;
 pub mod explore;
+pub mod fleet;
 pub mod look;
 pub mod pipeline;
 pub mod progress;

@@ -49,6 +49,11 @@ pub fn store_path(cli: &Cli) -> Result<Option<PathBuf>> {
 }
 
 pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
+    start_with(cli, spec, crate::cmd::setup::open_source(cli)?)
+}
+
+/// [`start`] on a source the caller opened (the agent's, which may read only its own namespace).
+pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect::Source>) -> Result<Pipeline> {
     let engine = crate::cmd::setup::load_engine(cli)?;
     let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
     let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
@@ -90,7 +95,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         }
         None => None,
     };
-    let collector = Collector::spawn(crate::cmd::setup::open_source(cli)?, spec, cli.interval, Some(evaluator));
+    let collector = Collector::spawn(source, spec, cli.interval, Some(evaluator));
     let writer = match opened.map(|o| o.start(Some(collector.snapshots()))) {
         Some(Ok(w)) => Some(w),
         Some(Err(e)) => {

@@ -38,7 +38,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
         allow.push(necromap::rules::ioc::parse_cidr(net.trim()).with_context(|| format!("--allow {net}: expected an address or CIDR such as 192.0.2.0/24"))?);
     }
     // This host's own addresses come from a live refresh (never a replay).
-    let mut source = necromap::collect::open_live_with(necromap::collect::LiveOptions { trace_connects: false, names: None });
+    let mut source = necromap::collect::open_live_with(necromap::collect::LiveOptions { trace_connects: false, names: None, own_namespace_only: false });
     let info = source.info();
     let obs = source.collect().context("reading this host's sockets")?;
     let snapshot = necromap::model::SnapshotBuilder::new(crate::load_spec(cli)?).build(obs, info, None);

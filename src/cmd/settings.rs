@@ -40,6 +40,9 @@ fn flags_over(config: &mut Config, cli: &Cli) {
     if let Some(db) = &cli.db {
         config.store_path.set(Some(db.clone()), Origin::Flag("--db"));
     }
+    if let Some(f) = &cli.fleet {
+        config.fleet.set(Some(f.clone()), Origin::Flag("--fleet"));
+    }
     if let Some(r) = cli.retention {
         config.retention.set(r, Origin::Flag("--retention"));
     }

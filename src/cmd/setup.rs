@@ -79,7 +79,7 @@ pub fn replay_source(cli: &Cli) -> Result<Option<ReplaySource>> {
 pub fn open_source(cli: &Cli) -> Result<Box<dyn Source>> {
     Ok(match replay_source(cli)? {
         Some(replay) => Box::new(replay),
-        None => open_live_with(LiveOptions { trace_connects: !cli.no_trace, names: name_options(cli) }),
+        None => open_live_with(LiveOptions { trace_connects: !cli.no_trace, names: name_options(cli), own_namespace_only: false }),
     })
 }
 

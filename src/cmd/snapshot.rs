@@ -31,7 +31,7 @@ pub fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<
     // One refresh: nothing closes in between, so no connect tracing, and
     // no DNS answer or reverse lookup could arrive: names from /etc/hosts.
     let names = name_options(cli).map(|o| necromap::names::NameOptions { passive: false, reverse: false, ..o });
-    let mut source = open_live_with(LiveOptions { trace_connects: false, names });
+    let mut source = open_live_with(LiveOptions { trace_connects: false, names, own_namespace_only: false });
     let info = source.info();
     let obs = source.collect().context("collecting sockets")?;
     Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))

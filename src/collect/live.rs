@@ -55,11 +55,14 @@ pub struct LiveOptions {
     /// Names for remote addresses (passive DNS, reverse lookups,
     /// `/etc/hosts`); None: no names, nothing sent (`-n`).
     pub names: Option<crate::names::NameOptions>,
+    /// Read only the namespace necromap runs in (`agent --netns self`):
+    /// what a per-container or per-namespace agent wants.
+    pub own_namespace_only: bool,
 }
 
 impl Default for LiveOptions {
     fn default() -> Self {
-        Self { trace_connects: true, names: Some(crate::names::NameOptions::default()) }
+        Self { trace_connects: true, names: Some(crate::names::NameOptions::default()), own_namespace_only: false }
     }
 }
 
@@ -75,7 +78,7 @@ impl LinuxSource {
         diag.probe().map_err(|e| e.to_string())?;
         let proc_fs = RealProcFs::open().map_err(|e| format!("cannot open /proc: {e}"))?;
         let facts = FactsCache::new(&proc_fs);
-        let namespaces = NamespaceSet::new(&proc_fs)?;
+        let namespaces = NamespaceSet::new(&proc_fs)?.only_own(options.own_namespace_only);
         let (pump, pump_error) = match EventPump::start().and_then(|p| DestroyListener::open().map(|l| (p, l)).map_err(std::io::Error::other)) {
             Ok((pump, listener)) => {
                 pump.add(u64::from(namespaces.own()), listener);

@@ -134,6 +134,8 @@ pub struct NamespaceSet {
     entered: FxHashMap<u32, Entered>,
     refused: FxHashMap<u32, (String, u64)>,
     refreshes: u64,
+    /// Read no namespace but the observer's own.
+    own_only: bool,
 }
 
 /// What happened since the last refresh, per namespace: which had events
@@ -164,7 +166,14 @@ impl NamespaceSet {
     /// The observer's own namespace is read by the caller's socket.
     pub fn new(fs: &RealProcFs) -> Result<Self, String> {
         let own = fs.netns_of(std::process::id()).map_err(|e| format!("cannot read /proc/self/ns/net: {}", std::io::Error::from(e)))?;
-        Ok(Self { own, entered: FxHashMap::default(), refused: FxHashMap::default(), refreshes: 0 })
+        Ok(Self { own, entered: FxHashMap::default(), refused: FxHashMap::default(), refreshes: 0, own_only: false })
+    }
+
+    /// Read only the observer's own namespace when `own_only`.
+    #[must_use]
+    pub fn only_own(mut self, own_only: bool) -> Self {
+        self.own_only = own_only;
+        self
     }
 
     /// The observer's own namespace inode.
@@ -202,6 +211,9 @@ impl NamespaceSet {
                     status: NamespaceStatus::Own,
                     read_at_ms: Some(now_ms),
                 });
+                continue;
+            }
+            if self.own_only {
                 continue;
             }
             if !self.entered.contains_key(&inode) {

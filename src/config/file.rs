@@ -30,7 +30,7 @@ use super::{Config, ConfigError, Origin};
 use crate::duration::parse_duration;
 
 /// The keys a file may have, for the refusal of one it may not.
-pub const KEYS: &str = "interval, view, theme, icons, resolve, bell, [store] path and retention, [mcp] address, [keys] ACTION = KEY";
+pub const KEYS: &str = "interval, view, theme, icons, resolve, bell, fleet, [store] path and retention, [mcp] address, [keys] ACTION = KEY";
 
 type Field = Option<Spanned<Value>>;
 
@@ -46,6 +46,7 @@ struct Doc {
     icons: Field,
     resolve: Field,
     bell: Field,
+    fleet: Field,
     store: Option<StoreDoc>,
     mcp: Option<McpDoc>,
     keys: Option<std::collections::BTreeMap<String, Spanned<Value>>>,
@@ -154,6 +155,11 @@ pub fn apply(config: &mut Config, text: &str, path: &Path) -> Result<(), ConfigE
     }
     if let Some(v) = r.boolean("bell", doc.bell)? {
         config.bell.set(v, origin());
+    }
+    if let Some(v) = r.string("fleet", doc.fleet, |s| {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") { Ok(s.to_string()) } else { Err("expected a postgres:// URL".to_string()) }
+    })? {
+        config.fleet.set(Some(v), origin());
     }
     if let Some(keys) = doc.keys {
         let mut bound = Vec::new();

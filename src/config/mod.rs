@@ -81,6 +81,8 @@ pub struct Config {
     pub bell: Setting<bool>,
     /// The explorer's actions rebound (`[keys]`): (action name, keys).
     pub keys: Setting<Vec<(String, Vec<keys::KeyChord>)>>,
+    /// The fleet's database URL (`agent`, `fleet`); `None`: no fleet.
+    pub fleet: Setting<Option<String>>,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             mcp_address: Setting::default(DEFAULT_MCP_ADDRESS),
             bell: Setting::default(true),
             keys: Setting::default(Vec::new()),
+            fleet: Setting::default(None),
         }
     }
 }

@@ -40,6 +40,14 @@ impl Config {
         line(&mut out, "icons", &quoted(self.icons.value.as_str()), &self.icons);
         line(&mut out, "resolve", if self.resolve.value { "true" } else { "false" }, &self.resolve);
         line(&mut out, "bell", if self.bell.value { "true" } else { "false" }, &self.bell);
+        if let Some(url) = &self.fleet.value {
+            // Never the password.
+            let shown = match crate::fleet::conn::parse(url, &|_| None) {
+                Ok(u) => u.display,
+                Err(_) => "(not a valid URL)".to_string(),
+            };
+            line(&mut out, "fleet", &quoted(&shown), &self.fleet);
+        }
         out.push_str("\n[store]\n");
         match self.store_path.value.as_deref().or(default_store) {
             Some(p) => line(&mut out, "path", &quoted(&p.display().to_string()), &self.store_path),

@@ -31,6 +31,7 @@ mod token_file;
 pub mod tools_analysis;
 pub mod tools_baseline;
 pub mod tools_connections;
+pub mod tools_fleet;
 pub mod tools_respond;
 pub mod tools_rules;
 pub mod tools_threats;

@@ -109,6 +109,23 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE findings ADD COLUMN netns INTEGER;
     ALTER TABLE findings ADD COLUMN namespace TEXT;
     ",
+    // 4: the fleet agent's outbox (`necromap agent --fleet`): each
+    // refresh's changes wait here, in order, until PostgreSQL took them.
+    // AUTOINCREMENT: a sequence number is never used twice, even after
+    // the rows before it were sent and deleted. `fleet_state` keeps the
+    // stream id that makes (host, stream, seq) unique in PostgreSQL.
+    r"
+    CREATE TABLE fleet_outbox (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        rows  INTEGER NOT NULL,
+        body  TEXT NOT NULL
+    );
+    CREATE TABLE fleet_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod mcp;
+pub mod pg;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -1,0 +1,108 @@
+//! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio) and
+//! `necromap fleet` (the fleet explorer: hosts, worst severity, edges;
+//! Enter shows a host's current sockets). Without a terminal, `fleet`
+//! prints the map as text.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossterm::event::{self, Event, KeyCode, KeyEventKind};
+use necromap::fleet::conn::FleetUrl;
+use necromap::tui::fleet_view::FleetScreen;
+use necromap::tui::theme::{Look, Theme};
+
+use super::agent::fleet_url;
+use super::cli::Cli;
+
+/// `--mcp --fleet URL`: the fleet tools over stdio.
+pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
+    if cli.http.is_some() {
+        bail!("--mcp --fleet serves over stdio only for now: drop --http");
+    }
+    let url = fleet_url(config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("necromap-fleet-mcp")
+        .enable_all()
+        .build()
+        .context("starting the MCP runtime")?;
+    rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url))
+}
+
+/// `necromap fleet`: the fleet explorer.
+pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
+    let url = fleet_url(config)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the fleet runtime")?;
+    let client = rt.block_on(necromap::fleet::conn::connect(&url)).with_context(|| format!("connecting to {}", url.display))?;
+    let map = rt.block_on(necromap::fleet::view::load(&client)).with_context(|| format!("reading the fleet from {}", url.display))?;
+    if !std::io::stdout().is_terminal() {
+        print!("{}", necromap::fleet::view::render_text(&map));
+        return Ok(());
+    }
+    let plain = cli.ascii || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme { plain, glow: false, look: Look::default() };
+    let mut screen = FleetScreen { map, ..FleetScreen::default() };
+    let mut terminal = ratatui::init();
+    let result = run(&mut terminal, &mut screen, theme, &rt, &client, &url);
+    ratatui::restore();
+    result
+}
+
+fn run(
+    terminal: &mut ratatui::DefaultTerminal,
+    screen: &mut FleetScreen,
+    theme: Theme,
+    rt: &tokio::runtime::Runtime,
+    client: &tokio_postgres::Client,
+    url: &FleetUrl,
+) -> Result<()> {
+    let mut loaded = Instant::now();
+    loop {
+        terminal.draw(|f| screen.render(theme, f.area(), f.buffer_mut()))?;
+        let reload = if event::poll(Duration::from_millis(500))? {
+            match event::read()? {
+                Event::Key(k) if k.kind == KeyEventKind::Press => match k.code {
+                    KeyCode::Char('q') => return Ok(()),
+                    KeyCode::Char('j') | KeyCode::Down => {
+                        screen.selected = (screen.selected + 1).min(screen.map.hosts.len().saturating_sub(1));
+                        false
+                    }
+                    KeyCode::Char('k') | KeyCode::Up => {
+                        screen.selected = screen.selected.saturating_sub(1);
+                        false
+                    }
+                    KeyCode::Esc => {
+                        screen.sockets = None;
+                        false
+                    }
+                    KeyCode::Enter => {
+                        if let Some(h) = screen.map.hosts.get(screen.selected) {
+                            match rt.block_on(necromap::fleet::query::host_sockets(client, &h.host_id, 1000)) {
+                                Ok(s) => screen.sockets = Some(s),
+                                Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+                            }
+                        }
+                        false
+                    }
+                    KeyCode::Char('r') => true,
+                    _ => false,
+                },
+                _ => false,
+            }
+        } else {
+            loaded.elapsed() > Duration::from_secs(5)
+        };
+        if reload {
+            loaded = Instant::now();
+            match rt.block_on(necromap::fleet::view::load(client)) {
+                Ok(map) => {
+                    screen.map = map;
+                    screen.selected = screen.selected.min(screen.map.hosts.len().saturating_sub(1));
+                    screen.error = None;
+                }
+                Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Host-to-host edges: an outbound connection on one fleet host whose
+//! remote ip:port is another fleet host's local ip:port — a listener
+//! bound to that address, a wildcard listener on a host that has that
+//! address, or the accepted socket itself — is an edge with both
+//! processes (web-1 nginx → db-1 postgres).
+//!
+//! Limits: addresses are compared as they are, so this holds on NAT-free
+//! networks (one address space, no port forwarding or load balancer in
+//! between); loopback is never an edge; two sites reusing the same
+//! private range look like one.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::FleetError;
+
+/// What to look at.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeFilter {
+    /// Only edges touching these hosts (id or name); empty: all.
+    pub hosts: Vec<String>,
+    /// Only edges to this port.
+    pub port: Option<u16>,
+    /// How far back connections count.
+    pub window: Duration,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EdgeEnd {
+    pub host_id: String,
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    /// The client side: the process of the most recent connection.
+    pub from: EdgeEnd,
+    pub to: EdgeEnd,
+    /// The server's address as the client dialled it.
+    pub address: String,
+    pub port: u16,
+    pub protocol: String,
+    /// Connections opened in the window.
+    pub connections: i64,
+    pub last_ms: i64,
+}
+
+/// The listeners and accepted sockets of every host (current state, and
+/// accepted sockets from the window's events), by address.
+const SERVERS: &str = "
+    servers AS (
+        SELECT s.host_id, s.pid, s.comm, s.local_ip AS ip, s.local_port AS port, s.protocol, 0 AS rank
+          FROM current_sockets s WHERE s.direction IN ('listen', 'inbound') AND NOT (s.local_ip = '0.0.0.0'::inet OR s.local_ip = '::'::inet)
+        UNION ALL
+        SELECT s.host_id, s.pid, s.comm, a.ip, s.local_port, s.protocol, 1
+          FROM current_sockets s JOIN host_addresses a ON a.host_id = s.host_id
+         WHERE s.direction = 'listen' AND (s.local_ip = '0.0.0.0'::inet OR s.local_ip = '::'::inet) AND family(a.ip) = family(s.local_ip)
+        UNION ALL
+        SELECT DISTINCT e.host_id, e.pid, e.comm, e.local_ip, e.local_port, e.protocol, 2
+          FROM socket_events e WHERE e.kind = 'opened' AND e.direction = 'inbound' AND e.at >= $1
+    )";
+
+/// The query plan of [`fleet_edges`] as PostgreSQL runs it (`EXPLAIN ANALYZE`).
+pub async fn explain_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<String>, FleetError> {
+    let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
+    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", edges_sql());
+    let rows = client.query(&sql, &[&since, &filter.hosts, &filter.port.map(i32::from), &(filter.limit as i64)]).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The edges of the window, busiest first.
+pub async fn fleet_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<Edge>, FleetError> {
+    let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
+    let hosts: Vec<String> = filter.hosts.clone();
+    let port: Option<i32> = filter.port.map(i32::from);
+    let limit = filter.limit as i64;
+    let sql = edges_sql();
+    let rows = client.query(&sql, &[&since, &hosts, &port, &limit]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Edge {
+            from: EdgeEnd { host_id: r.get(0), host: r.get(1), pid: r.get(2), process: r.get(3) },
+            to: EdgeEnd { host_id: r.get(4), host: r.get(5), pid: r.get(6), process: r.get(7) },
+            address: r.get(8),
+            port: u16::try_from(r.get::<_, i32>(9)).unwrap_or(0),
+            protocol: r.get(10),
+            connections: r.get(11),
+            last_ms: r.get(12),
+        })
+        .collect())
+}
+
+/// Parameters: $1 since, $2 hosts, $3 port, $4 limit.
+fn edges_sql() -> String {
+    format!(
+        "WITH clients AS (
+            SELECT e.host_id, e.remote_ip, e.remote_port, e.protocol, count(*) AS n, max(e.at) AS last_at,
+                   (array_agg(e.pid ORDER BY e.at DESC, e.socket_id))[1] AS pid, (array_agg(e.comm ORDER BY e.at DESC, e.socket_id))[1] AS comm
+              FROM socket_events e
+             WHERE e.kind = 'opened' AND e.direction = 'outbound' AND e.at >= $1
+               AND NOT (e.remote_ip << '127.0.0.0/8'::inet OR e.remote_ip = '::1'::inet)
+               AND ($3::int IS NULL OR e.remote_port = $3)
+             GROUP BY 1, 2, 3, 4
+         ), {SERVERS},
+         matched AS (
+            SELECT DISTINCT ON (c.host_id, c.remote_ip, c.remote_port, c.protocol, s.host_id)
+                   c.host_id AS src, c.pid AS src_pid, c.comm AS src_comm, s.host_id AS dst, s.pid AS dst_pid, s.comm AS dst_comm,
+                   c.remote_ip, c.remote_port, c.protocol, c.n, c.last_at
+              FROM clients c JOIN servers s ON s.ip = c.remote_ip AND s.port = c.remote_port AND s.protocol = c.protocol AND s.host_id <> c.host_id
+             ORDER BY c.host_id, c.remote_ip, c.remote_port, c.protocol, s.host_id, s.rank, s.pid NULLS LAST
+         )
+         SELECT m.src, hs.name, m.src_pid, m.src_comm, m.dst, hd.name, m.dst_pid, m.dst_comm, host(m.remote_ip), m.remote_port, m.protocol, m.n,
+                (extract(epoch FROM m.last_at) * 1000)::bigint
+           FROM matched m JOIN hosts hs ON hs.host_id = m.src JOIN hosts hd ON hd.host_id = m.dst
+          WHERE cardinality($2::text[]) = 0 OR m.src = ANY($2) OR m.dst = ANY($2) OR hs.name = ANY($2) OR hd.name = ANY($2)
+          ORDER BY m.n DESC, m.last_at DESC
+          LIMIT $4"
+    )
+}

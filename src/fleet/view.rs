@@ -1,0 +1,62 @@
+//! The fleet map's model: hosts with their worst severity and the
+//! host-to-host edges, loaded from PostgreSQL once; a text rendering for
+//! pipes. The explorer draws the same model (`tui::fleet_view`).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use tokio_postgres::Client;
+
+use super::FleetError;
+use super::edges::{Edge, EdgeFilter, fleet_edges};
+use super::query::{HostRow, list_hosts};
+use crate::terms::Severity;
+
+/// What the fleet explorer shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FleetMap {
+    pub hosts: Vec<HostRow>,
+    pub edges: Vec<Edge>,
+}
+
+impl FleetMap {
+    /// The worst severity of a host's findings, if any.
+    pub fn worst(host: &HostRow) -> Option<Severity> {
+        host.worst.map(|w| crate::store::severity_of_rank(i64::from(w)))
+    }
+}
+
+/// Hosts (findings of the last day) and edges (the last hour).
+pub async fn load(client: &Client) -> Result<FleetMap, FleetError> {
+    let hosts = list_hosts(client, Duration::from_secs(86_400)).await?;
+    let edges = fleet_edges(client, &EdgeFilter { hosts: Vec::new(), port: None, window: Duration::from_secs(3600), limit: 500 }).await?;
+    Ok(FleetMap { hosts, edges })
+}
+
+fn clean(s: &str) -> String {
+    crate::text::escape_control(&crate::text::bounded(s, 64))
+}
+
+/// The map as text: hosts with worst severity, then edges with both processes.
+pub fn render_text(map: &FleetMap) -> String {
+    let mut out = format!("fleet: {} hosts, {} host-to-host edges (last hour)\n\nhosts\n", map.hosts.len(), map.edges.len());
+    for h in &map.hosts {
+        let worst = FleetMap::worst(h).map_or("-", Severity::name);
+        let _ = writeln!(out, "  {:<24} worst {:<8} {:>5} sockets {:>4} findings", clean(&h.name), worst, h.sockets, h.findings);
+    }
+    out.push_str("\nedges\n");
+    for e in &map.edges {
+        let _ = writeln!(
+            out,
+            "  {} {} → {}:{} {} ({}) ×{}",
+            clean(&e.from.host),
+            clean(e.from.process.as_deref().unwrap_or("?")),
+            clean(&e.to.host),
+            e.port,
+            clean(e.to.process.as_deref().unwrap_or("?")),
+            e.protocol,
+            e.connections
+        );
+    }
+    out
+}

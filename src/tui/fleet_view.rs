@@ -1,0 +1,105 @@
+//! The fleet explorer's screen: hosts with their worst severity on the
+//! left, host-to-host edges (both processes) on the right; a selected
+//! host's current sockets replace the edges on Enter.
+//!
+//! ```text
+//!  ┌ hosts ───────────────┐┌ edges (last hour) ──────────────────────────┐
+//!  │> db-1     high       ││ web-1 nginx → db-1:5432 postgres  tcp ×12   │
+//!  │  web-1    -          ││                                             │
+//!  └──────────────────────┘└─────────────────────────────────────────────┘
+//!   j/k select  Enter sockets  Esc back  r refresh  q quit
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use super::theme::Theme;
+use crate::fleet::query::CurrentSocket;
+use crate::fleet::view::FleetMap;
+
+/// What the fleet screen shows besides the map.
+#[derive(Debug, Clone, Default)]
+pub struct FleetScreen {
+    pub map: FleetMap,
+    pub selected: usize,
+    /// The selected host's sockets, when drilled down.
+    pub sockets: Option<Vec<CurrentSocket>>,
+    /// The last error reading the database, shown in the status line.
+    pub error: Option<String>,
+}
+
+fn clean(s: &str) -> String {
+    crate::text::escape_control(&crate::text::bounded(s, 48))
+}
+
+impl FleetScreen {
+    /// Draw into `buf` (pure: reads `self` only).
+    pub fn render(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
+        let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let [left, right] = Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(main);
+        let hosts: Vec<Line> = self
+            .map
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let marker = if i == self.selected { "> " } else { "  " };
+                let worst = FleetMap::worst(h);
+                let sev =
+                    Span::styled(format!("{:<8}", worst.map_or("-", crate::terms::Severity::name)), worst.map_or(Style::default(), |s| theme.severity(s)));
+                let name = Span::styled(
+                    format!("{marker}{:<18} ", clean(&h.name)),
+                    if i == self.selected { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() },
+                );
+                Line::from(vec![name, sev, Span::raw(format!(" {}", h.sockets))])
+            })
+            .collect();
+        Paragraph::new(hosts)
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(format!(" hosts ({}) ", self.map.hosts.len()), theme.title())))
+            .render(left, buf);
+        let (title, lines): (String, Vec<Line>) = match &self.sockets {
+            Some(sockets) => {
+                let host = self.map.hosts.get(self.selected).map_or_else(String::new, |h| clean(&h.name));
+                (
+                    format!(" {host}: open sockets ({}) ", sockets.len()),
+                    sockets
+                        .iter()
+                        .map(|s| {
+                            Line::from(format!(
+                                "{:<8} {:<11} {:<22} {:<22} {}",
+                                s.direction,
+                                s.state,
+                                clean(&s.local),
+                                clean(&s.remote),
+                                clean(s.process.as_deref().unwrap_or("?"))
+                            ))
+                        })
+                        .collect(),
+                )
+            }
+            None => (
+                format!(" host-to-host edges, last hour ({}) ", self.map.edges.len()),
+                self.map
+                    .edges
+                    .iter()
+                    .map(|e| {
+                        Line::from(vec![
+                            Span::raw(format!("{} {}", clean(&e.from.host), clean(e.from.process.as_deref().unwrap_or("?")))),
+                            Span::styled(format!(" ──{}/{}──▶ ", e.port, e.protocol), theme.title()),
+                            Span::raw(format!("{} {}  ×{}", clean(&e.to.host), clean(e.to.process.as_deref().unwrap_or("?")), e.connections)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        };
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()))).render(right, buf);
+        let hint = match &self.error {
+            Some(e) => format!(" {}", clean(e)),
+            None => " j/k select  Enter sockets  Esc back  r refresh  q quit".to_string(),
+        };
+        Paragraph::new(hint).render(status, buf);
+    }
+}

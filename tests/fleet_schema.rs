@@ -1,0 +1,214 @@
+//! The fleet schema on a real PostgreSQL: migrations run once and are
+//! recorded, a batch is applied once however often it is sent, the
+//! current state follows opens and closes, day partitions are made and
+//! dropped, and the queries use their indexes (EXPLAIN).
+
+#![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::pg::Pg;
+use necromap::fleet::batch::{Batch, EventKind, SocketEvent, SocketRow};
+use necromap::fleet::ship::{AgentHealth, HostIdentity, apply};
+use necromap::model::{Direction, Protocol, SocketState};
+
+fn host(name: &str) -> HostIdentity {
+    HostIdentity { id: format!("id-{name}"), name: name.into(), agent_version: "test".into() }
+}
+
+fn row(id: &str, direction: Direction, local: &str, remote: &str, pid: u32, comm: &str) -> SocketRow {
+    SocketRow {
+        id: id.into(),
+        protocol: Protocol::Tcp,
+        state: if direction == Direction::Listen { SocketState::Listen } else { SocketState::Established },
+        direction,
+        local: local.parse().expect("addr"),
+        remote: remote.parse().expect("addr"),
+        pid: Some(pid),
+        comm: Some(comm.into()),
+        exe: None,
+        uid: 0,
+        netns: None,
+    }
+}
+
+fn opened(at_ms: i64, socket: SocketRow) -> SocketEvent {
+    SocketEvent { at_ms, kind: EventKind::Opened, socket, bytes_sent: None, bytes_received: None }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_millis() as i64
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn migrations_batches_current_state_partitions_and_indexes() {
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    let applied = necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    assert_eq!(applied, (1..=necromap::fleet::schema::current_version()).collect::<Vec<_>>());
+    assert!(necromap::fleet::migrate::migrate(&mut c).await.expect("again").is_empty(), "a second run applies nothing");
+    assert_eq!(necromap::fleet::migrate::version(&c).await.expect("version"), necromap::fleet::schema::current_version());
+    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
+
+    // web-1's client talks to db-1's listener.
+    let t = now_ms();
+    let web = host("web-1");
+    let db = host("db-1");
+    let health = AgentHealth::default();
+    let db_batch = Batch {
+        at_ms: t,
+        host_name: "db-1".into(),
+        resync: true,
+        addresses: Some(vec!["10.9.0.2".parse().expect("ip")]),
+        events: vec![opened(t, row("tcp:1", Direction::Listen, "0.0.0.0:5432", "0.0.0.0:0", 700, "postgres"))],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &db, 1, 1, &db_batch, &health).await.expect("apply"));
+    let web_batch = Batch {
+        at_ms: t,
+        host_name: "web-1".into(),
+        resync: true,
+        addresses: Some(vec!["10.9.0.1".parse().expect("ip")]),
+        events: vec![opened(t, row("tcp:2", Direction::Outbound, "10.9.0.1:40000", "10.9.0.2:5432", 500, "nginx"))],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &web, 1, 1, &web_batch, &health).await.expect("apply"));
+    // The same batch again (a lost acknowledgement, a retry): skipped.
+    assert!(!apply(&mut c, &web, 1, 1, &web_batch, &health).await.expect("apply twice"));
+    let (events, _, batches) = necromap::fleet::query::event_counts(&c).await.expect("counts");
+    assert_eq!((events, batches), (2, 2), "nothing is stored twice");
+
+    let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(3600), limit: 10 };
+    let edges = necromap::fleet::edges::fleet_edges(&c, &filter).await.expect("edges");
+    assert_eq!(edges.len(), 1, "{edges:?}");
+    let e = &edges[0];
+    assert_eq!((e.from.host.as_str(), e.from.process.as_deref(), e.from.pid), ("web-1", Some("nginx"), Some(500)));
+    assert_eq!((e.to.host.as_str(), e.to.process.as_deref(), e.to.pid), ("db-1", Some("postgres"), Some(700)));
+    assert_eq!((e.address.as_str(), e.port), ("10.9.0.2", 5432));
+    let who = necromap::fleet::query::who_talks_to(&c, "10.9.0.2:5432".parse().expect("addr"), Duration::from_secs(3600), 10).await.expect("who");
+    assert_eq!(who.talkers.len(), 1);
+    assert_eq!(who.owned_by.iter().map(|o| o.host.as_str()).collect::<Vec<_>>(), vec!["db-1"]);
+
+    // The client closes: it leaves web-1's current state; the event stays.
+    let close = Batch {
+        at_ms: t + 1000,
+        host_name: "web-1".into(),
+        events: vec![SocketEvent {
+            kind: EventKind::Closed,
+            ..opened(t + 1000, row("tcp:2", Direction::Outbound, "10.9.0.1:40000", "10.9.0.2:5432", 500, "nginx"))
+        }],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &web, 1, 2, &close, &health).await.expect("close"));
+    assert!(necromap::fleet::query::host_sockets(&c, "web-1", 10).await.expect("sockets").is_empty());
+    assert_eq!(necromap::fleet::query::host_sockets(&c, "db-1", 10).await.expect("sockets").len(), 1);
+
+    // Today's partition holds the rows (not the default).
+    let in_default: i64 = c.query_one("SELECT count(*) FROM socket_events_default", &[]).await.expect("q").get(0);
+    assert_eq!(in_default, 0);
+
+    // Indexes: with enough rows to make a scan costly, who_talks_to's
+    // predicate and the edges' address join use socket_events_remote.
+    c.batch_execute(
+        "INSERT INTO socket_events (host_id, at, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port)
+         SELECT 'id-bulk', now() - (g % 3600) * interval '1 second', 'opened', 'tcp:' || g, 'tcp', 'ESTABLISHED', 'outbound',
+                '10.1.0.1', 30000 + g % 20000, ('10.2.' || (g % 250) || '.' || (g / 250 % 250))::inet, 443
+           FROM generate_series(1, 60000) g;
+         ANALYZE socket_events;",
+    )
+    .await
+    .expect("bulk rows");
+    let plan: Vec<String> = c
+        .query("EXPLAIN SELECT count(*) FROM socket_events WHERE remote_ip = '10.9.0.2'::inet AND remote_port = 5432 AND at >= now() - interval '1 hour'", &[])
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("socket_events_remote") || plan.contains("remote_ip_remote_port_at"),
+        "who_talks_to must use the (remote_ip, remote_port, at) index:\n{plan}"
+    );
+    assert!(!plan.contains("socket_events_default") || plan.contains("Index"), "{plan}");
+
+    // Retention drops whole days: a partition from long ago goes.
+    let old = SystemTime::now() - Duration::from_secs(40 * 86_400);
+    necromap::fleet::partitions::ensure(&mut c, old).await.expect("old partitions");
+    let dropped = necromap::fleet::partitions::drop_older(&c, SystemTime::now(), Duration::from_secs(30 * 86_400)).await.expect("retention");
+    assert_eq!(dropped.len(), 9, "three days of three tables: {dropped:?}");
+    let (events_after, _, _) = necromap::fleet::query::event_counts(&c).await.expect("counts");
+    assert_eq!(events_after, 60_003, "today's rows stay (two opened, one closed, the bulk)");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn fleet_rules_find_lateral_movement_shared_iocs_and_blast_radius() {
+    use necromap::fleet::batch::FindingRow;
+    use necromap::fleet::rules::{FleetRule, FleetRules, evaluate};
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let t = now_ms();
+    let health = AgentHealth::default();
+    let ioc = |host: &str, severity| FindingRow {
+        id: format!("ioc.dest@{host}"),
+        rule_id: "ioc.dest".into(),
+        rule_name: "IOC destination".into(),
+        severity,
+        tags: vec!["ioc".into()],
+        subject: "endpoint 203.0.113.9".into(),
+        pid: None,
+        endpoint: Some("203.0.113.9".parse().expect("ip")),
+        first_seen_ms: t,
+        last_seen_ms: t,
+    };
+    // Three targets with ssh listeners; one of them (t1) also reaches the IOC.
+    for (i, name) in ["t1", "t2", "t3"].iter().enumerate() {
+        let b = Batch {
+            at_ms: t,
+            host_name: (*name).into(),
+            resync: true,
+            addresses: Some(vec![format!("10.5.0.{}", i + 10).parse().expect("ip")]),
+            events: vec![opened(t, row(&format!("tcp:{i}"), Direction::Listen, "0.0.0.0:22", "0.0.0.0:0", 50, "sshd"))],
+            findings: if i == 0 { vec![ioc(name, necromap::model::Severity::High)] } else { vec![] },
+            ..Batch::default()
+        };
+        assert!(apply(&mut c, &host(name), 1, 1, &b, &health).await.expect("apply"));
+    }
+    // The jump host: one process reaches ssh on all three, and the IOC; a critical finding.
+    let b = Batch {
+        at_ms: t,
+        host_name: "jump".into(),
+        resync: true,
+        addresses: Some(vec!["10.5.0.2".parse().expect("ip")]),
+        events: (0..3)
+            .map(|i| {
+                opened(t, row(&format!("tcp:j{i}"), Direction::Outbound, &format!("10.5.0.2:{}", 50_000 + i), &format!("10.5.0.{}:22", i + 10), 99, "ssh"))
+            })
+            .collect(),
+        findings: vec![ioc("jump", necromap::model::Severity::Critical)],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("jump"), 1, 1, &b, &health).await.expect("apply"));
+    let found = evaluate(&c, &FleetRules::default(), Duration::from_secs(3600)).await.expect("rules");
+    let of = |r: FleetRule| found.iter().filter(|f| f.rule == r).collect::<Vec<_>>();
+    let lateral = of(FleetRule::LateralMovement);
+    assert_eq!(lateral.len(), 1, "{found:?}");
+    assert_eq!(lateral[0].hosts, vec!["t1", "t2", "t3"]);
+    assert!(lateral[0].subject.contains("ssh (pid 99) on jump"), "{}", lateral[0].subject);
+    let shared = of(FleetRule::SharedIoc);
+    assert_eq!(shared.len(), 1, "{found:?}");
+    assert_eq!(shared[0].hosts, vec!["jump", "t1"]);
+    let blast = of(FleetRule::BlastRadius);
+    assert_eq!(blast.len(), 1, "{found:?}");
+    assert_eq!(blast[0].hosts, vec!["t1", "t2", "t3"], "the critical host's fleet peers");
+    assert!(of(FleetRule::NewEdge).is_empty(), "no history before the window: no baseline, no verdict");
+    // With a threshold of four hosts, three is not lateral movement.
+    let strict = FleetRules { lateral_hosts: 4, ..FleetRules::default() };
+    let found = evaluate(&c, &strict, Duration::from_secs(3600)).await.expect("rules");
+    assert!(found.iter().all(|f| f.rule != FleetRule::LateralMovement), "{found:?}");
+}
