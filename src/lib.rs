@@ -32,6 +32,7 @@ pub mod export;
 pub mod filter;
 pub mod input;
 pub mod intel;
+pub mod logins;
 pub mod mcp;
 pub mod model;
 pub mod names;

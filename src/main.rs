@@ -56,6 +56,9 @@ fn run(mut cli: Cli) -> Result<()> {
     if let Some(path) = &cli.eve {
         necromap::input::open(path, necromap::input::Kind::Followed).context("--eve: the file to follow")?;
     }
+    if let Some(path) = &cli.auth_log {
+        necromap::input::open(path, necromap::input::Kind::Followed).context("--auth-log: the file to follow")?;
+    }
     if cli.mcp {
         if cli.command.is_some() {
             bail!("--mcp runs the server on its own: drop the subcommand");

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod cli;
 pub mod docs;
 pub mod explore;
+pub mod logins;
 pub mod look;
 pub mod pipeline;
 pub mod progress;

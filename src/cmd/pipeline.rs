@@ -13,6 +13,8 @@ use necromap::collector::Collector;
 use necromap::intel::alerts::{AlertBook, AlertEvaluator};
 use necromap::intel::intake::EveIntake;
 use necromap::intel::tail::StartAt;
+use necromap::logins::book::LoginBook;
+use necromap::logins::evaluator::LoginEvaluator;
 use necromap::model::Evaluator;
 use necromap::rules::RuleSet;
 use necromap::spec::Spec;
@@ -25,6 +27,7 @@ use crate::cmd::cli::Cli;
 pub struct Pipeline {
     // Field order is drop order: intake first, collector last. The first
     // two are held for their lifetime only.
+    _logins: Option<necromap::logins::intake::LoginIntake>,
     _intake: Option<EveIntake>,
     _writer: Option<StoreWriter>,
     pub collector: Collector,
@@ -51,6 +54,7 @@ pub fn store_path(cli: &Cli) -> Result<Option<PathBuf>> {
 pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     let engine = crate::cmd::setup::load_engine(cli)?;
     let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
+    let engine_ioc = engine.ioc.clone();
     let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
     // Store trouble is shown in every snapshot's health, never printed
     // over the explorer.
@@ -58,9 +62,20 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
     let judged = WithStoreHealth { inner: Box::new(engine), status: status.clone() };
     // The alert evaluator is outermost: the collector asks it for the
     // digest it publishes with each snapshot.
+    let ioc = engine_ioc.clone();
     let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
         (Some(book), Some(path)) => Box::new(AlertEvaluator::new(judged, book.clone(), path.display().to_string())),
         _ => Box::new(judged),
+    };
+    // The login evaluator is outermost of all: it passes the alert digest on.
+    let login_source = crate::cmd::logins::source(cli);
+    let login_book = login_source.as_ref().map(|_| Arc::new(Mutex::new(LoginBook::default())));
+    let evaluator: Box<dyn Evaluator> = match (&login_book, &login_source) {
+        (Some(b), Some(src)) => {
+            let known = baseline.as_ref().map(|b| b.remote_endpoints.clone());
+            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known))
+        }
+        _ => evaluator,
     };
     // The store is opened before the collector starts: its first snapshot
     // (and so the first MCP answer) already says when there is none.
@@ -122,5 +137,9 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         }
         _ => None,
     };
-    Ok(Pipeline { _intake: intake, _writer: writer, collector, rules, baseline, store_path })
+    let logins = match (login_source, login_book) {
+        (Some(src), Some(b)) => Some(crate::cmd::logins::start(cli, src, b, store_path.as_deref(), writer.as_ref().map(StoreWriter::sender))?),
+        _ => None,
+    };
+    Ok(Pipeline { _logins: logins, _intake: intake, _writer: writer, collector, rules, baseline, store_path })
 }
