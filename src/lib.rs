@@ -37,6 +37,7 @@ pub mod mcp;
 pub mod model;
 pub mod names;
 pub mod paths;
+pub mod posture;
 pub mod rules;
 pub mod spec;
 pub mod store;

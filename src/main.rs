@@ -67,6 +67,7 @@ fn run(mut cli: Cli) -> Result<()> {
     }
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
+        Some(Command::Posture { root, policy, format }) => return cmd::posture::posture(root, policy.as_deref(), *format),
         Some(Command::Rules { action }) => return rules_command(cli, action),
         Some(Command::Baseline { action }) => return baseline_command(cli, action),
         Some(Command::Respond { execute, yes, allow, timeout, max }) => {

@@ -280,6 +280,22 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 10)]
         max: usize,
     },
+    /// Check, read-only, how exposed this host's network configuration is: network sysctls,
+    /// listeners on all addresses against a policy, listener executables and their directories,
+    /// root services listening publicly, sshd settings, and whether a firewall has rules. Each
+    /// check passes, warns or fails with its evidence and a fix. Exits 1 when a check fails.
+    Posture {
+        /// Read everything under DIR instead of / (proc/sys, proc/net, proc/PID, etc/ssh); nft and
+        /// iptables-save are run only for /.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// The services allowed to listen publicly (YAML: `allow:` and `deny:` lists of
+        /// {port, process, user}).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
     /// Work with network-map spec files.
     Spec {
         #[command(subcommand)]

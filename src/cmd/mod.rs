@@ -10,6 +10,7 @@ pub mod explore;
 pub mod logins;
 pub mod look;
 pub mod pipeline;
+pub mod posture;
 pub mod progress;
 pub mod respond;
 pub mod rules;

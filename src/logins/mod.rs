@@ -20,4 +20,5 @@ pub mod evaluator;
 pub mod intake;
 pub mod journal;
 pub mod parse;
+pub mod respond;
 pub mod rules;

@@ -19,6 +19,7 @@ pub mod dto;
 pub mod envelope;
 pub mod evidence;
 pub mod http;
+mod logins;
 #[cfg(test)]
 mod namespace_tests;
 mod notify;

@@ -161,7 +161,7 @@ impl Snapshot {
         match subject {
             Subject::Endpoint { endpoint } => Some(crate::terms::normalize_ip(endpoint.ip)),
             Subject::Socket { socket, .. } => self.socket(socket).map(|x| crate::terms::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
-            Subject::Process { .. } => None,
+            Subject::Process { .. } | Subject::Host => None,
         }
     }
 
