@@ -15,6 +15,7 @@ use necromap::intel::intake::EveIntake;
 use necromap::intel::tail::StartAt;
 use necromap::logins::book::LoginBook;
 use necromap::logins::evaluator::LoginEvaluator;
+use necromap::posture::watch::{PostureEvaluator, PostureWatch};
 use necromap::model::Evaluator;
 use necromap::rules::RuleSet;
 use necromap::spec::Spec;
@@ -28,6 +29,7 @@ pub struct Pipeline {
     // Field order is drop order: intake first, collector last. The first
     // two are held for their lifetime only.
     _logins: Option<necromap::logins::intake::LoginIntake>,
+    _posture: Option<PostureWatch>,
     _intake: Option<EveIntake>,
     _writer: Option<StoreWriter>,
     pub collector: Collector,
@@ -76,6 +78,16 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
             Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known))
         }
         _ => evaluator,
+    };
+    // Posture failures join the findings of the live host (never of a replay).
+    let posture = if cli.demo || cli.replay.is_some() {
+        None
+    } else {
+        Some(PostureWatch::spawn(necromap::posture::Options::live(None), necromap::posture::watch::EVERY).context("starting the posture checks")?)
+    };
+    let evaluator: Box<dyn Evaluator> = match &posture {
+        Some(w) => Box::new(PostureEvaluator { inner: evaluator, latest: w.latest.clone() }),
+        None => evaluator,
     };
     // The store is opened before the collector starts: its first snapshot
     // (and so the first MCP answer) already says when there is none.
@@ -141,5 +153,5 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
         (Some(src), Some(b)) => Some(crate::cmd::logins::start(cli, src, b, store_path.as_deref(), writer.as_ref().map(StoreWriter::sender))?),
         _ => None,
     };
-    Ok(Pipeline { _logins: logins, _intake: intake, _writer: writer, collector, rules, baseline, store_path })
+    Ok(Pipeline { _logins: logins, _posture: posture, _intake: intake, _writer: writer, collector, rules, baseline, store_path })
 }

@@ -32,6 +32,7 @@ mod token_file;
 pub mod tools_analysis;
 pub mod tools_baseline;
 pub mod tools_connections;
+pub mod tools_posture;
 pub mod tools_respond;
 pub mod tools_rules;
 pub mod tools_threats;
@@ -118,7 +119,8 @@ impl NecromapServer {
             + Self::rules_router()
             + Self::baseline_router()
             + Self::threats_router()
-            + Self::respond_router();
+            + Self::respond_router()
+            + Self::posture_router();
         for route in tool_router.map.values_mut() {
             route.attr = compact::tool(route.attr.clone());
         }

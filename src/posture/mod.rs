@@ -18,6 +18,7 @@ pub mod listeners;
 pub mod policy;
 pub mod sshd;
 pub mod sysctl;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 
