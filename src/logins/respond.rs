@@ -91,7 +91,8 @@ mod tests {
         assert!(p[0].reason.contains("10 failed logins"));
         assert_eq!(r, vec![("192.0.2.10".parse().expect("ip"), "one of this host's addresses".to_string())]);
         assert!(digest_candidates(&d, 120_000 + th.brute_window_ms, th).is_empty(), "the window has passed");
-        let stored: Vec<LoginEvent> = d.about("203.0.113.45".parse().expect("ip"), 0).rev().cloned().collect();
+        let mut stored: Vec<LoginEvent> = d.about("203.0.113.45".parse().expect("ip"), 0).cloned().collect();
+        stored.reverse();
         assert_eq!(stored_candidates(stored, 120_000, th).len(), 1, "stored newest first reads the same");
     }
 }
