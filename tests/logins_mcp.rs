@@ -1,7 +1,7 @@
 //! Logins end to end, through the binary: `--mcp --demo --db FILE
 //! --auth-log FIXTURE` (and `--journal` with a stand-in journalctl)
 //! answered by rmcp's client: the brute-forcing party is on the map as an
-//! endpoint with a critical finding, in analyze_ip with its tally, in the
+//! endpoint with a critical finding, in `analyze_ip` with its tally, in the
 //! timeline with phases, and proposed for a block; a restart neither
 //! loses nor repeats events. Documentation addresses only; every child is
 //! reaped and every file removed with its temporary directory.
@@ -102,10 +102,7 @@ async fn an_auth_log_puts_brute_force_then_success_on_the_map_critical() {
 
     let blocks = ok(&client, "propose_blocks", json!({})).await;
     let proposals = blocks["proposals"].as_array().expect("proposals");
-    assert!(
-        proposals.iter().any(|p| p["remote_address"] == "203.0.113.45" && p["reason"].as_str().is_some_and(|r| r.contains("failed logins"))),
-        "{blocks}"
-    );
+    assert!(proposals.iter().any(|p| p["remote_address"] == "203.0.113.45" && p["reason"].as_str().is_some_and(|r| r.contains("failed logins"))), "{blocks}");
     assert!(!proposals.iter().any(|p| p["remote_address"] == "198.51.100.23"), "nine failures: no block");
     client.cancel().await.expect("shutdown");
 

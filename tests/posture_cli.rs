@@ -1,6 +1,6 @@
 //! `necromap posture` against a crafted root: proc/sys values, proc/net
 //! listeners with their owners' fd links, executables and working
-//! directories, /etc/passwd, sshd_config and a policy file; and a bad
+//! directories, `/etc/passwd`, `sshd_config` and a policy file; and a bad
 //! policy refused with its file and line. Everything lives in a
 //! temporary directory removed at the end.
 

@@ -66,7 +66,9 @@ fn users(t: &LoginTally) -> String {
     let more = t.users_total.saturating_sub(t.users.len());
     let mut s = t.users.join(", ");
     if more > 0 {
-        s.push_str(&format!(" and {more} more"));
+        s.push_str(" and ");
+        s.push_str(&more.to_string());
+        s.push_str(" more");
     }
     s
 }
@@ -112,17 +114,27 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
         let party = d.parties.get(&ip).map(|p| &p.events);
         let fails = party.map(failure_times).unwrap_or_default();
         // Brute force: the most failures in any window ending at a failure.
-        let best = fails.iter().filter(|at| **at >= now - crate::model::DAY_MS).map(|end| (fails.iter().filter(|x| **x <= *end && **x > end - th.brute_window_ms).count(), *end)).max();
+        let best = fails
+            .iter()
+            .filter(|at| **at >= now - crate::model::DAY_MS)
+            .map(|end| (fails.iter().filter(|x| **x <= *end && **x > end - th.brute_window_ms).count(), *end))
+            .max();
         if let Some((n, end)) = best.filter(|(n, _)| *n as u32 >= th.brute_failures) {
             let trace = vec![
-                step(format!("failures from one address ≥ {} in {} s", th.brute_failures, th.brute_window_ms / 1000), format!("{n} failures in the {} s before {}", th.brute_window_ms / 1000, crate::duration::utc(end))),
+                step(
+                    format!("failures from one address ≥ {} in {} s", th.brute_failures, th.brute_window_ms / 1000),
+                    format!("{n} failures in the {} s before {}", th.brute_window_ms / 1000, crate::duration::utc(end)),
+                ),
                 step("users named in the last day", users(t)),
             ];
             out.extend(finding(rules::BRUTE_FORCE, endpoint(ip), &ip.to_string(), trace, t.first_ms, end, steps_for(ip)));
         }
         // Spraying from one address: many users with failures.
-        let sprayed: BTreeSet<&str> =
-            events.iter().filter(|e| e.at_ms >= now - th.spray_window_ms && e.kind != LoginKind::Accepted && e.kind != LoginKind::PreauthDisconnect).filter_map(|e| e.user.as_deref()).collect();
+        let sprayed: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| e.at_ms >= now - th.spray_window_ms && e.kind != LoginKind::Accepted && e.kind != LoginKind::PreauthDisconnect)
+            .filter_map(|e| e.user.as_deref())
+            .collect();
         if sprayed.len() >= th.spray_users {
             let trace = vec![step(
                 format!("distinct users failing from one address ≥ {} in {} s", th.spray_users, th.spray_window_ms / 1000),
@@ -160,7 +172,8 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
             if let Some(known) = cx.baseline
                 && !known.has(&ip)
             {
-                let trace = vec![step("remote_not_in_baseline", format!("{ip} is not among the baseline's remote endpoints")), step("accepted login", describe(acc))];
+                let trace =
+                    vec![step("remote_not_in_baseline", format!("{ip} is not among the baseline's remote endpoints")), step("accepted login", describe(acc))];
                 out.extend(finding(rules::NEW_ADDRESS, endpoint(ip), &ip.to_string(), trace, acc.at_ms, acc.at_ms, steps_for(ip)));
             }
         }

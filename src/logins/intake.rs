@@ -134,7 +134,10 @@ impl JournalReader {
         } else {
             // Started again on the next poll, after the last cursor read.
             self.follower = None;
-            trouble(book, Some("journalctl exited (no journal here, or no permission to read it: run as root or in group adm/systemd-journal); retrying".into()));
+            trouble(
+                book,
+                Some("journalctl exited (no journal here, or no permission to read it: run as root or in group adm/systemd-journal); retrying".into()),
+            );
         }
         batch
     }
@@ -163,7 +166,13 @@ impl Drop for LoginIntake {
 }
 
 impl LoginIntake {
-    pub fn spawn(source: LoginSource, start: StartAt, saved: Option<LoginPosition>, book: Arc<Mutex<LoginBook>>, store: Option<BatchSender>) -> std::io::Result<Self> {
+    pub fn spawn(
+        source: LoginSource,
+        start: StartAt,
+        saved: Option<LoginPosition>,
+        book: Arc<Mutex<LoginBook>>,
+        store: Option<BatchSender>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new().name("necromap-logins".into()).spawn(move || {

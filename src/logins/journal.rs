@@ -19,13 +19,12 @@ const LINE_MAX: usize = 1 << 20;
 pub fn journal_args(cursor: Option<&str>) -> Vec<String> {
     let mut args: Vec<String> =
         ["-o", "json", "-f", "--no-pager", "--no-tail", "SYSLOG_FACILITY=4", "SYSLOG_FACILITY=10"].iter().map(|s| (*s).to_string()).collect();
-    match cursor {
-        Some(c) => args.push(format!("--after-cursor={c}")),
+    if let Some(c) = cursor {
+        args.push(format!("--after-cursor={c}"));
+    } else {
         // Only what comes from now on.
-        None => {
-            args.retain(|a| a != "--no-tail");
-            args.extend(["-n".to_string(), "0".to_string()]);
-        }
+        args.retain(|a| a != "--no-tail");
+        args.extend(["-n".to_string(), "0".to_string()]);
     }
     args
 }

@@ -315,28 +315,41 @@ mod tests {
         assert!(e.invalid_user && e.user.as_deref() == Some("test"));
         let e = one("Oct 27 08:02:02 web1 sshd[1303]: error: maximum authentication attempts exceeded for root from 203.0.113.7 port 52160 ssh2 [preauth]");
         assert_eq!(e.kind, LoginKind::TooManyFailures);
-        let e = one("Oct 27 08:02:03 web1 sshd[1304]: Disconnecting authenticating user root 203.0.113.7 port 52160: Too many authentication failures [preauth]");
+        let e =
+            one("Oct 27 08:02:03 web1 sshd[1304]: Disconnecting authenticating user root 203.0.113.7 port 52160: Too many authentication failures [preauth]");
         assert_eq!((e.kind, e.port), (LoginKind::TooManyFailures, Some(52160)));
         assert!(parse_syslog_line("Oct 27 08:02:04 web1 sshd[1305]: Disconnected from user alice 192.0.2.1 port 22", NOW).expect("ok").is_empty(), "a logout");
     }
 
     #[test]
     fn reads_pam_and_repeats_and_ignores_the_rest() {
-        let e = one("Oct 27 08:03:00 web1 sshd[1400]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.7  user=root");
+        let e = one(
+            "Oct 27 08:03:00 web1 sshd[1400]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.7  user=root",
+        );
         assert_eq!((e.kind, e.user.as_deref(), e.service.as_str()), (LoginKind::PamFailure, Some("root"), "sshd"));
-        let e = one("Oct 27 08:03:01 web1 dovecot[77]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.3 user=x");
+        let e = one(
+            "Oct 27 08:03:01 web1 dovecot[77]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.3 user=x",
+        );
         assert_eq!(e.service, "dovecot");
         assert!(
-            parse_syslog_line("Oct 27 08:03:02 web1 sudo: pam_unix(sudo:auth): authentication failure; logname=a uid=1000 euid=0 tty=/dev/pts/0 ruser=a rhost=  user=a", NOW)
-                .expect("ok")
-                .is_empty(),
+            parse_syslog_line(
+                "Oct 27 08:03:02 web1 sudo: pam_unix(sudo:auth): authentication failure; logname=a uid=1000 euid=0 tty=/dev/pts/0 ruser=a rhost=  user=a",
+                NOW
+            )
+            .expect("ok")
+            .is_empty(),
             "a local sudo failure has no remote party"
         );
-        let v = parse_syslog_line("Oct 27 08:03:03 web1 sshd[1401]: message repeated 3 times: [ Failed password for root from 203.0.113.7 port 52170 ssh2]", NOW).expect("ok");
+        let v =
+            parse_syslog_line("Oct 27 08:03:03 web1 sshd[1401]: message repeated 3 times: [ Failed password for root from 203.0.113.7 port 52170 ssh2]", NOW)
+                .expect("ok");
         assert_eq!(v.len(), 3);
         assert!(parse_syslog_line("Oct 27 08:03:04 web1 CRON[5]: pam_unix(cron:session): session opened for user root", NOW).expect("ok").is_empty());
         assert!(parse_syslog_line("Oct 27 08:03:04 web1 sshd[9]: Server listening on 0.0.0.0 port 22.", NOW).expect("ok").is_empty());
-        assert!(matches!(parse_syslog_line("Oct 27 08:03:05 web1 sshd[9]: Failed password for root from nowhere port x ssh2", NOW), Err(LoginParseError::Message(_))));
+        assert!(matches!(
+            parse_syslog_line("Oct 27 08:03:05 web1 sshd[9]: Failed password for root from nowhere port x ssh2", NOW),
+            Err(LoginParseError::Message(_))
+        ));
         assert!(matches!(parse_syslog_line("garbage", NOW), Err(LoginParseError::Time)));
     }
 

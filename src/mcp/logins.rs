@@ -47,7 +47,8 @@ pub fn tally(s: &Snapshot, conn: Option<&rusqlite::Connection>, ip: IpAddr) -> R
         return Ok(Some(t.clone()));
     }
     let Some(conn) = conn else { return Ok(None) };
-    let mut q: VecDeque<LoginEvent> = crate::store::query::logins_since(conn, s.taken_at_ms - DAY_MS, Some(ip), 5_000).map_err(|e| safe(&e.to_string(), 300))?.into();
+    let mut q: VecDeque<LoginEvent> =
+        crate::store::query::logins_since(conn, s.taken_at_ms - DAY_MS, Some(ip), 5_000).map_err(|e| safe(&e.to_string(), 300))?.into();
     if q.is_empty() {
         return Ok(None);
     }

@@ -51,10 +51,7 @@ impl NecromapServer {
             let r = run(&Options::live(None));
             let mut checks: Vec<_> = r.checks.iter().filter(|c| c.status >= min).collect();
             checks.sort_by(|x, y| y.status.cmp(&x.status).then_with(|| x.id.cmp(&y.id)));
-            let checks = checks
-                .into_iter()
-                .map(|c| serde_json::json!({ "id": c.id, "status": c.status, "evidence": c.evidence, "fix": c.fix }))
-                .collect();
+            let checks = checks.into_iter().map(|c| serde_json::json!({ "id": c.id, "status": c.status, "evidence": c.evidence, "fix": c.fix })).collect();
             Ok(Json(PostureAnswer { pass: r.pass, warn: r.warn, fail: r.fail, checks }))
         })
         .await

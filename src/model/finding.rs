@@ -12,9 +12,16 @@ use crate::terms::Severity;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
-    Socket { socket: SocketKey, pid: Option<Pid> },
-    Endpoint { endpoint: EndpointKey },
-    Process { pid: Pid },
+    Socket {
+        socket: SocketKey,
+        pid: Option<Pid>,
+    },
+    Endpoint {
+        endpoint: EndpointKey,
+    },
+    Process {
+        pid: Pid,
+    },
     /// The host as a whole (a posture check).
     Host,
 }

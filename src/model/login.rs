@@ -211,8 +211,7 @@ impl LoginDigest {
 
     /// Fill the tallies for `now_ms` (once per snapshot).
     pub fn tally(&mut self, now_ms: i64) {
-        self.tallies =
-            self.parties.iter().filter(|(_, p)| p.last_ms() >= now_ms - DAY_MS).map(|(ip, p)| (*ip, LoginTally::of(&p.events, now_ms))).collect();
+        self.tallies = self.parties.iter().filter(|(_, p)| p.last_ms() >= now_ms - DAY_MS).map(|(ip, p)| (*ip, LoginTally::of(&p.events, now_ms))).collect();
     }
 
     /// Addresses that named `user` since `since_ms`.

@@ -29,7 +29,11 @@ pub fn count_nft(text: &str) -> (usize, bool) {
     for l in text.lines().map(str::trim) {
         if l.starts_with("type ") && l.contains("hook") {
             drop |= l.contains("policy drop");
-        } else if !l.is_empty() && !l.starts_with(['#', '}']) && !["table ", "chain ", "set ", "map ", "elements ", "flags ", "type ", "policy ", "counter"].iter().any(|p| l.starts_with(p)) && !l.ends_with('{') {
+        } else if !l.is_empty()
+            && !l.starts_with(['#', '}'])
+            && !["table ", "chain ", "set ", "map ", "elements ", "flags ", "type ", "policy ", "counter"].iter().any(|p| l.starts_with(p))
+            && !l.ends_with('{')
+        {
             rules += 1;
         }
     }
@@ -104,7 +108,14 @@ pub fn judge(e: &Evidence) -> Check {
         Check::new(id, Area::Firewall, Status::Fail, title, format!("{evidence}: no rules loaded"), "load a ruleset (e.g. nftables with an input chain that drops by default and accepts the services in your policy; `systemctl enable --now nftables`)").severity(Severity::Medium)
     } else {
         let why = if e.unreadable.is_empty() { String::new() } else { format!(" ({})", e.unreadable.join("; ")) };
-        Check::new(id, Area::Firewall, Status::Warn, title, format!("{evidence}: the rules could not be listed{why}"), "run `necromap posture` as root so nft and iptables-save can list the rules")
+        Check::new(
+            id,
+            Area::Firewall,
+            Status::Warn,
+            title,
+            format!("{evidence}: the rules could not be listed{why}"),
+            "run `necromap posture` as root so nft and iptables-save can list the rules",
+        )
     }
 }
 

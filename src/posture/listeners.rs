@@ -171,12 +171,13 @@ fn users(opts: &Options) -> HashMap<u32, String> {
 /// `include_self`), as paths under the root.
 fn ancestors(opts: &Options, path: &str, include_self: bool) -> Vec<(String, PathBuf)> {
     let p = Path::new(path);
-    let mut out: Vec<(String, PathBuf)> = p.ancestors().skip(usize::from(!include_self)).map(|a| (a.display().to_string(), opts.path(&a.display().to_string()))).collect();
+    let mut out: Vec<(String, PathBuf)> =
+        p.ancestors().skip(usize::from(!include_self)).map(|a| (a.display().to_string(), opts.path(&a.display().to_string()))).collect();
     out.reverse();
     out
 }
 
-fn world_writable(opts: &Options, l: &Listener, path: &str, what: &str, include_self: bool) -> Option<Check> {
+fn world_writable(opts: &Options, l: &Listener, path: &str, what: &str, include_self: bool) -> Check {
     let mut bad = Vec::new();
     let mut sticky_only = true;
     for (shown, real) in ancestors(opts, path, include_self) {
@@ -190,29 +191,34 @@ fn world_writable(opts: &Options, l: &Listener, path: &str, what: &str, include_
     let id = format!("listener_world_writable_dir:{}:{what}", l.label());
     let title = format!("world-writable directories on the {what} path of {}", l.label());
     if bad.is_empty() {
-        return Some(Check::new(id, Area::Listener, Status::Pass, title, format!("{what} {path}: no world-writable directory on its path"), ""));
+        return Check::new(id, Area::Listener, Status::Pass, title, format!("{what} {path}: no world-writable directory on its path"), "");
     }
     // The executable's own directory writable by anyone is a way to replace it;
     // a sticky bit (like /tmp) stops others renaming it, not adding beside it.
     let status = if what == "executable" && !sticky_only { Status::Fail } else { Status::Warn };
-    Some(
-        Check::new(
-            id,
-            Area::Listener,
-            status,
-            title,
-            format!("{what} {path} of {}: world-writable {}", l.who(), bad.join(", ")),
-            "install the service under a root-owned directory (/usr/local/bin, /opt/NAME) and run it from one; chmod o-w the directories",
-        )
-        .severity(Severity::High),
+    Check::new(
+        id,
+        Area::Listener,
+        status,
+        title,
+        format!("{what} {path} of {}: world-writable {}", l.who(), bad.join(", ")),
+        "install the service under a root-owned directory (/usr/local/bin, /opt/NAME) and run it from one; chmod o-w the directories",
     )
+    .severity(Severity::High)
 }
 
 fn exe_writable(opts: &Options, l: &Listener, exe: &str) -> Check {
     let id = format!("listener_exe_writable:{}", l.label());
     let title = format!("executable of {} writable by non-root users", l.label());
     let Ok(meta) = std::fs::metadata(opts.path(exe.trim_end_matches(" (deleted)"))) else {
-        return Check::new(id, Area::Listener, Status::Warn, title, format!("{exe} of {} could not be examined", l.who()), "look at the executable by hand: ls -l");
+        return Check::new(
+            id,
+            Area::Listener,
+            Status::Warn,
+            title,
+            format!("{exe} of {} could not be examined", l.who()),
+            "look at the executable by hand: ls -l",
+        );
     };
     let mode = meta.permissions().mode();
     let mut why = Vec::new();
@@ -250,7 +256,11 @@ pub fn checks(opts: &Options) -> Vec<Check> {
             Area::Listener,
             Status::Warn,
             "listeners whose owner could not be read",
-            format!("{unknown} of {} listeners: {}", list.len(), list.iter().filter(|l| l.pid.is_none()).take(10).map(Listener::label).collect::<Vec<_>>().join(", ")),
+            format!(
+                "{unknown} of {} listeners: {}",
+                list.len(),
+                list.iter().filter(|l| l.pid.is_none()).take(10).map(Listener::label).collect::<Vec<_>>().join(", ")
+            ),
             "run as root to see every owner (their executables are not checked otherwise)",
         ));
     }
@@ -264,10 +274,32 @@ pub fn checks(opts: &Options) -> Vec<Check> {
             let title = format!("{} listens on all addresses", l.label());
             let ev = format!("{} by {}", l.label(), l.who());
             out.push(match verdict {
-                Some(Verdict::Denied) => Check::new(id, Area::Listener, Status::Fail, title, format!("{ev}: denied by the policy"), format!("stop the service, or bind it to 127.0.0.1; the policy denies port {}", l.port)).severity(Severity::High),
+                Some(Verdict::Denied) => Check::new(
+                    id,
+                    Area::Listener,
+                    Status::Fail,
+                    title,
+                    format!("{ev}: denied by the policy"),
+                    format!("stop the service, or bind it to 127.0.0.1; the policy denies port {}", l.port),
+                )
+                .severity(Severity::High),
                 Some(Verdict::Allowed) => Check::new(id, Area::Listener, Status::Pass, title, format!("{ev}: allowed by the policy"), ""),
-                Some(Verdict::Unlisted) => Check::new(id, Area::Listener, Status::Warn, title, format!("{ev}: not in the policy"), "add it to the policy's allow list if it is meant to be public, else bind it to 127.0.0.1 or stop it"),
-                None => Check::new(id, Area::Listener, Status::Warn, title, format!("{ev}; no --policy given"), "give --policy FILE with the services meant to be public, or bind the others to 127.0.0.1"),
+                Some(Verdict::Unlisted) => Check::new(
+                    id,
+                    Area::Listener,
+                    Status::Warn,
+                    title,
+                    format!("{ev}: not in the policy"),
+                    "add it to the policy's allow list if it is meant to be public, else bind it to 127.0.0.1 or stop it",
+                ),
+                None => Check::new(
+                    id,
+                    Area::Listener,
+                    Status::Warn,
+                    title,
+                    format!("{ev}; no --policy given"),
+                    "give --policy FILE with the services meant to be public, or bind the others to 127.0.0.1",
+                ),
             });
         }
         if public && l.uid == 0 {
@@ -277,15 +309,23 @@ pub fn checks(opts: &Options) -> Vec<Check> {
             out.push(if allowed {
                 Check::new(id, Area::Listener, Status::Pass, title, format!("{} by {}: allowed by the policy", l.label(), l.who()), "")
             } else {
-                Check::new(id, Area::Listener, Status::Warn, title, format!("{} by {}", l.label(), l.who()), "run it as an unprivileged user (systemd User=, or the daemon's own privilege drop), or bind it to 127.0.0.1").severity(Severity::Medium)
+                Check::new(
+                    id,
+                    Area::Listener,
+                    Status::Warn,
+                    title,
+                    format!("{} by {}", l.label(), l.who()),
+                    "run it as an unprivileged user (systemd User=, or the daemon's own privilege drop), or bind it to 127.0.0.1",
+                )
+                .severity(Severity::Medium)
             });
         }
         if let Some(exe) = &l.exe {
             out.push(exe_writable(opts, l, exe));
-            out.extend(world_writable(opts, l, exe.trim_end_matches(" (deleted)"), "executable", false));
+            out.push(world_writable(opts, l, exe.trim_end_matches(" (deleted)"), "executable", false));
         }
         if let Some(cwd) = &l.cwd {
-            out.extend(world_writable(opts, l, cwd, "working directory", true));
+            out.push(world_writable(opts, l, cwd, "working directory", true));
         }
     }
     out

@@ -85,6 +85,7 @@ impl Check {
         }
     }
 
+    #[must_use]
     pub fn severity(mut self, s: Severity) -> Self {
         self.severity = s;
         self

@@ -21,7 +21,7 @@ pub struct Setting {
     pub at: String,
 }
 
-/// The global settings of an sshd_config (and what it includes).
+/// The global settings of an `sshd_config` (and what it includes).
 #[derive(Debug, Default)]
 pub struct SshdConfig {
     pub settings: HashMap<String, Setting>,
@@ -117,25 +117,62 @@ pub fn checks(opts: &Options) -> Vec<Check> {
         return vec![Check::new("sshd:config", Area::Sshd, Status::Pass, "SSH daemon configuration", format!("no {shown}: no SSH daemon configured here"), "")];
     };
     let mut out = Vec::new();
-    let src = |s: Option<&Setting>, default: &str| s.map_or_else(|| format!("not set (default {default})"), |s| format!("{} at {}", crate::text::escape_control(&s.value), s.at));
+    let src = |s: Option<&Setting>, default: &str| {
+        s.map_or_else(|| format!("not set (default {default})"), |s| format!("{} at {}", crate::text::escape_control(&s.value), s.at))
+    };
     let root = c.get("permitrootlogin");
     let root_value = root.map_or("prohibit-password", |s| s.value.as_str()).to_ascii_lowercase();
     out.push(match root_value.as_str() {
-        "yes" => Check::new("sshd:permit_root_login", Area::Sshd, Status::Fail, "SSH root login", format!("PermitRootLogin {}", src(root, "prohibit-password")), "set `PermitRootLogin no` (or prohibit-password) in /etc/ssh/sshd_config and reload sshd").severity(Severity::High),
-        "no" | "prohibit-password" | "without-password" | "forced-commands-only" => Check::new("sshd:permit_root_login", Area::Sshd, Status::Pass, "SSH root login", format!("PermitRootLogin {}", src(root, "prohibit-password")), ""),
-        _ => Check::new("sshd:permit_root_login", Area::Sshd, Status::Warn, "SSH root login", format!("PermitRootLogin {}: not a value sshd knows", src(root, "prohibit-password")), "set `PermitRootLogin no`"),
+        "yes" => Check::new(
+            "sshd:permit_root_login",
+            Area::Sshd,
+            Status::Fail,
+            "SSH root login",
+            format!("PermitRootLogin {}", src(root, "prohibit-password")),
+            "set `PermitRootLogin no` (or prohibit-password) in /etc/ssh/sshd_config and reload sshd",
+        )
+        .severity(Severity::High),
+        "no" | "prohibit-password" | "without-password" | "forced-commands-only" => {
+            Check::new("sshd:permit_root_login", Area::Sshd, Status::Pass, "SSH root login", format!("PermitRootLogin {}", src(root, "prohibit-password")), "")
+        }
+        _ => Check::new(
+            "sshd:permit_root_login",
+            Area::Sshd,
+            Status::Warn,
+            "SSH root login",
+            format!("PermitRootLogin {}: not a value sshd knows", src(root, "prohibit-password")),
+            "set `PermitRootLogin no`",
+        ),
     });
     let pw = c.get("passwordauthentication");
     let pw_on = pw.is_none_or(|s| s.value.eq_ignore_ascii_case("yes"));
     out.push(if pw_on {
-        Check::new("sshd:password_authentication", Area::Sshd, Status::Warn, "SSH password logins", format!("PasswordAuthentication {}: passwords can be guessed", src(pw, "yes")), "use keys and set `PasswordAuthentication no` (and `KbdInteractiveAuthentication no`)")
+        Check::new(
+            "sshd:password_authentication",
+            Area::Sshd,
+            Status::Warn,
+            "SSH password logins",
+            format!("PasswordAuthentication {}: passwords can be guessed", src(pw, "yes")),
+            "use keys and set `PasswordAuthentication no` (and `KbdInteractiveAuthentication no`)",
+        )
     } else {
         Check::new("sshd:password_authentication", Area::Sshd, Status::Pass, "SSH password logins", format!("PasswordAuthentication {}", src(pw, "yes")), "")
     });
-    let ports: Vec<String> = if c.ports.is_empty() { vec!["22 (default)".into()] } else { c.ports.iter().map(|p| format!("{} at {}", crate::text::escape_control(&p.value), p.at)).collect() };
+    let ports: Vec<String> = if c.ports.is_empty() {
+        vec!["22 (default)".into()]
+    } else {
+        c.ports.iter().map(|p| format!("{} at {}", crate::text::escape_control(&p.value), p.at)).collect()
+    };
     out.push(Check::new("sshd:port", Area::Sshd, Status::Pass, "SSH port", format!("Port {}", ports.join(", ")), ""));
     if !c.skipped.is_empty() {
-        out.push(Check::new("sshd:include", Area::Sshd, Status::Warn, "SSH configuration includes", format!("not read: {}", c.skipped.join(", ")), "check the Include lines: sshd -T prints the settings in force (as root)"));
+        out.push(Check::new(
+            "sshd:include",
+            Area::Sshd,
+            Status::Warn,
+            "SSH configuration includes",
+            format!("not read: {}", c.skipped.join(", ")),
+            "check the Include lines: sshd -T prints the settings in force (as root)",
+        ));
     }
     out
 }
@@ -157,7 +194,10 @@ mod tests {
     #[test]
     fn first_value_wins_includes_are_followed_and_match_blocks_are_left_out() {
         let dir = root_with(&[
-            ("etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPort 22\nPort 2222\nMatch User backup\n  PasswordAuthentication yes\n"),
+            (
+                "etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPort 22\nPort 2222\nMatch User backup\n  PasswordAuthentication yes\n",
+            ),
             ("etc/ssh/sshd_config.d/10-cloud.conf", "PasswordAuthentication no\npermitrootlogin=yes\n"),
             ("etc/ssh/sshd_config.d/notes.txt", "PermitRootLogin no\n"),
         ]);

@@ -234,7 +234,14 @@ impl Batch {
     }
 
     pub fn rows(&self) -> usize {
-        self.events.len() + self.findings.len() + self.alerts.len() + self.offsets.len() + self.responses.len() + self.baselines.len() + self.logins.len() + self.login_positions.len()
+        self.events.len()
+            + self.findings.len()
+            + self.alerts.len()
+            + self.offsets.len()
+            + self.responses.len()
+            + self.baselines.len()
+            + self.logins.len()
+            + self.login_positions.len()
     }
 
     /// Drop the oldest rows until at most `max` remain: socket events
