@@ -113,12 +113,19 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
         }
         let party = d.parties.get(&ip).map(|p| &p.events);
         let fails = party.map(failure_times).unwrap_or_default();
-        // Brute force: the most failures in any window ending at a failure.
-        let best = fails
-            .iter()
-            .filter(|at| **at >= now - crate::model::DAY_MS)
-            .map(|end| (fails.iter().filter(|x| **x <= *end && **x > end - th.brute_window_ms).count(), *end))
-            .max();
+        // Brute force: the most failures in any window ending at a failure
+        // of the last day (the times are sorted: one pass).
+        let mut best: Option<(usize, i64)> = None;
+        let mut lo = 0;
+        for (hi, end) in fails.iter().enumerate() {
+            while fails.get(lo).is_some_and(|x| *x <= end - th.brute_window_ms) {
+                lo += 1;
+            }
+            let n = (hi + 1).saturating_sub(lo);
+            if *end >= now - crate::model::DAY_MS && best.is_none_or(|(b, _)| n >= b) {
+                best = Some((n, *end));
+            }
+        }
         if let Some((n, end)) = best.filter(|(n, _)| *n as u32 >= th.brute_failures) {
             let trace = vec![
                 step(

@@ -158,10 +158,12 @@ impl LoginTally {
         t.failures_hour = failures.iter().filter(|at| **at >= now_ms - HOUR_MS).count() as u32;
         t.users_total = users.len();
         t.users = users.into_iter().take(USERS_SHOWN).collect();
+        // Failures are sorted by time: a count in a span is two searches.
+        let within = |from: i64, to: i64| failures.partition_point(|at| *at <= to).saturating_sub(failures.partition_point(|at| *at < from)) as u32;
         for e in events.iter().filter(|e| e.kind == LoginKind::Accepted && e.at_ms >= now_ms - DAY_MS) {
-            let before = failures.iter().filter(|at| **at <= e.at_ms && **at >= e.at_ms - HOUR_MS).count() as u32;
+            let before = within(e.at_ms - HOUR_MS, e.at_ms);
             if before > 0 {
-                let burst = failures.iter().filter(|at| **at <= e.at_ms && **at >= e.at_ms - 600_000).count() as u32;
+                let burst = within(e.at_ms - 600_000, e.at_ms);
                 t.accepted_after_failures.push(AcceptedAfterFailures {
                     at_ms: e.at_ms,
                     user: e.user.clone(),
