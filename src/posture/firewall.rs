@@ -108,14 +108,14 @@ pub fn judge(e: &Evidence) -> Check {
         Check::new(id, Area::Firewall, Status::Fail, title, format!("{evidence}: no rules loaded"), "load a ruleset (e.g. nftables with an input chain that drops by default and accepts the services in your policy; `systemctl enable --now nftables`)").severity(Severity::Medium)
     } else {
         let why = if e.unreadable.is_empty() { String::new() } else { format!(" ({})", e.unreadable.join("; ")) };
-        Check::new(
-            id,
-            Area::Firewall,
-            Status::Warn,
-            title,
-            format!("{evidence}: the rules could not be listed{why}"),
-            "run `necromap posture` as root so nft and iptables-save can list the rules",
-        )
+        // Every tool missing is not the same as a tool refusing a user.
+        let missing = !e.unreadable.is_empty() && e.unreadable.iter().all(|w| w.contains("No such file"));
+        let fix = if missing {
+            "neither nft nor iptables-save is installed: install nftables and load a ruleset that drops by default"
+        } else {
+            "run `necromap posture` as root so nft and iptables-save can list the rules"
+        };
+        Check::new(id, Area::Firewall, Status::Warn, title, format!("{evidence}: the rules could not be listed{why}"), fix)
     }
 }
 
@@ -139,5 +139,8 @@ mod tests {
         let unknown = judge(&Evidence { tables: vec!["filter".into()], unreadable: vec!["nft: Operation not permitted".into()], ..Evidence::default() });
         assert_eq!(unknown.status, Status::Warn);
         assert!(unknown.evidence.contains("filter") && unknown.evidence.contains("not permitted"));
+        assert!(unknown.fix.contains("as root"));
+        let none = judge(&Evidence { unreadable: vec!["nft: No such file or directory (os error 2)".into()], ..Evidence::default() });
+        assert!(none.fix.contains("install nftables"), "{}", none.fix);
     }
 }

@@ -261,7 +261,7 @@ pub fn checks(opts: &Options) -> Vec<Check> {
                 list.len(),
                 list.iter().filter(|l| l.pid.is_none()).take(10).map(Listener::label).collect::<Vec<_>>().join(", ")
             ),
-            "run as root to see every owner (their executables are not checked otherwise)",
+            "run as root to see every owner; as root, an owner in another PID namespace stays unknown (their executables are not checked)",
         ));
     }
     for l in &list {
