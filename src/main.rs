@@ -56,6 +56,9 @@ fn run(mut cli: Cli) -> Result<()> {
     if let Some(path) = &cli.eve {
         necromap::input::open(path, necromap::input::Kind::Followed).context("--eve: the file to follow")?;
     }
+    if let Some(path) = &cli.auth_log {
+        necromap::input::open(path, necromap::input::Kind::Followed).context("--auth-log: the file to follow")?;
+    }
     if cli.mcp {
         if cli.command.is_some() {
             bail!("--mcp runs the server on its own: drop the subcommand");
@@ -67,6 +70,7 @@ fn run(mut cli: Cli) -> Result<()> {
     }
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
+        Some(Command::Posture { root, policy, format }) => return cmd::posture::posture(root, policy.as_deref(), *format),
         Some(Command::Rules { action }) => return rules_command(cli, action),
         Some(Command::Baseline { action }) => return baseline_command(cli, action),
         Some(Command::Respond { execute, yes, allow, timeout, max }) => {

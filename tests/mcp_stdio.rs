@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_necromap");
 
-const TOOLS: [&str; 16] = [
+const TOOLS: [&str; 17] = [
     "analyze_connections",
     "analyze_ip",
     "analyze_spec_consistency",
+    "check_posture",
     "compare_baseline",
     "explain_connection",
     "get_detection_rules",
@@ -257,6 +258,7 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("compare_baseline", json!({ "baseline_pids": ["one"] })),
         ("get_threat_timeline", json!({ "hours": 1 })),
         ("propose_blocks", json!({ "allowlist": "10.0.0.0/8" })),
+        ("check_posture", json!({ "min_status": 3 })),
     ];
     for (tool, args) in wrong_types {
         tool_error(&client, tool, args).await;

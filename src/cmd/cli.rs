@@ -152,6 +152,21 @@ pub struct Cli {
     #[arg(long, global = true, requires = "eve")]
     pub eve_from_start: bool,
 
+    /// Follow an auth log (/var/log/auth.log, /var/log/secure): failed and accepted logins of sshd
+    /// and PAM services fold onto the map per remote address and go to the store. Followed across
+    /// rotation and truncation from where the store says it stopped (else the end).
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "journal")]
+    pub auth_log: Option<PathBuf>,
+
+    /// With --auth-log: read the file from its start when the store has no position for it.
+    #[arg(long, global = true, requires = "auth_log")]
+    pub logins_from_start: bool,
+
+    /// Follow logins in the systemd journal (`journalctl -o json -f`, auth and authpriv
+    /// facilities), resuming after the cursor the store remembers, else from now.
+    #[arg(long, global = true)]
+    pub journal: bool,
+
     /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
     pub ascii: bool,
@@ -272,6 +287,22 @@ pub enum Command {
         /// Most blocks run at once.
         #[arg(long, value_name = "N", default_value_t = 10)]
         max: usize,
+    },
+    /// Check, read-only, how exposed this host's network configuration is: network sysctls,
+    /// listeners on all addresses against a policy, listener executables and their directories,
+    /// root services listening publicly, sshd settings, and whether a firewall has rules. Each
+    /// check passes, warns or fails with its evidence and a fix. Exits 1 when a check fails.
+    Posture {
+        /// Read everything under DIR instead of / (proc/sys, proc/net, proc/PID, etc/ssh); nft and
+        /// iptables-save are run only for /.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// The services allowed to listen publicly (YAML: `allow:` and `deny:` lists of
+        /// {port, process, user}).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
     },
     /// Work with network-map spec files.
     Spec {

@@ -13,7 +13,10 @@ use necromap::collector::Collector;
 use necromap::intel::alerts::{AlertBook, AlertEvaluator};
 use necromap::intel::intake::EveIntake;
 use necromap::intel::tail::StartAt;
+use necromap::logins::book::LoginBook;
+use necromap::logins::evaluator::LoginEvaluator;
 use necromap::model::Evaluator;
+use necromap::posture::watch::{PostureEvaluator, PostureWatch};
 use necromap::rules::RuleSet;
 use necromap::spec::Spec;
 use necromap::store::status::{StoreStatus, WithStoreHealth};
@@ -25,6 +28,8 @@ use crate::cmd::cli::Cli;
 pub struct Pipeline {
     // Field order is drop order: intake first, collector last. The first
     // two are held for their lifetime only.
+    _logins: Option<necromap::logins::intake::LoginIntake>,
+    _posture: Option<PostureWatch>,
     _intake: Option<EveIntake>,
     _writer: Option<StoreWriter>,
     pub collector: Collector,
@@ -56,6 +61,7 @@ pub fn start(cli: &Cli, spec: Arc<Spec>) -> Result<Pipeline> {
 pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect::Source>) -> Result<Pipeline> {
     let engine = crate::cmd::setup::load_engine(cli)?;
     let (rules, baseline) = (engine.rules.clone(), engine.baseline.clone());
+    let engine_ioc = engine.ioc.clone();
     let book = cli.eve.as_ref().map(|_| Arc::new(Mutex::new(AlertBook::default())));
     // Store trouble is shown in every snapshot's health, never printed
     // over the explorer.
@@ -63,9 +69,30 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
     let judged = WithStoreHealth { inner: Box::new(engine), status: status.clone() };
     // The alert evaluator is outermost: the collector asks it for the
     // digest it publishes with each snapshot.
+    let ioc = engine_ioc.clone();
     let evaluator: Box<dyn Evaluator> = match (&book, &cli.eve) {
         (Some(book), Some(path)) => Box::new(AlertEvaluator::new(judged, book.clone(), path.display().to_string())),
         _ => Box::new(judged),
+    };
+    // The login evaluator is outermost of all: it passes the alert digest on.
+    let login_source = crate::cmd::logins::source(cli);
+    let login_book = login_source.as_ref().map(|_| Arc::new(Mutex::new(LoginBook::default())));
+    let evaluator: Box<dyn Evaluator> = match (&login_book, &login_source) {
+        (Some(b), Some(src)) => {
+            let known = baseline.as_ref().map(|b| b.remote_endpoints.clone());
+            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known))
+        }
+        _ => evaluator,
+    };
+    // Posture failures join the findings of the live host (never of a replay).
+    let posture = if cli.demo || cli.replay.is_some() {
+        None
+    } else {
+        Some(PostureWatch::spawn(necromap::posture::Options::live(None), necromap::posture::watch::EVERY).context("starting the posture checks")?)
+    };
+    let evaluator: Box<dyn Evaluator> = match &posture {
+        Some(w) => Box::new(PostureEvaluator { inner: evaluator, latest: w.latest.clone() }),
+        None => evaluator,
     };
     // The store is opened before the collector starts: its first snapshot
     // (and so the first MCP answer) already says when there is none.
@@ -127,5 +154,9 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
         }
         _ => None,
     };
-    Ok(Pipeline { _intake: intake, _writer: writer, collector, rules, baseline, store_path })
+    let logins = match (login_source, login_book) {
+        (Some(src), Some(b)) => Some(crate::cmd::logins::start(cli, src, b, store_path.as_deref(), writer.as_ref().map(StoreWriter::sender))?),
+        _ => None,
+    };
+    Ok(Pipeline { _logins: logins, _posture: posture, _intake: intake, _writer: writer, collector, rules, baseline, store_path })
 }

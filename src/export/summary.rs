@@ -37,6 +37,7 @@ fn endpoint_text(e: &crate::model::RemoteEndpointNode) -> String {
 fn subject_text(s: &Snapshot, f: &Finding) -> String {
     match f.subject {
         Subject::Process { pid } => process_text(s, pid),
+        Subject::Host => "this host".into(),
         Subject::Socket { socket, pid } => {
             let owner = pid.map(|p| format!("{} ", process_text(s, p))).unwrap_or_default();
             match s.socket(socket) {

@@ -58,7 +58,7 @@ pub fn phase_of(tag: &str) -> Option<Phase> {
         Some(Phase::Exfiltration)
     } else if has(&["scan", "scanning", "recon", "reconnaissance"]) {
         Some(Phase::Reconnaissance)
-    } else if has(&["exploit", "exploitation", "injection", "flood", "shell", "overflow"]) {
+    } else if has(&["exploit", "exploitation", "injection", "flood", "shell", "overflow", "brute", "spray"]) {
         Some(Phase::Exploitation)
     } else if has(&["beacon", "beaconing", "c2", "cnc", "tor", "tunnel", "ioc", "miner", "trojan", "malware"]) {
         Some(Phase::CommandAndControl)
@@ -116,5 +116,7 @@ mod tests {
         assert_eq!(phase_of("Attempted Administrator Privilege Gain"), None, "whole words: administrator is not tor");
         assert_eq!(phase_of("A Network Trojan was detected"), Some(Phase::CommandAndControl));
         assert_eq!(phase_of("reverse_shell"), Some(Phase::Exploitation));
+        assert_eq!(phase_of("brute_force"), Some(Phase::Exploitation));
+        assert_eq!(phase_of("password_spray"), Some(Phase::Exploitation));
     }
 }

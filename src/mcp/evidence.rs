@@ -64,10 +64,14 @@ impl ThreatItem {
 }
 
 fn explanation(state: &McpState, rule_id: &str, lang: Lang) -> String {
-    state.rules.rules.iter().find(|r| r.rule.id == rule_id).map_or_else(String::new, |r| match lang {
-        Lang::Ko if !r.rule.explanation.ko.is_empty() => r.rule.explanation.ko.clone(),
-        _ => r.rule.explanation.en.clone(),
-    })
+    state.rules.rules.iter().find(|r| r.rule.id == rule_id).map_or_else(
+        // The built-in login rules are not in the packs.
+        || crate::logins::rules::explanation(rule_id, lang == Lang::Ko).unwrap_or_default().to_string(),
+        |r| match lang {
+            Lang::Ko if !r.rule.explanation.ko.is_empty() => r.rule.explanation.ko.clone(),
+            _ => r.rule.explanation.en.clone(),
+        },
+    )
 }
 
 fn with_phase(mut item: ThreatItem) -> ThreatItem {

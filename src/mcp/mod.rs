@@ -19,6 +19,7 @@ pub mod dto;
 pub mod envelope;
 pub mod evidence;
 pub mod http;
+mod logins;
 #[cfg(test)]
 mod namespace_tests;
 mod notify;
@@ -32,6 +33,7 @@ pub mod tools_analysis;
 pub mod tools_baseline;
 pub mod tools_connections;
 pub mod tools_fleet;
+pub mod tools_posture;
 pub mod tools_respond;
 pub mod tools_rules;
 pub mod tools_threats;
@@ -118,7 +120,8 @@ impl NecromapServer {
             + Self::rules_router()
             + Self::baseline_router()
             + Self::threats_router()
-            + Self::respond_router();
+            + Self::respond_router()
+            + Self::posture_router();
         for route in tool_router.map.values_mut() {
             route.attr = compact::tool(route.attr.clone());
         }

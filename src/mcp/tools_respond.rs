@@ -71,13 +71,51 @@ pub struct BlockProposals {
 #[tool_router(router = respond_router, vis = "pub(super)")]
 impl NecromapServer {
     #[tool(
-        description = "Use when Suricata alerts point at attackers: proposes nftables blocks with a timeout for remote parties whose alerts in the last 300 s reach the block window (never loopback, this host, its gateway, resolvers or the allowlist). Nothing is run.",
+        description = "Use when Suricata alerts or failed logins point at attackers: proposes nftables blocks with a timeout for remote parties whose alerts in the last 300 s reach the block window, or that brute-force logins (never loopback, this host, its gateway, resolvers or the allowlist). Nothing is run.",
         annotations(title = "Propose blocks", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn propose_blocks(&self, Parameters(a): Parameters<ProposeArgs>) -> Result<Json<BlockProposals>, String> {
         let state = self.state.clone();
         super::off_reactor(move || propose_blocks_blocking(&state, &a)).await
     }
+}
+
+type Split = (Vec<crate::intel::respond::Proposal>, Vec<(std::net::IpAddr, String)>);
+
+/// Add brute-forcing login parties (live digest, else the store) to the
+/// alert proposals; an address proposed for both gets both reasons.
+fn with_logins(
+    state: &McpState,
+    s: &crate::model::Snapshot,
+    guards: &Safeguards,
+    timeout: Duration,
+    mut proposals: Vec<crate::intel::respond::Proposal>,
+    mut refused: Vec<(std::net::IpAddr, String)>,
+) -> Result<Split, String> {
+    use crate::logins::respond as lr;
+    let th = crate::logins::rules::Thresholds::default();
+    let found = match (&s.logins, &state.store) {
+        (Some(d), _) => lr::digest_candidates(d, s.taken_at_ms, th),
+        (None, Some(path)) => {
+            let conn = crate::store::open_reader(path).map_err(|e| safe(&e.to_string(), 300))?;
+            let events = crate::store::query::logins_since(&conn, s.taken_at_ms - th.brute_window_ms, None, 100_000).map_err(|e| safe(&e.to_string(), 300))?;
+            lr::stored_candidates(events, s.taken_at_ms, th)
+        }
+        (None, None) => Vec::new(),
+    };
+    let (more, no) = lr::propose(&found, guards, timeout, th);
+    for p in more {
+        match proposals.iter_mut().find(|x| x.remote == p.remote) {
+            Some(x) => x.reason = format!("{}; {}", x.reason, p.reason),
+            None => proposals.push(p),
+        }
+    }
+    for r in no {
+        if !refused.iter().any(|x| x.0 == r.0) {
+            refused.push(r);
+        }
+    }
+    Ok((proposals, refused))
 }
 
 /// The body of `propose_blocks`, run off the reactor (it reads the event store).
@@ -103,6 +141,8 @@ fn propose_blocks_blocking(state: &McpState, a: &ProposeArgs) -> Result<Json<Blo
         }
         (None, None) => (propose(&AlertDigest::default(), now, &guards, timeout), "no alerts: start necromap with --eve FILE"),
     };
+    // Brute-forcing login parties, under the same safeguards.
+    let (proposals, refused) = with_logins(state, &s, &guards, timeout, proposals, refused)?;
     Ok(Json(BlockProposals {
         generation: s.generation,
         window_s: (WINDOW_MS / 1000) as u64,

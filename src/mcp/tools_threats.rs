@@ -101,6 +101,9 @@ pub struct IpAnalysis {
     /// info, low, medium, high or critical, from the score.
     pub risk_level: String,
     pub attack_phases: Vec<String>,
+    /// Logins from it (--auth-log/--journal): counts by kind for the last hour and day, users tried, accepts after failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logins: Option<serde_json::Value>,
     /// A cautious suggestion for a person to weigh.
     pub recommendation: String,
     /// What this answer could see.
@@ -169,7 +172,7 @@ pub struct TimelineArgs {
 #[schemars(transform = portable_schema)]
 pub struct TimelineEvent {
     pub time_ms: i64,
-    /// alert, finding_first_seen, finding_last_seen, connection_opened or connection_closed.
+    /// alert, finding_first_seen, finding_last_seen, connection_opened, connection_closed or login_<kind> (failed, accepted, …).
     pub event: String,
     /// Finding id, `suricata:<sid>`, or the socket id.
     pub id: String,
@@ -222,7 +225,7 @@ impl NecromapServer {
     }
 
     #[tool(
-        description = "Use on one remote IP to order its activity over the last `hours`: alerts, findings' first and last sightings and (with the event store) connections opened and closed, each with the attack phase it points to.",
+        description = "Use on one remote IP to order its activity over the last `hours`: alerts, findings' first and last sightings, logins and (with the event store) connections opened and closed, each with the attack phase it points to.",
         annotations(title = "Threat timeline", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_threat_timeline(&self, Parameters(a): Parameters<TimelineArgs>) -> Result<Json<Timeline>, String> {
@@ -314,6 +317,7 @@ fn analyze_ip_blocking(state: &McpState, a: &AnalyzeIpArgs) -> Result<Json<IpAna
         threat_score: score,
         risk_level: level.name().to_string(),
         attack_phases: phases.iter().map(|p| p.name().to_string()).collect(),
+        logins: super::logins::tally(&s, conn.as_ref(), ip)?.and_then(|t| serde_json::to_value(t).ok()),
         recommendation: recommendation(level, zone),
         source,
     }))
@@ -406,6 +410,18 @@ fn get_threat_timeline_blocking(state: &McpState, a: &TimelineArgs) -> Result<Js
                 phase: None,
             });
         }
+    }
+    for e in super::logins::events(&s, conn.as_ref(), ip, since)? {
+        let phase = super::logins::phase(e.kind);
+        phases.extend(phase);
+        events.push(TimelineEvent {
+            time_ms: e.at_ms,
+            event: format!("login_{}", e.kind.name()),
+            id: format!("login:{}[{}]", safe(&e.service, 32), e.pid.map_or_else(|| "-".into(), |p| p.to_string())),
+            title: super::logins::title(&e),
+            severity: None,
+            phase,
+        });
     }
     events.sort_by(|x, y| x.time_ms.cmp(&y.time_ms).then_with(|| x.id.cmp(&y.id)));
     events.truncate(2_000);

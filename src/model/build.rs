@@ -39,6 +39,31 @@ pub trait Evaluator: Send {
     fn alert_digest(&self) -> Option<Arc<super::AlertDigest>> {
         None
     }
+
+    /// The login digest the last `evaluate` judged, published with the snapshot.
+    fn login_digest(&self) -> Option<Arc<super::LoginDigest>> {
+        None
+    }
+}
+
+/// A boxed evaluator is one: wrappers (alerts, logins) can hold whatever
+/// the pipeline assembled before them.
+impl<T: Evaluator + ?Sized> Evaluator for Box<T> {
+    fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
+        (**self).evaluate(snapshot, history)
+    }
+
+    fn health(&self) -> Vec<super::health::HealthMessage> {
+        (**self).health()
+    }
+
+    fn alert_digest(&self) -> Option<Arc<super::AlertDigest>> {
+        (**self).alert_digest()
+    }
+
+    fn login_digest(&self) -> Option<Arc<super::LoginDigest>> {
+        (**self).login_digest()
+    }
 }
 
 /// Owns History and turns each observation into the next snapshot.
@@ -167,6 +192,7 @@ impl SnapshotBuilder {
             names: obs.names,
             dns_activity: self.dns.activity(),
             alerts: None,
+            logins: None,
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.judge(&mut snapshot, &mut timings, evaluator);
@@ -191,16 +217,17 @@ impl SnapshotBuilder {
                 (graph, started.elapsed().as_secs_f64() * 1000.0)
             },
             // Sorts the findings, then indexes them once for every reader.
-            || evaluator.map(|ev| (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest())),
+            || evaluator.map(|ev| (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest(), ev.login_digest())),
         );
         snapshot.graph = graph;
         timings.map_ms = map_ms;
         let i = Instant::now();
         match judged {
-            Some((findings, health, alerts)) => {
+            Some((findings, health, alerts, logins)) => {
                 snapshot.set_findings(findings);
                 snapshot.health.messages.extend(health);
                 snapshot.alerts = alerts;
+                snapshot.logins = logins;
             }
             // No findings: the index is empty, the orders still hold.
             None => snapshot.reindex(),

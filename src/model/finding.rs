@@ -12,9 +12,18 @@ use crate::terms::Severity;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
-    Socket { socket: SocketKey, pid: Option<Pid> },
-    Endpoint { endpoint: EndpointKey },
-    Process { pid: Pid },
+    Socket {
+        socket: SocketKey,
+        pid: Option<Pid>,
+    },
+    Endpoint {
+        endpoint: EndpointKey,
+    },
+    Process {
+        pid: Pid,
+    },
+    /// The host as a whole (a posture check).
+    Host,
 }
 
 impl Subject {
@@ -23,7 +32,7 @@ impl Subject {
         match *self {
             Self::Process { pid } => Some(pid),
             Self::Socket { pid, .. } => pid,
-            Self::Endpoint { .. } => None,
+            Self::Endpoint { .. } | Self::Host => None,
         }
     }
 
@@ -34,15 +43,18 @@ impl Subject {
         match self {
             Self::Endpoint { endpoint } => endpoint.ip.is_loopback(),
             Self::Socket { .. } | Self::Process { .. } => true,
+            // The host's configuration is read in necromap's own namespace.
+            Self::Host => false,
         }
     }
 
-    /// `socket`, `endpoint` or `process`, as every output names the kind.
+    /// `socket`, `endpoint`, `process` or `host`, as every output names the kind.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::Socket { .. } => "socket",
             Self::Endpoint { .. } => "endpoint",
             Self::Process { .. } => "process",
+            Self::Host => "host",
         }
     }
 }

@@ -133,6 +133,8 @@ impl FactIndex {
                     by_endpoint.entry(endpoint).or_default().push(i);
                     endpoint_lists.entry(endpoint).or_default().push(i);
                 }
+                // About no socket, process or endpoint.
+                Subject::Host => {}
             }
         }
         let mut interner = Interner { all: findings, sets: Vec::new(), seen: FxHashMap::default() };

@@ -56,6 +56,9 @@ pub struct Snapshot {
     /// The Suricata alerts followed (`--eve`) as this refresh saw them;
     /// none when no alerts are followed. Set by the collector.
     pub alerts: Option<std::sync::Arc<super::AlertDigest>>,
+    /// The logins followed (`--auth-log`, `--journal`) as this refresh saw
+    /// them, each party tallied; none when no logins are followed.
+    pub logins: Option<std::sync::Arc<super::LoginDigest>>,
 }
 
 impl Snapshot {
@@ -80,6 +83,7 @@ impl Snapshot {
             names: super::NameFacts::default(),
             dns_activity: BTreeMap::new(),
             alerts: None,
+            logins: None,
         }
     }
 
@@ -157,7 +161,7 @@ impl Snapshot {
         match subject {
             Subject::Endpoint { endpoint } => Some(crate::terms::normalize_ip(endpoint.ip)),
             Subject::Socket { socket, .. } => self.socket(socket).map(|x| crate::terms::normalize_ip(x.raw.remote.ip())).filter(|ip| !ip.is_unspecified()),
-            Subject::Process { .. } => None,
+            Subject::Process { .. } | Subject::Host => None,
         }
     }
 

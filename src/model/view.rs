@@ -14,6 +14,7 @@ pub fn finding_about_socket(finding: &Finding, socket: &Socket) -> bool {
         Subject::Socket { socket: key, .. } => key == socket.key(),
         Subject::Process { pid } => socket.raw.owners.contains(&pid),
         Subject::Endpoint { endpoint } => endpoint == socket.endpoint(),
+        Subject::Host => false,
     }
 }
 

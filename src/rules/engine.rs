@@ -357,6 +357,7 @@ fn subject_netns(ctx: &Context<'_>, subject: Subject, item: &Item<'_>) -> Option
         Subject::Socket { .. } => item.socket.map_or(item.netns, |s| s.raw.netns),
         Subject::Process { pid } => ctx.snapshot.process(pid).map_or(item.netns, |p| p.facts.netns),
         Subject::Endpoint { endpoint } => endpoint.netns,
+        Subject::Host => None,
     }
 }
 

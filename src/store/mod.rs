@@ -166,6 +166,16 @@ pub struct EveOffset {
     pub malformed: u64,
 }
 
+/// Where a login source was read to: an auth log's inode and offset, or
+/// the journal's cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoginPosition {
+    pub inode: u64,
+    pub offset: u64,
+    pub cursor: Option<String>,
+    pub malformed: u64,
+}
+
 /// What happened to a proposed block (the `responses.kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseKind {
@@ -206,6 +216,9 @@ pub struct Batch {
     pub offsets: Vec<(String, EveOffset)>,
     pub responses: Vec<ResponseRow>,
     pub baselines: Vec<crate::model::Baseline>,
+    /// Login events and where their source was read to.
+    pub logins: Vec<crate::model::LoginEvent>,
+    pub login_positions: Vec<(String, LoginPosition)>,
 }
 
 impl Batch {
@@ -216,10 +229,19 @@ impl Batch {
             && self.offsets.is_empty()
             && self.responses.is_empty()
             && self.baselines.is_empty()
+            && self.logins.is_empty()
+            && self.login_positions.is_empty()
     }
 
     pub fn rows(&self) -> usize {
-        self.events.len() + self.findings.len() + self.alerts.len() + self.offsets.len() + self.responses.len() + self.baselines.len()
+        self.events.len()
+            + self.findings.len()
+            + self.alerts.len()
+            + self.offsets.len()
+            + self.responses.len()
+            + self.baselines.len()
+            + self.logins.len()
+            + self.login_positions.len()
     }
 
     /// Drop the oldest rows until at most `max` remain: socket events
@@ -247,6 +269,8 @@ impl Batch {
         self.offsets.extend(other.offsets);
         self.responses.extend(other.responses);
         self.baselines.extend(other.baselines);
+        self.logins.extend(other.logins);
+        self.login_positions.extend(other.login_positions);
     }
 }
 
@@ -348,8 +372,27 @@ pub fn write(conn: &mut Connection, batch: &Batch) -> Result<(), StoreError> {
             let body = serde_json::to_string(b).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             ba.execute(params![b.name, b.host, b.taken_at_ms, body])?;
         }
+        write_logins(&tx, batch)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// The login rows of a batch (events, then positions).
+fn write_logins(tx: &rusqlite::Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
+    let mut lo = tx.prepare_cached(
+        "INSERT INTO login_events (at_ms, kind, remote_ip, port, user, invalid_user, method, service, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in &batch.logins {
+        lo.execute(params![e.at_ms, e.kind.name(), e.remote.to_string(), e.port, e.user, e.invalid_user, e.method, e.service, e.pid])?;
+    }
+    let mut pos = tx.prepare_cached(
+        "INSERT INTO login_positions (source, inode, offset, cursor, malformed, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(source) DO UPDATE SET inode = excluded.inode, offset = excluded.offset, cursor = excluded.cursor, malformed = excluded.malformed, updated_ms = excluded.updated_ms",
+    )?;
+    for (source, p) in &batch.login_positions {
+        pos.execute(params![source, p.inode as i64, p.offset as i64, p.cursor, p.malformed as i64, crate::collect::now_ms()])?;
+    }
     Ok(())
 }
 
@@ -360,6 +403,7 @@ pub fn prune(conn: &Connection, cutoff_ms: i64) -> Result<usize, StoreError> {
     n += conn.execute("DELETE FROM alerts WHERE at_ms < ?1", [cutoff_ms])?;
     n += conn.execute("DELETE FROM findings WHERE last_seen_ms < ?1", [cutoff_ms])?;
     n += conn.execute("DELETE FROM responses WHERE at_ms < ?1", [cutoff_ms])?;
+    n += conn.execute("DELETE FROM login_events WHERE at_ms < ?1", [cutoff_ms])?;
     Ok(n)
 }
 

@@ -179,6 +179,39 @@ pub fn eve_offset(conn: &Connection, path: &str) -> Result<Option<EveOffset>, St
         .optional()?)
 }
 
+/// Where a login source (an auth log's path, or `journal`) was read to.
+pub fn login_position(conn: &Connection, source: &str) -> Result<Option<super::LoginPosition>, StoreError> {
+    Ok(conn
+        .query_row("SELECT inode, offset, cursor, malformed FROM login_positions WHERE source = ?1", [source], |r| {
+            Ok(super::LoginPosition {
+                inode: r.get::<_, i64>(0)? as u64,
+                offset: r.get::<_, i64>(1)? as u64,
+                cursor: r.get(2)?,
+                malformed: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .optional()?)
+}
+
+/// Login events since `since_ms` (from `remote` when given), newest first.
+/// Rows whose kind or address no longer read are skipped.
+pub fn logins_since(conn: &Connection, since_ms: i64, remote: Option<IpAddr>, limit: usize) -> Result<Vec<crate::model::LoginEvent>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT at_ms, kind, remote_ip, port, user, invalid_user, method, service, pid FROM login_events
+         WHERE at_ms >= ?1 AND (?2 IS NULL OR remote_ip = ?2) ORDER BY at_ms DESC, id DESC LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![since_ms, remote.map(|e| e.to_string()), limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (at_ms, kind, remote, port, user, invalid_user, method, service, pid) = row?;
+        let (Some(kind), Ok(remote)) = (crate::model::LoginKind::from_name(&kind), remote.parse()) else { continue };
+        out.push(crate::model::LoginEvent { at_ms, kind, remote, port, user, invalid_user, method, service, pid });
+    }
+    Ok(out)
+}
+
 /// A saved baseline by name.
 pub fn baseline(conn: &Connection, name: &str) -> Result<Option<crate::model::Baseline>, StoreError> {
     let body: Option<String> = conn.query_row("SELECT body FROM baselines WHERE name = ?1", [name], |r| r.get(0)).optional()?;
@@ -195,7 +228,7 @@ pub fn baselines(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
 
 /// Row counts per table (for `necromap store` and tests).
 pub fn counts(conn: &Connection) -> Result<Vec<(&'static str, u64)>, StoreError> {
-    ["findings", "socket_events", "alerts", "eve_offsets", "baselines", "responses"]
+    ["findings", "socket_events", "alerts", "eve_offsets", "baselines", "responses", "login_events", "login_positions"]
         .into_iter()
         .map(|t| Ok((t, conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0))? as u64)))
         .collect()

@@ -126,6 +126,34 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 5: login events (auth log or journal: sshd and PAM), attributed to
+    // their remote party, and where each login source was read to (an
+    // auth log's inode and offset, or the journal's cursor).
+    r"
+    CREATE TABLE login_events (
+        id           INTEGER PRIMARY KEY,
+        at_ms        INTEGER NOT NULL,
+        kind         TEXT NOT NULL,              -- failed | invalid_user | accepted | preauth_disconnect | too_many_failures | pam_failure
+        remote_ip    TEXT NOT NULL,
+        port         INTEGER,
+        user         TEXT,                       -- escaped and bounded when read
+        invalid_user INTEGER NOT NULL,
+        method       TEXT,
+        service      TEXT NOT NULL,
+        pid          INTEGER
+    );
+    CREATE INDEX login_events_remote ON login_events(remote_ip, at_ms);
+    CREATE INDEX login_events_at ON login_events(at_ms);
+
+    CREATE TABLE login_positions (
+        source     TEXT PRIMARY KEY,             -- the auth log's path, or `journal`
+        inode      INTEGER NOT NULL,
+        offset     INTEGER NOT NULL,
+        cursor     TEXT,                         -- the journal's __CURSOR
+        malformed  INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

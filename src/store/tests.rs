@@ -34,7 +34,7 @@ fn migrations_run_once_and_a_newer_store_is_refused() {
     assert_eq!(v, schema::current_version());
     drop(conn);
     let conn = open(&path).expect("reopen: nothing to migrate");
-    assert_eq!(counts(&conn).expect("counts").len(), 6);
+    assert_eq!(counts(&conn).expect("counts").len(), 8);
     conn.pragma_update(None, "user_version", 99).expect("bump");
     drop(conn);
     assert!(matches!(open(&path), Err(StoreError::TooNew { found: 99, .. })));

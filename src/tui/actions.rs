@@ -174,7 +174,7 @@ impl App {
         let node = match subject {
             Subject::Endpoint { endpoint } => Some(MapNode::Endpoint(endpoint)),
             Subject::Process { pid } => Some(MapNode::Process(pid)),
-            Subject::Socket { .. } => None,
+            Subject::Socket { .. } | Subject::Host => None,
         };
         if let Some(node) = node {
             self.ui.pane = Pane::Map;
@@ -192,6 +192,7 @@ impl App {
             Subject::Socket { socket, .. } => Some(socket),
             Subject::Endpoint { endpoint } => self.snapshot.sockets.iter().find(|x| x.raw.remote.ip() == endpoint.ip).map(crate::model::Socket::key),
             Subject::Process { pid } => self.snapshot.sockets.iter().find(|x| x.raw.owners.contains(&pid)).map(crate::model::Socket::key),
+            Subject::Host => None,
         };
         if let Some(key) = socket {
             self.ui.pane = Pane::List;

@@ -15,6 +15,7 @@ fn subject_label(s: &Snapshot, subject: crate::model::Subject) -> String {
         Subject::Process { pid } | Subject::Socket { pid: Some(pid), .. } => process(pid),
         Subject::Socket { socket, pid: None } => socket.to_string(),
         Subject::Endpoint { endpoint } => endpoint.ip.to_string(),
+        Subject::Host => "this host".into(),
     }
 }
 

@@ -108,6 +108,7 @@ pub fn about_pid(f: &Finding, snap: &Snapshot, pid: Pid) -> bool {
         Subject::Process { pid: p } => p == pid,
         Subject::Socket { pid: p, .. } => p == Some(pid),
         Subject::Endpoint { endpoint } => snap.sockets.iter().any(|s| s.raw.owners.contains(&pid) && s.endpoint() == endpoint),
+        Subject::Host => false,
     }
 }
 

@@ -79,12 +79,12 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
             Target::Process(p) => match f.subject {
                 Subject::Process { pid } => pid == *p,
                 Subject::Socket { pid, .. } => pid == Some(*p),
-                Subject::Endpoint { .. } => false,
+                Subject::Endpoint { .. } | Subject::Host => false,
             },
             Target::Endpoint(e) => match f.subject {
                 Subject::Endpoint { endpoint } => endpoint == *e,
                 Subject::Socket { socket, .. } => s.socket(socket).is_some_and(|x| x.endpoint() == *e),
-                Subject::Process { .. } => false,
+                Subject::Process { .. } | Subject::Host => false,
             },
             Target::Listener(l) => {
                 s.sockets.iter().any(|x| x.state().is_listening() && x.raw.local.port() == l.port && x.raw.local.ip() == l.address && about_socket(x, f))
@@ -92,7 +92,7 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
             Target::Host => true,
             Target::Processes(label) => app.derived.process_group(label).is_some_and(|m| match f.subject {
                 Subject::Process { pid } | Subject::Socket { pid: Some(pid), .. } => m.contains(&pid),
-                Subject::Socket { pid: None, .. } | Subject::Endpoint { .. } => false,
+                Subject::Socket { pid: None, .. } | Subject::Endpoint { .. } | Subject::Host => false,
             }),
             Target::Nothing | Target::Group(_) => false,
         })

@@ -1,5 +1,6 @@
 //! The events pane (key `e`, in place of the map): recent findings and
-//! Suricata alerts, newest first, with time, severity and subject. Enter
+//! Suricata alerts, newest first, with time, severity and subject (and,
+//! for login findings, the attack phase). Enter
 //! jumps to the subject (see `App::jump_to_event`).
 
 use ratatui::buffer::Buffer;
@@ -22,12 +23,22 @@ pub fn rows(snapshot: &Snapshot) -> Vec<&Finding> {
 fn subject(s: &Snapshot, f: &Finding) -> String {
     match f.subject {
         Subject::Endpoint { endpoint } => format!("endpoint {}", endpoint.ip),
+        Subject::Host => "this host".into(),
         Subject::Process { pid } => format!("process {} ({pid})", s.process(pid).map_or_else(|| "?".to_string(), |p| escape_control(&p.facts.name))),
         Subject::Socket { socket, pid } => {
             let remote = s.socket(socket).filter(|x| !x.raw.remote.ip().is_unspecified()).map_or_else(String::new, |x| format!(" → {}", x.raw.remote));
             format!("socket{remote}{}", pid.map_or_else(String::new, |p| format!(" ({p})")))
         }
     }
+}
+
+/// ` · phase` for a login finding (failed logins, brute force, …): the
+/// attack phase its tags point to.
+fn login_phase(f: &Finding) -> String {
+    if crate::logins::rules::rule(&f.rule_id).is_none() {
+        return String::new();
+    }
+    f.tags.iter().find_map(|t| crate::intel::phase_of(t)).map_or_else(String::new, |p| format!(" · {}", p.name()))
 }
 
 /// `HH:MM:SS` of a Unix ms time (UTC), for the narrow time column.
@@ -54,7 +65,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let sev = format!("{:<8}", f.severity.name());
         let head = format!("{mark}{} ", clock(f.last_seen_ms));
         let rest = width.saturating_sub(head.chars().count() + sev.chars().count() + 1);
-        let text = format!(" {} · {}", escape_control(&f.rule_name), subject(s, f));
+        let text = format!(" {} · {}{}", escape_control(&f.rule_name), subject(s, f), login_phase(f));
         let style = if i == selected { app.theme.title() } else { ratatui::style::Style::default() };
         lines.push(Line::from(vec![Span::styled(head, style), Span::styled(sev, app.theme.severity(f.severity)), Span::styled(fit(&text, rest), style)]));
     }
