@@ -199,6 +199,7 @@ fn finding_row(f: &Finding) -> FindingRow {
     let (subject, endpoint) = match &f.subject {
         Subject::Socket { socket, .. } => (format!("socket {socket}"), None),
         Subject::Process { pid } => (format!("process {}", pid.0), None),
+        Subject::Host => ("host".to_string(), None),
         Subject::Endpoint { endpoint } => (format!("endpoint {}", endpoint.ip), Some(endpoint.ip)),
     };
     FindingRow {
