@@ -68,6 +68,9 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// MCP sessions alive at once; the least recently used makes room.
     pub max_sessions: usize,
+    /// Also serve the web view (`/`, `/login`, `/api/…`, `/events`,
+    /// [`crate::web`]) behind the same gate.
+    pub web: bool,
 }
 
 /// Connections that may be held under a soft open-file limit of
@@ -111,6 +114,8 @@ pub enum HttpError {
     Random(#[source] std::io::Error),
     #[error("cannot listen on {addr}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
 }
 
 /// Refuse a non-loopback address unless remote access was asked for.
@@ -161,6 +166,12 @@ struct Gate {
     origins: Arc<[String]>,
     /// The live sessions, to answer `DELETE` of an unknown one.
     sessions: Arc<super::sessions::CappedSessions>,
+    /// With the web view: its login, whose session cookie admits to
+    /// everything but `/mcp`.
+    web: Option<Arc<crate::web::login::Login>>,
+    /// `Host` values the web paths accept (rmcp checks `/mcp`'s); none
+    /// when remote access was asked for.
+    hosts: Option<Arc<[String]>>,
 }
 
 /// Equal in time independent of where the first difference is.
@@ -198,17 +209,77 @@ fn admit(gate: &Gate, headers: &HeaderMap) -> Result<(), (StatusCode, &'static s
     }
 }
 
+/// Loopback `Host` values for a server on `port`.
+fn own_hosts(port: u16) -> Vec<String> {
+    ["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect()
+}
+
+/// The gate of the web paths: the `Host` (against DNS rebinding), the
+/// Origin, then the token or a session cookie.
+fn admit_web(gate: &Gate, login: &crate::web::login::Login, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    if let Some(hosts) = &gate.hosts {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return Err((StatusCode::FORBIDDEN, "forbidden: Host is not this server's loopback name\n"));
+        }
+    }
+    match admit(gate, headers) {
+        Err((StatusCode::UNAUTHORIZED, _)) if login.admits(headers) => Ok(()),
+        Err((StatusCode::UNAUTHORIZED, _)) => {
+            Err((StatusCode::UNAUTHORIZED, "unauthorized: open the login link necromap printed, or send Authorization: Bearer <token>\n"))
+        }
+        other => other,
+    }
+}
+
+/// `/login`: the one-time code (or the token) opens a cookie session and
+/// goes to the page.
+fn login_route(gate: &Gate, login: &crate::web::login::Login, request: &Request) -> Response {
+    let by_code = crate::web::login::once_param(request.uri().query()).and_then(|code| login.redeem(code));
+    let session = by_code.or_else(|| admit(gate, request.headers()).ok().and_then(|()| login.open()));
+    let Some(session) = session else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: this login link was used already or is not this server's; restart necromap for a new one, or open /login with Authorization: Bearer <token>\n",
+        );
+    };
+    let cookie = crate::web::login::set_cookie(&session);
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
 async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     // A declared body over the bound is refused before reading it.
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "payload too large: requests are at most 1 MiB\n");
     }
-    if let Err((status, text)) = admit(&gate, request.headers()) {
+    let path = request.uri().path();
+    let is_mcp = path == "/mcp" || path.starts_with("/mcp/");
+    let web = gate.web.as_ref().filter(|_| !is_mcp);
+    let admitted = match web {
+        Some(login) => admit_web(&gate, login, request.headers()),
+        None => admit(&gate, request.headers()),
+    };
+    if let (Some(login), "/login") = (web, path) {
+        // The link itself carries the secret: only the Host and Origin
+        // checks come first.
+        return match admitted {
+            Err((StatusCode::FORBIDDEN, text)) => refuse(StatusCode::FORBIDDEN, text),
+            _ => login_route(&gate, login, &request),
+        };
+    }
+    if let Err((status, text)) = admitted {
         return refuse(status, text);
     }
     if let Some(a) = request.extensions().get::<Admitted>() {
         a.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if web.is_some() {
+        return next.run(request).await;
     }
     if request.method() == axum::http::Method::DELETE {
         return end_session(&gate, request, next).await;
@@ -256,6 +327,8 @@ pub struct Bound {
     pub local_addr: SocketAddr,
     app: axum::Router,
     max_connections: usize,
+    /// With the web view: its login (for the link to print).
+    pub login: Option<Arc<crate::web::login::Login>>,
 }
 
 /// Bind and build the app (inside a tokio runtime).
@@ -276,20 +349,29 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
         config = config.disable_allowed_hosts();
     } else {
         let port = local_addr.port();
-        config = config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]));
+        config = config.with_allowed_hosts(own_hosts(port));
     }
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(SESSION_IDLE);
     // No priming event on request streams either (see `with_sse_retry`).
     sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
+    let state_for_web = state.clone();
     let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
-    let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions };
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(gate, gatekeeper))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1) })
+    let web = if options.web { Some(crate::web::mount(state_for_web, cancel.child_token())?) } else { None };
+    let hosts = (!options.allow_remote).then(|| own_hosts(local_addr.port()).into());
+    let login = web.as_ref().map(|w| w.login.clone());
+    let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions, web: login.clone(), hosts };
+    let mut app = axum::Router::new().nest_service("/mcp", service);
+    if let Some(web) = web {
+        app = app.merge(web.routes);
+    }
+    let mut app = app.layer(axum::middleware::from_fn_with_state(gate, gatekeeper)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    if options.web {
+        // On every answer, refusals included.
+        app = app.layer(axum::middleware::map_response(crate::web::assets::secure));
+    }
+    Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1), login })
 }
 
 /// Set on a connection once one of its requests passed the gate: a full
@@ -421,6 +503,8 @@ mod tests {
             token: "secret-token-0123456789".into(),
             origins: own_origins(8080).into(),
             sessions: Arc::new(super::super::sessions::CappedSessions::new(LocalSessionManager::default(), 4)),
+            web: None,
+            hosts: None,
         }
     }
 
