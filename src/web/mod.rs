@@ -74,6 +74,7 @@ pub fn routes(web: WebState) -> axum::Router {
         .route("/", get(assets::index))
         .route("/app.js", get(assets::script))
         .route("/style.css", get(assets::style))
+        .route("/favicon.ico", get(assets::no_icon))
         .route("/api/snapshot", get(api::snapshot))
         .route("/api/findings", get(api::findings))
         .route("/api/connections", get(api::connections))
