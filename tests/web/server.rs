@@ -1,5 +1,7 @@
 //! Starting `necromap --web` and talking to it over raw HTTP/1.1, for the
 //! web tests. The server is killed and reaped when dropped (common::mcp).
+//! Each test binary uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
