@@ -86,10 +86,7 @@ fn the_api_answers_what_the_mcp_tools_answer() {
     assert_eq!(api("/api/findings?min_severity=low"), tool(a, "get_suspicious_connections", r#"{"min_severity":"low"}"#));
     assert_eq!(api("/api/processes/3401?detail=full"), tool(a, "suggest_investigation", r#"{"pid":3401,"detail":"full"}"#));
     let socket = connections["connections"][0]["id"].as_str().expect("socket id").to_string();
-    assert_eq!(
-        api(&format!("/api/explain?socket_id={socket}")),
-        tool(a, "explain_connection", &format!(r#"{{"socket_id":"{socket}"}}"#))
-    );
+    assert_eq!(api(&format!("/api/explain?socket_id={socket}")), tool(a, "explain_connection", &format!(r#"{{"socket_id":"{socket}"}}"#)));
 
     // The JSON export's document.
     let doc = api("/api/snapshot");
@@ -158,7 +155,13 @@ fn events_resume_without_gaps_and_reset_when_they_cannot() {
     // A cap on streams: the 17th is refused while 16 are open.
     drop((resumed, stale));
     std::thread::sleep(Duration::from_millis(300)); // let the server see the two closed
-    let open: Vec<Stream> = (0..16).map(|_| Stream::open(a, None)).map(|(s, st)| { assert_eq!(s, 200); st }).collect();
+    let open: Vec<Stream> = (0..16)
+        .map(|_| Stream::open(a, None))
+        .map(|(s, st)| {
+            assert_eq!(s, 200);
+            st
+        })
+        .collect();
     let (refused, _) = Stream::open(a, None);
     assert_eq!(refused, 503, "the 17th stream");
     drop(open);

@@ -2,8 +2,8 @@
 //!
 //! The driver is Node's `playwright-core` (one package, no dependencies,
 //! no browser download: it drives Debian's `/usr/bin/chromium` over the
-//! DevTools protocol), installed once with npm under the target directory
-//! as tests/mcp_sdk.rs makes its Python venv. The script, tests/web/drive.mjs,
+//! `DevTools` protocol), installed once with npm under the target directory
+//! as `tests/mcp_sdk.rs` makes its Python venv. The script, `tests/web/drive.mjs`,
 //! opens the one-time login link, checks the map, the detail, the filter,
 //! an SSE event and the theme, takes a screenshot (kept under target/ as an
 //! artefact, not compared) and prints what it saw as one JSON line; the

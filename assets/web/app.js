@@ -1,5 +1,5 @@
 // necromap web view. Plain JavaScript, no framework, no build step.
-// Every string from the host goes in with textContent (never innerHTML).
+// Every string from the host goes in with textContent, never parsed as markup.
 'use strict';
 
 const SVG = 'http://www.w3.org/2000/svg';

@@ -81,19 +81,19 @@ where
     }
 }
 
-/// `/api/connections?filter=…&limit=…&offset=…` (and list_connections' other arguments).
+/// `/api/connections?filter=…&limit=…&offset=…` (and `list_connections`' other arguments).
 pub async fn connections(State(web): State<WebState>, RawQuery(q): RawQuery) -> Response {
     let args = arguments(&params(q.as_deref()), &["limit", "offset", "pid"], &[]);
     call(&web, args, NecromapServer::list_connections).await
 }
 
-/// `/api/findings?min_severity=…` (get_suspicious_connections).
+/// `/api/findings?min_severity=…` (`get_suspicious_connections`).
 pub async fn findings(State(web): State<WebState>, RawQuery(q): RawQuery) -> Response {
     let args = arguments(&params(q.as_deref()), &["limit", "offset", "findings_offset"], &[]);
     call(&web, args, NecromapServer::get_suspicious_connections).await
 }
 
-/// `/api/processes/{pid}` (suggest_investigation; `?detail=full` for traces and steps).
+/// `/api/processes/{pid}` (`suggest_investigation`; `?detail=full` for traces and steps).
 pub async fn process(State(web): State<WebState>, Path(pid): Path<String>, RawQuery(q): RawQuery) -> Response {
     let Ok(pid) = pid.parse::<u32>() else {
         return refused("the pid must be a number");
@@ -102,7 +102,7 @@ pub async fn process(State(web): State<WebState>, Path(pid): Path<String>, RawQu
     call(&web, args, NecromapServer::suggest_investigation).await
 }
 
-/// `/api/explain?socket_id=…` (explain_connection).
+/// `/api/explain?socket_id=…` (`explain_connection`).
 pub async fn explain(State(web): State<WebState>, RawQuery(q): RawQuery) -> Response {
     let args = arguments(&params(q.as_deref()), &["pid", "remote_port"], &[]);
     call(&web, args, NecromapServer::explain_connection).await

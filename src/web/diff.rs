@@ -46,10 +46,7 @@ impl Differ {
             for f in s.findings.iter().filter(|f| !self.findings.contains_key(&f.id)) {
                 let mut item = serde_json::to_value(FindingItem::new(s, f, Detail::Brief)).unwrap_or(Value::Null);
                 crate::mcp::prune(&mut item);
-                feed.push(
-                    EventKind::FindingNew,
-                    &json!({ "generation": s.generation, "at_ms": at_ms, "rule_name": safe(&f.rule_name, 120), "finding": item }),
-                );
+                feed.push(EventKind::FindingNew, &json!({ "generation": s.generation, "at_ms": at_ms, "rule_name": safe(&f.rule_name, 120), "finding": item }));
             }
             let mut ended: Vec<(&String, &(String, Severity))> = self.findings.iter().filter(|(id, _)| !current.contains_key(*id)).collect();
             ended.sort();
@@ -84,8 +81,7 @@ impl Differ {
 
     fn alerts(&mut self, s: &Snapshot, feed: &Feed, at_ms: i64) {
         let Some(digest) = &s.alerts else { return };
-        let mut fresh: Vec<&crate::model::Alert> =
-            digest.parties.values().flat_map(|p| p.alerts.iter()).filter(|a| a.at_ms > self.alerts_after_ms).collect();
+        let mut fresh: Vec<&crate::model::Alert> = digest.parties.values().flat_map(|p| p.alerts.iter()).filter(|a| a.at_ms > self.alerts_after_ms).collect();
         fresh.sort_by_key(|a| a.at_ms);
         let newest = fresh.last().map(|a| a.at_ms);
         // The first snapshot's alerts are history, not news.

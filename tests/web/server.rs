@@ -1,8 +1,9 @@
 //! Starting `necromap --web` and talking to it over raw HTTP/1.1, for the
-//! web tests. The server is killed and reaped when dropped (common::mcp).
+//! web tests. The server is killed and reaped when dropped (`common::mcp`).
 //! Each test binary uses a part of it.
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -62,10 +63,10 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
     s.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
     let mut head = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        head.push_str(&format!("Host: {addr}\r\n"));
+        let _ = write!(head, "Host: {addr}\r\n");
     }
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).expect("write");
