@@ -144,3 +144,48 @@ pub async fn run(feed: Arc<Feed>, mut published: watch::Receiver<Arc<Published>>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Finding, Pid, Subject};
+    use crate::web::feed::Since;
+
+    fn with_findings(ids: &[&str]) -> Snapshot {
+        let mut s = crate::model::two_namespaces::snapshot(None);
+        s.findings = ids.iter().map(|id| Finding { id: (*id).into(), ..Finding::bare("r", Severity::High, Subject::Process { pid: Pid(10) }) }).collect();
+        s
+    }
+
+    fn kinds(feed: &Feed, after: u64) -> Vec<(EventKind, String)> {
+        let Since::Events(events) = feed.since(after) else { panic!("events") };
+        events.into_iter().map(|e| (e.kind, e.data.to_string())).collect()
+    }
+
+    #[test]
+    fn findings_new_and_ended_health_once_and_a_summary_a_second() {
+        let feed = Feed::new(64);
+        let mut d = Differ::default();
+        let t0 = Instant::now();
+        d.step(&with_findings(&["a", "b"]), &feed, t0);
+        let first: Vec<EventKind> = kinds(&feed, 0).into_iter().map(|k| k.0).collect();
+        assert_eq!(first, vec![EventKind::Health, EventKind::Summary], "the first snapshot only seeds the findings");
+        let seen = feed.last_id();
+        d.step(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(300));
+        let next = kinds(&feed, seen);
+        assert_eq!(next.len(), 2, "no health (unchanged), no summary (within the second): {next:?}");
+        assert_eq!(next[0].0, EventKind::FindingNew);
+        assert!(next[0].1.contains("\"id\":\"c\""), "{}", next[0].1);
+        assert_eq!(next[1].0, EventKind::FindingEnded);
+        assert!(next[1].1.contains("\"id\":\"a\""), "{}", next[1].1);
+        // The summary held back is sent once the second has passed.
+        let seen = feed.last_id();
+        d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(600));
+        assert!(kinds(&feed, seen).is_empty());
+        d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(1_000));
+        assert_eq!(kinds(&feed, seen).into_iter().map(|k| k.0).collect::<Vec<_>>(), vec![EventKind::Summary]);
+        let seen = feed.last_id();
+        d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(2_500));
+        assert!(kinds(&feed, seen).is_empty(), "nothing new, no summary");
+    }
+}
