@@ -9,6 +9,12 @@
 //!    asked for) and bounds the request body (a `Content-Length` over the
 //!    bound is refused before any byte of the body is read).
 //!
+//! With [`HttpOptions::web`] the same server and gate serve the web view
+//! ([`crate::web`]: `/`, `/login`, `/api/…`, `/events`): there the session
+//! cookie of the one-time login link admits as the token does, the `Host`
+//! is checked by the gate (rmcp checks `/mcp`'s), and every answer carries
+//! the page's security headers.
+//!
 //! No client can take the collector's file descriptors: at most
 //! [`HttpOptions::max_connections`] connections are held (when all are
 //! taken, the oldest that never showed the token is closed for a newcomer,
