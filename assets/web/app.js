@@ -116,6 +116,8 @@ async function loadTable() {
       const page = await getJson('/api/connections?' + q);
       total = page.total;
       rows.push(...(page.connections || []));
+      if (filter !== state.filter) return;
+      showRows(rows, total);
       if (page.next_offset === undefined || rows.length >= 50000) break;
       offset = page.next_offset;
     }
@@ -130,14 +132,17 @@ async function loadTable() {
     }
     return;
   }
-  if (filter !== state.filter) return;
+}
+// The rows so far (the first page is on screen before the last arrives).
+function showRows(rows, total) {
   $('filter-error').textContent = '';
   const chosen = state.rows[state.sel] && state.rows[state.sel].id;
-  state.rows = rows;
+  state.rows = rows.slice();
   sortRows();
   state.sel = chosen ? state.rows.findIndex((r) => r.id === chosen) : -1;
   $('total').textContent = `${total}`;
-  $('spacer').style.height = `${rows.length * ROW_H}px`;
+  $('rows').dataset.loaded = String(state.rows.length);
+  $('spacer').style.height = `${state.rows.length * ROW_H}px`;
   drawRows(true);
 }
 const pool = [];

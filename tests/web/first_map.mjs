@@ -19,8 +19,10 @@ try {
   out.first_map_ms = Date.now() - started;
   out.map_nodes = await page.locator('#map .node').count();
   await page.waitForFunction(() => Number(document.getElementById('total').textContent) > 0, null, { timeout: 60000 });
-  out.table_ms = Date.now() - started;
+  out.table_first_rows_ms = Date.now() - started;
   out.total = Number(await page.locator('#total').textContent());
+  await page.waitForFunction(() => Number(document.getElementById('rows').dataset.loaded) === Number(document.getElementById('total').textContent), null, { timeout: 60000 });
+  out.table_full_ms = Date.now() - started;
   out.rows_in_dom = await page.locator('#spacer .row').count();
   const t = Date.now();
   await page.locator('#rows').focus();
