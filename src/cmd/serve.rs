@@ -48,8 +48,10 @@ async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, web: bool, canc
     if let Some(note) = lowered {
         eprintln!("necromap: warning: {note}");
     }
-    let options = HttpOptions { addr, allow_remote, token, max_connections, max_sessions: cli.mcp_max_sessions, web };
-    let bound = http::bind(state, &options, cancel).await?;
+    let options = HttpOptions { addr, allow_remote, token, max_connections, max_sessions: cli.mcp_max_sessions };
+    // The web view's routes beside /mcp, behind the same gate.
+    let beside = if web { Some(necromap::web::mount(state.clone(), cancel.child_token())?) } else { None };
+    let bound = http::bind_beside(state, &options, cancel, beside).await?;
     let url = format!("http://{}/mcp", bound.local_addr);
     let token_note = match &source {
         TokenSource::Environment => "token from NECROMAP_MCP_TOKEN".to_string(),

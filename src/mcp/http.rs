@@ -9,11 +9,11 @@
 //!    asked for) and bounds the request body (a `Content-Length` over the
 //!    bound is refused before any byte of the body is read).
 //!
-//! With [`HttpOptions::web`] the same server and gate serve the web view
-//! ([`crate::web`]: `/`, `/login`, `/api/…`, `/events`): there the session
-//! cookie of the one-time login link admits as the token does, the `Host`
-//! is checked by the gate (rmcp checks `/mcp`'s), and every answer carries
-//! the page's security headers.
+//! With a [`Beside`] (the web view builds one) the same server and gate
+//! serve its routes too (`/`, `/login`, `/api/…`, `/events`): there the
+//! session cookie of its one-time login link admits as the token does, the
+//! `Host` is checked by the gate (rmcp checks `/mcp`'s), and every answer
+//! carries its headers. This module knows nothing of the web view itself.
 //!
 //! No client can take the collector's file descriptors: at most
 //! [`HttpOptions::max_connections`] connections are held (when all are
@@ -74,9 +74,26 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// MCP sessions alive at once; the least recently used makes room.
     pub max_sessions: usize,
-    /// Also serve the web view (`/`, `/login`, `/api/…`, `/events`,
-    /// [`crate::web`]) behind the same gate.
-    pub web: bool,
+}
+
+/// Cookie sessions opened by a login link, for routes served beside `/mcp`.
+pub trait Login: Send + Sync + std::fmt::Debug {
+    /// Whether the request carries a live session cookie.
+    fn admits(&self, headers: &HeaderMap) -> bool;
+    /// `/login`: a new session's `Set-Cookie` value when the query holds
+    /// the unused one-time code, or when `token_shown`.
+    fn login(&self, query: Option<&str>, token_shown: bool) -> Option<String>;
+    /// The login link of a server at `addr`, while it is unused.
+    fn link(&self, addr: SocketAddr) -> Option<String>;
+}
+
+/// Routes served beside `/mcp` behind the same gate (the web view).
+#[derive(Debug)]
+pub struct Beside {
+    pub routes: axum::Router,
+    pub login: Arc<dyn Login>,
+    /// Applied to every answer of the server, refusals included.
+    pub headers: fn(Response) -> Response,
 }
 
 /// Connections that may be held under a soft open-file limit of
@@ -120,8 +137,6 @@ pub enum HttpError {
     Random(#[source] std::io::Error),
     #[error("cannot listen on {addr}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error(transparent)]
-    Web(#[from] crate::web::WebError),
 }
 
 /// Refuse a non-loopback address unless remote access was asked for.
@@ -174,7 +189,7 @@ struct Gate {
     sessions: Arc<super::sessions::CappedSessions>,
     /// With the web view: its login, whose session cookie admits to
     /// everything but `/mcp`.
-    web: Option<Arc<crate::web::login::Login>>,
+    web: Option<Arc<dyn Login>>,
     /// `Host` values the web paths accept (rmcp checks `/mcp`'s); none
     /// when remote access was asked for.
     hosts: Option<Arc<[String]>>,
@@ -222,7 +237,7 @@ fn own_hosts(port: u16) -> Vec<String> {
 
 /// The gate of the web paths: the `Host` (against DNS rebinding), the
 /// Origin, then the token or a session cookie.
-fn admit_web(gate: &Gate, login: &crate::web::login::Login, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+fn admit_web(gate: &Gate, login: &dyn Login, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
     if let Some(hosts) = &gate.hosts {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
@@ -240,16 +255,14 @@ fn admit_web(gate: &Gate, login: &crate::web::login::Login, headers: &HeaderMap)
 
 /// `/login`: the one-time code (or the token) opens a cookie session and
 /// goes to the page.
-fn login_route(gate: &Gate, login: &crate::web::login::Login, request: &Request) -> Response {
-    let by_code = crate::web::login::once_param(request.uri().query()).and_then(|code| login.redeem(code));
-    let session = by_code.or_else(|| admit(gate, request.headers()).ok().and_then(|()| login.open()));
-    let Some(session) = session else {
+fn login_route(gate: &Gate, login: &dyn Login, request: &Request) -> Response {
+    let token_shown = admit(gate, request.headers()).is_ok();
+    let Some(cookie) = login.login(request.uri().query(), token_shown) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized: this login link was used already or is not this server's; restart necromap for a new one, or open /login with Authorization: Bearer <token>\n",
         );
     };
-    let cookie = crate::web::login::set_cookie(&session);
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -267,7 +280,7 @@ async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> R
     let is_mcp = path == "/mcp" || path.starts_with("/mcp/");
     let web = gate.web.as_ref().filter(|_| !is_mcp);
     let admitted = match web {
-        Some(login) => admit_web(&gate, login, request.headers()),
+        Some(login) => admit_web(&gate, login.as_ref(), request.headers()),
         None => admit(&gate, request.headers()),
     };
     if let (Some(login), "/login") = (web, path) {
@@ -275,7 +288,7 @@ async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> R
         // checks come first.
         return match admitted {
             Err((StatusCode::FORBIDDEN, text)) => refuse(StatusCode::FORBIDDEN, text),
-            _ => login_route(&gate, login, &request),
+            _ => login_route(&gate, login.as_ref(), &request),
         };
     }
     if let Err((status, text)) = admitted {
@@ -334,11 +347,16 @@ pub struct Bound {
     app: axum::Router,
     max_connections: usize,
     /// With the web view: its login (for the link to print).
-    pub login: Option<Arc<crate::web::login::Login>>,
+    pub login: Option<Arc<dyn Login>>,
 }
 
 /// Bind and build the app (inside a tokio runtime).
 pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationToken) -> Result<Bound, HttpError> {
+    bind_beside(state, options, cancel, None).await
+}
+
+/// Bind and build the app with `beside`'s routes next to `/mcp`.
+pub async fn bind_beside(state: McpState, options: &HttpOptions, cancel: CancellationToken, beside: Option<Beside>) -> Result<Bound, HttpError> {
     check_bind(options.addr, options.allow_remote)?;
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|source| HttpError::Bind { addr: options.addr, source })?;
     let local_addr = listener.local_addr().map_err(|source| HttpError::Bind { addr: options.addr, source })?;
@@ -362,20 +380,19 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     // No priming event on request streams either (see `with_sse_retry`).
     sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
-    let state_for_web = state.clone();
     let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
-    let web = if options.web { Some(crate::web::mount(state_for_web, cancel.child_token())?) } else { None };
     let hosts = (!options.allow_remote).then(|| own_hosts(local_addr.port()).into());
-    let login = web.as_ref().map(|w| w.login.clone());
+    let login = beside.as_ref().map(|w| w.login.clone());
     let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions, web: login.clone(), hosts };
     let mut app = axum::Router::new().nest_service("/mcp", service);
-    if let Some(web) = web {
-        app = app.merge(web.routes);
+    let headers = beside.as_ref().map(|b| b.headers);
+    if let Some(beside) = beside {
+        app = app.merge(beside.routes);
     }
     let mut app = app.layer(axum::middleware::from_fn_with_state(gate, gatekeeper)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    if options.web {
+    if let Some(headers) = headers {
         // On every answer, refusals included.
-        app = app.layer(axum::middleware::map_response(crate::web::assets::secure));
+        app = app.layer(axum::middleware::map_response(move |r: Response| async move { headers(r) }));
     }
     Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1), login })
 }

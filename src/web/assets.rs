@@ -39,7 +39,7 @@ pub async fn no_icon() -> Response {
 }
 
 /// The security headers, on every answer (refusals too).
-pub async fn secure(mut response: Response) -> Response {
+pub fn secure(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

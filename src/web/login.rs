@@ -91,6 +91,21 @@ impl Login {
     }
 }
 
+impl crate::mcp::http::Login for Login {
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        Login::admits(self, headers)
+    }
+
+    fn login(&self, query: Option<&str>, token_shown: bool) -> Option<String> {
+        let by_code = once_param(query).and_then(|code| self.redeem(code));
+        by_code.or_else(|| if token_shown { self.open() } else { None }).map(|v| set_cookie(&v))
+    }
+
+    fn link(&self, addr: SocketAddr) -> Option<String> {
+        Login::link(self, addr)
+    }
+}
+
 /// The `Set-Cookie` value for a session.
 pub fn set_cookie(value: &str) -> String {
     format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/")

@@ -51,20 +51,15 @@ pub struct WebState {
     pub streams: Arc<tokio::sync::Semaphore>,
 }
 
-/// The web routes and the login they admit with.
-#[derive(Debug)]
-pub struct Web {
-    pub routes: axum::Router,
-    pub login: Arc<login::Login>,
-}
-
-/// Build the routes and start the event feed on the current runtime (it
-/// ends with `cancel` or when the collector stops).
-pub fn mount(state: McpState, cancel: CancellationToken) -> Result<Web, WebError> {
+/// Build the routes for the MCP server's gate ([`crate::mcp::http::bind_beside`])
+/// and start the event feed on the current runtime (it ends with `cancel`
+/// or when the collector stops).
+pub fn mount(state: McpState, cancel: CancellationToken) -> Result<crate::mcp::http::Beside, WebError> {
+    let login = Arc::new(login::Login::new()?);
     let feed = Arc::new(feed::Feed::new(feed::REPLAY));
     tokio::spawn(diff::run(feed.clone(), state.published.clone(), cancel));
     let web = WebState { server: Arc::new(NecromapServer::new(state)), feed, streams: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_STREAMS)) };
-    Ok(Web { routes: routes(web), login: Arc::new(login::Login::new()?) })
+    Ok(crate::mcp::http::Beside { routes: routes(web), login, headers: assets::secure })
 }
 
 /// The routes over `web`, with the security headers on every answer.
