@@ -182,7 +182,7 @@ mod tests {
         let seen = feed.last_id();
         d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(600));
         assert!(kinds(&feed, seen).is_empty());
-        d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(1_000));
+        d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_secs(1));
         assert_eq!(kinds(&feed, seen).into_iter().map(|k| k.0).collect::<Vec<_>>(), vec![EventKind::Summary]);
         let seen = feed.last_id();
         d.tick(&with_findings(&["b", "c"]), &feed, t0 + Duration::from_millis(2_500));
