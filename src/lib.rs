@@ -11,6 +11,7 @@
 //!     ├─► export  JSON / CSV / text summary
 //!     ├─► tui     the interactive explorer (views render &App; keymap as data)
 //!     ├─► mcp     the MCP server (stdio, Streamable HTTP) over the same snapshots
+//!     ├─► web     the page, JSON API and SSE beside MCP on the same HTTP gate
 //!     └─► (event store: its own issue)
 //!  intel     threat score, risk level, attack phases
 //!  baseline  saved baselines and what is new since
@@ -46,6 +47,7 @@ pub mod store;
 pub mod terms;
 pub mod text;
 pub mod tui;
+pub mod web;
 
 /// The demo scenario, embedded: `--demo` replays it.
 pub const DEMO_SCENARIO: &str = include_str!("../assets/demo/scenario.yaml");

@@ -68,6 +68,9 @@ fn run(mut cli: Cli) -> Result<()> {
         }
         return mcp(cli);
     }
+    if cli.web.is_some() && cli.command.is_some() {
+        bail!("--web serves the live host (or a replay) on its own or beside the explorer: drop the subcommand");
+    }
     match &cli.command {
         Some(Command::Spec { action }) => return spec_command(action),
         Some(Command::Posture { root, policy, format }) => return cmd::posture::posture(root, policy.as_deref(), *format),

@@ -187,6 +187,13 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, value_parser = parse_listen)]
     pub serve_mcp: Option<Option<SocketAddr>>,
 
+    /// Serve the web view at http://ADDR/ (the live map, the connections, the events; default: the
+    /// configured MCP address, 127.0.0.1:7878; a port of 0 picks one), with MCP at /mcp on the same
+    /// port. A one-time login link is printed; the token (Authorization: Bearer) admits too. With a
+    /// terminal the explorer runs beside it; without one necromap serves until interrupted.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, value_parser = parse_listen, conflicts_with = "mcp")]
+    pub web: Option<Option<SocketAddr>>,
+
     /// Allow --http or --serve-mcp on a non-loopback address (the token is then the only guard).
     #[arg(long)]
     pub mcp_allow_remote: bool,

@@ -15,7 +15,13 @@ use crate::cmd::cli::Cli;
 pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     use std::io::IsTerminal;
     let spec = load_spec(cli)?;
+    let served = served_at(cli)?;
     if !std::io::stdout().is_terminal() {
+        if let (Some(addr), Some(_)) = (served, cli.web) {
+            let pipeline = pipeline::start(cli, spec.clone())?;
+            let state = serve::state(cli, spec, &pipeline)?;
+            return serve::web_headless(cli, state, addr);
+        }
         if cli.serve_mcp.is_some() {
             bail!("--serve-mcp runs beside the explorer, which needs a terminal; for a headless server use --mcp --http ADDR");
         }
@@ -33,7 +39,7 @@ pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     let pipeline = pipeline::start(cli, spec.clone())?;
     let state = serve::state(cli, spec.clone(), &pipeline)?;
     // The MCP endpoint, when asked for, runs beside the explorer on the same snapshots.
-    let beside = match cli.serve_mcp.flatten() {
+    let beside = match served {
         Some(addr) => Some(serve::beside_tui(state, cli, addr)?),
         None => None,
     };
@@ -55,6 +61,15 @@ pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
     drop(beside);
     drop(pipeline);
     Ok(())
+}
+
+/// Where `--serve-mcp` and `--web` serve: one port for both (MCP at
+/// `/mcp`, the web view at `/`).
+fn served_at(cli: &Cli) -> Result<Option<std::net::SocketAddr>> {
+    match (cli.serve_mcp.flatten(), cli.web.flatten()) {
+        (Some(a), Some(b)) if a != b => bail!("--serve-mcp {a} and --web {b}: one port serves both MCP and the web view; give the address once"),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// `--mcp`: the server alone, over stdio or HTTP, on a live collector.

@@ -37,7 +37,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Bind the HTTP endpoint and say where it is and where the token is.
 /// Returns the bound server and a one-line note for the banner.
-async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, cancel: CancellationToken) -> Result<(http::Bound, String)> {
+async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, web: bool, cancel: CancellationToken) -> Result<(http::Bound, String)> {
     let allow_remote = cli.mcp_allow_remote;
     if !addr.ip().is_loopback() && allow_remote {
         eprintln!("necromap: warning: serving MCP on {addr}, reachable from other hosts; the token is the only guard");
@@ -49,14 +49,21 @@ async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, cancel: Cancell
         eprintln!("necromap: warning: {note}");
     }
     let options = HttpOptions { addr, allow_remote, token, max_connections, max_sessions: cli.mcp_max_sessions };
-    let bound = http::bind(state, &options, cancel).await?;
+    // The web view's routes beside /mcp, behind the same gate.
+    let beside = if web { Some(necromap::web::mount(state.clone(), cancel.child_token())?) } else { None };
+    let bound = http::bind_beside(state, &options, cancel, beside).await?;
     let url = format!("http://{}/mcp", bound.local_addr);
     let token_note = match &source {
         TokenSource::Environment => "token from NECROMAP_MCP_TOKEN".to_string(),
         TokenSource::File(path) => format!("token in {}", path.display()),
     };
     eprintln!("necromap: MCP (Streamable HTTP) at {url}; {token_note}; send Authorization: Bearer <token>");
-    Ok((bound, format!("MCP {url} ({token_note})")))
+    let mut note = format!("MCP {url} ({token_note})");
+    if let Some(link) = bound.login.as_ref().and_then(|l| l.link(bound.local_addr)) {
+        eprintln!("necromap: web view at http://{}/ ; open this link once to log in: {link}", bound.local_addr);
+        note = format!("web {link} · {note}");
+    }
+    Ok((bound, note))
 }
 
 /// `--mcp`: serve until stdin closes (stdio) or until interrupted (HTTP).
@@ -66,7 +73,7 @@ pub fn headless(cli: &Cli, state: McpState) -> Result<()> {
         None => rt.block_on(serve_stdio(state)),
         Some(addr) => rt.block_on(async {
             let cancel = CancellationToken::new();
-            let (bound, _) = bind_http(state, cli, addr, cancel.clone()).await?;
+            let (bound, _) = bind_http(state, cli, addr, false, cancel.clone()).await?;
             let stop = cancel.clone();
             tokio::spawn(async move {
                 wait_for_signal().await;
@@ -114,7 +121,7 @@ impl Drop for Beside {
 pub fn beside_tui(state: McpState, cli: &Cli, addr: SocketAddr) -> Result<Beside> {
     let rt = runtime()?;
     let cancel = CancellationToken::new();
-    let (bound, note) = rt.block_on(bind_http(state, cli, addr, cancel.clone()))?;
+    let (bound, note) = rt.block_on(bind_http(state, cli, addr, true, cancel.clone()))?;
     let serve_cancel = cancel.clone();
     let thread = std::thread::Builder::new()
         .name("necromap-mcp-http".into())
@@ -125,4 +132,20 @@ pub fn beside_tui(state: McpState, cli: &Cli, addr: SocketAddr) -> Result<Beside
         })
         .context("starting the MCP thread")?;
     Ok(Beside { cancel, thread: Some(thread), note })
+}
+
+/// `--web` without a terminal: the web view and MCP on one port, until
+/// interrupted.
+pub fn web_headless(cli: &Cli, state: McpState, addr: SocketAddr) -> Result<()> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let (bound, _) = bind_http(state, cli, addr, true, cancel.clone()).await?;
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            stop.cancel();
+        });
+        bound.serve(cancel).await.context("serving the web view")
+    })
 }

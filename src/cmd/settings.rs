@@ -48,6 +48,8 @@ fn flags_over(config: &mut Config, cli: &Cli) {
     }
     if let Some(Some(addr)) = cli.serve_mcp {
         config.mcp_address.set(addr, Origin::Flag("--serve-mcp"));
+    } else if let Some(Some(addr)) = cli.web {
+        config.mcp_address.set(addr, Origin::Flag("--web"));
     } else if let Some(Some(addr)) = cli.http {
         config.mcp_address.set(addr, Origin::Flag("--http"));
     }
@@ -69,4 +71,5 @@ fn write_back(config: &Config, cli: &mut Cli) {
     let addr = config.mcp_address.value;
     cli.serve_mcp = cli.serve_mcp.map(|a| Some(a.unwrap_or(addr)));
     cli.http = cli.http.map(|a| Some(a.unwrap_or(addr)));
+    cli.web = cli.web.map(|a| Some(a.unwrap_or(addr)));
 }

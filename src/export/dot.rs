@@ -85,7 +85,7 @@ fn ip_id(ip: IpAddr) -> String {
 
 /// A node id from its key: `p_1234`, `l_tcp_0_0_0_0_22`, `e_203_0_113_200`,
 /// `g_0`; a namespace adds `_n<inode>`. Only `[a-z0-9_]`.
-fn node_id(node: NodeRef) -> String {
+pub(crate) fn node_id(node: NodeRef) -> String {
     let ns = |n: Option<crate::model::NetNs>| n.map(|n| format!("_n{}", n.0)).unwrap_or_default();
     match node {
         NodeRef::Host => "host".to_string(),
@@ -114,7 +114,7 @@ fn worse<'a>(a: Option<(Severity, Vec<&'a str>)>, b: Option<&'a Facts>) -> Optio
 /// The worst severity and rule ids of what a node stands for: a process,
 /// an endpoint, or every endpoint a group holds. Listeners have no facts
 /// of their own in the index.
-fn node_facts(snapshot: &Snapshot, node: NodeRef) -> Option<(Severity, Vec<&str>)> {
+pub(crate) fn node_facts(snapshot: &Snapshot, node: NodeRef) -> Option<(Severity, Vec<&str>)> {
     let found = match node {
         NodeRef::Process(pid) => worse(None, snapshot.index.process(pid)),
         NodeRef::Endpoint(key) => worse(None, snapshot.index.endpoint(key)),

@@ -9,6 +9,8 @@ mod rows;
 mod summary;
 
 pub use dot::{dot_text, write_dot};
+// The web map names and judges nodes as the dot export does.
+pub(crate) use dot::{node_facts, node_id};
 pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
 pub use node_rows::{EndpointRow, FindingDoc, ListenerRow};

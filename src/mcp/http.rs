@@ -9,6 +9,12 @@
 //!    asked for) and bounds the request body (a `Content-Length` over the
 //!    bound is refused before any byte of the body is read).
 //!
+//! With a [`Beside`] (the web view builds one) the same server and gate
+//! serve its routes too (`/`, `/login`, `/api/…`, `/events`): there the
+//! session cookie of its one-time login link admits as the token does, the
+//! `Host` is checked by the gate (rmcp checks `/mcp`'s), and every answer
+//! carries its headers. This module knows nothing of the web view itself.
+//!
 //! No client can take the collector's file descriptors: at most
 //! [`HttpOptions::max_connections`] connections are held (when all are
 //! taken, the oldest that never showed the token is closed for a newcomer,
@@ -68,6 +74,26 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// MCP sessions alive at once; the least recently used makes room.
     pub max_sessions: usize,
+}
+
+/// Cookie sessions opened by a login link, for routes served beside `/mcp`.
+pub trait Login: Send + Sync + std::fmt::Debug {
+    /// Whether the request carries a live session cookie.
+    fn admits(&self, headers: &HeaderMap) -> bool;
+    /// `/login`: a new session's `Set-Cookie` value when the query holds
+    /// the unused one-time code, or when `token_shown`.
+    fn login(&self, query: Option<&str>, token_shown: bool) -> Option<String>;
+    /// The login link of a server at `addr`, while it is unused.
+    fn link(&self, addr: SocketAddr) -> Option<String>;
+}
+
+/// Routes served beside `/mcp` behind the same gate (the web view).
+#[derive(Debug)]
+pub struct Beside {
+    pub routes: axum::Router,
+    pub login: Arc<dyn Login>,
+    /// Applied to every answer of the server, refusals included.
+    pub headers: fn(Response) -> Response,
 }
 
 /// Connections that may be held under a soft open-file limit of
@@ -161,6 +187,12 @@ struct Gate {
     origins: Arc<[String]>,
     /// The live sessions, to answer `DELETE` of an unknown one.
     sessions: Arc<super::sessions::CappedSessions>,
+    /// With the web view: its login, whose session cookie admits to
+    /// everything but `/mcp`.
+    web: Option<Arc<dyn Login>>,
+    /// `Host` values the web paths accept (rmcp checks `/mcp`'s); none
+    /// when remote access was asked for.
+    hosts: Option<Arc<[String]>>,
 }
 
 /// Equal in time independent of where the first difference is.
@@ -198,17 +230,75 @@ fn admit(gate: &Gate, headers: &HeaderMap) -> Result<(), (StatusCode, &'static s
     }
 }
 
+/// Loopback `Host` values for a server on `port`.
+fn own_hosts(port: u16) -> Vec<String> {
+    ["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect()
+}
+
+/// The gate of the web paths: the `Host` (against DNS rebinding), the
+/// Origin, then the token or a session cookie.
+fn admit_web(gate: &Gate, login: &dyn Login, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    if let Some(hosts) = &gate.hosts {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return Err((StatusCode::FORBIDDEN, "forbidden: Host is not this server's loopback name\n"));
+        }
+    }
+    match admit(gate, headers) {
+        Err((StatusCode::UNAUTHORIZED, _)) if login.admits(headers) => Ok(()),
+        Err((StatusCode::UNAUTHORIZED, _)) => {
+            Err((StatusCode::UNAUTHORIZED, "unauthorized: open the login link necromap printed, or send Authorization: Bearer <token>\n"))
+        }
+        other => other,
+    }
+}
+
+/// `/login`: the one-time code (or the token) opens a cookie session and
+/// goes to the page.
+fn login_route(gate: &Gate, login: &dyn Login, request: &Request) -> Response {
+    let token_shown = admit(gate, request.headers()).is_ok();
+    let Some(cookie) = login.login(request.uri().query(), token_shown) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: this login link was used already or is not this server's; restart necromap for a new one, or open /login with Authorization: Bearer <token>\n",
+        );
+    };
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
 async fn gatekeeper(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     // A declared body over the bound is refused before reading it.
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "payload too large: requests are at most 1 MiB\n");
     }
-    if let Err((status, text)) = admit(&gate, request.headers()) {
+    let path = request.uri().path();
+    let is_mcp = path == "/mcp" || path.starts_with("/mcp/");
+    let web = gate.web.as_ref().filter(|_| !is_mcp);
+    let admitted = match web {
+        Some(login) => admit_web(&gate, login.as_ref(), request.headers()),
+        None => admit(&gate, request.headers()),
+    };
+    if let (Some(login), "/login") = (web, path) {
+        // The link itself carries the secret: only the Host and Origin
+        // checks come first.
+        return match admitted {
+            Err((StatusCode::FORBIDDEN, text)) => refuse(StatusCode::FORBIDDEN, text),
+            _ => login_route(&gate, login.as_ref(), &request),
+        };
+    }
+    if let Err((status, text)) = admitted {
         return refuse(status, text);
     }
     if let Some(a) = request.extensions().get::<Admitted>() {
         a.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if web.is_some() {
+        return next.run(request).await;
     }
     if request.method() == axum::http::Method::DELETE {
         return end_session(&gate, request, next).await;
@@ -256,10 +346,17 @@ pub struct Bound {
     pub local_addr: SocketAddr,
     app: axum::Router,
     max_connections: usize,
+    /// With the web view: its login (for the link to print).
+    pub login: Option<Arc<dyn Login>>,
 }
 
 /// Bind and build the app (inside a tokio runtime).
 pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationToken) -> Result<Bound, HttpError> {
+    bind_beside(state, options, cancel, None).await
+}
+
+/// Bind and build the app with `beside`'s routes next to `/mcp`.
+pub async fn bind_beside(state: McpState, options: &HttpOptions, cancel: CancellationToken, beside: Option<Beside>) -> Result<Bound, HttpError> {
     check_bind(options.addr, options.allow_remote)?;
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|source| HttpError::Bind { addr: options.addr, source })?;
     let local_addr = listener.local_addr().map_err(|source| HttpError::Bind { addr: options.addr, source })?;
@@ -276,7 +373,7 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
         config = config.disable_allowed_hosts();
     } else {
         let port = local_addr.port();
-        config = config.with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"].into_iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]));
+        config = config.with_allowed_hosts(own_hosts(port));
     }
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(SESSION_IDLE);
@@ -284,12 +381,20 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
     sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
     let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
-    let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions };
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(gate, gatekeeper))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1) })
+    let hosts = (!options.allow_remote).then(|| own_hosts(local_addr.port()).into());
+    let login = beside.as_ref().map(|w| w.login.clone());
+    let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions, web: login.clone(), hosts };
+    let mut app = axum::Router::new().nest_service("/mcp", service);
+    let headers = beside.as_ref().map(|b| b.headers);
+    if let Some(beside) = beside {
+        app = app.merge(beside.routes);
+    }
+    let mut app = app.layer(axum::middleware::from_fn_with_state(gate, gatekeeper)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    if let Some(headers) = headers {
+        // On every answer, refusals included.
+        app = app.layer(axum::middleware::map_response(move |r: Response| async move { headers(r) }));
+    }
+    Ok(Bound { listener, local_addr, app, max_connections: options.max_connections.max(1), login })
 }
 
 /// Set on a connection once one of its requests passed the gate: a full
@@ -421,6 +526,8 @@ mod tests {
             token: "secret-token-0123456789".into(),
             origins: own_origins(8080).into(),
             sessions: Arc::new(super::super::sessions::CappedSessions::new(LocalSessionManager::default(), 4)),
+            web: None,
+            hosts: None,
         }
     }
 

@@ -38,6 +38,9 @@ pub mod tools_respond;
 pub mod tools_rules;
 pub mod tools_threats;
 
+// The web API prunes its answers as the tools do.
+pub use compact::prune;
+
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
