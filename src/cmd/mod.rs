@@ -3,11 +3,13 @@
 //! pipeline (`pipeline`) the explorer and the MCP modes share. Nothing here
 //! is library: `main.rs` parses and dispatches.
 
+pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod docs;
 pub mod explore;
 pub mod look;
+pub mod observe;
 pub mod pipeline;
 pub mod progress;
 pub mod respond;
