@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::terms::Severity;
 
 /// Every rule the MCP engines and the config audit can raise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgentRule {
     /// A call's arguments name a file that holds secrets.
     SensitiveFileArgument,
@@ -222,6 +221,20 @@ impl AgentRule {
                 "서버를 버전 없이 npx/uvx로 가져옵니다. 시작할 때마다 검토한 것보다 새로운 패키지가 실행될 수 있습니다."
             }
         }
+    }
+}
+
+/// Written as its id (`mcp_…`).
+impl Serialize for AgentRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for AgentRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        Self::from_id(&id).ok_or_else(|| serde::de::Error::custom(format!("unknown MCP rule `{}`", crate::text::bounded(&id, 64))))
     }
 }
 
