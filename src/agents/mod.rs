@@ -25,3 +25,4 @@ pub mod audit;
 pub mod config;
 pub mod jsonc;
 pub mod query;
+pub mod evaluator;

@@ -37,6 +37,14 @@ VICTIM = [
 
 lists = 0
 
+# The victim holds a loopback listener, so it is on the map (necromap shows socket-owning processes).
+if MODE == "victim":
+    import socket
+
+    LISTENER = socket.socket()
+    LISTENER.bind(("127.0.0.1", 0))
+    LISTENER.listen()
+
 
 def tools():
     global lists
