@@ -32,7 +32,11 @@ fn configs(home: &Path, poisoned: &[String]) {
         "{\n  // the editor's settings\n  \"editor.fontSize\": 13,\n  \"mcp\": { \"servers\": { \"fetch\": { \"command\": \"uvx\", \"args\": [\"mcp-server-fetch\"], }, }, },\n}\n",
     );
     write(home, ".codeium/windsurf/mcp_config.json", r#"{"mcpServers": {"remote": {"serverUrl": "https://mcp.example.com/sse"}}}"#);
-    write(home, ".config/zed/settings.json", "{ \"context_servers\": { \"evil\u{202e}name\": { \"command\": { \"path\": \"/usr/bin/node\", \"args\": [\"s.js\"] } } } }");
+    write(
+        home,
+        ".config/zed/settings.json",
+        "{ \"context_servers\": { \"evil\u{202e}name\": { \"command\": { \"path\": \"/usr/bin/node\", \"args\": [\"s.js\"] } } } }",
+    );
     write(home, ".claude.json", r#"{"projects": {"/home/u/p": {"mcpServers": {"sqlite": {"command": "uvx", "args": ["mcp-server-sqlite==0.6.2"]}}}}}"#);
 }
 

@@ -48,10 +48,16 @@ fn a_benign_file_server_is_recorded_and_quiet() {
     let calls = necromap::agents::query::calls(&conn, &necromap::agents::query::CallFilter { limit: 10, ..Default::default() }).expect("calls");
     assert_eq!(calls.len(), 2);
     let read = calls.iter().find(|c| c.tool == "read_file").expect("read_file call");
-    assert!(read.arguments.contains("notes.txt") && read.error.is_none() && read.result_bytes.is_some_and(|b| b > 20) && read.duration_ms.is_some(), "{read:?}");
+    assert!(
+        read.arguments.contains("notes.txt") && read.error.is_none() && read.result_bytes.is_some_and(|b| b > 20) && read.duration_ms.is_some(),
+        "{read:?}"
+    );
     let (version, latest, _) = necromap::agents::query::specs(&conn, &srv.server_key).expect("specs").expect("a spec");
     assert_eq!(version, 1);
-    assert!(latest.iter().any(|t| t.name == "read_file" && t.description.contains("allowed directories") && t.input_schema["properties"]["path"].is_object()), "{latest:?}");
+    assert!(
+        latest.iter().any(|t| t.name == "read_file" && t.description.contains("allowed directories") && t.input_schema["properties"]["path"].is_object()),
+        "{latest:?}"
+    );
 }
 
 #[test]
@@ -102,15 +108,12 @@ fn a_server_asked_for_ssh_keys_and_curl_to_sh_is_flagged_and_stores_no_secret() 
     s.call("run_command", json!({"command": "echo hi", "api_token": "s3cr3t-value-0123456789"}));
     assert!(s.finish().success());
     let rules = stored_rules(&d.db);
-    for (rule, tool) in [
-        ("mcp_sensitive_file_argument", "read_file"),
-        ("mcp_sensitive_file_result", "read_file"),
-        ("mcp_download_and_run", "run_command"),
-    ] {
+    for (rule, tool) in [("mcp_sensitive_file_argument", "read_file"), ("mcp_sensitive_file_result", "read_file"), ("mcp_download_and_run", "run_command")] {
         assert!(has(&rules, rule, Some(tool)), "{rule} on {tool}: {rules:?}");
     }
     let conn = necromap::store::open_reader(&d.db).expect("store");
-    let calls = necromap::agents::query::calls(&conn, &necromap::agents::query::CallFilter { limit: 10, flagged_only: true, ..Default::default() }).expect("calls");
+    let calls =
+        necromap::agents::query::calls(&conn, &necromap::agents::query::CallFilter { limit: 10, flagged_only: true, ..Default::default() }).expect("calls");
     assert_eq!(calls.len(), 2, "two calls flagged: {calls:?}");
     let all = necromap::agents::query::calls(&conn, &necromap::agents::query::CallFilter { limit: 10, ..Default::default() }).expect("calls");
     assert_eq!(all.len(), 3);

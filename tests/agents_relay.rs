@@ -13,7 +13,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_necromap");
 fn traffic() -> Vec<u8> {
     let mut v = Vec::new();
     for i in 0..2000u32 {
-        v.extend_from_slice(format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"x\",\"arguments\":{{}}}}}}\n").as_bytes());
+        v.extend_from_slice(
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"x\",\"arguments\":{{}}}}}}\n").as_bytes(),
+        );
         if i % 100 == 0 {
             v.extend_from_slice(b"{not json\r\n\x00\xff\xfe\x1b[2J\n");
         }
@@ -35,7 +37,14 @@ impl Drop for Reaped {
 fn relay_through_cat(db_args: &[&std::ffi::OsStr]) -> (Vec<u8>, Vec<u8>, std::process::ExitStatus, String) {
     let input = traffic();
     let mut child = Reaped(
-        Command::new(BIN).args(db_args).args(["mcp-observe", "--", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn"),
+        Command::new(BIN)
+            .args(db_args)
+            .args(["mcp-observe", "--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
     );
     let mut stdin = child.0.stdin.take().expect("stdin");
     let mut stdout = child.0.stdout.take().expect("stdout");
@@ -89,7 +98,8 @@ fn the_exit_status_passes_through() {
 
 #[test]
 fn a_terminating_signal_reaches_the_server() {
-    let mut child = Reaped(Command::new(BIN).args(["--no-store", "mcp-observe", "--", "sleep", "30"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn"));
+    let mut child =
+        Reaped(Command::new(BIN).args(["--no-store", "mcp-observe", "--", "sleep", "30"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn"));
     // Give the observer time to install its handlers and start the child.
     std::thread::sleep(Duration::from_millis(500));
     let kill = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().expect("kill");

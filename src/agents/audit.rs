@@ -51,7 +51,13 @@ pub fn audit(found: Discovered, store: Option<&rusqlite::Connection>) -> Vec<Aud
 /// A value that refers to a secret kept elsewhere rather than holding it.
 fn is_reference(v: &str) -> bool {
     let v = v.trim();
-    v.is_empty() || v.starts_with('$') || v.starts_with("op://") || v.starts_with("{{") || v.contains("${") || v.starts_with("<") || v.eq_ignore_ascii_case("changeme")
+    v.is_empty()
+        || v.starts_with('$')
+        || v.starts_with("op://")
+        || v.starts_with("{{")
+        || v.contains("${")
+        || v.starts_with("<")
+        || v.eq_ignore_ascii_case("changeme")
 }
 
 pub fn static_findings(s: &ConfiguredServer) -> Vec<AgentFinding> {
@@ -59,7 +65,11 @@ pub fn static_findings(s: &ConfiguredServer) -> Vec<AgentFinding> {
     let tool = None;
     for (k, v) in &s.env {
         if (is_secret_key(k) || looks_secret(v)) && !is_reference(v) {
-            out.push(AgentFinding::new(AgentRule::PlaintextSecretInEnv, tool, &format!("env {k} holds a literal value ({} characters, not shown)", v.chars().count())));
+            out.push(AgentFinding::new(
+                AgentRule::PlaintextSecretInEnv,
+                tool,
+                &format!("env {k} holds a literal value ({} characters, not shown)", v.chars().count()),
+            ));
         }
     }
     let words = s.effective();

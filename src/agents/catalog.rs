@@ -143,9 +143,7 @@ impl AgentRule {
             Self::BroadFilesystemAccess => {
                 "A file-system tool's root or argument reaches /, the home directory or a system path: the server can read far more than one project."
             }
-            Self::NonLoopbackListener => {
-                "The MCP server process listens on a non-loopback address: anyone who can reach this host may talk to it."
-            }
+            Self::NonLoopbackListener => "The MCP server process listens on a non-loopback address: anyone who can reach this host may talk to it.",
             Self::HiddenInstructions => {
                 "A tool's description or schema carries instructions for the model rather than for the user (\"ignore previous\", \"do not tell the user\", <IMPORTANT> blocks, requests to read files): a pattern of tool poisoning."
             }
@@ -167,9 +165,7 @@ impl AgentRule {
             Self::ServerFromTempPath => {
                 "A configured server runs a program from a temporary directory (/tmp, /var/tmp, /dev/shm): anyone with write access there can replace it."
             }
-            Self::UnpinnedPackage => {
-                "The server is fetched with npx/uvx without a version: each start may run a newer package than the one reviewed."
-            }
+            Self::UnpinnedPackage => "The server is fetched with npx/uvx without a version: each start may run a newer package than the one reviewed.",
         }
     }
 
@@ -193,9 +189,7 @@ impl AgentRule {
             Self::BroadFilesystemAccess => {
                 "파일 시스템 도구의 루트나 인자가 /, 홈 디렉터리, 시스템 경로에 이릅니다. 서버가 한 프로젝트보다 훨씬 많은 것을 읽을 수 있습니다."
             }
-            Self::NonLoopbackListener => {
-                "MCP 서버 프로세스가 루프백이 아닌 주소에서 대기하고 있습니다. 이 호스트에 닿을 수 있는 누구나 접속할 수 있습니다."
-            }
+            Self::NonLoopbackListener => "MCP 서버 프로세스가 루프백이 아닌 주소에서 대기하고 있습니다. 이 호스트에 닿을 수 있는 누구나 접속할 수 있습니다.",
             Self::HiddenInstructions => {
                 "도구 설명이나 스키마에 사용자가 아닌 모델을 향한 지시(\"ignore previous\", \"do not tell the user\", <IMPORTANT> 블록, 파일을 읽으라는 요청)가 들어 있습니다. 도구 오염(tool poisoning)의 패턴입니다."
             }
@@ -217,9 +211,7 @@ impl AgentRule {
             Self::ServerFromTempPath => {
                 "설정된 서버가 임시 디렉터리(/tmp, /var/tmp, /dev/shm)의 프로그램을 실행합니다. 그곳에 쓸 수 있는 누구나 그 프로그램을 바꿀 수 있습니다."
             }
-            Self::UnpinnedPackage => {
-                "서버를 버전 없이 npx/uvx로 가져옵니다. 시작할 때마다 검토한 것보다 새로운 패키지가 실행될 수 있습니다."
-            }
+            Self::UnpinnedPackage => "서버를 버전 없이 npx/uvx로 가져옵니다. 시작할 때마다 검토한 것보다 새로운 패키지가 실행될 수 있습니다.",
         }
     }
 }

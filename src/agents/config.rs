@@ -207,5 +207,14 @@ fn parse_server(client: Client, file: &Path, at: &str, name: &str, s: &Value, ze
         .take(1000)
         .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
         .collect();
-    Some(ConfiguredServer { client, file: file.to_path_buf(), at: at.to_owned(), name: name.to_owned(), command: cmd.to_owned(), args: strings(holder.get("args")), env, url })
+    Some(ConfiguredServer {
+        client,
+        file: file.to_path_buf(),
+        at: at.to_owned(),
+        name: name.to_owned(),
+        command: cmd.to_owned(),
+        args: strings(holder.get("args")),
+        env,
+        url,
+    })
 }

@@ -59,7 +59,8 @@ impl<E> AgentEvaluator<E> {
         let mut live = Vec::new();
         for s in servers.into_iter().filter(|s| s.last_ended_ms.is_none()).take(256) {
             let Some(pid) = s.pid else { continue };
-            let tools = query::specs(&conn, &s.server_key).ok().flatten().map(|(_, latest, _)| latest.into_iter().map(|t| t.name).collect()).unwrap_or_default();
+            let tools =
+                query::specs(&conn, &s.server_key).ok().flatten().map(|(_, latest, _)| latest.into_iter().map(|t| t.name).collect()).unwrap_or_default();
             let filter = CallFilter { server: s.server_key.clone(), since_ms: now - SHOW_MS, limit: 5, ..CallFilter::default() };
             let calls = query::calls(&conn, &filter)
                 .unwrap_or_default()
@@ -67,7 +68,11 @@ impl<E> AgentEvaluator<E> {
                 .filter(|c| c.server_key == s.server_key)
                 .map(|c| if c.flags.is_empty() { c.tool } else { format!("{} [{}]", c.tool, c.flags.join(", ")) })
                 .collect();
-            let findings = query::findings(&conn, &s.server_key, now - SHOW_MS, 50).unwrap_or_default().into_iter().filter(|f| f.server_key == s.server_key && f.pid == Some(pid)).collect();
+            let findings = query::findings(&conn, &s.server_key, now - SHOW_MS, 50)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f.server_key == s.server_key && f.pid == Some(pid))
+                .collect();
             live.push(Live { pid, server_key: s.server_key, name: s.name, tools, calls, findings });
         }
         self.live = Arc::new(live);
@@ -100,7 +105,8 @@ fn marker(pid: Pid, trace: Vec<TraceStep>, now: i64) -> Finding {
 
 /// The server process listens beyond loopback (a wildcard address included).
 fn listener_finding(snapshot: &Snapshot, pid: Pid, now: i64) -> Option<Finding> {
-    let s = snapshot.sockets.iter().find(|s| s.direction == crate::model::Direction::Listen && s.raw.owners.contains(&pid) && !s.raw.local.ip().is_loopback())?;
+    let s =
+        snapshot.sockets.iter().find(|s| s.direction == crate::model::Direction::Listen && s.raw.owners.contains(&pid) && !s.raw.local.ip().is_loopback())?;
     let rule = super::AgentRule::NonLoopbackListener;
     Some(Finding {
         id: format!("{}@{}", rule.id(), pid.0),

@@ -95,7 +95,9 @@ pub struct CallRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The server answered `initialize` with this name.
-    Initialized { name: Option<String> },
+    Initialized {
+        name: Option<String>,
+    },
     /// A complete tools/list (every page).
     ToolsListed(Vec<ToolSpec>),
     Call(CallRecord),
@@ -192,7 +194,8 @@ impl Tracker {
             (Direction::ToServer, None, Some(id)) => {
                 if self.roots_asked.remove(&id).is_some() {
                     let roots = m.get("result").and_then(|r| r.get("roots")).and_then(Value::as_array);
-                    let uris = roots.into_iter().flatten().filter_map(|r| r.get("uri").and_then(Value::as_str)).map(|u| crate::text::bounded(u, 1024)).collect();
+                    let uris =
+                        roots.into_iter().flatten().filter_map(|r| r.get("uri").and_then(Value::as_str)).map(|u| crate::text::bounded(u, 1024)).collect();
                     events.push(Event::Roots(uris));
                 }
             }
@@ -253,7 +256,15 @@ impl Tracker {
         let mut out = Vec::new();
         for (_, p) in self.pending.drain() {
             if let Pending::Call { tool, arguments, at_ms, .. } = p {
-                out.push(CallRecord { at_ms, tool, arguments, result_bytes: None, duration_ms: None, error: Some("no answer".into()), result_text: String::new() });
+                out.push(CallRecord {
+                    at_ms,
+                    tool,
+                    arguments,
+                    result_bytes: None,
+                    duration_ms: None,
+                    error: Some("no answer".into()),
+                    result_text: String::new(),
+                });
             }
         }
         out.sort_by_key(|c| c.at_ms);

@@ -23,6 +23,6 @@ pub mod tap;
 pub use catalog::{AgentFinding, AgentRule};
 pub mod audit;
 pub mod config;
+pub mod evaluator;
 pub mod jsonc;
 pub mod query;
-pub mod evaluator;

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::sync_channel;
 
+use super::jsonrpc::Direction;
 use super::record::Recorder;
 use super::relay::{Tapped, pump};
 use super::tap::{Tap, TapReport};
-use super::jsonrpc::Direction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -121,7 +121,8 @@ fn forward_signals(child: u32) {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
         rt.block_on(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+            else {
                 return;
             };
             let Some(pid) = rustix::process::Pid::from_raw(child as i32) else { return };

@@ -102,10 +102,16 @@ pub fn specs(conn: &Connection, server_key: &str) -> Result<Option<(i64, Vec<Too
     if !has_tables(conn) {
         return Ok(None);
     }
-    let latest: Option<(i64, String)> =
-        conn.query_row("SELECT version, tools FROM mcp_specs WHERE server_key = ?1 ORDER BY version DESC LIMIT 1", params![server_key], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let latest: Option<(i64, String)> = conn
+        .query_row("SELECT version, tools FROM mcp_specs WHERE server_key = ?1 ORDER BY version DESC LIMIT 1", params![server_key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
     let Some((version, tools)) = latest else { return Ok(None) };
-    let first: String = conn.query_row("SELECT tools FROM mcp_specs WHERE server_key = ?1 AND version = 1", params![server_key], |r| r.get(0)).optional()?.unwrap_or_else(|| tools.clone());
+    let first: String = conn
+        .query_row("SELECT tools FROM mcp_specs WHERE server_key = ?1 AND version = 1", params![server_key], |r| r.get(0))
+        .optional()?
+        .unwrap_or_else(|| tools.clone());
     Ok(Some((version, serde_json::from_str(&tools).unwrap_or_default(), serde_json::from_str(&first).unwrap_or_default())))
 }
 
@@ -161,7 +167,15 @@ pub fn findings(conn: &Connection, server: &str, since_ms: i64, limit: usize) ->
          ORDER BY f.at_ms DESC, f.id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![since_ms, server, limit as i64], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<u32>>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, String>(6)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<u32>>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {

@@ -53,8 +53,11 @@ impl Recorder {
         let text = canonical_tools(tools);
         let hash = digest(&text);
         let tx = self.conn.transaction()?;
-        let latest: Option<(i64, String)> =
-            tx.query_row("SELECT version, digest FROM mcp_specs WHERE server_key = ?1 ORDER BY version DESC LIMIT 1", params![self.server_key], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let latest: Option<(i64, String)> = tx
+            .query_row("SELECT version, digest FROM mcp_specs WHERE server_key = ?1 ORDER BY version DESC LIMIT 1", params![self.server_key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
         let (version, new_version) = match latest {
             Some((v, d)) if d == hash => (v, false),
             Some((v, _)) => (v + 1, true),
@@ -102,7 +105,10 @@ impl Recorder {
 
     /// The run is over: its end, exit code and malformed-line count.
     pub fn end(&mut self, at_ms: i64, exit_code: Option<i32>, malformed: u64) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE mcp_servers SET ended_ms = ?1, exit_code = ?2, malformed = ?3 WHERE id = ?4", params![at_ms, exit_code, malformed as i64, self.run_id])?;
+        self.conn.execute(
+            "UPDATE mcp_servers SET ended_ms = ?1, exit_code = ?2, malformed = ?3 WHERE id = ?4",
+            params![at_ms, exit_code, malformed as i64, self.run_id],
+        )?;
         Ok(())
     }
 }

@@ -14,7 +14,12 @@ use super::jsonrpc::Direction;
 /// What the relay hands the tap.
 #[derive(Debug)]
 pub enum Tapped {
-    Bytes { dir: Direction, at: Instant, at_ms: i64, bytes: Vec<u8> },
+    Bytes {
+        dir: Direction,
+        at: Instant,
+        at_ms: i64,
+        bytes: Vec<u8>,
+    },
     /// Copies in this direction were dropped before this point.
     Gap(Direction),
     /// The relay is over.

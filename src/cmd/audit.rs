@@ -35,7 +35,10 @@ pub fn audit(cli: &Cli, home: Option<&Path>, project: Option<&Path>, format: Dif
         DiffFormat::Json => {
             let mut rules = BTreeMap::new();
             for f in servers.iter().flat_map(|s| &s.findings) {
-                rules.insert(f.rule.id(), serde_json::json!({"name": f.rule.name(), "explanation": f.rule.explanation(), "explanation_ko": f.rule.explanation_ko()}));
+                rules.insert(
+                    f.rule.id(),
+                    serde_json::json!({"name": f.rule.name(), "explanation": f.rule.explanation(), "explanation_ko": f.rule.explanation_ko()}),
+                );
             }
             let doc = serde_json::json!({"home": home, "files": files, "unreadable": unreadable, "servers": servers, "rules": rules});
             let text = serde_json::to_string_pretty(&doc)?;

@@ -139,7 +139,13 @@ pub struct McpAudit {
 }
 
 fn item(f: &AgentFinding, at_ms: Option<i64>) -> McpFindingItem {
-    McpFindingItem { rule: f.rule.id().into(), severity: f.severity.name().into(), tool: f.tool.as_deref().map(|t| safe(t, 128)), evidence: safe(&f.evidence, 300), at_ms }
+    McpFindingItem {
+        rule: f.rule.id().into(),
+        severity: f.severity.name().into(),
+        tool: f.tool.as_deref().map(|t| safe(t, 128)),
+        evidence: safe(&f.evidence, 300),
+        at_ms,
+    }
 }
 
 #[tool_router(router = agents_router, vis = "pub(super)")]
@@ -172,7 +178,10 @@ impl NecromapServer {
         .await
     }
 
-    #[tool(description = "Recorded MCP tool calls, newest first; filter by server, tool, hours, flagged.", annotations(read_only_hint = true, open_world_hint = false))]
+    #[tool(
+        description = "Recorded MCP tool calls, newest first; filter by server, tool, hours, flagged.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
     pub async fn get_mcp_calls(&self, Parameters(a): Parameters<CallsArgs>) -> Result<Json<McpCalls>, String> {
         let limit = check_limit(a.limit)?;
         if a.hours == 0 || a.hours > 24 * 365 {
@@ -209,10 +218,13 @@ impl NecromapServer {
             let conn = store_reader(&state)?.ok_or("no event store is kept (--no-store): nothing was recorded")?;
             let servers = query::servers(&conn).map_err(|e| safe(&e.to_string(), 300))?;
             let wanted = a.server.trim();
-            let found = servers.iter().find(|s| s.server_key == wanted).or_else(|| servers.iter().find(|s| !wanted.is_empty() && (s.server_key.contains(wanted) || s.name.as_deref().is_some_and(|n| n.contains(wanted)))));
+            let found = servers.iter().find(|s| s.server_key == wanted).or_else(|| {
+                servers.iter().find(|s| !wanted.is_empty() && (s.server_key.contains(wanted) || s.name.as_deref().is_some_and(|n| n.contains(wanted))))
+            });
             let server = found.ok_or_else(|| format!("no observed MCP server matches `{}`; list_mcp_servers lists them", safe(wanted, 100)))?;
             let (version, latest, first) = query::specs(&conn, &server.server_key).map_err(|e| safe(&e.to_string(), 300))?.unwrap_or_default();
-            let mut findings: Vec<McpFindingItem> = detect::spec_findings(&latest).iter().chain(&detect::rugpull::changed(&first, &latest)).map(|f| item(f, None)).collect();
+            let mut findings: Vec<McpFindingItem> =
+                detect::spec_findings(&latest).iter().chain(&detect::rugpull::changed(&first, &latest)).map(|f| item(f, None)).collect();
             for f in query::findings(&conn, &server.server_key, 0, 200).map_err(|e| safe(&e.to_string(), 300))? {
                 if f.server_key != server.server_key {
                     continue;

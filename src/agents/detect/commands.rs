@@ -18,8 +18,9 @@ static DOWNLOAD_RUN: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static CHAIN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(;|&&|\|\||\||\$\(|`|>\s*/|\n)").ok());
 
 /// Words saying a tool runs commands.
-static EXEC_WORDS: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(exec|execute|executes|run|runs|shell|command|commands|cmd|terminal|bash|subprocess|spawn|eval|script)\b|_(exec|run|shell|cmd|command)\b|\b(exec|run|shell|cmd)_").ok());
+static EXEC_WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(exec|execute|executes|run|runs|shell|command|commands|cmd|terminal|bash|subprocess|spawn|eval|script)\b|_(exec|run|shell|cmd|command)\b|\b(exec|run|shell|cmd)_").ok()
+});
 
 /// The reverse-shell lines of the embedded host pack's `reverse_shell_cmdline` rule.
 static REVERSE_SHELL: LazyLock<Vec<Regex>> = LazyLock::new(reverse_shell_patterns);
@@ -35,7 +36,12 @@ fn reverse_shell_patterns() -> Vec<Regex> {
     let Some(rule) = rules.iter().find(|r| r.get("id").and_then(serde_yaml::Value::as_str) == Some("reverse_shell_cmdline")) else {
         return Vec::new();
     };
-    let lines = rule.get("match").and_then(|m| m.get("any_of")).and_then(|a| a.get(0)).and_then(|a| a.get("cmdline_regex_any")).and_then(serde_yaml::Value::as_sequence);
+    let lines = rule
+        .get("match")
+        .and_then(|m| m.get("any_of"))
+        .and_then(|a| a.get(0))
+        .and_then(|a| a.get("cmdline_regex_any"))
+        .and_then(serde_yaml::Value::as_sequence);
     lines.into_iter().flatten().filter_map(serde_yaml::Value::as_str).filter_map(|p| Regex::new(&format!("(?i){p}")).ok()).collect()
 }
 

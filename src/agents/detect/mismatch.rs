@@ -21,9 +21,37 @@ use crate::agents::jsonrpc::ToolSpec;
 /// Score at which a call is flagged.
 pub const FLAG_AT: u32 = 60;
 
-const FILE_WORDS: &[&str] = &["file", "files", "read", "write", "path", "paths", "directory", "directories", "folder", "fs", "filesystem", "document", "documents", "disk", "open", "save", "load", "edit", "project", "repo", "repository", "code", "source"];
-const NET_WORDS: &[&str] = &["http", "https", "url", "urls", "fetch", "web", "download", "request", "api", "browse", "browser", "website", "page", "endpoint", "host", "network", "upload", "send", "post", "email", "slack"];
-const EXEC_WORDS: &[&str] = &["exec", "execute", "run", "shell", "command", "commands", "cmd", "terminal", "bash", "script", "process", "subprocess", "spawn", "eval"];
+const FILE_WORDS: &[&str] = &[
+    "file",
+    "files",
+    "read",
+    "write",
+    "path",
+    "paths",
+    "directory",
+    "directories",
+    "folder",
+    "fs",
+    "filesystem",
+    "document",
+    "documents",
+    "disk",
+    "open",
+    "save",
+    "load",
+    "edit",
+    "project",
+    "repo",
+    "repository",
+    "code",
+    "source",
+];
+const NET_WORDS: &[&str] = &[
+    "http", "https", "url", "urls", "fetch", "web", "download", "request", "api", "browse", "browser", "website", "page", "endpoint", "host", "network",
+    "upload", "send", "post", "email", "slack",
+];
+const EXEC_WORDS: &[&str] =
+    &["exec", "execute", "run", "shell", "command", "commands", "cmd", "terminal", "bash", "script", "process", "subprocess", "spawn", "eval"];
 
 static URL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)\b(https?|ftp|wss?)://[^\s/'\x22]+").ok());
 static COMMANDISH: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)(^|[;&|]\s*)(sh|bash|curl|wget|nc|python[0-9.]*|rm|chmod|sudo)\s").ok());
@@ -100,7 +128,8 @@ mod tests {
 
     #[test]
     fn a_weather_tool_reading_ssh_keys_scores_high() {
-        let spec = ToolSpec { name: "get_weather".into(), description: "Current weather for a city.".into(), input_schema: json!({"properties": {"city": {}}}) };
+        let spec =
+            ToolSpec { name: "get_weather".into(), description: "Current weather for a city.".into(), input_schema: json!({"properties": {"city": {}}}) };
         let m = score("get_weather", Some(&spec), &json!({"city": "Seoul", "extra": "~/.ssh/id_rsa"}));
         assert_eq!(m.score, 70, "{m:?}");
         assert!(m.terms.iter().any(|t| t.starts_with("secret:")), "{m:?}");

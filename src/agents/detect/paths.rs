@@ -44,7 +44,20 @@ pub fn is_secret_file(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
     let lower = path.to_ascii_lowercase();
     let system_secret = matches!(base, "shadow" | "gshadow") && path.starts_with("/etc/");
-    let named_secret = matches!(base, ".netrc" | ".git-credentials" | ".pgpass" | ".my.cnf" | "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Login Data" | "Cookies" | "Web Data");
+    let named_secret = matches!(
+        base,
+        ".netrc"
+            | ".git-credentials"
+            | ".pgpass"
+            | ".my.cnf"
+            | "logins.json"
+            | "key4.db"
+            | "key3.db"
+            | "cookies.sqlite"
+            | "Login Data"
+            | "Cookies"
+            | "Web Data"
+    );
     let ssh_key = path.contains("/.ssh/") && base.starts_with("id_") && !base.ends_with(".pub");
     system_secret
         || named_secret
@@ -89,7 +102,17 @@ mod tests {
 
     #[test]
     fn secret_files_and_near_misses() {
-        for p in ["/~/.ssh/id_rsa", "/home/a/.netrc", "/~/.git-credentials", "/~/.kube/config", "/~/.aws/credentials", "/~/.mozilla/firefox/x.default/logins.json", "/etc/shadow", "/~/.config/google-chrome/Default/Login Data", "/~/.docker/config.json"] {
+        for p in [
+            "/~/.ssh/id_rsa",
+            "/home/a/.netrc",
+            "/~/.git-credentials",
+            "/~/.kube/config",
+            "/~/.aws/credentials",
+            "/~/.mozilla/firefox/x.default/logins.json",
+            "/etc/shadow",
+            "/~/.config/google-chrome/Default/Login Data",
+            "/~/.docker/config.json",
+        ] {
             assert!(is_secret_file(p), "{p}");
         }
         for p in ["/~/.ssh/id_rsa.pub", "/~/project/README.md", "/srv/shadow", "/~/.kube/cache/x", "/tmp/notes.txt"] {

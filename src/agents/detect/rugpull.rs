@@ -23,7 +23,8 @@ pub fn canonical(v: &Value) -> Value {
 pub fn canonical_tools(tools: &[ToolSpec]) -> String {
     let mut sorted: Vec<&ToolSpec> = tools.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    let list: Vec<Value> = sorted.iter().map(|t| serde_json::json!({"name": t.name, "description": t.description, "input_schema": canonical(&t.input_schema)})).collect();
+    let list: Vec<Value> =
+        sorted.iter().map(|t| serde_json::json!({"name": t.name, "description": t.description, "input_schema": canonical(&t.input_schema)})).collect();
     Value::Array(list).to_string()
 }
 
@@ -43,7 +44,8 @@ pub fn changed(first: &[ToolSpec], now: &[ToolSpec]) -> Vec<AgentFinding> {
     for t in now {
         let Some(old) = first.iter().find(|o| o.name == t.name) else { continue };
         if old.description != t.description {
-            let evidence = format!("description was \"{}\", now \"{}\"", crate::text::bounded(&old.description, 100), crate::text::bounded(&t.description, 140));
+            let evidence =
+                format!("description was \"{}\", now \"{}\"", crate::text::bounded(&old.description, 100), crate::text::bounded(&t.description, 140));
             out.push(AgentFinding::new(AgentRule::SpecChanged, Some(&t.name), &evidence));
         } else if canonical(&old.input_schema) != canonical(&t.input_schema) {
             out.push(AgentFinding::new(AgentRule::SpecChanged, Some(&t.name), "input schema changed"));
