@@ -2,6 +2,9 @@
 //! `get_mcp_calls` (flagged only) and `audit_mcp_server`, asked of
 //! `necromap --mcp` over raw JSON-RPC on stdio.
 
+// The helpers take `json!` values by value for short call sites.
+#![allow(clippy::needless_pass_by_value)]
+
 mod agents_common;
 
 use std::io::{BufRead, BufReader, Write};

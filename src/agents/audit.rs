@@ -56,7 +56,7 @@ fn is_reference(v: &str) -> bool {
         || v.starts_with("op://")
         || v.starts_with("{{")
         || v.contains("${")
-        || v.starts_with("<")
+        || v.starts_with('<')
         || v.eq_ignore_ascii_case("changeme")
 }
 

@@ -90,10 +90,8 @@ impl ConfiguredServer {
     pub fn effective(&self) -> Vec<String> {
         let mut words: Vec<String> = std::iter::once(self.command.clone()).chain(self.args.iter().cloned()).collect();
         let observed = Path::new(&self.command).file_name().is_some_and(|n| n == "necromap") && self.args.first().is_some_and(|a| a == "mcp-observe");
-        if observed {
-            if let Some(dash) = words.iter().position(|w| w == "--") {
-                words = words.split_off(dash + 1);
-            }
+        if observed && let Some(dash) = words.iter().position(|w| w == "--") {
+            words = words.split_off(dash + 1);
         }
         words
     }

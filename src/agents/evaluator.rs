@@ -79,8 +79,8 @@ impl<E> AgentEvaluator<E> {
     }
 }
 
-fn step(condition: &str, value: String) -> TraceStep {
-    TraceStep { condition: condition.into(), value: crate::text::bounded(&value, 300) }
+fn step(condition: &str, value: &str) -> TraceStep {
+    TraceStep { condition: condition.into(), value: crate::text::bounded(value, 300) }
 }
 
 fn marker(pid: Pid, trace: Vec<TraceStep>, now: i64) -> Finding {
@@ -118,7 +118,7 @@ fn listener_finding(snapshot: &Snapshot, pid: Pid, now: i64) -> Option<Finding> 
         netns: None,
         highlight: None,
         icon: None,
-        trace: vec![step("listens on", s.raw.local.to_string())],
+        trace: vec![step("listens on", &s.raw.local.to_string())],
         explanation: rule.explanation().into(),
         explanation_ko: rule.explanation_ko().into(),
         steps: vec![format!("ss -tlnp | grep 'pid={},'", pid.0)],
@@ -143,13 +143,13 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
             if !snapshot.processes.contains_key(&pid) || !marked.insert(pid) {
                 continue;
             }
-            let mut trace = vec![step("observed by", format!("necromap mcp-observe: {}", l.server_key))];
+            let mut trace = vec![step("observed by", &format!("necromap mcp-observe: {}", l.server_key))];
             if let Some(n) = &l.name {
-                trace.push(step("server name", n.clone()));
+                trace.push(step("server name", n));
             }
-            trace.push(step("tools", l.tools.join(", ")));
+            trace.push(step("tools", &l.tools.join(", ")));
             if !l.calls.is_empty() {
-                trace.push(step("recent calls", l.calls.join("; ")));
+                trace.push(step("recent calls", &l.calls.join("; ")));
             }
             findings.push(marker(pid, trace, now));
             if let Some(f) = listener_finding(snapshot, pid, now) {
@@ -167,7 +167,7 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
                     netns: None,
                     highlight: None,
                     icon: None,
-                    trace: vec![step("tool", tool), step("evidence", f.evidence.clone())],
+                    trace: vec![step("tool", &tool), step("evidence", &f.evidence)],
                     explanation: f.rule.explanation().into(),
                     explanation_ko: f.rule.explanation_ko().into(),
                     steps: vec!["necromap mcp-audit".into(), "get_mcp_calls (MCP) with flagged: true".into()],
@@ -183,7 +183,7 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
                 }
                 if let Some(c) = self.configured.iter().find(|c| !c.command.is_empty() && c.effective().join(" ") == p.facts.cmdline) {
                     marked.insert(*pid);
-                    let trace = vec![step("configured in", format!("{} {} ({})", c.client.name(), c.file.display(), c.at))];
+                    let trace = vec![step("configured in", &format!("{} {} ({})", c.client.name(), c.file.display(), c.at))];
                     findings.push(marker(*pid, trace, now));
                 }
             }

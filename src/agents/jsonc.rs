@@ -46,10 +46,10 @@ pub fn strip(text: &str) -> String {
             }
             (b'}' | b']', _) => {
                 // Drop a trailing comma (and keep what followed it).
-                if let Some(pos) = out.iter().rposition(|x| !x.is_ascii_whitespace()) {
-                    if out[pos] == b',' {
-                        out[pos] = b' ';
-                    }
+                if let Some(pos) = out.iter().rposition(|x| !x.is_ascii_whitespace())
+                    && out[pos] == b','
+                {
+                    out[pos] = b' ';
                 }
                 out.push(c);
                 i += 1;

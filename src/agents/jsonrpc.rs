@@ -124,7 +124,7 @@ pub struct Tracker {
     /// Client requests by id (JSON text of the id).
     pending: HashMap<String, Pending>,
     /// Server requests for roots, by id.
-    roots_asked: HashMap<String, ()>,
+    roots_asked: std::collections::HashSet<String>,
     /// Tools of a paged listing so far.
     listing: Vec<ToolSpec>,
     /// Lines that were not JSON-RPC.
@@ -183,7 +183,7 @@ impl Tracker {
             }
             (Direction::ToClient, Some(method), Some(id)) => {
                 if method == "roots/list" && self.roots_asked.len() < PENDING_MAX {
-                    self.roots_asked.insert(id, ());
+                    self.roots_asked.insert(id);
                 }
             }
             (Direction::ToClient, None, Some(id)) => {
@@ -192,7 +192,7 @@ impl Tracker {
                 }
             }
             (Direction::ToServer, None, Some(id)) => {
-                if self.roots_asked.remove(&id).is_some() {
+                if self.roots_asked.remove(&id) {
                     let roots = m.get("result").and_then(|r| r.get("roots")).and_then(Value::as_array);
                     let uris =
                         roots.into_iter().flatten().filter_map(|r| r.get("uri").and_then(Value::as_str)).map(|u| crate::text::bounded(u, 1024)).collect();

@@ -97,8 +97,11 @@ pub fn servers(conn: &Connection) -> Result<Vec<ServerRow>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A server's tool lists: the latest's version, the latest, and the first ever seen.
+pub type Specs = (i64, Vec<ToolSpec>, Vec<ToolSpec>);
+
 /// The latest and the first tool list of a server, with the latest's version.
-pub fn specs(conn: &Connection, server_key: &str) -> Result<Option<(i64, Vec<ToolSpec>, Vec<ToolSpec>)>, StoreError> {
+pub fn specs(conn: &Connection, server_key: &str) -> Result<Option<Specs>, StoreError> {
     if !has_tables(conn) {
         return Ok(None);
     }

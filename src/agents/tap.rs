@@ -54,6 +54,7 @@ impl Tap {
     }
 
     /// Run until the relay says it is over.
+    #[must_use]
     pub fn run(mut self, rx: &Receiver<Tapped>) -> Self {
         while let Ok(t) = rx.recv() {
             match t {
@@ -91,7 +92,7 @@ impl Tap {
                     self.store(|r| r.named(&name));
                 }
             }
-            Event::ToolsListed(tools) => self.tools_listed(tools, at_ms),
+            Event::ToolsListed(tools) => self.tools_listed(&tools, at_ms),
             Event::Roots(roots) => {
                 let found = detect::roots_findings(&roots, self.home.as_deref());
                 self.found(None, found, at_ms);
@@ -107,21 +108,21 @@ impl Tap {
         }
     }
 
-    fn tools_listed(&mut self, tools: Vec<ToolSpec>, at_ms: i64) {
-        let digest = detect::rugpull::digest(&detect::rugpull::canonical_tools(&tools));
-        let stored = self.store(|r| r.tools(&tools, at_ms));
+    fn tools_listed(&mut self, tools: &[ToolSpec], at_ms: i64) {
+        let digest = detect::rugpull::digest(&detect::rugpull::canonical_tools(tools));
+        let stored = self.store(|r| r.tools(tools, at_ms));
         let first = match (stored, &self.first) {
             (Some(s), _) => s.first,
             (None, Some(f)) => f.clone(),
-            (None, None) => tools.clone(),
+            (None, None) => tools.to_vec(),
         };
         self.first = Some(first.clone());
-        self.tools.clone_from(&tools);
+        self.tools = tools.to_vec();
         if !self.judged.insert(digest) {
             return;
         }
-        let mut found = detect::spec_findings(&tools);
-        found.extend(detect::rugpull::changed(&first, &tools));
+        let mut found = detect::spec_findings(tools);
+        found.extend(detect::rugpull::changed(&first, tools));
         self.found(None, found, at_ms);
     }
 

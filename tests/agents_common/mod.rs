@@ -1,7 +1,8 @@
 //! Shared by the agents tests: an observed test server (`tests/agents/server.py`)
 //! driven over raw JSON-RPC, killed and reaped on drop.
 
-#![allow(dead_code)]
+// Each test binary uses part of it; helpers take `json!` values by value for short call sites.
+#![allow(dead_code, clippy::needless_pass_by_value)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

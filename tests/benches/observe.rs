@@ -3,7 +3,7 @@
 //! of `cat` (recording to a temporary store), N times each; the added
 //! latency is the difference of the two at each percentile.
 //!
-//! `cargo bench --bench observe` (N with OBSERVE_N, default 5000).
+//! `cargo bench --bench observe` (N with `OBSERVE_N`, default 5000).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

@@ -106,17 +106,17 @@ pub fn score(tool: &str, spec: Option<&ToolSpec>, arguments: &Value) -> Mismatch
             terms.push(format!("secret:{}", crate::text::bounded(secret, 80)));
         }
     }
-    if let Some(host) = values.iter().find_map(|v| URL.as_ref().and_then(|r| r.find(v))) {
-        if !claims(NET_WORDS) {
-            score += 40;
-            terms.push(format!("network:{}", crate::text::bounded(host.as_str(), 80)));
-        }
+    if let Some(host) = values.iter().find_map(|v| URL.as_ref().and_then(|r| r.find(v)))
+        && !claims(NET_WORDS)
+    {
+        score += 40;
+        terms.push(format!("network:{}", crate::text::bounded(host.as_str(), 80)));
     }
-    if let Some(cmd) = values.iter().find_map(|v| COMMANDISH.as_ref().and_then(|r| r.find(v))) {
-        if !claims(EXEC_WORDS) {
-            score += 40;
-            terms.push(format!("command:{}", crate::text::bounded(cmd.as_str().trim(), 40)));
-        }
+    if let Some(cmd) = values.iter().find_map(|v| COMMANDISH.as_ref().and_then(|r| r.find(v)))
+        && !claims(EXEC_WORDS)
+    {
+        score += 40;
+        terms.push(format!("command:{}", crate::text::bounded(cmd.as_str().trim(), 40)));
     }
     Mismatch { score: score.min(100), terms }
 }

@@ -70,14 +70,11 @@ pub fn call_findings(call: &CallRecord, spec: Option<&ToolSpec>, home: Option<&s
             break;
         }
     }
-    if !commandish && commands::executes(&call.tool, spec) {
-        if let Some((v, r)) = values.iter().find_map(|v| commands::chained(v).map(|r| (v, r))) {
-            out.push(AgentFinding::new(
-                AgentRule::CommandInjection,
-                tool,
-                &format!("`{}` in {}", &v[r.clone()].escape_debug(), crate::text::excerpt(v, r, 120)),
-            ));
-        }
+    if !commandish
+        && commands::executes(&call.tool, spec)
+        && let Some((v, r)) = values.iter().find_map(|v| commands::chained(v).map(|r| (v, r)))
+    {
+        out.push(AgentFinding::new(AgentRule::CommandInjection, tool, &format!("`{}` in {}", &v[r.clone()].escape_debug(), crate::text::excerpt(v, r, 120))));
     }
     let m = mismatch::score(&call.tool, spec, &call.arguments);
     if m.score >= mismatch::FLAG_AT {

@@ -58,7 +58,7 @@ pub fn is_secret_file(path: &str) -> bool {
             | "Cookies"
             | "Web Data"
     );
-    let ssh_key = path.contains("/.ssh/") && base.starts_with("id_") && !base.ends_with(".pub");
+    let ssh_key = path.contains("/.ssh/") && base.starts_with("id_") && !std::path::Path::new(base).extension().is_some_and(|e| e.eq_ignore_ascii_case("pub"));
     system_secret
         || named_secret
         || ssh_key
@@ -80,10 +80,11 @@ pub fn is_broad(path: &str, home: Option<&str>) -> bool {
     if p.is_empty() || p == "/~" || p == "/root" || home.is_some_and(|h| h.trim_end_matches('/') == p) {
         return true;
     }
-    if let Some(user) = p.strip_prefix("/home/") {
-        if !user.is_empty() && !user.contains('/') {
-            return true;
-        }
+    if let Some(user) = p.strip_prefix("/home/")
+        && !user.is_empty()
+        && !user.contains('/')
+    {
+        return true;
     }
     matches!(p, "/etc" | "/usr" | "/var" | "/boot" | "/proc" | "/sys" | "/dev" | "/bin" | "/sbin" | "/lib" | "/opt" | "/home" | "/run")
 }
