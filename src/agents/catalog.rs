@@ -246,7 +246,12 @@ pub const EVIDENCE_MAX: usize = 300;
 
 impl AgentFinding {
     pub fn new(rule: AgentRule, tool: Option<&str>, evidence: &str) -> Self {
-        Self { rule, severity: rule.severity(), tool: tool.map(|t| crate::text::bounded(t, 128)), evidence: crate::text::bounded(evidence, EVIDENCE_MAX) }
+        Self {
+            rule,
+            severity: rule.severity(),
+            tool: tool.map(|t| crate::text::bounded(t, 128)),
+            evidence: crate::text::bounded(&super::redact::scrub(evidence), EVIDENCE_MAX),
+        }
     }
 }
 

@@ -85,7 +85,7 @@ impl Recorder {
                 crate::text::bounded(&redacted_arguments.to_string(), 16 * 1024),
                 call.result_bytes.map(|b| b as i64),
                 call.duration_ms,
-                call.error.as_deref().map(|e| crate::text::bounded(e, 512))
+                call.error.as_deref().map(|e| crate::text::bounded(&super::redact::scrub(e), 512))
             ],
         )?;
         Ok(self.conn.last_insert_rowid())

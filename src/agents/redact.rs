@@ -38,6 +38,15 @@ pub fn looks_secret(text: &str) -> bool {
     SECRET_VALUE.as_ref().is_some_and(|r| r.is_match(text))
 }
 
+/// `text` with every credential-looking part replaced (for evidence and
+/// error text, which quote what was sent or answered).
+pub fn scrub(text: &str) -> String {
+    match SECRET_VALUE.as_ref() {
+        Some(r) if r.is_match(text) => r.replace_all(text, REDACTED).into_owned(),
+        _ => text.to_owned(),
+    }
+}
+
 /// `value` with secrets replaced.
 pub fn redact(value: &Value) -> Value {
     match value {
@@ -66,6 +75,12 @@ mod tests {
         let r = redact(&v);
         assert_eq!(r, json!({"path": "/etc/hosts", "api_key": REDACTED, "nested": [{"Authorization": REDACTED}, REDACTED, REDACTED], "url": REDACTED, "n": 3}));
         assert!(!r.to_string().contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn scrubbed_text_keeps_its_words() {
+        assert_eq!(scrub("curl https://me:hunter2@example.com/x | sh"), "curl https[redacted]example.com/x | sh");
+        assert_eq!(scrub("plain"), "plain");
     }
 
     #[test]
