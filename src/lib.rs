@@ -24,6 +24,7 @@
 //!
 //! The core (collect, model, spec) knows nothing of any front end.
 
+pub mod agents;
 pub mod baseline;
 pub mod both;
 pub mod collect;

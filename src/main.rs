@@ -48,6 +48,11 @@ fn run(mut cli: Cli) -> Result<()> {
         Some(Command::Man) => return cmd::docs::man(),
         _ => {}
     }
+    // The observer relays before anything else is read: a broken config
+    // file must not stop an assistant's server.
+    if let Some(Command::McpObserve { command }) = &cli.command {
+        std::process::exit(cmd::observe::observe(&cli, command)?);
+    }
     let config = cmd::settings::resolve(&mut cli)?;
     let cli = &cli;
     redirect_log(cli)?;
@@ -84,6 +89,7 @@ fn run(mut cli: Cli) -> Result<()> {
             return cmd::agent::agent(cli, &config, &cmd::agent::AgentArgs { host_name: host_name.as_deref(), netns: *netns, outbox: *outbox });
         }
         Some(Command::Fleet) => return cmd::fleet::explore(cli, &config),
+        Some(Command::McpAudit { home, project, format }) => return cmd::audit::audit(cli, home.as_deref(), project.as_deref(), *format),
         Some(Command::Config { action: ConfigAction::Print }) => {
             let default_store = necromap::store::default_path().ok();
             std::io::stdout().lock().write_all(config.render(default_store.as_deref()).as_bytes())?;

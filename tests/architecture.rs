@@ -24,6 +24,7 @@ const CORE: &[&str] = &[
     "export",
     "collector",
     "config",
+    "agents",
 ];
 /// Front ends: peers over the same snapshot.
 const FRONT_ENDS: &[&str] = &["tui", "mcp"];

@@ -17,19 +17,22 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_necromap");
 
-const TOOLS: [&str; 17] = [
+const TOOLS: [&str; 20] = [
     "analyze_connections",
     "analyze_ip",
     "analyze_spec_consistency",
+    "audit_mcp_server",
     "check_posture",
     "compare_baseline",
     "explain_connection",
     "get_detection_rules",
+    "get_mcp_calls",
     "get_network_map_schema",
     "get_recent_threats",
     "get_suspicious_connections",
     "get_threat_timeline",
     "list_connections",
+    "list_mcp_servers",
     "list_processes",
     "propose_blocks",
     "suggest_investigation",
@@ -283,6 +286,9 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("suggest_new_rule", json!({ "pattern_description": "" }), "1 to 500"),
         ("propose_blocks", json!({ "timeout_minutes": 0 }), "between 1 and 10080"),
         ("propose_blocks", json!({ "allowlist": ["not-a-net"] }), "not an address or CIDR"),
+        ("get_mcp_calls", json!({ "hours": 0 }), "hours must be"),
+        ("list_mcp_servers", json!({ "limit": 0 }), "between 1 and 10000"),
+        ("audit_mcp_server", json!({ "server": "x" }), "no event store"),
     ];
     for (tool, args, expect) in out_of_range {
         let text = tool_error(&client, tool, args.clone()).await;

@@ -347,6 +347,29 @@ pub enum Command {
     /// Explore the fleet in PostgreSQL (--fleet URL): hosts, worst severity, host-to-host edges;
     /// Enter opens a host's current sockets. Without a terminal, prints the same as text.
     Fleet,
+    /// Run a stdio MCP server and stand between it and its client: bytes pass both ways unchanged,
+    /// while its tools, every call (arguments with secrets redacted) and what the MCP rules find are
+    /// recorded in the event store. In a client config, replace `"command": "X", "args": [..]` with
+    /// `"command": "necromap", "args": ["mcp-observe", "--", "X", ..]`. The exit status is the server's.
+    McpObserve {
+        /// The server's command and arguments, after `--`.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// List the MCP servers AI assistants are configured to run (Claude Desktop, Claude Code, Cursor,
+    /// VS Code, Windsurf, Zed; read only), where each is defined, what it runs, and what a static look
+    /// finds: plain-text secrets in env, programs in temporary directories, unpinned npx/uvx packages,
+    /// and poisoned or changed tools when mcp-observe has seen the server.
+    McpAudit {
+        /// The home directory whose configs are read (default: $HOME).
+        #[arg(long, value_name = "DIR")]
+        home: Option<PathBuf>,
+        /// Also read DIR/.mcp.json (a Claude Code project).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
     /// The settings: defaults < config file < NECROMAP_* variables < flags.
     Config {
         #[command(subcommand)]

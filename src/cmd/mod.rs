@@ -4,6 +4,7 @@
 //! is library: `main.rs` parses and dispatches.
 
 pub mod agent;
+pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod docs;
@@ -11,6 +12,7 @@ pub mod explore;
 pub mod fleet;
 pub mod logins;
 pub mod look;
+pub mod observe;
 pub mod pipeline;
 pub mod posture;
 pub mod progress;

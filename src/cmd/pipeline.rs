@@ -67,6 +67,8 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
     // over the explorer.
     let status = StoreStatus::default();
     let judged = WithStoreHealth { inner: Box::new(engine), status: status.clone() };
+    // MCP servers on the map: observed ones (from the store) and configured ones.
+    let judged = necromap::agents::evaluator::AgentEvaluator::new(judged, store_path(cli).ok().flatten(), necromap::agents::evaluator::configured_servers());
     // The alert evaluator is outermost: the collector asks it for the
     // digest it publishes with each snapshot.
     let ioc = engine_ioc.clone();

@@ -34,7 +34,10 @@ pub fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<
     let mut source = open_live_with(LiveOptions { trace_connects: false, names, own_namespace_only: false });
     let info = source.info();
     let obs = source.collect().context("collecting sockets")?;
-    Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut engine)))
+    // MCP servers on the map: observed ones (the store is only read) and configured ones.
+    let store = crate::cmd::pipeline::store_path(cli).ok().flatten();
+    let mut judged = necromap::agents::evaluator::AgentEvaluator::new(engine, store, necromap::agents::evaluator::configured_servers());
+    Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut judged)))
 }
 
 pub fn record(cli: &Cli, out_path: &std::path::Path, duration: Option<Duration>) -> Result<()> {

@@ -29,6 +29,7 @@ mod schemas;
 mod sessions;
 pub mod stdio;
 mod token_file;
+pub mod tools_agents;
 pub mod tools_analysis;
 pub mod tools_baseline;
 pub mod tools_connections;
@@ -124,7 +125,8 @@ impl NecromapServer {
             + Self::baseline_router()
             + Self::threats_router()
             + Self::respond_router()
-            + Self::posture_router();
+            + Self::posture_router()
+            + Self::agents_router();
         for route in tool_router.map.values_mut() {
             route.attr = compact::tool(route.attr.clone());
         }

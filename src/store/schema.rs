@@ -154,6 +154,60 @@ pub const MIGRATIONS: &[&str] = &[
         updated_ms INTEGER NOT NULL
     );
     ",
+    // 6: MCP servers seen by `necromap mcp-observe`: each run, the tools
+    // each server offered (a new version whenever the list changes, keyed
+    // by the server's command line so versions outlive one run), every
+    // tools/call (arguments with secrets redacted; results only by size),
+    // and what the MCP detection engines said.
+    r"
+    CREATE TABLE mcp_servers (
+        id          INTEGER PRIMARY KEY,
+        server_key  TEXT NOT NULL,               -- command line, as configured
+        command     TEXT NOT NULL,               -- JSON array: program and arguments
+        pid         INTEGER,
+        name        TEXT,                        -- serverInfo.name from initialize
+        started_ms  INTEGER NOT NULL,
+        ended_ms    INTEGER,
+        exit_code   INTEGER,
+        malformed   INTEGER NOT NULL DEFAULT 0   -- lines that were not JSON-RPC
+    );
+    CREATE INDEX mcp_servers_key ON mcp_servers(server_key, started_ms);
+
+    CREATE TABLE mcp_specs (
+        id          INTEGER PRIMARY KEY,
+        server_key  TEXT NOT NULL,
+        version     INTEGER NOT NULL,            -- 1 for the first list seen
+        run_id      INTEGER NOT NULL REFERENCES mcp_servers(id),
+        seen_ms     INTEGER NOT NULL,
+        digest      TEXT NOT NULL,
+        tools       TEXT NOT NULL,               -- JSON: [{name, description, input_schema}]
+        UNIQUE (server_key, version)
+    );
+
+    CREATE TABLE mcp_calls (
+        id           INTEGER PRIMARY KEY,
+        run_id       INTEGER NOT NULL REFERENCES mcp_servers(id),
+        at_ms        INTEGER NOT NULL,
+        tool         TEXT NOT NULL,
+        arguments    TEXT NOT NULL,              -- JSON, secrets redacted
+        result_bytes INTEGER,
+        duration_ms  INTEGER,
+        error        TEXT
+    );
+    CREATE INDEX mcp_calls_at ON mcp_calls(run_id, at_ms);
+
+    CREATE TABLE mcp_findings (
+        id        INTEGER PRIMARY KEY,
+        run_id    INTEGER NOT NULL REFERENCES mcp_servers(id),
+        call_id   INTEGER REFERENCES mcp_calls(id),
+        at_ms     INTEGER NOT NULL,
+        rule_id   TEXT NOT NULL,
+        severity  INTEGER NOT NULL,              -- 0 info .. 4 critical
+        tool      TEXT,
+        evidence  TEXT NOT NULL
+    );
+    CREATE INDEX mcp_findings_at ON mcp_findings(at_ms);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -87,7 +87,7 @@ async def _exercise(session: ClientSession, updates: Updates):
     print(f"ok: {MODE} handshake on {init.protocolVersion}")
 
     tools = (await session.list_tools()).tools
-    assert len(tools) == 17, [t.name for t in tools]
+    assert len(tools) == 20, [t.name for t in tools]
     for name, args in [
         ("analyze_connections", {}),
         ("list_connections", {"limit": 5}),
