@@ -26,7 +26,9 @@ fn default_hours() -> u32 {
 #[serde(deny_unknown_fields)]
 #[schemars(transform = portable_schema)]
 pub struct ServersArgs {
+    /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
 }
 
@@ -70,7 +72,9 @@ pub struct CallsArgs {
     /// Only calls with findings.
     #[serde(default)]
     pub flagged: bool,
+    /// Most items to return (1 to 10000).
     #[serde(default = "default_limit")]
+    #[schemars(schema_with = "super::dto::limit_schema")]
     pub limit: u32,
 }
 
