@@ -275,6 +275,8 @@ pub enum Command {
         #[command(subcommand)]
         action: BaselineAction,
     },
+    /// Propose (and with --execute, run) blocks of remote parties from stored alerts.
+    ///
     /// Propose blocks for remote parties Suricata's stored alerts make candidates (last 300 s), and,
     /// only with --execute (as root, after a confirmation), run them with nft. Every proposal and
     /// execution is logged in the event store.
@@ -295,6 +297,8 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 10)]
         max: usize,
     },
+    /// Check, read-only, how exposed this host's network configuration is.
+    ///
     /// Check, read-only, how exposed this host's network configuration is: network sysctls,
     /// listeners on all addresses against a policy, listener executables and their directories,
     /// root services listening publicly, sshd settings, and whether a firewall has rules. Each
@@ -325,6 +329,8 @@ pub enum Command {
     Man,
     // `--help` text: "PostgreSQL" is a name, not code.
     #[allow(clippy::doc_markdown)]
+    /// Run headless and ship this host's changes to the fleet's PostgreSQL.
+    ///
     /// Run headless on this host and ship its changes to the fleet's PostgreSQL (--fleet URL or
     /// `fleet` in the config file): the live collector, rules, --eve intake and the local store as
     /// always, plus each refresh's changes (sockets opened and closed with their owners, owners'
@@ -344,9 +350,13 @@ pub enum Command {
         outbox: usize,
     },
     #[allow(clippy::doc_markdown)]
+    /// Explore the fleet in PostgreSQL: hosts, their worst severity, host-to-host edges.
+    ///
     /// Explore the fleet in PostgreSQL (--fleet URL): hosts, worst severity, host-to-host edges;
     /// Enter opens a host's current sockets. Without a terminal, prints the same as text.
     Fleet,
+    /// Run a stdio MCP server behind a byte-exact relay that records its tools and calls.
+    ///
     /// Run a stdio MCP server and stand between it and its client: bytes pass both ways unchanged,
     /// while its tools, every call (arguments with secrets redacted) and what the MCP rules find are
     /// recorded in the event store. In a client config, replace `"command": "X", "args": [..]` with
@@ -356,6 +366,8 @@ pub enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
+    /// List the MCP servers AI assistants are configured to run, with static findings.
+    ///
     /// List the MCP servers AI assistants are configured to run (Claude Desktop, Claude Code, Cursor,
     /// VS Code, Windsurf, Zed; read only), where each is defined, what it runs, and what a static look
     /// finds: plain-text secrets in env, programs in temporary directories, unpinned npx/uvx packages,
