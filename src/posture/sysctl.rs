@@ -15,6 +15,9 @@ struct Want {
     set: &'static str,
 }
 
+// Redirects are accepted by the kernel's default on every host, so a
+// failure is a low finding in the explorer (not a medium one on every
+// ordinary machine); `necromap posture` still says fail.
 const WANTS: &[Want] = &[
     Want {
         name: "net.ipv4.ip_forward",
@@ -36,7 +39,7 @@ const WANTS: &[Want] = &[
         name: "net.ipv4.conf.all.accept_redirects",
         good: &["0"],
         otherwise: Status::Fail,
-        severity: Severity::Medium,
+        severity: Severity::Low,
         why: "ICMP redirects can rewrite this host's routes",
         set: "0",
     },
@@ -44,7 +47,7 @@ const WANTS: &[Want] = &[
         name: "net.ipv4.conf.default.accept_redirects",
         good: &["0"],
         otherwise: Status::Fail,
-        severity: Severity::Medium,
+        severity: Severity::Low,
         why: "new interfaces accept ICMP redirects",
         set: "0",
     },
@@ -108,7 +111,7 @@ const WANTS: &[Want] = &[
         name: "net.ipv6.conf.all.accept_redirects",
         good: &["0"],
         otherwise: Status::Fail,
-        severity: Severity::Medium,
+        severity: Severity::Low,
         why: "ICMPv6 redirects can rewrite this host's routes",
         set: "0",
     },
@@ -116,7 +119,7 @@ const WANTS: &[Want] = &[
         name: "net.ipv6.conf.default.accept_redirects",
         good: &["0"],
         otherwise: Status::Fail,
-        severity: Severity::Medium,
+        severity: Severity::Low,
         why: "new interfaces accept ICMPv6 redirects",
         set: "0",
     },
