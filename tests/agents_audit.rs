@@ -81,11 +81,19 @@ fn configs_in_a_temporary_home_are_audited() {
     let calc = by_name("calc");
     assert_eq!(calc["spec_version"], 1, "{calc}");
     assert_eq!(calc["tools"], json!(["add"]));
-    assert_eq!(findings(calc), ["mcp_hidden_instructions"]);
+    // The test server runs from this checkout: a clone under /tmp is a
+    // program run from a temporary path too, and is told so.
+    let in_temp = poisoned.iter().take(3).any(|w| ["/tmp/", "/var/tmp/", "/dev/shm/"].iter().any(|t| w.starts_with(t)));
+    let mut expected = vec!["mcp_hidden_instructions"];
+    if in_temp {
+        expected.insert(0, "mcp_server_from_temp_path");
+    }
+    assert_eq!(findings(calc), expected);
     assert!(doc["rules"]["mcp_hidden_instructions"]["explanation_ko"].as_str().is_some_and(|t| !t.is_empty()));
 
     let text = audit(&home, &db, "text");
-    assert!(text.starts_with("8 MCP servers configured in 6 files; 5 findings"), "{text}");
+    let total = 5 + usize::from(in_temp);
+    assert!(text.starts_with(&format!("8 MCP servers configured in 6 files; {total} findings")), "{text}");
     assert!(text.contains("github  [Claude Desktop]") && text.contains("runs: npx -y @modelcontextprotocol/server-github"), "{text}");
     assert!(text.contains("high     mcp_plaintext_secret_in_env: env GITHUB_PERSONAL_ACCESS_TOKEN holds a literal value (40 characters, not shown)"), "{text}");
     assert!(text.contains("observed; tool list version 1: add"), "{text}");
