@@ -9,26 +9,13 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyCode};
 use necromap::model::Snapshot;
 use necromap::spec::Spec;
-use necromap::tui::{App, Links, Options, run_app};
-
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tokio::sync::watch;
+use necromap::tui::{App, Options};
 
 mod tui_common;
-use tui_common::{demo, draw, key, status};
+use tui_common::{demo, draw, key, script, status};
 
 fn app_with(background_from: usize, size: (u16, u16)) -> App {
     App::new(Arc::new(Spec::embedded()), demo(), status(), Options { background_from, ..Options::default() }, size)
-}
-
-async fn script(mut a: App, events: Vec<Event>) -> App {
-    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
-    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
-    let (_ttx, status) = watch::channel(a.status.clone());
-    let input = futures_util::stream::iter(events.into_iter().map(Ok));
-    run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");
-    a
 }
 
 fn selection_on_screen(a: &App) -> bool {

@@ -12,22 +12,10 @@ use necromap::tui::derived::process_rates;
 use necromap::tui::keymap::{Action, Keymap};
 use necromap::tui::state::{Column, MapNode, Pane};
 use necromap::tui::views::graph;
-use necromap::tui::{App, Links, Options, run_app};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tokio::sync::watch;
+use necromap::tui::{App, Options};
 
 mod tui_common;
-use tui_common::{app, demo, draw, key, status};
-
-async fn script(mut a: App, events: Vec<Event>) -> App {
-    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
-    let (_stx, snapshots) = watch::channel(a.snapshot.clone());
-    let (_ttx, status) = watch::channel(a.status.clone());
-    let input = futures_util::stream::iter(events.into_iter().map(Ok));
-    run_app(&mut t, &mut a, input, Links { snapshots, status, commands: None }).await.expect("loop");
-    a
-}
+use tui_common::{app, demo, draw, key, script, status};
 
 fn ep(ip: &str) -> EndpointKey {
     EndpointKey::host(ip.parse().expect("ip"))

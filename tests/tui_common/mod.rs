@@ -104,3 +104,14 @@ pub fn draw(app: &App) -> Terminal<TestBackend> {
 pub fn key(c: KeyCode) -> Event {
     Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
+
+/// Run the real event loop over `events`, then return the app as the
+/// loop left it (the loop waits for what is being derived before it stops).
+pub async fn script(mut a: App, events: Vec<Event>) -> App {
+    let mut t = Terminal::new(TestBackend::new(a.size.0, a.size.1)).expect("terminal");
+    let (_stx, snapshots) = tokio::sync::watch::channel(a.snapshot.clone());
+    let (_ttx, status) = tokio::sync::watch::channel(a.status.clone());
+    let input = futures_util::stream::iter(events.into_iter().map(Ok));
+    necromap::tui::run_app(&mut t, &mut a, input, necromap::tui::Links { snapshots, status, commands: None }).await.expect("loop");
+    a
+}
