@@ -356,6 +356,17 @@ pub fn limit_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT })
 }
 
+/// A record carried as free JSON (`serde_json::Value`) says it is an
+/// object: a schema with no keyword at all is refused by strict clients.
+pub fn object_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object" })
+}
+
+/// A list of such records.
+pub fn objects_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "array", "items": { "type": "object" } })
+}
+
 /// Check a limit; the error is a sentence for the model.
 pub fn check_limit(limit: u32) -> Result<usize, String> {
     if limit == 0 || limit > LIMIT_MAX {

@@ -27,6 +27,7 @@ pub struct PostureAnswer {
     pub pass: usize,
     pub warn: usize,
     pub fail: usize,
+    #[schemars(schema_with = "super::dto::objects_schema")]
     pub checks: Vec<serde_json::Value>,
 }
 

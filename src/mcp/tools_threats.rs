@@ -103,6 +103,7 @@ pub struct IpAnalysis {
     pub attack_phases: Vec<String>,
     /// Logins from it (--auth-log/--journal): counts by kind for the last hour and day, users tried, accepts after failures.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::dto::object_schema")]
     pub logins: Option<serde_json::Value>,
     /// A cautious suggestion for a person to weigh.
     pub recommendation: String,
