@@ -49,6 +49,7 @@ pub mod terms;
 pub mod text;
 pub mod tui;
 pub mod web;
+pub mod worker;
 
 /// The demo scenario, embedded: `--demo` replays it.
 pub const DEMO_SCENARIO: &str = include_str!("../assets/demo/scenario.yaml");

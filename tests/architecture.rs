@@ -12,6 +12,7 @@ const CORE: &[&str] = &[
     "text",
     "duration",
     "both",
+    "worker",
     "input",
     "spec",
     "model",
@@ -25,6 +26,9 @@ const CORE: &[&str] = &[
     "collector",
     "config",
     "agents",
+    "logins",
+    "posture",
+    "fleet",
 ];
 /// Front ends: peers over the same snapshot.
 const FRONT_ENDS: &[&str] = &["tui", "mcp"];
@@ -40,7 +44,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration", "both"].contains(&from) {
+    if ["terms", "text", "duration", "both", "worker"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None

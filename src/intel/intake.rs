@@ -5,9 +5,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -24,17 +22,7 @@ const POLL: Duration = Duration::from_millis(500);
 /// A running intake; dropping it stops the thread.
 #[derive(Debug)]
 pub struct EveIntake {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for EveIntake {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _worker: crate::worker::Worker,
 }
 
 /// This host's addresses as the latest snapshot knows them (local ends of
@@ -86,14 +74,12 @@ impl EveIntake {
         store: Option<BatchSender>,
         snapshots: watch::Receiver<Arc<Snapshot>>,
     ) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
         let path: PathBuf = path.to_path_buf();
         let key = path.display().to_string();
-        let thread = std::thread::Builder::new().name("necromap-eve".into()).spawn(move || {
+        let worker = crate::worker::Worker::spawn("necromap-eve", move |stop| {
             let mut tail = EveTail::new(&path, start, saved);
             let mut malformed = saved.map_or(0, |s| s.malformed);
-            while !flag.load(Ordering::Relaxed) {
+            while !stop.is_set() {
                 // This host's addresses, gathered only when a line needs them.
                 let locals = std::cell::OnceCell::new();
                 let is_local = |ip: IpAddr| ip.is_loopback() || locals.get_or_init(|| local_addresses(&snapshots.borrow())).contains(&ip);
@@ -106,6 +92,6 @@ impl EveIntake {
                 std::thread::sleep(POLL);
             }
         })?;
-        Ok(Self { stop, thread: Some(thread) })
+        Ok(Self { _worker: worker })
     }
 }

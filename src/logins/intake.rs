@@ -5,9 +5,7 @@
 //! batch, so a restart resumes exactly after the last stored event.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::book::LoginBook;
@@ -152,17 +150,7 @@ fn trouble(book: &Mutex<LoginBook>, why: Option<String>) {
 /// A running intake; dropping it stops the thread (and any journalctl).
 #[derive(Debug)]
 pub struct LoginIntake {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for LoginIntake {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _worker: crate::worker::Worker,
 }
 
 impl LoginIntake {
@@ -173,9 +161,7 @@ impl LoginIntake {
         book: Arc<Mutex<LoginBook>>,
         store: Option<BatchSender>,
     ) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new().name("necromap-logins".into()).spawn(move || {
+        let worker = crate::worker::Worker::spawn("necromap-logins", move |stop| {
             let mut file = match &source {
                 LoginSource::File(p) => Some(FileReader::new(p, start, saved.as_ref())),
                 LoginSource::Journal { .. } => None,
@@ -184,7 +170,7 @@ impl LoginIntake {
                 LoginSource::Journal { program } => Some(JournalReader::new(program, saved.as_ref())),
                 LoginSource::File(_) => None,
             };
-            while !flag.load(Ordering::Relaxed) {
+            while !stop.is_set() {
                 let batch = match (&mut file, &mut journal) {
                     (Some(f), _) => f.take(&book, crate::collect::now_ms()),
                     (None, Some(j)) => j.take(&book),
@@ -198,6 +184,6 @@ impl LoginIntake {
                 std::thread::sleep(POLL);
             }
         })?;
-        Ok(Self { stop, thread: Some(thread) })
+        Ok(Self { _worker: worker })
     }
 }

@@ -4,9 +4,7 @@
 //! explorer, MCP and the store see them with the other findings.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{Options, findings, run};
@@ -21,19 +19,17 @@ pub type Latest = Arc<Mutex<Vec<Finding>>>;
 /// The thread running the checks; dropping it stops the thread.
 #[derive(Debug)]
 pub struct PostureWatch {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _worker: crate::worker::Worker,
     pub latest: Latest,
 }
 
 impl PostureWatch {
     pub fn spawn(opts: Options, every: Duration) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
         let latest: Latest = Arc::default();
-        let (flag, out) = (stop.clone(), latest.clone());
-        let thread = std::thread::Builder::new().name("necromap-posture".into()).spawn(move || {
+        let out = latest.clone();
+        let worker = crate::worker::Worker::spawn("necromap-posture", move |stop| {
             let mut first_seen: HashMap<String, i64> = HashMap::new();
-            while !flag.load(Ordering::Relaxed) {
+            while !stop.is_set() {
                 let now = crate::collect::now_ms();
                 let mut found = findings(&run(&opts), now);
                 for f in &mut found {
@@ -43,21 +39,12 @@ impl PostureWatch {
                     *l = found;
                 }
                 let next = Instant::now() + every;
-                while Instant::now() < next && !flag.load(Ordering::Relaxed) {
+                while Instant::now() < next && !stop.is_set() {
                     std::thread::sleep(Duration::from_millis(200));
                 }
             }
         })?;
-        Ok(Self { stop, thread: Some(thread), latest })
-    }
-}
-
-impl Drop for PostureWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        Ok(Self { _worker: worker, latest })
     }
 }
 
