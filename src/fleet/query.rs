@@ -93,12 +93,9 @@ impl std::str::FromStr for Address {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Talker {
-    pub host_id: String,
-    pub host: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process: Option<String>,
+    /// The host and process that talked (the same record as an edge's end).
+    #[serde(flatten)]
+    pub end: super::edges::EdgeEnd,
     pub port: u16,
     pub connections: i64,
     pub last_ms: i64,
@@ -135,10 +132,7 @@ pub async fn who_talks_to(client: &Client, address: Address, window: Duration, l
     let talkers = rows
         .iter()
         .map(|r| Talker {
-            host_id: r.get(0),
-            host: r.get(1),
-            pid: r.get(2),
-            process: r.get(3),
+            end: super::edges::EdgeEnd { host_id: r.get(0), host: r.get(1), pid: r.get(2), process: r.get(3) },
             port: u16::try_from(r.get::<_, i32>(4)).unwrap_or(0),
             connections: r.get(5),
             last_ms: r.get(6),
