@@ -38,6 +38,7 @@ pub mod input;
 pub mod intel;
 pub mod logins;
 pub mod mcp;
+pub mod memory;
 pub mod model;
 pub mod names;
 pub mod paths;

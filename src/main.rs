@@ -18,6 +18,8 @@ use cmd::cli::{Cli, Command, ConfigAction, Format};
 use necromap::export::{csv::write_csv, summary_text, write_dot, write_json};
 
 fn main() {
+    // Before anything large is allocated: see necromap::memory.
+    necromap::memory::return_large_blocks();
     raise_fd_limit();
     if let Err(e) = run(Cli::parse()) {
         // A closed pipe (`necromap snapshot | head`) is the reader's choice, not an error.
@@ -50,7 +52,10 @@ fn run(mut cli: Cli) -> Result<()> {
     }
     // The observer relays before anything else is read: a broken config
     // file must not stop an assistant's server.
-    if let Some(Command::McpObserve { command }) = &cli.command {
+    if let Some(Command::McpObserve { http, listen, command }) = &cli.command {
+        if let (Some(url), Some(listen)) = (http, listen) {
+            return cmd::observe::observe_http(&cli, url, *listen);
+        }
         std::process::exit(cmd::observe::observe(&cli, command)?);
     }
     let config = cmd::settings::resolve(&mut cli)?;
@@ -63,6 +68,9 @@ fn run(mut cli: Cli) -> Result<()> {
     }
     if let Some(path) = &cli.auth_log {
         necromap::input::open(path, necromap::input::Kind::Followed).context("--auth-log: the file to follow")?;
+    }
+    if let Some(path) = &cli.login_rules {
+        necromap::logins::rules::set_active(necromap::logins::rules::LoginRules::load(path).context("--login-rules: the login rule file")?);
     }
     if cli.mcp {
         if cli.command.is_some() {
@@ -85,10 +93,10 @@ fn run(mut cli: Cli) -> Result<()> {
             return cmd::respond::respond(cli, &cmd::respond::RespondArgs { execute: *execute, yes: *yes, allow, timeout: *timeout, max: *max });
         }
         Some(Command::Record { out, duration }) => return record(cli, out, *duration),
-        Some(Command::Agent { host_name, netns, outbox }) => {
-            return cmd::agent::agent(cli, &config, &cmd::agent::AgentArgs { host_name: host_name.as_deref(), netns: *netns, outbox: *outbox });
+        Some(Command::Agent { host_name, netns, outbox, labels }) => {
+            return cmd::agent::agent(cli, &config, &cmd::agent::AgentArgs { host_name: host_name.as_deref(), netns: *netns, outbox: *outbox, labels });
         }
-        Some(Command::Fleet) => return cmd::fleet::explore(cli, &config),
+        Some(Command::Fleet { group_by }) => return cmd::fleet::explore(cli, &config, group_by.as_deref()),
         Some(Command::McpAudit { home, project, format }) => return cmd::audit::audit(cli, home.as_deref(), project.as_deref(), *format),
         Some(Command::Config { action: ConfigAction::Print }) => {
             let default_store = necromap::store::default_path().ok();

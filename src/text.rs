@@ -19,7 +19,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// `E2 80 AA..AE` and `E2 81 A6..A9`. With `whitespace`, newline, carriage
 /// return and tab are not counted. Exact: the test below checks it against
 /// [`is_unsafe`] for every character.
-fn may_hold_unsafe(s: &str, whitespace: bool) -> bool {
+pub(crate) fn may_hold_unsafe(s: &str, whitespace: bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {

@@ -7,15 +7,13 @@ mod agents_common;
 
 use std::process::Command;
 
-use agents_common::{BIN, Session};
+use agents_common::{BIN, Session, fake_home};
 use serde_json::{Value, json};
 
 #[test]
 fn an_observed_server_is_marked_on_the_live_map_with_its_findings() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(home.join(".ssh")).expect("home");
-    std::fs::write(home.join(".ssh/id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE\n").expect("key");
+    let home = fake_home(tmp.path());
     let db = tmp.path().join("events.db");
     let mut s = Session::start("victim", &home, &db);
     s.ask("tools/list", json!({}));

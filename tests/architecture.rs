@@ -13,6 +13,7 @@ const CORE: &[&str] = &[
     "duration",
     "both",
     "worker",
+    "memory",
     "input",
     "spec",
     "model",
@@ -44,7 +45,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration", "both", "worker"].contains(&from) {
+    if ["terms", "text", "duration", "both", "worker", "memory"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None
@@ -152,6 +153,36 @@ fn visit(node: &str, edges: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<
     }
     path.pop();
     done.insert(node.to_string());
+}
+
+/// `unsafe` is denied by the crate's lints and allowed in one place: the
+/// single `mallopt` call of `src/memory.rs`. Any other `unsafe` block, fn,
+/// impl or extern anywhere under `src/` (tests included) fails here.
+#[test]
+fn unsafe_only_in_the_memory_module() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let word = code.match_indices("unsafe").any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = code[at + "unsafe".len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == '`')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == '`')
+            });
+            if word {
+                found.push(format!("{}:{}: {}", file.strip_prefix(&src).unwrap_or(file).display(), n + 1, line.trim()));
+            }
+        }
+    }
+    let allowed: Vec<&String> = found.iter().filter(|f| f.starts_with("memory.rs:")).collect();
+    let elsewhere: Vec<&String> = found.iter().filter(|f| !f.starts_with("memory.rs:")).collect();
+    assert!(elsewhere.is_empty(), "unsafe outside src/memory.rs:\n{}", elsewhere.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert_eq!(allowed.len(), 1, "src/memory.rs should hold one unsafe call: {allowed:?}");
 }
 
 #[test]

@@ -291,8 +291,9 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     assert_eq!(found["to"]["host"], "host-b", "{edges}");
     assert_eq!(found["to"]["pid"], server.pid().0, "{edges}");
     assert_eq!(found["to"]["process"], "python3", "{edges}");
-    let none = mcp.call("fleet_edges", &serde_json::json!({"hosts": ["no-such-host"]}));
-    assert_eq!(none["total"], 0, "{none}");
+    let none = mcp.request("tools/call", &serde_json::json!({"name": "fleet_edges", "arguments": {"hosts": ["no-such-host"]}}));
+    assert_eq!(none["result"]["isError"], true, "an unknown host is an error: {none}");
+    assert!(none.to_string().contains("host-a, host-b"), "the error lists the known hosts: {none}");
     let who = mcp.call("who_talks_to", &serde_json::json!({"address": "10.77.0.2:18080"}));
     assert_eq!(who["owned_by"][0]["host"], "host-b", "{who}");
     assert!(who["talkers"].as_array().expect("talkers").iter().any(|t| t["host"] == "host-a" && t["pid"] == client.pid().0), "{who}");
@@ -300,8 +301,17 @@ async fn two_agents_one_edge_an_outage_loses_nothing() {
     assert_eq!(bad["result"]["isError"], true, "{bad}");
     let threats = mcp.call("fleet_threats", &serde_json::json!({"hours": 1}));
     assert!(threats["fleet_findings"].is_array(), "{threats}");
-    let sockets = mcp.call("host_sockets", &serde_json::json!({"host": "host-b"}));
-    assert!(sockets["sockets"].as_array().expect("sockets").iter().any(|s| s["direction"] == "listen" && s["local"] == "0.0.0.0:18080"), "{sockets}");
+    // The edge can show through B's accepted socket before B's agent has
+    // shipped its listener: poll, with a deadline.
+    let listens =
+        |v: &serde_json::Value| v["sockets"].as_array().is_some_and(|a| a.iter().any(|s| s["direction"] == "listen" && s["local"] == "0.0.0.0:18080"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut sockets = mcp.call("host_sockets", &serde_json::json!({"host": "host-b"}));
+    while !listens(&sockets) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        sockets = mcp.call("host_sockets", &serde_json::json!({"host": "host-b"}));
+    }
+    assert!(listens(&sockets), "host-b's listener within 20 s: {sockets}");
 
     // The explorer's frame: both hosts and the edge.
     let map = necromap::fleet::view::load(&db).await.expect("the fleet map");

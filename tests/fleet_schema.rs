@@ -9,34 +9,11 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
+use common::fleet::{host, opened, row};
 use common::pg::Pg;
-use necromap::fleet::batch::{Batch, EventKind, SocketEvent, SocketRow};
-use necromap::fleet::ship::{AgentHealth, HostIdentity, apply};
-use necromap::model::{Direction, Protocol, SocketState};
-
-fn host(name: &str) -> HostIdentity {
-    HostIdentity { id: format!("id-{name}"), name: name.into(), agent_version: "test".into() }
-}
-
-fn row(id: &str, direction: Direction, local: &str, remote: &str, pid: u32, comm: &str) -> SocketRow {
-    SocketRow {
-        id: id.into(),
-        protocol: Protocol::Tcp,
-        state: if direction == Direction::Listen { SocketState::Listen } else { SocketState::Established },
-        direction,
-        local: local.parse().expect("addr"),
-        remote: remote.parse().expect("addr"),
-        pid: Some(pid),
-        comm: Some(comm.into()),
-        exe: None,
-        uid: 0,
-        netns: None,
-    }
-}
-
-fn opened(at_ms: i64, socket: SocketRow) -> SocketEvent {
-    SocketEvent { at_ms, kind: EventKind::Opened, socket, bytes_sent: None, bytes_received: None }
-}
+use necromap::fleet::batch::{Batch, EventKind, SocketEvent};
+use necromap::fleet::ship::{AgentHealth, apply};
+use necromap::model::Direction;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_millis() as i64
@@ -88,7 +65,7 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
     assert_eq!((e.from.host.as_str(), e.from.process.as_deref(), e.from.pid), ("web-1", Some("nginx"), Some(500)));
     assert_eq!((e.to.host.as_str(), e.to.process.as_deref(), e.to.pid), ("db-1", Some("postgres"), Some(700)));
     assert_eq!((e.address.as_str(), e.port), ("10.9.0.2", 5432));
-    let who = necromap::fleet::query::who_talks_to(&c, "10.9.0.2:5432".parse().expect("addr"), Duration::from_secs(3600), 10).await.expect("who");
+    let who = necromap::fleet::query::who_talks_to(&c, "10.9.0.2:5432".parse().expect("addr"), &[], Duration::from_secs(3600), 10).await.expect("who");
     assert_eq!(who.talkers.len(), 1);
     assert_eq!(who.owned_by.iter().map(|o| o.host.as_str()).collect::<Vec<_>>(), vec!["db-1"]);
 
@@ -134,6 +111,22 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
         "who_talks_to must use the (remote_ip, remote_port, at) index:\n{plan}"
     );
     assert!(!plan.contains("socket_events_default") || plan.contains("Index"), "{plan}");
+    // fleet_edges reads the hourly rollup by its (hour, …) key, never the events.
+    let plan = necromap::fleet::edges::explain_edges(&c, &filter).await.expect("explain edges").join("\n");
+    assert!(plan.contains("edge_hours_pkey") && !plan.contains("socket_events"), "fleet_edges must read edge_hours by its key:\n{plan}");
+    // who_talks_to's talkers come from the rollup's (ip, port, hour) index.
+    let plan: Vec<String> = c
+        .query(
+            "EXPLAIN SELECT host_id, sum(n) FROM edge_hours WHERE direction = 'outbound' AND ip = '10.9.0.2'::inet AND port = 5432 AND hour >= date_trunc('hour', now(), 'UTC') GROUP BY 1",
+            &[],
+        )
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("edge_hours_address") || plan.contains("edge_hours_pkey"), "who_talks_to must use an edge_hours index:\n{plan}");
 
     // Retention drops whole days: a partition from long ago goes.
     let old = SystemTime::now() - Duration::from_secs(40 * 86_400);
@@ -211,4 +204,60 @@ async fn fleet_rules_find_lateral_movement_shared_iocs_and_blast_radius() {
     let strict = FleetRules { lateral_hosts: 4, ..FleetRules::default() };
     let found = evaluate(&c, &strict, Duration::from_secs(3600)).await.expect("rules");
     assert!(found.iter().all(|f| f.rule != FleetRule::LateralMovement), "{found:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_edge_fires_once_and_an_edge_of_the_baseline_does_not() {
+    use necromap::fleet::rules::{FleetRule, FleetRules, evaluate};
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let t = now_ms();
+    let two_days_ago = t - 2 * 86_400_000;
+    let health = AgentHealth::default();
+    // b and c listen on 5432.
+    for (name, ip) in [("b", "10.6.0.2"), ("c", "10.6.0.3")] {
+        let b = Batch {
+            at_ms: two_days_ago,
+            host_name: name.into(),
+            resync: true,
+            addresses: Some(vec![ip.parse().expect("ip")]),
+            events: vec![opened(two_days_ago, row(&format!("tcp:l{name}"), Direction::Listen, "0.0.0.0:5432", "0.0.0.0:0", 70, "postgres"))],
+            ..Batch::default()
+        };
+        assert!(apply(&mut c, &host(name), 1, 1, &b, &health).await.expect("apply"));
+    }
+    // Two days ago a talked to b: the baseline.
+    let history = Batch {
+        at_ms: two_days_ago,
+        host_name: "a".into(),
+        resync: true,
+        addresses: Some(vec!["10.6.0.1".parse().expect("ip")]),
+        events: vec![opened(two_days_ago, row("tcp:h1", Direction::Outbound, "10.6.0.1:41000", "10.6.0.2:5432", 40, "app"))],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("a"), 1, 1, &history, &health).await.expect("apply"));
+    // Now a talks to b again (known) and, twice, to c (new).
+    let now = Batch {
+        at_ms: t,
+        host_name: "a".into(),
+        events: vec![
+            opened(t, row("tcp:n1", Direction::Outbound, "10.6.0.1:42000", "10.6.0.2:5432", 40, "app")),
+            opened(t, row("tcp:n2", Direction::Outbound, "10.6.0.1:42001", "10.6.0.3:5432", 40, "app")),
+            opened(t, row("tcp:n3", Direction::Outbound, "10.6.0.1:42002", "10.6.0.3:5432", 41, "app")),
+        ],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("a"), 1, 2, &now, &health).await.expect("apply"));
+    let found = evaluate(&c, &FleetRules::default(), Duration::from_secs(3600)).await.expect("rules");
+    let new: Vec<_> = found.iter().filter(|f| f.rule == FleetRule::NewEdge).collect();
+    assert_eq!(new.len(), 1, "one finding for the new edge, none for the known one: {found:?}");
+    assert_eq!(new[0].subject, "a → c:5432");
+    assert_eq!((new[0].host.as_deref(), new[0].hosts.clone()), (Some("a"), vec!["a".to_string(), "c".to_string()]));
+    // Without the history (a baseline that ends before it) both edges are new.
+    let short = FleetRules { baseline: Duration::from_secs(3600), ..FleetRules::default() };
+    let found = evaluate(&c, &short, Duration::from_secs(3600)).await.expect("rules");
+    let new = found.iter().filter(|f| f.rule == FleetRule::NewEdge).count();
+    assert_eq!(new, 0, "no events in a one-hour baseline before the window: no verdict at all: {found:?}");
 }

@@ -13,7 +13,7 @@ use necromap::intel::tail::StartAt;
 use necromap::logins::book::LoginBook;
 use necromap::logins::detect::{Context, findings};
 use necromap::logins::intake::FileReader;
-use necromap::logins::rules::Thresholds;
+use necromap::logins::rules::LoginRules;
 use necromap::model::{Finding, LoginKind, Severity, Snapshot, SourceInfo, SourceKind};
 use necromap::rules::ioc::IocSet;
 
@@ -43,7 +43,7 @@ fn read_fixture(ioc: &IocSet, baseline: Option<&necromap::model::KeySet<IpAddr>>
     assert_eq!(batch.login_positions[0].1.offset, std::fs::metadata(AUTH_LOG).expect("meta").len());
     let digest = book.lock().expect("book").digest(1, "auth.log", NOW);
     let s = snapshot_at(NOW);
-    let cx = Context { snapshot: &s, ioc, baseline, thresholds: Thresholds::default() };
+    let cx = Context { snapshot: &s, ioc, baseline, rules: LoginRules::embedded() };
     let found = findings(&digest, &cx);
     (digest, found)
 }
@@ -96,7 +96,7 @@ fn brute_force_then_success_is_critical_and_near_misses_stay_quiet() {
     let later = snapshot_at(NOW + 2 * necromap::model::DAY_MS);
     let mut d = digest.clone();
     d.tally(later.taken_at_ms);
-    assert!(findings(&d, &Context { snapshot: &later, ioc: &IocSet::default(), baseline: None, thresholds: Thresholds::default() }).is_empty());
+    assert!(findings(&d, &Context { snapshot: &later, ioc: &IocSet::default(), baseline: None, rules: LoginRules::embedded() }).is_empty());
 }
 
 #[test]
@@ -189,4 +189,51 @@ fn the_follower_survives_rotation_and_truncation_and_resumes_from_the_store() {
     assert_eq!(fresh.take(&book, NOW).logins.len(), 1, "a stale position is ignored: the file is read from its start");
     assert!(necromap::store::prune(&conn, i64::MAX).expect("prune") >= 6, "login events are pruned with the rest");
     assert!(necromap::store::query::logins_since(&conn, 0, None, 100).expect("logins").is_empty());
+}
+
+/// The shipped login rule file with one text replaced, written to `dir`.
+fn tuned(dir: &Path, from: &str, to: &str) -> std::path::PathBuf {
+    let (_, shipped) = necromap::logins::rules::EMBEDDED_FILE;
+    assert!(shipped.contains(from), "{from}");
+    let path = dir.join("logins.yaml");
+    std::fs::write(&path, shipped.replacen(from, to, 1)).expect("write");
+    path
+}
+
+#[test]
+fn editing_a_threshold_in_the_yaml_changes_what_fires_and_a_bad_value_names_its_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let judge = |rules: &LoginRules| {
+        let book = Mutex::new(LoginBook::default());
+        FileReader::new(Path::new(AUTH_LOG), StartAt::Beginning, None).take(&book, NOW);
+        let digest = book.lock().expect("book").digest(1, "auth.log", NOW);
+        let s = snapshot_at(NOW);
+        findings(&digest, &Context { snapshot: &s, ioc: &IocSet::default(), baseline: None, rules })
+    };
+    // The near misses fire once their thresholds are lowered in the file …
+    let nine = LoginRules::load(&tuned(dir.path(), "when: { failures: 10, within: 10m }", "when: { failures: 9, within: 10m }")).expect("nine");
+    let all = judge(&nine);
+    let f = of(&all, "login_brute_force", "198.51.100.23").expect("nine failures are brute force now");
+    assert!(f.trace[0].condition.contains("≥ 9 in 600 s"), "{:?}", f.trace);
+    let four = LoginRules::load(&tuned(dir.path(), "when: { failures: 5, within: 10m }", "when: { failures: 4, within: 10m }")).expect("four");
+    assert_eq!(of(&judge(&four), "login_success_after_failures", "2001:db8::77").map(|f| f.severity), Some(Severity::Critical));
+    // … and raising one silences the attacker of the fixture.
+    let strict = LoginRules::load(&tuned(dir.path(), "when: { failures: 10, within: 10m }", "when: { failures: 13, within: 10m }")).expect("strict");
+    let all = judge(&strict);
+    assert!(of(&all, "login_brute_force", "203.0.113.45").is_none(), "12 failures are not 13");
+    assert!(of(&all, "login_success_after_failures", "203.0.113.45").is_some(), "the other rules are unchanged");
+    // Severity, text and next steps come from the file too.
+    let renamed =
+        LoginRules::load(&tuned(dir.path(), "name: Brute-force login attempts\n    severity: high", "name: Guessing\n    severity: medium")).expect("renamed");
+    let all = judge(&renamed);
+    let f = of(&all, "login_brute_force", "203.0.113.45").expect("brute force");
+    assert_eq!((f.rule_name.as_str(), f.severity), ("Guessing", Severity::Medium));
+    assert!(f.steps.iter().any(|s| s == "ss -tnp dst 203.0.113.45"), "{:?}", f.steps);
+
+    // A bad value is refused with the file, its line and the key.
+    let bad = tuned(dir.path(), "when: { users: 5, addresses: 5, within: 1h }", "when: { users: 5, addresses: 5, within: 2d }");
+    let line = std::fs::read_to_string(&bad).expect("read").lines().position(|l| l.contains("within: 2d")).expect("line") + 1;
+    let e = LoginRules::load(&bad).expect_err("two days").to_string();
+    assert!(e.starts_with(&format!("{}:{line}: at `login_rules.login_password_spray.when.within`", bad.display())), "{e}");
+    assert!(e.contains("from 1s to 24h"), "{e}");
 }

@@ -9,41 +9,12 @@
 //! directory, kept between runs; a failed install fails the test and says
 //! why (it is never skipped).
 
-use std::path::{Path, PathBuf};
+mod sdk_venv;
+
+use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_necromap");
-
-/// A virtual environment with `mcp==version`, made once and reused.
-fn sdk(version: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mcp-sdk-{version}"));
-    let python = dir.join("bin").join("python");
-    let ready = |python: &Path| {
-        Command::new(python)
-            .args(["-c", &format!("import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '{version}')")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if ready(&python) {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let venv = Command::new("python3").args(["-m", "venv"]).arg(&dir).output().expect("run python3 -m venv (python3 must be installed)");
-    assert!(venv.status.success(), "python3 -m venv {} failed (install python3-venv): {}", dir.display(), String::from_utf8_lossy(&venv.stderr));
-    let pip = Command::new(dir.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", &format!("mcp=={version}")])
-        .output()
-        .expect("run pip");
-    assert!(
-        pip.status.success(),
-        "could not install the MCP Python SDK (mcp=={version}) from PyPI into {}: these tests need it.\n{}\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&pip.stdout),
-        String::from_utf8_lossy(&pip.stderr)
-    );
-    assert!(ready(&python), "mcp=={version} installed but cannot be imported from {}", dir.display());
-    python
-}
 
 /// Run the client script over one transport; its output on success.
 fn client(python: &Path, transport: &str, protocol: &str) -> String {
@@ -62,7 +33,7 @@ fn client(python: &Path, transport: &str, protocol: &str) -> String {
 }
 
 fn both_transports(version: &str, protocol: &str) {
-    let python = sdk(version);
+    let python = sdk_venv::sdk(version);
     for transport in ["stdio", "http"] {
         let out = client(&python, transport, protocol);
         for step in ["handshake on", "pass the SDK's output-schema validation", "told of", "closed with no warning"] {

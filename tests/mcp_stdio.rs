@@ -289,6 +289,9 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("get_mcp_calls", json!({ "hours": 0 }), "hours must be"),
         ("list_mcp_servers", json!({ "limit": 0 }), "between 1 and 10000"),
         ("audit_mcp_server", json!({ "server": "x" }), "no event store"),
+        ("check_posture", json!({ "policy_yaml": "allow:\n  - { prot: 22 }\n" }), "policy_yaml:2:"),
+        ("check_posture", json!({ "policy_file": "/proc/self/status" }), "not a policy"),
+        ("check_posture", json!({ "policy_file": "policy.yaml" }), "not an absolute path"),
     ];
     for (tool, args, expect) in out_of_range {
         let text = tool_error(&client, tool, args.clone()).await;

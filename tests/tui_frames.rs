@@ -322,12 +322,12 @@ fn the_events_pane_lists_findings_newest_first_and_enter_jumps_to_the_subject() 
     a.on_event(&key(KeyCode::Char('e')));
     assert_eq!(a.ui.events, Some(0));
     let rows = views::events::rows(&a.snapshot);
-    assert!(rows.windows(2).all(|w| w[0].last_seen_ms >= w[1].last_seen_ms));
+    assert!(rows.windows(2).all(|w| w[0].at_ms() >= w[1].at_ms()));
     let screen = format!("{:?}", draw(&a).backend());
     assert!(screen.contains("events · "), "{screen}");
     // Select the first endpoint event and jump to it.
-    let target = rows.iter().position(|f| matches!(f.subject, Subject::Endpoint { .. })).expect("an endpoint event");
-    let Subject::Endpoint { endpoint } = rows[target].subject else { unreachable!() };
+    let target = rows.iter().position(|f| matches!(f.subject(), Subject::Endpoint { .. })).expect("an endpoint event");
+    let Subject::Endpoint { endpoint } = rows[target].subject() else { unreachable!() };
     for _ in 0..target {
         a.on_event(&key(KeyCode::Down));
     }
@@ -341,8 +341,8 @@ fn the_events_pane_lists_findings_newest_first_and_enter_jumps_to_the_subject() 
     // A process event selects the process node.
     a.on_event(&key(KeyCode::Char('e')));
     let rows = views::events::rows(&a.snapshot);
-    let target = rows.iter().position(|f| matches!(f.subject, Subject::Process { .. })).expect("a process event");
-    let Subject::Process { pid } = rows[target].subject else { unreachable!() };
+    let target = rows.iter().position(|f| matches!(f.subject(), Subject::Process { .. })).expect("a process event");
+    let Subject::Process { pid } = rows[target].subject() else { unreachable!() };
     for _ in 0..target {
         a.on_event(&key(KeyCode::Down));
     }

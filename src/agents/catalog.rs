@@ -23,6 +23,8 @@ pub enum AgentRule {
     BroadFilesystemAccess,
     /// The server process listens on a non-loopback address.
     NonLoopbackListener,
+    /// The server process is connected to public addresses nothing it declares points at.
+    UndeclaredOutbound,
     /// Hidden or imperative instructions in a tool's description or schema.
     HiddenInstructions,
     /// A description that gives orders about other tools.
@@ -42,7 +44,7 @@ pub enum AgentRule {
 }
 
 impl AgentRule {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::SensitiveFileArgument,
         Self::SensitiveFileResult,
         Self::CommandInjection,
@@ -50,6 +52,7 @@ impl AgentRule {
         Self::ReverseShellArgument,
         Self::BroadFilesystemAccess,
         Self::NonLoopbackListener,
+        Self::UndeclaredOutbound,
         Self::HiddenInstructions,
         Self::CrossToolInstructions,
         Self::InvisibleUnicode,
@@ -70,6 +73,7 @@ impl AgentRule {
             Self::ReverseShellArgument => "mcp_reverse_shell_argument",
             Self::BroadFilesystemAccess => "mcp_broad_filesystem_access",
             Self::NonLoopbackListener => "mcp_non_loopback_listener",
+            Self::UndeclaredOutbound => "mcp_undeclared_outbound",
             Self::HiddenInstructions => "mcp_hidden_instructions",
             Self::CrossToolInstructions => "mcp_cross_tool_instructions",
             Self::InvisibleUnicode => "mcp_invisible_unicode",
@@ -95,6 +99,7 @@ impl AgentRule {
             Self::ReverseShellArgument => "Reverse-shell line in tool arguments",
             Self::BroadFilesystemAccess => "File-system access reaching /, home or system paths",
             Self::NonLoopbackListener => "MCP server listening beyond loopback",
+            Self::UndeclaredOutbound => "MCP server connected to hosts it never declared",
             Self::HiddenInstructions => "Hidden instructions in a tool description",
             Self::CrossToolInstructions => "Tool description gives orders about other tools",
             Self::InvisibleUnicode => "Invisible or bidirectional characters in tool text",
@@ -116,9 +121,12 @@ impl AgentRule {
             | Self::SpecChanged
             | Self::PlaintextSecretInEnv
             | Self::ServerFromTempPath => Severity::High,
-            Self::BroadFilesystemAccess | Self::NonLoopbackListener | Self::CrossToolInstructions | Self::InvisibleUnicode | Self::ClaimUseMismatch => {
-                Severity::Medium
-            }
+            Self::BroadFilesystemAccess
+            | Self::NonLoopbackListener
+            | Self::UndeclaredOutbound
+            | Self::CrossToolInstructions
+            | Self::InvisibleUnicode
+            | Self::ClaimUseMismatch => Severity::Medium,
             Self::UnpinnedPackage => Severity::Low,
         }
     }
@@ -144,6 +152,9 @@ impl AgentRule {
                 "A file-system tool's root or argument reaches /, the home directory or a system path: the server can read far more than one project."
             }
             Self::NonLoopbackListener => "The MCP server process listens on a non-loopback address: anyone who can reach this host may talk to it.",
+            Self::UndeclaredOutbound => {
+                "The MCP server process is connected to public addresses that nothing it declares (its command line, env names, URL, tool descriptions) points at: a tool may be sending data somewhere the user never agreed to. The evidence lists the endpoints."
+            }
             Self::HiddenInstructions => {
                 "A tool's description or schema carries instructions for the model rather than for the user (\"ignore previous\", \"do not tell the user\", <IMPORTANT> blocks, requests to read files): a pattern of tool poisoning."
             }
@@ -190,6 +201,9 @@ impl AgentRule {
                 "파일 시스템 도구의 루트나 인자가 /, 홈 디렉터리, 시스템 경로에 이릅니다. 서버가 한 프로젝트보다 훨씬 많은 것을 읽을 수 있습니다."
             }
             Self::NonLoopbackListener => "MCP 서버 프로세스가 루프백이 아닌 주소에서 대기하고 있습니다. 이 호스트에 닿을 수 있는 누구나 접속할 수 있습니다.",
+            Self::UndeclaredOutbound => {
+                "MCP 서버 프로세스가 자신이 밝힌 어떤 것(명령줄, env 이름, URL, 도구 설명)도 가리키지 않는 공인 주소에 연결되어 있습니다. 도구가 사용자가 동의하지 않은 곳으로 데이터를 보내고 있을 수 있습니다. 증거에 엔드포인트 목록이 있습니다."
+            }
             Self::HiddenInstructions => {
                 "도구 설명이나 스키마에 사용자가 아닌 모델을 향한 지시(\"ignore previous\", \"do not tell the user\", <IMPORTANT> 블록, 파일을 읽으라는 요청)가 들어 있습니다. 도구 오염(tool poisoning)의 패턴입니다."
             }

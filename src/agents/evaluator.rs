@@ -14,7 +14,9 @@ use crate::model::{Evaluator, Finding, History, Pid, Snapshot, Subject, TraceSte
 use crate::terms::Severity;
 
 use super::config::ConfiguredServer;
+use super::detect::outbound::Declared;
 use super::query::{self, CallFilter, StoredFinding};
+use super::snapshot_checks::{listener_finding, outbound_finding};
 
 /// How often the store is read again.
 const READ_EVERY_MS: i64 = 5_000;
@@ -24,10 +26,16 @@ const SHOW_MS: i64 = 3_600_000;
 /// A running observed server, as last read.
 #[derive(Debug, Clone, Default)]
 struct Live {
-    pid: u32,
+    /// The stdio server's pid; none for an HTTP server observed through
+    /// the relay, found each refresh by the port it listens on.
+    pid: Option<u32>,
+    /// The loopback port of an HTTP server observed through the relay.
+    http_port: Option<u16>,
     server_key: String,
     name: Option<String>,
     tools: Vec<String>,
+    /// What the server declares: its command line, name and tool descriptions.
+    declared: Declared,
     calls: Vec<String>,
     findings: Vec<StoredFinding>,
 }
@@ -58,9 +66,17 @@ impl<E> AgentEvaluator<E> {
         let Ok(servers) = query::servers(&conn) else { return };
         let mut live = Vec::new();
         for s in servers.into_iter().filter(|s| s.last_ended_ms.is_none()).take(256) {
-            let Some(pid) = s.pid else { continue };
-            let tools =
-                query::specs(&conn, &s.server_key).ok().flatten().map(|(_, latest, _)| latest.into_iter().map(|t| t.name).collect()).unwrap_or_default();
+            let http_port = http_port(&s.server_key);
+            if s.pid.is_none() && http_port.is_none() {
+                continue;
+            }
+            let latest = query::specs(&conn, &s.server_key).ok().flatten().map(|(_, latest, _)| latest).unwrap_or_default();
+            let mut declared = Declared::new([s.server_key.as_str(), s.name.as_deref().unwrap_or("")]);
+            for t in &latest {
+                declared.add(&t.name);
+                declared.add(&t.description);
+            }
+            let tools = latest.into_iter().map(|t| t.name).collect();
             let filter = CallFilter { server: s.server_key.clone(), since_ms: now - SHOW_MS, limit: 5, ..CallFilter::default() };
             let calls = query::calls(&conn, &filter)
                 .unwrap_or_default()
@@ -71,9 +87,9 @@ impl<E> AgentEvaluator<E> {
             let findings = query::findings(&conn, &s.server_key, now - SHOW_MS, 50)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|f| f.server_key == s.server_key && f.pid == Some(pid))
+                .filter(|f| f.server_key == s.server_key && f.pid == s.pid)
                 .collect();
-            live.push(Live { pid, server_key: s.server_key, name: s.name, tools, calls, findings });
+            live.push(Live { pid: s.pid, http_port, server_key: s.server_key, name: s.name, tools, declared, calls, findings });
         }
         self.live = Arc::new(live);
     }
@@ -83,14 +99,48 @@ fn step(condition: &str, value: &str) -> TraceStep {
     TraceStep { condition: condition.into(), value: crate::text::bounded(value, 300) }
 }
 
-fn marker(pid: Pid, trace: Vec<TraceStep>, now: i64) -> Finding {
+/// The loopback port of an HTTP server observed through the relay (its
+/// key is the upstream URL, `http://127.0.0.1:PORT/…`), if it is one.
+fn http_port(server_key: &str) -> Option<u16> {
+    let authority = server_key.strip_prefix("http://")?.split(['/', '?']).next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if local { port.parse().ok() } else { None }
+}
+
+/// The process listening on `port` (TCP, loopback or every address) in
+/// necromap's own namespace, where the relay reaches it.
+fn http_server_pid(snapshot: &Snapshot, port: u16) -> Option<u32> {
+    snapshot
+        .listeners
+        .values()
+        .filter(|l| l.protocol == crate::model::Protocol::Tcp && l.port == port && l.netns.is_none() && (l.wildcard || l.address.is_loopback()))
+        .find_map(|l| l.pid)
+}
+
+/// Whether `pid` still runs the observed server: its command line ends
+/// with the server's arguments and names its program (a script's
+/// interpreter may come first; a reused pid runs something else).
+fn runs(pid: u32, server_key: &str) -> bool {
+    let (program, args) = server_key.split_once(' ').unwrap_or((server_key, ""));
+    let program = std::path::Path::new(program).file_name().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        let words: Vec<String> = c.split(|&b| b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+        let line = super::observe::server_key(&words);
+        !program.is_empty() && line.contains(&program) && line.ends_with(args)
+    })
+}
+
+/// The `mcp_server` mark: on the process, or on the host for a server without a socket.
+fn marker(pid: Pid, subject: Subject, trace: Vec<TraceStep>, now: i64) -> Finding {
     Finding {
         id: format!("mcp_server@{}", pid.0),
         rule_id: "mcp_server".into(),
         rule_name: "MCP server".into(),
         severity: Severity::Info,
         tags: vec!["mcp_server".into()],
-        subject: Subject::Process { pid },
+        subject,
         netns: None,
         highlight: None,
         icon: None,
@@ -101,30 +151,6 @@ fn marker(pid: Pid, trace: Vec<TraceStep>, now: i64) -> Finding {
         first_seen_ms: now,
         last_seen_ms: now,
     }
-}
-
-/// The server process listens beyond loopback (a wildcard address included).
-fn listener_finding(snapshot: &Snapshot, pid: Pid, now: i64) -> Option<Finding> {
-    let s =
-        snapshot.sockets.iter().find(|s| s.direction == crate::model::Direction::Listen && s.raw.owners.contains(&pid) && !s.raw.local.ip().is_loopback())?;
-    let rule = super::AgentRule::NonLoopbackListener;
-    Some(Finding {
-        id: format!("{}@{}", rule.id(), pid.0),
-        rule_id: rule.id().into(),
-        rule_name: rule.name().into(),
-        severity: rule.severity(),
-        tags: vec!["mcp".into(), "exposure".into()],
-        subject: Subject::Socket { socket: s.raw.key, pid: Some(pid) },
-        netns: None,
-        highlight: None,
-        icon: None,
-        trace: vec![step("listens on", &s.raw.local.to_string())],
-        explanation: rule.explanation().into(),
-        explanation_ko: rule.explanation_ko().into(),
-        steps: vec![format!("ss -tlnp | grep 'pid={},'", pid.0)],
-        first_seen_ms: now,
-        last_seen_ms: now,
-    })
 }
 
 impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
@@ -139,8 +165,10 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
         let mut marked = std::collections::BTreeSet::new();
         let live = self.live.clone();
         for l in live.iter() {
-            let pid = Pid(l.pid);
-            if !snapshot.processes.contains_key(&pid) || !marked.insert(pid) {
+            // An HTTP server is the process listening on its port now.
+            let Some(raw_pid) = l.pid.or_else(|| l.http_port.and_then(|port| http_server_pid(snapshot, port))) else { continue };
+            let pid = Pid(raw_pid);
+            if !marked.insert(pid) {
                 continue;
             }
             let mut trace = vec![step("observed by", &format!("necromap mcp-observe: {}", l.server_key))];
@@ -151,8 +179,26 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
             if !l.calls.is_empty() {
                 trace.push(step("recent calls", &l.calls.join("; ")));
             }
-            findings.push(marker(pid, trace, now));
+            if !snapshot.processes.contains_key(&pid) {
+                // A stdio server holds no socket, so the map has no node for
+                // it: the host's detail lists it, while it still runs.
+                if l.pid.is_some() && runs(raw_pid, &l.server_key) {
+                    let worst = l.findings.iter().map(|f| f.severity).max().map_or_else(|| "none".to_string(), |w| format!("worst {}", w.name()));
+                    trace.insert(0, step("process", &format!("pid {raw_pid} · no network socket (stdio)")));
+                    trace.push(step("findings", &format!("{} ({worst})", l.findings.len())));
+                    findings.push(marker(pid, Subject::Host, trace, now));
+                }
+                continue;
+            }
+            findings.push(marker(pid, Subject::Process { pid }, trace, now));
             if let Some(f) = listener_finding(snapshot, pid, now) {
+                findings.push(f);
+            }
+            let mut declared = l.declared.clone();
+            if let Some(p) = snapshot.processes.get(&pid) {
+                declared.add(&p.facts.cmdline);
+            }
+            if let Some(f) = outbound_finding(snapshot, pid, &declared, now) {
                 findings.push(f);
             }
             for f in &l.findings {
@@ -184,7 +230,13 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
                 if let Some(c) = self.configured.iter().find(|c| !c.command.is_empty() && c.effective().join(" ") == p.facts.cmdline) {
                     marked.insert(*pid);
                     let trace = vec![step("configured in", &format!("{} {} ({})", c.client.name(), c.file.display(), c.at))];
-                    findings.push(marker(*pid, trace, now));
+                    findings.push(marker(*pid, Subject::Process { pid: *pid }, trace, now));
+                    if let Some(f) = listener_finding(snapshot, *pid, now) {
+                        findings.push(f);
+                    }
+                    if let Some(f) = outbound_finding(snapshot, *pid, &declared_by(c, &p.facts.cmdline), now) {
+                        findings.push(f);
+                    }
                 }
             }
         }
@@ -200,7 +252,36 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
     }
 }
 
+/// What a configured server declares: its command line, name, URL and env names (never values).
+fn declared_by(c: &ConfiguredServer, cmdline: &str) -> Declared {
+    let mut d = Declared::new([cmdline, c.name.as_str(), c.url.as_deref().unwrap_or("")]);
+    for w in c.effective() {
+        d.add(&w);
+    }
+    for name in c.env.keys() {
+        d.add(name);
+    }
+    d
+}
+
 /// The servers the client configs under `$HOME` run (none without a HOME).
 pub fn configured_servers() -> Vec<ConfiguredServer> {
     std::env::var_os("HOME").map(|h| super::config::discover(std::path::Path::new(&h), None).servers).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http_port;
+
+    #[test]
+    fn the_port_of_a_loopback_upstream_only() {
+        assert_eq!(http_port("http://127.0.0.1:32919/mcp"), Some(32919));
+        assert_eq!(http_port("http://localhost:8080"), Some(8080));
+        assert_eq!(http_port("http://[::1]:9000/mcp?x=1"), Some(9000));
+        // Not on this host, not HTTP, no port: nothing to look for.
+        assert_eq!(http_port("http://203.0.113.5:8080/mcp"), None);
+        assert_eq!(http_port("https://127.0.0.1:8443/mcp"), None);
+        assert_eq!(http_port("http://127.0.0.1/mcp"), None);
+        assert_eq!(http_port("/usr/bin/node server.js"), None);
+    }
 }

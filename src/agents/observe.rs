@@ -69,7 +69,7 @@ pub fn observe(command: &[OsString], store: Option<PathBuf>) -> Result<Observed,
     let key = server_key(&words);
     let pid = child.id();
     let tap = std::thread::Builder::new().name("mcp-tap".into()).spawn(move || {
-        let recorder = store.and_then(|path| match Recorder::start(&path, &key, &words, pid, crate::collect::now_ms()) {
+        let recorder = store.and_then(|path| match Recorder::start(&path, &key, &words, Some(pid), crate::collect::now_ms()) {
             Ok(r) => Some(r),
             Err(e) => {
                 eprintln!("necromap mcp-observe: not recording (traffic still flows): {}", crate::text::error_text(&e));

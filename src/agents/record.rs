@@ -31,8 +31,9 @@ pub struct Stored {
 }
 
 impl Recorder {
-    /// Open the store and record the start of a run.
-    pub fn start(path: &Path, server_key: &str, command: &[String], pid: u32, at_ms: i64) -> Result<Self, StoreError> {
+    /// Open the store and record the start of a run (`pid`: the server's
+    /// process, when the observer started it).
+    pub fn start(path: &Path, server_key: &str, command: &[String], pid: Option<u32>, at_ms: i64) -> Result<Self, StoreError> {
         let conn = crate::store::open(path)?;
         let command = serde_json::to_string(command).unwrap_or_default();
         conn.execute("INSERT INTO mcp_servers (server_key, command, pid, started_ms) VALUES (?1, ?2, ?3, ?4)", params![server_key, command, pid, at_ms])?;

@@ -2,7 +2,7 @@
 //! Off the relay path; whatever fails here (the store, a bad line) is
 //! counted or said once on stderr, and the relay never notices.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::Receiver;
 
 use super::catalog::AgentFinding;
@@ -11,6 +11,9 @@ use super::jsonrpc::{Direction, Event, LineSplitter, ToolSpec, Tracker};
 use super::record::Recorder;
 use super::redact::redact;
 use super::relay::Tapped;
+
+/// HTTP sessions tracked at once.
+const SESSIONS_MAX: usize = 1024;
 
 /// What a run saw, for the caller (and tests).
 #[derive(Debug, Default)]
@@ -26,6 +29,11 @@ pub struct TapReport {
 #[derive(Debug)]
 pub struct Tap {
     tracker: Tracker,
+    /// Streamable HTTP: one tracker per session (by a keyed hash of its id,
+    /// never the id itself), since each session numbers its own requests.
+    sessions: HashMap<u64, Tracker>,
+    /// Malformed messages of sessions already ended.
+    ended_malformed: u64,
     to_server: LineSplitter,
     to_client: LineSplitter,
     recorder: Option<Recorder>,
@@ -42,6 +50,8 @@ impl Tap {
     pub fn new(recorder: Option<Recorder>, home: Option<String>) -> Self {
         Self {
             tracker: Tracker::default(),
+            sessions: HashMap::new(),
+            ended_malformed: 0,
             to_server: LineSplitter::default(),
             to_client: LineSplitter::default(),
             recorder,
@@ -82,7 +92,47 @@ impl Tap {
                 self.event(event, at_ms);
             }
         }
-        self.report.malformed = self.tracker.malformed;
+        self.report.malformed = self.malformed();
+    }
+
+    /// One whole message (a Streamable HTTP body or event) of `session`
+    /// (0: none yet, as for `initialize`).
+    pub fn message(&mut self, session: u64, dir: Direction, at: std::time::Instant, at_ms: i64, payload: &[u8]) {
+        let tracker = if session == 0 {
+            &mut self.tracker
+        } else {
+            if self.sessions.len() >= SESSIONS_MAX && !self.sessions.contains_key(&session) {
+                // A client that never ends its sessions: forget them (their open calls go unrecorded).
+                self.ended_malformed += self.sessions.drain().map(|(_, t)| t.malformed).sum::<u64>();
+            }
+            self.sessions.entry(session).or_default()
+        };
+        let events = tracker.line(dir, payload, at, at_ms);
+        for event in events {
+            self.event(event, at_ms);
+        }
+        self.report.malformed = self.malformed();
+    }
+
+    /// A message that could not be read at all (an overlong event).
+    pub fn count_malformed(&mut self, n: u64) {
+        self.ended_malformed += n;
+        self.report.malformed = self.malformed();
+    }
+
+    /// The session was deleted: its unanswered calls are recorded now.
+    pub fn session_ended(&mut self, session: u64) {
+        if let Some(mut t) = self.sessions.remove(&session) {
+            self.ended_malformed += t.malformed;
+            for call in t.unanswered() {
+                self.event(Event::Call(call), crate::collect::now_ms());
+            }
+        }
+        self.report.malformed = self.malformed();
+    }
+
+    fn malformed(&self) -> u64 {
+        self.tracker.malformed + self.ended_malformed + self.sessions.values().map(|t| t.malformed).sum::<u64>()
     }
 
     fn event(&mut self, event: Event, at_ms: i64) {
@@ -150,10 +200,14 @@ impl Tap {
 
     /// The run is over: unanswered calls recorded, the end written.
     pub fn finish(&mut self, exit_code: Option<i32>) {
+        let sessions: Vec<u64> = self.sessions.keys().copied().collect();
+        for s in sessions {
+            self.session_ended(s);
+        }
         for call in self.tracker.unanswered() {
             self.event(Event::Call(call), crate::collect::now_ms());
         }
-        let malformed = self.tracker.malformed;
+        let malformed = self.malformed();
         self.report.malformed = malformed;
         self.store(|r| r.end(crate::collect::now_ms(), exit_code, malformed));
     }

@@ -24,6 +24,7 @@ pub struct AgentArgs<'a> {
     pub host_name: Option<&'a str>,
     pub netns: NetnsScope,
     pub outbox: usize,
+    pub labels: &'a [String],
 }
 
 pub fn agent(cli: &Cli, config: &necromap::config::Config, args: &AgentArgs<'_>) -> Result<()> {
@@ -31,15 +32,16 @@ pub fn agent(cli: &Cli, config: &necromap::config::Config, args: &AgentArgs<'_>)
     let Some(store) = pipeline::store_path(cli)? else {
         bail!("the agent keeps its outbox in the event store: drop --no-store (or give --db FILE with --replay)");
     };
+    let labels = necromap::fleet::labels::parse_labels(args.labels).map_err(anyhow::Error::msg)?;
     let host = match args.host_name {
         Some(name) => {
             let name = name.trim();
             if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
                 bail!("--host-name: 1 to 128 printable characters");
             }
-            HostIdentity { id: name.to_string(), name: name.to_string(), agent_version: env!("CARGO_PKG_VERSION").into() }
+            HostIdentity { id: name.to_string(), name: name.to_string(), agent_version: env!("CARGO_PKG_VERSION").into(), labels }
         }
-        None => HostIdentity { id: machine_id()?, name: necromap::collect::host_name(), agent_version: env!("CARGO_PKG_VERSION").into() },
+        None => HostIdentity { id: machine_id()?, name: necromap::collect::host_name(), agent_version: env!("CARGO_PKG_VERSION").into(), labels },
     };
     let spec = setup::load_spec(cli)?;
     let source = match setup::replay_source(cli)? {

@@ -167,6 +167,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub journal: bool,
 
+    /// The login rules to judge logins with: a tuned copy of rules/logins/logins.yaml (thresholds,
+    /// windows, severities, explanations, next steps). Checked at start; a bad value is refused
+    /// with its file and line. Also what `respond` and MCP's propose_blocks count brute force by.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub login_rules: Option<PathBuf>,
+
     /// Draw with ASCII icons and no colour (also when the `NO_COLOR` variable is set).
     #[arg(long, global = true)]
     pub ascii: bool,
@@ -214,7 +220,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
-    /// The fleet's PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer].
+    /// The fleet's PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…&sslrootcert=CA.pem] (sslmode as libpq: disable, allow, prefer, require, verify-ca, verify-full).
     /// With --mcp: serve the fleet's tools (hosts, host-to-host edges, who talks to an address,
     /// threats) instead of this host's. `agent` ships to it; `fleet` explores it. Missing parts come
     /// from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and PGPASSFILE (~/.pgpass).
@@ -348,22 +354,39 @@ pub enum Command {
         /// and a full resync follows.
         #[arg(long, value_name = "N", default_value_t = necromap::fleet::outbox::DEFAULT_CAPACITY)]
         outbox: usize,
+        /// A label of this host in the fleet (role=web, site=par1): the explorer groups by it
+        /// (`necromap fleet --group-by role`). Repeatable.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
     },
     #[allow(clippy::doc_markdown)]
     /// Explore the fleet in PostgreSQL: hosts, their worst severity, host-to-host edges.
     ///
     /// Explore the fleet in PostgreSQL (--fleet URL): hosts, worst severity, host-to-host edges;
     /// Enter opens a host's current sockets. Without a terminal, prints the same as text.
-    Fleet,
+    Fleet {
+        /// Group hosts by a label the agents gave (`--label role=web`: role) or by subnet.
+        #[arg(long, value_name = "role|subnet|LABEL")]
+        group_by: Option<String>,
+    },
     /// Run a stdio MCP server behind a byte-exact relay that records its tools and calls.
     ///
     /// Run a stdio MCP server and stand between it and its client: bytes pass both ways unchanged,
     /// while its tools, every call (arguments with secrets redacted) and what the MCP rules find are
     /// recorded in the event store. In a client config, replace `"command": "X", "args": [..]` with
     /// `"command": "necromap", "args": ["mcp-observe", "--", "X", ..]`. The exit status is the server's.
+    /// With `--http URL --listen 127.0.0.1:PORT`, relay a Streamable HTTP server instead: point the
+    /// client at the relay (same path); headers, `Authorization` included, pass through and are never
+    /// logged or stored.
     McpObserve {
+        /// Relay the Streamable HTTP MCP server at URL (http://HOST:PORT/PATH) instead of running a command.
+        #[arg(long, value_name = "URL", requires = "listen", conflicts_with = "command")]
+        http: Option<String>,
+        /// Where the HTTP relay listens: a loopback address and port, e.g. 127.0.0.1:8931 (port 0 picks one).
+        #[arg(long, value_name = "ADDR", requires = "http")]
+        listen: Option<std::net::SocketAddr>,
         /// The server's command and arguments, after `--`.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+        #[arg(required_unless_present = "http", trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
     /// List the MCP servers AI assistants are configured to run, with static findings.

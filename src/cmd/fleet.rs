@@ -31,11 +31,16 @@ pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
 }
 
 /// `necromap fleet`: the fleet explorer.
-pub fn explore(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
+pub fn explore(cli: &Cli, config: &necromap::config::Config, group_by: Option<&str>) -> Result<()> {
+    let group_by: Option<necromap::fleet::labels::GroupBy> = group_by.map(str::parse).transpose().map_err(anyhow::Error::msg)?;
     let url = fleet_url(config)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the fleet runtime")?;
     let client = rt.block_on(necromap::fleet::conn::connect(&url)).with_context(|| format!("connecting to {}", url.display))?;
     let map = rt.block_on(necromap::fleet::view::load(&client)).with_context(|| format!("reading the fleet from {}", url.display))?;
+    let map = match &group_by {
+        Some(by) => map.grouped(by.clone()),
+        None => map,
+    };
     if !std::io::stdout().is_terminal() {
         print!("{}", necromap::fleet::view::render_text(&map));
         return Ok(());
@@ -97,8 +102,14 @@ fn run(
             loaded = Instant::now();
             match rt.block_on(necromap::fleet::view::load(client)) {
                 Ok(map) => {
-                    screen.map = map;
-                    screen.selected = screen.selected.min(screen.map.hosts.len().saturating_sub(1));
+                    // The same grouping, and the same host selected, whatever the new order.
+                    let was = screen.map.hosts.get(screen.selected).map(|h| h.host_id.clone());
+                    screen.map = match screen.map.group_by.clone() {
+                        Some(by) => map.grouped(by),
+                        None => map,
+                    };
+                    let again = was.and_then(|id| screen.map.hosts.iter().position(|h| h.host_id == id));
+                    screen.selected = again.unwrap_or(screen.selected).min(screen.map.hosts.len().saturating_sub(1));
                     screen.error = None;
                 }
                 Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),

@@ -1,5 +1,7 @@
 //! `necromap mcp-observe -- COMMAND …`: the store to record in, then the
 //! relay (`necromap::agents::observe`). Returns the exit code to leave with.
+//! `necromap mcp-observe --http URL --listen ADDR`: the same store, the
+//! HTTP relay (`necromap::agents::http_relay`) until INT or TERM.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,4 +26,15 @@ pub fn observe(cli: &Cli, command: &[OsString]) -> Result<i32> {
         eprintln!("necromap mcp-observe: {} calls, {} findings, {} malformed lines", r.calls, r.findings.len(), r.malformed);
     }
     Ok(observed.exit_code())
+}
+
+pub fn observe_http(cli: &Cli, url: &str, listen: std::net::SocketAddr) -> Result<()> {
+    use necromap::agents::http_relay::{HttpObserveOptions, Upstream, observe_http};
+    let upstream = Upstream::parse(url)?;
+    let options = HttpObserveOptions { upstream: upstream.clone(), listen, store: store_path(cli) };
+    let r = observe_http(&options, |bound| {
+        eprintln!("necromap mcp-observe: relaying http://{bound}{} to {} (point the client at the first)", upstream.path, upstream.shown);
+    })?;
+    eprintln!("necromap mcp-observe: {} calls, {} findings, {} malformed messages", r.calls, r.findings.len(), r.malformed);
+    Ok(())
 }

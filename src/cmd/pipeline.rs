@@ -82,7 +82,7 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
     let evaluator: Box<dyn Evaluator> = match (&login_book, &login_source) {
         (Some(b), Some(src)) => {
             let known = baseline.as_ref().map(|b| b.remote_endpoints.clone());
-            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known))
+            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known, Arc::new(necromap::logins::rules::active().clone())))
         }
         _ => evaluator,
     };

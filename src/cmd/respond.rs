@@ -1,5 +1,6 @@
-//! (binary) `necromap respond`: block proposals from the stored alerts,
-//! run only with `--execute`, as root, after a confirmation unless
+//! (binary) `necromap respond`: block proposals from the stored alerts
+//! and the stored logins of brute-forcing parties (the login rules'
+//! brute-force threshold and window), run only with `--execute`, as root, after a confirmation unless
 //! `--yes`; at most `--max` per run and 30 per hour (counted in the store);
 //! every proposal, execution, refusal and failure logged in the store.
 
@@ -43,15 +44,25 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     let obs = source.collect().context("reading this host's sockets")?;
     let snapshot = necromap::model::SnapshotBuilder::new(crate::load_spec(cli)?).build(obs, info, None);
     let guards = Safeguards::of_host(&snapshot, allow);
-    let (proposals, refused) = propose(&alerts, now, &guards, a.timeout);
+    // Brute-forcing parties: failed logins in the rule's window ending now.
+    let th = necromap::logins::rules::active().thresholds;
+    let logins = necromap::store::query::logins_since(&conn, now - th.brute_window_ms, None, 100_000)?;
+    let brute = necromap::logins::respond::stored_candidates(logins, now, th);
+    let by_logins = necromap::logins::respond::propose(&brute, &guards, a.timeout, th);
+    let (proposals, refused) = necromap::logins::respond::join(propose(&alerts, now, &guards, a.timeout), by_logins);
     for (ip, why) in &refused {
         println!("never blocked: {ip} ({why})");
     }
     if proposals.is_empty() {
-        println!("no block candidates in the last 300 s of stored alerts");
+        println!("no block candidates in the last 300 s of stored alerts or the last {} s of stored logins", th.brute_window_ms / 1000);
         return Ok(());
     }
-    println!("proposed ({} from {} alert parties):", proposals.len(), necromap::intel::window::candidates(&alerts, now).len());
+    println!(
+        "proposed ({} from {} alert parties and {} brute-forcing login parties):",
+        proposals.len(),
+        necromap::intel::window::candidates(&alerts, now).len(),
+        brute.len()
+    );
     for p in &proposals {
         println!("  {}    # {}", p.command_line(), p.reason);
     }

@@ -184,6 +184,8 @@ pub struct OwnerCache {
     negative: FxHashSet<u32>,
     /// Refreshes since a full rescan, for kernels without fd counts.
     since_full: u32,
+    /// What [`Self::prime`] read, counted in the next refresh.
+    primed: Option<OwnerScanStats>,
 }
 
 /// Kernels without fd counts get a full rescan every this many refreshes.
@@ -194,10 +196,23 @@ impl OwnerCache {
         Self::default()
     }
 
+    /// Read every process's fds into an empty cache, before the first dump
+    /// is in: the first refresh reads them all anyway, and beside the dump
+    /// (on another core) it hides the shorter of the two. The refresh that
+    /// follows reads only what changed meanwhile (a count that moved), and
+    /// its counts include this read.
+    pub fn prime(&mut self, fs: &mut dyn ProcFs) {
+        let mut stats = OwnerScanStats::default();
+        for pid in fs.pids() {
+            self.refresh_pid(fs, pid, false, None, &mut stats);
+        }
+        self.primed = Some(stats);
+    }
+
     /// Bring the cache up to date against the inodes in the latest dump.
     /// Then [`Self::owners`] answers for each of them.
     pub fn refresh(&mut self, fs: &mut dyn ProcFs, live: &FxHashSet<u32>) -> OwnerScanStats {
-        let mut stats = OwnerScanStats::default();
+        let mut stats = self.primed.take().unwrap_or_default();
         let pids = fs.pids();
         stats.pids = pids.len() as u32;
         let present: FxHashSet<u32> = pids.iter().copied().collect();

@@ -89,10 +89,9 @@ impl<'a> SnapshotDocument<'a> {
 
 /// Write the snapshot as JSON. Host strings cannot carry terminal escapes
 /// or bidi tricks through: serde escapes C0, and DEL, C1 and the bidi
-/// controls are written as `\uNNNN` ([`crate::text::json_escape_unsafe`]).
+/// controls are written as `\uNNNN` as the JSON is streamed to `out`
+/// ([`super::write_safe`]): no copy of the whole document is built.
 pub fn write_json(s: &Snapshot, out: &mut dyn std::io::Write, pretty: bool) -> std::io::Result<()> {
-    let doc = SnapshotDocument::new(s);
-    let text = if pretty { serde_json::to_string_pretty(&doc)? } else { serde_json::to_string(&doc)? };
-    out.write_all(crate::text::json_escape_unsafe(&text).as_bytes())?;
+    super::write_safe(&SnapshotDocument::new(s), out, pretty)?;
     out.write_all(b"\n")
 }

@@ -6,6 +6,7 @@ mod finding_rows;
 mod json;
 mod node_rows;
 mod rows;
+mod safe_json;
 mod summary;
 
 pub use dot::{dot_text, write_dot};
@@ -15,6 +16,7 @@ pub use finding_rows::FindingRow;
 pub use json::{JSON_FORMAT, JSON_VERSION, SnapshotDocument, write_json};
 pub use node_rows::{EndpointRow, FindingDoc, ListenerRow};
 pub use rows::{ProcessRow, SocketRow};
+pub use safe_json::write_safe;
 pub use summary::summary_text;
 
 #[cfg(test)]

@@ -1,24 +1,26 @@
 //! Where the fleet database is and how to log in, as libpq reads it: a
-//! `postgres://user:password@host:port/db?sslmode=…` URL (or `key=value`
-//! pairs), then the `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
-//! `PGDATABASE`, `PGSSLMODE` variables for what the URL leaves out, then
-//! the password file (`PGPASSFILE`, else `~/.pgpass`, used only when it is
-//! not readable by group or others, as libpq does).
+//! `postgres://user:password@host:port/db?sslmode=…&sslrootcert=…` URL (or
+//! `key=value` pairs), then the `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+//! `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT` variables for what the URL
+//! leaves out, then the password file (`PGPASSFILE`, else `~/.pgpass`, used
+//! only when it is not readable by group or others, as libpq does).
 //!
-//! `sslmode`: this build carries no TLS library, so `disable`, `allow` and
-//! `prefer` connect in plain text (libpq's `prefer` does the same when the
-//! server offers no TLS), and `require`, `verify-ca`, `verify-full` are
-//! refused with a message instead of silently sending the password in the
-//! clear. Reach a remote PostgreSQL through a Unix socket, a VPN or a TLS
-//! tunnel until then.
+//! `sslmode` is libpq's (see [`super::tls`]): `disable` plain text;
+//! `allow` and `prefer` TLS when the server offers it, else plain text;
+//! `require` TLS without checking the certificate (unless a root
+//! certificate file exists: then as `verify-ca`); `verify-ca` the chain to
+//! a CA of `sslrootcert` (default `~/.postgresql/root.crt`); `verify-full`
+//! also the host name. A Unix socket never uses TLS.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::config::Host;
 
 use super::FleetError;
+use super::tls::RootCert;
 
 /// libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,10 @@ impl SslMode {
 pub struct FleetUrl {
     pub config: tokio_postgres::Config,
     pub ssl: SslMode,
+    /// Where the CA certificates for `verify-ca`/`verify-full` come from.
+    pub root_cert: RootCert,
+    /// The TLS settings; none for `disable` and for a Unix socket.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// For messages: the address with the password left out.
     pub display: String,
 }
@@ -73,12 +79,58 @@ pub struct FleetUrl {
 /// Reads one environment variable (tests pass their own).
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// `sslmode=VALUE` in a URL query or in `key=value` text.
-fn sslmode_in(text: &str) -> Option<&str> {
-    let at = text.find("sslmode=")?;
-    let rest = &text[at + "sslmode=".len()..];
-    let end = rest.find(|c: char| c == '&' || c.is_whitespace()).unwrap_or(rest.len());
-    Some(&rest[..end])
+/// Take `key=VALUE` out of a URL's query or out of `key=value` text:
+/// the text without it, and the value (percent-decoded in a URL, unquoted
+/// in `key=value` text).
+fn take_param(text: &str, key: &str) -> (String, Option<String>) {
+    let mut value = None;
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let Some((base, query)) = text.split_once('?') else { return (text.to_string(), None) };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|p| match p.split_once('=') {
+                Some((k, v)) if k == key => {
+                    value = Some(percent_decode(v));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        let text = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        return (text, value);
+    }
+    let kept: Vec<&str> = text
+        .split_whitespace()
+        .filter(|p| match p.split_once('=') {
+            Some((k, v)) if k.trim() == key => {
+                value = Some(v.trim_matches('\'').to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (kept.join(" "), value)
+}
+
+/// `%2F` and the like undone (invalid escapes are kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parse `url` with the environment and password file filling the gaps.
@@ -87,31 +139,28 @@ pub fn parse(url: &str, env: Env<'_>) -> Result<FleetUrl, FleetError> {
     if url.is_empty() {
         return Err(FleetError::Url("empty: give postgres://USER@HOST:PORT/DB".into()));
     }
-    let ssl = match sslmode_in(url) {
-        Some(m) => SslMode::parse(m)?,
-        None => match env("PGSSLMODE") {
-            Some(m) => SslMode::parse(&m)?,
-            None => SslMode::Prefer,
-        },
+    // tokio-postgres knows disable/prefer/require and no sslrootcert: both
+    // are taken out here and applied below.
+    let (text, mode) = take_param(url, "sslmode");
+    let (text, root) = take_param(&text, "sslrootcert");
+    let ssl = match mode.or_else(|| env("PGSSLMODE")) {
+        Some(m) => SslMode::parse(&m)?,
+        None => SslMode::Prefer,
     };
-    match ssl {
-        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
-            return Err(FleetError::Tls {
-                mode: ssl.as_str().into(),
-                why: "this necromap has no TLS support built in, and will not send the password in the clear: use sslmode=disable or prefer over a Unix socket, a VPN or a TLS tunnel",
-            });
-        }
-        SslMode::Disable | SslMode::Allow | SslMode::Prefer => {}
-    }
-    // tokio-postgres knows disable/prefer/require only; the plain-text
-    // modes are all the same without TLS.
-    let text = match sslmode_in(url) {
-        Some(m) => url.replacen(&format!("sslmode={m}"), "sslmode=disable", 1),
-        None => url.to_string(),
+    let root_cert = match root.or_else(|| env("PGSSLROOTCERT")) {
+        Some(p) => RootCert::Given(PathBuf::from(p)),
+        None => env("HOME").map_or(RootCert::Unknown, |h| RootCert::Default(PathBuf::from(h).join(".postgresql").join("root.crt"))),
     };
     let mut config = tokio_postgres::Config::from_str(&text).map_err(|e| FleetError::Url(format!("{e}: expected postgres://USER@HOST:PORT/DB")))?;
-    config.ssl_mode(tokio_postgres::config::SslMode::Disable);
     fill_from_env(&mut config, env)?;
+    // libpq ignores sslmode for a Unix socket (the server offers no TLS there).
+    let unix_only = config.get_hosts().iter().all(|h| matches!(h, Host::Unix(_)));
+    let tls = if unix_only { None } else { super::tls::client_config(ssl, &root_cert)? };
+    config.ssl_mode(match (ssl, &tls) {
+        (_, None) | (SslMode::Disable, _) => tokio_postgres::config::SslMode::Disable,
+        (SslMode::Allow | SslMode::Prefer, Some(_)) => tokio_postgres::config::SslMode::Prefer,
+        (SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull, Some(_)) => tokio_postgres::config::SslMode::Require,
+    });
     if config.get_password().is_none()
         && let Some(file) = passfile(env)
         && let Some(password) = lookup_passfile(&file, &config)
@@ -123,7 +172,7 @@ pub fn parse(url: &str, env: Env<'_>) -> Result<FleetUrl, FleetError> {
         config.connect_timeout(Duration::from_secs(5));
     }
     let display = describe(&config);
-    Ok(FleetUrl { config, ssl, display })
+    Ok(FleetUrl { config, ssl, root_cert, tls, display })
 }
 
 fn fill_from_env(config: &mut tokio_postgres::Config, env: Env<'_>) -> Result<(), FleetError> {
@@ -238,14 +287,44 @@ pub fn describe(config: &tokio_postgres::Config) -> String {
     crate::text::escape_control(&crate::text::bounded(&format!("postgres://{user}@{host}:{port}/{db}"), 200))
 }
 
-/// Connect; the connection task runs on the current runtime and ends when
-/// the client is dropped.
+/// Connect (over TLS as `sslmode` says); the connection task runs on the
+/// current runtime and ends when the client is dropped. A certificate the
+/// TLS layer refused is said plainly, with the root file it was checked
+/// against.
 pub async fn connect(url: &FleetUrl) -> Result<tokio_postgres::Client, FleetError> {
-    let (client, connection) = url.config.connect(tokio_postgres::NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
+    let refused = |e: tokio_postgres::Error| match super::tls::tls_cause(&e) {
+        Some(why) => FleetError::TlsRefused { mode: url.ssl.as_str(), server: url.display.clone(), why, roots: roots_note(url) },
+        None => FleetError::Pg(e),
+    };
+    match &url.tls {
+        None => {
+            let (client, connection) = url.config.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+        Some(tls) => {
+            let (client, connection) = url.config.connect(tokio_postgres_rustls::MakeRustlsConnect::new((**tls).clone())).await.map_err(refused)?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+    }
+}
+
+/// What the server's certificate was checked against, for a refusal.
+fn roots_note(url: &FleetUrl) -> String {
+    let file = match &url.root_cert {
+        RootCert::Given(p) | RootCert::Default(p) => p.display().to_string(),
+        RootCert::Unknown => "none".into(),
+    };
+    match url.ssl {
+        SslMode::VerifyFull => format!("the certificate must be signed by a CA in {file} and name the host dialled"),
+        SslMode::VerifyCa | SslMode::Require => format!("the certificate must be signed by a CA in {file}"),
+        SslMode::Disable | SslMode::Allow | SslMode::Prefer => "the certificate is not checked in this mode; the handshake itself failed".into(),
+    }
 }
 
 #[cfg(test)]
@@ -266,17 +345,34 @@ mod tests {
     }
 
     #[test]
-    fn require_and_verify_are_refused_plainly() {
-        for mode in ["require", "verify-ca", "verify-full"] {
-            let e = parse(&format!("postgres://u@h/db?sslmode={mode}"), &none).expect_err("no TLS here");
-            assert!(e.to_string().contains("no TLS support"), "{e}");
-        }
+    fn sslmode_and_sslrootcert_are_read_from_the_url_the_pairs_and_the_environment() {
+        let u = parse("postgres://u@h/db?sslmode=require&application_name=x", &none).expect("require");
+        assert_eq!(u.ssl, SslMode::Require);
+        assert!(u.tls.is_some());
+        assert_eq!(u.config.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+        let e = parse("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fnonexistent%2Fca.pem", &none).expect_err("no such root file");
+        assert!(e.to_string().contains("/nonexistent/ca.pem") && e.to_string().contains("does not exist"), "{e}");
+        let e = parse("host=h user=u sslmode=verify-ca sslrootcert='/nonexistent/ca2.pem'", &none).expect_err("no such root file");
+        assert!(e.to_string().contains("/nonexistent/ca2.pem"), "{e}");
         let e = parse("postgres://u@h/db?sslmode=sometimes", &none).expect_err("unknown");
         assert!(e.to_string().contains("expected disable, allow, prefer"), "{e}");
-        let env = |k: &str| (k == "PGSSLMODE").then(|| "require".to_string());
-        assert!(parse("postgres://u@h/db", &env).is_err());
-        assert_eq!(parse("postgres://u@h/db?sslmode=allow", &none).expect("allow").ssl, SslMode::Allow);
-        assert_eq!(parse("postgres://u@h/db", &none).expect("default").ssl, SslMode::Prefer);
+        let env = |k: &str| match k {
+            "PGSSLMODE" => Some("verify-full".to_string()),
+            "PGSSLROOTCERT" => Some("/nonexistent/env-root.crt".to_string()),
+            _ => None,
+        };
+        let e = parse("postgres://u@h/db", &env).expect_err("the environment's root file");
+        assert!(e.to_string().contains("/nonexistent/env-root.crt"), "{e}");
+        let u = parse("postgres://u@h/db?sslmode=allow", &none).expect("allow");
+        assert_eq!((u.ssl, u.config.get_ssl_mode()), (SslMode::Allow, tokio_postgres::config::SslMode::Prefer));
+        let u = parse("postgres://u@h/db", &none).expect("default");
+        assert_eq!(u.ssl, SslMode::Prefer);
+        let u = parse("postgres://u@h/db?sslmode=disable", &none).expect("disable");
+        assert!(u.tls.is_none());
+        assert_eq!(u.config.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
+        // A Unix socket: no TLS whatever the mode, as libpq.
+        let u = parse("postgres://u@%2Frun%2Fpostgresql/db?sslmode=require", &none).expect("socket");
+        assert!(u.tls.is_none());
     }
 
     #[test]

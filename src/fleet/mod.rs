@@ -9,12 +9,14 @@
 //!  necromap --mcp --fleet, necromap fleet ◄──── queries (edges, who talks to, threats, fleet rules)
 //! ```
 //!
-//! - [`conn`]: the connection settings (URL, `PGPASSFILE`, `PG*` variables, `sslmode`).
+//! - [`conn`]: the connection settings (URL, `PGPASSFILE`, `PG*` variables, `sslmode`); [`tls`]: TLS as libpq's `sslmode` says.
 //! - [`schema`], [`migrate`]: versioned migrations in `necromap_migrations`; [`partitions`]: days, retention.
 //! - [`batch`]: what one refresh sends, diffed from two snapshots.
 //! - [`outbox`]: batches queued in the local store until PostgreSQL took them.
 //! - [`ship`]: one batch in one transaction, idempotent; [`shipper`]: the agent's thread.
-//! - [`query`], [`edges`]: hosts, host-to-host edges, who talks to an address, threats.
+//! - [`query`], [`edges`]: hosts, host-to-host edges, who talks to an address, threats;
+//!   [`rollup`]: the hourly edge rollup they read, kept by [`ship`].
+//! - [`labels`]: host labels and the explorer's grouping.
 //! - [`rules`]: fleet rules (lateral movement, new edge, blast radius, shared IOC).
 //!
 //! Knows no front end: MCP and the explorer read [`query`].
@@ -25,14 +27,17 @@
 pub mod batch;
 pub mod conn;
 pub mod edges;
+pub mod labels;
 pub mod migrate;
 pub mod outbox;
 pub mod partitions;
 pub mod query;
+pub mod rollup;
 pub mod rules;
 pub mod schema;
 pub mod ship;
 pub mod shipper;
+pub mod tls;
 pub mod view;
 
 /// What went wrong talking to the fleet database or the outbox.
@@ -42,6 +47,10 @@ pub enum FleetError {
     Url(String),
     #[error("sslmode={mode}: {why}")]
     Tls { mode: String, why: &'static str },
+    #[error("sslmode={mode}: the root certificate file {} {why}", path.display())]
+    RootCert { mode: &'static str, path: std::path::PathBuf, why: String },
+    #[error("sslmode={mode}: {server} refused over TLS: {why} ({roots})")]
+    TlsRefused { mode: &'static str, server: String, why: String, roots: String },
     #[error("PostgreSQL: {0}")]
     Pg(#[from] tokio_postgres::Error),
     #[error("the fleet database has schema version {found}, newer than this necromap ({supported}); upgrade necromap")]
@@ -52,6 +61,8 @@ pub enum FleetError {
     Store(#[from] crate::store::StoreError),
     #[error("batch encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+    #[error("unknown host `{given}`: the fleet's hosts are {known}")]
+    UnknownHost { given: String, known: String },
     #[error("host id: {0}")]
     HostId(String),
     #[error("cannot start the fleet runtime: {0}")]

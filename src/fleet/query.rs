@@ -31,6 +31,12 @@ pub struct HostRow {
     pub outbox_depth: i32,
     #[serde(skip_serializing_if = "is_zero64")]
     pub dropped: i64,
+    /// The agent's `--label`s.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: super::labels::Labels,
+    /// The /24 (IPv4) or /64 (IPv6) of its first address other than loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -50,7 +56,9 @@ pub async fn list_hosts(client: &Client, window: Duration) -> Result<Vec<HostRow
                     (SELECT count(*) FROM current_sockets s WHERE s.host_id = h.host_id),
                     (SELECT count(*) FROM findings f WHERE f.host_id = h.host_id AND f.last_seen >= $1),
                     (SELECT max(f.severity) FROM findings f WHERE f.host_id = h.host_id AND f.last_seen >= $1),
-                    h.outbox_depth, h.dropped
+                    h.outbox_depth, h.dropped, h.labels::text,
+                    (SELECT text(network(set_masklen(a.ip, CASE family(a.ip) WHEN 4 THEN 24 ELSE 64 END))) FROM host_addresses a
+                      WHERE a.host_id = h.host_id AND NOT (a.ip << '127.0.0.0/8'::inet OR a.ip = '::1'::inet) ORDER BY family(a.ip), a.ip LIMIT 1)
                FROM hosts h ORDER BY h.name, h.host_id",
             &[&since(window)],
         )
@@ -67,8 +75,54 @@ pub async fn list_hosts(client: &Client, window: Duration) -> Result<Vec<HostRow
             worst: r.get(6),
             outbox_depth: r.get(7),
             dropped: r.get(8),
+            labels: serde_json::from_str(r.get::<_, &str>(9)).unwrap_or_default(),
+            subnet: r.get(10),
         })
         .collect())
+}
+
+/// A fleet host as a question names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostRef {
+    pub host_id: String,
+    pub name: String,
+}
+
+/// How many known hosts an unknown-host error lists.
+const KNOWN_LISTED: usize = 40;
+
+/// The hosts `given` (ids or names) stand for, in order, each once; an
+/// unknown one is an error listing the known hosts. Nothing given: none.
+pub async fn resolve_hosts(client: &Client, given: &[String]) -> Result<Vec<HostRef>, FleetError> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client.query("SELECT host_id, name FROM hosts ORDER BY name, host_id", &[]).await?;
+    let known: Vec<HostRef> = rows.iter().map(|r| HostRef { host_id: r.get(0), name: r.get(1) }).collect();
+    let mut out: Vec<HostRef> = Vec::new();
+    for g in given {
+        let hits: Vec<&HostRef> = known.iter().filter(|h| h.host_id == *g || h.name == *g).collect();
+        if hits.is_empty() {
+            let clean = |s: &str| crate::text::escape_control(&crate::text::bounded(s, 64));
+            let mut list: Vec<String> = known.iter().take(KNOWN_LISTED).map(|h| clean(&h.name)).collect();
+            if known.len() > KNOWN_LISTED {
+                list.push(format!("and {} more (list_hosts)", known.len() - KNOWN_LISTED));
+            }
+            let known = if list.is_empty() { "none yet (no agent has shipped)".to_string() } else { list.join(", ") };
+            return Err(FleetError::UnknownHost { given: clean(g), known });
+        }
+        for h in hits {
+            if !out.contains(h) {
+                out.push(h.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The ids of resolved hosts (what the queries filter on).
+pub fn ids(hosts: &[HostRef]) -> Vec<String> {
+    hosts.iter().map(|h| h.host_id.clone()).collect()
 }
 
 /// An address a question is about: an IP, or an IP and port.
@@ -116,17 +170,21 @@ pub struct WhoTalksTo {
     pub talkers: Vec<Talker>,
 }
 
-/// Who, on any fleet host, connected to `address` in the window.
-pub async fn who_talks_to(client: &Client, address: Address, window: Duration, limit: usize) -> Result<WhoTalksTo, FleetError> {
+/// Who, on any fleet host (or on `hosts`, by id; empty: all), connected
+/// to `address` in the window (whole hours, from the rollup: one talker
+/// per host, process name and port, with the pid of its latest connection).
+pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], window: Duration, limit: usize) -> Result<WhoTalksTo, FleetError> {
     let ip = address.ip.to_string();
     let port: Option<i32> = address.port.map(i32::from);
     let rows = client
         .query(
-            "SELECT e.host_id, h.name, e.pid, e.comm, e.remote_port, count(*), (extract(epoch FROM max(e.at)) * 1000)::bigint
-               FROM socket_events e JOIN hosts h ON h.host_id = e.host_id
-              WHERE e.remote_ip = $1::text::inet AND ($2::int IS NULL OR e.remote_port = $2) AND e.kind = 'opened' AND e.direction <> 'listen' AND e.at >= $3
-              GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC LIMIT $4",
-            &[&ip, &port, &since(window), &(limit as i64)],
+            "SELECT r.host_id, h.name, (array_agg(r.pid ORDER BY r.last_at DESC))[1], nullif(r.comm, ''), r.port, sum(r.n)::bigint,
+                    (extract(epoch FROM max(r.last_at)) * 1000)::bigint
+               FROM edge_hours r JOIN hosts h ON h.host_id = r.host_id
+              WHERE r.direction = 'outbound' AND r.ip = $1::text::inet AND ($2::int IS NULL OR r.port = $2)
+                AND r.hour >= date_trunc('hour', $3::timestamptz, 'UTC') AND (cardinality($5::text[]) = 0 OR r.host_id = ANY($5))
+              GROUP BY r.host_id, h.name, r.comm, r.port ORDER BY 6 DESC, 1, 4 LIMIT $4",
+            &[&ip, &port, &since(window), &(limit as i64), &hosts.to_vec()],
         )
         .await?;
     let talkers = rows

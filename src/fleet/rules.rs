@@ -107,14 +107,34 @@ pub struct FleetFinding {
     pub severity: Severity,
     /// What it is about, in a few words (host and process, or endpoint).
     pub subject: String,
+    /// The host it is about (names): the source of lateral movement or of
+    /// a new edge, the critical host of a blast radius; none for a shared IOC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The hosts involved (names).
     pub hosts: Vec<String>,
     pub explanation: &'static str,
     pub explanation_ko: &'static str,
 }
 
-fn finding(rule: FleetRule, subject: String, hosts: Vec<String>) -> FleetFinding {
-    FleetFinding { rule, rule_id: rule.id(), severity: rule.severity(), subject, hosts, explanation: rule.explanation(), explanation_ko: rule.explanation_ko() }
+fn finding(rule: FleetRule, host: Option<String>, subject: String, hosts: Vec<String>) -> FleetFinding {
+    FleetFinding {
+        rule,
+        rule_id: rule.id(),
+        severity: rule.severity(),
+        subject,
+        host,
+        hosts,
+        explanation: rule.explanation(),
+        explanation_ko: rule.explanation_ko(),
+    }
+}
+
+impl FleetFinding {
+    /// Whether it is about or involves one of `names`.
+    pub fn touches(&self, names: &[String]) -> bool {
+        self.host.as_ref().is_some_and(|h| names.contains(h)) || self.hosts.iter().any(|h| names.contains(h))
+    }
 }
 
 /// Every fleet rule over the last `window`.
@@ -137,7 +157,12 @@ pub async fn evaluate(client: &Client, rules: &FleetRules, window: Duration) -> 
     for r in lateral {
         let (host, pid, comm, to): (String, Option<i32>, String, Vec<String>) = (r.get(0), r.get(1), r.get(2), r.get(3));
         let pid = pid.map_or_else(|| "?".into(), |p| p.to_string());
-        out.push(finding(FleetRule::LateralMovement, format!("{comm} (pid {pid}) on {host} reached {} hosts on admin ports", to.len()), to));
+        out.push(finding(
+            FleetRule::LateralMovement,
+            Some(host.clone()),
+            format!("{comm} (pid {pid}) on {host} reached {} hosts on admin ports", to.len()),
+            to,
+        ));
     }
     let new_edges = client
         .query(
@@ -154,7 +179,7 @@ pub async fn evaluate(client: &Client, rules: &FleetRules, window: Duration) -> 
         .await?;
     for r in new_edges {
         let (src, dst, port): (String, String, i32) = (r.get(0), r.get(1), r.get(2));
-        out.push(finding(FleetRule::NewEdge, format!("{src} → {dst}:{port}"), vec![src, dst]));
+        out.push(finding(FleetRule::NewEdge, Some(src.clone()), format!("{src} → {dst}:{port}"), vec![src, dst]));
     }
     let blast = client
         .query(
@@ -173,7 +198,7 @@ pub async fn evaluate(client: &Client, rules: &FleetRules, window: Duration) -> 
         .await?;
     for r in blast {
         let (host, peers): (String, Vec<String>) = (r.get(0), r.get(1));
-        out.push(finding(FleetRule::BlastRadius, format!("critical finding on {host}; {} fleet peers in reach", peers.len()), peers));
+        out.push(finding(FleetRule::BlastRadius, Some(host.clone()), format!("critical finding on {host}; {} fleet peers in reach", peers.len()), peers));
     }
     let shared = client
         .query(
@@ -186,7 +211,7 @@ pub async fn evaluate(client: &Client, rules: &FleetRules, window: Duration) -> 
         .await?;
     for r in shared {
         let (endpoint, hosts): (String, Vec<String>) = (r.get(0), r.get(1));
-        out.push(finding(FleetRule::SharedIoc, format!("{endpoint} reached from {} hosts", hosts.len()), hosts));
+        out.push(finding(FleetRule::SharedIoc, None, format!("{endpoint} reached from {} hosts", hosts.len()), hosts));
     }
     Ok(out)
 }

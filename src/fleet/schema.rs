@@ -12,6 +12,8 @@
 //!  current_sockets    each host's open sockets now (small: replaced as they open and close)
 //!  current_processes  the owners of those sockets
 //!  host_addresses     the addresses each host's sockets are bound to (edges to wildcard listeners)
+//!  edge_hours         (2) connections opened per hour, host, direction, address, port, process name:
+//!                     what fleet_edges and who_talks_to read (see `rollup`)
 //! ```
 
 /// Every migration, in order; the schema version is their count.
@@ -138,6 +140,31 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (host_id, ip)
     );
     CREATE INDEX host_addresses_ip ON host_addresses (ip);
+    ",
+    // 2: the hourly edge rollup, filled from the events already stored.
+    r"
+    CREATE TABLE edge_hours (
+        hour      timestamptz NOT NULL,
+        host_id   text NOT NULL,
+        direction text NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        ip        inet NOT NULL,
+        port      integer NOT NULL,
+        protocol  text NOT NULL,
+        comm      text NOT NULL,
+        n         bigint NOT NULL,
+        last_at   timestamptz NOT NULL,
+        pid       integer,
+        PRIMARY KEY (hour, host_id, direction, ip, port, protocol, comm)
+    );
+    CREATE INDEX edge_hours_address ON edge_hours (ip, port, hour);
+    INSERT INTO edge_hours (hour, host_id, direction, ip, port, protocol, comm, n, last_at, pid)
+    SELECT date_trunc('hour', at, 'UTC'), host_id, direction,
+           CASE WHEN direction = 'outbound' THEN remote_ip ELSE local_ip END,
+           CASE WHEN direction = 'outbound' THEN remote_port ELSE local_port END,
+           protocol, coalesce(comm, ''), count(*), max(at), (array_agg(pid ORDER BY at DESC))[1]
+      FROM socket_events
+     WHERE kind = 'opened' AND direction IN ('outbound', 'inbound')
+     GROUP BY 1, 2, 3, 4, 5, 6, 7;
     ",
 ];
 

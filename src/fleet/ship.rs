@@ -20,6 +20,8 @@ pub struct HostIdentity {
     pub id: String,
     pub name: String,
     pub agent_version: String,
+    /// `--label KEY=VALUE` (role=web): stored in `hosts.labels`.
+    pub labels: super::labels::Labels,
 }
 
 /// What the agent says about itself with every batch.
@@ -43,10 +45,10 @@ pub async fn apply(client: &mut Client, host: &HostIdentity, stream: i64, seq: i
     let tx = client.transaction().await?;
     let at = time_of(batch.at_ms);
     tx.execute(
-        "INSERT INTO hosts (host_id, name, agent_version, first_seen, last_seen, outbox_depth, dropped, health) VALUES ($1, $2, $3, $4, $4, $5, $6, $7) \
-         ON CONFLICT (host_id) DO UPDATE SET name = EXCLUDED.name, agent_version = EXCLUDED.agent_version, \
+        "INSERT INTO hosts (host_id, name, agent_version, first_seen, last_seen, outbox_depth, dropped, health, labels) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8::text::jsonb) \
+         ON CONFLICT (host_id) DO UPDATE SET name = EXCLUDED.name, agent_version = EXCLUDED.agent_version, labels = EXCLUDED.labels, \
          last_seen = greatest(hosts.last_seen, EXCLUDED.last_seen), outbox_depth = EXCLUDED.outbox_depth, dropped = EXCLUDED.dropped, health = EXCLUDED.health",
-        &[&host.id, &host.name, &host.agent_version, &at, &(health.outbox_depth as i32), &(health.dropped as i64), &health.note],
+        &[&host.id, &host.name, &host.agent_version, &at, &(health.outbox_depth as i32), &(health.dropped as i64), &health.note, &serde_json::to_string(&host.labels)?],
     )
     .await?;
     let fresh =
@@ -106,6 +108,7 @@ async fn events(tx: &tokio_postgres::Transaction<'_>, host: &HostIdentity, batch
         &[&host.id, &at, &kind, &id, &proto, &state, &direction, &lip, &lport, &rip, &rport, &pid, &comm, &exe, &uid, &netns, &sent, &recv],
     )
     .await?;
+    tx.execute(super::rollup::ADD, &[&host.id, &at, &kind, &direction, &proto, &lip, &lport, &rip, &rport, &pid, &comm]).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::model::{LoginDigest, LoginEvent, PartyLogins};
 
 /// Events kept per party, and parties kept.
-const PER_PARTY: usize = 500;
+pub(crate) const PER_PARTY: usize = 500;
 const PARTIES: usize = 10_000;
 
 #[derive(Debug, Default)]

@@ -1,13 +1,13 @@
 //! Login findings of one refresh, judged on one published digest: each
 //! party heard from in the last hour is an endpoint on the map (even with
-//! no socket), and the rules of `rules.rs` add brute force, spraying,
-//! success after failures, logins from IOC-listed or new addresses, and
-//! live SSH sessions whose peer had failures.
+//! no socket), and the login rules (`rules.rs`, from the YAML file) add
+//! brute force, spraying, success after failures, logins from IOC-listed
+//! or new addresses, and live SSH sessions whose peer had failures.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::rules::{self, Thresholds};
+use super::rules::{LoginRuleId as Id, LoginRules};
 use crate::model::{
     Direction, EndpointKey, Finding, HOUR_MS, LoginDigest, LoginEvent, LoginKind, LoginTally, Snapshot, SocketState, Subject, TraceStep, failure_times,
 };
@@ -20,28 +20,40 @@ pub struct Context<'a> {
     pub ioc: &'a IocSet,
     /// Remote addresses of the saved baseline, when one is loaded.
     pub baseline: Option<&'a crate::model::KeySet<IpAddr>>,
-    pub thresholds: Thresholds,
+    /// The login rules and their thresholds.
+    pub rules: &'a LoginRules,
 }
 
-fn finding(rule_id: &str, subject: Subject, key: &str, trace: Vec<TraceStep>, first: i64, last: i64, steps: Vec<String>) -> Option<Finding> {
-    let r = rules::rule(rule_id)?;
-    Some(Finding {
-        id: format!("{rule_id}@{key}"),
-        rule_id: r.id.into(),
-        rule_name: r.name.into(),
+/// A finding of one rule about `ip` (its next steps filled in for it and `pid`).
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    cx: &Context<'_>,
+    id: Id,
+    subject: Subject,
+    key: &str,
+    ip: IpAddr,
+    pid: Option<crate::model::Pid>,
+    trace: Vec<TraceStep>,
+    span: (i64, i64),
+) -> Finding {
+    let r = cx.rules.rule(id);
+    Finding {
+        id: format!("{}@{key}", id.name()),
+        rule_id: id.name().into(),
+        rule_name: r.name.clone(),
         severity: r.severity,
-        tags: r.tags.iter().map(|t| (*t).to_string()).collect(),
+        tags: r.tags.clone(),
         subject,
         netns: None,
         highlight: None,
         icon: Some(crate::spec::IconHint::Ghost),
         trace,
-        explanation: r.en.into(),
-        explanation_ko: r.ko.into(),
-        steps,
-        first_seen_ms: first,
-        last_seen_ms: last,
-    })
+        explanation: r.en.clone(),
+        explanation_ko: r.ko.clone(),
+        steps: r.steps_for(ip, pid),
+        first_seen_ms: span.0,
+        last_seen_ms: span.1,
+    }
 }
 
 fn step(condition: impl Into<String>, value: impl Into<String>) -> TraceStep {
@@ -50,10 +62,6 @@ fn step(condition: impl Into<String>, value: impl Into<String>) -> TraceStep {
 
 fn endpoint(ip: IpAddr) -> Subject {
     Subject::Endpoint { endpoint: EndpointKey::host(ip) }
-}
-
-fn steps_for(ip: IpAddr) -> Vec<String> {
-    vec![format!("journalctl -u ssh -u sshd --since -1d | grep -F '{ip}'"), format!("grep -F '{ip}' /var/log/auth.log | tail"), format!("ss -tnp dst {ip}")]
 }
 
 fn counts(t: &LoginTally) -> String {
@@ -87,32 +95,39 @@ fn describe(e: &LoginEvent) -> String {
     )
 }
 
+/// A finding about the party at `ip` (an endpoint, even with no socket).
+fn party(cx: &Context<'_>, id: Id, ip: IpAddr, trace: Vec<TraceStep>, span: (i64, i64)) -> Finding {
+    finding(cx, id, endpoint(ip), &ip.to_string(), ip, None, trace, span)
+}
+
+/// Seconds of a window, for traces.
+fn secs(ms: i64) -> i64 {
+    ms / 1000
+}
+
 /// Every login finding of this refresh.
 pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
     let now = cx.snapshot.taken_at_ms;
-    let th = cx.thresholds;
+    let th = cx.rules.thresholds;
     let mut out = Vec::new();
     for (ip, t) in &d.tallies {
         let ip = *ip;
         let events: Vec<&LoginEvent> = d.about(ip, now - crate::model::DAY_MS).collect();
-        if t.last_ms >= now - HOUR_MS {
+        if t.last_ms >= now - th.activity_window_ms {
             let mut trace = vec![step("login events from this address", counts(t))];
             if !t.users.is_empty() {
                 trace.push(step("users named in the last day", users(t)));
             }
             trace.extend(events.iter().rev().take(8).map(|e| step("login event", describe(e))));
-            let failed = t.failures_hour > 0;
-            if let Some(mut f) = finding(rules::ACTIVITY, endpoint(ip), &ip.to_string(), trace, t.first_ms, t.last_ms, steps_for(ip)) {
-                if !failed {
-                    // Accepted logins alone are ordinary: shown, not raised.
-                    f.severity = crate::model::Severity::Info;
-                    f.tags.retain(|x| x != "scan");
-                }
-                out.push(f);
+            let mut f = party(cx, Id::Activity, ip, trace, (t.first_ms, t.last_ms));
+            if t.failures_hour == 0 {
+                // Accepted logins alone are ordinary: shown, not raised.
+                f.severity = crate::model::Severity::Info;
+                f.tags.retain(|x| x != "scan");
             }
+            out.push(f);
         }
-        let party = d.parties.get(&ip).map(|p| &p.events);
-        let fails = party.map(failure_times).unwrap_or_default();
+        let fails = d.parties.get(&ip).map(|p| failure_times(&p.events)).unwrap_or_default();
         // Brute force: the most failures in any window ending at a failure
         // of the last day (the times are sorted: one pass).
         let mut best: Option<(usize, i64)> = None;
@@ -129,12 +144,12 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
         if let Some((n, end)) = best.filter(|(n, _)| *n as u32 >= th.brute_failures) {
             let trace = vec![
                 step(
-                    format!("failures from one address ≥ {} in {} s", th.brute_failures, th.brute_window_ms / 1000),
-                    format!("{n} failures in the {} s before {}", th.brute_window_ms / 1000, crate::duration::utc(end)),
+                    format!("failures from one address ≥ {} in {} s", th.brute_failures, secs(th.brute_window_ms)),
+                    format!("{n} failures in the {} s before {}", secs(th.brute_window_ms), crate::duration::utc(end)),
                 ),
                 step("users named in the last day", users(t)),
             ];
-            out.extend(finding(rules::BRUTE_FORCE, endpoint(ip), &ip.to_string(), trace, t.first_ms, end, steps_for(ip)));
+            out.push(party(cx, Id::BruteForce, ip, trace, (t.first_ms, end)));
         }
         // Spraying from one address: many users with failures.
         let sprayed: BTreeSet<&str> = events
@@ -144,44 +159,48 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
             .collect();
         if sprayed.len() >= th.spray_users {
             let trace = vec![step(
-                format!("distinct users failing from one address ≥ {} in {} s", th.spray_users, th.spray_window_ms / 1000),
+                format!("distinct users failing from one address ≥ {} in {} s", th.spray_users, secs(th.spray_window_ms)),
                 format!("{} users: {}", sprayed.len(), sprayed.iter().take(12).copied().collect::<Vec<_>>().join(", ")),
             )];
-            out.extend(finding(rules::SPRAY, endpoint(ip), &ip.to_string(), trace, t.first_ms, t.last_ms, steps_for(ip)));
+            out.push(party(cx, Id::Spray, ip, trace, (t.first_ms, t.last_ms)));
         }
-        // Success after a burst of failures.
-        if let Some(a) = t.accepted_after_failures.iter().filter(|a| a.failures_burst >= th.burst_failures).max_by_key(|a| a.at_ms) {
+        // Success after a burst of failures (the latest such accept).
+        let within = |from: i64, to: i64| fails.partition_point(|at| *at <= to).saturating_sub(fails.partition_point(|at| *at < from)) as u32;
+        let burst = events
+            .iter()
+            .filter(|e| e.kind == LoginKind::Accepted)
+            .map(|e| (*e, within(e.at_ms - th.burst_window_ms, e.at_ms)))
+            .rfind(|(_, n)| *n >= th.burst_failures);
+        if let Some((a, n)) = burst {
             let trace = vec![
                 step(
-                    format!("accepted login after ≥ {} failures from the same address in 600 s", th.burst_failures),
+                    format!("accepted login after ≥ {} failures from the same address in {} s", th.burst_failures, secs(th.burst_window_ms)),
                     format!(
-                        "{} accepted {} for {} after {} failures in 600 s ({} in the hour)",
+                        "{} accepted {} for {} after {n} failures in {} s ({} in the hour)",
                         crate::duration::utc(a.at_ms),
                         a.method.as_deref().unwrap_or("-"),
                         a.user.as_deref().unwrap_or("-"),
-                        a.failures_burst,
-                        a.failures_before
+                        secs(th.burst_window_ms),
+                        within(a.at_ms - HOUR_MS, a.at_ms)
                     ),
                 ),
                 step("users named in the last day", users(t)),
             ];
-            let mut steps = vec!["who -a".to_string(), "last -n 20".to_string()];
-            steps.extend(steps_for(ip));
-            out.extend(finding(rules::SUCCESS_AFTER_FAILURES, endpoint(ip), &ip.to_string(), trace, t.first_ms, a.at_ms, steps));
+            out.push(party(cx, Id::SuccessAfterFailures, ip, trace, (t.first_ms, a.at_ms)));
         }
         // Accepted logins from an IOC-listed address, or one new against the baseline.
         if let Some(acc) = events.iter().rev().find(|e| e.kind == LoginKind::Accepted) {
             let tags = cx.ioc.tags(ip);
             if !tags.is_empty() {
                 let trace = vec![step("remote on an IOC list", tags.iter().cloned().collect::<Vec<_>>().join(", ")), step("accepted login", describe(acc))];
-                out.extend(finding(rules::FROM_IOC, endpoint(ip), &ip.to_string(), trace, acc.at_ms, acc.at_ms, steps_for(ip)));
+                out.push(party(cx, Id::FromIoc, ip, trace, (acc.at_ms, acc.at_ms)));
             }
             if let Some(known) = cx.baseline
                 && !known.has(&ip)
             {
                 let trace =
                     vec![step("remote_not_in_baseline", format!("{ip} is not among the baseline's remote endpoints")), step("accepted login", describe(acc))];
-                out.extend(finding(rules::NEW_ADDRESS, endpoint(ip), &ip.to_string(), trace, acc.at_ms, acc.at_ms, steps_for(ip)));
+                out.push(party(cx, Id::NewAddress, ip, trace, (acc.at_ms, acc.at_ms)));
             }
         }
     }
@@ -192,7 +211,7 @@ pub fn findings(d: &LoginDigest, cx: &Context<'_>) -> Vec<Finding> {
 
 /// One user failing from many addresses: each of them is part of it.
 fn spray_across_addresses(d: &LoginDigest, cx: &Context<'_>, out: &mut Vec<Finding>) {
-    let th = cx.thresholds;
+    let th = cx.rules.thresholds;
     let since = cx.snapshot.taken_at_ms - th.spray_window_ms;
     let mut by_user: BTreeMap<&str, BTreeSet<IpAddr>> = BTreeMap::new();
     for (ip, p) in &d.parties {
@@ -205,30 +224,32 @@ fn spray_across_addresses(d: &LoginDigest, cx: &Context<'_>, out: &mut Vec<Findi
     for (user, ips) in by_user.into_iter().filter(|(_, ips)| ips.len() >= th.spray_addresses) {
         for ip in &ips {
             // One finding per address (the one from its own users may exist already).
-            let id = format!("{}@{ip}", rules::SPRAY);
+            let id = format!("{}@{ip}", Id::Spray.name());
             let shown: Vec<String> = ips.iter().take(12).map(ToString::to_string).collect();
             let s = step(
-                format!("addresses failing for one user ≥ {} in {} s", th.spray_addresses, th.spray_window_ms / 1000),
+                format!("addresses failing for one user ≥ {} in {} s", th.spray_addresses, secs(th.spray_window_ms)),
                 format!("user {user} from {} addresses: {}", ips.len(), shown.join(", ")),
             );
             if let Some(f) = out.iter_mut().find(|f| f.id == id) {
                 f.trace.push(s);
             } else {
                 let last = d.parties.get(ip).map_or(0, |p| p.last_ms());
-                out.extend(finding(rules::SPRAY, endpoint(*ip), &ip.to_string(), vec![s], since.max(0), last, steps_for(*ip)));
+                out.push(party(cx, Id::Spray, *ip, vec![s], (since.max(0), last)));
             }
         }
     }
 }
 
 /// Live inbound SSH connections (to a listener held by sshd, or on port
-/// 22) whose peer failed to log in today.
+/// 22) whose peer failed to log in within the rule's window.
 fn live_sessions(d: &LoginDigest, cx: &Context<'_>, out: &mut Vec<Finding>) {
     let s = cx.snapshot;
+    let th = cx.rules.thresholds;
     for sock in s.sockets.iter().filter(|x| x.direction == Direction::Inbound && x.state() == SocketState::Established) {
         let ip = crate::model::normalize_ip(sock.raw.remote.ip());
-        let Some(t) = d.tallies.get(&ip) else { continue };
-        if t.failures_day < cx.thresholds.session_failures {
+        let (Some(t), Some(party)) = (d.tallies.get(&ip), d.parties.get(&ip)) else { continue };
+        let failures = failure_times(&party.events).iter().filter(|at| **at >= s.taken_at_ms - th.session_window_ms).count() as u32;
+        if failures < th.session_failures {
             continue;
         }
         let by_sshd = sock.listener.and_then(|l| s.listeners.get(&l)).and_then(|l| l.process_name.as_deref()).is_some_and(|n| n.starts_with("sshd"));
@@ -237,17 +258,15 @@ fn live_sessions(d: &LoginDigest, cx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let trace = vec![
             step("inbound SSH connection open", format!("{} → {}", sock.raw.remote, sock.raw.local)),
-            step(format!("peer failures in the last day ≥ {}", cx.thresholds.session_failures), format!("{} failures; {}", t.failures_day, counts(t))),
+            step(
+                format!("peer failures in the last {} s ≥ {}", secs(th.session_window_ms), th.session_failures),
+                format!("{failures} failures; {}", counts(t)),
+            ),
         ];
         let key = sock.key();
         let subject = Subject::Socket { socket: key, pid: sock.owner() };
-        let mut steps = vec!["who -a".to_string(), format!("ss -tnp dst {ip}")];
-        if let Some(p) = sock.owner() {
-            steps.push(format!("pstree -p {}", p.0));
-        }
-        if let Some(mut f) = finding(rules::SESSION_AFTER_FAILURES, subject, &key.to_string(), trace, sock.first_seen_ms, s.taken_at_ms, steps) {
-            f.netns = sock.raw.netns;
-            out.push(f);
-        }
+        let mut f = finding(cx, Id::SessionAfterFailures, subject, &key.to_string(), ip, sock.owner(), trace, (sock.first_seen_ms, s.taken_at_ms));
+        f.netns = sock.raw.netns;
+        out.push(f);
     }
 }

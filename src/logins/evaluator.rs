@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::book::LoginBook;
 use super::detect::{Context, findings};
-use super::rules::Thresholds;
+use super::rules::LoginRules;
 use crate::model::{AlertDigest, Evaluator, Finding, HealthLevel, HealthMessage, History, LoginDigest, Snapshot};
 use crate::rules::ioc::IocSet;
 
@@ -20,14 +20,22 @@ pub struct LoginEvaluator<E> {
     pub ioc: IocSet,
     /// Remote addresses of the saved baseline, when one is loaded.
     pub baseline: Option<crate::model::KeySet<std::net::IpAddr>>,
-    pub thresholds: Thresholds,
+    /// The login rules (the shipped file or `--login-rules`).
+    pub rules: Arc<LoginRules>,
     digest: Option<Arc<LoginDigest>>,
     trouble: Option<String>,
 }
 
 impl<E> LoginEvaluator<E> {
-    pub fn new(inner: E, book: Arc<Mutex<LoginBook>>, source: String, ioc: IocSet, baseline: Option<crate::model::KeySet<std::net::IpAddr>>) -> Self {
-        Self { inner, book, source, ioc, baseline, thresholds: Thresholds::default(), digest: None, trouble: None }
+    pub fn new(
+        inner: E,
+        book: Arc<Mutex<LoginBook>>,
+        source: String,
+        ioc: IocSet,
+        baseline: Option<crate::model::KeySet<std::net::IpAddr>>,
+        rules: Arc<LoginRules>,
+    ) -> Self {
+        Self { inner, book, source, ioc, baseline, rules, digest: None, trouble: None }
     }
 }
 
@@ -37,7 +45,7 @@ impl<E: Evaluator> Evaluator for LoginEvaluator<E> {
         // The lock is held only to share the parties' `Arc`s and tally them.
         let taken = self.book.lock().ok().map(|b| (Arc::new(b.digest(snapshot.generation, &self.source, snapshot.taken_at_ms)), b.trouble.clone()));
         if let Some((d, trouble)) = taken {
-            let cx = Context { snapshot, ioc: &self.ioc, baseline: self.baseline.as_ref(), thresholds: self.thresholds };
+            let cx = Context { snapshot, ioc: &self.ioc, baseline: self.baseline.as_ref(), rules: &self.rules };
             out.extend(findings(&d, &cx));
             self.digest = Some(d);
             self.trouble = trouble;

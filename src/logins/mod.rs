@@ -11,8 +11,9 @@
 //! `parse` reads OpenSSH's and PAM's messages (escaped, bounded), `book`
 //! keeps recent events per party, `intake` follows the source and writes
 //! events and the position to the store, `journal` runs journalctl,
-//! `rules` names the login rules, `detect` judges a digest, `evaluator`
-//! joins them to the rule engine's refresh.
+//! `rules` holds the login rules and `rule_file` reads them from YAML
+//! (`rules/logins/logins.yaml`, `--login-rules FILE`), `detect` judges a
+//! digest, `evaluator` joins them to the rule engine's refresh.
 
 pub mod book;
 pub mod detect;
@@ -21,4 +22,5 @@ pub mod intake;
 pub mod journal;
 pub mod parse;
 pub mod respond;
+pub mod rule_file;
 pub mod rules;

@@ -63,6 +63,26 @@ pub fn propose(found: &[BruteCandidate], guards: &Safeguards, timeout: Duration,
     (proposals, refused)
 }
 
+/// Proposals and refusals, as `(proposals, refused)`.
+pub type Split = (Vec<Proposal>, Vec<(IpAddr, String)>);
+
+/// Brute-force proposals joined to the alert ones: an address proposed
+/// for both gets both reasons, one refused for both is listed once.
+pub fn join((mut proposals, mut refused): Split, (more, no): Split) -> Split {
+    for p in more {
+        match proposals.iter_mut().find(|x| x.remote == p.remote) {
+            Some(x) => x.reason = format!("{}; {}", x.reason, p.reason),
+            None => proposals.push(p),
+        }
+    }
+    for r in no {
+        if !refused.iter().any(|x| x.0 == r.0) {
+            refused.push(r);
+        }
+    }
+    (proposals, refused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +101,7 @@ mod tests {
             b.add(login("198.51.100.23", 100_000 + i * 1_000, LoginKind::Failed, "root"));
         }
         let d = b.digest(1, "auth.log", 120_000);
-        let th = Thresholds::default();
+        let th = crate::logins::rules::LoginRules::embedded().thresholds;
         let found = digest_candidates(&d, 120_000, th);
         assert_eq!(found.len(), 2, "nine failures are not enough: {found:?}");
         let guards = Safeguards { own: ["192.0.2.10".parse().expect("ip")].into(), ..Safeguards::default() };

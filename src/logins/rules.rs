@@ -1,14 +1,59 @@
 //! The login rules: what each is called, how severe, its tags (which give
-//! the attack phase), its explanation in English and Korean, and the
-//! thresholds they judge with. They are built in, like `suricata_alerts`:
-//! the YAML rule language matches sockets, processes and endpoints, and
-//! a login party has none of those until it connects.
+//! the attack phase), its explanation in English and Korean, the commands
+//! suggested next, and the thresholds they judge with. They come from a
+//! YAML file (`rules/logins/logins.yaml`, embedded; `--login-rules FILE`
+//! for a tuned copy, read by `rule_file.rs`): the rule language of
+//! `rules/*.yaml` matches sockets, processes and endpoints, and a login
+//! party has none of those until it connects.
 
-use crate::model::Severity;
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
-/// The thresholds the login rules judge with.
+use crate::model::{Pid, Severity};
+
+/// The login rules there are. Each is in every login rule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LoginRuleId {
+    Activity,
+    BruteForce,
+    Spray,
+    SuccessAfterFailures,
+    FromIoc,
+    NewAddress,
+    SessionAfterFailures,
+}
+
+impl LoginRuleId {
+    pub const ALL: [Self; 7] =
+        [Self::Activity, Self::BruteForce, Self::Spray, Self::SuccessAfterFailures, Self::FromIoc, Self::NewAddress, Self::SessionAfterFailures];
+
+    /// The rule id findings carry (and the file's key).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Activity => "login_activity",
+            Self::BruteForce => "login_brute_force",
+            Self::Spray => "login_password_spray",
+            Self::SuccessAfterFailures => "login_success_after_failures",
+            Self::FromIoc => "login_from_ioc",
+            Self::NewAddress => "login_new_address",
+            Self::SessionAfterFailures => "ssh_session_after_failures",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The thresholds the login rules judge with (windows in ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
+    /// Activity: a party heard from within this window is on the map.
+    pub activity_window_ms: i64,
     /// Brute force: at least this many failures from one address …
     pub brute_failures: u32,
     /// … within this window.
@@ -19,113 +64,107 @@ pub struct Thresholds {
     pub spray_addresses: usize,
     pub spray_window_ms: i64,
     /// Success after a burst: an accepted login with at least this many
-    /// failures from the same address in the ten minutes before it.
+    /// failures from the same address in the `burst_window_ms` before it.
     pub burst_failures: u32,
+    pub burst_window_ms: i64,
     /// A live SSH session whose peer had at least this many failures in
-    /// the last day.
+    /// the `session_window_ms` before now.
     pub session_failures: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            brute_failures: 10,
-            brute_window_ms: 600_000,
-            spray_users: 5,
-            spray_addresses: 5,
-            spray_window_ms: 3_600_000,
-            burst_failures: 5,
-            session_failures: 3,
-        }
-    }
+    pub session_window_ms: i64,
 }
 
 /// One login rule's description.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRule {
-    pub id: &'static str,
-    pub name: &'static str,
+    pub id: LoginRuleId,
+    pub name: String,
     pub severity: Severity,
-    pub tags: &'static [&'static str],
-    pub en: &'static str,
-    pub ko: &'static str,
+    pub tags: Vec<String>,
+    pub en: String,
+    pub ko: String,
+    /// Commands suggested next; `{ip}` and `{pid}` are filled in.
+    pub next_steps: Vec<String>,
 }
 
-pub const ACTIVITY: &str = "login_activity";
-pub const BRUTE_FORCE: &str = "login_brute_force";
-pub const SPRAY: &str = "login_password_spray";
-pub const SUCCESS_AFTER_FAILURES: &str = "login_success_after_failures";
-pub const FROM_IOC: &str = "login_from_ioc";
-pub const NEW_ADDRESS: &str = "login_new_address";
-pub const SESSION_AFTER_FAILURES: &str = "ssh_session_after_failures";
+impl LoginRule {
+    /// The explanation in English or Korean.
+    pub fn explanation(&self, korean: bool) -> &str {
+        if korean { &self.ko } else { &self.en }
+    }
 
-pub const RULES: &[LoginRule] = &[
-    LoginRule {
-        id: ACTIVITY,
-        name: "Login attempts",
-        severity: Severity::Low,
-        tags: &["login", "scan"],
-        en: "This address tried to log in to this host. The trace counts its attempts by kind over the last hour and day and lists the users it named.",
-        ko: "이 주소가 이 호스트에 로그인을 시도했습니다. 추적에 지난 1시간과 하루 동안의 시도 종류별 횟수와 시도한 사용자 이름이 있습니다.",
-    },
-    LoginRule {
-        id: BRUTE_FORCE,
-        name: "Brute-force login attempts",
-        severity: Severity::High,
-        tags: &["login", "brute_force"],
-        en: "Many failed logins from one address in a few minutes: commonly associated with password guessing. Check whether any login from it succeeded, and consider blocking it.",
-        ko: "한 주소에서 몇 분 안에 로그인 실패가 많습니다. 비밀번호 추측 공격과 흔히 연관됩니다. 이 주소의 로그인이 성공한 적이 있는지 확인하고 차단을 고려하세요.",
-    },
-    LoginRule {
-        id: SPRAY,
-        name: "Password spraying",
-        severity: Severity::High,
-        tags: &["login", "password_spray"],
-        en: "Failed logins for many different users from one address, or for one user from many addresses: commonly associated with password spraying. Check the users named and whether any of them logged in.",
-        ko: "한 주소에서 여러 사용자로, 또는 여러 주소에서 한 사용자로 로그인이 실패했습니다. 패스워드 스프레이 공격과 흔히 연관됩니다. 시도된 사용자와 그중 로그인에 성공한 사용자가 있는지 확인하세요.",
-    },
-    LoginRule {
-        id: SUCCESS_AFTER_FAILURES,
-        name: "Login accepted after a burst of failures",
-        severity: Severity::Critical,
-        tags: &["login", "brute_force", "account_access"],
-        en: "A login was accepted from an address right after a burst of failed logins from it: the guessing may have worked. Check the session now (who, last, ss), the account's recent activity, and change its password.",
-        ko: "한 주소에서 로그인 실패가 연속된 직후 같은 주소의 로그인이 허용되었습니다. 추측이 성공했을 수 있습니다. 지금 세션(who, last, ss)과 계정의 최근 활동을 확인하고 비밀번호를 바꾸세요.",
-    },
-    LoginRule {
-        id: FROM_IOC,
-        name: "Login from an address on an IOC list",
-        severity: Severity::High,
-        tags: &["login", "ioc"],
-        en: "A login was accepted from an address on one of your IOC lists. Confirm who logged in and whether they should come from there.",
-        ko: "IOC 목록에 있는 주소에서 로그인이 허용되었습니다. 누가 로그인했는지, 그 주소에서 접속하는 것이 맞는지 확인하세요.",
-    },
-    LoginRule {
-        id: NEW_ADDRESS,
-        name: "Login from an address new against the baseline",
-        severity: Severity::Medium,
-        tags: &["login", "baseline"],
-        en: "A login was accepted from an address the saved baseline has never seen. Worth a look if the user does not usually come from there.",
-        ko: "저장된 기준선에 없는 주소에서 로그인이 허용되었습니다. 사용자가 평소 그 주소에서 접속하지 않는다면 확인할 가치가 있습니다.",
-    },
-    LoginRule {
-        id: SESSION_AFTER_FAILURES,
-        name: "Live SSH session from a peer with failed logins",
-        severity: Severity::High,
-        tags: &["login", "brute_force", "ssh"],
-        en: "An SSH connection is open now with an address that failed to log in several times today. Check whether it is logged in (who, last) and what it runs.",
-        ko: "오늘 여러 번 로그인에 실패한 주소와 지금 SSH 연결이 열려 있습니다. 로그인 상태인지(who, last)와 무엇을 실행하는지 확인하세요.",
-    },
-];
-
-/// A login rule by id.
-pub fn rule(id: &str) -> Option<&'static LoginRule> {
-    RULES.iter().find(|r| r.id == id)
+    /// The next steps for `ip` (and the socket's process): a step naming
+    /// `{pid}` is left out when there is none.
+    pub fn steps_for(&self, ip: IpAddr, pid: Option<Pid>) -> Vec<String> {
+        let ip = ip.to_string();
+        self.next_steps
+            .iter()
+            .filter_map(|s| {
+                let s = s.replace("{ip}", &ip);
+                match pid {
+                    Some(p) => Some(s.replace("{pid}", &p.0.to_string())),
+                    None => (!s.contains("{pid}")).then_some(s),
+                }
+            })
+            .collect()
+    }
 }
 
-/// A login rule's explanation in English or Korean (`ko`), if it is one.
+/// Every login rule and the thresholds, as one file gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRules {
+    /// In [`LoginRuleId::ALL`] order.
+    rules: Vec<LoginRule>,
+    pub thresholds: Thresholds,
+    /// The file they came from.
+    pub file: String,
+}
+
+/// The shipped file, embedded.
+pub const EMBEDDED_FILE: (&str, &str) = ("rules/logins/logins.yaml", include_str!("../../rules/logins/logins.yaml"));
+
+impl LoginRules {
+    /// Built from a checked file (`rule_file.rs`): one rule per id, in order.
+    pub(crate) fn new(rules: Vec<LoginRule>, thresholds: Thresholds, file: String) -> Self {
+        debug_assert!(rules.iter().map(|r| r.id).eq(LoginRuleId::ALL));
+        Self { rules, thresholds, file }
+    }
+
+    /// The shipped rules. The file is checked by the tests, so a failure
+    /// is a build defect.
+    pub fn embedded() -> &'static Self {
+        static EMBEDDED: OnceLock<LoginRules> = OnceLock::new();
+        EMBEDDED.get_or_init(|| match Self::parse(EMBEDDED_FILE.1, EMBEDDED_FILE.0) {
+            Ok(r) => r,
+            Err(e) => panic!("the embedded login rules are invalid: {e}"),
+        })
+    }
+
+    /// One rule.
+    pub fn rule(&self, id: LoginRuleId) -> &LoginRule {
+        &self.rules[id.index()]
+    }
+
+    pub fn all(&self) -> &[LoginRule] {
+        &self.rules
+    }
+}
+
+static ACTIVE: OnceLock<LoginRules> = OnceLock::new();
+
+/// Make `rules` the ones this process judges with (the binary, once, for
+/// `--login-rules FILE`). False when they were set already.
+pub fn set_active(rules: LoginRules) -> bool {
+    ACTIVE.set(rules).is_ok()
+}
+
+/// The rules this process judges with: `--login-rules`, else the shipped ones.
+pub fn active() -> &'static LoginRules {
+    ACTIVE.get().unwrap_or_else(|| LoginRules::embedded())
+}
+
+/// A login rule's explanation in English or Korean (`ko`), if `id` names one.
 pub fn explanation(id: &str, korean: bool) -> Option<&'static str> {
-    rule(id).map(|r| if korean { r.ko } else { r.en })
+    LoginRuleId::from_name(id).map(|id| active().rule(id).explanation(korean))
 }
 
 #[cfg(test)]
@@ -133,16 +172,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_rule_has_both_explanations_and_a_phase() {
-        for r in RULES {
-            assert!(!r.en.is_empty() && !r.ko.is_empty(), "{}", r.id);
-            assert!(r.ko.chars().any(|c| ('\u{ac00}'..='\u{d7a3}').contains(&c)), "{}: Korean text", r.id);
+    fn every_shipped_rule_has_both_explanations_a_phase_and_steps() {
+        let all = LoginRules::embedded();
+        for r in all.all() {
+            assert!(!r.en.is_empty() && !r.ko.is_empty(), "{:?}", r.id);
+            assert!(r.ko.chars().any(|c| ('\u{ac00}'..='\u{d7a3}').contains(&c)), "{:?}: Korean text", r.id);
             let phase = r.tags.iter().find_map(|t| crate::intel::phase_of(t));
-            if r.id != NEW_ADDRESS {
-                assert!(phase.is_some(), "{}: tags {:?} point to no phase", r.id, r.tags);
+            if r.id != LoginRuleId::NewAddress {
+                assert!(phase.is_some(), "{:?}: tags {:?} point to no phase", r.id, r.tags);
             }
+            assert!(!r.next_steps.is_empty(), "{:?}", r.id);
         }
-        assert_eq!(explanation(BRUTE_FORCE, true).map(|s| s.contains("비밀번호")), Some(true));
+        assert_eq!(explanation("login_brute_force", true).map(|s| s.contains("비밀번호")), Some(true));
         assert_eq!(explanation("long_lived_connection", false), None);
+        let th = all.thresholds;
+        assert_eq!((th.brute_failures, th.brute_window_ms, th.burst_failures, th.session_failures), (10, 600_000, 5, 3));
+        assert_eq!((th.spray_users, th.spray_addresses, th.spray_window_ms), (5, 5, 3_600_000));
+    }
+
+    #[test]
+    fn steps_fill_the_address_and_leave_out_a_missing_pid() {
+        let r = LoginRules::embedded().rule(LoginRuleId::SessionAfterFailures);
+        let ip: IpAddr = "203.0.113.45".parse().expect("ip");
+        assert_eq!(r.steps_for(ip, None), ["who -a", "ss -tnp dst 203.0.113.45"]);
+        assert_eq!(r.steps_for(ip, Some(Pid(42))).last().map(String::as_str), Some("pstree -p 42"));
     }
 }

@@ -42,6 +42,10 @@ pub struct McpServerItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     pub running: bool,
+    /// Sockets its running process holds in the current snapshot: 0 for a
+    /// stdio server (listed all the same); absent when not running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<u64>,
     pub runs: u64,
     pub tools: u64,
     pub spec_versions: u64,
@@ -161,6 +165,8 @@ impl NecromapServer {
         off_reactor(move || {
             let Some(conn) = store_reader(&state)? else { return Ok(Json(McpServers { servers: Vec::new() })) };
             let rows = query::servers(&conn).map_err(|e| safe(&e.to_string(), 300))?;
+            let snapshot = state.snapshot();
+            let sockets = |pid: Option<u32>| pid.map_or(0, |p| snapshot.process(crate::model::Pid(p)).map_or(0, |n| n.socket_count));
             let servers = rows
                 .into_iter()
                 .take(limit)
@@ -169,6 +175,7 @@ impl NecromapServer {
                     name: r.name.as_deref().map(|n| safe(n, 128)),
                     pid: r.pid,
                     running: r.last_ended_ms.is_none(),
+                    sockets: r.last_ended_ms.is_none().then(|| sockets(r.pid)),
                     runs: r.runs,
                     tools: r.tools,
                     spec_versions: r.spec_versions,

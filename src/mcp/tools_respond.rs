@@ -80,7 +80,7 @@ impl NecromapServer {
     }
 }
 
-type Split = (Vec<crate::intel::respond::Proposal>, Vec<(std::net::IpAddr, String)>);
+type Split = crate::logins::respond::Split;
 
 /// Add brute-forcing login parties (live digest, else the store) to the
 /// alert proposals; an address proposed for both gets both reasons.
@@ -89,11 +89,11 @@ fn with_logins(
     s: &crate::model::Snapshot,
     guards: &Safeguards,
     timeout: Duration,
-    mut proposals: Vec<crate::intel::respond::Proposal>,
-    mut refused: Vec<(std::net::IpAddr, String)>,
+    proposals: Vec<crate::intel::respond::Proposal>,
+    refused: Vec<(std::net::IpAddr, String)>,
 ) -> Result<Split, String> {
     use crate::logins::respond as lr;
-    let th = crate::logins::rules::Thresholds::default();
+    let th = crate::logins::rules::active().thresholds;
     let found = match (&s.logins, &state.store) {
         (Some(d), _) => lr::digest_candidates(d, s.taken_at_ms, th),
         (None, Some(path)) => {
@@ -103,19 +103,7 @@ fn with_logins(
         }
         (None, None) => Vec::new(),
     };
-    let (more, no) = lr::propose(&found, guards, timeout, th);
-    for p in more {
-        match proposals.iter_mut().find(|x| x.remote == p.remote) {
-            Some(x) => x.reason = format!("{}; {}", x.reason, p.reason),
-            None => proposals.push(p),
-        }
-    }
-    for r in no {
-        if !refused.iter().any(|x| x.0 == r.0) {
-            refused.push(r);
-        }
-    }
-    Ok((proposals, refused))
+    Ok(lr::join((proposals, refused), lr::propose(&found, guards, timeout, th)))
 }
 
 /// The body of `propose_blocks`, run off the reactor (it reads the event store).

@@ -114,9 +114,8 @@ impl SnapshotBuilder {
         // Namespaces whose rows were kept from an earlier read.
         let kept: rustc_hash::FxHashSet<Option<super::keys::NetNs>> =
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
-        let mut raw_sockets = obs.sockets;
-        raw_sockets.sort_unstable_by_key(|s| s.key);
-        let mut sockets: Vec<Socket> = Vec::with_capacity(raw_sockets.len());
+        let raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
+        let mut sockets: Vec<Socket> = Vec::with_capacity(raw_sockets.remaining());
         for raw in raw_sockets {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)

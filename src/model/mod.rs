@@ -15,6 +15,7 @@ pub mod grouping;
 mod health;
 mod history;
 mod index;
+mod key_order;
 mod keys;
 mod login;
 mod names;

@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroUsize;
 
 use lru::LruCache;
 
@@ -74,8 +73,13 @@ struct NameEntry {
 /// Names by address; see the module documentation.
 #[derive(Debug)]
 pub struct NameCache {
+    /// Unbounded to the crate, capped by [`capped_push`]: a bounded
+    /// `LruCache` allocates its whole capacity up front (2.8 MB for the
+    /// default cap on a host that may never see a name).
     addrs: LruCache<IpAddr, Vec<NameEntry>>,
+    cap: usize,
     negative: LruCache<IpAddr, i64>,
+    negative_cap: usize,
     queries: VecDeque<QueryRecord>,
     evicted: u64,
 }
@@ -86,6 +90,16 @@ impl Default for NameCache {
     }
 }
 
+/// Push `key` as the most recent entry; when that makes more than `cap`,
+/// the least recent goes. Whether another entry was pushed out.
+fn capped_push<V>(cache: &mut LruCache<IpAddr, V>, cap: usize, key: IpAddr, value: V) -> bool {
+    let replaced = cache.push(key, value).is_some();
+    if !replaced && cache.len() > cap {
+        return cache.pop_lru().is_some();
+    }
+    false
+}
+
 /// When a name seen at `now_ms` with `ttl` seconds stops being shown.
 fn expiry(now_ms: i64, ttl: u32) -> i64 {
     now_ms.saturating_add((i64::from(ttl) * 1000).clamp(MIN_TTL_MS, MAX_TTL_MS))
@@ -94,9 +108,8 @@ fn expiry(now_ms: i64, ttl: u32) -> i64 {
 impl NameCache {
     /// A cache of at most `cap` addresses (at least 1).
     pub fn new(cap: usize) -> Self {
-        let cap = NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN);
-        let negative = NonZeroUsize::new((cap.get() / 4).max(16)).unwrap_or(NonZeroUsize::MIN);
-        Self { addrs: LruCache::new(cap), negative: LruCache::new(negative), queries: VecDeque::new(), evicted: 0 }
+        let cap = cap.max(1);
+        Self { addrs: LruCache::unbounded(), cap, negative: LruCache::unbounded(), negative_cap: (cap / 4).max(16), queries: VecDeque::new(), evicted: 0 }
     }
 
     /// Addresses with names (expired ones included until evicted).
@@ -124,7 +137,7 @@ impl NameCache {
             names.truncate(NAMES_PER_ADDR);
             return;
         }
-        if self.addrs.push(addr, vec![entry]).is_some_and(|(old, _)| old != addr) {
+        if capped_push(&mut self.addrs, self.cap, addr, vec![entry]) {
             self.evicted += 1;
         }
     }
@@ -152,7 +165,7 @@ impl NameCache {
 
     /// Remember that `addr` has no PTR name, for [`NEGATIVE_MS`].
     pub fn insert_negative(&mut self, addr: IpAddr, now_ms: i64) {
-        self.negative.push(addr, now_ms.saturating_add(NEGATIVE_MS));
+        capped_push(&mut self.negative, self.negative_cap, addr, now_ms.saturating_add(NEGATIVE_MS));
     }
 
     /// Whether a PTR lookup of `addr` is known to give nothing (for now).

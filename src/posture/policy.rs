@@ -21,8 +21,25 @@ use serde::Deserialize;
 pub enum PolicyError {
     #[error("{file}: {source}")]
     Read { file: String, source: crate::input::InputError },
+    /// A value or entry the checks refuse (the message quotes nothing of the file).
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: usize, message: String },
+    /// Not YAML of the policy's shape: the parser's message may quote the
+    /// text (a key, a value), so a caller that may not show a file's
+    /// content (MCP naming any file) shows [`PolicyError::redacted`].
+    #[error("{file}:{line}: {message}")]
+    Syntax { file: String, line: usize, message: String },
+}
+
+impl PolicyError {
+    /// The error without anything quoted from the file: where, and what
+    /// a policy looks like.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Syntax { file, line, .. } => format!("{file}:{line}: not a policy: expected `allow:` and `deny:` lists of {{port, process, user}}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// One allow or deny entry.
@@ -93,9 +110,10 @@ impl Policy {
         if text.trim().is_empty() {
             return Err(invalid(1, "empty policy: give `allow:` and/or `deny:` lists".into()));
         }
-        let p: Self = serde_yaml::from_str(text).map_err(|e| {
-            let line = e.location().map_or(1, |l| l.line());
-            invalid(line, format!("{e} (expected `allow:` and `deny:` lists of {{port, process, user}})"))
+        let p: Self = serde_yaml::from_str(text).map_err(|e| PolicyError::Syntax {
+            file: file.to_string(),
+            line: e.location().map_or(1, |l| l.line()),
+            message: format!("{e} (expected `allow:` and `deny:` lists of {{port, process, user}})"),
         })?;
         for (section, entries) in [("allow", &p.allow), ("deny", &p.deny)] {
             let lines = entry_lines(text, section);

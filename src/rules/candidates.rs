@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::conditions::Memo;
 use super::engine::{Beacon, Context};
-use super::item::Item;
+use super::item::{Item, ProcessLookup};
 use super::load::LoadedRule;
 use super::schema::{Match, MatchDirection, Scope};
 use crate::model::{Direction, Pid, SocketState, Zone};
@@ -63,7 +63,8 @@ const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 
 pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
-    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(s, sock)).collect();
+    let processes = ProcessLookup::of(s);
+    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(&processes, sock)).collect();
     let numbered = || s.sockets.iter().enumerate().map(|(i, sock)| (i as u32, sock));
     let buckets = index(numbered().map(|(i, sock)| (i, Some((sock.direction, sock.state(), sock.zone)))));
     let by_pid = index(numbered().map(|(i, sock)| (i, sock.owner())));
@@ -80,7 +81,12 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
     // Any owner counts here, not only the first: a shell's children share
     // its sockets (inherited stdio) and are judged through them.
-    let any_owner: FxHashSet<Pid> = s.sockets.iter().flat_map(|sock| sock.raw.owners.iter().copied()).collect();
+    // First owners are `by_pid`'s keys; only shared sockets add more.
+    let any_owner: FxHashSet<Pid> = by_pid
+        .iter()
+        .map(|(pid, _)| *pid)
+        .chain(s.sockets.iter().filter(|sock| sock.raw.owners.len() > 1).flat_map(|sock| sock.raw.owners.iter().skip(1).copied()))
+        .collect();
     let process_items = s.processes.keys().filter(|pid| !any_owner.contains(pid)).map(|&pid| Item::of_process(s, pid)).collect();
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }

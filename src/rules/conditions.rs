@@ -4,17 +4,44 @@
 //! runs once per process, not once per socket). A trace lists the steps in
 //! the order the keys appear in the schema, whatever order they ran in.
 
-use rustc_hash::FxHashMap;
-
 use super::condition::{CompileError, Condition, Level, compile};
 use super::engine::Context;
 use super::ioc::IocSet;
 use super::item::Item;
 use super::schema::Match;
-use crate::model::{Pid, TraceStep};
+use crate::model::TraceStep;
 
-/// Outcomes of a rule's process conditions per pid, within one refresh.
-pub type Memo = FxHashMap<Pid, bool>;
+/// Outcomes of a rule's process conditions per process, within one
+/// refresh, by the process's place in the snapshot's process table (see
+/// [`Item::process_ix`]): an array read per socket, not a hash lookup.
+#[derive(Debug, Default)]
+pub struct Memo(Vec<Outcome>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Unknown,
+    Fails,
+    Holds,
+}
+
+impl Memo {
+    /// The remembered outcome of process `ix`, or `judge`'s, remembered.
+    fn get_or(&mut self, ix: u32, judge: impl FnOnce() -> bool) -> bool {
+        let i = ix as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, Outcome::Unknown);
+        }
+        match self.0[i] {
+            Outcome::Holds => true,
+            Outcome::Fails => false,
+            Outcome::Unknown => {
+                let holds = judge();
+                self.0[i] = if holds { Outcome::Holds } else { Outcome::Fails };
+                holds
+            }
+        }
+    }
+}
 
 /// A compiled match.
 #[derive(Debug, Clone)]
@@ -69,10 +96,11 @@ impl Conditions {
     pub fn check(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
         let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
         // A remembered process outcome costs less than any socket check, so
-        // it goes first; an unowned socket has no memo and goes last.
-        match item.pid {
-            Some(_) if self.process.is_empty() => self.socket_holds(item, ctx),
-            Some(pid) => *memo.entry(pid).or_insert_with(process) && self.socket_holds(item, ctx),
+        // it goes first; a socket whose owner has no node (or no owner) is
+        // not remembered and its process goes last.
+        match item.process_ix {
+            _ if self.process.is_empty() => self.socket_holds(item, ctx),
+            Some(ix) => memo.get_or(ix, process) && self.socket_holds(item, ctx),
             None => self.socket_holds(item, ctx) && process(),
         }
     }

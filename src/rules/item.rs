@@ -7,6 +7,22 @@ use std::net::SocketAddr;
 use super::engine::Beacon;
 use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, SocketState, Zone};
 
+/// A snapshot's processes by pid, with each one's place in the process
+/// table: built once per refresh, so the items of 100k sockets find their
+/// owner with a hash lookup instead of a tree search each.
+#[derive(Debug)]
+pub struct ProcessLookup<'a>(rustc_hash::FxHashMap<Pid, (u32, &'a ProcessNode)>);
+
+impl<'a> ProcessLookup<'a> {
+    pub fn of(snapshot: &'a crate::model::Snapshot) -> Self {
+        Self(snapshot.processes.iter().enumerate().map(|(i, (pid, node))| (*pid, (i as u32, node))).collect())
+    }
+
+    fn get(&self, pid: Pid) -> Option<(u32, &'a ProcessNode)> {
+        self.0.get(&pid).copied()
+    }
+}
+
 /// What one check looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
@@ -20,6 +36,9 @@ pub struct Item<'a> {
     pub local_port: Option<u16>,
     pub pid: Option<Pid>,
     pub process: Option<&'a ProcessNode>,
+    /// The process's place in the snapshot's process table (what a rule's
+    /// per-process outcomes are remembered by); none without a node.
+    pub process_ix: Option<u32>,
     pub remote: Option<SocketAddr>,
     pub protocol: Protocol,
     pub direction: Direction,
@@ -29,17 +48,20 @@ pub struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    /// A socket of the snapshot.
-    pub fn of_socket(snapshot: &'a crate::model::Snapshot, sock: &'a Socket) -> Self {
+    /// A socket of the snapshot; `processes` finds an owner's node and its
+    /// place in the process table (see [`ProcessLookup`]).
+    pub fn of_socket(processes: &ProcessLookup<'a>, sock: &'a Socket) -> Self {
         let pid = sock.owner();
         let remote = (!sock.raw.remote.ip().is_unspecified()).then_some(sock.raw.remote);
+        let found = pid.and_then(|p| processes.get(p));
         Self {
             socket: Some(sock),
             state: Some(sock.state()),
             zone: Some(sock.zone),
             local_port: Some(sock.raw.local.port()),
             pid,
-            process: pid.and_then(|p| snapshot.process(p)),
+            process: found.map(|(_, node)| node),
+            process_ix: found.map(|(ix, _)| ix),
             remote,
             protocol: sock.key().protocol,
             direction: sock.direction,
@@ -65,6 +87,8 @@ impl<'a> Item<'a> {
             local_port: None,
             pid: Some(pid),
             process: snapshot.process(pid),
+            // Stand-ins are few: their outcomes are not remembered.
+            process_ix: None,
             remote,
             protocol,
             direction: Direction::Outbound,

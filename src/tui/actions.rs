@@ -170,7 +170,7 @@ impl App {
     pub fn jump_to_event(&mut self, index: usize) {
         use crate::model::Subject;
         self.ui.events = None;
-        let Some(subject) = super::views::events::rows(&self.snapshot).get(index).map(|f| f.subject) else { return };
+        let Some(subject) = super::views::events::rows(&self.snapshot).get(index).map(super::views::events::EventRow::subject) else { return };
         let node = match subject {
             Subject::Endpoint { endpoint } => Some(MapNode::Endpoint(endpoint)),
             Subject::Process { pid } => Some(MapNode::Process(pid)),

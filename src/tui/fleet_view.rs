@@ -1,6 +1,8 @@
 //! The fleet explorer's screen: hosts with their worst severity on the
 //! left, host-to-host edges (both processes) on the right; a selected
-//! host's current sockets replace the edges on Enter.
+//! host's current sockets replace the edges on Enter. Grouped
+//! (`--group-by role`), hosts sit under a line per group and each edge's
+//! ends carry their group.
 //!
 //! ```text
 //!  ┌ hosts ───────────────┐┌ edges (last hour) ──────────────────────────┐
@@ -36,16 +38,33 @@ fn clean(s: &str) -> String {
 }
 
 impl FleetScreen {
+    /// One edge: `[web] web-1 nginx ──5432/tcp──▶ [db] db-1 postgres  ×12`
+    /// (the group tags when grouped), on two lines when `narrow`.
+    fn edge_lines(&self, e: &crate::fleet::edges::Edge, theme: Theme, narrow: bool) -> Vec<Line<'static>> {
+        let tag = |id: &str| self.map.group_of_id(id).map_or_else(String::new, |g| format!("[{}] ", clean(&g)));
+        let from = format!("{}{} {}", tag(&e.from.host_id), clean(&e.from.host), clean(e.from.process.as_deref().unwrap_or("?")));
+        let to = format!("{}{} {}  ×{}", tag(&e.to.host_id), clean(&e.to.host), clean(e.to.process.as_deref().unwrap_or("?")), e.connections);
+        if narrow {
+            vec![Line::from(from), Line::from(vec![Span::styled(format!("  └─{}/{}─▶ ", e.port, e.protocol), theme.title()), Span::raw(to)])]
+        } else {
+            vec![Line::from(vec![Span::raw(from), Span::styled(format!(" ──{}/{}──▶ ", e.port, e.protocol), theme.title()), Span::raw(to)])]
+        }
+    }
+
     /// Draw into `buf` (pure: reads `self` only).
     pub fn render(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
         let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         let [left, right] = Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(main);
-        let hosts: Vec<Line> = self
-            .map
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
+        let mut hosts: Vec<Line> = Vec::new();
+        let mut group = None;
+        for (i, h) in self.map.hosts.iter().enumerate() {
+            let g = self.map.group_label(h);
+            if g.is_some() && g != group {
+                let count = self.map.hosts.iter().filter(|o| self.map.group_label(o) == g).count();
+                hosts.push(Line::from(Span::styled(format!("{} ({count})", clean(g.as_deref().unwrap_or_default())), theme.title())));
+                group = g;
+            }
+            hosts.push({
                 let marker = if i == self.selected { "> " } else { "  " };
                 let worst = FleetMap::worst(h);
                 let sev =
@@ -55,11 +74,19 @@ impl FleetScreen {
                     if i == self.selected { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() },
                 );
                 Line::from(vec![name, sev, Span::raw(format!(" {}", h.sockets))])
-            })
-            .collect();
+            });
+        }
         Paragraph::new(hosts)
-            .block(Block::default().borders(Borders::ALL).title(Span::styled(format!(" hosts ({}) ", self.map.hosts.len()), theme.title())))
+            .block(Block::default().borders(Borders::ALL).title(Span::styled(
+                match &self.map.group_by {
+                    Some(by) => format!(" hosts by {} ({}) ", by.name(), self.map.hosts.len()),
+                    None => format!(" hosts ({}) ", self.map.hosts.len()),
+                },
+                theme.title(),
+            )))
             .render(left, buf);
+        // Too narrow for an edge on one line: the client on one, the arrow and the server under it.
+        let narrow = right.width.saturating_sub(2) < 60;
         let (title, lines): (String, Vec<Line>) = match &self.sockets {
             Some(sockets) => {
                 let host = self.map.hosts.get(self.selected).map_or_else(String::new, |h| clean(&h.name));
@@ -82,17 +109,7 @@ impl FleetScreen {
             }
             None => (
                 format!(" host-to-host edges, last hour ({}) ", self.map.edges.len()),
-                self.map
-                    .edges
-                    .iter()
-                    .map(|e| {
-                        Line::from(vec![
-                            Span::raw(format!("{} {}", clean(&e.from.host), clean(e.from.process.as_deref().unwrap_or("?")))),
-                            Span::styled(format!(" ──{}/{}──▶ ", e.port, e.protocol), theme.title()),
-                            Span::raw(format!("{} {}  ×{}", clean(&e.to.host), clean(e.to.process.as_deref().unwrap_or("?")), e.connections)),
-                        ])
-                    })
-                    .collect(),
+                self.map.edges.iter().flat_map(|e| self.edge_lines(e, theme, narrow)).collect(),
             ),
         };
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()))).render(right, buf);

@@ -196,6 +196,16 @@ impl Theme {
         }
     }
 
+    /// An MCP server's node (one or a group), when no finding gives an icon.
+    pub fn mcp_icon(self, group: bool) -> &'static str {
+        match (group, self.plain || self.look.ascii_icons) {
+            (false, false) => "⚙",
+            (true, false) => "⛭",
+            (false, true) => "M",
+            (true, true) => "%",
+        }
+    }
+
     pub fn icon(self, hint: IconHint) -> &'static str {
         match (hint, self.plain || self.look.ascii_icons) {
             (IconHint::Coffin, false) => "⚰",

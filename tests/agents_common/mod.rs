@@ -107,3 +107,12 @@ pub fn stored_rules(db: &Path) -> Vec<(String, Option<String>)> {
 pub fn has(rules: &[(String, Option<String>)], rule: &str, tool: Option<&str>) -> bool {
     rules.iter().any(|(r, t)| r == rule && t.as_deref() == tool)
 }
+
+/// A temporary HOME under `tmp` holding a fake SSH key (`.ssh/id_rsa`),
+/// what the victim server is asked to read.
+pub fn fake_home(tmp: &Path) -> PathBuf {
+    let home = tmp.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).expect("home");
+    std::fs::write(home.join(".ssh/id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE\n").expect("key");
+    home
+}

@@ -9,6 +9,15 @@
 //! time of `who_talks_to` and `fleet_edges` over what was ingested.
 //!
 //! `cargo bench --bench fleet` (NECROMAP_BENCH_HOSTS=200, NECROMAP_BENCH_SECS=60).
+//!
+//! History mode (NECROMAP_BENCH_HISTORY_DAYS=30): instead of shipping in
+//! real time, synthesise DAYS of history for the hosts in SQL
+//! (`generate_series`: NECROMAP_BENCH_PER_HOUR outbound connections per
+//! host-hour, default 30, and the last hour at the live churn,
+//! NECROMAP_BENCH_LAST_HOUR per host, default 7200 = 10 per 5 s), rebuild
+//! the hourly rollup from it, and time `fleet_edges` and `who_talks_to`
+//! over 1 hour, 1 day and 30 days, against the same questions asked of the
+//! raw events (the queries before the rollup).
 
 #![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
 
@@ -152,6 +161,108 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// `fleet_edges` as it was before the rollup: every opened event of the
+/// window grouped (the client side only; for the comparison).
+const RAW_EDGES: &str = "SELECT e.host_id, e.remote_ip, e.remote_port, e.protocol, count(*), max(e.at),
+        (array_agg(e.pid ORDER BY e.at DESC, e.socket_id))[1], (array_agg(e.comm ORDER BY e.at DESC, e.socket_id))[1]
+   FROM socket_events e
+  WHERE e.kind = 'opened' AND e.direction = 'outbound' AND e.at >= $1
+    AND NOT (e.remote_ip << '127.0.0.0/8'::inet OR e.remote_ip = '::1'::inet)
+  GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC LIMIT 100";
+
+/// `who_talks_to` as it was before the rollup.
+const RAW_WHO: &str = "SELECT e.host_id, e.pid, e.comm, e.remote_port, count(*), max(e.at)
+   FROM socket_events e
+  WHERE e.remote_ip = $1::text::inet AND e.remote_port = 5432 AND e.kind = 'opened' AND e.direction <> 'listen' AND e.at >= $2
+  GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC LIMIT 100";
+
+/// Median of five runs of `f`, in ms, and what the last run counted.
+async fn median_ms<F: AsyncFnMut() -> usize>(mut f: F) -> (f64, usize) {
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let n = f().await;
+        times.push((t.elapsed().as_secs_f64() * 1000.0, n));
+    }
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    times[2]
+}
+
+/// Synthesise `days` of history in SQL and time the queries over it.
+async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
+    let per_hour = env_or("NECROMAP_BENCH_PER_HOUR", 30);
+    let last_hour = env_or("NECROMAP_BENCH_LAST_HOUR", 7200);
+    let now = SystemTime::now();
+    for d in (0..=days).step_by(2) {
+        necromap::fleet::partitions::ensure(admin, now - Duration::from_secs(d * 86_400)).await.expect("partitions");
+    }
+    let clock = Instant::now();
+    let n_hosts = hosts as i64;
+    let addr = |col: &str| format!("('10.100.' || (({col}) / 250) || '.' || (({col}) % 250 + 1))::inet");
+    admin
+        .batch_execute(&format!(
+            "INSERT INTO hosts (host_id, name, agent_version, first_seen, last_seen)
+               SELECT 'h' || lpad(g::text, 4, '0'), 'host-' || lpad(g::text, 4, '0'), 'bench', now() - interval '{days} days', now() FROM generate_series(0, {n_hosts} - 1) g;
+             INSERT INTO host_addresses (host_id, ip, seen) SELECT 'h' || lpad(g::text, 4, '0'), {a}, now() FROM generate_series(0, {n_hosts} - 1) g;
+             INSERT INTO current_sockets (host_id, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, since)
+               SELECT 'h' || lpad(g::text, 4, '0'), 'tcp:listen', 'tcp', 'LISTEN', 'listen', '0.0.0.0', 5432, '0.0.0.0', 0, 700, 'postgres', now() FROM generate_series(0, {n_hosts} - 1) g;",
+            a = addr("g")
+        ))
+        .await
+        .expect("hosts");
+    let insert = |first: &str, count: u64, step: &str| {
+        format!(
+            "INSERT INTO socket_events (host_id, at, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid)
+             SELECT 'h' || lpad(g::text, 4, '0'), now() - {first} - m * {step} - (g % 60) * interval '1 second', 'opened', 'tcp:s' || g || ':' || m, 'tcp', 'ESTABLISHED', 'outbound',
+                    {src}, 20000 + m % 40000, {dst}, 5432, 1000 + m % 50, 'worker-' || (m % 5), '/usr/bin/worker', 1000
+               FROM generate_series(0, {n_hosts} - 1) g, generate_series(0, {count} - 1) m",
+            src = addr("g"),
+            dst = addr(&format!("(g + 1 + m % 7) % {n_hosts}"))
+        )
+    };
+    let old = days * 24 * per_hour;
+    admin.batch_execute(&insert("interval '1 hour'", old, &format!("interval '{} ms'", 3_600_000 / per_hour.max(1)))).await.expect("history");
+    admin.batch_execute(&insert("interval '0 s'", last_hour, &format!("interval '{} ms'", 3_600_000 / last_hour.max(1)))).await.expect("last hour");
+    let filled = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
+    let rollup = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
+    let rolled = clock.elapsed().as_secs_f64();
+    admin.batch_execute("ANALYZE").await.expect("analyze");
+    let (events, _, _) = necromap::fleet::query::event_counts(admin).await.expect("counts");
+    let size: i64 = admin.query_one("SELECT pg_total_relation_size('edge_hours')", &[]).await.expect("size").get(0);
+    println!("fleet history: {hosts} hosts, {days} days, {per_hour} connections per host-hour, the last hour {last_hour} per host");
+    println!("  socket_events {events} rows (synthesised in {filled:.0} s); edge_hours {rollup} rows, {:.0} MB (rebuilt in {rolled:.1} s)", size as f64 / 1e6);
+    let who: necromap::fleet::query::Address = format!("{}:5432", addr_of(1)).parse().expect("addr");
+    for (label, window) in [("1 hour", 3600), ("1 day", 86_400), ("30 days", 30 * 86_400)] {
+        let window = Duration::from_secs(window);
+        let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window, limit: 100 };
+        let db = &*admin;
+        let (ms, n) = median_ms(async || necromap::fleet::edges::fleet_edges(db, &filter).await.expect("edges").len()).await;
+        println!("  fleet_edges, {label}: median {ms:.1} ms ({n} edges)");
+        let (ms, n) = median_ms(async || necromap::fleet::query::who_talks_to(db, who, &[], window, 100).await.expect("who").talkers.len()).await;
+        println!("  who_talks_to {}, {label}: median {ms:.1} ms ({n} talkers)", addr_of(1));
+    }
+    let since = now - Duration::from_secs(3600);
+    let db = &*admin;
+    let (ms, n) = median_ms(async || db.query(RAW_EDGES, &[&since]).await.expect("raw edges").len()).await;
+    println!("  before the rollup, fleet_edges' client side from the events, 1 hour: median {ms:.1} ms ({n} groups)");
+    for (label, window) in [("1 hour", 3600), ("30 days", 30 * 86_400)] {
+        let since = now - Duration::from_secs(window);
+        let (ms, n) = median_ms(async || db.query(RAW_WHO, &[&addr_of(1), &since]).await.expect("raw who").len()).await;
+        println!("  before the rollup, who_talks_to from the events, {label}: median {ms:.1} ms ({n} talkers)");
+    }
+    if std::env::var_os("NECROMAP_BENCH_EXPLAIN").is_some() {
+        let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(3600), limit: 100 };
+        println!("{}", necromap::fleet::edges::explain_edges(admin, &filter).await.expect("explain").join("\n"));
+        let plan = admin.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {RAW_EDGES}"), &[&since]).await.expect("explain raw");
+        println!("{}", plan.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"));
+    }
+}
+
+fn addr_of(host: usize) -> String {
+    addr(host)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let hosts = env_or("NECROMAP_BENCH_HOSTS", 200) as usize;
@@ -161,6 +272,11 @@ async fn main() {
     let mut admin = necromap::fleet::conn::connect(&url).await.expect("connect");
     necromap::fleet::migrate::migrate(&mut admin).await.expect("migrate");
     necromap::fleet::partitions::ensure(&mut admin, SystemTime::now()).await.expect("partitions");
+    let days = env_or("NECROMAP_BENCH_HISTORY_DAYS", 0);
+    if days > 0 {
+        history(&mut admin, hosts, days).await;
+        return;
+    }
     let disk0 = db_size(&admin).await;
     let cpu0 = pg_cpu_seconds();
     let start = Instant::now();
@@ -173,7 +289,12 @@ async fn main() {
             let mut sims: Vec<Sim> = mine
                 .iter()
                 .map(|&h| Sim {
-                    id: HostIdentity { id: format!("h{h:04}"), name: format!("host-{h:04}"), agent_version: "bench".into() },
+                    id: HostIdentity {
+                        id: format!("h{h:04}"),
+                        name: format!("host-{h:04}"),
+                        agent_version: "bench".into(),
+                        labels: std::collections::BTreeMap::new(),
+                    },
                     host: h,
                     seq: 0,
                     next: 0,
@@ -227,7 +348,7 @@ async fn main() {
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let w = necromap::fleet::query::who_talks_to(&admin, who, Duration::from_secs(3600), 100).await.expect("who");
+        let w = necromap::fleet::query::who_talks_to(&admin, who, &[], Duration::from_secs(3600), 100).await.expect("who");
         times.push((t.elapsed().as_secs_f64() * 1000.0, w.talkers.len()));
     }
     times.sort_by(|a, b| a.0.total_cmp(&b.0));

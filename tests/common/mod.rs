@@ -4,6 +4,7 @@
 //! Each test binary uses a subset of these.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod mcp;
 pub mod pg;
 

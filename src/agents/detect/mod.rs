@@ -6,10 +6,12 @@
 //! - `rugpull`: a tool that differs from the first version seen;
 //! - `commands`: download-and-run, reverse shells, chaining to executing tools;
 //! - `paths`: secret files and broad places in arguments, results and roots;
-//! - `mismatch`: what a tool claims against what it is called with.
+//! - `mismatch`: what a tool claims against what it is called with;
+//! - `outbound`: public connections of a server that nothing it declares points at.
 
 pub mod commands;
 pub mod mismatch;
+pub mod outbound;
 pub mod paths;
 pub mod poison;
 pub mod rugpull;

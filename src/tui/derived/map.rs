@@ -159,11 +159,25 @@ pub(crate) fn map_model(
             NodeRef::Host | NodeRef::Process(_) | NodeRef::Listener(_) => {}
         }
     }
-    let (processes, groups, slot) = process_entries(snapshot, spec, graph, (max / 2).max(2), focus, marks);
+    model.mcp_servers = mcp_servers(snapshot);
+    let (processes, groups, slot) = process_entries(snapshot, spec, graph, (max / 2).max(2), focus, marks, &model.mcp_servers);
     model.processes = processes;
     model.process_groups = groups;
     model.links = links(snapshot, spec, graph, &model, &slot, focus);
     model
+}
+
+/// The label of the group MCP servers fold into when the map is crowded.
+pub const MCP_GROUP: &str = "MCP servers";
+
+/// Processes marked as MCP servers (the `mcp_server` tag of the agents' evaluator).
+fn mcp_servers(snapshot: &Snapshot) -> rustc_hash::FxHashSet<Pid> {
+    snapshot
+        .findings
+        .iter()
+        .filter(|f| f.tags.iter().any(|t| t == "mcp_server"))
+        .filter_map(|f| if let crate::model::Subject::Process { pid } = f.subject { Some(pid) } else { None })
+        .collect()
 }
 
 /// The process ring: its entries, each group's members, and the node
@@ -178,10 +192,18 @@ fn process_name(snapshot: &Snapshot, p: Pid) -> String {
 /// Where each process of the graph is drawn: on its own while the inner
 /// ring has `room`; when crowded, the spec's way for endpoints applied to
 /// processes: first processes of one name fold into one node (`nginx`,
-/// with its member count), then the least interesting (no finding, fewest
+/// with its member count; MCP servers into one [`MCP_GROUP`] node), then the least interesting (no finding, fewest
 /// sockets) fold into one `+N processes` node. The focused process is the
 /// centre. Returns the entries, the groups' members and each pid's node.
-fn process_entries(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, room: usize, focus: Option<Pid>, marks: &FxHashMap<MapNode, Mark>) -> ProcessSlots {
+fn process_entries(
+    snapshot: &Snapshot,
+    spec: &Spec,
+    graph: &NetGraph,
+    room: usize,
+    focus: Option<Pid>,
+    marks: &FxHashMap<MapNode, Mark>,
+    mcp: &rustc_hash::FxHashSet<Pid>,
+) -> ProcessSlots {
     let mut pids: Vec<Pid> = graph.graph.node_weights().filter_map(|n| if let NodeRef::Process(p) = n { Some(*p) } else { None }).collect();
     pids.retain(|p| Some(*p) != focus);
     pids.sort_unstable();
@@ -199,7 +221,11 @@ fn process_entries(snapshot: &Snapshot, spec: &Spec, graph: &NetGraph, room: usi
     if slots.len() > room {
         let mut by_name: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
         for &p in &pids {
-            let name = snapshot.process(p).map_or_else(|| "?".to_string(), |n| crate::text::escape_control(&n.facts.name));
+            let name = if mcp.contains(&p) {
+                MCP_GROUP.to_string()
+            } else {
+                snapshot.process(p).map_or_else(|| "?".to_string(), |n| crate::text::escape_control(&n.facts.name))
+            };
             by_name.entry(name).or_default().push(p);
         }
         slots = by_name.into_iter().map(|(name, members)| if members.len() > 1 { (Some(name), members) } else { (None, members) }).collect();

@@ -20,8 +20,8 @@ use super::state::{MapMode, MapNode, Sort, UiState};
 use crate::model::{EndpointKey, GroupZone, Highlight, NetGraph, Pid, Severity, Snapshot, Socket, SocketState, Subject};
 use crate::spec::{IconHint, SizeClass, Spec};
 
-pub use map::map_graph;
 pub(crate) use map::map_model;
+pub use map::{MCP_GROUP, map_graph};
 pub(crate) use rows::rows;
 pub use tree::tree_index;
 
@@ -85,6 +85,9 @@ pub struct MapModel {
     pub notes: Vec<String>,
     /// Listeners beyond what the inner ring holds.
     pub more_listeners: usize,
+    /// Processes known as MCP servers (marked `mcp_server` by the agents'
+    /// evaluator): their own icon, and their own group when crowded.
+    pub mcp_servers: rustc_hash::FxHashSet<Pid>,
 }
 
 /// Tree index over the visible rows.

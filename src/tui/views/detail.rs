@@ -116,6 +116,7 @@ fn process_lines(app: &App, pid: Pid, out: &mut Vec<Line<'static>>) {
     };
     out.push(kv("exe", format!("{exe}{flag}")));
     out.push(kv("cmdline", bounded(&escape_control(&f.cmdline), 240)));
+    super::mcp_detail::mcp_lines(app, pid, out, kv);
     let mut place = Vec::new();
     if let Some(label) = f.workload.label() {
         place.push(escape_control(&label));
@@ -290,6 +291,7 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
                 "refresh",
                 format!("{:.1} ms (dump {:.1}, owners {:.1}, graph {:.1})", s.timings.total_ms, s.timings.dump_ms, s.timings.owners_ms, s.timings.graph_ms),
             ));
+            super::mcp_detail::host_lines(app, &mut out, kv);
             " host ".to_string()
         }
         Target::Socket(k) => socket_lines(app, *k, &mut out),
@@ -323,6 +325,7 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
                 None => out.push(kv("address", e.to_string())),
             }
             out.push(kv("processes", talkers(app, &s.graph.talkers(*e, &s.sockets))));
+            out.extend(super::logins::endpoint_facts(s, e.ip).into_iter().map(|(k, v)| kv(k, v)));
             format!(" endpoint {e} ")
         }
         Target::Listener(l) => {

@@ -1,7 +1,8 @@
 //! The events pane (key `e`, in place of the map): recent findings and
 //! Suricata alerts, newest first, with time, severity and subject (and,
-//! for login findings, the attack phase). Enter
-//! jumps to the subject (see `App::jump_to_event`).
+//! for login findings, the attack phase), and beside them the raw login
+//! events followed (time, kind, user, address, service; escaped and
+//! bounded). Enter jumps to the subject (see `App::jump_to_event`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,14 +11,48 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::super::app::App;
 use super::graph::fit;
-use crate::model::{Finding, Snapshot, Subject};
+use crate::model::{EndpointKey, Finding, LoginEvent, Snapshot, Subject};
 use crate::text::escape_control;
 
-/// The events, newest sighting first, then most severe.
-pub fn rows(snapshot: &Snapshot) -> Vec<&Finding> {
+/// Most raw login events listed (the newest of the last day).
+const LOGIN_ROWS: usize = 200;
+
+/// One row of the pane: a finding or a raw login event.
+#[derive(Debug, Clone, Copy)]
+pub enum EventRow<'a> {
+    Finding(&'a Finding),
+    Login(&'a LoginEvent),
+}
+
+impl EventRow<'_> {
+    /// When it happened (a finding: its last sighting).
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Self::Finding(f) => f.last_seen_ms,
+            Self::Login(e) => e.at_ms,
+        }
+    }
+
+    /// What Enter jumps to: a login event's remote party.
+    pub fn subject(&self) -> Subject {
+        match self {
+            Self::Finding(f) => f.subject,
+            Self::Login(e) => Subject::Endpoint { endpoint: EndpointKey::host(e.remote) },
+        }
+    }
+}
+
+/// The events, newest first: findings by last sighting (then most
+/// severe), login events by time, a finding before a login event of the
+/// same millisecond.
+pub fn rows(snapshot: &Snapshot) -> Vec<EventRow<'_>> {
     let mut v: Vec<&Finding> = snapshot.findings.iter().collect();
     v.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.severity.cmp(&a.severity)).then_with(|| a.id.cmp(&b.id)));
-    v
+    let mut out: Vec<EventRow<'_>> = v.into_iter().map(EventRow::Finding).collect();
+    out.extend(super::logins::recent(snapshot, LOGIN_ROWS).into_iter().map(EventRow::Login));
+    // Stable: each kind keeps its own order.
+    out.sort_by_key(|r| std::cmp::Reverse(r.at_ms()));
+    out
 }
 
 fn subject(s: &Snapshot, f: &Finding) -> String {
@@ -35,7 +70,7 @@ fn subject(s: &Snapshot, f: &Finding) -> String {
 /// ` · phase` for a login finding (failed logins, brute force, …): the
 /// attack phase its tags point to.
 fn login_phase(f: &Finding) -> String {
-    if crate::logins::rules::rule(&f.rule_id).is_none() {
+    if crate::logins::rules::LoginRuleId::from_name(&f.rule_id).is_none() {
         return String::new();
     }
     f.tags.iter().find_map(|t| crate::intel::phase_of(t)).map_or_else(String::new, |p| format!(" · {}", p.name()))
@@ -60,14 +95,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if events.is_empty() {
         lines.push(Line::from(" no findings or alerts yet"));
     }
-    for (i, f) in events.iter().enumerate().skip(first).take(height) {
+    for (i, row) in events.iter().enumerate().skip(first).take(height) {
         let mark = if i == selected { "▶" } else { " " };
-        let sev = format!("{:<8}", f.severity.name());
-        let head = format!("{mark}{} ", clock(f.last_seen_ms));
-        let rest = width.saturating_sub(head.chars().count() + sev.chars().count() + 1);
-        let text = format!(" {} · {}{}", escape_control(&f.rule_name), subject(s, f), login_phase(f));
+        let head = format!("{mark}{} ", clock(row.at_ms()));
         let style = if i == selected { app.theme.title() } else { ratatui::style::Style::default() };
-        lines.push(Line::from(vec![Span::styled(head, style), Span::styled(sev, app.theme.severity(f.severity)), Span::styled(fit(&text, rest), style)]));
+        let (sev, sev_style, text) = match row {
+            EventRow::Finding(f) => (
+                format!("{:<8}", f.severity.name()),
+                app.theme.severity(f.severity),
+                format!(" {} · {}{}", escape_control(&f.rule_name), subject(s, f), login_phase(f)),
+            ),
+            EventRow::Login(e) => (format!("{:<8}", "login"), app.theme.dim(), format!(" {}", super::logins::event_text(e))),
+        };
+        let rest = width.saturating_sub(head.chars().count() + sev.chars().count() + 1);
+        lines.push(Line::from(vec![Span::styled(head, style), Span::styled(sev, sev_style), Span::styled(fit(&text, rest), style)]));
     }
     Paragraph::new(lines).render(inner, buf);
 }

@@ -92,6 +92,8 @@ fn icon_hint(app: &App, e: &MapEntry) -> IconHint {
 fn icon(app: &App, e: &MapEntry) -> &'static str {
     match (&e.node, e.mark.and_then(|m| m.icon)) {
         (_, Some(h)) => app.theme.icon(h),
+        (MapNode::Process(p), None) if app.derived.map.mcp_servers.contains(p) => app.theme.mcp_icon(false),
+        (MapNode::Processes(l), None) if l == crate::tui::derived::MCP_GROUP => app.theme.mcp_icon(true),
         (MapNode::Process(_), None) => app.theme.process_icon(false),
         (MapNode::Processes(_), None) => app.theme.process_icon(true),
         _ => app.theme.icon(icon_hint(app, e)),

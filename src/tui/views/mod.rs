@@ -7,6 +7,8 @@ pub mod graph;
 pub mod help;
 mod legend;
 pub mod list;
+pub mod logins;
+mod mcp_detail;
 pub mod tree;
 
 use std::fmt::Write;

@@ -1,0 +1,126 @@
+//! An observation's socket rows in key order, for the builder's merge with
+//! history. Sorting 100k rows of ~170 bytes is a good part of a refresh,
+//! so from [`PARALLEL_FROM`] rows the two halves are sorted on two threads
+//! (the first ascending, the second descending, in place) and merged as the
+//! builder takes them: from the front of the first half and the back of
+//! the second, so nothing is copied or allocated.
+
+use super::socket::RawSocket;
+
+/// From how many rows the halves are sorted on two threads.
+const PARALLEL_FROM: usize = 20_000;
+
+/// The rows, consumed in key order.
+#[derive(Debug)]
+pub struct KeyOrder {
+    rows: std::vec::IntoIter<RawSocket>,
+    /// Rows of the ascending half not yet taken from `rows`.
+    front_left: usize,
+    /// Rows of the descending half not yet taken from `rows`.
+    back_left: usize,
+    front: Option<RawSocket>,
+    back: Option<RawSocket>,
+}
+
+impl KeyOrder {
+    /// Sort `rows` (on two threads when there are many and two cores).
+    pub fn of(mut rows: Vec<RawSocket>) -> Self {
+        let parallel = rows.len() >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        Self::sorted(&mut rows, parallel);
+        let n = rows.len();
+        let front_left = if parallel { n / 2 } else { n };
+        Self { rows: rows.into_iter(), front_left, back_left: n - front_left, front: None, back: None }
+    }
+
+    fn sorted(rows: &mut [RawSocket], parallel: bool) {
+        if parallel {
+            let (front, back) = rows.split_at_mut(rows.len() / 2);
+            crate::both::both(|| back.sort_unstable_by_key(|s| std::cmp::Reverse(s.key)), || front.sort_unstable_by_key(|s| s.key));
+        } else {
+            rows.sort_unstable_by_key(|s| s.key);
+        }
+    }
+
+    /// How many rows are left.
+    pub fn remaining(&self) -> usize {
+        self.front_left + self.back_left + usize::from(self.front.is_some()) + usize::from(self.back.is_some())
+    }
+}
+
+impl Iterator for KeyOrder {
+    type Item = RawSocket;
+
+    fn next(&mut self) -> Option<RawSocket> {
+        if self.front.is_none() && self.front_left > 0 {
+            self.front = self.rows.next();
+            self.front_left -= 1;
+        }
+        if self.back.is_none() && self.back_left > 0 {
+            self.back = self.rows.next_back();
+            self.back_left -= 1;
+        }
+        match (&self.front, &self.back) {
+            (Some(f), Some(b)) if b.key < f.key => self.back.take(),
+            (Some(_), _) => self.front.take(),
+            (None, _) => self.back.take(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyOrder;
+    use crate::model::{Protocol, RawSocket, SocketKey, SocketState};
+
+    fn row(protocol: Protocol, cookie: u64) -> RawSocket {
+        RawSocket {
+            key: SocketKey { protocol, cookie },
+            state: SocketState::Established,
+            local: ([127, 0, 0, 1], 1).into(),
+            remote: ([127, 0, 0, 1], 2).into(),
+            inode: cookie as u32,
+            uid: 0,
+            owners: crate::model::Owners::default(),
+            tcp: None,
+            recv_queue: 0,
+            send_queue: 0,
+            netns: None,
+        }
+    }
+
+    /// Both ways (one thread, two halves) give every row once, in key
+    /// order, for even and odd counts and both protocols.
+    #[test]
+    fn every_row_once_in_key_order() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in [0usize, 1, 2, 3, 10, 101, 1_000] {
+            let rows: Vec<RawSocket> = (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    row(if seed.is_multiple_of(3) { Protocol::Udp } else { Protocol::Tcp }, seed % 10_000)
+                })
+                .collect();
+            let mut want: Vec<SocketKey> = rows.iter().map(|r| r.key).collect();
+            want.sort_unstable();
+            for parallel in [false, true] {
+                let mut sorted = rows.clone();
+                KeyOrder::sorted(&mut sorted, parallel);
+                let front_left = if parallel { n / 2 } else { n };
+                let order = KeyOrder { rows: sorted.into_iter(), front_left, back_left: n - front_left, front: None, back: None };
+                assert_eq!(order.remaining(), n);
+                let got: Vec<SocketKey> = order.map(|r| r.key).collect();
+                assert_eq!(got, want, "n {n}, parallel {parallel}");
+            }
+        }
+        // The public way agrees (one thread below the threshold).
+        let rows: Vec<RawSocket> = (0..50).rev().map(|c| row(Protocol::Tcp, c)).collect();
+        let got: Vec<u64> = KeyOrder::of(rows).map(|r| r.key.cookie).collect();
+        assert_eq!(got, (0..50).collect::<Vec<u64>>());
+    }
+}
