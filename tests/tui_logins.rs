@@ -46,6 +46,8 @@ fn with_logins() -> Arc<Snapshot> {
     all.extend(found);
     s.set_findings(all);
     s.logins = Some(Arc::new(digest));
+    let spec = necromap::spec::Spec::embedded();
+    s.place_parties(necromap::model::graph_build::Crowding::large(&spec));
     Arc::new(s)
 }
 
@@ -117,5 +119,52 @@ fn the_events_pane_lists_raw_login_events_escaped_beside_the_findings() {
         a.on_event(&key(KeyCode::Enter));
         assert_eq!(a.ui.events, None);
         assert!(matches!(want, necromap::model::Subject::Endpoint { .. }), "{want:?}");
+    }
+}
+
+#[test]
+fn a_party_without_a_socket_is_an_endpoint_of_the_map_and_enter_reaches_it() {
+    let snapshot = with_logins();
+    assert!(snapshot.sockets.iter().all(|x| x.raw.remote.ip().to_string() != ATTACKER), "the attacker holds no socket in the demo");
+    assert!(snapshot.parties.iter().any(|p| p.endpoint == attacker()), "{:?}", snapshot.parties);
+    assert_eq!(snapshot.parties[0].endpoint, attacker(), "the most severe party (critical: accepted after failures) comes first");
+    assert_eq!(snapshot.graph.edges_of(necromap::model::NodeRef::Endpoint(attacker())).len(), 0, "a party has no edges: it holds no socket");
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut a = app((w, h));
+        // On the map, drawn as itself (or in the parties' group when the
+        // map has no room), marked with its worst finding.
+        a.ui.pane = Pane::Map;
+        a.ui.map_mode = MapMode::Graph;
+        let entry = a.derived.map.endpoints.iter().find(|e| e.node == MapNode::Endpoint(attacker()));
+        let entry = entry
+            .unwrap_or_else(|| panic!("{w}x{h}: the attacker is not on the map: {:?}", a.derived.map.endpoints.iter().map(|e| &e.label).collect::<Vec<_>>()));
+        assert_eq!(entry.label, format!("{ATTACKER} (login)"));
+        assert_eq!(entry.sockets, 0);
+        assert_eq!(entry.mark.map(|m| m.severity), Some(necromap::model::Severity::Critical));
+        let screen = draw(&a).backend().to_string();
+        // At 80 columns a label has 14: the address is cut as others are.
+        let drawn = if w >= 120 { ATTACKER } else { "203.0.113.…" };
+        assert!(screen.contains(drawn), "{w}x{h}: the party is drawn:\n{screen}");
+        assert!(
+            a.derived.map.endpoints.iter().any(|e| matches!(&e.node, MapNode::Group(l) if l.ends_with(" parties")) && e.members > 0),
+            "{w}x{h}: the other parties fold into one node"
+        );
+        insta::assert_snapshot!(format!("map_with_a_login_party_{w}x{h}"), draw(&a).backend());
+
+        // Enter on the attacker's newest login event selects its node.
+        a.on_event(&key(KeyCode::Char('e')));
+        let rows = necromap::tui::views::events::rows(&a.snapshot);
+        let at = rows
+            .iter()
+            .position(|r| matches!(r, necromap::tui::views::events::EventRow::Login(e) if e.remote.to_string() == ATTACKER))
+            .expect("a login row of the attacker");
+        for _ in 0..at {
+            a.on_event(&key(KeyCode::Down));
+        }
+        a.on_event(&key(KeyCode::Enter));
+        assert_eq!(a.ui.pane, Pane::Map);
+        assert_eq!(a.ui.map_selected, MapNode::Endpoint(attacker()), "{w}x{h}");
+        let (title, _) = necromap::tui::views::detail::content(&a, 200);
+        assert!(title.contains(ATTACKER), "{title}");
     }
 }

@@ -192,6 +192,7 @@ impl SnapshotBuilder {
             dns_activity: self.dns.activity(),
             alerts: None,
             logins: None,
+            parties: Vec::new(),
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.judge(&mut snapshot, &mut timings, evaluator);
@@ -227,6 +228,7 @@ impl SnapshotBuilder {
                 snapshot.health.messages.extend(health);
                 snapshot.alerts = alerts;
                 snapshot.logins = logins;
+                snapshot.place_parties(crowding);
             }
             // No findings: the index is empty, the orders still hold.
             None => snapshot.reindex(),
@@ -345,7 +347,7 @@ fn name_endpoints(endpoints: &mut BTreeMap<EndpointKey, RemoteEndpointNode>, nam
     }
 }
 
-fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
+pub(super) fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
     RemoteEndpointNode {
         ip: key.ip,
         netns: key.netns,

@@ -249,3 +249,27 @@ fn an_endpoint_reached_from_two_namespaces_is_one_endpoint_with_both_talkers() {
     let lo: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
     assert_eq!(s.endpoints_at(lo).collect::<Vec<_>>(), [EndpointKey::of(lo, Some(CONTAINER_NS))]);
 }
+
+#[test]
+fn a_full_map_makes_room_for_parties_with_findings() {
+    use crate::model::graph_build::{Crowding, build_graph};
+    use crate::model::parties::Party;
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let s = b.build(web_host(1_000), info(), None);
+    let crowding = Crowding { grouping: &[], max_neighbors: 4 };
+    let mut g = build_graph(&s.sockets, None, &s.endpoints, crowding);
+    assert_eq!(g.slots.len(), 4, "four socket endpoints fill a map with room for four");
+    let edges = g.edge_count();
+    let party = |ip: &str, severity| Party { endpoint: EndpointKey::host(ip.parse().expect("ip")), severity, alerts: true, logins: false };
+    // Only the critical one is notable (a low finding waits for room).
+    let ps = [party("203.0.113.99", Some(crate::terms::Severity::Critical)), party("192.0.2.7", Some(crate::terms::Severity::Low)), party("192.0.2.8", None)];
+    g.add_parties(&ps, &s.endpoints, crowding);
+    assert_eq!(g.slots.len(), 4, "the room stays the room: {:?}", g.slots);
+    assert!(g.slots.contains(&NodeRef::Endpoint(ps[0].endpoint)), "the critical party has a slot of its own: {:?}", g.slots);
+    let labels: Vec<&str> = g.groups.iter().map(|x| x.label.as_str()).collect();
+    assert_eq!(labels, vec!["+3 more", "+2 parties"], "socket endpoints regrouped into the rest, the other parties folded");
+    assert_eq!(g.slot_of(ps[2].endpoint), NodeRef::Group(1));
+    assert_eq!(g.edge_count(), edges, "no edge lost or added");
+    let talkers: u64 = g.talkers(EndpointKey::host("198.51.100.9".parse().expect("ip")), &s.sockets).iter().map(|t| t.1).sum();
+    assert_eq!(talkers, 4, "relationships are read as before (two sockets, one shared by two owners, one unowned)");
+}

@@ -128,6 +128,32 @@ impl NetGraph {
         id
     }
 
+    /// Draw the endpoints as `grouping` says: its slots (single endpoints
+    /// and groups) and notes replace any the graph had. Endpoints keep
+    /// their nodes and edges; only where they are drawn changes.
+    pub fn set_grouping(&mut self, grouping: super::grouping::Grouping) {
+        for g in 0..self.groups.len() as u32 {
+            if let Some(i) = self.index.remove(&NodeRef::Group(g)) {
+                self.graph.remove_node(i);
+            }
+        }
+        self.groups.clear();
+        self.members.clear();
+        self.endpoint_slot.clear();
+        self.slots.clear();
+        self.notes = grouping.notes;
+        for slot in grouping.slots {
+            let node = match slot {
+                super::grouping::Slot::Single(k) => {
+                    self.node(NodeRef::Endpoint(k));
+                    NodeRef::Endpoint(k)
+                }
+                super::grouping::Slot::Group { group, members } => self.add_group(group, members),
+            };
+            self.slots.push(node);
+        }
+    }
+
     /// The endpoints a group holds.
     pub fn members(&self, group: u32) -> &[EndpointKey] {
         self.members.get(group as usize).map_or(&[], Vec::as_slice)

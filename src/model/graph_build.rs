@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::age::AgeBound;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
-use super::grouping::{EndpointInfo, Slot, group_endpoints};
+use super::grouping::{EndpointInfo, group_endpoints};
 use super::keys::EndpointKey;
 use super::nodes::{ConnectionEdge, RemoteEndpointNode};
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
@@ -65,6 +65,22 @@ fn placement(s: &Socket) -> Option<(EdgeKind, NodeRef, NodeRef, u16)> {
             (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::OutboundConnection, owner, NodeRef::Endpoint(raw.endpoint()), raw.remote.port()))
         }
     }
+}
+
+/// What grouping weighs of each endpoint: its connections (among the
+/// rows drawn), zone and country (from the snapshot's table when there).
+pub(super) fn endpoint_infos<'a>(
+    connections: impl Iterator<Item = (EndpointKey, u64)>,
+    endpoints: &'a BTreeMap<EndpointKey, RemoteEndpointNode>,
+) -> Vec<EndpointInfo<'a>> {
+    let mut infos: Vec<EndpointInfo<'a>> = connections
+        .map(|(k, connections)| {
+            let node = endpoints.get(&k);
+            EndpointInfo { key: k, zone: node.map_or_else(|| Zone::of(k.ip), |e| e.zone), country: node.and_then(|e| e.country.as_deref()), connections }
+        })
+        .collect();
+    infos.sort_unstable_by_key(|e| e.key);
+    infos
 }
 
 /// The graph of the sockets at `rows` (every socket when `None`), with
@@ -125,26 +141,8 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
     }
 
     // Endpoints, grouped for the room there is.
-    let mut infos: Vec<EndpointInfo<'_>> = per_endpoint
-        .iter()
-        .map(|(k, &connections)| {
-            let node = endpoints.get(k);
-            EndpointInfo { key: *k, zone: node.map_or_else(|| Zone::of(k.ip), |e| e.zone), country: node.and_then(|e| e.country.as_deref()), connections }
-        })
-        .collect();
-    infos.sort_unstable_by_key(|e| e.key);
-    let grouping = group_endpoints(&infos, crowding.grouping, crowding.max_neighbors);
-    graph.notes = grouping.notes;
-    for slot in grouping.slots {
-        let node = match slot {
-            Slot::Single(k) => {
-                graph.node(NodeRef::Endpoint(k));
-                NodeRef::Endpoint(k)
-            }
-            Slot::Group { group, members } => graph.add_group(group, members),
-        };
-        graph.slots.push(node);
-    }
+    let infos = endpoint_infos(per_endpoint.into_iter(), endpoints);
+    graph.set_grouping(group_endpoints(&infos, crowding.grouping, crowding.max_neighbors));
 
     folded.sort_by_key(|e| e.0);
     for ((kind, from, to, ..), mut edge) in folded {

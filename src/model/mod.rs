@@ -24,6 +24,7 @@ mod nodes;
 mod observation;
 mod order;
 mod owners;
+pub mod parties;
 mod shell_link;
 mod snapshot;
 mod socket;
@@ -52,6 +53,7 @@ pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, Pro
 pub use observation::{Observation, OwnerScanStats, SourceInfo, SourceKind};
 pub use order::SocketOrder;
 pub use owners::Owners;
+pub use parties::{PARTY_WINDOW_MS, Party, parties};
 pub use shell_link::{Conduit, Hop, ShellLink};
 pub use snapshot::Snapshot;
 pub use socket::{Direction, RawSocket, Socket, TcpCounters};

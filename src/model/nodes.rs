@@ -125,6 +125,8 @@ pub enum GroupStrategy {
     Country,
     /// What was left when every strategy was applied: "+N more".
     Overflow,
+    /// Alert-only parties (no socket) when the map has no room for each.
+    AlertOnly,
 }
 
 /// Zone of a group: the members' shared zone, or mixed.

@@ -59,9 +59,22 @@ pub struct Snapshot {
     /// The logins followed (`--auth-log`, `--journal`) as this refresh saw
     /// them, each party tallied; none when no logins are followed.
     pub logins: Option<std::sync::Arc<super::LoginDigest>>,
+    /// Alert-only parties: addresses the alerts or logins of the last day
+    /// name that no socket reaches, most severe first (see
+    /// [`super::parties`]). The graph holds them as endpoints without edges.
+    pub parties: Vec<super::Party>,
 }
 
 impl Snapshot {
+    /// Find the alert-only parties of the digests and findings set on
+    /// this snapshot and put them in its graph's slots (in the room
+    /// `crowding` gives). Once per snapshot, after
+    /// [`Snapshot::set_findings`] and the digests.
+    pub fn place_parties(&mut self, crowding: super::graph_build::Crowding<'_>) {
+        self.parties = super::parties(self.alerts.as_deref(), self.logins.as_deref(), &self.endpoints, &self.index, self.taken_at_ms);
+        self.graph.add_parties(&self.parties, &self.endpoints, crowding);
+    }
+
     /// An empty snapshot (before the first refresh).
     pub fn empty(source: SourceInfo) -> Self {
         Self {
@@ -84,6 +97,7 @@ impl Snapshot {
             dns_activity: BTreeMap::new(),
             alerts: None,
             logins: None,
+            parties: Vec::new(),
         }
     }
 

@@ -185,6 +185,17 @@ impl App {
             if self.ui.map_selected == node {
                 return;
             }
+            // An endpoint folded into a group (alert-only parties when the
+            // map is full among them): select the group it is drawn in.
+            if let Subject::Endpoint { endpoint } = subject {
+                let graph = self.derived.map_graph(&self.snapshot);
+                if let crate::model::NodeRef::Group(g) = graph.slot_of(endpoint)
+                    && let Some(group) = graph.groups.get(g as usize)
+                {
+                    self.ui.map_selected = MapNode::Group(group.label.clone());
+                    return;
+                }
+            }
         }
         // Not a node on the map (a socket, or an endpoint folded into a
         // group): select its first socket in the list instead.

@@ -50,7 +50,10 @@ impl Agg {
 /// The graph the map draws: `None` when it is the snapshot's own (every
 /// socket shown, no process focused, room for the large class), else one
 /// built by the same builder over the rows shown, in the room there is.
-pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u32], class: SizeClass) -> Option<NetGraph> {
+/// Alert-only parties join it like the snapshot's when no process is
+/// focused and no filter typed (`unfiltered`): they hold no socket a
+/// filter could match.
+pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u32], class: SizeClass, unfiltered: bool) -> Option<NetGraph> {
     let crowding = Crowding { grouping: &spec.layout.grouping, max_neighbors: spec.layout.max_neighbors.get(class) };
     let everything = rows.len() == snapshot.sockets.len() && focus.is_none();
     if everything && crowding.max_neighbors == Crowding::large(spec).max_neighbors {
@@ -64,7 +67,11 @@ pub fn map_graph(snapshot: &Snapshot, spec: &Spec, focus: Option<Pid>, rows: &[u
         }
         None => rows,
     };
-    Some(build_graph(&snapshot.sockets, Some(rows), &snapshot.endpoints, crowding))
+    let mut graph = build_graph(&snapshot.sockets, Some(rows), &snapshot.endpoints, crowding);
+    if focus.is_none() && unfiltered {
+        graph.add_parties(&snapshot.parties, &snapshot.endpoints, crowding);
+    }
+    Some(graph)
 }
 
 /// Nodes around the centre (host, or the focused process), read off the
@@ -125,11 +132,17 @@ pub(crate) fn map_model(
                 let name = crate::tui::naming::endpoint_name(snapshot, &k);
                 let port = agg.ports.iter().next().copied().unwrap_or(0);
                 let label = match (agg.ports.len(), name) {
+                    // An alert-only party: no socket, so no port; what named it instead.
+                    (0, name) => {
+                        let source = snapshot.parties.iter().find(|p| p.endpoint == k).map_or("alert", crate::model::Party::source);
+                        format!("{} ({source})", name.unwrap_or_else(|| k.ip.to_string()))
+                    }
                     (1, Some(name)) => format!("{name}:{port}"),
                     (1, None) => std::net::SocketAddr::new(k.ip, port).to_string(),
                     (n, Some(name)) => format!("{name} ({n} ports)"),
                     (n, None) => format!("{} ({n} ports)", k.ip),
                 };
+                agg.mark = Mark::stronger(agg.mark, marks.get(&MapNode::Endpoint(k)).copied());
                 model.endpoints.push(MapEntry {
                     node: MapNode::Endpoint(k),
                     zone: Some(GroupZone::from(Zone::of(k.ip))),
@@ -145,6 +158,7 @@ pub(crate) fn map_model(
                 let mut agg = Agg::default();
                 for &m in graph.members(g) {
                     Agg::endpoint(graph, m, snapshot, &mut agg);
+                    agg.mark = Mark::stronger(agg.mark, marks.get(&MapNode::Endpoint(m)).copied());
                 }
                 model.endpoints.push(MapEntry {
                     node: MapNode::Group(group.label.clone()),

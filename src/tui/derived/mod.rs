@@ -209,12 +209,15 @@ pub fn mark_at(snapshot: &Snapshot, i: u32) -> Option<Mark> {
     snapshot.index.socket(i as usize).and_then(|facts| snapshot.worst_finding(facts)).map(mark_of)
 }
 
-/// Marks of process nodes, for glows.
+/// Marks of process and endpoint nodes from the findings about them (an
+/// alert-only party's only mark: it has no socket), for glows.
 fn node_marks(snapshot: &Snapshot) -> FxHashMap<MapNode, Mark> {
     let mut nodes: FxHashMap<MapNode, Mark> = FxHashMap::default();
     for f in &snapshot.findings {
-        if let Subject::Process { pid } = f.subject {
-            put(&mut nodes, MapNode::Process(pid), mark_of(f));
+        match f.subject {
+            Subject::Process { pid } => put(&mut nodes, MapNode::Process(pid), mark_of(f)),
+            Subject::Endpoint { endpoint } => put(&mut nodes, MapNode::Endpoint(endpoint), mark_of(f)),
+            Subject::Socket { .. } | Subject::Host => {}
         }
     }
     nodes
@@ -250,7 +253,7 @@ impl Derived {
         let rows = old_rows.unwrap_or_else(|| Arc::new(rows(snapshot, spec, ui, &rates)));
         let (map, graph, node_marks) = old_map.unwrap_or_else(|| {
             let node_marks = node_marks(snapshot);
-            let graph = map_graph(snapshot, spec, ui.focus, &rows, class).map(Arc::new);
+            let graph = map_graph(snapshot, spec, ui.focus, &rows, class, ui.filter_text.is_empty()).map(Arc::new);
             let map = map_model(snapshot, spec, graph.as_deref().unwrap_or(&snapshot.graph), class, ui.focus, &node_marks);
             (Arc::new(map), graph, Arc::new(node_marks))
         });
@@ -260,7 +263,7 @@ impl Derived {
         let tree = Arc::new(match (ui.map_mode, ui.focus) {
             (MapMode::Graph, _) => TreeIndex::default(),
             (_, Some(_)) => {
-                let unfocused = map_graph(snapshot, spec, None, &rows, class);
+                let unfocused = map_graph(snapshot, spec, None, &rows, class, ui.filter_text.is_empty());
                 tree_index(snapshot, unfocused.as_ref().unwrap_or(&snapshot.graph), &rows)
             }
             (_, None) => tree_index(snapshot, drawn, &rows),

@@ -94,7 +94,16 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
                 Subject::Process { pid } | Subject::Socket { pid: Some(pid), .. } => m.contains(&pid),
                 Subject::Socket { pid: None, .. } | Subject::Endpoint { .. } | Subject::Host => false,
             }),
-            Target::Nothing | Target::Group(_) => false,
+            // A group: the findings about its members (alert-only parties
+            // have no socket whose findings would show them).
+            Target::Group(label) => match f.subject {
+                Subject::Endpoint { endpoint } => {
+                    let graph = app.derived.map_graph(s);
+                    graph.group_by_label(label).is_some_and(|(i, _)| graph.members(i).contains(&endpoint))
+                }
+                Subject::Socket { .. } | Subject::Process { .. } | Subject::Host => false,
+            },
+            Target::Nothing => false,
         })
         .collect()
 }
@@ -348,7 +357,11 @@ fn target_lines(app: &App, t: &Target) -> (String, Vec<Line<'static>>) {
             // The group as the map drew it (its graph may be the view's own).
             let graph = app.derived.map_graph(s);
             if let Some((i, g)) = graph.group_by_label(label) {
-                out.push(kv("group", format!("{:?} · {} endpoints · {} connections", g.strategy, g.member_count, g.connection_count)));
+                if g.strategy == crate::model::GroupStrategy::AlertOnly {
+                    out.push(kv("group", format!("{} alert-only parties: named by alerts or login events, holding no socket", g.member_count)));
+                } else {
+                    out.push(kv("group", format!("{:?} · {} endpoints · {} connections", g.strategy, g.member_count, g.connection_count)));
+                }
                 let members = graph.members(i);
                 let shown: Vec<String> = members.iter().take(10).map(|m| naming::endpoint_name(s, m).unwrap_or_else(|| m.to_string())).collect();
                 let more = members.len().saturating_sub(shown.len());

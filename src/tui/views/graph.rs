@@ -248,6 +248,11 @@ fn endpoint_label(icon: &str, label: &str, count: &str, max: usize) -> String {
     if !count.is_empty() && without_count.width() <= max {
         return without_count;
     }
+    // An alert-only party, `203.0.113.45 (login)`: the address stays whole
+    // and the note goes first.
+    if let Some(at) = label.rfind(" (").filter(|_| label.ends_with(')') && !label.ends_with(" ports)")) {
+        return fit(&format!("{icon} {}", &label[..at]), max);
+    }
     let split = if label.ends_with(" ports)") { label.rfind(" (") } else { label.rfind(':').filter(|&i| label[i + 1..].bytes().all(|b| b.is_ascii_digit())) };
     // An address is never shortened (a cut address reads as another one).
     let is_address = |host: &str| host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok();
