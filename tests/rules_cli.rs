@@ -26,6 +26,23 @@ fn rules_check_passes_the_shipped_packs_and_fails_an_unreachable_rule() {
 }
 
 #[test]
+fn rules_check_checks_the_login_rules_too() {
+    let out = necromap(&["rules", "check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("login rules: 7 rules from the shipped login rules: ok"), "{text}");
+
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/logins/logins.yaml")).expect("shipped rules");
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("logins.yaml");
+    std::fs::write(&bad, shipped.replacen("when: { failures: 10, within: 10m }", "when: { failures: 10, within: soon }", 1)).expect("write");
+    let line = std::fs::read_to_string(&bad).expect("read").lines().position(|l| l.contains("within: soon")).expect("line") + 1;
+    let out = necromap(&["--login-rules", bad.to_str().expect("path"), "rules", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains(&format!("{}:{line}:", bad.display())), "the file and line of the error: {all}");
+}
+
+#[test]
 fn rules_suggest_prints_a_pack_the_loader_accepts() {
     let out = necromap(&["rules", "suggest", "shell talking to the internet on 4444"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -87,7 +87,7 @@ fn the_page_shows_the_live_map_the_table_and_events() {
         let _ = tx.send(lines);
     });
     let errors = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"));
-    let lines = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_default();
+    let lines = rx.recv_timeout(Duration::from_secs(180)).unwrap_or_default();
     drop(driver);
     let seen: serde_json::Value = lines
         .iter()

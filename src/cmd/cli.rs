@@ -439,7 +439,8 @@ pub enum CompletionShell {
 #[derive(Debug, Subcommand)]
 pub enum RulesAction {
     /// Lint packs (the built-in ones, plus DIR): explanation coverage, tags without definitions,
-    /// rules that can never match. Exits 1 on errors.
+    /// rules that can never match; and the login rules (--login-rules FILE, else the shipped
+    /// ones) load. Exits 1 on errors.
     Check { dir: Option<PathBuf> },
     /// Print a YAML draft of a rule from a description, e.g. "shell talking to the internet on 4444".
     Suggest {

@@ -14,7 +14,23 @@ pub fn rules_command(cli: &Cli, action: &RulesAction) -> Result<()> {
             let set = RuleSet::load(dir, cli.rules_replace)?;
             let report = necromap::rules::lint::check(&set);
             print!("{}", necromap::rules::lint::render(&set, &report));
-            if report.has_errors() {
+            // The login rules (`--login-rules FILE`, else the shipped file) are checked too:
+            // a file that does not load is an error with its file and line.
+            let logins = match cli.login_rules.as_deref() {
+                Some(path) => necromap::logins::rules::LoginRules::load(path).map(|r| (path.display().to_string(), r.all().len())),
+                None => Ok(("the shipped login rules".to_string(), necromap::logins::rules::LoginRules::embedded().all().len())),
+            };
+            let login_error = match logins {
+                Ok((file, n)) => {
+                    println!("login rules: {n} rules from {file}: ok");
+                    false
+                }
+                Err(e) => {
+                    println!("login rules: error: {e}");
+                    true
+                }
+            };
+            if report.has_errors() || login_error {
                 std::process::exit(1);
             }
         }

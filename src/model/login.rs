@@ -91,6 +91,9 @@ impl PartyLogins {
     }
 }
 
+/// The burst before an accepted login: the failures of its last ten minutes.
+pub const BURST_MS: i64 = 600_000;
+
 /// An accepted login that came after failures from the same address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AcceptedAfterFailures {
@@ -99,7 +102,7 @@ pub struct AcceptedAfterFailures {
     pub method: Option<String>,
     /// Failures from the address in the hour before it.
     pub failures_before: u32,
-    /// Of those, in the ten minutes before it (a burst).
+    /// Of those, in the [`BURST_MS`] before it (a burst).
     pub failures_burst: u32,
 }
 
@@ -163,7 +166,7 @@ impl LoginTally {
         for e in events.iter().filter(|e| e.kind == LoginKind::Accepted && e.at_ms >= now_ms - DAY_MS) {
             let before = within(e.at_ms - HOUR_MS, e.at_ms);
             if before > 0 {
-                let burst = within(e.at_ms - 600_000, e.at_ms);
+                let burst = within(e.at_ms - BURST_MS, e.at_ms);
                 t.accepted_after_failures.push(AcceptedAfterFailures {
                     at_ms: e.at_ms,
                     user: e.user.clone(),

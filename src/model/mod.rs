@@ -46,7 +46,7 @@ pub use health::{Health, HealthLevel, HealthMessage, HealthTopic, StageTimings, 
 pub use history::{ConnectionStart, History, SeriesKey};
 pub use index::{FactIndex, Facts};
 pub use keys::{EndpointKey, ListenerKey, NetNs, Pid, SocketKey};
-pub use login::{AcceptedAfterFailures, DAY_MS, HOUR_MS, LoginDigest, LoginEvent, LoginKind, LoginTally, PartyLogins, failure_times};
+pub use login::{AcceptedAfterFailures, BURST_MS, DAY_MS, HOUR_MS, LoginDigest, LoginEvent, LoginKind, LoginTally, PartyLogins, failure_times};
 pub use names::{DnsQuery, NameFacts, NameSource, ObservedName, label_entropy, longest_label, parent_domain};
 pub use namespace::{NamespaceInfo, NamespaceStatus};
 pub use nodes::{ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, RemoteEndpointNode, ServiceListenerNode};

@@ -18,6 +18,14 @@ pub fn sdk(version: &str) -> PathBuf {
     if ready(&python) {
         return python;
     }
+    // Tests run in parallel (threads of one binary, or binaries): one makes
+    // the environment while the others wait on the lock, then find it ready.
+    std::fs::create_dir_all(dir.parent().expect("a parent")).expect("make the target's tmp directory");
+    let lock = std::fs::File::create(format!("{}.lock", dir.display())).expect("create the venv's lock file");
+    lock.lock().expect("lock the venv's lock file");
+    if ready(&python) {
+        return python;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let venv = Command::new("python3").args(["-m", "venv"]).arg(&dir).output().expect("run python3 -m venv (python3 must be installed)");
     assert!(venv.status.success(), "python3 -m venv {} failed (install python3-venv): {}", dir.display(), String::from_utf8_lossy(&venv.stderr));

@@ -55,7 +55,7 @@ try {
 
   // A finding that is new in the replay arrives over SSE.
   const ev = page.locator('#events li.ev-finding_new').first();
-  await ev.waitFor({ timeout: 45000 });
+  await ev.waitFor({ timeout: 90000 }); // a loaded CI machine replays slowly
   out.event_text = await ev.innerText();
   out.event_delay_ms = Number(await ev.getAttribute('data-arrived')) - Number(await ev.getAttribute('data-at'));
 

@@ -58,11 +58,12 @@ fn facts(t: &LoginTally) -> Vec<(&'static str, String)> {
         out.push((
             "accepted",
             format!(
-                "{} {} ({}) after {} failures in 10 min, {} in the hour",
+                "{} {} ({}) after {} failures in {} min, {} in the hour",
                 crate::duration::utc(a.at_ms),
                 user(a.user.as_deref()),
                 bounded(&escape_control(a.method.as_deref().unwrap_or("-")), 24),
                 a.failures_burst,
+                crate::model::BURST_MS / 60_000,
                 a.failures_before
             ),
         ));
