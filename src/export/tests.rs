@@ -181,3 +181,45 @@ fn c1_del_and_bidi_controls_never_reach_any_output_raw() {
     let doc: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     assert!(doc["processes"].as_array().expect("processes").iter().all(|p| p["name"] == hostile));
 }
+
+/// The demo with a brute-forcing login party that holds no socket, its
+/// finding, and the parties placed as the builder places them.
+fn with_a_party() -> (Snapshot, EndpointKey) {
+    let mut s = demo();
+    let ip: std::net::IpAddr = "192.0.2.250".parse().expect("ip");
+    let party = EndpointKey::host(ip);
+    let mut book = crate::logins::book::LoginBook::default();
+    book.add(crate::model::LoginEvent {
+        at_ms: s.taken_at_ms - 1_000,
+        kind: crate::model::LoginKind::Failed,
+        remote: ip,
+        port: Some(50_000),
+        user: Some("root".into()),
+        invalid_user: false,
+        method: Some("password".into()),
+        service: "sshd".into(),
+        pid: Some(9),
+    });
+    s.logins = Some(Arc::new(book.digest(s.generation, "test", s.taken_at_ms)));
+    s.set_findings(vec![finding("login_brute_force", "Brute force", Severity::High, Subject::Endpoint { endpoint: party }, &[])]);
+    let spec = Spec::embedded();
+    s.place_parties(crate::model::graph_build::Crowding::large(&spec));
+    (s, party)
+}
+
+#[test]
+fn the_dot_export_and_the_web_map_draw_a_party_without_a_socket() {
+    let (s, party) = with_a_party();
+    assert_eq!(s.parties.first().map(|p| p.endpoint), Some(party));
+    let mut out = Vec::new();
+    super::dot::write_dot(&s, &Spec::embedded(), &mut out).expect("dot");
+    let dot = String::from_utf8(out).expect("utf8");
+    let id = super::node_id(crate::model::NodeRef::Endpoint(party));
+    assert!(dot.lines().any(|l| l.trim_start().starts_with(&format!("\"{id}\" [")) && l.contains("severity=\"high\"")), "{dot}");
+    let map = crate::web::map::map(&s);
+    let node =
+        map.nodes.iter().find(|n| n.id == id).unwrap_or_else(|| panic!("the web map has the party: {:?}", map.nodes.iter().map(|n| &n.id).collect::<Vec<_>>()));
+    assert_eq!(node.severity, Some(Severity::High));
+    assert_eq!(node.sockets, 0);
+    assert!(map.edges.iter().all(|e| e.from != id && e.to != id), "a party has no edges");
+}

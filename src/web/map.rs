@@ -140,6 +140,10 @@ pub fn map(s: &Snapshot) -> MapDoc {
         seen.entry(from).or_default().add(count, worst);
         seen.entry(to).or_default().add(count, worst);
     }
+    // Slots without edges: alert-only parties and their group (no socket).
+    for &slot in &graph.slots {
+        seen.entry(slot).or_default();
+    }
     let mut by_kind: BTreeMap<NodeKind, Vec<MapNode>> = BTreeMap::new();
     for (node, seen) in &seen {
         let facts = node_facts(s, *node);
