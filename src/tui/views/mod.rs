@@ -17,6 +17,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, Widget};
+use unicode_width::UnicodeWidthStr;
 
 use super::app::App;
 use super::layout::areas;
@@ -78,6 +79,7 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(m) = s.health.messages.iter().find(|m| m.topic == Some(crate::model::HealthTopic::Store)) {
         parts.push(if m.level == HealthLevel::Error { "⚠ STORE FAILING".into() } else { "⚠ no store".into() });
     }
+    let flags = parts.len();
     parts.extend([
         format!("{} sockets", s.sockets.len()),
         format!("{} processes", s.processes.len()),
@@ -91,8 +93,21 @@ fn banner(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(note) = &app.mcp_note {
         parts.push(note.clone());
     }
-    let text = parts.join(" · ");
-    buf.set_stringn(area.x, area.y, graph::fit(&text, usize::from(area.width)), usize::from(area.width), app.theme.title());
+    let width = usize::from(area.width);
+    let mut text = parts.join(" · ");
+    if text.width() > width {
+        // Narrow: the host and the counts a person reads first stay whole
+        // (the findings before the processes, no `necromap` word), the
+        // rest is cut.
+        let mut short = vec![format!("{icon} {}", escape_control(&s.source.host))];
+        short.extend(parts[2..flags].iter().cloned());
+        short.push(format!("{} sockets", s.sockets.len()));
+        short.push(format!("{crit} crit {high} high {med} med {low} low"));
+        short.push(format!("{} procs", s.processes.len()));
+        short.extend(parts[flags + 3..].iter().cloned());
+        text = short.join(" · ");
+    }
+    buf.set_stringn(area.x, area.y, graph::fit(&text, width), width, app.theme.title());
 }
 
 fn activity(app: &App, area: Rect, buf: &mut Buffer) {
