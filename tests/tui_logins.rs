@@ -151,6 +151,18 @@ fn a_party_without_a_socket_is_an_endpoint_of_the_map_and_enter_reaches_it() {
         );
         insta::assert_snapshot!(format!("map_with_a_login_party_{w}x{h}"), draw(&a).backend());
 
+        // `n` walks the findings worst first: the critical party is among
+        // the first stops though no row of the list holds it.
+        let mut stops = Vec::new();
+        for _ in 0..4 {
+            a.on_event(&key(KeyCode::Char('n')));
+            stops.push((a.ui.pane, a.ui.map_selected.clone(), a.ui.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default()));
+        }
+        let party = stops.iter().find(|(pane, node, _)| *pane == Pane::Map && *node == MapNode::Endpoint(attacker()));
+        let (_, _, said) = party.unwrap_or_else(|| panic!("{w}x{h}: n never selected the party: {stops:?}"));
+        assert!(said.contains(&format!("CRITICAL · {ATTACKER} (no socket)")), "{said}");
+        a.ui.pane = Pane::Map;
+
         // Enter on the attacker's newest login event selects its node.
         a.on_event(&key(KeyCode::Char('e')));
         let rows = necromap::tui::views::events::rows(&a.snapshot);

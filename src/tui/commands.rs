@@ -85,32 +85,75 @@ impl App {
         }
     }
 
-    /// Select the next socket in the list with a finding: worst first,
-    /// then in list order; after the last, the first again.
+    /// Select the next thing with a finding: sockets in the list, and
+    /// alert-only parties on the map (no row holds their findings); worst
+    /// first, then list order, parties after rows of the same severity;
+    /// after the last, the first again.
     pub(super) fn next_finding(&mut self) {
-        let mut marked: Vec<(Severity, usize)> = self
+        /// Where a finding is selected.
+        #[derive(PartialEq)]
+        enum Stop {
+            Row(usize),
+            Node(MapNode),
+        }
+        let mut marked: Vec<(Severity, Stop)> = self
             .derived
             .rows
             .iter()
             .enumerate()
-            .filter_map(|(i, &r)| super::derived::mark_at(&self.snapshot, r).filter(|m| m.severity > Severity::Info).map(|m| (m.severity, i)))
+            .filter_map(|(i, &r)| super::derived::mark_at(&self.snapshot, r).filter(|m| m.severity > Severity::Info).map(|m| (m.severity, Stop::Row(i))))
             .collect();
+        let graph = self.derived.map_graph(&self.snapshot);
+        for p in &self.snapshot.parties {
+            let Some(severity) = p.severity.filter(|s| *s > Severity::Info) else { continue };
+            // Drawn as itself, or in the group it is folded in.
+            let node = match graph.slot_of(p.endpoint) {
+                crate::model::NodeRef::Group(g) => graph.groups.get(g as usize).map(|x| MapNode::Group(x.label.clone())),
+                _ => Some(MapNode::Endpoint(p.endpoint)),
+            };
+            if let Some(node) = node.filter(|n| self.derived.map.endpoints.iter().any(|e| &e.node == n))
+                && !marked.iter().any(|(_, s)| *s == Stop::Node(node.clone()))
+            {
+                marked.push((severity, Stop::Node(node)));
+            }
+        }
         if marked.is_empty() {
             self.say("no findings in the list");
             return;
         }
-        marked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let current = if self.ui.pane == Pane::List { self.selected_row() } else { None };
-        let at = current.and_then(|c| marked.iter().position(|&(_, i)| i == c)).map_or(0, |p| (p + 1) % marked.len());
-        let (severity, row) = marked[at];
-        let sock = &self.snapshot.sockets[self.derived.rows[row] as usize];
-        let key = sock.key();
-        let who = sock.owner().map_or_else(|| "no visible process".to_string(), |p| self.process_label(p));
-        self.ui.pane = Pane::List;
+        // Stable: rows keep list order, parties come after rows of their severity.
+        marked.sort_by(|a, b| b.0.cmp(&a.0));
+        let current = match self.ui.pane {
+            Pane::List => self.selected_row().map(Stop::Row),
+            Pane::Map => Some(Stop::Node(self.ui.map_selected.clone())),
+        };
+        let at = current.and_then(|c| marked.iter().position(|(_, s)| *s == c)).map_or(0, |p| (p + 1) % marked.len());
+        let count = marked.len();
+        let (severity, stop) = marked.swap_remove(at);
         self.ui.detail_focus = false;
-        self.ui.list_selected = Some(key);
-        self.ensure_visible();
-        self.say(format!("finding {}/{}: {} · {who}", at + 1, marked.len(), severity.name().to_uppercase()));
+        let what = match stop {
+            Stop::Row(row) => {
+                let sock = &self.snapshot.sockets[self.derived.rows[row] as usize];
+                let key = sock.key();
+                let who = sock.owner().map_or_else(|| "no visible process".to_string(), |p| self.process_label(p));
+                self.ui.pane = Pane::List;
+                self.ui.list_selected = Some(key);
+                self.ensure_visible();
+                who
+            }
+            Stop::Node(node) => {
+                let what = match &node {
+                    MapNode::Endpoint(e) => format!("{} (no socket)", e.ip),
+                    MapNode::Group(label) => crate::text::escape_control(label),
+                    _ => String::new(),
+                };
+                self.ui.pane = Pane::Map;
+                self.ui.map_mode = super::state::MapMode::Graph;
+                self.ui.map_selected = node;
+                what
+            }
+        };
+        self.say(format!("finding {}/{count}: {} · {what}", at + 1, severity.name().to_uppercase()));
     }
 
     /// The value `y` copies: an address or a pid.
