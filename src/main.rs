@@ -18,10 +18,17 @@ use cmd::cli::{Cli, Command, ConfigAction, Format};
 use necromap::export::{csv::write_csv, summary_text, write_dot, write_json};
 
 fn main() {
-    // Before anything large is allocated: see necromap::memory.
-    necromap::memory::return_large_blocks();
+    // Before anything large is allocated (parsing the arguments is small): see necromap::memory.
+    let cli = Cli::parse();
+    // A one-shot command builds one snapshot and exits: the memory it
+    // frees is never needed again, so glibc's own moving threshold (which
+    // reuses freed blocks instead of mapping fresh, zeroed pages) serves it
+    // better. Everything that refreshes keeps the fixed one.
+    if !cli.one_shot() {
+        necromap::memory::return_large_blocks();
+    }
     raise_fd_limit();
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(cli) {
         // A closed pipe (`necromap snapshot | head`) is the reader's choice, not an error.
         if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
             return;

@@ -232,6 +232,14 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// A command that builds one snapshot (live or replayed), prints it
+    /// and exits: `snapshot` and `summary` without `--mcp` or `--web`.
+    pub fn one_shot(&self) -> bool {
+        !self.mcp && self.web.is_none() && matches!(self.command, Some(Command::Snapshot { .. } | Command::Summary { .. }))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,

@@ -15,8 +15,8 @@ use crate::cmd::cli::Cli;
 /// One snapshot: a single live refresh, or a replay run up to `frame` (all
 /// frames by default) so history is built as it was recorded.
 pub fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<Snapshot> {
-    let mut engine = load_engine(cli)?;
     if let Some(mut replay) = replay_source(cli)? {
+        let mut engine = load_engine(cli)?;
         let (last, n) = replay.build_through(spec, frame, Some(&mut engine));
         if let Some(f) = frame
             && n < f
@@ -31,12 +31,24 @@ pub fn one_snapshot(cli: &Cli, spec: Arc<Spec>, frame: Option<usize>) -> Result<
     // One refresh: nothing closes in between, so no connect tracing, and
     // no DNS answer or reverse lookup could arrive: names from /etc/hosts.
     let names = name_options(cli).map(|o| necromap::names::NameOptions { passive: false, reverse: false, ..o });
-    let mut source = open_live_with(LiveOptions { trace_connects: false, names, own_namespace_only: false });
-    let info = source.info();
-    let obs = source.collect().context("collecting sockets")?;
-    // MCP servers on the map: observed ones (the store is only read) and configured ones.
-    let store = crate::cmd::pipeline::store_path(cli).ok().flatten();
-    let mut judged = necromap::agents::evaluator::AgentEvaluator::new(engine, store, necromap::agents::evaluator::configured_servers());
+    // The rules (parsed, regexes compiled), the IOC lists, the baseline and
+    // the assistants' configured MCP servers are read on a thread of their
+    // own while the sockets are dumped: a one-shot pays for its start-up
+    // and its refresh at once, not one after the other.
+    let (judged, collected) = std::thread::scope(|scope| {
+        let judged = scope.spawn(|| -> Result<_> {
+            let engine = load_engine(cli)?;
+            // MCP servers on the map: observed ones (the store is only read) and configured ones.
+            let store = crate::cmd::pipeline::store_path(cli).ok().flatten();
+            Ok(necromap::agents::evaluator::AgentEvaluator::new(engine, store, necromap::agents::evaluator::configured_servers()))
+        });
+        let mut source = open_live_with(LiveOptions { trace_connects: false, names, own_namespace_only: false });
+        let info = source.info();
+        let collected = source.collect().context("collecting sockets").map(|obs| (obs, info));
+        (judged.join(), collected)
+    });
+    let mut judged = judged.map_err(|_| anyhow::anyhow!("loading the rules stopped unexpectedly"))??;
+    let (obs, info) = collected?;
     Ok(SnapshotBuilder::new(spec).build(obs, info, Some(&mut judged)))
 }
 

@@ -71,6 +71,12 @@ impl Formatter for SafePretty {
     }
 }
 
+/// Append `value` to `w` as compact JSON, unsafe characters escaped (no
+/// buffering of its own: for pieces of a larger document).
+pub fn append_compact<T: serde::Serialize + ?Sized, W: Write>(value: &T, w: &mut W) -> io::Result<()> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(w, SafeCompact::default())).map_err(io::Error::from)
+}
+
 /// Write `value` as JSON to `out` (buffered), unsafe characters escaped.
 pub fn write_safe<T: serde::Serialize + ?Sized>(value: &T, out: &mut dyn Write, pretty: bool) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(64 * 1024, out);

@@ -122,7 +122,7 @@ impl App {
             return;
         }
         // Stable: rows keep list order, parties come after rows of their severity.
-        marked.sort_by(|a, b| b.0.cmp(&a.0));
+        marked.sort_by_key(|m| std::cmp::Reverse(m.0));
         let current = match self.ui.pane {
             Pane::List => self.selected_row().map(Stop::Row),
             Pane::Map => Some(Stop::Node(self.ui.map_selected.clone())),
