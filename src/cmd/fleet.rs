@@ -1,4 +1,5 @@
-//! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio) and
+//! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio, or
+//! Streamable HTTP with `--http`) and
 //! `necromap fleet` (the fleet explorer: hosts, worst severity, edges;
 //! Enter shows a host's current sockets). Without a terminal, `fleet`
 //! prints the map as text.
@@ -6,20 +7,19 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEventKind};
 use necromap::fleet::conn::FleetUrl;
+use necromap::mcp::tools_fleet::FleetServer;
 use necromap::tui::fleet_view::FleetScreen;
 use necromap::tui::theme::{Look, Theme};
 
 use super::agent::fleet_url;
 use super::cli::Cli;
 
-/// `--mcp --fleet URL`: the fleet tools over stdio.
+/// `--mcp --fleet URL`: the fleet tools over stdio, or over Streamable
+/// HTTP with `--http` (the single-host server's gate, token and caps).
 pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
-    if cli.http.is_some() {
-        bail!("--mcp --fleet serves over stdio only for now: drop --http");
-    }
     let url = fleet_url(config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -27,7 +27,16 @@ pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the MCP runtime")?;
-    rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url))
+    match cli.http.flatten() {
+        None => rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url)),
+        Some(addr) => {
+            // Every session gets a clone of one server: they share its one
+            // database connection, so the session cap bounds nothing on
+            // the database side and a client cannot open connections there.
+            let server = FleetServer::new(url);
+            rt.block_on(super::serve::headless_http(cli, addr, move || Ok(server.clone())))
+        }
+    }
 }
 
 /// `necromap fleet`: the fleet explorer.
