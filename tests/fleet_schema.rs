@@ -128,6 +128,35 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
     let plan = plan.join("\n");
     assert!(plan.contains("edge_hours_address") || plan.contains("edge_hours_pkey"), "who_talks_to must use an edge_hours index:\n{plan}");
 
+    // A window of several days reads its whole days from the day rollup by
+    // an index: fleet_edges by its (day, …) key, who_talks_to by (ip, port, day).
+    c.batch_execute(
+        "INSERT INTO edge_days (day, host_id, direction, ip, port, protocol, comm, n, last_at, pid)
+         SELECT date_trunc('day', now(), 'UTC') - (g % 200) * interval '1 day', 'id-bulk', 'outbound',
+                ('10.3.' || (g % 250) || '.' || (g / 250 % 250))::inet, 443, 'tcp', 'w', 1, now(), 1
+           FROM generate_series(1, 60000) g;
+         INSERT INTO edge_hours (hour, host_id, direction, ip, port, protocol, comm, n, last_at, pid)
+         SELECT date_trunc('hour', now(), 'UTC') - (g % 2000) * interval '1 hour', 'id-bulk', 'outbound',
+                ('10.3.' || (g % 250) || '.' || (g / 250 % 250))::inet, 443, 'tcp', 'w', 1, now(), 1
+           FROM generate_series(1, 60000) g;
+         ANALYZE edge_days; ANALYZE edge_hours;",
+    )
+    .await
+    .expect("bulk rollup rows");
+    let days = necromap::fleet::edges::EdgeFilter { window: Duration::from_secs(3 * 86_400), ..filter.clone() };
+    let plan = necromap::fleet::edges::explain_edges(&c, &days).await.expect("explain edges, 3 days").join("\n");
+    assert!(
+        plan.contains("edge_days_pkey") && !plan.contains("Seq Scan on edge_days") && !plan.contains("socket_events"),
+        "fleet_edges over 3 days must read edge_days by its (day, …) key:\n{plan}"
+    );
+    let span = necromap::fleet::rollup::Span::last(Duration::from_secs(3 * 86_400));
+    assert!(span.days_from < span.days_to, "3 days back hold whole days: {span:?}");
+    let plan = necromap::fleet::query::explain_who(&c, "10.9.0.2:5432".parse().expect("addr"), span).await.expect("explain who").join("\n");
+    assert!(
+        plan.contains("edge_days_address") && !plan.contains("Seq Scan on edge_days"),
+        "who_talks_to over 3 days must read edge_days by its (ip, port, day) index:\n{plan}"
+    );
+
     // Retention drops whole days: a partition from long ago goes.
     let old = SystemTime::now() - Duration::from_secs(40 * 86_400);
     necromap::fleet::partitions::ensure(&mut c, old).await.expect("old partitions");
@@ -135,6 +164,137 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
     assert_eq!(dropped.len(), 9, "three days of three tables: {dropped:?}");
     let (events_after, _, _) = necromap::fleet::query::event_counts(&c).await.expect("counts");
     assert_eq!(events_after, 60_003, "today's rows stay (two opened, one closed, the bulk)");
+    // … and the rollups' hours and days before the cutoff go with them.
+    let old_rollup: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM edge_days WHERE day < now() - interval '31 days') + (SELECT count(*) FROM edge_hours WHERE hour < now() - interval '31 days')",
+            &[],
+        )
+        .await
+        .expect("q")
+        .get(0);
+    assert_eq!(old_rollup, 0, "retention leaves no rollup row older than it keeps");
+    let kept: i64 = c.query_one("SELECT count(*) FROM edge_days WHERE day >= now() - interval '29 days'", &[]).await.expect("q").get(0);
+    assert!(kept >= 60_000 * 29 / 200, "the days kept stay: {kept}");
+}
+
+/// Opened connections over five days, shipped by the ingest: the answer of
+/// `fleet_edges` and `who_talks_to` over a window of three days and a few
+/// hours (a partial first day by the hour, whole days from `edge_days`,
+/// today by the hour) equals the same question asked of the raw events,
+/// edge by edge and count by count; and the whole days really come from
+/// the day rollup (their hours deleted, the answer is the same).
+#[tokio::test(flavor = "current_thread")]
+#[allow(clippy::too_many_lines)]
+async fn a_window_of_days_answers_as_the_raw_events_do() {
+    use necromap::fleet::rollup::Span;
+    use std::collections::BTreeMap;
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let now = SystemTime::now();
+    for d in 0..6 {
+        necromap::fleet::partitions::ensure(&mut c, now - Duration::from_secs(d * 86_400)).await.expect("partitions");
+    }
+    let t = now_ms();
+    let health = AgentHealth::default();
+    for (name, ip, port, comm) in [("b", "10.7.0.2", 5432, "postgres"), ("c", "10.7.0.3", 6379, "redis")] {
+        let b = Batch {
+            at_ms: t - 6 * 86_400_000,
+            host_name: name.into(),
+            resync: true,
+            addresses: Some(vec![ip.parse().expect("ip")]),
+            events: vec![opened(t - 6 * 86_400_000, row(&format!("tcp:l{name}"), Direction::Listen, &format!("0.0.0.0:{port}"), "0.0.0.0:0", 70, comm))],
+            ..Batch::default()
+        };
+        assert!(apply(&mut c, &host(name), 1, 1, &b, &health).await.expect("apply"));
+    }
+    // a's clients: every 37 minutes over five days, to b or c, from one of
+    // three processes; one batch per 6 hours (late batches: the ingest
+    // puts each event in its own hour and day).
+    let step = 37 * 60_000;
+    let first = t - 5 * 86_400_000;
+    let mut seq = 1;
+    let mut batch = Vec::new();
+    let mut k = 0_i64;
+    while first + k * step < t {
+        let at = first + k * step;
+        let (peer, comm) = [("10.7.0.2:5432", "app"), ("10.7.0.3:6379", "cache"), ("10.7.0.2:5432", "cron")][(k % 3) as usize];
+        batch.push(opened(at, row(&format!("tcp:a{k}"), Direction::Outbound, &format!("10.7.0.1:{}", 30_000 + k % 20_000), peer, 100 + (k % 7) as u32, comm)));
+        k += 1;
+        if batch.len() == 10 || first + k * step >= t {
+            let b = Batch {
+                at_ms: at,
+                host_name: "a".into(),
+                resync: seq == 1,
+                addresses: Some(vec!["10.7.0.1".parse().expect("ip")]),
+                events: std::mem::take(&mut batch),
+                ..Batch::default()
+            };
+            assert!(apply(&mut c, &host("a"), 1, seq, &b, &health).await.expect("apply a"));
+            seq += 1;
+        }
+    }
+
+    let span = Span::of(now - Duration::from_secs(3 * 86_400 + 5 * 3600), now);
+    assert!(span.hours_from < span.days_from && span.days_from < span.days_to, "a partial first day, whole days, today: {span:?}");
+    let day_rows: i64 = c.query_one("SELECT count(*) FROM edge_days", &[]).await.expect("q").get(0);
+    assert!(day_rows >= 5 * 3, "the ingest kept the day rollup: {day_rows}");
+
+    // The raw answers: every opened outbound event since the span's first hour.
+    let raw_edges: BTreeMap<(String, String, i32), (i64, i64)> = c
+        .query(
+            "SELECT host_id, host(remote_ip), remote_port, count(*), (extract(epoch FROM max(at)) * 1000)::bigint FROM socket_events
+              WHERE kind = 'opened' AND direction = 'outbound' AND at >= $1 GROUP BY 1, 2, 3",
+            &[&span.hours_from],
+        )
+        .await
+        .expect("raw edges")
+        .iter()
+        .map(|r| ((r.get(0), r.get(1), r.get(2)), (r.get(3), r.get(4))))
+        .collect();
+    let raw_who: BTreeMap<(String, String, i32), i64> = c
+        .query(
+            "SELECT host_id, comm, remote_port, count(*) FROM socket_events
+              WHERE kind = 'opened' AND direction = 'outbound' AND remote_ip = '10.7.0.2' AND at >= $1 GROUP BY 1, 2, 3",
+            &[&span.hours_from],
+        )
+        .await
+        .expect("raw who")
+        .iter()
+        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
+        .collect();
+    assert_eq!(raw_edges.len(), 2, "{raw_edges:?}");
+    assert_eq!(raw_who.len(), 2, "app and cron talk to b: {raw_who:?}");
+    let total: i64 = raw_edges.values().map(|v| v.0).sum();
+    assert!(total > 3 * 24 * 60 / 37, "three days and more of connections: {total}");
+
+    let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::ZERO, limit: 100 };
+    let answers = async |c: &tokio_postgres::Client| {
+        let edges: BTreeMap<(String, String, i32), (i64, i64)> = necromap::fleet::edges::fleet_edges_in(c, &filter, span)
+            .await
+            .expect("edges")
+            .into_iter()
+            .map(|e| ((e.from.host_id, e.address, i32::from(e.port)), (e.connections, e.last_ms)))
+            .collect();
+        let who: BTreeMap<(String, String, i32), i64> = necromap::fleet::query::who_talks_to_in(c, "10.7.0.2".parse().expect("addr"), &[], span, 100)
+            .await
+            .expect("who")
+            .talkers
+            .into_iter()
+            .map(|w| ((w.end.host_id, w.end.process.unwrap_or_default(), i32::from(w.port)), w.connections))
+            .collect();
+        (edges, who)
+    };
+    let (edges, who) = answers(&c).await;
+    assert_eq!(edges, raw_edges, "fleet_edges over the span = the raw events");
+    assert_eq!(who, raw_who, "who_talks_to over the span = the raw events");
+
+    // The whole days come from edge_days: without their hours, the same answer.
+    let gone = c.execute("DELETE FROM edge_hours WHERE hour >= $1 AND hour < $2", &[&span.days_from, &span.days_to]).await.expect("delete hours");
+    assert!(gone > 0, "the whole days had hour rows");
+    assert_eq!(answers(&c).await, (raw_edges, raw_who), "the whole days are read from the day rollup");
 }
 
 #[tokio::test(flavor = "current_thread")]

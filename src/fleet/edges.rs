@@ -4,21 +4,23 @@
 //! address, or the accepted socket itself — is an edge with both
 //! processes (web-1 nginx → db-1 postgres).
 //!
-//! Read from the hourly rollup ([`super::rollup`]), not the events: the
-//! window is rounded out to whole hours, and an edge's process is the
-//! one of its most recent connection.
+//! Read from the rollups ([`super::rollup`]: whole days from the daily
+//! one, the partial ends from the hourly one), not the events: the window
+//! is rounded out to whole hours, and an edge's process is the one of its
+//! most recent connection.
 //!
 //! Limits: addresses are compared as they are, so this holds on NAT-free
 //! networks (one address space, no port forwarding or load balancer in
 //! between); loopback is never an edge; two sites reusing the same
 //! private range look like one.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::FleetError;
+use super::rollup::{ROLLED, Span};
 
 /// What to look at.
 #[derive(Debug, Clone, Default)]
@@ -68,25 +70,30 @@ const SERVERS: &str = "
          WHERE s.direction = 'listen' AND (s.local_ip = '0.0.0.0'::inet OR s.local_ip = '::'::inet) AND family(a.ip) = family(s.local_ip)
         UNION ALL
         SELECT DISTINCT r.host_id, r.pid, nullif(r.comm, ''), r.ip, r.port, r.protocol, 2
-          FROM edge_hours r WHERE r.direction = 'inbound' AND r.hour >= date_trunc('hour', $1::timestamptz, 'UTC')
+          FROM rolled r WHERE r.direction = 'inbound'
     )";
 
 /// The query plan of [`fleet_edges`] as PostgreSQL runs it (`EXPLAIN ANALYZE`).
 pub async fn explain_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<String>, FleetError> {
-    let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
+    let span = Span::last(filter.window);
     let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", edges_sql());
-    let rows = client.query(&sql, &[&since, &filter.hosts, &filter.port.map(i32::from), &(filter.limit as i64)]).await?;
+    let rows =
+        client.query(&sql, &[&span.hours_from, &span.days_from, &span.days_to, &filter.hosts, &filter.port.map(i32::from), &(filter.limit as i64)]).await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// The edges of the window, busiest first.
 pub async fn fleet_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<Edge>, FleetError> {
-    let since = SystemTime::now().checked_sub(filter.window).unwrap_or(std::time::UNIX_EPOCH);
+    fleet_edges_in(client, filter, Span::last(filter.window)).await
+}
+
+/// The edges of `span` (the window of `filter` is not looked at), busiest first.
+pub async fn fleet_edges_in(client: &Client, filter: &EdgeFilter, span: Span) -> Result<Vec<Edge>, FleetError> {
     let hosts: Vec<String> = filter.hosts.clone();
     let port: Option<i32> = filter.port.map(i32::from);
     let limit = filter.limit as i64;
     let sql = edges_sql();
-    let rows = client.query(&sql, &[&since, &hosts, &port, &limit]).await?;
+    let rows = client.query(&sql, &[&span.hours_from, &span.days_from, &span.days_to, &hosts, &port, &limit]).await?;
     Ok(rows
         .iter()
         .map(|r| Edge {
@@ -101,16 +108,16 @@ pub async fn fleet_edges(client: &Client, filter: &EdgeFilter) -> Result<Vec<Edg
         .collect())
 }
 
-/// Parameters: $1 since, $2 hosts, $3 port, $4 limit.
+/// Parameters: $1–$3 the [`Span`], $4 hosts, $5 port, $6 limit.
 fn edges_sql() -> String {
     format!(
-        "WITH clients AS (
+        "WITH {ROLLED}, clients AS (
             SELECT r.host_id, r.ip AS remote_ip, r.port AS remote_port, r.protocol, sum(r.n)::bigint AS n, max(r.last_at) AS last_at,
                    (array_agg(r.pid ORDER BY r.last_at DESC, r.comm))[1] AS pid, nullif((array_agg(r.comm ORDER BY r.last_at DESC, r.comm))[1], '') AS comm
-              FROM edge_hours r
-             WHERE r.direction = 'outbound' AND r.hour >= date_trunc('hour', $1::timestamptz, 'UTC')
+              FROM rolled r
+             WHERE r.direction = 'outbound'
                AND NOT (r.ip << '127.0.0.0/8'::inet OR r.ip = '::1'::inet)
-               AND ($3::int IS NULL OR r.port = $3)
+               AND ($5::int IS NULL OR r.port = $5)
              GROUP BY 1, 2, 3, 4
          ), {SERVERS},
          matched AS (
@@ -126,9 +133,9 @@ fn edges_sql() -> String {
                 m.dst, coalesce((SELECT h.name FROM hosts h WHERE h.host_id = m.dst), m.dst), m.dst_pid, m.dst_comm,
                 host(m.remote_ip), m.remote_port, m.protocol, m.n, (extract(epoch FROM m.last_at) * 1000)::bigint
            FROM matched m
-          WHERE cardinality($2::text[]) = 0 OR m.src = ANY($2) OR m.dst = ANY($2)
-             OR EXISTS (SELECT 1 FROM hosts h WHERE h.host_id IN (m.src, m.dst) AND h.name = ANY($2))
+          WHERE cardinality($4::text[]) = 0 OR m.src = ANY($4) OR m.dst = ANY($4)
+             OR EXISTS (SELECT 1 FROM hosts h WHERE h.host_id IN (m.src, m.dst) AND h.name = ANY($4))
           ORDER BY m.n DESC, m.last_at DESC
-          LIMIT $4"
+          LIMIT $6"
     )
 }

@@ -15,7 +15,7 @@
 //! - [`outbox`]: batches queued in the local store until PostgreSQL took them.
 //! - [`ship`]: one batch in one transaction, idempotent; [`shipper`]: the agent's thread.
 //! - [`query`], [`edges`]: hosts, host-to-host edges, who talks to an address, threats;
-//!   [`rollup`]: the hourly edge rollup they read, kept by [`ship`].
+//!   [`rollup`]: the hourly and daily edge rollups they read, kept by [`ship`].
 //! - [`labels`]: host labels and the explorer's grouping.
 //! - [`rules`]: fleet rules (lateral movement, new edge, blast radius, shared IOC).
 //!

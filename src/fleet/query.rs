@@ -171,22 +171,17 @@ pub struct WhoTalksTo {
 }
 
 /// Who, on any fleet host (or on `hosts`, by id; empty: all), connected
-/// to `address` in the window (whole hours, from the rollup: one talker
+/// to `address` in the window (whole hours, from the rollups: one talker
 /// per host, process name and port, with the pid of its latest connection).
 pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], window: Duration, limit: usize) -> Result<WhoTalksTo, FleetError> {
+    who_talks_to_in(client, address, hosts, super::rollup::Span::last(window), limit).await
+}
+
+/// [`who_talks_to`] over the rollup rows of `span`.
+pub async fn who_talks_to_in(client: &Client, address: Address, hosts: &[String], span: super::rollup::Span, limit: usize) -> Result<WhoTalksTo, FleetError> {
     let ip = address.ip.to_string();
     let port: Option<i32> = address.port.map(i32::from);
-    let rows = client
-        .query(
-            "SELECT r.host_id, h.name, (array_agg(r.pid ORDER BY r.last_at DESC))[1], nullif(r.comm, ''), r.port, sum(r.n)::bigint,
-                    (extract(epoch FROM max(r.last_at)) * 1000)::bigint
-               FROM edge_hours r JOIN hosts h ON h.host_id = r.host_id
-              WHERE r.direction = 'outbound' AND r.ip = $1::text::inet AND ($2::int IS NULL OR r.port = $2)
-                AND r.hour >= date_trunc('hour', $3::timestamptz, 'UTC') AND (cardinality($5::text[]) = 0 OR r.host_id = ANY($5))
-              GROUP BY r.host_id, h.name, r.comm, r.port ORDER BY 6 DESC, 1, 4 LIMIT $4",
-            &[&ip, &port, &since(window), &(limit as i64), &hosts.to_vec()],
-        )
-        .await?;
+    let rows = client.query(&who_sql(), &[&span.hours_from, &span.days_from, &span.days_to, &ip, &port, &(limit as i64), &hosts.to_vec()]).await?;
     let talkers = rows
         .iter()
         .map(|r| Talker {
@@ -204,6 +199,31 @@ pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], w
         owned_by: owners.iter().map(|r| Owner { host_id: r.get(0), host: r.get(1) }).collect(),
         talkers,
     })
+}
+
+/// Parameters: $1–$3 the [`super::rollup::Span`], $4 ip, $5 port, $6 limit, $7 host ids.
+fn who_sql() -> String {
+    format!(
+        "WITH {}
+         SELECT r.host_id, h.name, (array_agg(r.pid ORDER BY r.last_at DESC))[1], nullif(r.comm, ''), r.port, sum(r.n)::bigint,
+                (extract(epoch FROM max(r.last_at)) * 1000)::bigint
+           FROM rolled r JOIN hosts h ON h.host_id = r.host_id
+          WHERE r.direction = 'outbound' AND r.ip = $4::text::inet AND ($5::int IS NULL OR r.port = $5)
+            AND (cardinality($7::text[]) = 0 OR r.host_id = ANY($7))
+          GROUP BY r.host_id, h.name, r.comm, r.port ORDER BY 6 DESC, 1, 4 LIMIT $6",
+        super::rollup::ROLLED
+    )
+}
+
+/// The query plan of [`who_talks_to_in`]'s talkers as PostgreSQL runs it (`EXPLAIN ANALYZE`).
+pub async fn explain_who(client: &Client, address: Address, span: super::rollup::Span) -> Result<Vec<String>, FleetError> {
+    let ip = address.ip.to_string();
+    let port: Option<i32> = address.port.map(i32::from);
+    let none: Vec<String> = Vec::new();
+    let rows = client
+        .query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", who_sql()), &[&span.hours_from, &span.days_from, &span.days_to, &ip, &port, &100_i64, &none])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
