@@ -15,7 +15,7 @@
 //! (`generate_series`: NECROMAP_BENCH_PER_HOUR outbound connections per
 //! host-hour, default 30, and the last hour at the live churn,
 //! NECROMAP_BENCH_LAST_HOUR per host, default 7200 = 10 per 5 s), rebuild
-//! the hourly rollup from it, and time `fleet_edges` and `who_talks_to`
+//! the hourly and daily rollups from it, and time `fleet_edges` and `who_talks_to`
 //! over 1 hour, 1 day and 30 days, against the same questions asked of the
 //! raw events (the queries before the rollup).
 
@@ -225,13 +225,16 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
     admin.batch_execute(&insert("interval '0 s'", last_hour, &format!("interval '{} ms'", 3_600_000 / last_hour.max(1)))).await.expect("last hour");
     let filled = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
-    let rollup = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
+    let (hour_rows, day_rows) = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
     let rolled = clock.elapsed().as_secs_f64();
     admin.batch_execute("ANALYZE").await.expect("analyze");
     let (events, _, _) = necromap::fleet::query::event_counts(admin).await.expect("counts");
-    let size: i64 = admin.query_one("SELECT pg_total_relation_size('edge_hours')", &[]).await.expect("size").get(0);
+    let size = async |t: &str| admin.query_one("SELECT pg_total_relation_size($1::text::regclass)", &[&t]).await.expect("size").get::<_, i64>(0) as f64 / 1e6;
+    let (hours_mb, days_mb) = (size("edge_hours").await, size("edge_days").await);
     println!("fleet history: {hosts} hosts, {days} days, {per_hour} connections per host-hour, the last hour {last_hour} per host");
-    println!("  socket_events {events} rows (synthesised in {filled:.0} s); edge_hours {rollup} rows, {:.0} MB (rebuilt in {rolled:.1} s)", size as f64 / 1e6);
+    println!(
+        "  socket_events {events} rows (synthesised in {filled:.0} s); edge_hours {hour_rows} rows, {hours_mb:.0} MB; edge_days {day_rows} rows, {days_mb:.0} MB (both rebuilt in {rolled:.1} s)"
+    );
     let who: necromap::fleet::query::Address = format!("{}:5432", addr_of(1)).parse().expect("addr");
     for (label, window) in [("1 hour", 3600), ("1 day", 86_400), ("30 days", 30 * 86_400)] {
         let window = Duration::from_secs(window);
@@ -252,8 +255,12 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
         println!("  before the rollup, who_talks_to from the events, {label}: median {ms:.1} ms ({n} talkers)");
     }
     if std::env::var_os("NECROMAP_BENCH_EXPLAIN").is_some() {
-        let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(3600), limit: 100 };
-        println!("{}", necromap::fleet::edges::explain_edges(admin, &filter).await.expect("explain").join("\n"));
+        for window in [3600, days * 86_400] {
+            let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(window), limit: 100 };
+            println!("fleet_edges, {window} s:\n{}", necromap::fleet::edges::explain_edges(admin, &filter).await.expect("explain").join("\n"));
+        }
+        let span = necromap::fleet::rollup::Span::last(Duration::from_secs(days * 86_400));
+        println!("who_talks_to, {days} days:\n{}", necromap::fleet::query::explain_who(admin, who, span).await.expect("explain who").join("\n"));
         let plan = admin.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {RAW_EDGES}"), &[&since]).await.expect("explain raw");
         println!("{}", plan.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"));
     }
