@@ -1,8 +1,8 @@
 //! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio, or
 //! Streamable HTTP with `--http`) and
 //! `necromap fleet` (the fleet explorer: hosts, worst severity, edges;
-//! Enter shows a host's current sockets). Without a terminal, `fleet`
-//! prints the map as text.
+//! Enter drills down into a host: processes → peers, recent events).
+//! Without a terminal, `fleet` prints the map as text.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -73,6 +73,9 @@ fn run(
 ) -> Result<()> {
     let mut loaded = Instant::now();
     loop {
+        // Enter asked for the selected host's drill-down; drilled down,
+        // every reload reads it again (and j/k move it to another host).
+        let mut drilling = screen.drill.is_some();
         terminal.draw(|f| screen.render(theme, f.area(), f.buffer_mut()))?;
         let reload = if event::poll(Duration::from_millis(500))? {
             match event::read()? {
@@ -80,24 +83,19 @@ fn run(
                     KeyCode::Char('q') => return Ok(()),
                     KeyCode::Char('j') | KeyCode::Down => {
                         screen.selected = (screen.selected + 1).min(screen.map.hosts.len().saturating_sub(1));
-                        false
+                        screen.drill.is_some()
                     }
                     KeyCode::Char('k') | KeyCode::Up => {
                         screen.selected = screen.selected.saturating_sub(1);
-                        false
+                        screen.drill.is_some()
                     }
                     KeyCode::Esc => {
-                        screen.sockets = None;
+                        screen.drill = None;
                         false
                     }
                     KeyCode::Enter => {
-                        if let Some(h) = screen.map.hosts.get(screen.selected) {
-                            match rt.block_on(necromap::fleet::query::host_sockets(client, &h.host_id, 1000)) {
-                                Ok(s) => screen.sockets = Some(s),
-                                Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
-                            }
-                        }
-                        false
+                        drilling = true;
+                        true
                     }
                     KeyCode::Char('r') => true,
                     _ => false,
@@ -122,6 +120,12 @@ fn run(
                     screen.error = None;
                 }
                 Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+            }
+            if drilling && let Some(h) = screen.map.hosts.get(screen.selected) {
+                match rt.block_on(necromap::fleet::drill::host_map(client, &h.host_id, Duration::from_secs(86_400))) {
+                    Ok(m) => screen.drill = Some(m),
+                    Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+                }
             }
         }
     }
