@@ -150,7 +150,7 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
         "fleet_edges over 3 days must read edge_days by its (day, …) key:\n{plan}"
     );
     let span = necromap::fleet::rollup::Span::last(Duration::from_secs(3 * 86_400));
-    assert!(span.days_from < span.days_to, "3 days back hold whole days: {span:?}");
+    assert!(span.days_from + Duration::from_secs(86_400) < SystemTime::now(), "3 days back hold whole days: {span:?}");
     let plan = necromap::fleet::query::explain_who(&c, "10.9.0.2:5432".parse().expect("addr"), span).await.expect("explain who").join("\n");
     assert!(
         plan.contains("edge_days_address") && !plan.contains("Seq Scan on edge_days"),
@@ -179,16 +179,16 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
 }
 
 /// Opened connections over five days, shipped by the ingest: the answer of
-/// `fleet_edges` and `who_talks_to` over a window of three days and a few
-/// hours (a partial first day by the hour, whole days from `edge_days`,
-/// today by the hour) equals the same question asked of the raw events,
-/// edge by edge and count by count; and the whole days really come from
-/// the day rollup (their hours deleted, the answer is the same).
+/// `fleet_edges` and `who_talks_to` over windows of three days and some
+/// hours (a partial first day read by its hours in the window, or by its
+/// day row less its hours before the window; whole days and today from
+/// `edge_days`) equals the same question asked of the raw events, edge by
+/// edge and count by count; and the whole days really come from the day
+/// rollup (their hours deleted, the answers are the same).
 #[tokio::test(flavor = "current_thread")]
 #[allow(clippy::too_many_lines)]
 async fn a_window_of_days_answers_as_the_raw_events_do() {
     use necromap::fleet::rollup::Span;
-    use std::collections::BTreeMap;
     let pg = Pg::start();
     let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
     let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
@@ -237,64 +237,89 @@ async fn a_window_of_days_answers_as_the_raw_events_do() {
         }
     }
 
-    let span = Span::of(now - Duration::from_secs(3 * 86_400 + 5 * 3600), now);
-    assert!(span.hours_from < span.days_from && span.days_from < span.days_to, "a partial first day, whole days, today: {span:?}");
     let day_rows: i64 = c.query_one("SELECT count(*) FROM edge_days", &[]).await.expect("q").get(0);
     assert!(day_rows >= 5 * 3, "the ingest kept the day rollup: {day_rows}");
+    // Two windows of three days and some hours: one from 03:00 (read as its
+    // first day's row less three hours), one from 20:00 (its first day's
+    // four hours, then whole days).
+    let secs = now.duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_secs();
+    let first_day = SystemTime::UNIX_EPOCH + Duration::from_secs((secs / 86_400 - 3) * 86_400);
+    let today = first_day + Duration::from_secs(3 * 86_400);
+    let mut checked = Vec::new();
+    for (hour, subtracts) in [(3, true), (20, false)] {
+        let since = first_day + Duration::from_secs(hour * 3600 + 59);
+        let span = Span::of(since, now);
+        assert_eq!(span.minus_from < span.minus_to, subtracts, "from {hour}:00: {span:?}");
+        assert_eq!(span.hours_from < span.hours_to, !subtracts, "from {hour}:00: {span:?}");
+        let start = first_day + Duration::from_secs(hour * 3600);
+        let expected = raw(&c, start).await;
+        assert_eq!(expected.0.len(), 2, "{expected:?}");
+        assert_eq!(expected.1.len(), 2, "app and cron talk to b: {expected:?}");
+        let total: i64 = expected.0.values().map(|v| v.0).sum();
+        assert!(total > 2 * 24 * 60 / 37, "two days and more of connections: {total}");
+        let got = answers(&c, span).await;
+        assert_eq!(got.0, expected.0, "fleet_edges from {hour}:00 = the raw events");
+        assert_eq!(got.1, expected.1, "who_talks_to from {hour}:00 = the raw events");
+        checked.push((span, expected));
+    }
 
-    // The raw answers: every opened outbound event since the span's first hour.
-    let raw_edges: BTreeMap<(String, String, i32), (i64, i64)> = c
+    // The whole days come from edge_days: without their hours, the same answers.
+    let gone =
+        c.execute("DELETE FROM edge_hours WHERE hour >= $1 AND hour < $2", &[&(first_day + Duration::from_secs(86_400)), &today]).await.expect("delete hours");
+    assert!(gone > 0, "the whole days had hour rows");
+    for (span, expected) in checked {
+        assert_eq!(answers(&c, span).await, expected, "the whole days are read from the day rollup: {span:?}");
+    }
+}
+
+type Counts = (std::collections::BTreeMap<(String, String, i32), (i64, i64)>, std::collections::BTreeMap<(String, String, i32), i64>);
+
+/// Edges (client host, address, port → connections, last ms) and talkers
+/// to 10.7.0.2 (host, process, port → connections) from the raw events
+/// opened since `start`.
+async fn raw(c: &tokio_postgres::Client, start: SystemTime) -> Counts {
+    let edges = c
         .query(
             "SELECT host_id, host(remote_ip), remote_port, count(*), (extract(epoch FROM max(at)) * 1000)::bigint FROM socket_events
               WHERE kind = 'opened' AND direction = 'outbound' AND at >= $1 GROUP BY 1, 2, 3",
-            &[&span.hours_from],
+            &[&start],
         )
         .await
         .expect("raw edges")
         .iter()
         .map(|r| ((r.get(0), r.get(1), r.get(2)), (r.get(3), r.get(4))))
         .collect();
-    let raw_who: BTreeMap<(String, String, i32), i64> = c
+    let who = c
         .query(
             "SELECT host_id, comm, remote_port, count(*) FROM socket_events
               WHERE kind = 'opened' AND direction = 'outbound' AND remote_ip = '10.7.0.2' AND at >= $1 GROUP BY 1, 2, 3",
-            &[&span.hours_from],
+            &[&start],
         )
         .await
         .expect("raw who")
         .iter()
         .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
         .collect();
-    assert_eq!(raw_edges.len(), 2, "{raw_edges:?}");
-    assert_eq!(raw_who.len(), 2, "app and cron talk to b: {raw_who:?}");
-    let total: i64 = raw_edges.values().map(|v| v.0).sum();
-    assert!(total > 3 * 24 * 60 / 37, "three days and more of connections: {total}");
+    (edges, who)
+}
 
+/// The same two questions asked of `fleet_edges` and `who_talks_to` over `span`.
+async fn answers(c: &tokio_postgres::Client, span: necromap::fleet::rollup::Span) -> Counts {
     let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::ZERO, limit: 100 };
-    let answers = async |c: &tokio_postgres::Client| {
-        let edges: BTreeMap<(String, String, i32), (i64, i64)> = necromap::fleet::edges::fleet_edges_in(c, &filter, span)
-            .await
-            .expect("edges")
-            .into_iter()
-            .map(|e| ((e.from.host_id, e.address, i32::from(e.port)), (e.connections, e.last_ms)))
-            .collect();
-        let who: BTreeMap<(String, String, i32), i64> = necromap::fleet::query::who_talks_to_in(c, "10.7.0.2".parse().expect("addr"), &[], span, 100)
-            .await
-            .expect("who")
-            .talkers
-            .into_iter()
-            .map(|w| ((w.end.host_id, w.end.process.unwrap_or_default(), i32::from(w.port)), w.connections))
-            .collect();
-        (edges, who)
-    };
-    let (edges, who) = answers(&c).await;
-    assert_eq!(edges, raw_edges, "fleet_edges over the span = the raw events");
-    assert_eq!(who, raw_who, "who_talks_to over the span = the raw events");
-
-    // The whole days come from edge_days: without their hours, the same answer.
-    let gone = c.execute("DELETE FROM edge_hours WHERE hour >= $1 AND hour < $2", &[&span.days_from, &span.days_to]).await.expect("delete hours");
-    assert!(gone > 0, "the whole days had hour rows");
-    assert_eq!(answers(&c).await, (raw_edges, raw_who), "the whole days are read from the day rollup");
+    let edges = necromap::fleet::edges::fleet_edges_in(c, &filter, span)
+        .await
+        .expect("edges")
+        .into_iter()
+        .map(|e| ((e.from.host_id, e.address, i32::from(e.port)), (e.connections, e.last_ms)))
+        .collect();
+    let who = necromap::fleet::query::who_talks_to_in(c, "10.7.0.2".parse().expect("addr"), &[], span, 100)
+        .await
+        .expect("who")
+        .talkers
+        .into_iter()
+        .map(|w| ((w.end.host_id, w.end.process.unwrap_or_default(), i32::from(w.port)), w.connections))
+        .collect();
+    (edges, who)
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -181,7 +181,10 @@ pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], w
 pub async fn who_talks_to_in(client: &Client, address: Address, hosts: &[String], span: super::rollup::Span, limit: usize) -> Result<WhoTalksTo, FleetError> {
     let ip = address.ip.to_string();
     let port: Option<i32> = address.port.map(i32::from);
-    let rows = client.query(&who_sql(), &[&span.hours_from, &span.days_from, &span.days_to, &ip, &port, &(limit as i64), &hosts.to_vec()]).await?;
+    let (limit, hosts) = (limit as i64, hosts.to_vec());
+    let mut params = span.params().to_vec();
+    params.extend([&ip as &(dyn tokio_postgres::types::ToSql + Sync), &port, &limit, &hosts]);
+    let rows = client.query(&who_sql(), &params).await?;
     let talkers = rows
         .iter()
         .map(|r| Talker {
@@ -201,16 +204,28 @@ pub async fn who_talks_to_in(client: &Client, address: Address, hosts: &[String]
     })
 }
 
-/// Parameters: $1–$3 the [`super::rollup::Span`], $4 ip, $5 port, $6 limit, $7 host ids.
+/// Parameters: $1–$5 the [`super::rollup::Span`], $6 ip, $7 port, $8 limit, $9 host ids.
+/// Grouped by a hash; the pid of each talker's latest connection looked
+/// up after the limit in that connection's hour row.
 fn who_sql() -> String {
     format!(
-        "WITH {}
-         SELECT r.host_id, h.name, (array_agg(r.pid ORDER BY r.last_at DESC))[1], nullif(r.comm, ''), r.port, sum(r.n)::bigint,
-                (extract(epoch FROM max(r.last_at)) * 1000)::bigint
-           FROM rolled r JOIN hosts h ON h.host_id = r.host_id
-          WHERE r.direction = 'outbound' AND r.ip = $4::text::inet AND ($5::int IS NULL OR r.port = $5)
-            AND (cardinality($7::text[]) = 0 OR r.host_id = ANY($7))
-          GROUP BY r.host_id, h.name, r.comm, r.port ORDER BY 6 DESC, 1, 4 LIMIT $6",
+        "WITH {},
+         talkers AS (
+            SELECT r.host_id, r.comm, r.port, sum(r.n)::bigint AS n, max(r.last_at) AS last_at
+              FROM rolled r
+             WHERE r.direction = 'outbound' AND r.ip = $6::text::inet AND ($7::int IS NULL OR r.port = $7)
+               AND (cardinality($9::text[]) = 0 OR r.host_id = ANY($9))
+             GROUP BY 1, 2, 3 HAVING sum(r.n) > 0
+         )
+         SELECT t.host_id, h.name, l.pid, nullif(t.comm, ''), t.port, t.n, (extract(epoch FROM t.last_at) * 1000)::bigint
+           FROM talkers t JOIN hosts h ON h.host_id = t.host_id
+           LEFT JOIN LATERAL (
+                SELECT e.pid FROM edge_hours e
+                 WHERE e.hour = date_trunc('hour', t.last_at, 'UTC') AND e.host_id = t.host_id AND e.direction = 'outbound'
+                   AND e.ip = $6::text::inet AND e.port = t.port AND e.comm = t.comm
+                 ORDER BY e.last_at DESC LIMIT 1
+           ) l ON true
+          ORDER BY t.n DESC, t.host_id, t.comm LIMIT $8",
         super::rollup::ROLLED
     )
 }
@@ -219,10 +234,10 @@ fn who_sql() -> String {
 pub async fn explain_who(client: &Client, address: Address, span: super::rollup::Span) -> Result<Vec<String>, FleetError> {
     let ip = address.ip.to_string();
     let port: Option<i32> = address.port.map(i32::from);
-    let none: Vec<String> = Vec::new();
-    let rows = client
-        .query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", who_sql()), &[&span.hours_from, &span.days_from, &span.days_to, &ip, &port, &100_i64, &none])
-        .await?;
+    let (limit, none) = (100_i64, Vec::<String>::new());
+    let mut params = span.params().to_vec();
+    params.extend([&ip as &(dyn tokio_postgres::types::ToSql + Sync), &port, &limit, &none]);
+    let rows = client.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", who_sql()), &params).await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 

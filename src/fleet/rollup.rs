@@ -54,14 +54,19 @@ const HOUR: u64 = 3600;
 const DAY: u64 = 86_400;
 
 /// Which rollup rows a window reads: hours from `hours_from` to
-/// `days_from`, whole days from `days_from` to `days_to`, hours again
-/// from `days_to` on. A window within less than two day boundaries has no
-/// whole day: all three are `hours_from`, and it reads hours only.
+/// `hours_to`, whole days from `days_from` on (today's day row is today so
+/// far, so the window's end needs no hours), less the hours from
+/// `minus_from` to `minus_to` (their counts taken back out of the first
+/// day read). The window's first, partial day is read whichever way
+/// touches fewer hour rows: its hours in the window, or its day row less
+/// its hours before the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     pub hours_from: SystemTime,
+    pub hours_to: SystemTime,
     pub days_from: SystemTime,
-    pub days_to: SystemTime,
+    pub minus_from: SystemTime,
+    pub minus_to: SystemTime,
 }
 
 impl Span {
@@ -69,14 +74,24 @@ impl Span {
     pub fn of(since: SystemTime, now: SystemTime) -> Self {
         let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
-        let hour = secs(since) / HOUR * HOUR;
-        let first_day = hour.div_ceil(DAY) * DAY;
-        let today = secs(now) / DAY * DAY;
-        if first_day < today {
-            Self { hours_from: at(hour), days_from: at(first_day), days_to: at(today) }
+        let first = secs(since) / HOUR * HOUR;
+        let day = first / DAY * DAY;
+        let next = day + DAY;
+        // Hours of the first day in the window, and before it.
+        let inside = (next.min(secs(now) / HOUR * HOUR + HOUR).max(first) - first) / HOUR;
+        let before = (first - day) / HOUR;
+        let none = at(first);
+        if before < inside {
+            // The first day's row, less its hours before the window (none at midnight).
+            Self { hours_from: none, hours_to: none, days_from: at(day), minus_from: at(day), minus_to: at(first) }
         } else {
-            Self { hours_from: at(hour), days_from: at(hour), days_to: at(hour) }
+            Self { hours_from: at(first), hours_to: at(next), days_from: at(next), minus_from: none, minus_to: none }
         }
+    }
+
+    /// $1–$5 of [`ROLLED`].
+    pub fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 5] {
+        [&self.hours_from, &self.hours_to, &self.days_from, &self.minus_from, &self.minus_to]
     }
 
     /// The window of the last `window` up to now.
@@ -88,8 +103,10 @@ impl Span {
 
 /// `rolled`: the rollup rows of a window as one relation (host_id,
 /// direction, ip, port, protocol, comm, n, last_at, pid), for a query's
-/// `WITH`; its parameters are $1 hours_from, $2 days_from, $3 days_to of
-/// a [`Span`]. Not materialized, so each use's conditions (direction,
+/// `WITH`; its parameters are $1–$5, the fields of a [`Span`] in order.
+/// Rows taken back out have a negative `n` and no `last_at` or `pid`, so
+/// a grouping sums `n` (and keeps groups whose sum is above 0) and takes
+/// `max(last_at)`. Not materialized, so each use's conditions (direction,
 /// address) reach each table's index.
 pub const ROLLED: &str = "
     rolled AS NOT MATERIALIZED (
@@ -97,10 +114,10 @@ pub const ROLLED: &str = "
          WHERE hour >= $1::timestamptz AND hour < $2::timestamptz
         UNION ALL
         SELECT host_id, direction, ip, port, protocol, comm, n, last_at, pid FROM edge_days
-         WHERE day >= $2::timestamptz AND day < $3::timestamptz
+         WHERE day >= $3::timestamptz
         UNION ALL
-        SELECT host_id, direction, ip, port, protocol, comm, n, last_at, pid FROM edge_hours
-         WHERE hour >= $3::timestamptz
+        SELECT host_id, direction, ip, port, protocol, comm, -n, NULL::timestamptz, NULL::integer FROM edge_hours
+         WHERE hour >= $4::timestamptz AND hour < $5::timestamptz
     )";
 
 /// Rebuild both rollups from the start of `since`'s UTC day on out of
@@ -154,19 +171,33 @@ mod tests {
     }
 
     #[test]
-    fn whole_days_from_the_day_rollup_partial_ends_by_the_hour() {
+    fn whole_days_from_the_day_rollup_the_first_day_by_its_fewer_hours() {
         let now = at(100 * DAY + 4 * HOUR + 1_200);
-        // 30 days back: the partial first day by hours, 29 whole days, today by hours.
+        // Starting at 04:00: the first day's row less its 4 hours before the window.
         let s = Span::of(now - Duration::from_secs(30 * DAY), now);
-        assert_eq!(s, Span { hours_from: at(70 * DAY + 4 * HOUR), days_from: at(71 * DAY), days_to: at(100 * DAY) });
-        // A window starting at midnight takes that day whole.
+        assert_eq!(
+            s,
+            Span {
+                hours_from: at(70 * DAY + 4 * HOUR),
+                hours_to: at(70 * DAY + 4 * HOUR),
+                days_from: at(70 * DAY),
+                minus_from: at(70 * DAY),
+                minus_to: at(70 * DAY + 4 * HOUR)
+            }
+        );
+        // Starting at 20:00: the first day's 4 hours in the window, whole days after it.
+        let s = Span::of(at(97 * DAY + 20 * HOUR + 59), now);
+        let h = at(97 * DAY + 20 * HOUR);
+        assert_eq!(s, Span { hours_from: h, hours_to: at(98 * DAY), days_from: at(98 * DAY), minus_from: h, minus_to: h });
+        // At midnight: whole days only.
         let s = Span::of(at(98 * DAY), now);
-        assert_eq!((s.days_from, s.days_to), (at(98 * DAY), at(100 * DAY)));
-        // An hour, or a day that crosses one midnight: hours only.
-        for back in [HOUR, DAY, DAY + 5 * HOUR] {
-            let s = Span::of(now - Duration::from_secs(back), now);
-            let h = (100 * DAY + 4 * HOUR + 1_200 - back) / HOUR * HOUR;
-            assert_eq!(s, Span { hours_from: at(h), days_from: at(h), days_to: at(h) }, "{back}");
-        }
+        assert_eq!((s.hours_from == s.hours_to, s.days_from, s.minus_from == s.minus_to), (true, at(98 * DAY), true));
+        // The last hour (03:00 and 04:00 of today): those hours only.
+        let s = Span::of(now - Duration::from_secs(HOUR), now);
+        assert_eq!((s.hours_from, s.hours_to, s.days_from), (at(100 * DAY + 3 * HOUR), at(101 * DAY), at(101 * DAY)));
+        assert_eq!(s.minus_from, s.minus_to);
+        // The last day from 04:00 yesterday: yesterday's row less its 4 hours, and today's.
+        let s = Span::of(now - Duration::from_secs(DAY), now);
+        assert_eq!((s.days_from, s.minus_from, s.minus_to), (at(99 * DAY), at(99 * DAY), at(99 * DAY + 4 * HOUR)));
     }
 }
