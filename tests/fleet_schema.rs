@@ -446,3 +446,119 @@ async fn a_new_edge_fires_once_and_an_edge_of_the_baseline_does_not() {
     let new = found.iter().filter(|f| f.rule == FleetRule::NewEdge).count();
     assert_eq!(new, 0, "no events in a one-hour baseline before the window: no verdict at all: {found:?}");
 }
+
+/// The explorer's drill-down on a real database: web-1's processes with
+/// their peers from the current state (db-1's postgres named as the fleet
+/// peer it dialled, lb-1's haproxy as the fleet client it accepted, an
+/// outside address as itself), its listener, its owner's user, and its
+/// finding and alert with first and last seen.
+#[tokio::test(flavor = "current_thread")]
+async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
+    use necromap::fleet::batch::{AlertRow, FindingRow, ProcessRow};
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
+    let t = now_ms();
+    let health = AgentHealth::default();
+    let db = Batch {
+        at_ms: t,
+        host_name: "db-1".into(),
+        resync: true,
+        addresses: Some(vec!["10.8.1.2".parse().expect("ip")]),
+        events: vec![opened(t, row("tcp:dl", Direction::Listen, "0.0.0.0:5432", "0.0.0.0:0", 70, "postgres"))],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("db-1"), 1, 1, &db, &health).await.expect("apply db"));
+    let lb = Batch {
+        at_ms: t,
+        host_name: "lb-1".into(),
+        resync: true,
+        addresses: Some(vec!["10.8.1.9".parse().expect("ip")]),
+        events: vec![opened(t, row("tcp:lo", Direction::Outbound, "10.8.1.9:51000", "10.8.1.1:80", 90, "haproxy"))],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("lb-1"), 1, 1, &lb, &health).await.expect("apply lb"));
+    let web = Batch {
+        at_ms: t,
+        host_name: "web-1".into(),
+        resync: true,
+        addresses: Some(vec!["10.8.1.1".parse().expect("ip")]),
+        events: vec![
+            opened(t, row("tcp:wl", Direction::Listen, "0.0.0.0:80", "0.0.0.0:0", 812, "nginx")),
+            opened(t, row("tcp:w1", Direction::Outbound, "10.8.1.1:40000", "10.8.1.2:5432", 812, "nginx")),
+            opened(t, row("tcp:w2", Direction::Outbound, "10.8.1.1:40001", "10.8.1.2:5432", 812, "nginx")),
+            opened(t, row("tcp:w3", Direction::Outbound, "10.8.1.1:40002", "93.184.216.34:443", 812, "nginx")),
+            opened(t, row("tcp:wi", Direction::Inbound, "10.8.1.1:80", "10.8.1.9:51000", 812, "nginx")),
+        ],
+        processes: vec![ProcessRow {
+            pid: 812,
+            ppid: 1,
+            name: "nginx".into(),
+            cmdline: "nginx: worker".into(),
+            exe: None,
+            uid: 33,
+            user: Some("www-data".into()),
+            workload: None,
+        }],
+        findings: vec![FindingRow {
+            id: "net.odd@web".into(),
+            rule_id: "net.odd".into(),
+            rule_name: "odd outbound".into(),
+            severity: necromap::model::Severity::High,
+            tags: vec![],
+            subject: "process 812".into(),
+            pid: Some(812),
+            endpoint: None,
+            first_seen_ms: t - 60_000,
+            last_seen_ms: t,
+        }],
+        alerts: (0..3)
+            .map(|i| AlertRow {
+                at_ms: t - 30_000 + i * 1000,
+                remote: "203.0.113.7".parse().expect("ip"),
+                src_ip: "203.0.113.7".parse().expect("ip"),
+                src_port: Some(4000),
+                dest_ip: "10.8.1.1".parse().expect("ip"),
+                dest_port: Some(80),
+                proto: "TCP".into(),
+                signature_id: 2_000_001,
+                signature: "ET SCAN probe".into(),
+                category: "scan".into(),
+                severity: 2,
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("web-1"), 1, 1, &web, &health).await.expect("apply web"));
+
+    let m = necromap::fleet::drill::host_map(&c, "id-web-1", Duration::from_secs(86_400)).await.expect("drill");
+    assert_eq!(m.name, "web-1");
+    assert_eq!(m.processes.len(), 1, "{m:?}");
+    let nginx = &m.processes[0];
+    assert_eq!((nginx.name.as_str(), nginx.pid, nginx.user.as_deref()), ("nginx", Some(812), Some("www-data")));
+    assert_eq!(nginx.listens, vec!["tcp/80"]);
+    let peers: Vec<(&str, &str, Option<u16>, i64, Option<&str>, Option<&str>)> =
+        nginx.peers.iter().map(|p| (p.direction.as_str(), p.address.as_str(), p.local_port, p.sockets, p.host.as_deref(), p.process.as_deref())).collect();
+    assert_eq!(
+        peers,
+        vec![
+            ("outbound", "10.8.1.2:5432", None, 2, Some("db-1"), Some("postgres")),
+            ("inbound", "10.8.1.9", Some(80), 1, Some("lb-1"), Some("haproxy")),
+            ("outbound", "93.184.216.34:443", None, 1, None, None),
+        ],
+        "busiest first, fleet peers named by host and process"
+    );
+    assert_eq!(m.events.len(), 2, "{:?}", m.events);
+    let finding = m.events.iter().find(|e| e.kind == "finding").expect("the finding");
+    assert_eq!((finding.title.as_str(), finding.severity, finding.first_ms, finding.last_ms), ("odd outbound", 3, t - 60_000, t));
+    let alert = m.events.iter().find(|e| e.kind == "alert").expect("the alert");
+    assert_eq!((alert.title.as_str(), alert.subject.as_str(), alert.count), ("ET SCAN probe", "203.0.113.7", 3));
+    assert_eq!((alert.first_ms, alert.last_ms), (t - 30_000, t - 28_000));
+    // db-1 has a listener and no peers; a host without rows is empty, not an error.
+    let db = necromap::fleet::drill::host_map(&c, "id-db-1", Duration::from_secs(86_400)).await.expect("drill db");
+    assert_eq!((db.processes.len(), db.processes[0].peers.len(), db.events.len()), (1, 0, 0), "{db:?}");
+    let none = necromap::fleet::drill::host_map(&c, "id-nope", Duration::from_secs(86_400)).await.expect("drill nope");
+    assert!(none.processes.is_empty() && none.events.is_empty());
+}

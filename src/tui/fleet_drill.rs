@@ -18,7 +18,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use ratatui::widgets::{Block, Borders, Padding, Paragraph, Widget};
 
 use super::theme::Theme;
 use crate::fleet::drill::{HostEvent, HostMap, Peer, ProcessPeers};
@@ -78,13 +78,10 @@ fn event_lines(e: &HostEvent, theme: Theme) -> [Line<'static>; 2] {
 /// top, its recent events below (pure: reads `map` only).
 pub fn render(map: &HostMap, theme: Theme, area: Rect, buf: &mut Buffer) {
     let events: Vec<Line> = if map.events.is_empty() {
-        vec![Line::from(Span::styled(" none in the last day", theme.dim()))]
+        vec![Line::from(Span::styled("none in the last day", theme.dim()))]
     } else {
         map.events.iter().flat_map(|e| event_lines(e, theme)).collect()
     };
-    // The events take up to a third of the height (at least one line of them).
-    let wanted = u16::try_from(events.len()).unwrap_or(u16::MAX).saturating_add(2);
-    let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(wanted.min(area.height / 3).max(3))]).areas(area);
     let peers: usize = map.processes.iter().map(|p| p.peers.len()).sum();
     let mut lines: Vec<Line> = Vec::new();
     for p in &map.processes {
@@ -92,16 +89,29 @@ pub fn render(map: &HostMap, theme: Theme, area: Rect, buf: &mut Buffer) {
         lines.extend(p.peers.iter().map(|x| peer_line(x, theme)));
     }
     if lines.is_empty() {
-        lines.push(Line::from(Span::styled(" no open sockets in the host's current state", theme.dim())));
+        lines.push(Line::from(Span::styled("no open sockets in the host's current state", theme.dim())));
     }
+    // The events keep up to a third of the height (at least one line of
+    // them); the map takes what it needs of the rest, the events sit right
+    // under it.
+    let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2);
+    let events_min = rows(events.len()).min(area.height / 3).max(3);
+    let map_height = rows(lines.len()).max(4).min(area.height.saturating_sub(events_min));
+    let [top, bottom, _] = Layout::vertical([
+        Constraint::Length(map_height),
+        Constraint::Length(rows(events.len()).min(area.height.saturating_sub(map_height))),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     let shown = usize::from(top.height.saturating_sub(2));
     if lines.len() > shown && shown > 0 {
         let more = lines.len() - (shown - 1);
         lines.truncate(shown - 1);
-        lines.push(Line::from(Span::styled(format!(" … {more} more lines"), theme.dim())));
+        lines.push(Line::from(Span::styled(format!("… {more} more lines"), theme.dim())));
     }
     let title = format!(" {}: processes → peers ({} processes, {peers} peers) ", clean(&map.name, 48), map.processes.len());
-    Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()))).render(top, buf);
+    let block = |title: String| Block::default().borders(Borders::ALL).padding(Padding::horizontal(1)).title(Span::styled(title, theme.title()));
+    Paragraph::new(lines).block(block(title)).render(top, buf);
     let title = format!(" recent events, last day ({}) ", map.events.len());
-    Paragraph::new(events).block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()))).render(bottom, buf);
+    Paragraph::new(events).block(block(title)).render(bottom, buf);
 }
