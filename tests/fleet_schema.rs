@@ -478,7 +478,10 @@ async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
         host_name: "lb-1".into(),
         resync: true,
         addresses: Some(vec!["10.8.1.9".parse().expect("ip")]),
-        events: vec![opened(t, row("tcp:lo", Direction::Outbound, "10.8.1.9:51000", "10.8.1.1:80", 90, "haproxy"))],
+        events: vec![
+            opened(t, row("tcp:lo", Direction::Outbound, "10.8.1.9:51000", "10.8.1.1:80", 90, "haproxy")),
+            opened(t, row("tcp:l2", Direction::Outbound, "10.8.1.9:51001", "10.8.1.1:8443", 90, "haproxy")),
+        ],
         ..Batch::default()
     };
     assert!(apply(&mut c, &host("lb-1"), 1, 1, &lb, &health).await.expect("apply lb"));
@@ -493,6 +496,8 @@ async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
             opened(t, row("tcp:w2", Direction::Outbound, "10.8.1.1:40001", "10.8.1.2:5432", 812, "nginx")),
             opened(t, row("tcp:w3", Direction::Outbound, "10.8.1.1:40002", "93.184.216.34:443", 812, "nginx")),
             opened(t, row("tcp:wi", Direction::Inbound, "10.8.1.1:80", "10.8.1.9:51000", 812, "nginx")),
+            // Accepted on a port nothing listens on (closed below).
+            opened(t, row("tcp:w8", Direction::Inbound, "10.8.1.1:8443", "10.8.1.9:51001", 812, "nginx")),
         ],
         processes: vec![ProcessRow {
             pid: 812,
@@ -533,6 +538,17 @@ async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
             .collect(),
     };
     assert!(apply(&mut c, &host("web-1"), 1, 1, &web, &health).await.expect("apply web"));
+    // The socket accepted on 8443 closes: only the rollups remember it.
+    let closed = Batch {
+        at_ms: t + 1000,
+        host_name: "web-1".into(),
+        events: vec![SocketEvent {
+            kind: EventKind::Closed,
+            ..opened(t + 1000, row("tcp:w8", Direction::Inbound, "10.8.1.1:8443", "10.8.1.9:51001", 812, "nginx"))
+        }],
+        ..Batch::default()
+    };
+    assert!(apply(&mut c, &host("web-1"), 1, 2, &closed, &health).await.expect("apply close"));
 
     let m = necromap::fleet::drill::host_map(&c, "id-web-1", Duration::from_secs(86_400)).await.expect("drill");
     assert_eq!(m.name, "web-1");
@@ -557,6 +573,25 @@ async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
     let alert = m.events.iter().find(|e| e.kind == "alert").expect("the alert");
     assert_eq!((alert.title.as_str(), alert.subject.as_str(), alert.count), ("ET SCAN probe", "203.0.113.7", 3));
     assert_eq!((alert.first_ms, alert.last_ms), (t - 30_000, t - 28_000));
+    // The edges: lb-1 → web-1:80 by web-1's listener, lb-1 → web-1:8443 by
+    // the socket web-1 accepted there, closed since (no host listens on
+    // 8443 now: the rollups stand in), web-1 → db-1.
+    let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(3600), limit: 10 };
+    let mut edges: Vec<String> = necromap::fleet::edges::fleet_edges(&c, &filter)
+        .await
+        .expect("edges")
+        .iter()
+        .map(|e| format!("{} {:?} → {}:{} {:?} {:?}", e.from.host, e.from.process, e.to.host, e.port, e.to.process, e.to.pid))
+        .collect();
+    edges.sort();
+    assert_eq!(
+        edges,
+        vec![
+            r#"lb-1 Some("haproxy") → web-1:80 Some("nginx") Some(812)"#,
+            r#"lb-1 Some("haproxy") → web-1:8443 Some("nginx") Some(812)"#,
+            r#"web-1 Some("nginx") → db-1:5432 Some("postgres") Some(70)"#,
+        ]
+    );
     // db-1 has a listener and no peers; a host without rows is empty, not an error.
     let db = necromap::fleet::drill::host_map(&c, "id-db-1", Duration::from_secs(86_400)).await.expect("drill db");
     assert_eq!((db.processes.len(), db.processes[0].peers.len(), db.events.len()), (1, 0, 0), "{db:?}");

@@ -113,7 +113,7 @@ const PEERS: &str = "
            WHERE a.ip = k.remote_ip AND a.host_id <> $1 AND NOT (a.ip << '127.0.0.0/8'::inet OR a.ip = '::1'::inet)
            ORDER BY h.name LIMIT 1
       ) o ON true
-     ORDER BY k.n DESC, 5, 6 LIMIT $2";
+     ORDER BY k.n DESC, 5, 6, 7 LIMIT $2";
 
 /// The host's listeners and the owners' users. $1 host id.
 const PROCESSES: &str = "

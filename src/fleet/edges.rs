@@ -58,19 +58,30 @@ pub struct Edge {
     pub last_ms: i64,
 }
 
-/// The listeners and accepted sockets of every host (current state, and
-/// accepted sockets of the window from the rollup), by address.
+/// The servers a client may have reached, by address: the listeners and
+/// accepted sockets of every host now (rank 0; wildcard listeners at each
+/// of their host's addresses, rank 1), and, only for the clients' addresses
+/// that no other host serves now, the sockets accepted there in the window
+/// (rank 2, from the rollups, through their `(ip, port, …)` indexes): a
+/// server that has closed since. Uses `clients`.
 const SERVERS: &str = "
-    servers AS (
+    listening AS (
         SELECT s.host_id, s.pid, s.comm, s.local_ip AS ip, s.local_port AS port, s.protocol, 0 AS rank
           FROM current_sockets s WHERE s.direction IN ('listen', 'inbound') AND NOT (s.local_ip = '0.0.0.0'::inet OR s.local_ip = '::'::inet)
         UNION ALL
         SELECT s.host_id, s.pid, s.comm, a.ip, s.local_port, s.protocol, 1
           FROM current_sockets s JOIN host_addresses a ON a.host_id = s.host_id
          WHERE s.direction = 'listen' AND (s.local_ip = '0.0.0.0'::inet OR s.local_ip = '::'::inet) AND family(a.ip) = family(s.local_ip)
+    ), unserved AS (
+        SELECT DISTINCT c.remote_ip, c.remote_port, c.protocol FROM clients c
+         WHERE NOT EXISTS (SELECT 1 FROM listening l
+                            WHERE l.ip = c.remote_ip AND l.port = c.remote_port AND l.protocol = c.protocol AND l.host_id <> c.host_id)
+    ), servers AS (
+        SELECT * FROM listening
         UNION ALL
         SELECT r.host_id, max(r.pid), nullif(r.comm, ''), r.ip, r.port, r.protocol, 2
-          FROM rolled r WHERE r.direction = 'inbound'
+          FROM unserved u JOIN rolled r ON r.ip = u.remote_ip AND r.port = u.remote_port AND r.protocol = u.protocol
+         WHERE r.direction = 'inbound'
          GROUP BY r.host_id, r.comm, r.ip, r.port, r.protocol HAVING sum(r.n) > 0
     )";
 

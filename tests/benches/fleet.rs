@@ -17,7 +17,8 @@
 //! NECROMAP_BENCH_LAST_HOUR per host, default 7200 = 10 per 5 s), rebuild
 //! the hourly and daily rollups from it, and time `fleet_edges` and `who_talks_to`
 //! over 1 hour, 1 day and 30 days, against the same questions asked of the
-//! raw events (the queries before the rollup).
+//! raw events (the queries before the rollup). NECROMAP_BENCH_INBOUND=1
+//! adds, for each connection, its accepted socket on the host it reached.
 
 #![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
 
@@ -223,6 +224,19 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
     let old = days * 24 * per_hour;
     admin.batch_execute(&insert("interval '1 hour'", old, &format!("interval '{} ms'", 3_600_000 / per_hour.max(1)))).await.expect("history");
     admin.batch_execute(&insert("interval '0 s'", last_hour, &format!("interval '{} ms'", 3_600_000 / last_hour.max(1)))).await.expect("last hour");
+    if std::env::var_os("NECROMAP_BENCH_INBOUND").is_some() {
+        // Each connection also accepted on the host it reached, as a real
+        // fleet reports it: as many inbound rows as outbound ones.
+        admin
+            .batch_execute(&format!(
+                "INSERT INTO socket_events (host_id, at, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid)
+                 SELECT 'h' || lpad(((host(remote_ip)::inet - '10.100.0.1'::inet) - (host(remote_ip)::inet - '10.100.0.1'::inet) / 256 * 6)::text, 4, '0'),
+                        at, 'opened', socket_id || ':in', protocol, state, 'inbound', remote_ip, remote_port, local_ip, local_port, 700, 'postgres', '/usr/bin/postgres', 100
+                   FROM socket_events WHERE direction = 'outbound' AND kind = 'opened' AND host_id LIKE 'h%'"
+            ))
+            .await
+            .expect("inbound");
+    }
     let filled = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     let (hour_rows, day_rows) = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
