@@ -1,4 +1,6 @@
-//! MCP over Streamable HTTP at `/mcp`, behind our own gate:
+//! MCP over Streamable HTTP at `/mcp`, behind our own gate, for any rmcp
+//! server a factory makes per session ([`bind_service`]: the single-host
+//! server through [`bind`] and [`bind_beside`], the fleet's directly):
 //!
 //! 1. `Origin`, when a browser sends one, must be this server's own
 //!    loopback origin: otherwise 403 (a web page cannot drive the server).

@@ -228,12 +228,12 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
         // Each connection also accepted on the host it reached, as a real
         // fleet reports it: as many inbound rows as outbound ones.
         admin
-            .batch_execute(&format!(
+            .batch_execute(
                 "INSERT INTO socket_events (host_id, at, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid)
-                 SELECT 'h' || lpad(((host(remote_ip)::inet - '10.100.0.1'::inet) - (host(remote_ip)::inet - '10.100.0.1'::inet) / 256 * 6)::text, 4, '0'),
+                 SELECT 'h' || lpad(((remote_ip - '10.100.0.1'::inet) - (remote_ip - '10.100.0.1'::inet) / 256 * 6)::text, 4, '0'),
                         at, 'opened', socket_id || ':in', protocol, state, 'inbound', remote_ip, remote_port, local_ip, local_port, 700, 'postgres', '/usr/bin/postgres', 100
                    FROM socket_events WHERE direction = 'outbound' AND kind = 'opened' AND host_id LIKE 'h%'"
-            ))
+            )
             .await
             .expect("inbound");
     }
