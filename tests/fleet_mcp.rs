@@ -120,3 +120,70 @@ async fn every_fleet_tool_narrows_to_hosts_and_names_the_known_ones() {
     // An unknown host did not cost the connection: the next call works.
     assert_eq!(out(server.list_hosts(args(json!({}))).await).expect("again")["total"], 3);
 }
+
+/// One POST of `body` to `/mcp` with `headers` (a `Host` among them
+/// replaces the server's own); the status code.
+fn post_status(addr: std::net::SocketAddr, headers: &[(&str, &str)], body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let host = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("host")).map_or_else(|| addr.to_string(), |(_, v)| (*v).to_string());
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")) {
+        head.extend([*k, ": ", *v, "\r\n"]);
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("write head");
+    s.write_all(body.as_bytes()).expect("write body");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// `necromap --mcp --fleet URL --http`: the single-host server's gate in
+/// front of the fleet's tools — 401 without the token, 403 for a foreign
+/// Origin or Host, and with the token `list_hosts` names the hosts shipped.
+#[tokio::test(flavor = "current_thread")]
+async fn the_fleet_over_http_is_gated_and_lists_the_shipped_hosts() {
+    use common::mcp::{BIN, INIT, TOKEN, bearer, call_tool, result_of};
+    let pg = Pg::start();
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
+    let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let health = AgentHealth::default();
+    for (name, ip) in [("alpha-1", "10.8.0.1"), ("beta-2", "10.8.0.2")] {
+        let events = vec![opened(t, row("tcp:l", Direction::Listen, "0.0.0.0:22", "0.0.0.0:0", 10, "sshd"))];
+        let b = Batch { at_ms: t, host_name: name.into(), resync: true, addresses: Some(vec![ip.parse().expect("ip")]), events, ..Batch::default() };
+        assert!(apply(&mut c, &host(name), 1, 1, &b, &health).await.expect("apply"));
+    }
+
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["--mcp", "--fleet", &pg.url(), "--http", "127.0.0.1:0"]).env("NECROMAP_MCP_TOKEN", TOKEN);
+    let server = common::mcp::start_command(cmd);
+    assert!(server.banner.contains("token from NECROMAP_MCP_TOKEN"), "{}", server.banner);
+    let a = server.addr;
+    let auth = bearer();
+
+    assert_eq!(post_status(a, &[], INIT), 401, "no token");
+    assert_eq!(post_status(a, &[("Authorization", "Bearer wrong-token-0123456789")], INIT), 401, "a wrong token");
+    assert_eq!(post_status(a, &[("Authorization", &auth), ("Origin", "https://evil.example")], INIT), 403, "a foreign Origin");
+    assert_eq!(post_status(a, &[("Origin", "https://evil.example")], INIT), 403, "a foreign Origin before the token");
+    let status = post_status(a, &[("Authorization", &auth), ("Host", "evil.example")], INIT);
+    assert!((400..500).contains(&status), "a foreign Host (DNS rebinding): {status}");
+    let own = format!("http://127.0.0.1:{}", a.port());
+    assert_eq!(post_status(a, &[("Authorization", &auth), ("Origin", &own)], INIT), 200, "its own Origin");
+
+    let body = call_tool(a, "list_hosts", "{}").expect("list_hosts over HTTP");
+    let result = result_of(&body);
+    let listed = &result["structuredContent"];
+    assert_eq!(listed["total"], 2, "{result}");
+    assert_eq!(names(listed, "hosts", "/name"), vec!["alpha-1", "beta-2"], "{result}");
+    // The single-host tools are not this server's.
+    let other = call_tool(a, "list_connections", "{}").expect("an answer");
+    assert!(other.contains("error"), "{other}");
+}

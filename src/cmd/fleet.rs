@@ -1,25 +1,25 @@
-//! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio) and
+//! `necromap --mcp --fleet URL` (the fleet's MCP tools over stdio, or
+//! Streamable HTTP with `--http`) and
 //! `necromap fleet` (the fleet explorer: hosts, worst severity, edges;
-//! Enter shows a host's current sockets). Without a terminal, `fleet`
-//! prints the map as text.
+//! Enter drills down into a host: processes → peers, recent events).
+//! Without a terminal, `fleet` prints the map as text.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEventKind};
 use necromap::fleet::conn::FleetUrl;
+use necromap::mcp::tools_fleet::FleetServer;
 use necromap::tui::fleet_view::FleetScreen;
 use necromap::tui::theme::{Look, Theme};
 
 use super::agent::fleet_url;
 use super::cli::Cli;
 
-/// `--mcp --fleet URL`: the fleet tools over stdio.
+/// `--mcp --fleet URL`: the fleet tools over stdio, or over Streamable
+/// HTTP with `--http` (the single-host server's gate, token and caps).
 pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
-    if cli.http.is_some() {
-        bail!("--mcp --fleet serves over stdio only for now: drop --http");
-    }
     let url = fleet_url(config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -27,7 +27,16 @@ pub fn mcp(cli: &Cli, config: &necromap::config::Config) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the MCP runtime")?;
-    rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url))
+    match cli.http.flatten() {
+        None => rt.block_on(necromap::mcp::tools_fleet::serve_fleet_stdio(url)),
+        Some(addr) => {
+            // Every session gets a clone of one server: they share its one
+            // database connection, so the session cap bounds nothing on
+            // the database side and a client cannot open connections there.
+            let server = FleetServer::new(url);
+            rt.block_on(super::serve::headless_http(cli, addr, move || Ok(server.clone())))
+        }
+    }
 }
 
 /// `necromap fleet`: the fleet explorer.
@@ -64,6 +73,9 @@ fn run(
 ) -> Result<()> {
     let mut loaded = Instant::now();
     loop {
+        // Enter asked for the selected host's drill-down; drilled down,
+        // every reload reads it again (and j/k move it to another host).
+        let mut drilling = screen.drill.is_some();
         terminal.draw(|f| screen.render(theme, f.area(), f.buffer_mut()))?;
         let reload = if event::poll(Duration::from_millis(500))? {
             match event::read()? {
@@ -71,24 +83,19 @@ fn run(
                     KeyCode::Char('q') => return Ok(()),
                     KeyCode::Char('j') | KeyCode::Down => {
                         screen.selected = (screen.selected + 1).min(screen.map.hosts.len().saturating_sub(1));
-                        false
+                        screen.drill.is_some()
                     }
                     KeyCode::Char('k') | KeyCode::Up => {
                         screen.selected = screen.selected.saturating_sub(1);
-                        false
+                        screen.drill.is_some()
                     }
                     KeyCode::Esc => {
-                        screen.sockets = None;
+                        screen.drill = None;
                         false
                     }
                     KeyCode::Enter => {
-                        if let Some(h) = screen.map.hosts.get(screen.selected) {
-                            match rt.block_on(necromap::fleet::query::host_sockets(client, &h.host_id, 1000)) {
-                                Ok(s) => screen.sockets = Some(s),
-                                Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
-                            }
-                        }
-                        false
+                        drilling = true;
+                        true
                     }
                     KeyCode::Char('r') => true,
                     _ => false,
@@ -113,6 +120,12 @@ fn run(
                     screen.error = None;
                 }
                 Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+            }
+            if drilling && let Some(h) = screen.map.hosts.get(screen.selected) {
+                match rt.block_on(necromap::fleet::drill::host_map(client, &h.host_id, Duration::from_secs(86_400))) {
+                    Ok(m) => screen.drill = Some(m),
+                    Err(e) => screen.error = Some(format!("{}: {}", url.display, necromap::text::error_chain(&e))),
+                }
             }
         }
     }

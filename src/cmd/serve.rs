@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use necromap::mcp::http::{self, HttpOptions, TokenSource};
-use necromap::mcp::{McpState, serve_stdio};
+use necromap::mcp::{McpState, NecromapServer, serve_stdio};
 use necromap::spec::{EMBEDDED_SPEC, Spec};
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +38,30 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// Bind the HTTP endpoint and say where it is and where the token is.
 /// Returns the bound server and a one-line note for the banner.
 async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, web: bool, cancel: CancellationToken) -> Result<(http::Bound, String)> {
+    let factory = {
+        let state = state.clone();
+        move || Ok(NecromapServer::new(state.clone()))
+    };
+    // The web view's routes beside /mcp, behind the same gate.
+    let beside = || if web { Ok(Some(necromap::web::mount(state, cancel.child_token())?)) } else { Ok(None) };
+    bind_gated(factory, cli, addr, beside, cancel.clone()).await
+}
+
+/// Bind the MCP server that `factory` makes (one per session) behind the
+/// gate, with the routes `beside` makes next to `/mcp`, and say where it is
+/// and where the token is. Returns the bound server and a one-line note for
+/// the banner.
+async fn bind_gated<S, F>(
+    factory: F,
+    cli: &Cli,
+    addr: SocketAddr,
+    beside: impl FnOnce() -> Result<Option<http::Beside>>,
+    cancel: CancellationToken,
+) -> Result<(http::Bound, String)>
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> std::io::Result<S> + Send + Sync + 'static,
+{
     let allow_remote = cli.mcp_allow_remote;
     if !addr.ip().is_loopback() && allow_remote {
         eprintln!("necromap: warning: serving MCP on {addr}, reachable from other hosts; the token is the only guard");
@@ -49,9 +73,7 @@ async fn bind_http(state: McpState, cli: &Cli, addr: SocketAddr, web: bool, canc
         eprintln!("necromap: warning: {note}");
     }
     let options = HttpOptions { addr, allow_remote, token, max_connections, max_sessions: cli.mcp_max_sessions };
-    // The web view's routes beside /mcp, behind the same gate.
-    let beside = if web { Some(necromap::web::mount(state.clone(), cancel.child_token())?) } else { None };
-    let bound = http::bind_beside(state, &options, cancel, beside).await?;
+    let bound = http::bind_service(factory, &options, cancel, beside()?).await?;
     let url = format!("http://{}/mcp", bound.local_addr);
     let token_note = match &source {
         TokenSource::Environment => "token from NECROMAP_MCP_TOKEN".to_string(),
@@ -74,14 +96,32 @@ pub fn headless(cli: &Cli, state: McpState) -> Result<()> {
         Some(addr) => rt.block_on(async {
             let cancel = CancellationToken::new();
             let (bound, _) = bind_http(state, cli, addr, false, cancel.clone()).await?;
-            let stop = cancel.clone();
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                stop.cancel();
-            });
-            bound.serve(cancel).await.context("serving MCP over HTTP")
+            serve_until_signal(bound, cancel).await.context("serving MCP over HTTP")
         }),
     }
+}
+
+/// `--mcp --http` for another MCP server (the fleet's, made by `factory`
+/// once per session): the same gate, token and caps as the single-host
+/// server's, until interrupted. Runs inside a tokio runtime.
+pub async fn headless_http<S, F>(cli: &Cli, addr: SocketAddr, factory: F) -> Result<()>
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> std::io::Result<S> + Send + Sync + 'static,
+{
+    let cancel = CancellationToken::new();
+    let (bound, _) = bind_gated(factory, cli, addr, || Ok(None), cancel.clone()).await?;
+    serve_until_signal(bound, cancel).await.context("serving MCP over HTTP")
+}
+
+/// Serve until SIGINT or SIGTERM.
+async fn serve_until_signal(bound: http::Bound, cancel: CancellationToken) -> std::io::Result<()> {
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.cancel();
+    });
+    bound.serve(cancel).await
 }
 
 async fn wait_for_signal() {
@@ -141,11 +181,6 @@ pub fn web_headless(cli: &Cli, state: McpState, addr: SocketAddr) -> Result<()> 
     rt.block_on(async {
         let cancel = CancellationToken::new();
         let (bound, _) = bind_http(state, cli, addr, true, cancel.clone()).await?;
-        let stop = cancel.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            stop.cancel();
-        });
-        bound.serve(cancel).await.context("serving the web view")
+        serve_until_signal(bound, cancel).await.context("serving the web view")
     })
 }

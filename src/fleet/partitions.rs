@@ -58,7 +58,7 @@ pub async fn ensure(client: &mut Client, now: SystemTime) -> Result<(), FleetErr
 }
 
 /// Drop the day partitions that ended more than `keep` before `now`, and
-/// the rollup's hours of those days; returns the tables dropped.
+/// the rollups' hours and days before them; returns the tables dropped.
 pub async fn drop_older(client: &Client, now: SystemTime, keep: Duration) -> Result<Vec<String>, FleetError> {
     let cutoff = day_of(now.checked_sub(keep).unwrap_or(UNIX_EPOCH));
     let rows = client
@@ -78,7 +78,7 @@ pub async fn drop_older(client: &Client, now: SystemTime, keep: Duration) -> Res
             dropped.push(name);
         }
     }
-    // The hourly rollup keeps the same days.
+    // The rollups (hours and days) keep the same days.
     super::rollup::drop_before(client, UNIX_EPOCH + Duration::from_secs(cutoff.max(0) as u64 * DAY)).await?;
     Ok(dropped)
 }

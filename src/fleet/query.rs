@@ -171,22 +171,20 @@ pub struct WhoTalksTo {
 }
 
 /// Who, on any fleet host (or on `hosts`, by id; empty: all), connected
-/// to `address` in the window (whole hours, from the rollup: one talker
+/// to `address` in the window (whole hours, from the rollups: one talker
 /// per host, process name and port, with the pid of its latest connection).
 pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], window: Duration, limit: usize) -> Result<WhoTalksTo, FleetError> {
+    who_talks_to_in(client, address, hosts, super::rollup::Span::last(window), limit).await
+}
+
+/// [`who_talks_to`] over the rollup rows of `span`.
+pub async fn who_talks_to_in(client: &Client, address: Address, hosts: &[String], span: super::rollup::Span, limit: usize) -> Result<WhoTalksTo, FleetError> {
     let ip = address.ip.to_string();
     let port: Option<i32> = address.port.map(i32::from);
-    let rows = client
-        .query(
-            "SELECT r.host_id, h.name, (array_agg(r.pid ORDER BY r.last_at DESC))[1], nullif(r.comm, ''), r.port, sum(r.n)::bigint,
-                    (extract(epoch FROM max(r.last_at)) * 1000)::bigint
-               FROM edge_hours r JOIN hosts h ON h.host_id = r.host_id
-              WHERE r.direction = 'outbound' AND r.ip = $1::text::inet AND ($2::int IS NULL OR r.port = $2)
-                AND r.hour >= date_trunc('hour', $3::timestamptz, 'UTC') AND (cardinality($5::text[]) = 0 OR r.host_id = ANY($5))
-              GROUP BY r.host_id, h.name, r.comm, r.port ORDER BY 6 DESC, 1, 4 LIMIT $4",
-            &[&ip, &port, &since(window), &(limit as i64), &hosts.to_vec()],
-        )
-        .await?;
+    let (limit, hosts) = (limit as i64, hosts.to_vec());
+    let mut params = span.params().to_vec();
+    params.extend([&ip as &(dyn tokio_postgres::types::ToSql + Sync), &port, &limit, &hosts]);
+    let rows = client.query(&who_sql(), &params).await?;
     let talkers = rows
         .iter()
         .map(|r| Talker {
@@ -204,6 +202,43 @@ pub async fn who_talks_to(client: &Client, address: Address, hosts: &[String], w
         owned_by: owners.iter().map(|r| Owner { host_id: r.get(0), host: r.get(1) }).collect(),
         talkers,
     })
+}
+
+/// Parameters: $1–$5 the [`super::rollup::Span`], $6 ip, $7 port, $8 limit, $9 host ids.
+/// Grouped by a hash; the pid of each talker's latest connection looked
+/// up after the limit in that connection's hour row.
+fn who_sql() -> String {
+    format!(
+        "WITH {},
+         talkers AS (
+            SELECT r.host_id, r.comm, r.port, sum(r.n)::bigint AS n, max(r.last_at) AS last_at
+              FROM rolled r
+             WHERE r.direction = 'outbound' AND r.ip = $6::text::inet AND ($7::int IS NULL OR r.port = $7)
+               AND (cardinality($9::text[]) = 0 OR r.host_id = ANY($9))
+             GROUP BY 1, 2, 3 HAVING sum(r.n) > 0
+         )
+         SELECT t.host_id, h.name, l.pid, nullif(t.comm, ''), t.port, t.n, (extract(epoch FROM t.last_at) * 1000)::bigint
+           FROM talkers t JOIN hosts h ON h.host_id = t.host_id
+           LEFT JOIN LATERAL (
+                SELECT e.pid FROM edge_hours e
+                 WHERE e.hour = date_trunc('hour', t.last_at, 'UTC') AND e.host_id = t.host_id AND e.direction = 'outbound'
+                   AND e.ip = $6::text::inet AND e.port = t.port AND e.comm = t.comm
+                 ORDER BY e.last_at DESC LIMIT 1
+           ) l ON true
+          ORDER BY t.n DESC, t.host_id, t.comm LIMIT $8",
+        super::rollup::ROLLED
+    )
+}
+
+/// The query plan of [`who_talks_to_in`]'s talkers as PostgreSQL runs it (`EXPLAIN ANALYZE`).
+pub async fn explain_who(client: &Client, address: Address, span: super::rollup::Span) -> Result<Vec<String>, FleetError> {
+    let ip = address.ip.to_string();
+    let port: Option<i32> = address.port.map(i32::from);
+    let (limit, none) = (100_i64, Vec::<String>::new());
+    let mut params = span.params().to_vec();
+    params.extend([&ip as &(dyn tokio_postgres::types::ToSql + Sync), &port, &limit, &none]);
+    let rows = client.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", who_sql()), &params).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

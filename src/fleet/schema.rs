@@ -13,7 +13,8 @@
 //!  current_processes  the owners of those sockets
 //!  host_addresses     the addresses each host's sockets are bound to (edges to wildcard listeners)
 //!  edge_hours         (2) connections opened per hour, host, direction, address, port, process name:
-//!                     what fleet_edges and who_talks_to read (see `rollup`)
+//!                     what fleet_edges and who_talks_to read at a window's partial ends (see `rollup`)
+//!  edge_days          (3) the same per UTC day: what they read for a window's whole days
 //! ```
 
 /// Every migration, in order; the schema version is their count.
@@ -164,6 +165,28 @@ pub const MIGRATIONS: &[&str] = &[
            protocol, coalesce(comm, ''), count(*), max(at), (array_agg(pid ORDER BY at DESC))[1]
       FROM socket_events
      WHERE kind = 'opened' AND direction IN ('outbound', 'inbound')
+     GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    ",
+    // 3: the daily edge rollup, filled from the hourly one.
+    r"
+    CREATE TABLE edge_days (
+        day       timestamptz NOT NULL,
+        host_id   text NOT NULL,
+        direction text NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        ip        inet NOT NULL,
+        port      integer NOT NULL,
+        protocol  text NOT NULL,
+        comm      text NOT NULL,
+        n         bigint NOT NULL,
+        last_at   timestamptz NOT NULL,
+        pid       integer,
+        PRIMARY KEY (day, host_id, direction, ip, port, protocol, comm)
+    );
+    CREATE INDEX edge_days_address ON edge_days (ip, port, day);
+    INSERT INTO edge_days (day, host_id, direction, ip, port, protocol, comm, n, last_at, pid)
+    SELECT date_trunc('day', hour, 'UTC'), host_id, direction, ip, port, protocol, comm, sum(n), max(last_at),
+           (array_agg(pid ORDER BY last_at DESC))[1]
+      FROM edge_hours
      GROUP BY 1, 2, 3, 4, 5, 6, 7;
     ",
 ];

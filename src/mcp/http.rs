@@ -1,4 +1,6 @@
-//! MCP over Streamable HTTP at `/mcp`, behind our own gate:
+//! MCP over Streamable HTTP at `/mcp`, behind our own gate, for any rmcp
+//! server a factory makes per session ([`bind_service`]: the single-host
+//! server through [`bind`] and [`bind_beside`], the fleet's directly):
 //!
 //! 1. `Origin`, when a browser sends one, must be this server's own
 //!    loopback origin: otherwise 403 (a web page cannot drive the server).
@@ -357,6 +359,17 @@ pub async fn bind(state: McpState, options: &HttpOptions, cancel: CancellationTo
 
 /// Bind and build the app with `beside`'s routes next to `/mcp`.
 pub async fn bind_beside(state: McpState, options: &HttpOptions, cancel: CancellationToken, beside: Option<Beside>) -> Result<Bound, HttpError> {
+    bind_service(move || Ok(NecromapServer::new(state.clone())), options, cancel, beside).await
+}
+
+/// Bind and build the app serving the MCP server that `factory` makes, one
+/// per session (the single-host server, the fleet's), behind the same gate
+/// and with the same caps, with `beside`'s routes next to `/mcp`.
+pub async fn bind_service<S, F>(factory: F, options: &HttpOptions, cancel: CancellationToken, beside: Option<Beside>) -> Result<Bound, HttpError>
+where
+    S: rmcp::ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
     check_bind(options.addr, options.allow_remote)?;
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|source| HttpError::Bind { addr: options.addr, source })?;
     let local_addr = listener.local_addr().map_err(|source| HttpError::Bind { addr: options.addr, source })?;
@@ -380,7 +393,7 @@ pub async fn bind_beside(state: McpState, options: &HttpOptions, cancel: Cancell
     // No priming event on request streams either (see `with_sse_retry`).
     sessions.session_config.sse_retry = None;
     let sessions = Arc::new(super::sessions::CappedSessions::new(sessions, options.max_sessions.max(1)));
-    let service = StreamableHttpService::new(move || Ok(NecromapServer::new(state.clone())), sessions.clone(), config);
+    let service = StreamableHttpService::new(factory, sessions.clone(), config);
     let hosts = (!options.allow_remote).then(|| own_hosts(local_addr.port()).into());
     let login = beside.as_ref().map(|w| w.login.clone());
     let gate = Gate { token: options.token.clone(), origins: origins.into(), sessions, web: login.clone(), hosts };

@@ -1,6 +1,7 @@
 //! The fleet explorer's screen: hosts with their worst severity on the
-//! left, host-to-host edges (both processes) on the right; a selected
-//! host's current sockets replace the edges on Enter. Grouped
+//! left, host-to-host edges (both processes) on the right; Enter on a
+//! host drills down into it (its processes → peers and its recent events,
+//! [`super::fleet_drill`]), Esc comes back. Grouped
 //! (`--group-by role`), hosts sit under a line per group and each edge's
 //! ends carry their group.
 //!
@@ -9,7 +10,7 @@
 //!  │> db-1     high       ││ web-1 nginx → db-1:5432 postgres  tcp ×12   │
 //!  │  web-1    -          ││                                             │
 //!  └──────────────────────┘└─────────────────────────────────────────────┘
-//!   j/k select  Enter sockets  Esc back  r refresh  q quit
+//!   j/k select  Enter drill down  Esc back  r refresh  q quit
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -19,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::theme::Theme;
-use crate::fleet::query::CurrentSocket;
+use crate::fleet::drill::HostMap;
 use crate::fleet::view::FleetMap;
 
 /// What the fleet screen shows besides the map.
@@ -27,8 +28,8 @@ use crate::fleet::view::FleetMap;
 pub struct FleetScreen {
     pub map: FleetMap,
     pub selected: usize,
-    /// The selected host's sockets, when drilled down.
-    pub sockets: Option<Vec<CurrentSocket>>,
+    /// The selected host's map and events, when drilled down.
+    pub drill: Option<HostMap>,
     /// The last error reading the database, shown in the status line.
     pub error: Option<String>,
 }
@@ -54,6 +55,16 @@ impl FleetScreen {
     /// Draw into `buf` (pure: reads `self` only).
     pub fn render(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
         let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let hint = |drilled: bool| match &self.error {
+            Some(e) => format!(" {}", clean(e)),
+            None if drilled => " Esc back to the fleet  j/k another host  r refresh  q quit".to_string(),
+            None => " j/k select  Enter drill down  Esc back  r refresh  q quit".to_string(),
+        };
+        if let Some(drill) = &self.drill {
+            super::fleet_drill::render(drill, theme, main, buf);
+            Paragraph::new(hint(true)).render(status, buf);
+            return;
+        }
         let [left, right] = Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(main);
         let mut hosts: Vec<Line> = Vec::new();
         let mut group = None;
@@ -87,36 +98,9 @@ impl FleetScreen {
             .render(left, buf);
         // Too narrow for an edge on one line: the client on one, the arrow and the server under it.
         let narrow = right.width.saturating_sub(2) < 60;
-        let (title, lines): (String, Vec<Line>) = match &self.sockets {
-            Some(sockets) => {
-                let host = self.map.hosts.get(self.selected).map_or_else(String::new, |h| clean(&h.name));
-                (
-                    format!(" {host}: open sockets ({}) ", sockets.len()),
-                    sockets
-                        .iter()
-                        .map(|s| {
-                            Line::from(format!(
-                                "{:<8} {:<11} {:<22} {:<22} {}",
-                                s.direction,
-                                s.state,
-                                clean(&s.local),
-                                clean(&s.remote),
-                                clean(s.process.as_deref().unwrap_or("?"))
-                            ))
-                        })
-                        .collect(),
-                )
-            }
-            None => (
-                format!(" host-to-host edges, last hour ({}) ", self.map.edges.len()),
-                self.map.edges.iter().flat_map(|e| self.edge_lines(e, theme, narrow)).collect(),
-            ),
-        };
+        let title = format!(" host-to-host edges, last hour ({}) ", self.map.edges.len());
+        let lines: Vec<Line> = self.map.edges.iter().flat_map(|e| self.edge_lines(e, theme, narrow)).collect();
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()))).render(right, buf);
-        let hint = match &self.error {
-            Some(e) => format!(" {}", clean(e)),
-            None => " j/k select  Enter sockets  Esc back  r refresh  q quit".to_string(),
-        };
-        Paragraph::new(hint).render(status, buf);
+        Paragraph::new(hint(false)).render(status, buf);
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 mod commands;
 pub mod derived;
 pub mod deriving;
+pub mod fleet_drill;
 pub mod fleet_view;
 mod input;
 pub mod keymap;

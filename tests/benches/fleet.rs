@@ -15,9 +15,10 @@
 //! (`generate_series`: NECROMAP_BENCH_PER_HOUR outbound connections per
 //! host-hour, default 30, and the last hour at the live churn,
 //! NECROMAP_BENCH_LAST_HOUR per host, default 7200 = 10 per 5 s), rebuild
-//! the hourly rollup from it, and time `fleet_edges` and `who_talks_to`
+//! the hourly and daily rollups from it, and time `fleet_edges` and `who_talks_to`
 //! over 1 hour, 1 day and 30 days, against the same questions asked of the
-//! raw events (the queries before the rollup).
+//! raw events (the queries before the rollup). NECROMAP_BENCH_INBOUND=1
+//! adds, for each connection, its accepted socket on the host it reached.
 
 #![allow(clippy::doc_markdown)] // "PostgreSQL" is a name, not code
 
@@ -223,15 +224,31 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
     let old = days * 24 * per_hour;
     admin.batch_execute(&insert("interval '1 hour'", old, &format!("interval '{} ms'", 3_600_000 / per_hour.max(1)))).await.expect("history");
     admin.batch_execute(&insert("interval '0 s'", last_hour, &format!("interval '{} ms'", 3_600_000 / last_hour.max(1)))).await.expect("last hour");
+    if std::env::var_os("NECROMAP_BENCH_INBOUND").is_some() {
+        // Each connection also accepted on the host it reached, as a real
+        // fleet reports it: as many inbound rows as outbound ones.
+        admin
+            .batch_execute(
+                "INSERT INTO socket_events (host_id, at, kind, socket_id, protocol, state, direction, local_ip, local_port, remote_ip, remote_port, pid, comm, exe, uid)
+                 SELECT 'h' || lpad(((remote_ip - '10.100.0.1'::inet) - (remote_ip - '10.100.0.1'::inet) / 256 * 6)::text, 4, '0'),
+                        at, 'opened', socket_id || ':in', protocol, state, 'inbound', remote_ip, remote_port, local_ip, local_port, 700, 'postgres', '/usr/bin/postgres', 100
+                   FROM socket_events WHERE direction = 'outbound' AND kind = 'opened' AND host_id LIKE 'h%'"
+            )
+            .await
+            .expect("inbound");
+    }
     let filled = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
-    let rollup = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
+    let (hour_rows, day_rows) = necromap::fleet::rollup::rebuild(admin, now - Duration::from_secs((days + 1) * 86_400)).await.expect("rollup");
     let rolled = clock.elapsed().as_secs_f64();
     admin.batch_execute("ANALYZE").await.expect("analyze");
     let (events, _, _) = necromap::fleet::query::event_counts(admin).await.expect("counts");
-    let size: i64 = admin.query_one("SELECT pg_total_relation_size('edge_hours')", &[]).await.expect("size").get(0);
+    let size = async |t: &str| admin.query_one("SELECT pg_total_relation_size($1::text::regclass)", &[&t]).await.expect("size").get::<_, i64>(0) as f64 / 1e6;
+    let (hours_mb, days_mb) = (size("edge_hours").await, size("edge_days").await);
     println!("fleet history: {hosts} hosts, {days} days, {per_hour} connections per host-hour, the last hour {last_hour} per host");
-    println!("  socket_events {events} rows (synthesised in {filled:.0} s); edge_hours {rollup} rows, {:.0} MB (rebuilt in {rolled:.1} s)", size as f64 / 1e6);
+    println!(
+        "  socket_events {events} rows (synthesised in {filled:.0} s); edge_hours {hour_rows} rows, {hours_mb:.0} MB; edge_days {day_rows} rows, {days_mb:.0} MB (both rebuilt in {rolled:.1} s)"
+    );
     let who: necromap::fleet::query::Address = format!("{}:5432", addr_of(1)).parse().expect("addr");
     for (label, window) in [("1 hour", 3600), ("1 day", 86_400), ("30 days", 30 * 86_400)] {
         let window = Duration::from_secs(window);
@@ -252,8 +269,12 @@ async fn history(admin: &mut tokio_postgres::Client, hosts: usize, days: u64) {
         println!("  before the rollup, who_talks_to from the events, {label}: median {ms:.1} ms ({n} talkers)");
     }
     if std::env::var_os("NECROMAP_BENCH_EXPLAIN").is_some() {
-        let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(3600), limit: 100 };
-        println!("{}", necromap::fleet::edges::explain_edges(admin, &filter).await.expect("explain").join("\n"));
+        for window in [3600, days * 86_400] {
+            let filter = necromap::fleet::edges::EdgeFilter { hosts: vec![], port: None, window: Duration::from_secs(window), limit: 100 };
+            println!("fleet_edges, {window} s:\n{}", necromap::fleet::edges::explain_edges(admin, &filter).await.expect("explain").join("\n"));
+        }
+        let span = necromap::fleet::rollup::Span::last(Duration::from_secs(days * 86_400));
+        println!("who_talks_to, {days} days:\n{}", necromap::fleet::query::explain_who(admin, who, span).await.expect("explain who").join("\n"));
         let plan = admin.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {RAW_EDGES}"), &[&since]).await.expect("explain raw");
         println!("{}", plan.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"));
     }
