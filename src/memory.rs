@@ -12,7 +12,9 @@
 //! benchmark's explorer peaked at 70 MiB at 50k sockets with 54 MiB live,
 //! and at 56 MiB with the threshold fixed (measured the same day, same
 //! build). The price is a fresh mapping, zeroed by the kernel, per large
-//! block and refresh.
+//! block and refresh. One-shot commands (`snapshot`, `summary`) do not
+//! call it: they free nothing they need again, and glibc's moving
+//! threshold spares them the fresh pages.
 
 /// Allocations from this size are mapped on their own and returned when
 /// freed (glibc's own starting value, kept fixed).
