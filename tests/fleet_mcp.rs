@@ -10,7 +10,7 @@ mod common;
 
 use std::time::SystemTime;
 
-use common::fleet::{host, opened, row};
+use common::fleet::{host, migrated, opened, row};
 use common::pg::Pg;
 use necromap::fleet::batch::{Batch, FindingRow};
 use necromap::fleet::ship::{AgentHealth, apply};
@@ -38,10 +38,8 @@ fn names(v: &Value, list: &str, field: &str) -> Vec<String> {
 #[allow(clippy::too_many_lines)] // one fleet, every tool
 async fn every_fleet_tool_narrows_to_hosts_and_names_the_known_ones() {
     let pg = Pg::start();
+    let mut c = migrated(&pg, true).await;
     let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
-    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
     let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_millis() as i64;
     let health = AgentHealth::default();
     // web-1 talks to db-1:5432 and cache-1:6379; db-1 has a finding.
@@ -150,10 +148,7 @@ fn post_status(addr: std::net::SocketAddr, headers: &[(&str, &str)], body: &str)
 async fn the_fleet_over_http_is_gated_and_lists_the_shipped_hosts() {
     use common::mcp::{BIN, INIT, TOKEN, bearer, call_tool, result_of};
     let pg = Pg::start();
-    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
-    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
+    let mut c = migrated(&pg, true).await;
     let t = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_millis() as i64;
     let health = AgentHealth::default();
     for (name, ip) in [("alpha-1", "10.8.0.1"), ("beta-2", "10.8.0.2")] {

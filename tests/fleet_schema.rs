@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::fleet::{host, opened, row};
+use common::fleet::{host, migrated, opened, row};
 use common::pg::Pg;
 use necromap::fleet::batch::{Batch, EventKind, SocketEvent};
 use necromap::fleet::ship::{AgentHealth, apply};
@@ -191,9 +191,7 @@ async fn migrations_batches_current_state_partitions_and_indexes() {
 async fn a_window_of_days_answers_as_the_raw_events_do() {
     use necromap::fleet::rollup::Span;
     let pg = Pg::start();
-    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let mut c = migrated(&pg, false).await;
     let now = SystemTime::now();
     for d in 0..6 {
         necromap::fleet::partitions::ensure(&mut c, now - Duration::from_secs(d * 86_400)).await.expect("partitions");
@@ -328,9 +326,7 @@ async fn fleet_rules_find_lateral_movement_shared_iocs_and_blast_radius() {
     use necromap::fleet::batch::FindingRow;
     use necromap::fleet::rules::{FleetRule, FleetRules, evaluate};
     let pg = Pg::start();
-    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let mut c = migrated(&pg, false).await;
     let t = now_ms();
     let health = AgentHealth::default();
     let ioc = |host: &str, severity| FindingRow {
@@ -396,9 +392,7 @@ async fn fleet_rules_find_lateral_movement_shared_iocs_and_blast_radius() {
 async fn a_new_edge_fires_once_and_an_edge_of_the_baseline_does_not() {
     use necromap::fleet::rules::{FleetRule, FleetRules, evaluate};
     let pg = Pg::start();
-    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    let mut c = migrated(&pg, false).await;
     let t = now_ms();
     let two_days_ago = t - 2 * 86_400_000;
     let health = AgentHealth::default();
@@ -458,10 +452,7 @@ async fn a_new_edge_fires_once_and_an_edge_of_the_baseline_does_not() {
 async fn a_host_drill_down_names_fleet_peers_and_lists_its_events() {
     use necromap::fleet::batch::{AlertRow, FindingRow, ProcessRow};
     let pg = Pg::start();
-    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
-    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
-    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
-    necromap::fleet::partitions::ensure(&mut c, SystemTime::now()).await.expect("partitions");
+    let mut c = migrated(&pg, true).await;
     let t = now_ms();
     let health = AgentHealth::default();
     let db = Batch {

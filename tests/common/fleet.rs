@@ -30,3 +30,15 @@ pub fn row(id: &str, direction: Direction, local: &str, remote: &str, pid: u32, 
 pub fn opened(at_ms: i64, socket: SocketRow) -> SocketEvent {
     SocketEvent { at_ms, kind: EventKind::Opened, socket, bytes_sent: None, bytes_received: None }
 }
+
+/// A client of `pg`'s database, migrated to the current schema; with
+/// `partitions`, today's and the next days' partitions made too.
+pub async fn migrated(pg: &super::pg::Pg, partitions: bool) -> tokio_postgres::Client {
+    let url = necromap::fleet::conn::parse(&pg.url(), &|_| None).expect("url");
+    let mut c = necromap::fleet::conn::connect(&url).await.expect("connect");
+    necromap::fleet::migrate::migrate(&mut c).await.expect("migrate");
+    if partitions {
+        necromap::fleet::partitions::ensure(&mut c, std::time::SystemTime::now()).await.expect("partitions");
+    }
+    c
+}
