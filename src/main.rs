@@ -76,8 +76,9 @@ fn run(mut cli: Cli) -> Result<()> {
     if let Some(path) = &cli.auth_log {
         necromap::input::open(path, necromap::input::Kind::Followed).context("--auth-log: the file to follow")?;
     }
-    if let Some(path) = &cli.login_rules {
-        necromap::logins::rules::set_active(necromap::logins::rules::LoginRules::load(path).context("--login-rules: the login rule file")?);
+    // A wrong --login-rules is said at once too, whatever the command.
+    if cli.login_rules.is_some() {
+        cmd::setup::load_login_rules(cli)?;
     }
     if cli.mcp {
         if cli.command.is_some() {

@@ -47,6 +47,7 @@ fn frozen_demo() -> (Arc<Spec>, Collector, NecromapServer) {
         rules,
         baseline: None,
         store: None,
+        login_rules: necromap::logins::rules::LoginRules::shipped(),
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while collector.latest().generation < 4 {

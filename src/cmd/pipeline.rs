@@ -36,6 +36,8 @@ pub struct Pipeline {
     pub rules: RuleSet,
     pub baseline: Option<Baseline>,
     pub store_path: Option<PathBuf>,
+    /// The login rules the evaluator judges with.
+    pub login_rules: Arc<necromap::logins::rules::LoginRules>,
 }
 
 /// The store file the flags ask for: none with `--no-store`, none for a
@@ -77,12 +79,13 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
         _ => Box::new(judged),
     };
     // The login evaluator is outermost of all: it passes the alert digest on.
+    let login_rules = super::setup::load_login_rules(cli)?;
     let login_source = crate::cmd::logins::source(cli);
     let login_book = login_source.as_ref().map(|_| Arc::new(Mutex::new(LoginBook::default())));
     let evaluator: Box<dyn Evaluator> = match (&login_book, &login_source) {
         (Some(b), Some(src)) => {
             let known = baseline.as_ref().map(|b| b.remote_endpoints.clone());
-            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known, Arc::new(necromap::logins::rules::active().clone())))
+            Box::new(LoginEvaluator::new(evaluator, b.clone(), src.key(), ioc, known, login_rules.clone()))
         }
         _ => evaluator,
     };
@@ -160,5 +163,5 @@ pub fn start_with(cli: &Cli, spec: Arc<Spec>, source: Box<dyn necromap::collect:
         (Some(src), Some(b)) => Some(crate::cmd::logins::start(cli, src, b, store_path.as_deref(), writer.as_ref().map(StoreWriter::sender))?),
         _ => None,
     };
-    Ok(Pipeline { _logins: logins, _posture: posture, _intake: intake, _writer: writer, collector, rules, baseline, store_path })
+    Ok(Pipeline { _logins: logins, _posture: posture, _intake: intake, _writer: writer, collector, rules, baseline, store_path, login_rules })
 }

@@ -45,7 +45,7 @@ pub fn respond(cli: &Cli, a: &RespondArgs<'_>) -> Result<()> {
     let snapshot = necromap::model::SnapshotBuilder::new(crate::load_spec(cli)?).build(obs, info, None);
     let guards = Safeguards::of_host(&snapshot, allow);
     // Brute-forcing parties: failed logins in the rule's window ending now.
-    let th = necromap::logins::rules::active().thresholds;
+    let th = super::setup::load_login_rules(cli)?.thresholds;
     let logins = necromap::store::query::logins_since(&conn, now - th.brute_window_ms, None, 100_000)?;
     let brute = necromap::logins::respond::stored_candidates(logins, now, th);
     let by_logins = necromap::logins::respond::propose(&brute, &guards, a.timeout, th);

@@ -28,6 +28,7 @@ pub fn state(cli: &Cli, spec: Arc<Spec>, pipeline: &Pipeline) -> Result<McpState
         rules: Arc::new(pipeline.rules.clone()),
         baseline: pipeline.baseline.clone().map(Arc::new),
         store: pipeline.store_path.clone(),
+        login_rules: pipeline.login_rules.clone(),
     })
 }
 

@@ -36,6 +36,15 @@ pub fn load_ioc(cli: &Cli) -> Result<IocSet> {
 
 /// The rule engine the flags ask for: built-in packs (and/or `--rules DIR`)
 /// with the `--ioc` lists.
+/// The login rules: `--login-rules FILE` (checked, with file and line
+/// errors), else the shipped ones.
+pub fn load_login_rules(cli: &Cli) -> Result<Arc<necromap::logins::rules::LoginRules>> {
+    match &cli.login_rules {
+        Some(path) => Ok(Arc::new(necromap::logins::rules::LoginRules::load(path).context("--login-rules: the login rule file")?)),
+        None => Ok(necromap::logins::rules::LoginRules::shipped()),
+    }
+}
+
 pub fn load_engine(cli: &Cli) -> Result<Engine> {
     let rules = RuleSet::load(cli.rules.as_deref(), cli.rules_replace)?;
     let engine = Engine::new(rules, load_ioc(cli)?);

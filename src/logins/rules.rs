@@ -149,22 +149,17 @@ impl LoginRules {
     }
 }
 
-static ACTIVE: OnceLock<LoginRules> = OnceLock::new();
+impl LoginRules {
+    /// A copy of the shipped rules to share (what judges without
+    /// `--login-rules`).
+    pub fn shipped() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self::embedded().clone())
+    }
 
-/// Make `rules` the ones this process judges with (the binary, once, for
-/// `--login-rules FILE`). False when they were set already.
-pub fn set_active(rules: LoginRules) -> bool {
-    ACTIVE.set(rules).is_ok()
-}
-
-/// The rules this process judges with: `--login-rules`, else the shipped ones.
-pub fn active() -> &'static LoginRules {
-    ACTIVE.get().unwrap_or_else(|| LoginRules::embedded())
-}
-
-/// A login rule's explanation in English or Korean (`ko`), if `id` names one.
-pub fn explanation(id: &str, korean: bool) -> Option<&'static str> {
-    LoginRuleId::from_name(id).map(|id| active().rule(id).explanation(korean))
+    /// A login rule's explanation in English or Korean, if `id` names one.
+    pub fn explanation_of(&self, id: &str, korean: bool) -> Option<&str> {
+        LoginRuleId::from_name(id).map(|id| self.rule(id).explanation(korean))
+    }
 }
 
 #[cfg(test)]
@@ -183,8 +178,8 @@ mod tests {
             }
             assert!(!r.next_steps.is_empty(), "{:?}", r.id);
         }
-        assert_eq!(explanation("login_brute_force", true).map(|s| s.contains("비밀번호")), Some(true));
-        assert_eq!(explanation("long_lived_connection", false), None);
+        assert_eq!(LoginRules::embedded().explanation_of("login_brute_force", true).map(|s| s.contains("비밀번호")), Some(true));
+        assert_eq!(LoginRules::embedded().explanation_of("long_lived_connection", false), None);
         let th = all.thresholds;
         assert_eq!((th.brute_failures, th.brute_window_ms, th.burst_failures, th.session_failures), (10, 600_000, 5, 3));
         assert_eq!((th.spray_users, th.spray_addresses, th.spray_window_ms), (5, 5, 3_600_000));

@@ -66,7 +66,7 @@ impl ThreatItem {
 fn explanation(state: &McpState, rule_id: &str, lang: Lang) -> String {
     state.rules.rules.iter().find(|r| r.rule.id == rule_id).map_or_else(
         // The built-in login rules are not in the packs.
-        || crate::logins::rules::explanation(rule_id, lang == Lang::Ko).unwrap_or_default().to_string(),
+        || state.login_rules.explanation_of(rule_id, lang == Lang::Ko).unwrap_or_default().to_string(),
         |r| match lang {
             Lang::Ko if !r.rule.explanation.ko.is_empty() => r.rule.explanation.ko.clone(),
             _ => r.rule.explanation.en.clone(),

@@ -75,6 +75,9 @@ pub struct McpState {
     pub baseline: Option<Arc<Baseline>>,
     /// The event store, when one is kept: threat tools read history from it.
     pub store: Option<std::path::PathBuf>,
+    /// The login rules the collector judges with (`--login-rules`, else
+    /// the shipped ones): block proposals and explanations follow them.
+    pub login_rules: Arc<crate::logins::rules::LoginRules>,
 }
 
 impl McpState {

@@ -93,7 +93,7 @@ fn with_logins(
     refused: Vec<(std::net::IpAddr, String)>,
 ) -> Result<Split, String> {
     use crate::logins::respond as lr;
-    let th = crate::logins::rules::active().thresholds;
+    let th = state.login_rules.thresholds;
     let found = match (&s.logins, &state.store) {
         (Some(d), _) => lr::digest_candidates(d, s.taken_at_ms, th),
         (None, Some(path)) => {

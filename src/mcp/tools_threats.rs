@@ -461,6 +461,7 @@ mod tests {
             rules: Arc::new(crate::rules::RuleSet::empty()),
             baseline: None,
             store: None,
+            login_rules: crate::logins::rules::LoginRules::shipped(),
         };
         let args: AnalyzeIpArgs = serde_json::from_value(serde_json::json!({ "ip_address": "203.0.113.9" })).expect("args");
         let a = analyze_ip_blocking(&state, &args).expect("answer").0;

@@ -140,6 +140,7 @@ fn main() {
         rules: Arc::new(RuleSet::embedded()),
         baseline: None,
         store: Some(db),
+        login_rules: necromap::logins::rules::LoginRules::shipped(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let samples: Vec<f64> = (0..30)
