@@ -11,7 +11,7 @@ use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Reaped, Watcher, about_pid, bash};
+use common::{Reaped, Watcher, about_pid, bash, spawn_when_not_busy};
 use necromap::model::{Finding, Pid, Severity, Subject};
 
 #[test]
@@ -66,13 +66,14 @@ fn a_listener_run_from_tmp_is_flagged_high() {
     let copy = dir.path().join("kx");
     std::fs::copy(std::env::current_exe().expect("self"), &copy).expect("copy");
     let child = Reaped(
-        Command::new(&copy)
-            .args(["helper_listener", "--exact", "--nocapture", "--test-threads=1"])
-            .env("NECROMAP_TEST_LISTEN", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run copy"),
+        spawn_when_not_busy(
+            Command::new(&copy)
+                .args(["helper_listener", "--exact", "--nocapture", "--test-threads=1"])
+                .env("NECROMAP_TEST_LISTEN", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("run copy"),
     );
     let pid = child.pid();
     let mut w = Watcher::new();

@@ -46,7 +46,22 @@ pub fn spawn_group(mut command: Command) -> Reaped {
     use std::os::unix::process::CommandExt;
     command.process_group(0).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     let program = command.get_program().to_string_lossy().into_owned();
-    Reaped(command.spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e} (.ci/run installs socat, ncat, netcat-openbsd, curl)")))
+    Reaped(spawn_when_not_busy(&mut command).unwrap_or_else(|e| panic!("cannot start {program}: {e} (.ci/run installs socat, ncat, netcat-openbsd, curl)")))
+}
+
+/// Spawn `command`, trying again for up to 5 s while its program is busy:
+/// a program a test has just copied can still be open for writing in a
+/// child that another test thread forked meanwhile (until that child
+/// execs), and exec fails with ETXTBSY then.
+pub fn spawn_when_not_busy(command: &mut Command) -> std::io::Result<Child> {
+    const ETXTBSY: i32 = 26;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            other => return other,
+        }
+    }
 }
 
 /// `bash -c script args…`, in its own process group.
