@@ -131,6 +131,14 @@ fn rows_json(s: &Snapshot, range: std::ops::Range<usize>) -> std::io::Result<Vec
     Ok(buf)
 }
 
+/// `{"key":value` for a document's first field, `,"key":value` for the others.
+fn field<W: std::io::Write>(w: &mut W, key: &str, value: &impl Serialize, first: bool) -> std::io::Result<()> {
+    w.write_all(if first { b"{" } else { b"," })?;
+    super::safe_json::append_compact(key, w)?;
+    w.write_all(b":")?;
+    super::safe_json::append_compact(value, w)
+}
+
 /// The compact document, byte for byte what [`super::write_safe`] makes of
 /// it, with the socket rows made and escaped in two halves on two threads
 /// (the rest is small and written in field order as the derive would).
@@ -146,13 +154,6 @@ fn write_compact_split(doc: &SnapshotDocument<'_>, out: &mut dyn std::io::Write)
     let second = second.map_err(|_| std::io::Error::other("writing the socket rows stopped unexpectedly"))??;
     let first = first?;
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, out);
-    /// `{"key":value` for the first field, `,"key":value` for the others.
-    fn field<W: std::io::Write>(w: &mut W, key: &str, value: &impl Serialize, first: bool) -> std::io::Result<()> {
-        w.write_all(if first { b"{" } else { b"," })?;
-        super::safe_json::append_compact(key, w)?;
-        w.write_all(b":")?;
-        super::safe_json::append_compact(value, w)
-    }
     // The derive's field order (the split test fails if they part).
     field(&mut w, "format", &doc.format, true)?;
     field(&mut w, "version", &doc.version, false)?;
