@@ -86,15 +86,7 @@ fn an_alert_after_a_refresh_is_not_in_the_answers_about_that_refresh() {
     let book = Arc::new(Mutex::new(AlertBook::default()));
     let evaluator = AlertEvaluator::new(engine, book.clone(), "eve.json".into());
     let collector = Collector::spawn(Box::new(replay), spec.clone(), Some(Duration::from_secs(3600)), Some(Box::new(evaluator)));
-    let state = McpState {
-        published: collector.published(),
-        spec,
-        spec_text: EMBEDDED_SPEC.into(),
-        rules,
-        baseline: None,
-        store: None,
-        login_rules: necromap::logins::rules::LoginRules::shipped(),
-    };
+    let state = McpState::new(collector.published(), spec, EMBEDDED_SPEC.into(), rules);
     let server = NecromapServer::new(state.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let (tx, rx) = tokio::sync::oneshot::channel();

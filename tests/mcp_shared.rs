@@ -40,15 +40,7 @@ fn frozen_demo() -> (Arc<Spec>, Collector, NecromapServer) {
     let engine = Engine::new(RuleSet::embedded(), IocSet::new());
     let rules = Arc::new(engine.rules.clone());
     let collector = Collector::spawn(Box::new(replay), spec.clone(), Some(Duration::from_millis(100)), Some(Box::new(engine)));
-    let server = NecromapServer::new(McpState {
-        published: collector.published(),
-        spec: spec.clone(),
-        spec_text: EMBEDDED_SPEC.into(),
-        rules,
-        baseline: None,
-        store: None,
-        login_rules: necromap::logins::rules::LoginRules::shipped(),
-    });
+    let server = NecromapServer::new(McpState::new(collector.published(), spec.clone(), EMBEDDED_SPEC.into(), rules));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while collector.latest().generation < 4 {
         assert!(std::time::Instant::now() < deadline, "the replay did not move on");

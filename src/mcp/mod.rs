@@ -81,6 +81,12 @@ pub struct McpState {
 }
 
 impl McpState {
+    /// State over `published` with no baseline, no event store and the
+    /// shipped login rules (set the fields for more).
+    pub fn new(published: watch::Receiver<Arc<Published>>, spec: Arc<Spec>, spec_text: Arc<str>, rules: Arc<RuleSet>) -> Self {
+        Self { published, spec, spec_text, rules, baseline: None, store: None, login_rules: crate::logins::rules::LoginRules::shipped() }
+    }
+
     /// The latest snapshot (with the alerts of its refresh); a call holds
     /// on to it for its whole answer.
     pub fn snapshot(&self) -> Arc<Snapshot> {

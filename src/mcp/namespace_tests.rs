@@ -15,15 +15,7 @@ use crate::model::{Finding, Snapshot, Subject};
 fn server(s: Snapshot) -> NecromapServer {
     let (_tx, published) = tokio::sync::watch::channel(Arc::new(Published::of(Arc::new(s))));
     let spec = Arc::new(crate::spec::Spec::embedded());
-    NecromapServer::new(McpState {
-        published,
-        spec,
-        spec_text: Arc::from(""),
-        rules: Arc::new(crate::rules::RuleSet::empty()),
-        baseline: None,
-        store: None,
-        login_rules: crate::logins::rules::LoginRules::shipped(),
-    })
+    NecromapServer::new(McpState::new(published, spec, Arc::from(""), Arc::new(crate::rules::RuleSet::empty())))
 }
 
 fn connections(server: &NecromapServer, args: serde_json::Value) -> Vec<String> {

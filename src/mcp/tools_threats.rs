@@ -454,15 +454,7 @@ mod tests {
         e.name_source = Some(NameSource::DnsAnswer);
         e.asked_by = Some(4242);
         let (_tx, published) = tokio::sync::watch::channel(Arc::new(Published::of(Arc::new(s))));
-        let state = McpState {
-            published,
-            spec: Arc::new(crate::spec::Spec::embedded()),
-            spec_text: Arc::from(""),
-            rules: Arc::new(crate::rules::RuleSet::empty()),
-            baseline: None,
-            store: None,
-            login_rules: crate::logins::rules::LoginRules::shipped(),
-        };
+        let state = McpState::new(published, Arc::new(crate::spec::Spec::embedded()), Arc::from(""), Arc::new(crate::rules::RuleSet::empty()));
         let args: AnalyzeIpArgs = serde_json::from_value(serde_json::json!({ "ip_address": "203.0.113.9" })).expect("args");
         let a = analyze_ip_blocking(&state, &args).expect("answer").0;
         assert_eq!(a.names, ["c2.example.test", "old.example.test"]);

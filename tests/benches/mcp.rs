@@ -54,15 +54,7 @@ fn main() {
     let snapshot = Arc::new(synthetic::busy_snapshot_with(n, Some(&mut engine)));
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(Published::of(snapshot.clone())));
     let spec = Arc::new(Spec::embedded());
-    let server = NecromapServer::new(McpState {
-        published: rx,
-        spec,
-        spec_text: EMBEDDED_SPEC.into(),
-        rules,
-        baseline: None,
-        store: None,
-        login_rules: necromap::logins::rules::LoginRules::shipped(),
-    });
+    let server = NecromapServer::new(McpState::new(rx, spec, EMBEDDED_SPEC.into(), rules));
     println!(
         "MCP benchmark · {} sockets · {} findings · medians of 30 calls (target: list_connections ≤ 20 ms server-side at 10k)\n",
         snapshot.sockets.len(),

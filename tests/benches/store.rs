@@ -133,15 +133,8 @@ fn main() {
     drop(conn);
     println!("store · {events} socket events written in {:.0} ms", ms(t));
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(Published::of(Arc::new(synthetic::busy_snapshot(1_000)))));
-    let server = NecromapServer::new(McpState {
-        published: rx,
-        spec: Arc::new(Spec::embedded()),
-        spec_text: EMBEDDED_SPEC.into(),
-        rules: Arc::new(RuleSet::embedded()),
-        baseline: None,
-        store: Some(db),
-        login_rules: necromap::logins::rules::LoginRules::shipped(),
-    });
+    let server =
+        NecromapServer::new(McpState { store: Some(db), ..McpState::new(rx, Arc::new(Spec::embedded()), EMBEDDED_SPEC.into(), Arc::new(RuleSet::embedded())) });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let samples: Vec<f64> = (0..30)
         .map(|i| {

@@ -72,6 +72,14 @@ fn kv(key: &str, value: impl Into<String>) -> Line<'static> {
 fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
     let s = &app.snapshot;
     let about_socket = |sock: &Socket, f: &Finding| crate::model::view::finding_about_socket(f, sock);
+    // A group's members, looked up once (a group of parties can be large).
+    let members: std::collections::HashSet<crate::model::EndpointKey> = match t {
+        Target::Group(label) => {
+            let graph = app.derived.map_graph(s);
+            graph.group_by_label(label).map(|(i, _)| graph.members(i).iter().copied().collect()).unwrap_or_default()
+        }
+        _ => std::collections::HashSet::new(),
+    };
     s.findings
         .iter()
         .filter(|f| match t {
@@ -96,11 +104,8 @@ fn findings_for<'a>(app: &'a App, t: &Target) -> Vec<&'a Finding> {
             }),
             // A group: the findings about its members (alert-only parties
             // have no socket whose findings would show them).
-            Target::Group(label) => match f.subject {
-                Subject::Endpoint { endpoint } => {
-                    let graph = app.derived.map_graph(s);
-                    graph.group_by_label(label).is_some_and(|(i, _)| graph.members(i).contains(&endpoint))
-                }
+            Target::Group(_) => match f.subject {
+                Subject::Endpoint { endpoint } => members.contains(&endpoint),
                 Subject::Socket { .. } | Subject::Process { .. } | Subject::Host => false,
             },
             Target::Nothing => false,
