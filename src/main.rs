@@ -6,7 +6,7 @@ use cmd::baseline::baseline_command;
 use cmd::explore::{explore, mcp};
 use cmd::rules::rules_command;
 use cmd::setup::{load_spec, redirect_log};
-use cmd::snapshot::{one_snapshot, record};
+use cmd::snapshot::{one_snapshot_and_spec, record};
 use cmd::spec::spec_command;
 
 use std::io::Write;
@@ -114,7 +114,11 @@ fn run(mut cli: Cli) -> Result<()> {
         None => return explore(cli, &config),
         _ => {}
     }
-    let spec = load_spec(cli)?;
+    let frame = match &cli.command {
+        Some(Command::Snapshot { frame, .. }) => *frame,
+        _ => None,
+    };
+    let (mut snapshot, spec) = one_snapshot_and_spec(cli, frame)?;
     let view = match &cli.view {
         Some(name) => Some(spec.views.get(name).cloned().with_context(|| {
             let names: Vec<&str> = spec.views.keys().map(String::as_str).collect();
@@ -122,11 +126,6 @@ fn run(mut cli: Cli) -> Result<()> {
         })?),
         None => None,
     };
-    let frame = match &cli.command {
-        Some(Command::Snapshot { frame, .. }) => *frame,
-        _ => None,
-    };
-    let mut snapshot = one_snapshot(cli, spec.clone(), frame)?;
     if let Some(v) = view {
         let keep: Vec<bool> = snapshot.sockets.iter().map(|s| necromap::model::view::passes(&v.filter, &snapshot, s)).collect();
         let mut flags = keep.into_iter();
@@ -146,5 +145,8 @@ fn run(mut cli: Cli) -> Result<()> {
         Some(Command::Summary { top }) => out.write_all(summary_text(&snapshot, *top).as_bytes())?,
         _ => out.write_all(summary_text(&snapshot, 10).as_bytes())?,
     }
+    // The process ends here: the kernel takes the memory back at once,
+    // without a free per socket, process and string first.
+    std::mem::forget(snapshot);
     Ok(())
 }

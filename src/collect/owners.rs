@@ -89,6 +89,16 @@ pub trait ProcFs {
     fn read_fds(&mut self, pid: u32, fds: &[u32]) -> Vec<Option<FdTarget>> {
         fds.iter().map(|&fd| self.read_fd(pid, fd)).collect()
     }
+    /// Every fd open in the pid with what it points at, as
+    /// [`Self::list_fds`] then [`Self::read_fds`] say; `count` is what
+    /// [`Self::fd_count`] said (a live source may list and read a long
+    /// table in parts on several threads).
+    fn scan_fds(&mut self, pid: u32, count: Option<u64>) -> Result<Vec<(u32, Option<FdTarget>)>, FdError> {
+        let _ = count;
+        let listed = self.list_fds(pid)?;
+        let targets = self.read_fds(pid, &listed);
+        Ok(listed.into_iter().zip(targets).collect())
+    }
     /// The process's short name (comm); `None` when it exited.
     fn comm(&mut self, pid: u32) -> Option<String>;
     /// Whether argv[0] (the start of `/proc/<pid>/cmdline`) opens with `[`,
@@ -429,16 +439,16 @@ impl OwnerCache {
             Err(e) => return self.mark_failed(pid, e),
         };
         let fd_count = fs.fd_count(pid).ok().flatten();
-        let listed = match fs.list_fds(pid) {
+        let scanned = match fs.scan_fds(pid, fd_count) {
             Ok(l) => l,
             Err(e) => return self.mark_failed(pid, e),
         };
         stats.rescanned += 1;
-        let mut fds = FxHashMap::with_capacity_and_hasher(listed.len(), rustc_hash::FxBuildHasher);
-        stats.fds_read += listed.len() as u64;
-        for (fd, target) in listed.iter().zip(fs.read_fds(pid, &listed)) {
+        let mut fds = FxHashMap::with_capacity_and_hasher(scanned.len(), rustc_hash::FxBuildHasher);
+        stats.fds_read += scanned.len() as u64;
+        for (fd, target) in scanned {
             if let Some(t) = target {
-                fds.insert(*fd, t);
+                fds.insert(fd, t);
             }
         }
         let comm = fs.comm(pid).unwrap_or_default();

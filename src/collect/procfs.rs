@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{AtFlags, Dir, Mode, OFlags, openat, readlinkat_raw, statat};
 use rustix::io::Errno;
@@ -16,10 +16,15 @@ use crate::model::{ProcessFacts, Workload};
 /// Longest command line kept, in bytes.
 pub const CMDLINE_MAX: usize = 4096;
 
-/// /proc opened once; every lookup is relative to it.
-/// From how many fds of one process the links are read on two threads.
+/// From how many fds of one process the table is listed and read on two
+/// threads.
 const PARALLEL_FROM_FDS: usize = 2_048;
 
+/// How far past a long table's count its fd numbers are read one by one
+/// before the rest is listed (a few closed fds leave holes below it).
+const PROBE_SLACK: u32 = 64;
+
+/// /proc opened once; every lookup is relative to it.
 #[derive(Debug)]
 pub struct RealProcFs {
     proc_dir: OwnedFd,
@@ -51,7 +56,7 @@ impl RealProcFs {
     /// `tty-index` of a pty master fd, from fdinfo (Linux ≥ 4.?; absent
     /// on older kernels, where pty hops are not resolved).
     /// What the fd link at `path` (relative to `dir`) points at.
-    fn target(&self, dir: &OwnedFd, path: &str, pid: u32, fd: u32) -> Option<FdTarget> {
+    fn target(&self, dir: impl AsFd, path: impl rustix::path::Arg, pid: u32, fd: u32) -> Option<FdTarget> {
         let mut buf = [0u8; 512];
         let n = readlinkat_raw(dir, path, &mut buf[..]).ok()?;
         let link = &buf[..n];
@@ -184,7 +189,7 @@ impl ProcFs for RealProcFs {
     }
 
     fn read_fd(&mut self, pid: u32, fd: u32) -> Option<FdTarget> {
-        self.target(&self.proc_dir, &format!("{pid}/fd/{fd}"), pid, fd)
+        self.target(&self.proc_dir, format!("{pid}/fd/{fd}"), pid, fd)
     }
 
     /// Each link is read relative to the pid's fd directory (opened once,
@@ -193,14 +198,44 @@ impl ProcFs for RealProcFs {
     fn read_fds(&mut self, pid: u32, fds: &[u32]) -> Vec<Option<FdTarget>> {
         let Ok(dir) = self.fd_dir(pid) else { return fds.iter().map(|&fd| self.read_fd(pid, fd)).collect() };
         let this: &Self = self;
-        let read = |part: &[u32]| -> Vec<Option<FdTarget>> { part.iter().map(|&fd| this.target(&dir, &fd.to_string(), pid, fd)).collect() };
-        if fds.len() < PARALLEL_FROM_FDS || std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+        let read = |part: &[u32]| -> Vec<Option<FdTarget>> { part.iter().map(|&fd| this.target(&dir, fd.to_string(), pid, fd)).collect() };
+        if fds.len() < PARALLEL_FROM_FDS || !two_cores() {
             return read(fds);
         }
         let (first, second) = fds.split_at(fds.len() / 2);
         let (second, mut out) = crate::both::both(|| read(second), || read(first));
         out.extend(second);
         out
+    }
+
+    /// A long table (by the kernel's count) is read in two parts on two
+    /// threads, without listing most of it: fd numbers are nearly dense,
+    /// so each part reads the links of every number in its half of
+    /// `0..count + slack` (a number not open fails, and is skipped), and
+    /// the second part then lists the directory from the end of that range
+    /// for any fd above it (procfs keeps a directory's position as the fd
+    /// number plus two). Listing a fd directory cost as much as a sixth
+    /// of reading its links. Sparse tables are read completely too, mostly
+    /// by the listing.
+    fn scan_fds(&mut self, pid: u32, count: Option<u64>) -> Result<Vec<(u32, Option<FdTarget>)>, FdError> {
+        let dir = self.fd_dir(pid)?;
+        let Some(count) = count.filter(|&n| n >= PARALLEL_FROM_FDS as u64 && two_cores()).and_then(|n| u32::try_from(n).ok()) else {
+            return Ok(self.scan_part(dir, pid, 0..u32::MAX));
+        };
+        let (middle, end) = (count / 2, count.saturating_add(PROBE_SLACK));
+        let this: &Self = self;
+        let (tail, mut out) = crate::both::both(
+            || {
+                let mut tail = this.probe(&dir, pid, middle..end);
+                if let Ok(listing) = this.fd_dir(pid) {
+                    tail.extend(this.scan_part(listing, pid, end..u32::MAX));
+                }
+                tail
+            },
+            || this.probe(&dir, pid, 0..middle),
+        );
+        out.extend(tail);
+        Ok(out)
     }
 
     fn comm(&mut self, pid: u32) -> Option<String> {
@@ -219,6 +254,47 @@ impl ProcFs for RealProcFs {
         let mut buf = [0u8; 1];
         readlinkat_raw(&self.proc_dir, format!("{pid}/exe"), &mut buf[..]).is_ok()
     }
+}
+
+impl RealProcFs {
+    /// The open fds among the numbers `range` of a fd directory and what
+    /// each points at, in fd order: every number's link is read, and a
+    /// number that is not open fails and is skipped.
+    fn probe(&self, dir: &OwnedFd, pid: u32, range: std::ops::Range<u32>) -> Vec<(u32, Option<FdTarget>)> {
+        let mut name = itoa::Buffer::new();
+        range.filter_map(|fd| self.target(dir, name.format(fd), pid, fd).map(|t| (fd, Some(t)))).collect()
+    }
+
+    /// The fds in `range` of a fd directory and what each points at, in
+    /// fd order (procfs lists a table in fd order, so the part ends at the
+    /// first fd past it).
+    fn scan_part(&self, dir: OwnedFd, pid: u32, range: std::ops::Range<u32>) -> Vec<(u32, Option<FdTarget>)> {
+        let Ok(mut entries) = Dir::new(dir) else { return Vec::new() };
+        // Where the seek fails, the part reads from the start and skips.
+        if range.start > 0 {
+            let _ = entries.seek(i64::from(range.start) + 2);
+        }
+        let mut out = Vec::new();
+        while let Some(Ok(entry)) = entries.read() {
+            let Some(fd) = numeric(entry.file_name()) else { continue };
+            if fd < range.start {
+                continue;
+            }
+            if fd >= range.end {
+                break;
+            }
+            let Ok(links) = entries.fd() else { break };
+            out.push((fd, self.target(links, entry.file_name(), pid, fd)));
+        }
+        out
+    }
+}
+
+/// Whether a second thread can run beside this one (asked once: the
+/// answer reads cgroup files).
+fn two_cores() -> bool {
+    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
 }
 
 /// What a link says before any further lookup.
@@ -493,6 +569,47 @@ mod tests {
             }
         }
         assert_eq!(sockets, SOCKETS, "every socket this test holds is read as a socket, in order");
+    }
+
+    /// Reading a long table in two parts (numbers read one by one, the
+    /// rest listed) finds every fd, each once, in order, saying what
+    /// reading it alone says, whatever the count says.
+    #[test]
+    fn a_long_table_scanned_in_two_parts_misses_and_repeats_nothing() {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        const SOCKETS: usize = PARALLEL_FROM_FDS + 300;
+        let mut limit = getrlimit(Resource::Nofile);
+        let want = (SOCKETS + 512) as u64;
+        if limit.current.is_some_and(|c| c < want) {
+            limit.current = Some(limit.maximum.map_or(want, |m| m.min(want)));
+            setrlimit(Resource::Nofile, limit).expect("raise the soft fd limit");
+        }
+        let held: Vec<std::net::UdpSocket> = (0..SOCKETS).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket")).collect();
+        let mut fs = RealProcFs::open().expect("/proc");
+        let pid = std::process::id();
+        let count = fs.fd_count(pid).expect("own fd count").unwrap_or(SOCKETS as u64);
+        // A count that says "long" splits even on a kernel without counts.
+        let scanned = fs.scan_fds(pid, Some(count.max(PARALLEL_FROM_FDS as u64))).expect("own fds");
+        let fds: Vec<u32> = scanned.iter().map(|(fd, _)| *fd).collect();
+        assert!(fds.windows(2).all(|w| w[0] < w[1]), "each fd once, in order");
+        let ours: rustc_hash::FxHashSet<u32> = held.iter().map(|s| std::os::fd::AsRawFd::as_raw_fd(s) as u32).collect();
+        let mut seen = 0;
+        for (fd, target) in &scanned {
+            if ours.contains(fd) {
+                seen += 1;
+                assert!(matches!(target, Some(FdTarget::Socket(_))), "fd {fd}: {target:?}");
+                assert_eq!(*target, fs.read_fd(pid, *fd), "fd {fd}");
+            }
+        }
+        assert_eq!(seen, SOCKETS, "every socket this test holds is found");
+        // A sparse table: the middle of the count falls far below the
+        // highest fds, and still nothing is lost.
+        let sparse = fs.scan_fds(pid, Some(PARALLEL_FROM_FDS as u64)).expect("own fds");
+        assert_eq!(sparse.iter().filter(|(fd, _)| ours.contains(fd)).count(), SOCKETS, "every socket found with a low count");
+        // A count far above the table: most numbers read are not open.
+        let high = fs.scan_fds(pid, Some(count * 3)).expect("own fds");
+        assert_eq!(high.iter().filter(|(fd, _)| ours.contains(fd)).count(), SOCKETS, "every socket found with a high count");
+        assert!(high.windows(2).all(|w| w[0].0 < w[1].0), "each fd once, in order");
     }
 
     #[test]

@@ -121,12 +121,12 @@ const PARALLEL_FROM: usize = 4_096;
 
 /// Socket rows `range` as compact JSON values separated by commas.
 fn rows_json(s: &Snapshot, range: std::ops::Range<usize>) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(range.len() * 640);
-    for (k, x) in s.sockets[range].iter().enumerate() {
+    let mut buf = Vec::with_capacity(range.len() * 320);
+    for (k, i) in range.enumerate() {
         if k > 0 {
             buf.push(b',');
         }
-        super::safe_json::append_compact(&SocketRow::new(s, x), &mut buf)?;
+        super::socket_json::append_socket_row(&mut buf, s, i)?;
     }
     Ok(buf)
 }
@@ -140,31 +140,22 @@ fn field<W: std::io::Write>(w: &mut W, key: &str, value: &impl Serialize, first:
 }
 
 /// The compact document, byte for byte what [`super::write_safe`] makes of
-/// it, with the socket rows made and escaped in two halves on two threads
+/// it, with the socket rows made and escaped in two halves on two threads:
+/// the second half into memory, the first straight to `out` meanwhile
 /// (the rest is small and written in field order as the derive would).
 fn write_compact_split(doc: &SnapshotDocument<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     use std::io::Write as _;
     let s = doc.sockets.0;
     let mid = s.sockets.len() / 2;
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, out);
     let (first, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| rows_json(s, mid..s.sockets.len()));
-        let first = rows_json(s, 0..mid);
+        let first = write_head_and_rows(doc, &mut w, 0..mid);
         (first, second.join())
     });
+    first?;
     let second = second.map_err(|_| std::io::Error::other("writing the socket rows stopped unexpectedly"))??;
-    let first = first?;
-    let mut w = std::io::BufWriter::with_capacity(64 * 1024, out);
-    // The derive's field order (the split test fails if they part).
-    field(&mut w, "format", &doc.format, true)?;
-    field(&mut w, "version", &doc.version, false)?;
-    field(&mut w, "generation", &doc.generation, false)?;
-    field(&mut w, "taken_at_ms", &doc.taken_at_ms, false)?;
-    field(&mut w, "source", &doc.source, false)?;
-    field(&mut w, "summary", &doc.summary, false)?;
-    field(&mut w, "processes", &doc.processes, false)?;
-    w.write_all(b",\"sockets\":[")?;
-    w.write_all(&first)?;
-    if !first.is_empty() && !second.is_empty() {
+    if mid > 0 && !second.is_empty() {
         w.write_all(b",")?;
     }
     w.write_all(&second)?;
@@ -177,6 +168,29 @@ fn write_compact_split(doc: &SnapshotDocument<'_>, out: &mut dyn std::io::Write)
     field(&mut w, "namespaces", &doc.namespaces, false)?;
     w.write_all(b"}")?;
     w.flush()
+}
+
+/// The document's fields before the socket rows (the derive's order: the
+/// split test fails if they part), then rows `range`, one at a time.
+fn write_head_and_rows<W: std::io::Write>(doc: &SnapshotDocument<'_>, w: &mut W, range: std::ops::Range<usize>) -> std::io::Result<()> {
+    field(w, "format", &doc.format, true)?;
+    field(w, "version", &doc.version, false)?;
+    field(w, "generation", &doc.generation, false)?;
+    field(w, "taken_at_ms", &doc.taken_at_ms, false)?;
+    field(w, "source", &doc.source, false)?;
+    field(w, "summary", &doc.summary, false)?;
+    field(w, "processes", &doc.processes, false)?;
+    w.write_all(b",\"sockets\":[")?;
+    let mut row = Vec::with_capacity(1024);
+    for (k, i) in range.enumerate() {
+        row.clear();
+        if k > 0 {
+            row.push(b',');
+        }
+        super::socket_json::append_socket_row(&mut row, doc.sockets.0, i)?;
+        w.write_all(&row)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod json;
 mod node_rows;
 mod rows;
 mod safe_json;
+mod socket_json;
 mod summary;
 
 pub use dot::{dot_text, write_dot};

@@ -208,10 +208,15 @@ impl Snapshot {
 
     /// A readable name for a namespace key: `host` for the observer's own.
     pub fn namespace_name(&self, ns: Option<NetNs>) -> String {
+        self.namespace_label(ns).into_owned()
+    }
+
+    /// [`Self::namespace_name`], borrowed where it can be.
+    pub fn namespace_label(&self, ns: Option<NetNs>) -> std::borrow::Cow<'_, str> {
         match (ns, self.namespace(ns)) {
-            (_, Some(n)) => n.name.clone(),
+            (_, Some(n)) => n.name.as_str().into(),
             (None, None) => "host".into(),
-            (Some(ns), None) => ns.to_string(),
+            (Some(ns), None) => ns.to_string().into(),
         }
     }
 

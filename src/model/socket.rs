@@ -23,13 +23,19 @@ pub enum Direction {
     Outbound,
 }
 
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
             Self::Listen => "listen",
             Self::Inbound => "inbound",
             Self::Outbound => "outbound",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

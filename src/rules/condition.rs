@@ -4,7 +4,7 @@
 //! only. Adding a key is a field in `schema::Match`, a variant here, and
 //! its arm in `compile`, `eval`, `level` and `cost`: all in this file.
 
-use regex::Regex;
+use super::regex_list::RegexList;
 
 use super::conditions::Conditions;
 use super::engine::Context;
@@ -12,8 +12,7 @@ use super::ioc::IocSet;
 use super::item::Item;
 use super::schema::{Match, MatchDirection, ShellIo};
 use super::values::{
-    COMMON_PRIVILEGED_PORTS, COMMON_SERVICE_PORTS, COMMON_UDP_PORTS, first_match, list, name_matches, names_match, regex_value, service_port, shell_io_name,
-    shown, who,
+    COMMON_PRIVILEGED_PORTS, COMMON_SERVICE_PORTS, COMMON_UDP_PORTS, list, name_matches, names_match, regex_value, service_port, shell_io_name, shown, who,
 };
 use crate::model::{Direction, NameSource, Protocol, SocketState, TraceStep, Zone, label_entropy, listener_zone, longest_label};
 use crate::text::{bounded, escape_control};
@@ -85,12 +84,12 @@ pub enum Condition {
     ProcessNameIn(Vec<String>),
     ProcessNameNotIn(Vec<String>),
     ExePathPrefixIn(Vec<String>),
-    ExeRegexAny(Vec<Regex>),
+    ExeRegexAny(RegexList),
     CwdPrefixIn(Vec<String>),
     ExeDeleted(bool),
     ExeMemfd(bool),
-    CmdlineRegexAny(Vec<Regex>),
-    ParentCmdlineRegexAny(Vec<Regex>),
+    CmdlineRegexAny(RegexList),
+    ParentCmdlineRegexAny(RegexList),
     SensitiveFileOpen(bool),
     ProcessNotInBaseline(bool),
     ParentNameIn(Vec<String>),
@@ -114,16 +113,11 @@ pub enum Condition {
 
 /// Compile a list of regular expressions given under `key`. Command-line
 /// patterns ignore case (`EXEC:` is `exec:` to socat); paths do not.
-fn regexes(key: &str, patterns: &[String], ignore_case: bool) -> Result<Vec<Regex>, CompileError> {
-    patterns
-        .iter()
-        .map(|p| {
-            regex::RegexBuilder::new(p)
-                .case_insensitive(ignore_case)
-                .build()
-                .map_err(|e| (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}")))
-        })
-        .collect()
+fn regexes(key: &str, patterns: &[String], ignore_case: bool) -> Result<RegexList, CompileError> {
+    RegexList::compile(patterns, ignore_case).map_err(|(i, e)| {
+        let p = patterns.get(i).map_or("", String::as_str);
+        (key.to_string(), p.chars().take(20).collect::<String>(), format!("a valid regular expression: {e}"))
+    })
 }
 
 /// Refusals about how keys combine.
@@ -592,7 +586,7 @@ impl Condition {
             C::ExeRegexAny(res) => {
                 let Some(f) = process else { return false };
                 let exe = f.exe.as_deref().unwrap_or("");
-                let hit = f.exe.as_deref().and_then(|e| first_match(res, e));
+                let hit = f.exe.as_deref().and_then(|e| res.first_match(e));
                 pass(hit.is_some(), trace, || ("exe_regex_any".into(), format!("exe {}", regex_value(exe, hit))))
             }
             C::CwdPrefixIn(v) => {
@@ -615,12 +609,12 @@ impl Condition {
             }
             C::CmdlineRegexAny(res) => {
                 let Some(f) = process else { return false };
-                let hit = first_match(res, &f.cmdline);
+                let hit = res.first_match(&f.cmdline);
                 pass(hit.is_some(), trace, || ("cmdline_regex_any".into(), format!("cmdline {}", regex_value(&f.cmdline, hit))))
             }
             C::ParentCmdlineRegexAny(res) => {
                 let Some(f) = process else { return false };
-                let hit = first_match(res, &f.parent_cmdline);
+                let hit = res.first_match(&f.parent_cmdline);
                 pass(hit.is_some(), trace, || {
                     ("parent_cmdline_regex_any".into(), format!("parent ({}) cmdline {}", f.ppid, regex_value(&f.parent_cmdline, hit)))
                 })

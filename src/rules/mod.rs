@@ -19,6 +19,7 @@ pub mod ioc;
 mod item;
 pub mod lint;
 pub mod load;
+mod regex_list;
 pub mod schema;
 pub mod suggest;
 mod values;

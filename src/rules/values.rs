@@ -56,11 +56,6 @@ pub fn list<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The first regex that matches `text`, with where.
-pub fn first_match<'r>(regexes: &'r [regex::Regex], text: &str) -> Option<(&'r regex::Regex, std::ops::Range<usize>)> {
-    regexes.iter().find_map(|re| re.find(text).map(|m| (re, m.range())))
-}
-
 /// "`…text around the match…` matches /re/", escaped and bounded.
 pub fn regex_value(text: &str, hit: Option<(&regex::Regex, std::ops::Range<usize>)>) -> String {
     match hit {
