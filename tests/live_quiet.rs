@@ -115,7 +115,31 @@ fn start_sshd(dir: &std::path::Path, port: u16) -> common::Reaped {
     let sshd = std::fs::canonicalize(which("sshd")).expect("sshd path");
     let mut c = Command::new(sshd);
     c.args(["-D", "-e", "-f"]).arg(dir.join("sshd_config"));
-    spawn_group(c)
+    spawn_logged(c, &dir.join("sshd.log"))
+}
+
+/// Start `command` in its own process group with its stderr in `log`.
+fn spawn_logged(mut command: Command, log: &std::path::Path) -> common::Reaped {
+    use std::os::unix::process::CommandExt;
+    let file = std::fs::File::create(log).expect("log file");
+    command.process_group(0).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(file);
+    common::Reaped(common::spawn_when_not_busy(&mut command).expect("spawn"))
+}
+
+/// Whether an SSH server answers on `port` (its banner comes first).
+fn ssh_banner(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut first = [0u8; 8];
+    s.read_exact(&mut first).is_ok() && first.starts_with(b"SSH-2.0")
+}
+
+/// The last lines of a log, for a failure message.
+fn tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| format!("({}: {e})", path.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 /// `/run/sshd`, made for the test when the system has none, and removed
@@ -156,10 +180,11 @@ fn an_ssh_login_with_a_terminal_is_a_shell_behind_sshd_not_a_reverse_shell() {
     let port = free_port();
     let _privsep = PrivsepDir::ensure();
     let _sshd = start_sshd(dir.path(), port);
-    // Wait for sshd to listen.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "sshd did not start on {port}");
+    // Wait for sshd to listen: its banner, not just any listener (another
+    // test may have taken the free port first).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ssh_banner(port) {
+        assert!(Instant::now() < deadline, "sshd did not start on {port}: {}", tail(&dir.path().join("sshd.log")));
         std::thread::sleep(Duration::from_millis(100));
     }
     let mut c = Command::new("ssh");
@@ -175,18 +200,24 @@ fn an_ssh_login_with_a_terminal_is_a_shell_behind_sshd_not_a_reverse_shell() {
         "root@127.0.0.1",
         "sleep 40; true",
     ]);
-    let _client = spawn_group(c);
+    let _client = spawn_logged(c, &dir.path().join("ssh.log"));
     let mut w = Watcher::new();
     // The session's shell sits on a pty whose master sshd holds, next to its
     // socket: plumbing sees the link …
     let snap = w
-        .until(Duration::from_millis(200), Duration::from_secs(15), |s| {
+        .until(Duration::from_millis(200), Duration::from_secs(30), |s| {
             s.processes
                 .values()
                 .any(|p| p.facts.exe.as_deref().is_some_and(|e| e.ends_with("/sshd")) && p.facts.shell_links.iter().any(necromap::model::ShellLink::is_both))
                 .then(|| s.clone())
         })
-        .expect("the login shell is linked to sshd");
+        .unwrap_or_else(|| {
+            panic!(
+                "the login shell is linked to sshd: not seen in 30 s\nssh: {}\nsshd: {}",
+                tail(&dir.path().join("ssh.log")),
+                tail(&dir.path().join("sshd.log"))
+            )
+        });
     // … and the rules know sshd carries shells by design.
     let sshd_pids: Vec<Pid> = snap.processes.values().filter(|p| p.facts.name.starts_with("sshd")).map(|p| p.facts.pid()).collect();
     for pid in &sshd_pids {
