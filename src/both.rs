@@ -13,6 +13,13 @@ pub fn both<A: Send, B>(side: impl FnOnce() -> A + Send, here: impl FnOnce() -> 
     })
 }
 
+/// Whether a second thread can run beside this one (asked once: the
+/// answer reads cgroup files).
+pub fn second_core() -> bool {
+    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use super::closing::Closing;
-use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats};
+use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats, SplitAt};
 use super::netns::{Activity, NamespaceSet, Sightings};
 use super::owners::OwnerCache;
 use super::owners::ProcFs;
@@ -16,7 +16,7 @@ use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
 use super::trace::{ConnectTracer, TraceStats};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};
-use crate::model::{HealthMessage, NetNs, StageTimings};
+use crate::model::{HealthMessage, NetNs, Protocol, RawSocket, StageTimings};
 
 #[derive(Debug)]
 pub struct LinuxSource {
@@ -47,6 +47,10 @@ pub struct LinuxSource {
     /// so it is allocated once instead of doubling (each doubling held the
     /// old and the new block at once: a third more memory at the peak).
     last_rows: usize,
+    /// Where the next refresh splits its TCP dump over two sockets on two
+    /// threads (a big table on two cores); none: one dump.
+    split: Option<SplitAt>,
+    second_diag: Option<DiagSocket>,
 }
 
 /// What the live source turns on besides dumps.
@@ -123,7 +127,49 @@ impl LinuxSource {
             collects: 0,
             naming: options.names.map(|o| super::naming::Naming::new(crate::names::Names::start(o))),
             last_rows: 0,
+            split: None,
+            second_diag: None,
         })
+    }
+}
+
+/// From this many TCP sockets in its own namespace a refresh dumps them
+/// in two halves on two threads (filling the rows with `tcp_info` is most
+/// of a dump, and each half fills only its own).
+const SPLIT_DUMP_FROM: usize = 4_096;
+
+impl LinuxSource {
+    /// Dump this namespace's sockets: the first refresh beside reading
+    /// every process's fds, later ones in two halves when the last was big.
+    fn dump_own(&mut self, sockets: &mut Vec<RawSocket>) -> Result<(), CollectError> {
+        if self.collects == 0 {
+            // The first refresh reads every process's fds: beside the dump,
+            // on another core (a one-shot `snapshot` is mostly this).
+            let (owners, fs, diag) = (&mut self.owners, &mut self.proc_fs, &mut self.diag);
+            let ((), dumped) = crate::both::both(|| owners.prime(fs), || diag.dump_all(sockets));
+            dumped?;
+        } else if let Some((at, second)) = self.split.zip(self.second_diag.as_mut()) {
+            self.diag.dump_all_split(second, at, sockets)?;
+        } else {
+            self.diag.dump_all(sockets)?;
+        }
+        Ok(())
+    }
+
+    /// Split the next TCP dump at the middle (local port, remote port)
+    /// pair of this one, when it is big and a second core exists; the
+    /// second socket is opened the first time.
+    fn choose_split(&mut self, own: &[RawSocket]) {
+        let tcp = own.iter().filter(|r| r.protocol() == Protocol::Tcp).count();
+        if tcp < SPLIT_DUMP_FROM || !crate::both::second_core() {
+            self.split = None;
+            return;
+        }
+        let mut pairs: Vec<(u16, u16)> = own.iter().filter(|r| r.protocol() == Protocol::Tcp).map(|r| (r.local.port(), r.remote.port())).collect();
+        self.split = SplitAt::median(&mut pairs);
+        if self.split.is_some() && self.second_diag.is_none() {
+            self.second_diag = DiagSocket::open().ok();
+        }
     }
 }
 
@@ -142,15 +188,8 @@ impl Source for LinuxSource {
 
         let t = Instant::now();
         let mut sockets = Vec::with_capacity((self.last_rows + self.last_rows / 16).max(1024));
-        if self.collects == 0 {
-            // The first refresh reads every process's fds: beside the dump,
-            // on another core (a one-shot `snapshot` is mostly this).
-            let (owners, fs, diag) = (&mut self.owners, &mut self.proc_fs, &mut self.diag);
-            let ((), dumped) = crate::both::both(|| owners.prime(fs), || diag.dump_all(&mut sockets));
-            dumped?;
-        } else {
-            self.diag.dump_all(&mut sockets)?;
-        }
+        self.dump_own(&mut sockets)?;
+        self.choose_split(&sockets);
         let own_sockets = sockets.len() as u32;
         let seen = Sightings::scan(&mut self.proc_fs);
         // Sockets that closed since the last refresh, and where: namespaces

@@ -199,7 +199,7 @@ impl ProcFs for RealProcFs {
         let Ok(dir) = self.fd_dir(pid) else { return fds.iter().map(|&fd| self.read_fd(pid, fd)).collect() };
         let this: &Self = self;
         let read = |part: &[u32]| -> Vec<Option<FdTarget>> { part.iter().map(|&fd| this.target(&dir, fd.to_string(), pid, fd)).collect() };
-        if fds.len() < PARALLEL_FROM_FDS || !two_cores() {
+        if fds.len() < PARALLEL_FROM_FDS || !crate::both::second_core() {
             return read(fds);
         }
         let (first, second) = fds.split_at(fds.len() / 2);
@@ -219,7 +219,7 @@ impl ProcFs for RealProcFs {
     /// by the listing.
     fn scan_fds(&mut self, pid: u32, count: Option<u64>) -> Result<Vec<(u32, Option<FdTarget>)>, FdError> {
         let dir = self.fd_dir(pid)?;
-        let Some(count) = count.filter(|&n| n >= PARALLEL_FROM_FDS as u64 && two_cores()).and_then(|n| u32::try_from(n).ok()) else {
+        let Some(count) = count.filter(|&n| n >= PARALLEL_FROM_FDS as u64 && crate::both::second_core()).and_then(|n| u32::try_from(n).ok()) else {
             return Ok(self.scan_part(dir, pid, 0..u32::MAX));
         };
         let (middle, end) = (count / 2, count.saturating_add(PROBE_SLACK));
@@ -288,13 +288,6 @@ impl RealProcFs {
         }
         out
     }
-}
-
-/// Whether a second thread can run beside this one (asked once: the
-/// answer reads cgroup files).
-fn two_cores() -> bool {
-    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
 }
 
 /// What a link says before any further lookup.

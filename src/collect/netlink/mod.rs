@@ -10,6 +10,7 @@
 mod destroy;
 mod message;
 mod pump;
+mod split;
 mod unix;
 
 use std::os::fd::OwnedFd;
@@ -21,6 +22,8 @@ pub use destroy::{DestroyListener, RecvOutcome};
 pub use message::ParseError;
 use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump, tcp_probe_request};
 pub use pump::{DEFAULT_MAX_QUEUED, EventPump, PumpStats};
+pub use split::SplitAt;
+use split::{Half, with_filter};
 
 use crate::model::{Protocol, RawSocket};
 
@@ -80,6 +83,49 @@ impl DiagSocket {
         for family in [AF_INET, AF_INET6] {
             let seq = self.next_seq();
             self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::dump_all`] with the TCP dump in two halves split `at`, the
+    /// second on `other` on a second thread (see [`SplitAt`]).
+    pub fn dump_all_split(&mut self, other: &mut DiagSocket, at: SplitAt, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        let mut theirs = Vec::with_capacity(out.capacity() / 2);
+        let (them, us) = crate::both::both(
+            || other.dump_tcp_half(at, Half::From, &mut theirs),
+            || -> Result<(), NetlinkError> {
+                self.dump_tcp_half(at, Half::Below, out)?;
+                for family in [AF_INET, AF_INET6] {
+                    let seq = self.next_seq();
+                    self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
+                }
+                Ok(())
+            },
+        );
+        them?;
+        us?;
+        out.append(&mut theirs);
+        Ok(())
+    }
+
+    /// The TCP sockets of one half.
+    fn dump_tcp_half(&mut self, at: SplitAt, half: Half, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        let filter = at.bytecode(half);
+        if !self.legacy_refused {
+            let seq = self.next_seq();
+            let before = out.len();
+            match self.dump(&with_filter(legacy_tcp_request(seq), &filter), seq, Protocol::Tcp, out) {
+                Ok(()) => return Ok(()),
+                Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
+                    out.truncate(before);
+                    self.legacy_refused = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for family in [AF_INET, AF_INET6] {
+            let seq = self.next_seq();
+            self.dump(&with_filter(family_request(seq, family, IPPROTO_TCP), &filter), seq, Protocol::Tcp, out)?;
         }
         Ok(())
     }
@@ -148,6 +194,43 @@ impl DiagSocket {
 #[cfg(test)]
 mod live_tests {
     use super::*;
+
+    /// The two halves of a split dump hold every socket one dump holds,
+    /// each once, on the side the split names (listeners and connections
+    /// the test holds, split inside their ports).
+    #[test]
+    fn a_split_dump_sees_what_one_dump_sees() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let held: Vec<_> = (0..40)
+            .map(|_| {
+                let c = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+                let (a, _) = listener.accept().expect("accept");
+                (c, a)
+            })
+            .collect();
+        let mut ours: Vec<(u16, u16)> =
+            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
+        let at = SplitAt::median(&mut ours).expect("a split point");
+        let (mut one, mut two) = (DiagSocket::open().expect("sock_diag"), DiagSocket::open().expect("sock_diag"));
+        let mut whole = Vec::new();
+        one.dump_all(&mut whole).expect("dump");
+        let mut halves = Vec::new();
+        one.dump_all_split(&mut two, at, &mut halves).expect("split dump");
+        let key = |r: &RawSocket| (r.key, r.local.port(), r.remote.port());
+        let mut a: Vec<_> = whole.iter().map(key).collect();
+        let mut b: Vec<_> = halves.iter().map(key).collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        b.dedup();
+        assert_eq!(b.len(), halves.len(), "no socket in both halves");
+        for pair in &ours {
+            assert!(a.iter().any(|k| (k.1, k.2) == *pair) && b.iter().any(|k| (k.1, k.2) == *pair), "{pair:?} in both dumps");
+        }
+        // Other tests open and close sockets meanwhile: ours must match exactly.
+        let mine = |v: &[(crate::model::SocketKey, u16, u16)]| v.iter().filter(|k| ours.contains(&(k.1, k.2))).count();
+        assert_eq!(mine(&a), mine(&b));
+        assert_eq!(mine(&b), ours.len());
+    }
 
     /// The probe answers on this kernel without a walk, while a dump still
     /// sees a listener the test holds.

@@ -1,0 +1,191 @@
+//! The TCP dump in two halves on two sockets, each kept by the kernel's
+//! own filter (`INET_DIAG_REQ_BYTECODE`): the kernel walks its tables for
+//! both, but fills (with `tcp_info`) and sends only its half's sockets, and
+//! filling is most of a dump. The halves split the (local port, remote
+//! port) pairs at a point chosen from the last refresh, so they come out
+//! even; any point is correct, since the halves are complements.
+//!
+//! Bytecode (`linux/inet_diag.h`): ops of `{code u8, yes u8, no u16}`, a
+//! port comparison followed by an op whose `no` holds the port. From each
+//! op the filter moves `yes` or `no` bytes on; ending exactly at the end
+//! accepts, past it rejects. The kernel's audit wants the `yes` chain to
+//! run through every op and `no` to land on an op or the end.
+
+/// Comparison codes.
+const BC_S_GE: u8 = 2;
+const BC_S_LE: u8 = 3;
+const BC_D_GE: u8 = 4;
+const BC_D_LE: u8 = 5;
+/// The request attribute that carries a filter.
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+
+/// Where the pairs split: half `Below` holds every (local port, remote
+/// port) pair below `(local, remote)`, half `From` the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitAt {
+    pub local: u16,
+    pub remote: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    Below,
+    From,
+}
+
+impl SplitAt {
+    /// The middle pair of `pairs` (reordered), when a split keeps some
+    /// sockets on each side.
+    pub fn median(pairs: &mut [(u16, u16)]) -> Option<Self> {
+        if pairs.len() < 2 {
+            return None;
+        }
+        let mid = pairs.len() / 2;
+        let (_, &mut (local, remote), _) = pairs.select_nth_unstable(mid);
+        // Nothing is below (0, 0): that split would leave one side empty.
+        ((local, remote) != (0, 0)).then_some(Self { local, remote })
+    }
+
+    /// Whether `(local, remote)` falls in `half` (what the filter keeps).
+    pub fn holds(self, half: Half, local: u16, remote: u16) -> bool {
+        ((local, remote) < (self.local, self.remote)) == (half == Half::Below)
+    }
+
+    /// The filter keeping `half`.
+    pub fn bytecode(self, half: Half) -> Vec<u8> {
+        let (p, q) = (self.local, self.remote);
+        let ops: Vec<(u8, u8, u16, u16)> = match half {
+            // local < P, or local == P and remote < Q.
+            Half::Below if q == 0 => vec![(BC_S_LE, 8, 12, p.saturating_sub(1))],
+            Half::Below => vec![(BC_S_GE, 8, 24, p), (BC_S_LE, 8, 20, p), (BC_D_LE, 8, 12, q - 1)],
+            // local > P, or local == P and remote ≥ Q.
+            Half::From => vec![(BC_S_LE, 8, 24, p), (BC_S_GE, 8, 20, p), (BC_D_GE, 8, 12, q)],
+        };
+        let mut b = Vec::with_capacity(ops.len() * 8);
+        for (code, yes, no, port) in ops {
+            b.extend_from_slice(&[code, yes]);
+            b.extend_from_slice(&no.to_ne_bytes());
+            b.extend_from_slice(&[0, 0]);
+            b.extend_from_slice(&port.to_ne_bytes());
+        }
+        b
+    }
+}
+
+/// `request` with `bytecode` appended as its filter attribute (the
+/// message length grown to match).
+pub fn with_filter(mut request: Vec<u8>, bytecode: &[u8]) -> Vec<u8> {
+    let attr_len = (4 + bytecode.len()) as u16;
+    request.extend_from_slice(&attr_len.to_ne_bytes());
+    request.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    request.extend_from_slice(bytecode);
+    let len = request.len() as u32;
+    request[..4].copy_from_slice(&len.to_ne_bytes());
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The filter as the kernel runs it (`inet_diag_bc_run`).
+    fn run(bc: &[u8], local: u16, remote: u16) -> bool {
+        let mut at = 0usize;
+        let mut len = bc.len() as i64;
+        while len > 0 {
+            let (code, yes, no) = (bc[at], i64::from(bc[at + 1]), i64::from(u16::from_ne_bytes([bc[at + 2], bc[at + 3]])));
+            let port = u16::from_ne_bytes([bc[at + 6], bc[at + 7]]);
+            let hit = match code {
+                BC_S_GE => local >= port,
+                BC_S_LE => local <= port,
+                BC_D_GE => remote >= port,
+                BC_D_LE => remote <= port,
+                _ => unreachable!("only comparisons are written"),
+            };
+            let step = if hit { yes } else { no };
+            len -= step;
+            at += step as usize;
+        }
+        len == 0
+    }
+
+    /// The kernel's audit: the `yes` chain ends exactly at the end, and
+    /// each `no` lands on an op of that chain, the end, or just past it.
+    fn audit(bc: &[u8]) -> bool {
+        let mut len = bc.len() as i64;
+        let mut at = 0usize;
+        let mut chain = vec![len];
+        while len > 0 {
+            let (yes, no) = (i64::from(bc[at + 1]), i64::from(u16::from_ne_bytes([bc[at + 2], bc[at + 3]])));
+            if yes < 8 || yes > len + 4 || yes % 4 != 0 || no < 8 || no > len + 4 || no % 4 != 0 {
+                return false;
+            }
+            if no < len && !chain_reaches(bc, len - no) {
+                return false;
+            }
+            len -= yes;
+            at += yes as usize;
+            chain.push(len);
+        }
+        len == 0
+    }
+
+    fn chain_reaches(bc: &[u8], cc: i64) -> bool {
+        let mut len = bc.len() as i64;
+        let mut at = 0usize;
+        while len >= 0 {
+            if cc > len {
+                return false;
+            }
+            if cc == len {
+                return true;
+            }
+            let yes = i64::from(bc[at + 1]);
+            len -= yes;
+            at += yes as usize;
+        }
+        false
+    }
+
+    /// Every pair is in exactly one half, the one `holds` names, for
+    /// split points at the edges and inside, and every filter passes the
+    /// kernel's audit.
+    #[test]
+    fn the_halves_are_complements_and_pass_the_audit() {
+        let points = [(1, 0), (1, 1), (443, 0), (443, 50_000), (40_000, 8080), (65_535, 65_535), (0, 7)];
+        let ports = [0u16, 1, 2, 442, 443, 444, 8079, 8080, 8081, 39_999, 40_000, 40_001, 49_999, 50_000, 50_001, 65_534, 65_535];
+        for (local, remote) in points {
+            let at = SplitAt { local, remote };
+            let (below, from) = (at.bytecode(Half::Below), at.bytecode(Half::From));
+            assert!(audit(&below) && audit(&from), "{at:?}");
+            for l in ports {
+                for r in ports {
+                    let (b, f) = (run(&below, l, r), run(&from, l, r));
+                    assert!(b != f, "{at:?}: ({l}, {r}) in both or neither");
+                    assert_eq!(b, at.holds(Half::Below, l, r), "{at:?}: ({l}, {r})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_median_splits_evenly_and_never_at_zero() {
+        let mut pairs: Vec<(u16, u16)> = (0..1000u16).map(|i| (8080, 30_000 + i)).chain((0..1000u16).map(|i| (30_000 + i, 8080))).collect();
+        let at = SplitAt::median(&mut pairs).expect("a split");
+        let below = pairs.iter().filter(|&&(l, r)| at.holds(Half::Below, l, r)).count();
+        assert_eq!(below, 1000, "{at:?}");
+        assert_eq!(SplitAt::median(&mut [(0, 0), (0, 0), (0, 0)]), None);
+        assert_eq!(SplitAt::median(&mut [(5, 5)]), None);
+    }
+
+    #[test]
+    fn the_filter_is_appended_as_an_attribute() {
+        let request = vec![0u8; 72];
+        let bc = SplitAt { local: 1, remote: 2 }.bytecode(Half::From);
+        let out = with_filter(request, &bc);
+        assert_eq!(out.len(), 72 + 4 + bc.len());
+        assert_eq!(u32::from_ne_bytes([out[0], out[1], out[2], out[3]]) as usize, out.len());
+        assert_eq!(u16::from_ne_bytes([out[72], out[73]]) as usize, 4 + bc.len());
+        assert_eq!(u16::from_ne_bytes([out[74], out[75]]), INET_DIAG_REQ_BYTECODE);
+    }
+}
