@@ -535,17 +535,22 @@ impl Users {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_long_fd_list_read_on_two_threads_says_what_one_by_one_says() {
+    /// `n` loopback UDP sockets held open (the soft fd limit raised to fit).
+    fn hold_sockets(n: usize) -> Vec<std::net::UdpSocket> {
         use rustix::process::{Resource, getrlimit, setrlimit};
-        const SOCKETS: usize = PARALLEL_FROM_FDS + 200;
         let mut limit = getrlimit(Resource::Nofile);
-        let want = (SOCKETS + 512) as u64;
+        let want = (n + 512) as u64;
         if limit.current.is_some_and(|c| c < want) {
             limit.current = Some(limit.maximum.map_or(want, |m| m.min(want)));
             setrlimit(Resource::Nofile, limit).expect("raise the soft fd limit");
         }
-        let held: Vec<std::net::UdpSocket> = (0..SOCKETS).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket")).collect();
+        (0..n).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket")).collect()
+    }
+
+    #[test]
+    fn a_long_fd_list_read_on_two_threads_says_what_one_by_one_says() {
+        const SOCKETS: usize = PARALLEL_FROM_FDS + 200;
+        let held = hold_sockets(SOCKETS);
         let mut fs = RealProcFs::open().expect("/proc");
         let pid = std::process::id();
         let fds = fs.list_fds(pid).expect("own fds");
@@ -569,15 +574,8 @@ mod tests {
     /// reading it alone says, whatever the count says.
     #[test]
     fn a_long_table_scanned_in_two_parts_misses_and_repeats_nothing() {
-        use rustix::process::{Resource, getrlimit, setrlimit};
         const SOCKETS: usize = PARALLEL_FROM_FDS + 300;
-        let mut limit = getrlimit(Resource::Nofile);
-        let want = (SOCKETS + 512) as u64;
-        if limit.current.is_some_and(|c| c < want) {
-            limit.current = Some(limit.maximum.map_or(want, |m| m.min(want)));
-            setrlimit(Resource::Nofile, limit).expect("raise the soft fd limit");
-        }
-        let held: Vec<std::net::UdpSocket> = (0..SOCKETS).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket")).collect();
+        let held = hold_sockets(SOCKETS);
         let mut fs = RealProcFs::open().expect("/proc");
         let pid = std::process::id();
         let count = fs.fd_count(pid).expect("own fd count").unwrap_or(SOCKETS as u64);

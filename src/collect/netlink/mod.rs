@@ -110,31 +110,24 @@ impl DiagSocket {
 
     /// The TCP sockets of one half.
     fn dump_tcp_half(&mut self, at: SplitAt, half: Half, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
-        let filter = at.bytecode(half);
-        if !self.legacy_refused {
-            let seq = self.next_seq();
-            let before = out.len();
-            match self.dump(&with_filter(legacy_tcp_request(seq), &filter), seq, Protocol::Tcp, out) {
-                Ok(()) => return Ok(()),
-                Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
-                    out.truncate(before);
-                    self.legacy_refused = true;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        for family in [AF_INET, AF_INET6] {
-            let seq = self.next_seq();
-            self.dump(&with_filter(family_request(seq, family, IPPROTO_TCP), &filter), seq, Protocol::Tcp, out)?;
-        }
-        Ok(())
+        self.dump_tcp_filtered(Some(&at.bytecode(half)), out)
     }
 
     fn dump_tcp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        self.dump_tcp_filtered(None, out)
+    }
+
+    /// Every TCP socket `filter` keeps (all without one): one legacy dump
+    /// for both families, or one per family once the legacy one is refused.
+    fn dump_tcp_filtered(&mut self, filter: Option<&[u8]>, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        let filtered = |request: Vec<u8>| match filter {
+            Some(bc) => with_filter(request, bc),
+            None => request,
+        };
         if !self.legacy_refused {
             let seq = self.next_seq();
             let before = out.len();
-            match self.dump(&legacy_tcp_request(seq), seq, Protocol::Tcp, out) {
+            match self.dump(&filtered(legacy_tcp_request(seq)), seq, Protocol::Tcp, out) {
                 Ok(()) => return Ok(()),
                 Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
                     out.truncate(before);
@@ -145,7 +138,7 @@ impl DiagSocket {
         }
         for family in [AF_INET, AF_INET6] {
             let seq = self.next_seq();
-            self.dump(&family_request(seq, family, IPPROTO_TCP), seq, Protocol::Tcp, out)?;
+            self.dump(&filtered(family_request(seq, family, IPPROTO_TCP)), seq, Protocol::Tcp, out)?;
         }
         Ok(())
     }
