@@ -18,6 +18,14 @@ fn an_observed_server_is_marked_on_the_live_map_with_its_findings() {
     let mut s = Session::start("victim", &home, &db);
     s.ask("tools/list", json!({}));
     s.call("read_file", json!({"path": home.join(".ssh/id_rsa")}));
+    // The observer stores the call after relaying its answer: wait until
+    // it is in the store (the snapshot reads the store once, at once).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let filter = necromap::agents::query::CallFilter { limit: 10, ..Default::default() };
+    while necromap::store::open_reader(&db).ok().and_then(|c| necromap::agents::query::calls(&c, &filter).ok()).is_none_or(|calls| calls.is_empty()) {
+        assert!(std::time::Instant::now() < deadline, "the observer never stored the read_file call");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     // The server is still running: take one live snapshot reading the same store.
     let out = Command::new(BIN).arg("--db").arg(&db).args(["--no-trace", "-n", "snapshot", "--format", "json"]).env("HOME", &home).output().expect("snapshot");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
