@@ -93,8 +93,7 @@ pub trait ProcFs {
     /// [`Self::list_fds`] then [`Self::read_fds`] say; `count` is what
     /// [`Self::fd_count`] said (a live source may list and read a long
     /// table in parts on several threads).
-    fn scan_fds(&mut self, pid: u32, count: Option<u64>) -> Result<Vec<(u32, Option<FdTarget>)>, FdError> {
-        let _ = count;
+    fn scan_fds(&mut self, pid: u32, _count: Option<u64>) -> Result<Vec<(u32, Option<FdTarget>)>, FdError> {
         let listed = self.list_fds(pid)?;
         let targets = self.read_fds(pid, &listed);
         Ok(listed.into_iter().zip(targets).collect())
