@@ -212,8 +212,16 @@ fn an_ssh_login_with_a_terminal_is_a_shell_behind_sshd_not_a_reverse_shell() {
                 .then(|| s.clone())
         })
         .unwrap_or_else(|| {
+            // What the map held of the session, for the next reader.
+            let last = w.snapshot();
+            let session: Vec<String> = last
+                .processes
+                .values()
+                .filter(|p| ["sshd", "bash", "sleep", "sh"].iter().any(|n| p.facts.name.starts_with(n)))
+                .map(|p| format!("{} ({}) exe {:?} links {:?}", p.facts.name, p.facts.pid, p.facts.exe, p.facts.shell_links))
+                .collect();
             panic!(
-                "the login shell is linked to sshd: not seen in 30 s\nssh: {}\nsshd: {}",
+                "the login shell is linked to sshd: not seen in 30 s\nssh: {}\nsshd: {}\non the map: {session:#?}",
                 tail(&dir.path().join("ssh.log")),
                 tail(&dir.path().join("sshd.log"))
             )
