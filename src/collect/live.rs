@@ -160,12 +160,11 @@ impl LinuxSource {
     /// pair of this one, when it is big and a second core exists; the
     /// second socket is opened the first time.
     fn choose_split(&mut self, own: &[RawSocket]) {
-        let tcp = own.iter().filter(|r| r.protocol() == Protocol::Tcp).count();
-        if tcp < SPLIT_DUMP_FROM || !crate::both::second_core() {
+        let mut pairs: Vec<(u16, u16)> = own.iter().filter(|r| r.protocol() == Protocol::Tcp).map(|r| (r.local.port(), r.remote.port())).collect();
+        if pairs.len() < SPLIT_DUMP_FROM || !crate::both::second_core() {
             self.split = None;
             return;
         }
-        let mut pairs: Vec<(u16, u16)> = own.iter().filter(|r| r.protocol() == Protocol::Tcp).map(|r| (r.local.port(), r.remote.port())).collect();
         self.split = SplitAt::median(&mut pairs);
         if self.split.is_some() && self.second_diag.is_none() {
             self.second_diag = DiagSocket::open().ok();

@@ -80,6 +80,11 @@ impl DiagSocket {
     /// Every TCP and UDP socket, IPv4 and IPv6, every state.
     pub fn dump_all(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
         self.dump_tcp(out)?;
+        self.dump_udp(out)
+    }
+
+    /// Every UDP socket, IPv4 and IPv6.
+    fn dump_udp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
         for family in [AF_INET, AF_INET6] {
             let seq = self.next_seq();
             self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
@@ -95,11 +100,7 @@ impl DiagSocket {
             || other.dump_tcp_half(at, Half::From, &mut theirs),
             || -> Result<(), NetlinkError> {
                 self.dump_tcp_half(at, Half::Below, out)?;
-                for family in [AF_INET, AF_INET6] {
-                    let seq = self.next_seq();
-                    self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
-                }
-                Ok(())
+                self.dump_udp(out)
             },
         );
         them?;
