@@ -44,6 +44,7 @@ pub mod names;
 pub mod paths;
 pub mod posture;
 pub mod rules;
+pub mod spare;
 pub mod spec;
 pub mod store;
 pub mod terms;

@@ -14,6 +14,7 @@ const CORE: &[&str] = &[
     "both",
     "worker",
     "memory",
+    "spare",
     "input",
     "spec",
     "model",
@@ -45,7 +46,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration", "both", "worker", "memory"].contains(&from) {
+    if ["terms", "text", "duration", "both", "worker", "memory", "spare"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None

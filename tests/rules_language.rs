@@ -148,8 +148,8 @@ fn findings_are_stable_across_refreshes_with_first_and_last_seen() {
     let spec = Arc::new(Spec::embedded());
     let (first, _) = replay.build_through(spec.clone(), Some(1), Some(&mut engine));
     let (last, _) = replay.build_through(spec, None, Some(&mut engine));
-    let a = first.expect("first").findings.into_iter().find(|f| f.rule_id == "callback_port").expect("finding");
-    let b = last.expect("last").findings.into_iter().find(|f| f.rule_id == "callback_port").expect("finding");
+    let a = first.expect("first").findings.iter().find(|f| f.rule_id == "callback_port").cloned().expect("finding");
+    let b = last.expect("last").findings.iter().find(|f| f.rule_id == "callback_port").cloned().expect("finding");
     assert_eq!(a.id, b.id, "same rule and subject → same id");
     assert_eq!(b.first_seen_ms, 1000);
     assert_eq!(b.last_seen_ms, 3000);

@@ -96,7 +96,8 @@ fn run(processes: &[serde_yaml::Value], sockets: &[serde_yaml::Value], frames: u
         ioc.load_text(list, "fixture-ioc", None, "ioc").expect("ioc");
     }
     let mut engine = Engine::new(RuleSet::embedded(), ioc).with_baseline(baseline());
-    replay.build_through(Arc::new(Spec::embedded()), None, Some(&mut engine)).0.expect("frames").findings
+    let mut last = replay.build_through(Arc::new(Spec::embedded()), None, Some(&mut engine)).0.expect("frames");
+    std::mem::take(&mut last.findings)
 }
 
 /// Findings for sockets written as YAML flow lines (`  - { … }`).

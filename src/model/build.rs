@@ -22,6 +22,7 @@ use super::order::SocketOrder;
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::{Observation, SourceInfo};
+use crate::spare::Spare;
 use crate::spec::Spec;
 use crate::terms::Zone;
 
@@ -75,11 +76,13 @@ pub struct SnapshotBuilder {
     dns: super::DnsHistory,
     generation: u64,
     countries: FxHashMap<IpAddr, Option<&'static str>>,
+    /// Socket tables of snapshots that are gone, for the next snapshot.
+    tables: Spare<Socket>,
 }
 
 impl SnapshotBuilder {
     pub fn new(spec: Arc<Spec>) -> Self {
-        Self { spec, history: History::new(), dns: super::DnsHistory::default(), generation: 0, countries: FxHashMap::default() }
+        Self { spec, history: History::new(), dns: super::DnsHistory::default(), generation: 0, countries: FxHashMap::default(), tables: Spare::new() }
     }
 
     pub fn history(&self) -> &History {
@@ -115,7 +118,8 @@ impl SnapshotBuilder {
         let kept: rustc_hash::FxHashSet<Option<super::keys::NetNs>> =
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
         let raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
-        let mut sockets: Vec<Socket> = Vec::with_capacity(raw_sockets.remaining());
+        // Into the table of a snapshot that is gone, when there is one.
+        let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
         for raw in raw_sockets {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)
@@ -193,6 +197,7 @@ impl SnapshotBuilder {
             alerts: None,
             logins: None,
             parties: Vec::new(),
+            spare: Some(self.tables.clone()),
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.judge(&mut snapshot, &mut timings, evaluator);

@@ -273,3 +273,21 @@ fn a_full_map_makes_room_for_parties_with_findings() {
     let talkers: u64 = g.talkers(EndpointKey::host("198.51.100.9".parse().expect("ip")), &s.sockets).iter().map(|t| t.1).sum();
     assert_eq!(talkers, 4, "relationships are read as before (two sockets, one shared by two owners, one unowned)");
 }
+
+#[test]
+fn a_gone_snapshot_s_socket_table_is_written_into_by_the_next() {
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let first = b.build(web_host(1_000), info(), None);
+    let table = first.sockets.as_ptr();
+    // A copy shares nothing; the original goes, and its table with it.
+    let copy = first.clone();
+    drop(first);
+    let second = b.build(web_host(2_000), info(), None);
+    assert_eq!(second.sockets.as_ptr(), table, "the next snapshot reuses the table");
+    assert_eq!(second.sockets.len(), copy.sockets.len());
+    assert_eq!(second.sockets.iter().map(Socket::key).collect::<Vec<_>>(), copy.sockets.iter().map(Socket::key).collect::<Vec<_>>());
+    // While a snapshot lives, its table is its own.
+    let third = b.build(web_host(3_000), info(), None);
+    assert_ne!(third.sockets.as_ptr(), second.sockets.as_ptr());
+    assert_eq!(third.sockets.len(), 8);
+}

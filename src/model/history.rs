@@ -127,7 +127,15 @@ impl History {
     pub fn begin(&mut self, now_ms: i64) {
         self.refreshes += 1;
         self.last_ms = Some(now_ms);
-        self.seen_now = Vec::with_capacity(self.sockets.len() + self.sockets.len() / 8);
+        // The table of the refresh before last, emptied at `end`: its pages
+        // are mapped already (see `crate::spare`).
+        // One far too large (the host had many more sockets) is let go.
+        let want = self.sockets.len() + self.sockets.len() / 8;
+        if self.seen_now.capacity() > want.max(4_096) * 2 {
+            self.seen_now = Vec::new();
+        }
+        self.seen_now.clear();
+        self.seen_now.reserve(want);
         self.cursor = 0;
         self.out_of_order = false;
     }
@@ -258,12 +266,13 @@ impl History {
 
     /// Forget sockets not seen this refresh and starts past retention.
     pub fn end(&mut self, now_ms: i64) {
-        let mut now = std::mem::take(&mut self.seen_now);
         if self.out_of_order {
-            now.sort_unstable_by_key(|(k, _)| *k);
+            self.seen_now.sort_unstable_by_key(|(k, _)| *k);
         }
-        // Sockets not seen this refresh are forgotten with the old table.
-        self.sockets = now;
+        // Sockets not seen this refresh are forgotten with the old table,
+        // whose room the next refresh fills.
+        std::mem::swap(&mut self.sockets, &mut self.seen_now);
+        self.seen_now.clear();
         self.cursor = 0;
         self.out_of_order = false;
         let horizon = now_ms - START_RETENTION_MS;

@@ -14,6 +14,7 @@ use super::namespace::NamespaceInfo;
 use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
 use super::order::SocketOrder;
 use super::socket::Socket;
+use crate::spare::Spare;
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -63,6 +64,18 @@ pub struct Snapshot {
     /// name that no socket reaches, most severe first (see
     /// [`super::parties`]). The graph holds them as endpoints without edges.
     pub parties: Vec<super::Party>,
+    /// Where the socket table goes when the snapshot does: the builder's
+    /// spare, so the next refresh writes into pages already mapped (see
+    /// [`crate::spare`]). None for snapshots made any other way.
+    pub(super) spare: Option<Spare<Socket>>,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(spare) = self.spare.take() {
+            spare.keep(std::mem::take(&mut self.sockets));
+        }
+    }
 }
 
 impl Snapshot {
@@ -98,6 +111,7 @@ impl Snapshot {
             alerts: None,
             logins: None,
             parties: Vec::new(),
+            spare: None,
         }
     }
 

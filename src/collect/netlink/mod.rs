@@ -105,7 +105,7 @@ impl DiagSocket {
         );
         them?;
         us?;
-        out.append(&mut theirs);
+        move_rows(out, theirs);
         Ok(())
     }
 
@@ -182,6 +182,23 @@ impl DiagSocket {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Rows moved from one table to another at a time: small enough that the
+/// pages given back as it goes bound what both tables hold together.
+const MOVE_BLOCK: usize = 2_048;
+
+/// Move `rows` to the end of `out`, a block at a time from its end, giving
+/// each emptied block's pages back (the two tables are never both whole:
+/// appending at once held half a dump's memory twice, and with a socket
+/// table kept for the next refresh that was the process's peak). The
+/// blocks change order; the builder sorts the rows anyway.
+fn move_rows(out: &mut Vec<RawSocket>, mut rows: Vec<RawSocket>) {
+    while !rows.is_empty() {
+        let from = rows.len().saturating_sub(MOVE_BLOCK);
+        out.extend(rows.drain(from..));
+        rows.shrink_to_fit();
     }
 }
 

@@ -1,0 +1,118 @@
+//! A refresh's large tables, kept for the next refresh instead of being
+//! given back to the kernel.
+//!
+//! glibc maps every block of 128 KiB or more on its own (see `memory`), so
+//! a table allocated anew each refresh comes back as fresh pages, and the
+//! kernel faults and zeroes each one on first write. At 100k sockets the
+//! socket table alone is 25 MB: measured on the refresh benchmark, page
+//! faults were half of the history-and-tables stage. A table handed to a
+//! [`Spare`] when its snapshot goes keeps its pages, and the next refresh
+//! writes into them. Only one table is kept per spare, and one far larger
+//! than asked for is let go, so a host whose sockets fell away does not
+//! hold its old peak.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// From how many rows a kept table may be larger than asked for: below
+/// this a table is small enough to keep whatever its size.
+const KEEP_ANY_BELOW: usize = 4_096;
+
+/// One empty table of `T`s, shared by whoever builds tables and whoever
+/// lets them go (possibly another thread).
+#[derive(Debug)]
+pub struct Spare<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T> Clone for Spare<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for Spare<T> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Vec::new())))
+    }
+}
+
+impl<T> Spare<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty table with room for `rows`: the kept one when there is one
+    /// and it is not more than twice too large, else a new one.
+    pub fn take(&self, rows: usize) -> Vec<T> {
+        let mut kept = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        if kept.capacity() > rows.max(KEEP_ANY_BELOW).saturating_mul(2) {
+            kept = Vec::new();
+        }
+        kept.reserve(rows);
+        kept
+    }
+
+    /// Keep `table`'s room for the next [`Spare::take`] (its rows are
+    /// dropped here): the larger of it and the table kept already.
+    pub fn keep(&self, mut table: Vec<T>) {
+        table.clear();
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.capacity() > kept.capacity() {
+            *kept = table;
+        }
+    }
+
+    /// How many rows the kept table has room for (0 when none is kept).
+    pub fn room(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_table_comes_back_with_its_room_and_no_rows() {
+        let spare: Spare<u64> = Spare::new();
+        let table: Vec<u64> = (0..10_000).collect();
+        let (at, room) = (table.as_ptr(), table.capacity());
+        spare.keep(table);
+        assert_eq!(spare.room(), room);
+        let again = spare.take(9_000);
+        assert!(again.is_empty());
+        assert_eq!((again.as_ptr(), again.capacity()), (at, room), "the same allocation");
+        assert_eq!(spare.room(), 0, "taken, so no longer kept");
+    }
+
+    #[test]
+    fn the_larger_table_is_kept() {
+        let spare: Spare<u8> = Spare::new();
+        spare.keep(Vec::with_capacity(5_000));
+        spare.keep(Vec::with_capacity(1_000));
+        assert!(spare.room() >= 5_000);
+        spare.keep(Vec::with_capacity(9_000));
+        assert!(spare.room() >= 9_000);
+    }
+
+    #[test]
+    fn a_table_far_larger_than_asked_for_is_let_go() {
+        let spare: Spare<u8> = Spare::new();
+        spare.keep(Vec::with_capacity(100_000));
+        let small = spare.take(10_000);
+        assert!(small.capacity() >= 10_000 && small.capacity() < 100_000);
+        // Small tables are kept whatever their size.
+        spare.keep(Vec::with_capacity(8_000));
+        assert!(spare.take(10).capacity() >= 8_000);
+        // Without a kept table, a new one with the room asked for.
+        assert!(spare.take(300).capacity() >= 300);
+    }
+
+    #[test]
+    fn a_table_let_go_on_another_thread_is_kept() {
+        let spare: Spare<String> = Spare::new();
+        let table: Vec<String> = (0..5_000).map(|i| i.to_string()).collect();
+        let room = table.capacity();
+        let other = spare.clone();
+        std::thread::spawn(move || other.keep(table)).join().expect("thread");
+        assert_eq!(spare.take(1).capacity(), room);
+    }
+}
