@@ -98,13 +98,23 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
     let mut folded: Vec<(EdgeKey, GraphEdge)> = Vec::new();
     let mut last: Option<(EdgeKey, usize)> = None;
     // Connections per endpoint among these rows: what grouping weighs.
+    // A run of sockets to one endpoint is counted, then added once.
     let mut per_endpoint: FxHashMap<EndpointKey, u64> = FxHashMap::default();
+    let mut run: Option<(EndpointKey, u64)> = None;
     for i in positions {
         let Some(s) = sockets.get(i as usize) else { continue };
         let Some((kind, from, to, port)) = placement(s) else { continue };
         let raw = &s.raw;
         if kind != EdgeKind::ListenerBinding {
-            *per_endpoint.entry(raw.endpoint()).or_insert(0) += 1;
+            let endpoint = raw.endpoint();
+            match &mut run {
+                Some((e, n)) if *e == endpoint => *n += 1,
+                _ => {
+                    if let Some((e, n)) = run.replace((endpoint, 1)) {
+                        *per_endpoint.entry(e).or_insert(0) += n;
+                    }
+                }
+            }
         }
         let key = (kind, from, to, raw.protocol(), raw.state, port);
         let slot = match last {
@@ -138,6 +148,10 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
         c.socket_count += 1;
         c.socket_ids.push(raw.key);
         edge.sockets.push(i);
+    }
+
+    if let Some((e, n)) = run {
+        *per_endpoint.entry(e).or_insert(0) += n;
     }
 
     // Endpoints, grouped for the room there is.

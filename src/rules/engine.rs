@@ -267,21 +267,27 @@ struct Group<'p, 'a> {
 /// per group and make the findings.
 fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let scope = rule.rule.scope;
-    let mut groups: FxHashMap<GroupKey, Group<'_, '_>> = FxHashMap::default();
-    let mut order: Vec<GroupKey> = Vec::new();
+    // Groups in the order first met; a run of items of one group (the
+    // sockets of one process lie together) finds it without a lookup.
+    let mut groups: Vec<Group<'_, '_>> = Vec::new();
+    let mut slot_of: FxHashMap<GroupKey, usize> = FxHashMap::default();
+    let mut last: Option<(GroupKey, usize)> = None;
     for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
-        groups
-            .entry(key)
-            .or_insert_with(|| {
-                order.push(key);
-                Group { items: Vec::new() }
-            })
-            .items
-            .push(item);
+        let slot = match last {
+            Some((k, slot)) if k == key => slot,
+            _ => {
+                let slot = *slot_of.entry(key).or_insert_with(|| {
+                    groups.push(Group { items: Vec::new() });
+                    groups.len() - 1
+                });
+                last = Some((key, slot));
+                slot
+            }
+        };
+        groups[slot].items.push(item);
     }
-    for key in order {
-        let Some(group) = groups.get(&key) else { continue };
+    for group in &groups {
         let mut agg_trace = Vec::new();
         if !aggregates_hold(rule, ctx, &group.items, now, &mut agg_trace) {
             continue;
