@@ -1,6 +1,8 @@
 //! Refresh benchmark: N established loopback sockets held by child
 //! processes, then necromap's refresh stages timed next to `ss -tan` and
-//! `ss -tanp` on the same sockets, in the same run, with ratios.
+//! `ss -tanp` on the same sockets, in the same run, with ratios. `ss -tan`
+//! runs between the steady refreshes and `ss -tanp` between the one-shot
+//! processes, so each pair meets the same load.
 //!
 //! ```text
 //! cargo bench --bench refresh                    # 1k, 10k, 100k sockets
@@ -163,9 +165,17 @@ fn run_size(n: usize) {
     drop(first);
 
     let rounds = if n >= 50_000 { 7 } else { 15 };
+    // NECROMAP_BENCH_NO_SS=1 skips the ss runs (for profiling necromap alone).
+    let with_ss = std::env::var_os("NECROMAP_BENCH_NO_SS").is_none();
     let mut stages: Vec<[f64; 6]> = Vec::new();
+    let mut ss_tan = Vec::new();
     let mut seen = 0;
     for _ in 0..rounds {
+        // `ss -tan` runs between refreshes, so both meet the same load on a
+        // busy machine (timed apart, a minute's drift moved the ratio by 0.2).
+        if with_ss {
+            ss_tan.push(time_cmd("ss", &["-tan"]));
+        }
         let t = Instant::now();
         let obs = source.collect().expect("collect");
         let snap = Arc::new(builder.build(obs, info.clone(), Some(&mut engine)));
@@ -180,18 +190,20 @@ fn run_size(n: usize) {
         }
     }
     let med = |i: usize| median(stages.iter().map(|s| s[i]).collect());
-    // NECROMAP_BENCH_NO_SS=1 skips the ss runs (for profiling necromap alone).
-    let ss_rounds = if std::env::var_os("NECROMAP_BENCH_NO_SS").is_some() {
-        0
-    } else if n >= 50_000 {
-        3
-    } else {
-        rounds
+    let ss_tan = median(ss_tan);
+    // The one-shot process and `ss -tanp` alternate too.
+    let pairs = match (with_ss, n >= 50_000) {
+        (false, _) => 0,
+        (true, true) => 3,
+        (true, false) => 7,
     };
-    let ss_tan = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tan"])).collect());
-    let ss_tanp = median((0..ss_rounds).map(|_| time_cmd("ss", &["-tanp"])).collect());
+    let (mut one_shots, mut ss_tanps) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        one_shots.push(time_cmd(env!("CARGO_BIN_EXE_necromap"), &["snapshot", "--format", "json"]));
+        ss_tanps.push(time_cmd("ss", &["-tanp"]));
+    }
+    let (one_shot, ss_tanp) = (median(one_shots), median(ss_tanps));
     let steady = med(5);
-    let one_shot = median((0..ss_rounds.min(7)).map(|_| time_cmd(env!("CARGO_BIN_EXE_necromap"), &["snapshot", "--format", "json"])).collect());
     println!(
         "{:>8} {:>8} | {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} | {:>8.1} | {:>8.1} {:>9.1} | {:>8.2}x {:>9.3}x | {:>8.1} {:>8.2}x | {:>8.1}",
         n,
