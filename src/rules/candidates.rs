@@ -25,39 +25,61 @@ type Index<K> = Vec<(K, Vec<u32>)>;
 /// (direction, state, zone) of a socket.
 type Bucket = (Direction, SocketState, Zone);
 
-/// Group rows by key. Each row's group is found once (and not at all when
-/// its key is the previous row's: neighbours often share an owner or a
-/// remote), and each group's list is allocated once at its final size: at
-/// 100k sockets, lists grown by doubling were a fifth of the rules stage,
-/// most of it the kernel handing out fresh pages.
-fn index<K: Ord + std::hash::Hash + Copy>(keys: impl Iterator<Item = (u32, Option<K>)>) -> Index<K> {
-    let mut slot_of: FxHashMap<K, u32> = FxHashMap::default();
-    let mut groups: Vec<(K, u32)> = Vec::new();
-    let mut rows: Vec<(u32, u32)> = Vec::new();
-    let mut last: Option<(K, u32)> = None;
-    for (i, k) in keys {
-        let Some(k) = k else { continue };
-        let slot = match last {
+/// Rows grouped by key as they come. Each row's group is found once (and
+/// not at all when its key is the previous row's: neighbours often share
+/// an owner or a remote), and each group's list is allocated once at its
+/// final size: at 100k sockets, lists grown by doubling were a fifth of
+/// the rules stage, most of it the kernel handing out fresh pages.
+struct Grouper<K> {
+    slot_of: FxHashMap<K, u32>,
+    /// Each group's key and row count.
+    groups: Vec<(K, u32)>,
+    /// Each row's group, [`Grouper::NONE`] for a row without a key.
+    slots: Vec<u32>,
+    last: Option<(K, u32)>,
+}
+
+impl<K: Ord + std::hash::Hash + Copy> Grouper<K> {
+    const NONE: u32 = u32::MAX;
+
+    fn with_rows(rows: usize) -> Self {
+        Self { slot_of: FxHashMap::default(), groups: Vec::new(), slots: Vec::with_capacity(rows), last: None }
+    }
+
+    /// The next row's key.
+    fn add(&mut self, key: Option<K>) {
+        let Some(k) = key else {
+            self.slots.push(Self::NONE);
+            return;
+        };
+        let slot = match self.last {
             Some((l, slot)) if l == k => slot,
             _ => {
-                let slot = *slot_of.entry(k).or_insert_with(|| {
+                let groups = &mut self.groups;
+                let slot = *self.slot_of.entry(k).or_insert_with(|| {
                     groups.push((k, 0));
                     (groups.len() - 1) as u32
                 });
-                last = Some((k, slot));
+                self.last = Some((k, slot));
                 slot
             }
         };
-        groups[slot as usize].1 += 1;
-        rows.push((i, slot));
+        self.groups[slot as usize].1 += 1;
+        self.slots.push(slot);
     }
-    let mut lists: Vec<Vec<u32>> = groups.iter().map(|&(_, n)| Vec::with_capacity(n as usize)).collect();
-    for (i, slot) in rows {
-        lists[slot as usize].push(i);
+
+    /// The groups in key order, each with its rows in row order.
+    fn finish(self) -> Index<K> {
+        let mut lists: Vec<Vec<u32>> = self.groups.iter().map(|&(_, n)| Vec::with_capacity(n as usize)).collect();
+        for (i, &slot) in self.slots.iter().enumerate() {
+            if let Some(list) = lists.get_mut(slot as usize) {
+                list.push(i as u32);
+            }
+        }
+        let mut out: Index<K> = self.groups.into_iter().map(|(k, _)| k).zip(lists).collect();
+        out.sort_unstable_by_key(|(k, _)| *k);
+        out
     }
-    let mut out: Index<K> = groups.into_iter().map(|(k, _)| k).zip(lists).collect();
-    out.sort_unstable_by_key(|(k, _)| *k);
-    out
 }
 
 /// Socket items, built once per refresh, indexed by (direction, state,
@@ -87,12 +109,18 @@ const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
     let s = ctx.snapshot;
     let processes = ProcessLookup::of(s);
-    let items: Vec<Item<'a>> = s.sockets.iter().map(|sock| Item::of_socket(&processes, sock)).collect();
-    // The indexes read the items, a third the size of the sockets.
-    let numbered = || items.iter().enumerate().map(|(i, item)| (i as u32, item));
-    let buckets = index(numbered().map(|(i, item)| (i, item.state.zip(item.zone).map(|(state, zone)| (item.direction, state, zone)))));
-    let by_pid = index(numbered().map(|(i, item)| (i, item.pid)));
-    let by_remote = index(numbered().map(|(i, item)| (i, item.remote.map(|r| r.ip()))));
+    // One pass: each socket's item, and its place in the three indexes.
+    let n = s.sockets.len();
+    let mut items: Vec<Item<'a>> = Vec::with_capacity(n);
+    let (mut buckets, mut by_pid, mut by_remote) = (Grouper::with_rows(n), Grouper::with_rows(n), Grouper::with_rows(n));
+    for sock in &s.sockets {
+        let item = Item::of_socket(&processes, sock);
+        buckets.add(item.state.zip(item.zone).map(|(state, zone)| (item.direction, state, zone)));
+        by_pid.add(item.pid);
+        by_remote.add(item.remote.map(|r| r.ip()));
+        items.push(item);
+    }
+    let (buckets, by_pid, by_remote): (Index<Bucket>, Index<Pid>, Index<IpAddr>) = (buckets.finish(), by_pid.finish(), by_remote.finish());
     let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
     let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
     let history_items = ctx
@@ -258,4 +286,27 @@ fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<
     }
     idx.sort_unstable();
     idx.into_iter().map(|i| &p.items[i as usize]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grouper;
+
+    /// Rows in key order of their groups, each group's rows in row order,
+    /// rows without a key in none; runs and returns to an earlier key both
+    /// land in the same group, and each list has exactly its room.
+    #[test]
+    fn rows_are_grouped_by_key_in_order() {
+        let keys = [Some('b'), Some('b'), None, Some('a'), Some('b'), Some('c'), Some('a'), None, Some('a')];
+        let mut g = Grouper::with_rows(keys.len());
+        for k in keys {
+            g.add(k);
+        }
+        let index = g.finish();
+        let got: Vec<(char, Vec<u32>)> = index.iter().map(|(k, rows)| (*k, rows.clone())).collect();
+        assert_eq!(got, vec![('a', vec![3, 6, 8]), ('b', vec![0, 1, 4]), ('c', vec![5])]);
+        assert!(index.iter().all(|(_, rows)| rows.capacity() == rows.len()));
+        let none: Grouper<u8> = Grouper::with_rows(0);
+        assert!(none.finish().is_empty());
+    }
 }
