@@ -1,8 +1,8 @@
 //! Refresh benchmark: N established loopback sockets held by child
 //! processes, then necromap's refresh stages timed next to `ss -tan` and
-//! `ss -tanp` on the same sockets, in the same run, with ratios. `ss -tan`
-//! runs between the steady refreshes and `ss -tanp` between the one-shot
-//! processes, so each pair meets the same load.
+//! `ss -tanp` on the same sockets, in the same run, with ratios. Each runs
+//! in its own block; with `NECROMAP_BENCH_INTERLEAVE=1` `ss -tan` runs
+//! between the steady refreshes and `ss -tanp` between the one-shots.
 //!
 //! ```text
 //! cargo bench --bench refresh                    # 1k, 10k, 100k sockets
@@ -167,13 +167,17 @@ fn run_size(n: usize) {
     let rounds = if n >= 50_000 { 7 } else { 15 };
     // NECROMAP_BENCH_NO_SS=1 skips the ss runs (for profiling necromap alone).
     let with_ss = std::env::var_os("NECROMAP_BENCH_NO_SS").is_none();
+    let interleave = with_ss && std::env::var_os("NECROMAP_BENCH_INTERLEAVE").is_some();
     let mut stages: Vec<[f64; 6]> = Vec::new();
     let mut ss_tan = Vec::new();
     let mut seen = 0;
     for _ in 0..rounds {
-        // `ss -tan` runs between refreshes, so both meet the same load on a
-        // busy machine (timed apart, a minute's drift moved the ratio by 0.2).
-        if with_ss {
+        // NECROMAP_BENCH_INTERLEAVE=1: `ss -tan` runs between the refreshes
+        // (and `ss -tanp` between the one-shots), so each pair meets the
+        // same load on a busy machine; each also runs just after the other
+        // walked the same sockets. By default each runs in its own block,
+        // as in every table of the README before 2026-12-02's sixth pass.
+        if interleave {
             ss_tan.push(time_cmd("ss", &["-tan"]));
         }
         let t = Instant::now();
@@ -190,17 +194,25 @@ fn run_size(n: usize) {
         }
     }
     let med = |i: usize| median(stages.iter().map(|s| s[i]).collect());
+    if with_ss && !interleave {
+        ss_tan.extend((0..if n >= 50_000 { 3 } else { rounds }).map(|_| time_cmd("ss", &["-tan"])));
+    }
     let ss_tan = median(ss_tan);
-    // The one-shot process and `ss -tanp` alternate too.
     let pairs = match (with_ss, n >= 50_000) {
         (false, _) => 0,
         (true, true) => 3,
         (true, false) => 7,
     };
+    let one_shot = || time_cmd(env!("CARGO_BIN_EXE_necromap"), &["snapshot", "--format", "json"]);
     let (mut one_shots, mut ss_tanps) = (Vec::new(), Vec::new());
-    for _ in 0..pairs {
-        one_shots.push(time_cmd(env!("CARGO_BIN_EXE_necromap"), &["snapshot", "--format", "json"]));
-        ss_tanps.push(time_cmd("ss", &["-tanp"]));
+    if interleave {
+        for _ in 0..pairs {
+            one_shots.push(one_shot());
+            ss_tanps.push(time_cmd("ss", &["-tanp"]));
+        }
+    } else {
+        ss_tanps.extend((0..pairs).map(|_| time_cmd("ss", &["-tanp"])));
+        one_shots.extend((0..pairs).map(|_| one_shot()));
     }
     let (one_shot, ss_tanp) = (median(one_shots), median(ss_tanps));
     let steady = med(5);
