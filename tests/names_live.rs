@@ -163,10 +163,14 @@ fn reverse_lookups_name_unnamed_addresses_and_skip_private_ones() {
     assert_eq!(record.names, vec!["ptr-name.example.test".to_string()]);
     assert_eq!(record.source, NameSource::Ptr);
     assert_eq!(responder.asked(), vec!["78.0.0.127.in-addr.arpa.".to_string()], "the second want was de-duplicated");
+    // The second want was queued (and the worker skipped it), or, when
+    // the answer came back between the two calls, not queued at all
+    // (a CI run on a busy host saw 1).
+    let wanted = names.stats().ptr_wanted;
+    assert!(wanted == 1 || wanted == 2, "{wanted} wants queued");
     // Named now: wanting it again queues nothing.
-    assert_eq!(names.stats().ptr_wanted, 2);
     names.want(ip);
-    assert_eq!(names.stats().ptr_wanted, 2);
+    assert_eq!(names.stats().ptr_wanted, wanted);
     drop(names);
 
     // Without ptr_private, loopback is never asked about. The public
