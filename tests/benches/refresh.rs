@@ -176,7 +176,7 @@ fn run_size(n: usize) {
         // (and `ss -tanp` between the one-shots), so each pair meets the
         // same load on a busy machine; each also runs just after the other
         // walked the same sockets. By default each runs in its own block,
-        // as in every table of the README before 2026-12-02's sixth pass.
+        // as in every table of the README.
         if interleave {
             ss_tan.push(time_cmd("ss", &["-tan"]));
         }
