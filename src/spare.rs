@@ -42,12 +42,7 @@ impl<T> Spare<T> {
     /// An empty table with room for `rows`: the kept one when there is one
     /// and it is not more than twice too large, else a new one.
     pub fn take(&self, rows: usize) -> Vec<T> {
-        let mut kept = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
-        if kept.capacity() > rows.max(KEEP_ANY_BELOW).saturating_mul(2) {
-            kept = Vec::new();
-        }
-        kept.reserve(rows);
-        kept
+        refit(std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner)), rows)
     }
 
     /// Keep `table`'s room for the next [`Spare::take`] (its rows are
@@ -64,6 +59,18 @@ impl<T> Spare<T> {
     pub fn room(&self) -> usize {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).capacity()
     }
+}
+
+/// `table` emptied, with room for `rows`: its own room unless that is more
+/// than twice too large (then a new table). What every kept table goes
+/// through before it is written into again.
+pub fn refit<T>(mut table: Vec<T>, rows: usize) -> Vec<T> {
+    if table.capacity() > rows.max(KEEP_ANY_BELOW).saturating_mul(2) {
+        table = Vec::new();
+    }
+    table.clear();
+    table.reserve(rows);
+    table
 }
 
 #[cfg(test)]

@@ -129,13 +129,8 @@ impl History {
         self.last_ms = Some(now_ms);
         // The table of the refresh before last, emptied at `end`: its pages
         // are mapped already (see `crate::spare`).
-        // One far too large (the host had many more sockets) is let go.
         let want = self.sockets.len() + self.sockets.len() / 8;
-        if self.seen_now.capacity() > want.max(4_096) * 2 {
-            self.seen_now = Vec::new();
-        }
-        self.seen_now.clear();
-        self.seen_now.reserve(want);
+        self.seen_now = crate::spare::refit(std::mem::take(&mut self.seen_now), want);
         self.cursor = 0;
         self.out_of_order = false;
     }

@@ -25,53 +25,72 @@ type Index<K> = Vec<(K, Vec<u32>)>;
 /// (direction, state, zone) of a socket.
 type Bucket = (Direction, SocketState, Zone);
 
-/// Rows grouped by key as they come. Each row's group is found once (and
-/// not at all when its key is the previous row's: neighbours often share
-/// an owner or a remote), and each group's list is allocated once at its
-/// final size: at 100k sockets, lists grown by doubling were a fifth of
-/// the rules stage, most of it the kernel handing out fresh pages.
+/// Keys numbered in the order first met. A run of one key (the sockets of
+/// one process or one remote lie together) is numbered without a lookup.
+pub(super) struct Slots<K> {
+    slot_of: FxHashMap<K, usize>,
+    count: usize,
+    last: Option<(K, usize)>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
+    pub(super) fn new() -> Self {
+        Self { slot_of: FxHashMap::default(), count: 0, last: None }
+    }
+
+    /// `key`'s number, and whether it was met for the first time.
+    pub(super) fn of(&mut self, key: K) -> (usize, bool) {
+        if let Some((_, slot)) = self.last.filter(|(l, _)| *l == key) {
+            return (slot, false);
+        }
+        let next = self.count;
+        let slot = *self.slot_of.entry(key).or_insert(next);
+        let new = slot == next;
+        if new {
+            self.count += 1;
+        }
+        self.last = Some((key, slot));
+        (slot, new)
+    }
+}
+
+/// Rows grouped by key as they come: each row's group is numbered once
+/// ([`Slots`]), and each group's list is allocated once at its final
+/// size: at 100k sockets, lists grown by doubling were a fifth of the
+/// rules stage, most of it the kernel handing out fresh pages.
 struct Grouper<K> {
-    slot_of: FxHashMap<K, u32>,
+    slots: Slots<K>,
     /// Each group's key and row count.
     groups: Vec<(K, u32)>,
     /// Each row's group, [`Grouper::NONE`] for a row without a key.
-    slots: Vec<u32>,
-    last: Option<(K, u32)>,
+    rows: Vec<u32>,
 }
 
 impl<K: Ord + std::hash::Hash + Copy> Grouper<K> {
     const NONE: u32 = u32::MAX;
 
     fn with_rows(rows: usize) -> Self {
-        Self { slot_of: FxHashMap::default(), groups: Vec::new(), slots: Vec::with_capacity(rows), last: None }
+        Self { slots: Slots::new(), groups: Vec::new(), rows: Vec::with_capacity(rows) }
     }
 
     /// The next row's key.
     fn add(&mut self, key: Option<K>) {
         let Some(k) = key else {
-            self.slots.push(Self::NONE);
+            self.rows.push(Self::NONE);
             return;
         };
-        let slot = match self.last {
-            Some((l, slot)) if l == k => slot,
-            _ => {
-                let groups = &mut self.groups;
-                let slot = *self.slot_of.entry(k).or_insert_with(|| {
-                    groups.push((k, 0));
-                    (groups.len() - 1) as u32
-                });
-                self.last = Some((k, slot));
-                slot
-            }
-        };
-        self.groups[slot as usize].1 += 1;
-        self.slots.push(slot);
+        let (slot, new) = self.slots.of(k);
+        if new {
+            self.groups.push((k, 0));
+        }
+        self.groups[slot].1 += 1;
+        self.rows.push(slot as u32);
     }
 
     /// The groups in key order, each with its rows in row order.
     fn finish(self) -> Index<K> {
         let mut lists: Vec<Vec<u32>> = self.groups.iter().map(|&(_, n)| Vec::with_capacity(n as usize)).collect();
-        for (i, &slot) in self.slots.iter().enumerate() {
+        for (i, &slot) in self.rows.iter().enumerate() {
             if let Some(list) = lists.get_mut(slot as usize) {
                 list.push(i as u32);
             }

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::candidates::{matches_all, prepare};
+use super::candidates::{Slots, matches_all, prepare};
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
@@ -267,24 +267,15 @@ struct Group<'p, 'a> {
 /// per group and make the findings.
 fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let scope = rule.rule.scope;
-    // Groups in the order first met; a run of items of one group (the
-    // sockets of one process lie together) finds it without a lookup.
+    // Groups in the order first met.
     let mut groups: Vec<Group<'_, '_>> = Vec::new();
-    let mut slot_of: FxHashMap<GroupKey, usize> = FxHashMap::default();
-    let mut last: Option<(GroupKey, usize)> = None;
+    let mut slots = Slots::new();
     for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
-        let slot = match last {
-            Some((k, slot)) if k == key => slot,
-            _ => {
-                let slot = *slot_of.entry(key).or_insert_with(|| {
-                    groups.push(Group { items: Vec::new() });
-                    groups.len() - 1
-                });
-                last = Some((key, slot));
-                slot
-            }
-        };
+        let (slot, new) = slots.of(key);
+        if new {
+            groups.push(Group { items: Vec::new() });
+        }
         groups[slot].items.push(item);
     }
     for group in &groups {
