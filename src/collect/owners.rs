@@ -4,8 +4,9 @@
 //! A pid is read again only when:
 //! - it is new (or its fd directory was replaced: pid reuse);
 //! - its fd count changed (`stat /proc/<pid>/fd` reports the count as the
-//!   directory size on Linux ≥ 6.2): only the fd numbers that appeared are
-//!   read, the ones that vanished are dropped;
+//!   directory size on Linux ≥ 6.2): the fd numbers that appeared are read,
+//!   the ones that vanished are dropped, and the low fds (stdio, where
+//!   `dup2` puts plumbing without changing the numbers) are read again;
 //! - one of its cached socket inodes left the dump: those fds are read again
 //!   (an fd number reused for another socket);
 //! - a socket inode stayed unowned for two refreshes in a row: a wider
@@ -385,11 +386,16 @@ impl OwnerCache {
                     changes.push((fd, Some(t), None));
                 }
             }
-            let new: Vec<u32> = listed.into_iter().filter(|fd| !entry.fds.contains_key(fd)).collect();
-            stats.fds_read += new.len() as u64;
-            for (fd, target) in new.iter().zip(fs.read_fds(pid, &new)) {
-                if let Some(t) = target {
-                    changes.push((*fd, None, Some(t)));
+            // The low fds are read again too: a child between fork and
+            // exec moves its plumbing onto 0, 1 and 2 with dup2, which
+            // keeps the fd numbers (sshd's session child puts the pty
+            // there, and a scan in between had seen the parent's files).
+            let read: Vec<u32> = listed.into_iter().filter(|fd| *fd < LOW_FDS || !entry.fds.contains_key(fd)).collect();
+            stats.fds_read += read.len() as u64;
+            for (fd, target) in read.iter().zip(fs.read_fds(pid, &read)) {
+                let old = entry.fds.get(fd).copied();
+                if target != old {
+                    changes.push((*fd, old, target));
                 }
             }
             entry.fd_count = count;
@@ -398,10 +404,16 @@ impl OwnerCache {
                 entry.comm = comm.into_boxed_str();
             }
         }
-        // Socket fds whose inode left the dump may have been reused.
+        // Socket fds whose inode left the dump may have been reused (those
+        // read just above are not read twice).
         if let Some(gone) = gone {
-            let stale: Vec<(u32, FdTarget)> =
-                entry.fds.iter().filter(|(_, t)| matches!(t, FdTarget::Socket(i) if gone.contains(i))).map(|(&fd, &t)| (fd, t)).collect();
+            let read: FxHashSet<u32> = changes.iter().map(|c| c.0).collect();
+            let stale: Vec<(u32, FdTarget)> = entry
+                .fds
+                .iter()
+                .filter(|(fd, t)| matches!(t, FdTarget::Socket(i) if gone.contains(i)) && !read.contains(fd))
+                .map(|(&fd, &t)| (fd, t))
+                .collect();
             if !stale.is_empty() {
                 stats.rescanned += 1;
             }

@@ -102,7 +102,31 @@ fn a_new_fd_is_read_alone() {
     let before = fs.reads;
     cache.refresh(&mut fs, &live(&[100, 101]));
     assert_eq!(owners_of(&cache, 101), vec![10]);
-    assert_eq!(fs.reads - before, 1, "only the new fd is read");
+    assert_eq!(fs.reads - before, 2, "the new fd is read, and the low fd 3 again");
+}
+
+/// sshd's session child, caught between fork and exec: its stdio was the
+/// parent's files; it then `dup2`s the pty onto 0, 1 and 2 (same fd
+/// numbers) and closes the rest. The count moved, so the low fds are read
+/// again and the pty is seen; fds above them that stayed are not.
+#[test]
+fn stdio_moved_with_dup2_is_read_again_when_the_count_moves() {
+    use FdTarget::{PtyMaster, PtySlave};
+    let mut fs = FakeProc::new();
+    fs.set(30, 3, &[(0, Other), (1, Other), (2, Other), (4, Socket(100)), (5, PtyMaster(7)), (6, PtySlave(7)), (20, Socket(101))]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[100, 101]));
+    assert_eq!(cache.fd_target(30, 0), Some(Other));
+    fs.set(30, 3, &[(0, PtySlave(7)), (1, PtySlave(7)), (2, PtySlave(7)), (20, Socket(101))]);
+    let before = fs.reads;
+    cache.refresh(&mut fs, &live(&[100, 101]));
+    for fd in 0..3 {
+        assert_eq!(cache.fd_target(30, fd), Some(PtySlave(7)), "fd {fd}");
+    }
+    assert_eq!(cache.fd_target(30, 5), None);
+    assert!(cache.conduit_holders(ConduitKey::Master(7)).is_empty(), "the closed master is no longer held");
+    assert_eq!(owners_of(&cache, 101), vec![30]);
+    assert_eq!(fs.reads - before, 3, "only the low fds are read again");
 }
 
 #[test]
