@@ -141,16 +141,26 @@ impl FactIndex {
         // Most sockets have no finding of their own and one owner: their set
         // depends only on the owner and on the endpoint when it has
         // findings, so it is worked out once per such pair.
+        // Neighbours in key order often share the pair (one process's
+        // sockets to one place): the last pair is checked before the map,
+        // and an empty map is not asked at all.
         let mut by_pair: FxHashMap<(Option<Pid>, Option<EndpointKey>), u32> = FxHashMap::default();
+        let mut last: Option<((Option<Pid>, Option<EndpointKey>), u32)> = None;
         let socket_slots = sockets
             .iter()
             .map(|s| {
-                let own = by_socket.get(&s.key());
+                let own = if by_socket.is_empty() { None } else { by_socket.get(&s.key()) };
                 let endpoint = s.endpoint();
-                let endpoint_list = by_endpoint.get(&endpoint);
+                let endpoint_list = if by_endpoint.is_empty() { None } else { by_endpoint.get(&endpoint) };
                 let pair = (own.is_none() && s.raw.owners.len() <= 1).then(|| (s.owner(), endpoint_list.map(|_| endpoint)));
-                if let Some(&slot) = pair.as_ref().and_then(|p| by_pair.get(p)) {
-                    return slot;
+                if let Some(p) = pair {
+                    if let Some((_, slot)) = last.filter(|(l, _)| *l == p) {
+                        return slot;
+                    }
+                    if let Some(&slot) = by_pair.get(&p) {
+                        last = Some((p, slot));
+                        return slot;
+                    }
                 }
                 let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
                 let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
@@ -161,6 +171,7 @@ impl FactIndex {
                 };
                 if let Some(p) = pair {
                     by_pair.insert(p, slot);
+                    last = Some((p, slot));
                 }
                 slot
             })

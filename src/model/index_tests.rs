@@ -135,3 +135,16 @@ fn changing_sockets_or_findings_keeps_the_index_in_step() {
     assert!(s.sockets.iter().all(|x| s.socket_facts(x).is_none()));
     assert_eq!(s.index.distinct_sets(), 0);
 }
+
+/// The default list order: worst first, ties and sockets without a
+/// finding in key order, every socket once.
+#[test]
+fn the_severity_order_is_worst_first_then_key_order() {
+    let s = flagged();
+    let cookies: Vec<u64> = s.order.by_severity.iter().map(|&i| s.sockets[i as usize].key().cookie).collect();
+    // 2 critical; 3, 4, 6, 7 high (their owner); 5 low; the listener last.
+    assert_eq!(cookies, [2, 3, 4, 6, 7, 5, 1]);
+    let mut s = s;
+    s.set_findings(Vec::new());
+    assert_eq!(s.order.by_severity, (0..s.sockets.len() as u32).collect::<Vec<_>>());
+}

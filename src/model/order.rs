@@ -1,13 +1,11 @@
-//! Socket orders computed once per snapshot, beside the fact index: the
-//! default list order (worst severity first) and each process's sockets.
-//! A front end that shows every socket in the default order sorts nothing
-//! and scans nothing on its own thread.
-
-use std::collections::BTreeMap;
+//! The socket order computed once per snapshot, beside the fact index:
+//! the default list order (worst severity first). A front end that shows
+//! every socket in the default order sorts nothing and scans nothing on
+//! its own thread. (Each process's sockets were kept here too, and no
+//! front end read them: the explorer's tree groups the rows it shows,
+//! which a filter narrows, and the rules index owners themselves.)
 
 use super::index::FactIndex;
-use super::keys::Pid;
-use super::socket::Socket;
 use crate::terms::Severity;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,36 +13,34 @@ pub struct SocketOrder {
     /// Positions in `snapshot.sockets`, worst severity first and sockets
     /// without a finding last; ties in socket (key) order.
     pub by_severity: Vec<u32>,
-    /// Each process's sockets (by the socket's owner: the first when
-    /// several processes share it), in key order.
-    pub by_owner: BTreeMap<Pid, Vec<u32>>,
-    /// Sockets no visible process owns, in key order.
-    pub unowned: Vec<u32>,
 }
 
 impl SocketOrder {
-    /// O(sockets): a bucket per severity instead of a sort.
-    pub fn build(sockets: &[Socket], index: &FactIndex) -> Self {
-        let mut buckets: [Vec<u32>; Severity::ALL.len() + 1] = Default::default();
-        let mut by_owner: BTreeMap<Pid, Vec<u32>> = BTreeMap::new();
-        let mut unowned = Vec::new();
-        for (i, s) in sockets.iter().enumerate() {
-            let i = i as u32;
-            // Bucket 0 holds the worst.
-            let bucket = index.socket(i as usize).map_or(Severity::ALL.len(), |f| Severity::ALL.len() - 1 - f.severity as usize);
-            buckets[bucket].push(i);
-            match s.owner() {
-                Some(p) => by_owner.entry(p).or_default().push(i),
-                None => unowned.push(i),
-            }
+    /// O(sockets), a counting sort: each severity's count first, then
+    /// every position written once into a list of its final size.
+    pub fn build(sockets: usize, index: &FactIndex) -> Self {
+        const BUCKETS: usize = Severity::ALL.len() + 1;
+        // Bucket 0 holds the worst; the last, sockets without a finding.
+        let bucket = |i: usize| index.socket(i).map_or(BUCKETS - 1, |f| Severity::ALL.len() - 1 - f.severity as usize);
+        let mut next = [0usize; BUCKETS];
+        for i in 0..sockets {
+            next[bucket(i)] += 1;
         }
-        let by_severity = buckets.into_iter().flatten().collect();
-        Self { by_severity, by_owner, unowned }
+        let mut start = 0;
+        for n in &mut next {
+            (*n, start) = (start, start + *n);
+        }
+        let mut by_severity = vec![0u32; sockets];
+        for i in 0..sockets {
+            let b = bucket(i);
+            by_severity[next[b]] = i as u32;
+            next[b] += 1;
+        }
+        Self { by_severity }
     }
 
-    /// About how many heap bytes the orders hold.
+    /// About how many heap bytes the order holds.
     pub fn heap_bytes(&self) -> usize {
-        (self.by_severity.capacity() + self.unowned.capacity() + self.by_owner.values().map(Vec::capacity).sum::<usize>()) * 4
-            + self.by_owner.len() * (std::mem::size_of::<(Pid, Vec<u32>)>() + 16)
+        self.by_severity.capacity() * 4
     }
 }

@@ -138,7 +138,7 @@ impl Snapshot {
     /// Rebuild the fact index from `sockets` and `findings` as they are.
     pub fn reindex(&mut self) {
         self.index = FactIndex::build(&self.sockets, &self.findings);
-        self.order = SocketOrder::build(&self.sockets, &self.index);
+        self.order = SocketOrder::build(self.sockets.len(), &self.index);
     }
 
     /// The endpoints at `ip`, in every namespace that reaches it.
