@@ -65,6 +65,9 @@ pub struct FactIndex {
     endpoints: FxHashMap<EndpointKey, u32>,
 }
 
+/// A socket's owner, and its endpoint when the endpoint has findings.
+type Pair = (Option<Pid>, Option<EndpointKey>);
+
 /// Finding indices per key, in findings order.
 type Lists<K> = FxHashMap<K, Vec<u32>>;
 
@@ -144,8 +147,8 @@ impl FactIndex {
         // Neighbours in key order often share the pair (one process's
         // sockets to one place): the last pair is checked before the map,
         // and an empty map is not asked at all.
-        let mut by_pair: FxHashMap<(Option<Pid>, Option<EndpointKey>), u32> = FxHashMap::default();
-        let mut last: Option<((Option<Pid>, Option<EndpointKey>), u32)> = None;
+        let mut by_pair: FxHashMap<Pair, u32> = FxHashMap::default();
+        let mut last: Option<(Pair, u32)> = None;
         let socket_slots = sockets
             .iter()
             .map(|s| {
