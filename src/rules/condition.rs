@@ -26,11 +26,13 @@ const ENTROPY_MIN_LABEL: usize = 12;
 /// "nobody resolved it" is believed.
 const RESOLVE_SLACK_MS: i64 = 2_000;
 
-/// Whether a condition's outcome is the same for every socket of a process
-/// (then it is checked once per pid).
+/// What a condition's outcome depends on: the socket, only the remote
+/// address (checked once per address and namespace per rule and refresh),
+/// or only the process (checked once per pid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Socket,
+    Endpoint,
     Process,
 }
 
@@ -100,14 +102,16 @@ pub enum Condition {
     ShellIo(ShellIo),
     DnsNamesUnderParentGte(u64),
     // NOT and OR. `per_process`: every condition inside is about the
-    // process only.
+    // process only; `per_endpoint`: about the remote address only.
     Not {
         inner: Box<Conditions>,
         per_process: bool,
+        per_endpoint: bool,
     },
     AnyOf {
         alternatives: Vec<Conditions>,
         per_process: bool,
+        per_endpoint: bool,
     },
 }
 
@@ -234,7 +238,11 @@ pub fn compile(m: &Match, top: bool) -> Result<Vec<Condition>, CompileError> {
     add(m.dns_names_under_parent_gte.map(C::DnsNamesUnderParentGte));
     match &m.not {
         Some(n) if n.is_empty() => return Err(("not".into(), "not".into(), "a condition to exclude (an empty not excludes everything)".into())),
-        Some(n) => add(Some(C::Not { inner: Box::new(Conditions::of(compile(n, false)?)), per_process: n.is_process_only_deep() })),
+        Some(n) => {
+            let inner = Conditions::of(compile(n, false)?);
+            let per_endpoint = inner.all_at(Level::Endpoint);
+            add(Some(C::Not { inner: Box::new(inner), per_process: n.is_process_only_deep(), per_endpoint }));
+        }
         None => {}
     }
     if let Some(subs) = &m.any_of {
@@ -246,7 +254,8 @@ pub fn compile(m: &Match, top: bool) -> Result<Vec<Condition>, CompileError> {
             alternatives.push(Conditions::of(compile(sub, false)?));
         }
         let per_process = subs.iter().all(|sub| sub.is_process_only() && sub.any_of.is_none());
-        add(Some(C::AnyOf { alternatives, per_process }));
+        let per_endpoint = alternatives.iter().all(|a| a.all_at(Level::Endpoint));
+        add(Some(C::AnyOf { alternatives, per_process, per_endpoint }));
     }
     Ok(out)
 }
@@ -770,6 +779,18 @@ impl Condition {
             | C::DnsNamesUnderParentGte(_)
             | C::Not { per_process: true, .. }
             | C::AnyOf { per_process: true, .. } => Level::Process,
+            // The remote address (and, for names on loopback, its
+            // namespace) decides these, whatever the socket.
+            C::RemoteNameTagsContains(_)
+            | C::RemoteNameEntropyGte(_)
+            | C::RemoteNameLabelGte(_)
+            | C::RemoteIpIn(_)
+            | C::RemoteCountryIn(_)
+            | C::RemoteCountryNotIn(_)
+            | C::RemoteTagsContains(_)
+            | C::RemoteTagsContainsAny(_)
+            | C::Not { per_endpoint: true, .. }
+            | C::AnyOf { per_endpoint: true, .. } => Level::Endpoint,
             _ => Level::Socket,
         }
     }

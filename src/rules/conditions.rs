@@ -1,21 +1,38 @@
 //! A rule's match, compiled once at load into a list of conditions (see
 //! `condition`), and how the list is run: socket conditions cheapest first,
-//! then the process conditions once per pid (a regex over a command line
-//! runs once per process, not once per socket). A trace lists the steps in
-//! the order the keys appear in the schema, whatever order they ran in.
+//! the conditions about the remote address once per address (names, lists,
+//! tags and country are the same for the thousands of sockets to one
+//! place), and the process conditions once per pid (a regex over a command
+//! line runs once per process, not once per socket). A trace lists the
+//! steps in the order the keys appear in the schema, whatever order they
+//! ran in.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use super::condition::{CompileError, Condition, Level, compile};
 use super::engine::Context;
 use super::ioc::IocSet;
 use super::item::Item;
 use super::schema::Match;
-use crate::model::TraceStep;
+use crate::model::{NetNs, TraceStep};
 
-/// Outcomes of a rule's process conditions per process, within one
-/// refresh, by the process's place in the snapshot's process table (see
-/// [`Item::process_ix`]): an array read per socket, not a hash lookup.
+/// Outcomes of a rule's conditions within one refresh: the process
+/// conditions by the process's place in the snapshot's process table (see
+/// [`Item::process_ix`]: an array read per socket, not a hash lookup), and
+/// the remote address's conditions by the address as the socket has it
+/// and its namespace (the last one asked is kept beside the map: a
+/// process's sockets to one place lie together).
 #[derive(Debug, Default)]
-pub struct Memo(Vec<Outcome>);
+pub struct Memo {
+    processes: Vec<Outcome>,
+    remotes: FxHashMap<Remote, bool>,
+    last_remote: Option<(Remote, bool)>,
+}
+
+/// A remote address and the namespace it is seen from.
+type Remote = (IpAddr, Option<NetNs>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -28,18 +45,28 @@ impl Memo {
     /// The remembered outcome of process `ix`, or `judge`'s, remembered.
     fn get_or(&mut self, ix: u32, judge: impl FnOnce() -> bool) -> bool {
         let i = ix as usize;
-        if i >= self.0.len() {
-            self.0.resize(i + 1, Outcome::Unknown);
+        if i >= self.processes.len() {
+            self.processes.resize(i + 1, Outcome::Unknown);
         }
-        match self.0[i] {
+        match self.processes[i] {
             Outcome::Holds => true,
             Outcome::Fails => false,
             Outcome::Unknown => {
                 let holds = judge();
-                self.0[i] = if holds { Outcome::Holds } else { Outcome::Fails };
+                self.processes[i] = if holds { Outcome::Holds } else { Outcome::Fails };
                 holds
             }
         }
+    }
+
+    /// The remembered outcome for `remote`, or `judge`'s, remembered.
+    fn remote_or(&mut self, remote: Remote, judge: impl FnOnce() -> bool) -> bool {
+        if let Some((_, holds)) = self.last_remote.filter(|(r, _)| *r == remote) {
+            return holds;
+        }
+        let holds = *self.remotes.entry(remote).or_insert_with(judge);
+        self.last_remote = Some((remote, holds));
+        holds
     }
 }
 
@@ -50,6 +77,11 @@ pub struct Conditions {
     all: Vec<Condition>,
     /// Indices into `all` of the socket conditions, cheapest first.
     socket: Vec<usize>,
+    /// How many of `socket` are cheaper than a remembered outcome (a field
+    /// compare or a short list): they run before the remote's conditions.
+    cheap: usize,
+    /// Indices into `all` of the remote address's conditions, cheapest first.
+    remote: Vec<usize>,
     /// Indices into `all` of the process conditions, cheapest first.
     process: Vec<usize>,
 }
@@ -68,14 +100,21 @@ impl Conditions {
             idx.sort_by_key(|&i| all[i].cost());
             idx
         };
-        let (socket, process) = (at(Level::Socket), at(Level::Process));
-        Self { all, socket, process }
+        let (socket, remote, process) = (at(Level::Socket), at(Level::Endpoint), at(Level::Process));
+        let cheap = socket.iter().take_while(|&&i| all[i].cost() <= 1).count();
+        Self { all, socket, cheap, remote, process }
+    }
+
+    /// Whether every condition is at `level` (for a NOT or an OR made of
+    /// them, which is then at that level too).
+    pub(super) fn all_at(&self, level: Level) -> bool {
+        self.all.iter().all(|c| c.level() == level)
     }
 
     /// Whether every condition is about the process only (the outcome is
     /// the same for every socket of a process).
     pub fn process_only(&self) -> bool {
-        self.socket.is_empty()
+        self.socket.is_empty() && self.remote.is_empty()
     }
 
     /// The networks of `remote_ip_in`, if asked.
@@ -88,7 +127,7 @@ impl Conditions {
 
     /// Whether every condition holds (nothing remembered).
     pub fn holds(&self, item: &Item<'_>, ctx: &Context<'_>) -> bool {
-        self.socket.iter().chain(&self.process).all(|&i| self.all[i].eval(item, ctx, None))
+        self.socket.iter().chain(&self.remote).chain(&self.process).all(|&i| self.all[i].eval(item, ctx, None))
     }
 
     /// Whether every condition holds, with the process conditions
@@ -99,14 +138,24 @@ impl Conditions {
         // it goes first; a socket whose owner has no node (or no owner) is
         // not remembered and its process goes last.
         match item.process_ix {
-            _ if self.process.is_empty() => self.socket_holds(item, ctx),
-            Some(ix) => memo.get_or(ix, process) && self.socket_holds(item, ctx),
-            None => self.socket_holds(item, ctx) && process(),
+            _ if self.process.is_empty() => self.socket_holds(item, ctx, memo),
+            Some(ix) => memo.get_or(ix, process) && self.socket_holds(item, ctx, memo),
+            None => self.socket_holds(item, ctx, memo) && process(),
         }
     }
 
-    fn socket_holds(&self, item: &Item<'_>, ctx: &Context<'_>) -> bool {
-        self.socket.iter().all(|&i| self.all[i].eval(item, ctx, None))
+    /// The socket's and its remote's conditions: the cheap socket ones,
+    /// the remote's (remembered per address), then the rest.
+    fn socket_holds(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+        let run = |idx: &[usize]| idx.iter().all(|&i| self.all[i].eval(item, ctx, None));
+        let (cheap, dear) = self.socket.split_at(self.cheap);
+        run(cheap)
+            && (self.remote.is_empty()
+                || match item.remote {
+                    Some(r) => memo.remote_or((r.ip(), item.netns), || run(&self.remote)),
+                    None => run(&self.remote),
+                })
+            && run(dear)
     }
 
     /// Whether some condition cannot hold for any item of this refresh
@@ -121,3 +170,7 @@ impl Conditions {
         self.all.iter().all(|c| c.eval(item, ctx, Some(&mut *trace)))
     }
 }
+
+#[cfg(test)]
+#[path = "conditions_tests.rs"]
+mod tests;
