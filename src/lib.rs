@@ -44,6 +44,7 @@ pub mod names;
 pub mod paths;
 pub mod posture;
 pub mod rules;
+pub mod slots;
 pub mod spare;
 pub mod spec;
 pub mod store;

@@ -15,6 +15,7 @@ const CORE: &[&str] = &[
     "worker",
     "memory",
     "spare",
+    "slots",
     "input",
     "spec",
     "model",
@@ -46,7 +47,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration", "both", "worker", "memory", "spare"].contains(&from) {
+    if ["terms", "text", "duration", "both", "worker", "memory", "spare", "slots"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None

@@ -22,6 +22,7 @@ use super::order::SocketOrder;
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::{Observation, SourceInfo};
+use crate::slots::Slots;
 use crate::spare::Spare;
 use crate::spec::Spec;
 use crate::terms::Zone;
@@ -276,30 +277,15 @@ impl SnapshotBuilder {
             last_pid: Option<Pid>,
         }
         let mut acc: Vec<Acc> = Vec::new();
-        let mut index: FxHashMap<EndpointKey, usize> = FxHashMap::default();
-        let mut last: Option<(EndpointKey, usize)> = None;
+        let mut slots: Slots<EndpointKey> = Slots::new();
         for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
             let key = s.endpoint();
             let ip = key.ip;
-            let slot = match last {
-                Some((l, i)) if l == key => i,
-                _ => {
-                    let countries = &mut self.countries;
-                    let i = *index.entry(key).or_insert_with(|| {
-                        let country = *countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
-                        acc.push(Acc {
-                            node: new_endpoint(key, s.zone, country),
-                            ports: BTreeSet::new(),
-                            procs: BTreeSet::new(),
-                            last_port: None,
-                            last_pid: None,
-                        });
-                        acc.len() - 1
-                    });
-                    last = Some((key, i));
-                    i
-                }
-            };
+            let (slot, new) = slots.of(key);
+            if new {
+                let country = *self.countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
+                acc.push(Acc { node: new_endpoint(key, s.zone, country), ports: BTreeSet::new(), procs: BTreeSet::new(), last_port: None, last_pid: None });
+            }
             let a = &mut acc[slot];
             let node = &mut a.node;
             node.connection_count += 1;

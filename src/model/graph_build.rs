@@ -14,6 +14,7 @@ use super::grouping::{EndpointInfo, group_endpoints};
 use super::keys::EndpointKey;
 use super::nodes::{ConnectionEdge, RemoteEndpointNode};
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
+use crate::slots::Slots;
 use crate::spec::GroupingRule;
 use crate::terms::Zone;
 
@@ -94,9 +95,8 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
         None => Box::new(0..sockets.len() as u32),
     };
 
-    let mut index: FxHashMap<EdgeKey, usize> = FxHashMap::default();
+    let mut edges: Slots<EdgeKey> = Slots::new();
     let mut folded: Vec<(EdgeKey, GraphEdge)> = Vec::new();
-    let mut last: Option<(EdgeKey, usize)> = None;
     // Connections per endpoint among these rows: what grouping weighs.
     // A run of sockets to one endpoint is counted, then added once.
     let mut per_endpoint: FxHashMap<EndpointKey, u64> = FxHashMap::default();
@@ -117,17 +117,10 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
             }
         }
         let key = (kind, from, to, raw.protocol(), raw.state, port);
-        let slot = match last {
-            Some((k, slot)) if k == key => slot,
-            _ => {
-                let slot = *index.entry(key).or_insert_with(|| {
-                    folded.push((key, GraphEdge { kind, connection: new_edge(kind, raw), sockets: Vec::new() }));
-                    folded.len() - 1
-                });
-                last = Some((key, slot));
-                slot
-            }
-        };
+        let (slot, new) = edges.of(key);
+        if new {
+            folded.push((key, GraphEdge { kind, connection: new_edge(kind, raw), sockets: Vec::new() }));
+        }
         let edge = &mut folded[slot].1;
         let c = &mut edge.connection;
         if c.local_port != raw.local.port() {

@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use super::finding::{Finding, Subject};
 use super::keys::{EndpointKey, Pid, SocketKey};
 use super::socket::Socket;
+use crate::slots::Slots;
 use crate::terms::Severity;
 
 /// What the findings say about one socket, process or endpoint.
@@ -144,39 +145,34 @@ impl FactIndex {
         // Most sockets have no finding of their own and one owner: their set
         // depends only on the owner and on the endpoint when it has
         // findings, so it is worked out once per such pair.
-        // Neighbours in key order often share the pair (one process's
-        // sockets to one place): the last pair is checked before the map,
-        // and an empty map is not asked at all.
-        let mut by_pair: FxHashMap<Pair, u32> = FxHashMap::default();
-        let mut last: Option<(Pair, u32)> = None;
+        // Pairs are numbered in `Slots` (neighbours in key order often share
+        // one: a process's sockets to one place), and an empty map is not
+        // asked at all.
+        let mut pairs: Slots<Pair> = Slots::new();
+        let mut pair_sets: Vec<u32> = Vec::new();
         let socket_slots = sockets
             .iter()
             .map(|s| {
                 let own = if by_socket.is_empty() { None } else { by_socket.get(&s.key()) };
                 let endpoint = s.endpoint();
                 let endpoint_list = if by_endpoint.is_empty() { None } else { by_endpoint.get(&endpoint) };
-                let pair = (own.is_none() && s.raw.owners.len() <= 1).then(|| (s.owner(), endpoint_list.map(|_| endpoint)));
-                if let Some(p) = pair {
-                    if let Some((_, slot)) = last.filter(|(l, _)| *l == p) {
-                        return slot;
+                let mut set_of = || {
+                    let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
+                    let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
+                    match lists.as_slice() {
+                        [] => NONE,
+                        [one] => interner.slot(one),
+                        _ => interner.slot(&union(lists.into_iter())),
                     }
-                    if let Some(&slot) = by_pair.get(&p) {
-                        last = Some((p, slot));
-                        return slot;
-                    }
-                }
-                let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
-                let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
-                let slot = match lists.as_slice() {
-                    [] => NONE,
-                    [one] => interner.slot(one),
-                    _ => interner.slot(&union(lists.into_iter())),
                 };
-                if let Some(p) = pair {
-                    by_pair.insert(p, slot);
-                    last = Some((p, slot));
+                if own.is_some() || s.raw.owners.len() > 1 {
+                    return set_of();
                 }
-                slot
+                let (n, new) = pairs.of((s.owner(), endpoint_list.map(|_| endpoint)));
+                if new {
+                    pair_sets.push(set_of());
+                }
+                pair_sets[n]
             })
             .collect();
         // Lists were filled in findings order, so they are sorted; a socket

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use super::conditions::Memo;
 use super::engine::{Beacon, Context};
@@ -17,6 +17,7 @@ use super::item::{Item, ProcessLookup};
 use super::load::LoadedRule;
 use super::schema::{Match, MatchDirection, Scope};
 use crate::model::{Direction, Pid, SocketState, Zone};
+use crate::slots::Slots;
 
 /// Socket indices grouped by a key, in key order. Grouped in a hash map and
 /// sorted once: a tree map paid a search per socket.
@@ -24,35 +25,6 @@ type Index<K> = Vec<(K, Vec<u32>)>;
 
 /// (direction, state, zone) of a socket.
 type Bucket = (Direction, SocketState, Zone);
-
-/// Keys numbered in the order first met. A run of one key (the sockets of
-/// one process or one remote lie together) is numbered without a lookup.
-pub(super) struct Slots<K> {
-    slot_of: FxHashMap<K, usize>,
-    count: usize,
-    last: Option<(K, usize)>,
-}
-
-impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
-    pub(super) fn new() -> Self {
-        Self { slot_of: FxHashMap::default(), count: 0, last: None }
-    }
-
-    /// `key`'s number, and whether it was met for the first time.
-    pub(super) fn of(&mut self, key: K) -> (usize, bool) {
-        if let Some((_, slot)) = self.last.filter(|(l, _)| *l == key) {
-            return (slot, false);
-        }
-        let next = self.count;
-        let slot = *self.slot_of.entry(key).or_insert(next);
-        let new = slot == next;
-        if new {
-            self.count += 1;
-        }
-        self.last = Some((key, slot));
-        (slot, new)
-    }
-}
 
 /// Rows grouped by key as they come: each row's group is numbered once
 /// ([`Slots`]), and each group's list is allocated once at its final

@@ -9,26 +9,26 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
 use super::condition::{CompileError, Condition, Level, compile};
 use super::engine::Context;
 use super::ioc::IocSet;
 use super::item::Item;
 use super::schema::Match;
 use crate::model::{NetNs, TraceStep};
+use crate::slots::Slots;
 
 /// Outcomes of a rule's conditions within one refresh: the process
 /// conditions by the process's place in the snapshot's process table (see
 /// [`Item::process_ix`]: an array read per socket, not a hash lookup), and
 /// the remote address's conditions by the address as the socket has it
-/// and its namespace (the last one asked is kept beside the map: a
-/// process's sockets to one place lie together).
+/// and its namespace (numbered in [`Slots`]: a process's sockets to one
+/// place lie together and are numbered without a lookup).
 #[derive(Debug, Default)]
 pub struct Memo {
     processes: Vec<Outcome>,
-    remotes: FxHashMap<Remote, bool>,
-    last_remote: Option<(Remote, bool)>,
+    remotes: Slots<Remote>,
+    /// By the remote's number.
+    remote_outcomes: Vec<bool>,
 }
 
 /// A remote address and the namespace it is seen from.
@@ -61,12 +61,11 @@ impl Memo {
 
     /// The remembered outcome for `remote`, or `judge`'s, remembered.
     fn remote_or(&mut self, remote: Remote, judge: impl FnOnce() -> bool) -> bool {
-        if let Some((_, holds)) = self.last_remote.filter(|(r, _)| *r == remote) {
-            return holds;
+        let (slot, new) = self.remotes.of(remote);
+        if new {
+            self.remote_outcomes.push(judge());
         }
-        let holds = *self.remotes.entry(remote).or_insert_with(judge);
-        self.last_remote = Some((remote, holds));
-        holds
+        self.remote_outcomes[slot]
     }
 }
 

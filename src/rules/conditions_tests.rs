@@ -66,7 +66,7 @@ fn a_remote_s_conditions_are_remembered_per_address_and_agree_with_a_fresh_check
     }
     // Four addresses pass the cheap checks (203.0.113.5 on 443 and on 80
     // is one address): one outcome each.
-    assert_eq!(memo.remotes.len(), 4, "one outcome per address");
+    assert_eq!(memo.remote_outcomes.len(), 4, "one outcome per address");
     matched.sort();
     matched.dedup();
     // 203.0.113.5 is in the /24 and outside the /25: curl (any_of's first)

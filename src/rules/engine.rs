@@ -13,12 +13,13 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::candidates::{Slots, matches_all, prepare};
+use super::candidates::{matches_all, prepare};
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
 use super::schema::Scope;
 use crate::model::{EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
+use crate::slots::Slots;
 
 /// A scored series of connection starts.
 #[derive(Debug, Clone)]

@@ -1,0 +1,66 @@
+//! Keys numbered in the order first met. A run of one key (the sockets of
+//! one process, one remote, one edge lie together in key order) is
+//! numbered without a hash lookup. The rules' indexes and grouping, the
+//! rules' per-address outcomes, the map's edges, the endpoint table and
+//! the fact index all number their keys this way; each keeps its own
+//! values in a list by number.
+
+use rustc_hash::FxHashMap;
+
+#[derive(Debug)]
+pub struct Slots<K> {
+    slot_of: FxHashMap<K, usize>,
+    count: usize,
+    last: Option<(K, usize)>,
+}
+
+impl<K> Default for Slots<K> {
+    fn default() -> Self {
+        Self { slot_of: FxHashMap::default(), count: 0, last: None }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `key`'s number, and whether it was met for the first time (then
+    /// its number is the count of keys met before it).
+    pub fn of(&mut self, key: K) -> (usize, bool) {
+        if let Some((_, slot)) = self.last.filter(|(l, _)| *l == key) {
+            return (slot, false);
+        }
+        let next = self.count;
+        let slot = *self.slot_of.entry(key).or_insert(next);
+        let new = slot == next;
+        if new {
+            self.count += 1;
+        }
+        self.last = Some((key, slot));
+        (slot, new)
+    }
+
+    /// How many keys were met.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slots;
+
+    #[test]
+    fn keys_are_numbered_in_the_order_first_met_runs_or_not() {
+        let mut s = Slots::new();
+        let got: Vec<(usize, bool)> = ['b', 'b', 'a', 'b', 'c', 'a', 'a'].into_iter().map(|k| s.of(k)).collect();
+        assert_eq!(got, [(0, true), (0, false), (1, true), (0, false), (2, true), (1, false), (1, false)]);
+        assert_eq!(s.len(), 3);
+        assert!(Slots::<u8>::new().is_empty());
+    }
+}
