@@ -7,6 +7,10 @@
 //!   directory size on Linux ≥ 6.2): the fd numbers that appeared are read,
 //!   the ones that vanished are dropped, and the low fds (stdio, where
 //!   `dup2` puts plumbing without changing the numbers) are read again;
+//! - it is young (first read in the last [`YOUNG_REFRESHES`] refreshes) and
+//!   its comm changed: an exec with the fd count unchanged (sshd's session
+//!   child sets up its pty on 0, 1 and 2, then execs the shell); every fd
+//!   is read again;
 //! - one of its cached socket inodes left the dump: those fds are read again
 //!   (an fd number reused for another socket);
 //! - a socket inode stayed unowned for two refreshes in a row: a wider
@@ -119,7 +123,12 @@ struct Entry {
     sensitive: u32,
     /// comm, read when the fd table is (re)read: an exec usually closes
     /// close-on-exec fds, so the count changes and the name is read again.
+    /// A child that set its fds up before exec keeps its count through
+    /// it: its comm is read every refresh while it is young.
     comm: Box<str>,
+    /// Refreshes left in which comm is read again even with the count
+    /// unchanged (an exec then reads every fd again).
+    young: u8,
     /// comm or argv[0] starts with `[` (named like a kernel thread), read
     /// with comm. Real kernel threads show brackets only in `ps`: their comm
     /// has none and their command line is empty.
@@ -197,6 +206,10 @@ pub struct OwnerCache {
     /// What [`Self::prime`] read, counted in the next refresh.
     primed: Option<OwnerScanStats>,
 }
+
+/// For how many refreshes after a pid is first read its comm is read
+/// again each refresh (a fork is followed by its exec within them).
+const YOUNG_REFRESHES: u8 = 3;
 
 /// Kernels without fd counts get a full rescan every this many refreshes.
 const FULL_RESCAN_EVERY: u32 = 10;
@@ -374,6 +387,15 @@ impl OwnerCache {
             self.rescan_all(fs, pid, stats);
             return;
         }
+        if let Some(entry) = self.entries.get_mut(&pid)
+            && entry.young > 0
+        {
+            entry.young -= 1;
+            if fs.comm(pid).is_some_and(|c| *c != *entry.comm) {
+                self.rescan_all(fs, pid, stats);
+                return;
+            }
+        }
         let mut changes: Vec<(u32, Option<FdTarget>, Option<FdTarget>)> = Vec::new();
         let Some(entry) = self.entries.get_mut(&pid) else { return };
         if count.is_some() && count != entry.fd_count {
@@ -471,7 +493,7 @@ impl OwnerCache {
         }
         self.denied.remove(&pid);
         let sensitive = fds.values().filter(|t| **t == FdTarget::SensitiveFile).count() as u32;
-        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive, comm, bracketed });
+        self.entries.insert(pid, Entry { identity, fd_count, fds, sensitive, comm, young: YOUNG_REFRESHES, bracketed });
     }
 
     fn mark_failed(&mut self, pid: u32, e: FdError) {

@@ -129,6 +129,33 @@ fn stdio_moved_with_dup2_is_read_again_when_the_count_moves() {
     assert_eq!(fs.reads - before, 3, "only the low fds are read again");
 }
 
+/// The same child caught after its dup2s but before its exec: the count
+/// stays 3 through the exec, so only the young pid's comm read each
+/// refresh tells the shell apart from the sshd it was; then every fd is
+/// read again. Once it is old, a steady pid reads nothing.
+#[test]
+fn an_exec_with_the_fd_count_unchanged_is_seen_while_the_pid_is_young() {
+    use FdTarget::PtySlave;
+    let mut fs = FakeProc::new();
+    fs.names.insert(40, "sshd".into());
+    fs.set(40, 4, &[(0, PtySlave(2)), (1, PtySlave(2)), (2, Other)]);
+    let mut cache = OwnerCache::new();
+    cache.refresh(&mut fs, &live(&[]));
+    assert_eq!(cache.name(40), Some("sshd"));
+    fs.names.insert(40, "bash".into());
+    fs.set(40, 4, &[(0, PtySlave(2)), (1, PtySlave(2)), (2, PtySlave(2))]);
+    let stats = cache.refresh(&mut fs, &live(&[]));
+    assert_eq!(cache.name(40), Some("bash"), "the exec is seen");
+    assert_eq!(cache.fd_target(40, 2), Some(PtySlave(2)), "and its fds read again");
+    assert_eq!(stats.rescanned, 1);
+    for _ in 0..5 {
+        cache.refresh(&mut fs, &live(&[]));
+    }
+    let before = fs.reads;
+    let stats = cache.refresh(&mut fs, &live(&[]));
+    assert_eq!((fs.reads, stats.rescanned), (before, 0), "an old, steady pid reads nothing");
+}
+
 #[test]
 fn fd_reuse_with_the_same_count_is_caught_by_the_inode_leaving_the_dump() {
     let mut fs = FakeProc::new();
