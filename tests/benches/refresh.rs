@@ -7,6 +7,8 @@
 //! ```text
 //! cargo bench --bench refresh                    # 1k, 10k, 100k sockets
 //! cargo bench --bench refresh -- 1000,10000      # chosen sizes
+//! NECROMAP_BENCH_NO_SS=1 NECROMAP_BENCH_ROUNDS=40 cargo bench --bench refresh -- 100000
+//!                                                 # necromap alone, 40 refreshes (profiling)
 //! ```
 //!
 //! N counts sockets: N/2 connections, both ends held by holder children
@@ -164,7 +166,9 @@ fn run_size(n: usize) {
     // Only its time counts: the explorer would have let it go by now.
     drop(first);
 
-    let rounds = if n >= 50_000 { 7 } else { 15 };
+    // NECROMAP_BENCH_ROUNDS=N: N steady refreshes per size (for profiling).
+    let rounds =
+        std::env::var("NECROMAP_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|&r: &usize| r > 0).unwrap_or(if n >= 50_000 { 7 } else { 15 });
     // NECROMAP_BENCH_NO_SS=1 skips the ss runs (for profiling necromap alone).
     let with_ss = std::env::var_os("NECROMAP_BENCH_NO_SS").is_none();
     let interleave = with_ss && std::env::var_os("NECROMAP_BENCH_INTERLEAVE").is_some();

@@ -8,6 +8,8 @@
 //! cargo bench --bench stages -- 50000       # another size
 //! NECROMAP_BENCH_ROUNDS=30 cargo bench --bench stages   # more refreshes;
 //!                                            # the fastest of each stage on stderr
+//! cargo bench --bench stages -- --loopback  # the live refresh bench's load:
+//!                                            # loopback pairs of a few holders
 //! ```
 
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use necromap::tui::{App, Options};
 
 #[path = "synthetic.rs"]
 mod synthetic;
-use synthetic::{busy_observation, info};
+use synthetic::{busy_observation, info, loopback_observation};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -32,12 +34,19 @@ fn median(mut v: Vec<f64>) -> f64 {
 const DEFAULT_ROUNDS: i64 = 9;
 
 fn main() {
+    // As the binary does first thing: every large table is a fresh mapping
+    // per refresh, as in the explorer (without it glibc reuses freed heap
+    // blocks and the stages look faster than they are live).
+    necromap::memory::return_large_blocks();
     let rounds: i64 = std::env::var("NECROMAP_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|&r| r > 1).unwrap_or(DEFAULT_ROUNDS);
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .map_or_else(|| vec![10_000, 100_000], |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
-    println!("necromap stage benchmark (synthetic host) · medians of steady refreshes, ms\n");
+    let loopback = std::env::args().any(|a| a == "--loopback");
+    let observation = if loopback { loopback_observation } else { busy_observation };
+    let host = if loopback { "loopback pairs, as --bench refresh holds them" } else { "busy host, public endpoints" };
+    println!("necromap stage benchmark (synthetic host: {host}) · medians of steady refreshes, ms\n");
     // build: history and tables; rules: rules and index until the map,
     // folded beside them on a second thread, is done too (map: its own
     // time, overlapping rules); graph+rules: the wall time of both.
@@ -50,7 +59,7 @@ fn main() {
         let (mut build, mut map, mut rules, mut index) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut last = None;
         for round in 0..rounds {
-            let mut obs = busy_observation(n);
+            let mut obs = observation(n);
             obs.taken_at_ms += round * 1_000;
             let snap = builder.build(obs, info(), Some(&mut engine));
             // The first refresh meets every socket for the first time.

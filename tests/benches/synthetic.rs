@@ -76,3 +76,61 @@ pub fn busy_observation(n: usize) -> Observation {
     }
     obs
 }
+
+/// The live refresh benchmark's load without a kernel: `n` loopback
+/// sockets, half of them connections out of and half accepted by holder
+/// processes (8,000 connections each) on their own 127.0.0.1 listeners,
+/// all established, as `--bench refresh` holds them.
+pub fn loopback_observation(n: usize) -> Observation {
+    const PER_HOLDER: usize = 8_000;
+    let mut obs = Observation { taken_at_ms: 1_000_000, privileged: true, ..Observation::default() };
+    let conns = n / 2;
+    let holders = conns.div_ceil(PER_HOLDER).max(1);
+    let mut cookie = 0u64;
+    let mut next = || {
+        cookie += 1;
+        SocketKey { protocol: Protocol::Tcp, cookie }
+    };
+    for h in 0..holders {
+        let pid = 200 + h as u32;
+        let port = 40_000 + h as u16;
+        obs.processes.push(ProcessFacts {
+            pid,
+            ppid: 1,
+            name: "refresh".into(),
+            cmdline: "/usr/bin/refresh --bench".into(),
+            exe: Some("/usr/bin/refresh".into()),
+            uid: 0,
+            ..ProcessFacts::default()
+        });
+        let row = |key, state, local: ([u8; 4], u16), remote: ([u8; 4], u16), i: usize| RawSocket {
+            key,
+            state,
+            local: local.into(),
+            remote: remote.into(),
+            inode: key.cookie as u32,
+            uid: 0,
+            owners: Owners::one(Pid(pid)),
+            tcp: (state != SocketState::Listen).then_some(TcpCounters { bytes_acked: i as u64, bytes_received: i as u64, rtt_us: 20, min_rtt_us: None }),
+            recv_queue: 0,
+            send_queue: 0,
+            netns: None,
+        };
+        obs.sockets.push(row(next(), SocketState::Listen, ([127, 0, 0, 1], port), ([0, 0, 0, 0], 0), 0));
+        let here = conns / holders + usize::from(h < conns % holders);
+        for i in 0..here {
+            let ephemeral = 10_000 + ((h * PER_HOLDER + i) % 50_000) as u16;
+            obs.sockets.push(row(next(), SocketState::Established, ([127, 0, 0, 1], ephemeral), ([127, 0, 0, 1], port), i));
+            obs.sockets.push(row(next(), SocketState::Established, ([127, 0, 0, 1], port), ([127, 0, 0, 1], ephemeral), i));
+        }
+    }
+    // The kernel dumps by hash bucket, not in cookie order.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..obs.sockets.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        obs.sockets.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    obs
+}
