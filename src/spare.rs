@@ -61,6 +61,15 @@ impl<T> Spare<T> {
     }
 }
 
+/// An empty table of `U`s in the memory of `rows` (what is left of them
+/// is dropped), for a `U` no larger and no more aligned than a `T`: its
+/// pages stay mapped, so the table is written without a page fault. Relies
+/// on std collecting a vector's own iterator in place (a test checks that
+/// it does); where it does not, the table is new and nothing else changes.
+pub fn reuse<T, U>(rows: std::vec::IntoIter<T>) -> Vec<U> {
+    rows.filter_map(|_| None).collect()
+}
+
 /// `table` emptied, with room for `rows`: its own room unless that is more
 /// than twice too large (then a new table). What every kept table goes
 /// through before it is written into again.
@@ -76,6 +85,20 @@ pub fn refit<T>(mut table: Vec<T>, rows: usize) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table of smaller rows in a table's memory: the same pages, room
+    /// for as many bytes (less any remainder), the rows left dropped.
+    #[test]
+    fn a_table_of_smaller_rows_is_made_in_the_same_memory() {
+        let rows: Vec<[u64; 21]> = vec![[7; 21]; 10_000];
+        let (at, bytes) = (rows.as_ptr() as usize, rows.capacity() * 168);
+        let mut it = rows.into_iter();
+        assert_eq!(it.next_back().map(|r| r[0]), Some(7));
+        let small: Vec<(u32, [u64; 10])> = reuse(it);
+        assert!(small.is_empty());
+        assert_eq!(small.as_ptr() as usize, at, "std no longer collects in place");
+        assert!(small.capacity() * 88 <= bytes && small.capacity() * 88 > bytes - 88, "{} rows of 88 in {bytes} bytes", small.capacity());
+    }
 
     #[test]
     fn a_kept_table_comes_back_with_its_room_and_no_rows() {

@@ -154,6 +154,10 @@ fn marker(pid: Pid, subject: Subject, trace: Vec<TraceStep>, now: i64) -> Findin
 }
 
 impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.inner.lend_room(room);
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut findings = self.inner.evaluate(snapshot, history);
         // A recording's pids are not this host's.

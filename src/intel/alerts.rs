@@ -192,6 +192,10 @@ impl<E> AlertEvaluator<E> {
 }
 
 impl<E: Evaluator> Evaluator for AlertEvaluator<E> {
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.inner.lend_room(room);
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut findings = self.inner.evaluate(snapshot, history);
         let now = snapshot.taken_at_ms;

@@ -40,6 +40,10 @@ impl<E> LoginEvaluator<E> {
 }
 
 impl<E: Evaluator> Evaluator for LoginEvaluator<E> {
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.inner.lend_room(room);
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut out = self.inner.evaluate(snapshot, history);
         // The lock is held only to share the parties' `Arc`s and tally them.

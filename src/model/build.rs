@@ -32,6 +32,14 @@ use crate::terms::Zone;
 pub trait Evaluator: Send {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding>;
 
+    /// Memory for the next `evaluate`'s own tables: the dump's emptied
+    /// row table, whose pages are mapped already (a table allocated anew
+    /// is faulted in page by page: see [`crate::spare`]). Wrappers hand it
+    /// to their inner evaluator; by default it is let go.
+    fn lend_room(&mut self, room: Vec<RawSocket>) {
+        drop(room);
+    }
+
     /// Lines for the snapshot's health section (e.g. alert intake counts).
     fn health(&self) -> Vec<super::health::HealthMessage> {
         Vec::new()
@@ -53,6 +61,10 @@ pub trait Evaluator: Send {
 impl<T: Evaluator + ?Sized> Evaluator for Box<T> {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         (**self).evaluate(snapshot, history)
+    }
+
+    fn lend_room(&mut self, room: Vec<RawSocket>) {
+        (**self).lend_room(room);
     }
 
     fn health(&self) -> Vec<super::health::HealthMessage> {
@@ -118,10 +130,10 @@ impl SnapshotBuilder {
         // Namespaces whose rows were kept from an earlier read.
         let kept: rustc_hash::FxHashSet<Option<super::keys::NetNs>> =
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
-        let raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
+        let mut raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
         // Into the table of a snapshot that is gone, when there is one.
         let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
-        for raw in raw_sockets {
+        for raw in raw_sockets.by_ref() {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)
             } else if let Some(l) = listener_for(&raw) {
@@ -164,6 +176,8 @@ impl SnapshotBuilder {
                 raw,
             });
         }
+        // The rows' memory, for the rules' items.
+        let room = raw_sockets.into_room();
         self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
@@ -201,7 +215,7 @@ impl SnapshotBuilder {
             spare: Some(self.tables.clone()),
         };
         timings.graph_ms = started.elapsed().as_secs_f64() * 1000.0;
-        self.judge(&mut snapshot, &mut timings, evaluator);
+        self.judge(&mut snapshot, &mut timings, evaluator, room);
         timings.total_ms = timings.dump_ms + timings.owners_ms + timings.facts_ms + timings.graph_ms + timings.rules_ms;
         snapshot.timings = timings;
         snapshot
@@ -212,7 +226,7 @@ impl SnapshotBuilder {
     /// graph is folded on a second thread meanwhile: the rules never read
     /// it, and on a host with more than one core its time is hidden behind
     /// theirs (`map_ms` overlaps `rules_ms`; `rules_ms` ends when both have).
-    fn judge(&self, snapshot: &mut Snapshot, timings: &mut super::health::StageTimings, evaluator: Option<&mut dyn Evaluator>) {
+    fn judge(&self, snapshot: &mut Snapshot, timings: &mut super::health::StageTimings, evaluator: Option<&mut dyn Evaluator>, room: Vec<RawSocket>) {
         let t = Instant::now();
         let crowding = Crowding::large(&self.spec);
         let shared: &Snapshot = snapshot;
@@ -223,7 +237,12 @@ impl SnapshotBuilder {
                 (graph, started.elapsed().as_secs_f64() * 1000.0)
             },
             // Sorts the findings, then indexes them once for every reader.
-            || evaluator.map(|ev| (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest(), ev.login_digest())),
+            || {
+                evaluator.map(|ev| {
+                    ev.lend_room(room);
+                    (ev.evaluate(shared, &self.history), ev.health(), ev.alert_digest(), ev.login_digest())
+                })
+            },
         );
         snapshot.graph = graph;
         timings.map_ms = map_ms;
@@ -393,21 +412,39 @@ pub fn listener_zone(ip: IpAddr) -> Zone {
     if ip.is_unspecified() { Zone::Public } else { Zone::of(ip) }
 }
 
+/// An owner and its run's (sockets, listeners, bytes sent, bytes received).
+type Sums = (Pid, [u64; 4]);
+
 fn process_table(sockets: &[Socket], facts: &[crate::model::ProcessFacts]) -> BTreeMap<Pid, ProcessNode> {
     let mut processes: BTreeMap<Pid, ProcessNode> = facts.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
+    // Sums per run of sockets with one owner (neighbours in key order
+    // mostly share one), added to the node when the owner changes: a tree
+    // search per run, not per socket.
+    let flush = |run: Option<Sums>, processes: &mut BTreeMap<Pid, ProcessNode>| {
+        if let Some((pid, [sockets, listeners, sent, received])) = run
+            && let Some(p) = processes.get_mut(&pid)
+        {
+            p.socket_count += sockets;
+            p.listener_count += listeners;
+            p.bytes_sent += sent;
+            p.bytes_received += received;
+        }
+    };
+    let mut run: Option<Sums> = None;
     for s in sockets {
-        for pid in &s.raw.owners {
-            if let Some(p) = processes.get_mut(pid) {
-                p.socket_count += 1;
-                if s.direction == Direction::Listen {
-                    p.listener_count += 1;
+        let c = s.raw.tcp.unwrap_or_default();
+        let add = [1, u64::from(s.direction == Direction::Listen), c.bytes_acked, c.bytes_received];
+        for &pid in &s.raw.owners {
+            match run.as_mut() {
+                Some((p, sums)) if *p == pid => sums.iter_mut().zip(add).for_each(|(sum, a)| *sum += a),
+                _ => {
+                    flush(run.take(), &mut processes);
+                    run = Some((pid, add));
                 }
-                let c = s.raw.tcp.unwrap_or_default();
-                p.bytes_sent += c.bytes_acked;
-                p.bytes_received += c.bytes_received;
             }
         }
     }
+    flush(run, &mut processes);
     processes
 }
 

@@ -291,3 +291,28 @@ fn a_gone_snapshot_s_socket_table_is_written_into_by_the_next() {
     assert_ne!(third.sockets.as_ptr(), second.sockets.as_ptr());
     assert_eq!(third.sockets.len(), 8);
 }
+
+#[test]
+fn the_evaluator_is_lent_the_dump_s_emptied_row_table() {
+    use crate::model::Finding;
+    /// What the builder lent, seen from the evaluator.
+    #[derive(Default)]
+    struct Lent {
+        room: Option<(usize, usize, usize)>,
+    }
+    impl Evaluator for Lent {
+        fn evaluate(&mut self, _: &Snapshot, _: &History) -> Vec<Finding> {
+            Vec::new()
+        }
+        fn lend_room(&mut self, room: Vec<RawSocket>) {
+            self.room = Some((room.as_ptr() as usize, room.len(), room.capacity()));
+        }
+    }
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let obs = web_host(1);
+    let (rows, at) = (obs.sockets.len(), obs.sockets.as_ptr() as usize);
+    let mut lent = Lent::default();
+    let s = b.build(obs, info(), Some(&mut lent));
+    assert_eq!(s.sockets.len(), rows, "every row became a socket");
+    assert_eq!(lent.room, Some((at, 0, rows)), "the rows' own memory, emptied, with room for as many rows");
+}

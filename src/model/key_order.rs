@@ -43,6 +43,13 @@ impl KeyOrder {
         }
     }
 
+    /// The emptied table's memory (the rows not taken are dropped): the
+    /// dump's pages, already mapped, for whoever needs a table next (see
+    /// [`Evaluator::lend_room`](super::Evaluator::lend_room)).
+    pub fn into_room(self) -> Vec<RawSocket> {
+        crate::spare::reuse(self.rows)
+    }
+
     /// How many rows are left.
     pub fn remaining(&self) -> usize {
         self.front_left + self.back_left

@@ -57,6 +57,10 @@ pub struct PostureEvaluator<E> {
 }
 
 impl<E: Evaluator> Evaluator for PostureEvaluator<E> {
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.inner.lend_room(room);
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut out = self.inner.evaluate(snapshot, history);
         if let Ok(l) = self.latest.lock() {

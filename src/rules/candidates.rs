@@ -9,8 +9,6 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashSet;
-
 use super::conditions::Memo;
 use super::engine::{Beacon, Context};
 use super::item::{Item, ProcessLookup};
@@ -97,12 +95,17 @@ pub struct Prepared<'a> {
 /// to this see processes that hold no socket now).
 const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 
-pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
+/// The items and indexes of a refresh; the items are written into `room`
+/// (lent memory whose pages are mapped already) when it is large enough.
+pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::model::RawSocket>) -> Prepared<'a> {
     let s = ctx.snapshot;
     let processes = ProcessLookup::of(s);
     // One pass: each socket's item, and its place in the three indexes.
     let n = s.sockets.len();
-    let mut items: Vec<Item<'a>> = Vec::with_capacity(n);
+    let mut items: Vec<Item<'a>> = crate::spare::reuse(room.into_iter());
+    // Room beyond the items goes back now (the rows were twice their size).
+    items.shrink_to(n);
+    items.reserve(n);
     let (mut buckets, mut by_pid, mut by_remote) = (Grouper::with_rows(n), Grouper::with_rows(n), Grouper::with_rows(n));
     for sock in &s.sockets {
         let item = Item::of_socket(&processes, sock);
@@ -123,14 +126,9 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon]) -> Prepared<'a> {
         .collect();
     let dns_items = s.dns_activity.keys().filter(|pid| !holds_socket(**pid)).map(|&pid| Item::of_dns(s, pid)).collect();
     // Any owner counts here, not only the first: a shell's children share
-    // its sockets (inherited stdio) and are judged through them.
-    // First owners are `by_pid`'s keys; only shared sockets add more.
-    let any_owner: FxHashSet<Pid> = by_pid
-        .iter()
-        .map(|(pid, _)| *pid)
-        .chain(s.sockets.iter().filter(|sock| sock.raw.owners.len() > 1).flat_map(|sock| sock.raw.owners.iter().skip(1).copied()))
-        .collect();
-    let process_items = s.processes.keys().filter(|pid| !any_owner.contains(pid)).map(|&pid| Item::of_process(s, pid)).collect();
+    // its sockets (inherited stdio) and are judged through them. A node's
+    // socket count is over all of its sockets' owners.
+    let process_items = s.processes.iter().filter(|(_, node)| node.socket_count == 0).map(|(&pid, _)| Item::of_process(s, pid)).collect();
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }
 

@@ -127,6 +127,8 @@ pub struct Engine {
     /// What `listener_not_in_baseline` compares with.
     pub baseline: Option<crate::baseline::Baseline>,
     first_seen: HashMap<String, i64>,
+    /// Memory lent for the next run's items (see [`Evaluator::lend_room`]).
+    room: Vec<crate::model::RawSocket>,
 }
 
 /// Group key for aggregates and for one finding.
@@ -158,7 +160,7 @@ fn lower(s: Severity) -> Severity {
 
 impl Engine {
     pub fn new(rules: RuleSet, ioc: IocSet) -> Self {
-        Self { rules, ioc, baseline: None, first_seen: HashMap::new() }
+        Self { rules, ioc, baseline: None, first_seen: HashMap::new(), room: Vec::new() }
     }
 
     /// Judge listeners against this baseline from now on.
@@ -193,7 +195,7 @@ impl Engine {
         let (ioc, baseline, set) = (&self.ioc, self.baseline.as_ref(), &self.rules);
         let ctx = Context::new(snapshot, history, ioc, baseline);
         let beacons = Self::beacons(history);
-        let prepared = prepare(&ctx, &beacons);
+        let prepared = prepare(&ctx, &beacons, std::mem::take(&mut self.room));
         let now = snapshot.taken_at_ms;
         let judge = |rules: &[&LoadedRule], ctx: &Context<'_>| {
             let mut out = Vec::new();
@@ -230,6 +232,10 @@ impl Engine {
 impl Evaluator for Engine {
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         self.run(snapshot, history)
+    }
+
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.room = room;
     }
 }
 

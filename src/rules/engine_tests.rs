@@ -64,3 +64,23 @@ fn two_threads_find_what_one_finds() {
     assert!(rules.len() >= 4, "several rules fire, from both halves of the list: {rules:?}");
     assert_eq!(one, two, "the same findings, severities and traces on one thread and on two");
 }
+
+#[test]
+fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
+    let spec = Arc::new(crate::spec::Spec::embedded());
+    let mut builder = SnapshotBuilder::new(spec);
+    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
+    builder.build(busy_host(1_000_000), source(), None);
+    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let ids = |found: Vec<Finding>| found.into_iter().map(|f| (f.id, f.severity, f.trace.len())).collect::<BTreeSet<_>>();
+    let fresh = ids(Engine::new(RuleSet::embedded(), IocSet::new()).run(&snapshot, builder.history()));
+    let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+    // A table with rows in it: they are dropped, the memory kept.
+    let rows: Vec<RawSocket> = (0..snapshot.sockets.len() as u64).map(|c| sock(c, SocketState::Established, "198.51.100.1:443", Some(1))).collect();
+    engine.lend_room(rows);
+    assert!(engine.room.capacity() >= snapshot.sockets.len());
+    let lent = ids(engine.run(&snapshot, builder.history()));
+    assert_eq!(engine.room.capacity(), 0, "the room went to this run's items");
+    assert!(!fresh.is_empty());
+    assert_eq!(lent, fresh, "the same findings in lent memory as in fresh");
+}

@@ -7,19 +7,36 @@ use std::net::SocketAddr;
 use super::engine::Beacon;
 use crate::model::{Direction, Pid, ProcessNode, Protocol, Socket, SocketState, Zone};
 
+/// A process's place in the table and its node, when it has one.
+type Found<'a> = Option<(u32, &'a ProcessNode)>;
+
 /// A snapshot's processes by pid, with each one's place in the process
 /// table: built once per refresh, so the items of 100k sockets find their
-/// owner with a hash lookup instead of a tree search each.
+/// owner with a hash lookup instead of a tree search each, and a run of
+/// sockets with one owner (neighbours in key order mostly share one) with
+/// none.
 #[derive(Debug)]
-pub struct ProcessLookup<'a>(rustc_hash::FxHashMap<Pid, (u32, &'a ProcessNode)>);
+pub struct ProcessLookup<'a> {
+    by_pid: rustc_hash::FxHashMap<Pid, (u32, &'a ProcessNode)>,
+    /// The last pid asked about and what was found.
+    last: std::cell::Cell<Option<(Pid, Found<'a>)>>,
+}
 
 impl<'a> ProcessLookup<'a> {
     pub fn of(snapshot: &'a crate::model::Snapshot) -> Self {
-        Self(snapshot.processes.iter().enumerate().map(|(i, (pid, node))| (*pid, (i as u32, node))).collect())
+        let by_pid = snapshot.processes.iter().enumerate().map(|(i, (pid, node))| (*pid, (i as u32, node))).collect();
+        Self { by_pid, last: std::cell::Cell::new(None) }
     }
 
-    fn get(&self, pid: Pid) -> Option<(u32, &'a ProcessNode)> {
-        self.0.get(&pid).copied()
+    fn get(&self, pid: Pid) -> Found<'a> {
+        if let Some((last, found)) = self.last.get()
+            && last == pid
+        {
+            return found;
+        }
+        let found = self.by_pid.get(&pid).copied();
+        self.last.set(Some((pid, found)));
+        found
     }
 }
 

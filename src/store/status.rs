@@ -71,6 +71,10 @@ impl std::fmt::Debug for WithStoreHealth {
 }
 
 impl crate::model::Evaluator for WithStoreHealth {
+    fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
+        self.inner.lend_room(room);
+    }
+
     fn evaluate(&mut self, snapshot: &crate::model::Snapshot, history: &crate::model::History) -> Vec<crate::model::Finding> {
         self.inner.evaluate(snapshot, history)
     }
