@@ -1,6 +1,8 @@
 //! Keys numbered in the order first met. A run of one key (the sockets of
-//! one process, one remote, one edge lie together in key order) is
-//! numbered without a hash lookup. The rules' indexes and grouping, the
+//! one process, one remote, one edge lie together in key order), or of
+//! two keys taking turns (a loopback connection's two ends have
+//! neighbouring keys: outbound, inbound, outbound...), is numbered without
+//! a hash lookup. The rules' indexes and grouping, the
 //! rules' per-address outcomes, the map's edges, the endpoint table and
 //! the fact index all number their keys this way; each keeps its own
 //! values in a list by number.
@@ -11,12 +13,13 @@ use rustc_hash::FxHashMap;
 pub struct Slots<K> {
     slot_of: FxHashMap<K, usize>,
     count: usize,
-    last: Option<(K, usize)>,
+    /// The last two keys met and their numbers, the latest first.
+    last: [Option<(K, usize)>; 2],
 }
 
 impl<K> Default for Slots<K> {
     fn default() -> Self {
-        Self { slot_of: FxHashMap::default(), count: 0, last: None }
+        Self { slot_of: FxHashMap::default(), count: 0, last: [None, None] }
     }
 }
 
@@ -28,7 +31,11 @@ impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
     /// `key`'s number, and whether it was met for the first time (then
     /// its number is the count of keys met before it).
     pub fn of(&mut self, key: K) -> (usize, bool) {
-        if let Some((_, slot)) = self.last.filter(|(l, _)| *l == key) {
+        if let Some((_, slot)) = self.last[0].filter(|(l, _)| *l == key) {
+            return (slot, false);
+        }
+        if let Some((_, slot)) = self.last[1].filter(|(l, _)| *l == key) {
+            self.last.swap(0, 1);
             return (slot, false);
         }
         let next = self.count;
@@ -37,7 +44,7 @@ impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
         if new {
             self.count += 1;
         }
-        self.last = Some((key, slot));
+        self.last = [Some((key, slot)), self.last[0]];
         (slot, new)
     }
 
@@ -61,6 +68,10 @@ mod tests {
         let got: Vec<(usize, bool)> = ['b', 'b', 'a', 'b', 'c', 'a', 'a'].into_iter().map(|k| s.of(k)).collect();
         assert_eq!(got, [(0, true), (0, false), (1, true), (0, false), (2, true), (1, false), (1, false)]);
         assert_eq!(s.len(), 3);
+        // Two keys taking turns, then a third, then the first again.
+        let got: Vec<(usize, bool)> = ['d', 'e', 'd', 'e', 'f', 'd', 'e', 'b'].into_iter().map(|k| s.of(k)).collect();
+        assert_eq!(got, [(3, true), (4, true), (3, false), (4, false), (5, true), (3, false), (4, false), (0, false)]);
+        assert_eq!(s.len(), 6);
         assert!(Slots::<u8>::new().is_empty());
     }
 }

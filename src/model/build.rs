@@ -116,7 +116,18 @@ impl SnapshotBuilder {
 
         // Listeners first: they decide which sockets are inbound.
         let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
+        // Ports something listens on, one bit each: most connected sockets
+        // (every outbound one) have a local port nothing listens on, and
+        // are told so without a hash lookup.
+        let mut listened = vec![0u64; 1024];
+        for &(_, port, _) in listener_ports.keys() {
+            listened[usize::from(port / 64)] |= 1 << (port % 64);
+        }
         let listener_for = |raw: &RawSocket| -> Option<ListenerKey> {
+            let port = raw.local.port();
+            if listened[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
+                return None;
+            }
             listener_ports
                 .get(&(raw.protocol(), raw.local.port(), raw.netns))?
                 .iter()

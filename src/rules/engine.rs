@@ -39,6 +39,8 @@ pub struct Context<'a> {
     /// The saved baseline new listeners are judged against, if any.
     pub baseline: Option<&'a crate::baseline::Baseline>,
     tags: std::cell::RefCell<FxHashMap<IpAddr, std::rc::Rc<BTreeSet<String>>>>,
+    /// The last address asked about and its tags.
+    last_tags: std::cell::RefCell<Option<(IpAddr, std::rc::Rc<BTreeSet<String>>)>>,
     /// Countries by address: thousands of sockets share a few remotes, and
     /// a country lookup is a search of the whole table.
     countries: std::cell::RefCell<FxHashMap<IpAddr, Option<&'static str>>>,
@@ -68,6 +70,7 @@ impl<'a> Context<'a> {
             ioc,
             baseline,
             tags: std::cell::RefCell::default(),
+            last_tags: std::cell::RefCell::default(),
             countries: std::cell::RefCell::default(),
             local: std::cell::OnceCell::new(),
         }
@@ -100,8 +103,15 @@ impl<'a> Context<'a> {
 
     /// IOC tags of an address plus the tags its endpoint already carries.
     pub fn tags(&self, ip: IpAddr) -> std::rc::Rc<BTreeSet<String>> {
-        if let Some(t) = self.tags.borrow().get(&ip) {
+        // Neighbouring sockets mostly share a remote.
+        if let Some((last, t)) = &*self.last_tags.borrow()
+            && *last == ip
+        {
             return t.clone();
+        }
+        if let Some(t) = self.tags.borrow().get(&ip).cloned() {
+            *self.last_tags.borrow_mut() = Some((ip, t.clone()));
+            return t;
         }
         let mut t = self.ioc.tags(ip);
         if let Some(e) = self.snapshot.endpoints.get(&EndpointKey::host(ip)) {
@@ -111,6 +121,7 @@ impl<'a> Context<'a> {
         }
         let t = std::rc::Rc::new(t);
         self.tags.borrow_mut().insert(ip, t.clone());
+        *self.last_tags.borrow_mut() = Some((ip, t.clone()));
         t
     }
 }
@@ -403,9 +414,14 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
         // busiest host counts.
         // Hash sets: a busy process has thousands of sockets, mostly to the
         // same few ports.
+        // A run of sockets to one (address, port) is added once.
         let mut by_host: FxHashMap<IpAddr, rustc_hash::FxHashSet<u16>> = FxHashMap::default();
+        let mut last = None;
         for r in items.iter().filter_map(|i| i.remote) {
-            by_host.entry(r.ip()).or_default().insert(r.port());
+            if last != Some(r) {
+                by_host.entry(r.ip()).or_default().insert(r.port());
+                last = Some(r);
+            }
         }
         for (r, _) in history_starts() {
             if rule.rule.scope == Scope::Process || Some(r.ip()) == host.map(|h| h.ip) {
