@@ -116,24 +116,6 @@ impl SnapshotBuilder {
 
         // Listeners first: they decide which sockets are inbound.
         let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
-        // Ports something listens on, one bit each: most connected sockets
-        // (every outbound one) have a local port nothing listens on, and
-        // are told so without a hash lookup.
-        let mut listened = vec![0u64; 1024];
-        for &(_, port, _) in listener_ports.keys() {
-            listened[usize::from(port / 64)] |= 1 << (port % 64);
-        }
-        let listener_for = |raw: &RawSocket| -> Option<ListenerKey> {
-            let port = raw.local.port();
-            if listened[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
-                return None;
-            }
-            listener_ports
-                .get(&(raw.protocol(), raw.local.port(), raw.netns))?
-                .iter()
-                .copied()
-                .find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
-        };
 
         // Sockets with history and classification, in key order (sorting
         // the raw rows moves less than sorting the finished sockets).
@@ -147,7 +129,7 @@ impl SnapshotBuilder {
         for raw in raw_sockets.by_ref() {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)
-            } else if let Some(l) = listener_for(&raw) {
+            } else if let Some(l) = listener_ports.of(&raw) {
                 (Direction::Inbound, Zone::of(raw.remote.ip()), Some(l))
             } else {
                 (Direction::Outbound, Zone::of(raw.remote.ip()), None)
@@ -390,17 +372,35 @@ pub(super) fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) 
 
 /// Listening sockets as listener nodes, and an index by (protocol, port).
 #[allow(clippy::type_complexity)]
-fn listener_table(
-    sockets: &[RawSocket],
-    facts: &FxHashMap<u32, &crate::model::ProcessFacts>,
-) -> (BTreeMap<ListenerKey, ServiceListenerNode>, FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>>) {
+/// Listeners by (protocol, port, namespace), and the ports something
+/// listens on, one bit each: most connected sockets (every outbound one)
+/// have a local port nothing listens on, and are told so without a hash
+/// lookup.
+struct ListenerPorts {
+    by_port: FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>>,
+    listened: Vec<u64>,
+}
+
+impl ListenerPorts {
+    /// The listener a connected socket was accepted by, if any.
+    fn of(&self, raw: &RawSocket) -> Option<ListenerKey> {
+        let port = raw.local.port();
+        if self.listened[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
+            return None;
+        }
+        self.by_port.get(&(raw.protocol(), port, raw.netns))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
+    }
+}
+
+fn listener_table(sockets: &[RawSocket], facts: &FxHashMap<u32, &crate::model::ProcessFacts>) -> (BTreeMap<ListenerKey, ServiceListenerNode>, ListenerPorts) {
     let mut listeners: BTreeMap<ListenerKey, ServiceListenerNode> = BTreeMap::new();
-    let mut listener_ports: FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>> = FxHashMap::default();
+    let mut listener_ports = ListenerPorts { by_port: FxHashMap::default(), listened: vec![0; 1024] };
     for raw in sockets.iter().filter(|s| s.state.is_listening()) {
         let key = raw.listener_key();
         let owner = raw.owners.first().map(|p| p.0);
         listeners.entry(key).or_insert_with(|| {
-            listener_ports.entry((key.protocol, key.port, key.netns)).or_default().push(key);
+            listener_ports.by_port.entry((key.protocol, key.port, key.netns)).or_default().push(key);
+            listener_ports.listened[usize::from(key.port / 64)] |= 1 << (key.port % 64);
             ServiceListenerNode {
                 protocol: key.protocol,
                 address: key.address,
