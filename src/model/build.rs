@@ -126,6 +126,7 @@ impl SnapshotBuilder {
         let mut raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
         // Into the table of a snapshot that is gone, when there is one.
         let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
+        let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
         for raw in raw_sockets.by_ref() {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)
@@ -158,6 +159,7 @@ impl SnapshotBuilder {
             } else {
                 None
             };
+            tally.add(&raw, direction, listener);
             sockets.push(Socket {
                 direction,
                 listener,
@@ -174,16 +176,15 @@ impl SnapshotBuilder {
         self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
-        let health = health_of(&sockets, &obs.owner_scan, obs.privileged, obs.viewer_uid, obs.health);
-        let processes = process_table(&sockets, &obs.processes);
+        let tally = tally.finish();
+        let health = health_of(tally.unowned, &obs.owner_scan, obs.privileged, obs.health);
+        let mut processes: BTreeMap<Pid, ProcessNode> =
+            obs.processes.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
+        tally.onto_processes(&mut processes);
+        tally.onto_listeners(&mut listeners);
         let mut endpoints = self.endpoint_table(&sockets, now);
         name_endpoints(&mut endpoints, &obs.names);
         self.dns.record(&obs.names.queries, now);
-        for l in sockets.iter().filter_map(|s| s.listener.as_ref()) {
-            if let Some(node) = listeners.get_mut(l) {
-                node.inbound_count += 1;
-            }
-        }
         let mut snapshot = Snapshot {
             generation: self.generation,
             taken_at_ms: now,
@@ -423,54 +424,9 @@ pub fn listener_zone(ip: IpAddr) -> Zone {
     if ip.is_unspecified() { Zone::Public } else { Zone::of(ip) }
 }
 
-/// An owner and its run's (sockets, listeners, bytes sent, bytes received).
-type Sums = (Pid, [u64; 4]);
-
-fn process_table(sockets: &[Socket], facts: &[crate::model::ProcessFacts]) -> BTreeMap<Pid, ProcessNode> {
-    let mut processes: BTreeMap<Pid, ProcessNode> = facts.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
-    // Sums per run of sockets with one owner (neighbours in key order
-    // mostly share one), added to the node when the owner changes: a tree
-    // search per run, not per socket.
-    let flush = |run: Option<Sums>, processes: &mut BTreeMap<Pid, ProcessNode>| {
-        if let Some((pid, [sockets, listeners, sent, received])) = run
-            && let Some(p) = processes.get_mut(&pid)
-        {
-            p.socket_count += sockets;
-            p.listener_count += listeners;
-            p.bytes_sent += sent;
-            p.bytes_received += received;
-        }
-    };
-    let mut run: Option<Sums> = None;
-    for s in sockets {
-        let c = s.raw.tcp.unwrap_or_default();
-        let add = [1, u64::from(s.direction == Direction::Listen), c.bytes_acked, c.bytes_received];
-        for &pid in &s.raw.owners {
-            match run.as_mut() {
-                Some((p, sums)) if *p == pid => sums.iter_mut().zip(add).for_each(|(sum, a)| *sum += a),
-                _ => {
-                    flush(run.take(), &mut processes);
-                    run = Some((pid, add));
-                }
-            }
-        }
-    }
-    flush(run, &mut processes);
-    processes
-}
-
-fn health_of(sockets: &[Socket], scan: &super::OwnerScanStats, privileged: bool, viewer: Option<u32>, mut messages: Vec<HealthMessage>) -> Health {
-    let mut unowned = UnownedCounts::default();
-    for s in sockets.iter().filter(|s| s.raw.owners.is_empty()) {
-        unowned.total += 1;
-        if s.raw.inode == 0 {
-            unowned.kernel_held += 1;
-        } else if !privileged && viewer.is_some_and(|v| s.raw.uid != v) {
-            unowned.not_permitted += 1;
-        } else {
-            unowned.not_found += 1;
-        }
-    }
+/// The snapshot's health, with the sockets no process holds (counted by
+/// the builder's [`Tally`](super::tally::Tally)).
+fn health_of(unowned: UnownedCounts, scan: &super::OwnerScanStats, privileged: bool, mut messages: Vec<HealthMessage>) -> Health {
     if unowned.total > 0 {
         let mut parts = Vec::new();
         if unowned.kernel_held > 0 {

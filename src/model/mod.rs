@@ -28,6 +28,7 @@ pub mod parties;
 mod shell_link;
 mod snapshot;
 mod socket;
+mod tally;
 #[cfg(test)]
 pub(crate) mod two_namespaces;
 pub mod view;
