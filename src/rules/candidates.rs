@@ -132,6 +132,14 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }
 
+impl<'a> Prepared<'a> {
+    /// Every socket's item, in socket order.
+    #[cfg(test)]
+    pub fn socket_items(&self) -> &[Item<'a>] {
+        &self.items
+    }
+}
+
 /// Which (direction, state, zone) buckets a rule's top-level conditions
 /// allow.
 struct BucketFilter {
@@ -202,9 +210,16 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
     // A rule about the baseline cannot match without one: skip its walk.
     let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
     let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
-    // The shared pass over the buckets.
+    // The shared pass over the buckets. A rule whose conditions are all
+    // decided by the bucket takes the bucket whole (its aggregates do the
+    // work: "ten ports from one process" asks only for outbound sockets).
+    let whole: Vec<bool> = rules.iter().map(|r| takes_buckets_whole(r)).collect();
     for (bucket, idx) in &p.buckets {
-        let active: Vec<usize> = (0..rules.len()).filter(|&r| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket))).collect();
+        let allowed = |r: usize| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
+        for r in (0..rules.len()).filter(|&r| whole[r] && allowed(r)) {
+            out[r].extend(idx.iter().map(|&i| &p.items[i as usize]));
+        }
+        let active: Vec<usize> = (0..rules.len()).filter(|&r| !whole[r] && allowed(r)).collect();
         if active.is_empty() {
             continue;
         }
@@ -244,6 +259,14 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
         }
     }
     out
+}
+
+/// Whether the buckets a rule's filter allows are exactly the sockets its
+/// conditions pass (a `state` and a `state_in` together are both asked,
+/// while the filter allows either).
+pub(super) fn takes_buckets_whole(rule: &LoadedRule) -> bool {
+    let m = &rule.rule.matcher;
+    rule.compiled.bucket_only() && !(m.state.is_some() && m.state_in.is_some())
 }
 
 /// Only the sockets of processes that pass, when nothing else is asked.

@@ -116,6 +116,14 @@ impl Conditions {
         self.socket.is_empty() && self.remote.is_empty()
     }
 
+    /// Whether every condition is about the socket's direction, state or
+    /// zone: the (direction, state, zone) bucket a rule walks then decides
+    /// them (see `candidates`), and every socket of an allowed bucket
+    /// passes without a check.
+    pub fn bucket_only(&self) -> bool {
+        self.all.iter().all(|c| matches!(c, Condition::Direction(_) | Condition::State(_) | Condition::StateIn(_) | Condition::ZoneIn(_)))
+    }
+
     /// The networks of `remote_ip_in`, if asked.
     pub fn networks(&self) -> Option<&IocSet> {
         self.all.iter().find_map(|c| match c {

@@ -84,3 +84,27 @@ fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
     assert!(!fresh.is_empty());
     assert_eq!(lent, fresh, "the same findings in lent memory as in fresh");
 }
+
+#[test]
+fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass() {
+    use crate::rules::candidates::{matches_all, prepare, takes_buckets_whole};
+    let spec = Arc::new(crate::spec::Spec::embedded());
+    let mut builder = SnapshotBuilder::new(spec);
+    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
+    builder.build(busy_host(1_000_000), source(), None);
+    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let prepared = prepare(&ctx, &[], Vec::new());
+    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| takes_buckets_whole(r) && !r.rule.matcher.has_history_aggregates()).collect();
+    assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
+    for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
+        let want: BTreeSet<SocketKey> =
+            prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(|s| s.key())).collect();
+        let got: BTreeSet<SocketKey> = matched.iter().filter_map(|i| i.socket.map(|s| s.key())).collect();
+        assert_eq!(got.len(), matched.len(), "{}: each socket once", rule.rule.id);
+        assert!(!want.is_empty(), "{} matches some socket of the busy host", rule.rule.id);
+        assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
+    }
+}
