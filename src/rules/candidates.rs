@@ -132,9 +132,9 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }
 
+#[cfg(test)]
 impl<'a> Prepared<'a> {
     /// Every socket's item, in socket order.
-    #[cfg(test)]
     pub fn socket_items(&self) -> &[Item<'a>] {
         &self.items
     }

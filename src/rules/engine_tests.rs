@@ -101,8 +101,8 @@ fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass()
     assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
     for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
         let want: BTreeSet<SocketKey> =
-            prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(|s| s.key())).collect();
-        let got: BTreeSet<SocketKey> = matched.iter().filter_map(|i| i.socket.map(|s| s.key())).collect();
+            prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+        let got: BTreeSet<SocketKey> = matched.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
         assert_eq!(got.len(), matched.len(), "{}: each socket once", rule.rule.id);
         assert!(!want.is_empty(), "{} matches some socket of the busy host", rule.rule.id);
         assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
