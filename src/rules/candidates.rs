@@ -132,6 +132,15 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
 }
 
+/// Whether `rule` walks the buckets and its filter allows `item`'s.
+#[cfg(test)]
+pub fn walks_bucket_of(rule: &LoadedRule, item: &Item<'_>) -> bool {
+    match (walk_of(rule), item.state.zip(item.zone)) {
+        (Walk::Buckets(f), Some((state, zone))) => f.allows((item.direction, state, zone)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 impl<'a> Prepared<'a> {
     /// Every socket's item, in socket order.
@@ -226,7 +235,7 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
         for &i in idx {
             let item = &p.items[i as usize];
             for &r in &active {
-                if rules[r].compiled.check(item, ctx, &mut memos[r]) {
+                if rules[r].compiled.check_in_bucket(item, ctx, &mut memos[r]) {
                     out[r].push(item);
                 }
             }
@@ -262,11 +271,9 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
 }
 
 /// Whether the buckets a rule's filter allows are exactly the sockets its
-/// conditions pass (a `state` and a `state_in` together are both asked,
-/// while the filter allows either).
+/// conditions pass.
 pub(super) fn takes_buckets_whole(rule: &LoadedRule) -> bool {
-    let m = &rule.rule.matcher;
-    rule.compiled.bucket_only() && !(m.state.is_some() && m.state_in.is_some())
+    rule.compiled.bucket_only()
 }
 
 /// Only the sockets of processes that pass, when nothing else is asked.

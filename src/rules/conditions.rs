@@ -74,11 +74,13 @@ impl Memo {
 pub struct Conditions {
     /// In trace order.
     all: Vec<Condition>,
-    /// Indices into `all` of the socket conditions, cheapest first.
-    socket: Vec<usize>,
-    /// How many of `socket` are cheaper than a remembered outcome (a field
-    /// compare or a short list): they run before the remote's conditions.
-    cheap: usize,
+    /// Indices into `all` of the socket conditions, cheapest first, and how
+    /// many of them are cheaper than a remembered outcome (a field compare
+    /// or a short list): they run before the remote's conditions.
+    socket: (Vec<usize>, usize),
+    /// The same without those a (direction, state, zone) bucket decides:
+    /// for the sockets of a bucket the rule's filter allows.
+    past_bucket: (Vec<usize>, usize),
     /// Indices into `all` of the remote address's conditions, cheapest first.
     remote: Vec<usize>,
     /// Indices into `all` of the process conditions, cheapest first.
@@ -100,8 +102,26 @@ impl Conditions {
             idx
         };
         let (socket, remote, process) = (at(Level::Socket), at(Level::Endpoint), at(Level::Process));
-        let cheap = socket.iter().take_while(|&&i| all[i].cost() <= 1).count();
-        Self { all, socket, cheap, remote, process }
+        let with_cheap = |idx: Vec<usize>| {
+            let cheap = idx.iter().take_while(|&&i| all[i].cost() <= 1).count();
+            (idx, cheap)
+        };
+        let decided = Self::bucket_decides(&all);
+        let past_bucket = with_cheap(socket.iter().copied().filter(|&i| !decided(&all[i])).collect());
+        let socket = with_cheap(socket);
+        Self { all, socket, past_bucket, remote, process }
+    }
+
+    /// Which top-level conditions the (direction, state, zone) bucket a
+    /// socket is in decides: its direction, zone, and state (unless a
+    /// `state` and a `state_in` are both asked: the filter allows either).
+    fn bucket_decides(all: &[Condition]) -> impl Fn(&Condition) -> bool + use<> {
+        let states = all.iter().filter(|c| matches!(c, Condition::State(_) | Condition::StateIn(_))).count();
+        move |c| match c {
+            Condition::Direction(_) | Condition::ZoneIn(_) => true,
+            Condition::State(_) | Condition::StateIn(_) => states == 1,
+            _ => false,
+        }
     }
 
     /// Whether every condition is at `level` (for a NOT or an OR made of
@@ -113,7 +133,7 @@ impl Conditions {
     /// Whether every condition is about the process only (the outcome is
     /// the same for every socket of a process).
     pub fn process_only(&self) -> bool {
-        self.socket.is_empty() && self.remote.is_empty()
+        self.socket.0.is_empty() && self.remote.is_empty()
     }
 
     /// Whether every condition is about the socket's direction, state or
@@ -121,7 +141,7 @@ impl Conditions {
     /// them (see `candidates`), and every socket of an allowed bucket
     /// passes without a check.
     pub fn bucket_only(&self) -> bool {
-        self.all.iter().all(|c| matches!(c, Condition::Direction(_) | Condition::State(_) | Condition::StateIn(_) | Condition::ZoneIn(_)))
+        self.all.iter().all(Self::bucket_decides(&self.all))
     }
 
     /// The networks of `remote_ip_in`, if asked.
@@ -134,28 +154,38 @@ impl Conditions {
 
     /// Whether every condition holds (nothing remembered).
     pub fn holds(&self, item: &Item<'_>, ctx: &Context<'_>) -> bool {
-        self.socket.iter().chain(&self.remote).chain(&self.process).all(|&i| self.all[i].eval(item, ctx, None))
+        self.socket.0.iter().chain(&self.remote).chain(&self.process).all(|&i| self.all[i].eval(item, ctx, None))
     }
 
     /// Whether every condition holds, with the process conditions
     /// remembered per pid in `memo`.
     pub fn check(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+        self.check_with(&self.socket, item, ctx, memo)
+    }
+
+    /// [`Conditions::check`] for a socket of a bucket the rule's filter
+    /// allows: what the bucket decides is not asked again.
+    pub fn check_in_bucket(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+        self.check_with(&self.past_bucket, item, ctx, memo)
+    }
+
+    fn check_with(&self, socket: &(Vec<usize>, usize), item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
         let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
         // A remembered process outcome costs less than any socket check, so
         // it goes first; a socket whose owner has no node (or no owner) is
         // not remembered and its process goes last.
         match item.process_ix {
-            _ if self.process.is_empty() => self.socket_holds(item, ctx, memo),
-            Some(ix) => memo.get_or(ix, process) && self.socket_holds(item, ctx, memo),
-            None => self.socket_holds(item, ctx, memo) && process(),
+            _ if self.process.is_empty() => self.socket_holds(socket, item, ctx, memo),
+            Some(ix) => memo.get_or(ix, process) && self.socket_holds(socket, item, ctx, memo),
+            None => self.socket_holds(socket, item, ctx, memo) && process(),
         }
     }
 
     /// The socket's and its remote's conditions: the cheap socket ones,
     /// the remote's (remembered per address), then the rest.
-    fn socket_holds(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+    fn socket_holds(&self, (socket, cheap): &(Vec<usize>, usize), item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
         let run = |idx: &[usize]| idx.iter().all(|&i| self.all[i].eval(item, ctx, None));
-        let (cheap, dear) = self.socket.split_at(self.cheap);
+        let (cheap, dear) = socket.split_at(*cheap);
         run(cheap)
             && (self.remote.is_empty()
                 || match item.remote {

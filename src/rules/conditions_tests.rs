@@ -32,8 +32,9 @@ fn a_remote_s_conditions_are_remembered_per_address_and_agree_with_a_fresh_check
     let c = Conditions::compile(&m).expect("compiles");
     let levels: Vec<Level> = c.all.iter().map(Condition::level).collect();
     assert_eq!(c.remote.len(), 2, "remote_ip_in and the NOT of one are about the address: {levels:?}");
-    assert_eq!(c.socket.len(), 3, "direction, the port, and the OR that mixes a process and an address");
-    assert_eq!(c.cheap, 2, "the field compare and the short list run before the remembered outcome");
+    assert_eq!(c.socket.0.len(), 3, "direction, the port, and the OR that mixes a process and an address");
+    assert_eq!(c.socket.1, 2, "the field compare and the short list run before the remembered outcome");
+    assert_eq!(c.past_bucket, (c.socket.0[1..].to_vec(), 1), "in an outbound bucket the direction is not asked again");
     assert!(!c.process_only());
 
     // Sockets of two processes to four places, each place met more than

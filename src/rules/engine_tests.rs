@@ -108,3 +108,29 @@ fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass()
         assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
     }
 }
+
+#[test]
+fn in_an_allowed_bucket_the_conditions_left_decide_as_all_of_them_do() {
+    use crate::rules::candidates::{prepare, walks_bucket_of};
+    use crate::rules::conditions::Memo;
+    let spec = Arc::new(crate::spec::Spec::embedded());
+    let mut builder = SnapshotBuilder::new(spec);
+    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
+    builder.build(busy_host(1_000_000), source(), None);
+    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let prepared = prepare(&ctx, &[], Vec::new());
+    let (mut checked, mut held) = (0, 0);
+    for rule in &set.rules {
+        let mut memo = Memo::default();
+        for item in prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)) {
+            let all = rule.compiled.holds(item, &ctx);
+            assert_eq!(rule.compiled.check_in_bucket(item, &ctx, &mut memo), all, "{} on {:?}", rule.rule.id, item.socket.map(crate::model::Socket::key));
+            checked += 1;
+            held += usize::from(all);
+        }
+    }
+    assert!(checked > 10_000 && held > 100, "many sockets checked ({checked}), some pass ({held})");
+}
