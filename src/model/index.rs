@@ -150,12 +150,32 @@ impl FactIndex {
         // asked at all.
         let mut pairs: Slots<Pair> = Slots::new();
         let mut pair_sets: Vec<u32> = Vec::new();
+        // Sockets with findings of their own, by position (few): met in
+        // order, without a lookup per socket.
+        let mut own_at: Vec<(usize, &Vec<u32>)> =
+            by_socket.iter().filter_map(|(k, list)| sockets.binary_search_by_key(k, Socket::key).ok().map(|i| (i, list))).collect();
+        own_at.sort_unstable_by_key(|(i, _)| *i);
+        let mut own_next = own_at.into_iter().peekable();
+        // A run of sockets to one endpoint asks about it once.
+        let mut last_endpoint: Option<(EndpointKey, Option<&Vec<u32>>)> = None;
         let socket_slots = sockets
             .iter()
-            .map(|s| {
-                let own = if by_socket.is_empty() { None } else { by_socket.get(&s.key()) };
-                let endpoint = s.endpoint();
-                let endpoint_list = if by_endpoint.is_empty() { None } else { by_endpoint.get(&endpoint) };
+            .enumerate()
+            .map(|(i, s)| {
+                let own = own_next.next_if(|(at, _)| *at == i).map(|(_, list)| list);
+                let endpoint_list = if by_endpoint.is_empty() {
+                    None
+                } else {
+                    let endpoint = s.endpoint();
+                    match last_endpoint {
+                        Some((e, list)) if e == endpoint => list,
+                        _ => {
+                            let list = by_endpoint.get(&endpoint);
+                            last_endpoint = Some((endpoint, list));
+                            list
+                        }
+                    }
+                };
                 let mut set_of = || {
                     let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
                     let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
@@ -168,7 +188,7 @@ impl FactIndex {
                 if own.is_some() || s.raw.owners.len() > 1 {
                     return set_of();
                 }
-                let (n, new) = pairs.of((s.owner(), endpoint_list.map(|_| endpoint)));
+                let (n, new) = pairs.of((s.owner(), endpoint_list.and(last_endpoint.map(|(e, _)| e))));
                 if new {
                     pair_sets.push(set_of());
                 }
