@@ -44,14 +44,20 @@ fn busy_host(at_ms: i64) -> Observation {
     obs
 }
 
-#[test]
-fn two_threads_find_what_one_finds() {
+/// The busy host's second refresh (with history: rates, starts), and the
+/// builder that holds its history.
+fn second_refresh() -> (SnapshotBuilder, crate::model::Snapshot) {
     let spec = Arc::new(crate::spec::Spec::embedded());
     let mut builder = SnapshotBuilder::new(spec);
     let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
-    // Two refreshes: the second has history (rates, starts).
     builder.build(busy_host(1_000_000), source(), None);
     let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    (builder, snapshot)
+}
+
+#[test]
+fn two_threads_find_what_one_finds() {
+    let (builder, snapshot) = second_refresh();
     assert!(snapshot.sockets.len() >= PARALLEL_FROM_SOCKETS, "big enough for the parallel path");
     let run = |parallel: bool| {
         let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
@@ -67,11 +73,7 @@ fn two_threads_find_what_one_finds() {
 
 #[test]
 fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
-    let spec = Arc::new(crate::spec::Spec::embedded());
-    let mut builder = SnapshotBuilder::new(spec);
-    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
-    builder.build(busy_host(1_000_000), source(), None);
-    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let (builder, snapshot) = second_refresh();
     let ids = |found: Vec<Finding>| found.into_iter().map(|f| (f.id, f.severity, f.trace.len())).collect::<BTreeSet<_>>();
     let fresh = ids(Engine::new(RuleSet::embedded(), IocSet::new()).run(&snapshot, builder.history()));
     let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
@@ -88,11 +90,7 @@ fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
 #[test]
 fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass() {
     use crate::rules::candidates::{matches_all, prepare, takes_buckets_whole};
-    let spec = Arc::new(crate::spec::Spec::embedded());
-    let mut builder = SnapshotBuilder::new(spec);
-    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
-    builder.build(busy_host(1_000_000), source(), None);
-    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let (builder, snapshot) = second_refresh();
     let set = RuleSet::embedded();
     let ioc = IocSet::new();
     let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
@@ -113,11 +111,7 @@ fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass()
 fn in_an_allowed_bucket_the_conditions_left_decide_as_all_of_them_do() {
     use crate::rules::candidates::{prepare, walks_bucket_of};
     use crate::rules::conditions::Memo;
-    let spec = Arc::new(crate::spec::Spec::embedded());
-    let mut builder = SnapshotBuilder::new(spec);
-    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
-    builder.build(busy_host(1_000_000), source(), None);
-    let snapshot = builder.build(busy_host(1_002_000), source(), None);
+    let (builder, snapshot) = second_refresh();
     let set = RuleSet::embedded();
     let ioc = IocSet::new();
     let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
