@@ -4,18 +4,16 @@
 //! each is in cache: a pass of its own over 100k finished sockets (248
 //! bytes each) cost a millisecond or more apiece.
 //!
-//! Sockets of one owner, and the accepted ends of one listener, mostly lie
-//! together in key order, so each run is summed first and added to its
-//! table once.
+//! Owners and listeners are numbered in [`Slots`] (a run of one, or two
+//! taking turns, without a lookup) and summed in lists by number.
 
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashMap;
 
 use super::health::UnownedCounts;
 use super::keys::{ListenerKey, Pid};
 use super::nodes::{ProcessNode, ServiceListenerNode};
 use super::socket::{Direction, RawSocket};
+use crate::slots::Slots;
 
 /// (sockets, listeners, bytes sent, bytes received) of one owner.
 type OwnerSums = [u64; 4];
@@ -23,10 +21,12 @@ type OwnerSums = [u64; 4];
 /// Sums over one refresh's sockets.
 #[derive(Debug, Default)]
 pub struct Tally {
-    owners: FxHashMap<Pid, OwnerSums>,
-    owner_run: Option<(Pid, OwnerSums)>,
-    inbound: FxHashMap<ListenerKey, u64>,
-    inbound_run: Option<(ListenerKey, u64)>,
+    owner_slots: Slots<Pid>,
+    /// By the owner's number.
+    owners: Vec<(Pid, OwnerSums)>,
+    listener_slots: Slots<ListenerKey>,
+    /// By the listener's number.
+    inbound: Vec<(ListenerKey, u64)>,
     unowned: UnownedCounts,
     /// Whether owners of other users can be told apart (see `add`).
     privileged: bool,
@@ -57,37 +57,23 @@ impl Tally {
         let c = raw.tcp.unwrap_or_default();
         let add = [1, u64::from(direction == Direction::Listen), c.bytes_acked, c.bytes_received];
         for &pid in &raw.owners {
-            match self.owner_run.as_mut() {
-                Some((p, sums)) if *p == pid => sums.iter_mut().zip(add).for_each(|(sum, a)| *sum += a),
-                _ => {
-                    if let Some((p, sums)) = self.owner_run.replace((pid, add)) {
-                        let total = self.owners.entry(p).or_default();
-                        total.iter_mut().zip(sums).for_each(|(sum, a)| *sum += a);
-                    }
-                }
+            let (n, new) = self.owner_slots.of(pid);
+            if new {
+                self.owners.push((pid, [0; 4]));
             }
+            self.owners[n].1.iter_mut().zip(add).for_each(|(sum, a)| *sum += a);
         }
         if let Some(l) = listener {
-            match self.inbound_run.as_mut() {
-                Some((k, n)) if *k == l => *n += 1,
-                _ => {
-                    if let Some((k, n)) = self.inbound_run.replace((l, 1)) {
-                        *self.inbound.entry(k).or_default() += n;
-                    }
-                }
+            let (n, new) = self.listener_slots.of(l);
+            if new {
+                self.inbound.push((l, 0));
             }
+            self.inbound[n].1 += 1;
         }
     }
 
-    /// The sums, the last runs included.
-    pub fn finish(mut self) -> Tallied {
-        if let Some((p, sums)) = self.owner_run.take() {
-            let total = self.owners.entry(p).or_default();
-            total.iter_mut().zip(sums).for_each(|(sum, a)| *sum += a);
-        }
-        if let Some((k, n)) = self.inbound_run.take() {
-            *self.inbound.entry(k).or_default() += n;
-        }
+    /// The sums.
+    pub fn finish(self) -> Tallied {
         Tallied { owners: self.owners, inbound: self.inbound, unowned: self.unowned }
     }
 }
@@ -95,8 +81,8 @@ impl Tally {
 /// A finished [`Tally`].
 #[derive(Debug)]
 pub struct Tallied {
-    owners: FxHashMap<Pid, OwnerSums>,
-    inbound: FxHashMap<ListenerKey, u64>,
+    owners: Vec<(Pid, OwnerSums)>,
+    inbound: Vec<(ListenerKey, u64)>,
     pub unowned: UnownedCounts,
 }
 
@@ -120,6 +106,18 @@ impl Tallied {
                 node.inbound_count += n;
             }
         }
+    }
+
+    /// An owner's sums (for tests).
+    #[cfg(test)]
+    fn owner(&self, pid: Pid) -> Option<&OwnerSums> {
+        self.owners.iter().find(|(p, _)| *p == pid).map(|(_, s)| s)
+    }
+
+    /// A listener's inbound count (for tests).
+    #[cfg(test)]
+    fn inbound_of(&self, key: ListenerKey) -> Option<&u64> {
+        self.inbound.iter().find(|(k, _)| *k == key).map(|(_, n)| n)
     }
 }
 
@@ -164,10 +162,10 @@ mod tests {
             t.add(raw, *d, *listener);
         }
         let done = t.finish();
-        assert_eq!(done.owners.get(&Pid(10)), Some(&[4, 0, 40, 4]));
-        assert_eq!(done.owners.get(&Pid(20)), Some(&[2, 1, 20, 2]));
-        assert_eq!(done.inbound.get(&l(80)), Some(&3));
-        assert_eq!(done.inbound.get(&l(81)), Some(&1));
+        assert_eq!(done.owner(Pid(10)), Some(&[4, 0, 40, 4]));
+        assert_eq!(done.owner(Pid(20)), Some(&[2, 1, 20, 2]));
+        assert_eq!(done.inbound_of(l(80)), Some(&3));
+        assert_eq!(done.inbound_of(l(81)), Some(&1));
         let u = &done.unowned;
         assert_eq!((u.total, u.kernel_held, u.not_permitted, u.not_found), (3, 1, 1, 1));
     }

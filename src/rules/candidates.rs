@@ -222,7 +222,7 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
     // The shared pass over the buckets. A rule whose conditions are all
     // decided by the bucket takes the bucket whole (its aggregates do the
     // work: "ten ports from one process" asks only for outbound sockets).
-    let whole: Vec<bool> = rules.iter().map(|r| takes_buckets_whole(r)).collect();
+    let whole: Vec<bool> = rules.iter().map(|r| r.compiled.bucket_only()).collect();
     for (bucket, idx) in &p.buckets {
         let allowed = |r: usize| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
         for r in (0..rules.len()).filter(|&r| whole[r] && allowed(r)) {
@@ -268,12 +268,6 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
         }
     }
     out
-}
-
-/// Whether the buckets a rule's filter allows are exactly the sockets its
-/// conditions pass.
-pub(super) fn takes_buckets_whole(rule: &LoadedRule) -> bool {
-    rule.compiled.bucket_only()
 }
 
 /// Only the sockets of processes that pass, when nothing else is asked.

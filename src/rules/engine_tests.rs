@@ -89,13 +89,13 @@ fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
 
 #[test]
 fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass() {
-    use crate::rules::candidates::{matches_all, prepare, takes_buckets_whole};
+    use crate::rules::candidates::{matches_all, prepare};
     let (builder, snapshot) = second_refresh();
     let set = RuleSet::embedded();
     let ioc = IocSet::new();
     let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
     let prepared = prepare(&ctx, &[], Vec::new());
-    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| takes_buckets_whole(r) && !r.rule.matcher.has_history_aggregates()).collect();
+    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.bucket_only() && !r.rule.matcher.has_history_aggregates()).collect();
     assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
     for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
         let want: BTreeSet<SocketKey> =
