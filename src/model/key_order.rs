@@ -1,10 +1,14 @@
 //! An observation's socket rows in key order, for the builder's merge with
-//! history. Sorting 100k rows of ~170 bytes is a good part of a refresh,
-//! so from [`PARALLEL_FROM`] rows the two halves are sorted on two threads
-//! (the first ascending, the second descending, in place) and merged as the
-//! builder takes them: from the front of the first half and the back of
-//! the second, so nothing is allocated and each row is moved once.
+//! history. The dump's rows are mostly ascending runs already (see
+//! [`super::dump_runs`]), and are then merged, each row moved once. When
+//! they are not, sorting 100k rows of ~170 bytes is a good part of a
+//! refresh, so from [`PARALLEL_FROM`] rows the two halves are sorted on two
+//! threads (the first ascending, the second descending, in place) and
+//! merged as the builder takes them: from the front of the first half and
+//! the back of the second, so nothing is allocated and each row is moved
+//! once more.
 
+use super::dump_runs::Runs;
 use super::socket::RawSocket;
 
 /// From how many rows the halves are sorted on two threads.
@@ -12,7 +16,19 @@ const PARALLEL_FROM: usize = 20_000;
 
 /// The rows, consumed in key order.
 #[derive(Debug)]
-pub struct KeyOrder {
+pub struct KeyOrder(Way);
+
+#[derive(Debug)]
+enum Way {
+    /// The dump's own runs, merged.
+    Runs(Runs),
+    /// Sorted in place.
+    Sorted(Sorted),
+}
+
+/// Rows sorted in place, as one ascending table or two halves.
+#[derive(Debug)]
+struct Sorted {
     /// The ascending half, then the descending half: the next row is the
     /// first or the last of what is left, each looked at in place, so a
     /// row is moved once, when it is taken (holding the two candidates
@@ -25,8 +41,51 @@ pub struct KeyOrder {
 }
 
 impl KeyOrder {
-    /// Sort `rows` (on two threads when there are many and two cores).
-    pub fn of(mut rows: Vec<RawSocket>) -> Self {
+    /// Merge `rows`' runs, or sort them (on two threads when there are
+    /// many and two cores).
+    pub fn of(rows: Vec<RawSocket>) -> Self {
+        match Runs::of(rows) {
+            Ok(runs) => Self(Way::Runs(runs)),
+            Err(rows) => Self(Way::Sorted(Sorted::of(rows))),
+        }
+    }
+
+    /// The emptied table's memory (the rows not taken are dropped): the
+    /// dump's pages, already mapped, for whoever needs a table next (see
+    /// [`Evaluator::lend_room`](super::Evaluator::lend_room)).
+    pub fn into_room(self) -> Vec<RawSocket> {
+        match self.0 {
+            Way::Runs(runs) => crate::spare::reuse(runs.into_table().into_iter()),
+            Way::Sorted(sorted) => crate::spare::reuse(sorted.rows),
+        }
+    }
+
+    /// How many rows are left.
+    pub fn remaining(&self) -> usize {
+        match &self.0 {
+            Way::Runs(runs) => runs.remaining(),
+            Way::Sorted(sorted) => sorted.remaining(),
+        }
+    }
+}
+
+impl Iterator for KeyOrder {
+    type Item = RawSocket;
+
+    fn next(&mut self) -> Option<RawSocket> {
+        match &mut self.0 {
+            Way::Runs(runs) => runs.next(),
+            Way::Sorted(sorted) => sorted.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
+    }
+}
+
+impl Sorted {
+    fn of(mut rows: Vec<RawSocket>) -> Self {
         let parallel = rows.len() >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         Self::sorted(&mut rows, parallel);
         let n = rows.len();
@@ -43,21 +102,9 @@ impl KeyOrder {
         }
     }
 
-    /// The emptied table's memory (the rows not taken are dropped): the
-    /// dump's pages, already mapped, for whoever needs a table next (see
-    /// [`Evaluator::lend_room`](super::Evaluator::lend_room)).
-    pub fn into_room(self) -> Vec<RawSocket> {
-        crate::spare::reuse(self.rows)
-    }
-
-    /// How many rows are left.
-    pub fn remaining(&self) -> usize {
+    fn remaining(&self) -> usize {
         self.front_left + self.back_left
     }
-}
-
-impl Iterator for KeyOrder {
-    type Item = RawSocket;
 
     fn next(&mut self) -> Option<RawSocket> {
         let left = self.rows.as_slice();
@@ -75,15 +122,11 @@ impl Iterator for KeyOrder {
             self.rows.next()
         }
     }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining(), Some(self.remaining()))
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::KeyOrder;
+    use super::{KeyOrder, Sorted};
     use crate::model::{Protocol, RawSocket, SocketKey, SocketState};
 
     fn row(protocol: Protocol, cookie: u64) -> RawSocket {
@@ -120,11 +163,11 @@ mod tests {
             want.sort_unstable();
             for parallel in [false, true] {
                 let mut sorted = rows.clone();
-                KeyOrder::sorted(&mut sorted, parallel);
+                Sorted::sorted(&mut sorted, parallel);
                 let front_left = if parallel { n / 2 } else { n };
-                let order = KeyOrder { rows: sorted.into_iter(), front_left, back_left: n - front_left };
+                let mut order = Sorted { rows: sorted.into_iter(), front_left, back_left: n - front_left };
                 assert_eq!(order.remaining(), n);
-                let got: Vec<SocketKey> = order.map(|r| r.key).collect();
+                let got: Vec<SocketKey> = std::iter::from_fn(|| order.next()).map(|r| r.key).collect();
                 assert_eq!(got, want, "n {n}, parallel {parallel}");
             }
         }

@@ -8,6 +8,7 @@ mod baseline;
 mod build;
 mod closed;
 mod dns_history;
+mod dump_runs;
 mod finding;
 mod graph;
 pub mod graph_build;

@@ -25,31 +25,32 @@ type Index<K> = Vec<(K, Vec<u32>)>;
 type Bucket = (Direction, SocketState, Zone);
 
 /// Rows grouped by key as they come: each row's group is numbered once
-/// ([`Slots`]), and each group's list is allocated once at its final
-/// size: at 100k sockets, lists grown by doubling were a fifth of the
-/// rules stage, most of it the kernel handing out fresh pages.
+/// (by [`Slots`], or by [`Dense`] where the key is a small number
+/// already), and each group's list is allocated once at its final size: at
+/// 100k sockets, lists grown by doubling were a fifth of the rules stage,
+/// most of it the kernel handing out fresh pages.
 struct Grouper<K> {
-    slots: Slots<K>,
     /// Each group's key and row count.
     groups: Vec<(K, u32)>,
     /// Each row's group, [`Grouper::NONE`] for a row without a key.
     rows: Vec<u32>,
 }
 
-impl<K: Ord + std::hash::Hash + Copy> Grouper<K> {
+impl<K: Ord + Copy> Grouper<K> {
     const NONE: u32 = u32::MAX;
 
     fn with_rows(rows: usize) -> Self {
-        Self { slots: Slots::new(), groups: Vec::new(), rows: Vec::with_capacity(rows) }
+        Self { groups: Vec::new(), rows: Vec::with_capacity(rows) }
     }
 
-    /// The next row's key.
-    fn add(&mut self, key: Option<K>) {
+    /// The next row's key, numbered by `number` (its group's number, and
+    /// whether the group is new).
+    fn add(&mut self, key: Option<K>, number: impl FnOnce(K) -> (usize, bool)) {
         let Some(k) = key else {
             self.rows.push(Self::NONE);
             return;
         };
-        let (slot, new) = self.slots.of(k);
+        let (slot, new) = number(k);
         if new {
             self.groups.push((k, 0));
         }
@@ -71,6 +72,38 @@ impl<K: Ord + std::hash::Hash + Copy> Grouper<K> {
     }
 }
 
+/// Numbers, in the order first met, for keys that are small numbers
+/// already (a bucket's code, a process's place in the table): a list
+/// lookup where [`Slots`] hashes. The dump's rows come in hash order, so
+/// a socket's neighbours rarely share its owner or bucket, and the hash
+/// was paid for nearly every socket.
+#[derive(Default)]
+struct Dense {
+    slot_of: Vec<u32>,
+    count: usize,
+}
+
+impl Dense {
+    fn of(&mut self, code: usize) -> (usize, bool) {
+        if code >= self.slot_of.len() {
+            self.slot_of.resize(code + 1, u32::MAX);
+        }
+        match self.slot_of[code] {
+            u32::MAX => {
+                self.slot_of[code] = self.count as u32;
+                self.count += 1;
+                (self.count - 1, true)
+            }
+            slot => (slot as usize, false),
+        }
+    }
+}
+
+/// A bucket's code: below 3 × 15 × 4.
+fn bucket_code((d, st, z): Bucket) -> usize {
+    (d as usize * SocketState::ALL.len() + st as usize) * Zone::ALL.len() + z as usize
+}
+
 /// Socket items, built once per refresh, indexed by (direction, state,
 /// zone) so a rule only visits the sockets its top-level conditions allow.
 pub struct Prepared<'a> {
@@ -78,8 +111,9 @@ pub struct Prepared<'a> {
     buckets: Index<Bucket>,
     /// Sockets per owner, for rules that only ask about the process.
     by_pid: Index<Pid>,
-    /// Sockets per remote address, for rules about tagged or listed addresses.
-    by_remote: Index<IpAddr>,
+    /// The remote addresses of listening sockets, which the snapshot's
+    /// endpoint table leaves out (none, as the kernel reports them).
+    listener_remotes: Vec<IpAddr>,
     beacon_items: Vec<Item<'a>>,
     /// Processes with attempts in the last five minutes and no socket now.
     history_items: Vec<Item<'a>>,
@@ -106,15 +140,26 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     // Room beyond the items goes back now (the rows were twice their size).
     items.shrink_to(n);
     items.reserve(n);
-    let (mut buckets, mut by_pid, mut by_remote) = (Grouper::with_rows(n), Grouper::with_rows(n), Grouper::with_rows(n));
+    let (mut buckets, mut by_pid) = (Grouper::with_rows(n), Grouper::with_rows(n));
+    let (mut bucket_slots, mut pid_slots) = (Dense::default(), Dense::default());
+    // Owners without a node in the process table (a process gone between
+    // the dump and the process scan): numbered after the table's places.
+    let mut unlisted: Slots<Pid> = Slots::new();
+    let places = s.processes.len();
+    let mut listener_remotes = Vec::new();
     for sock in &s.sockets {
         let item = Item::of_socket(&processes, sock);
-        buckets.add(item.state.zip(item.zone).map(|(state, zone)| (item.direction, state, zone)));
-        by_pid.add(item.pid);
-        by_remote.add(item.remote.map(|r| r.ip()));
+        let bucket = item.state.zip(item.zone).map(|(state, zone)| (item.direction, state, zone));
+        buckets.add(bucket, |b| bucket_slots.of(bucket_code(b)));
+        by_pid.add(item.pid, |pid| pid_slots.of(item.process_ix.map_or_else(|| places + unlisted.of(pid).0, |ix| ix as usize)));
+        if item.direction == Direction::Listen
+            && let Some(r) = item.remote
+        {
+            listener_remotes.push(r.ip());
+        }
         items.push(item);
     }
-    let (buckets, by_pid, by_remote): (Index<Bucket>, Index<Pid>, Index<IpAddr>) = (buckets.finish(), by_pid.finish(), by_remote.finish());
+    let (buckets, by_pid): (Index<Bucket>, Index<Pid>) = (buckets.finish(), by_pid.finish());
     let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
     let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
     let history_items = ctx
@@ -129,7 +174,7 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     // its sockets (inherited stdio) and are judged through them. A node's
     // socket count is over all of its sockets' owners.
     let process_items = s.processes.iter().filter(|(_, node)| node.socket_count == 0).map(|(&pid, _)| Item::of_process(s, pid)).collect();
-    Prepared { items, buckets, by_pid, by_remote, beacon_items, history_items, dns_items, process_items }
+    Prepared { items, buckets, by_pid, listener_remotes, beacon_items, history_items, dns_items, process_items }
 }
 
 /// Whether `rule` walks the buckets and its filter allows `item`'s.
@@ -283,27 +328,52 @@ fn process_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context
 }
 
 /// Only the sockets of tagged or listed addresses, when the rule needs one.
+/// The addresses are the snapshot's endpoints (and listeners' remotes, if
+/// any), each checked once; the sockets are looked for only when one of
+/// them is wanted, so an untagged host pays nothing per socket.
 fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<&'p Item<'a>> {
     let m = &rule.rule.matcher;
     let wanted: Vec<&str> = m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
-    let mut idx: Vec<u32> = Vec::new();
-    for (ip, list) in &p.by_remote {
-        let listed = rule.compiled.networks().is_none_or(|n| !n.tags(*ip).is_empty());
-        let tagged = wanted.is_empty() || {
-            let t = ctx.tags(*ip);
-            wanted.iter().any(|w| t.contains(*w))
-        };
-        if listed && tagged {
-            idx.extend(list);
-        }
+    let ips = ctx.snapshot.endpoints.keys().map(|e| e.ip).chain(p.listener_remotes.iter().copied());
+    let chosen: rustc_hash::FxHashSet<IpAddr> = ips
+        .filter(|ip| {
+            let listed = rule.compiled.networks().is_none_or(|n| !n.tags(*ip).is_empty());
+            listed
+                && (wanted.is_empty() || {
+                    let t = ctx.tags(*ip);
+                    wanted.iter().any(|w| t.contains(*w))
+                })
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Vec::new();
     }
-    idx.sort_unstable();
-    idx.into_iter().map(|i| &p.items[i as usize]).collect()
+    p.items.iter().filter(|i| i.remote.is_some_and(|r| chosen.contains(&r.ip()))).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Grouper;
+    use super::{Dense, Grouper, bucket_code};
+    use crate::model::{Direction, SocketState, Zone};
+
+    /// Every bucket has its own code, below the bound the list is sized
+    /// by, and codes are numbered in the order first met.
+    #[test]
+    fn buckets_have_distinct_small_codes_numbered_as_met() {
+        let mut codes = std::collections::BTreeSet::new();
+        for d in [Direction::Listen, Direction::Inbound, Direction::Outbound] {
+            for st in SocketState::ALL {
+                for z in Zone::ALL {
+                    let c = bucket_code((d, st, z));
+                    assert!(c < 3 * SocketState::ALL.len() * Zone::ALL.len());
+                    assert!(codes.insert(c), "{d:?} {st:?} {z:?}");
+                }
+            }
+        }
+        let mut dense = Dense::default();
+        let got: Vec<(usize, bool)> = [7, 7, 2, 7, 40, 2].into_iter().map(|c| dense.of(c)).collect();
+        assert_eq!(got, [(0, true), (0, false), (1, true), (0, false), (2, true), (1, false)]);
+    }
 
     /// Rows in key order of their groups, each group's rows in row order,
     /// rows without a key in none; runs and returns to an earlier key both
@@ -312,8 +382,9 @@ mod tests {
     fn rows_are_grouped_by_key_in_order() {
         let keys = [Some('b'), Some('b'), None, Some('a'), Some('b'), Some('c'), Some('a'), None, Some('a')];
         let mut g = Grouper::with_rows(keys.len());
+        let mut slots = crate::slots::Slots::new();
         for k in keys {
-            g.add(k);
+            g.add(k, |k| slots.of(k));
         }
         let index = g.finish();
         let got: Vec<(char, Vec<u32>)> = index.iter().map(|(k, rows)| (*k, rows.clone())).collect();

@@ -9,7 +9,11 @@
 //! NECROMAP_BENCH_ROUNDS=30 cargo bench --bench stages   # more refreshes;
 //!                                            # the fastest of each stage on stderr
 //! cargo bench --bench stages -- --loopback  # the live refresh bench's load:
-//!                                            # loopback pairs of a few holders
+//!                                            # loopback pairs of a few holders,
+//!                                            # rows in the live dump's runs
+//! cargo bench --bench stages -- --loopback --shuffled
+//!                                            # the same, cookies in no order
+//!                                            # (the rows are sorted, not merged)
 //! ```
 
 use std::sync::Arc;
@@ -23,7 +27,7 @@ use necromap::tui::{App, Options};
 
 #[path = "synthetic.rs"]
 mod synthetic;
-use synthetic::{busy_observation, info, loopback_observation};
+use synthetic::{busy_observation, info, loopback_observation, loopback_observation_shuffled};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -44,8 +48,12 @@ fn main() {
         .find(|a| !a.starts_with('-'))
         .map_or_else(|| vec![10_000, 100_000], |s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     let loopback = std::env::args().any(|a| a == "--loopback");
-    let observation = if loopback { loopback_observation } else { busy_observation };
-    let host = if loopback { "loopback pairs, as --bench refresh holds them" } else { "busy host, public endpoints" };
+    let shuffled = std::env::args().any(|a| a == "--shuffled");
+    let (observation, host): (fn(usize) -> _, _) = match (loopback, shuffled) {
+        (true, false) => (loopback_observation, "loopback pairs, as --bench refresh holds them"),
+        (true, true) => (loopback_observation_shuffled, "loopback pairs, cookies in no order"),
+        (false, _) => (busy_observation, "busy host, public endpoints"),
+    };
     println!("necromap stage benchmark (synthetic host: {host}) · medians of steady refreshes, ms\n");
     // build: history and tables; rules: rules and index until the map,
     // folded beside them on a second thread, is done too (map: its own

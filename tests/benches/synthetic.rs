@@ -82,6 +82,17 @@ pub fn busy_observation(n: usize) -> Observation {
 /// processes (8,000 connections each) on their own 127.0.0.1 listeners,
 /// all established, as `--bench refresh` holds them.
 pub fn loopback_observation(n: usize) -> Observation {
+    loopback_rows(n, false)
+}
+
+/// The same with cookies in no order relative to the rows, as when
+/// another program asked the kernel for them first: the rows are sorted,
+/// not merged.
+pub fn loopback_observation_shuffled(n: usize) -> Observation {
+    loopback_rows(n, true)
+}
+
+fn loopback_rows(n: usize, shuffled: bool) -> Observation {
     const PER_HOLDER: usize = 8_000;
     let mut obs = Observation { taken_at_ms: 1_000_000, privileged: true, ..Observation::default() };
     let conns = n / 2;
@@ -124,13 +135,37 @@ pub fn loopback_observation(n: usize) -> Observation {
             obs.sockets.push(row(next(), SocketState::Established, ([127, 0, 0, 1], port), ([127, 0, 0, 1], ephemeral), i));
         }
     }
-    // The kernel dumps by hash bucket, not in cookie order.
+    // The kernel dumps by hash bucket, not in creation order.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..obs.sockets.len()).rev() {
+    let mut random = move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        obs.sockets.swap(i, (state % (i as u64 + 1)) as usize);
+        state
+    };
+    for i in (1..obs.sockets.len()).rev() {
+        obs.sockets.swap(i, (random() % (i as u64 + 1)) as usize);
+    }
+    if !shuffled {
+        // Cookies as the kernel gives them to the collector's first dump,
+        // in walk order, and as measured live at 100k: the dump's two
+        // halves take them 2,048 at a time in turn; the first half's come
+        // in ascending order, the second half's blocks in another (its
+        // thread took them from other CPUs' batches), so the rows are one
+        // run of half of them and runs of 2,048.
+        let half = obs.sockets.len() / 2;
+        let blocks = obs.sockets.len().div_ceil(2 * BLOCK) as u64;
+        let mut second: Vec<u64> = (0..blocks).collect();
+        for i in (1..second.len()).rev() {
+            second.swap(i, (random() % (i as u64 + 1)) as usize);
+        }
+        for (at, row) in obs.sockets.iter_mut().enumerate() {
+            let (within, block) = if at < half { (at, 2 * (at / BLOCK) as u64) } else { (at - half, 2 * second[(at - half) / BLOCK] + 1) };
+            row.key.cookie = 1 + block * BLOCK as u64 + (within % BLOCK) as u64;
+        }
     }
     obs
 }
+
+/// Cookies a dump half takes at a time, as measured live.
+const BLOCK: usize = 2_048;
