@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use necromap::model::{
     ConnectionEdge, EndpointGroupNode, GroupStrategy, GroupZone, ProcessFacts, ProcessNode, Protocol, RemoteEndpointNode, ServiceListenerNode, ShellLink,
-    SocketKey, SocketState, Workload, Zone,
+    SocketState, Workload, Zone,
 };
 use necromap::spec::{FieldSpec, FieldType, Spec};
 use serde_json::Value;
@@ -96,7 +96,6 @@ fn samples() -> Vec<(&'static str, Value)> {
         duration_ms: 1,
         inode: 1,
         socket_count: 1,
-        socket_ids: vec![SocketKey { protocol: Protocol::Tcp, cookie: 1 }],
     };
     let j = |v: serde_json::Result<Value>| v.expect("serialises");
     vec![

@@ -27,6 +27,12 @@ use crate::spare::Spare;
 use crate::spec::Spec;
 use crate::terms::Zone;
 
+/// From how many sockets the owners' and listeners' sums are taken on a
+/// second thread beside the endpoint table (each a pass over the finished
+/// table) instead of in the builder's pass: below it a thread's start
+/// costs more than the sums.
+const TALLY_BESIDE_FROM: usize = 20_000;
+
 /// Computes findings for a snapshot before it is published. The rule engine
 /// implements this; without one, snapshots have no findings.
 pub trait Evaluator: Send {
@@ -126,6 +132,10 @@ impl SnapshotBuilder {
         let mut raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
         // Into the table of a snapshot that is gone, when there is one.
         let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
+        // On a big host the sums are taken beside the endpoint table, on a
+        // second thread, after this pass; else in it, while each row is in
+        // cache.
+        let tally_beside = sockets.capacity() >= TALLY_BESIDE_FROM && crate::both::second_core();
         let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
         for raw in raw_sockets.by_ref() {
             let (direction, zone, listener) = if raw.state.is_listening() {
@@ -159,7 +169,9 @@ impl SnapshotBuilder {
             } else {
                 None
             };
-            tally.add(&raw, direction, listener);
+            if !tally_beside {
+                tally.add(&raw, direction, listener);
+            }
             sockets.push(Socket {
                 direction,
                 listener,
@@ -176,13 +188,12 @@ impl SnapshotBuilder {
         self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
-        let tally = tally.finish();
+        let (tally, mut endpoints) = self.sums_and_endpoints(&sockets, tally, tally_beside, now);
         let health = health_of(tally.unowned, &obs.owner_scan, obs.privileged, obs.health);
         let mut processes: BTreeMap<Pid, ProcessNode> =
             obs.processes.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
         tally.onto_processes(&mut processes);
         tally.onto_listeners(&mut listeners);
-        let mut endpoints = self.endpoint_table(&sockets, now);
         name_endpoints(&mut endpoints, &obs.names);
         self.dns.record(&obs.names.queries, now);
         let mut snapshot = Snapshot {
@@ -278,6 +289,29 @@ impl SnapshotBuilder {
                 self.history.record_failed(pid, at);
             }
         }
+    }
+
+    /// The finished sums (taken now over `sockets` when `beside`, on a
+    /// second thread) and the endpoint table.
+    fn sums_and_endpoints(
+        &mut self,
+        sockets: &[Socket],
+        mut tally: super::tally::Tally,
+        beside: bool,
+        now: i64,
+    ) -> (super::tally::Tallied, BTreeMap<EndpointKey, RemoteEndpointNode>) {
+        if !beside {
+            return (tally.finish(), self.endpoint_table(sockets, now));
+        }
+        crate::both::both(
+            || {
+                for s in sockets {
+                    tally.add(&s.raw, s.direction, s.listener);
+                }
+                tally.finish()
+            },
+            || self.endpoint_table(sockets, now),
+        )
     }
 
     fn endpoint_table(&mut self, sockets: &[Socket], now: i64) -> BTreeMap<EndpointKey, RemoteEndpointNode> {

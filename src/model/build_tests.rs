@@ -73,6 +73,30 @@ fn classifies_directions_and_builds_tables() {
     assert!(s.health.messages.iter().any(|m| m.text.contains("2 sockets have no visible owner")));
 }
 
+/// From `TALLY_BESIDE_FROM` sockets the sums are taken beside the
+/// endpoint table (on two cores): they come out as in the builder's pass.
+#[test]
+fn a_big_host_s_sums_are_the_same_taken_beside_the_endpoint_table() {
+    let copies: u64 = 3_000;
+    let mut obs = web_host(1_000);
+    let one = std::mem::take(&mut obs.sockets);
+    obs.sockets = (0..copies)
+        .flat_map(|k| one.iter().map(move |r| RawSocket { key: SocketKey { protocol: r.key.protocol, cookie: k * 100 + r.key.cookie }, ..r.clone() }))
+        .collect();
+    assert!(obs.sockets.len() >= TALLY_BESIDE_FROM);
+    let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+    let s = b.build(obs, info(), None);
+    let nginx = s.process(Pid(10)).expect("nginx");
+    assert_eq!((nginx.socket_count, nginx.listener_count, nginx.bytes_sent), (3 * copies, copies, 300 * copies));
+    let app_child = s.process(Pid(21)).expect("app-child");
+    assert_eq!((app_child.socket_count, app_child.bytes_received), (copies, 50 * copies));
+    let l443 = s.listeners.values().find(|l| l.port == 443).expect("listener");
+    assert_eq!(l443.inbound_count, 2 * copies);
+    assert_eq!(s.health.unowned, UnownedCounts { total: 2 * copies, kernel_held: copies, not_permitted: 0, not_found: copies });
+    let db = s.endpoints.get(&EndpointKey::host("198.51.100.9".parse().expect("ip"))).expect("endpoint");
+    assert_eq!((db.connection_count, db.process_count), (3 * copies, 2));
+}
+
 #[test]
 fn graph_folds_sockets_into_typed_edges() {
     let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));

@@ -184,18 +184,9 @@ impl NetGraph {
     }
 
     /// About how many heap bytes the graph holds: nodes, edges with their
-    /// socket ids and positions, the node index and the groups.
+    /// sockets' positions, the node index and the groups.
     pub fn heap_bytes(&self) -> usize {
-        let edges: usize = self
-            .graph
-            .edge_weights()
-            .map(|e| {
-                std::mem::size_of::<GraphEdge>()
-                    + 16
-                    + e.connection.socket_ids.capacity() * std::mem::size_of::<super::keys::SocketKey>()
-                    + e.sockets.capacity() * 4
-            })
-            .sum();
+        let edges: usize = self.graph.edge_weights().map(|e| std::mem::size_of::<GraphEdge>() + 16 + e.sockets.capacity() * 4).sum();
         let nodes = self.graph.node_count() * (std::mem::size_of::<NodeRef>() + 16) + self.index.capacity() * (std::mem::size_of::<(NodeRef, NodeIndex)>() + 1);
         let groups: usize = self.members.iter().map(|m| m.capacity() * std::mem::size_of::<EndpointKey>()).sum::<usize>()
             + self.endpoint_slot.capacity() * (std::mem::size_of::<(EndpointKey, NodeRef)>() + 1);

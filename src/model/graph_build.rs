@@ -34,7 +34,25 @@ impl<'a> Crowding<'a> {
 }
 
 /// Sockets fold into one edge per (kind, from, to, protocol, state, port).
-type EdgeKey = (EdgeKind, NodeRef, NodeRef, Protocol, SocketState, u16);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EdgeKey {
+    kind: EdgeKind,
+    from: NodeRef,
+    to: NodeRef,
+    protocol: Protocol,
+    state: SocketState,
+    port: u16,
+}
+
+/// The small fields in one word (nearly every socket's edge is hashed:
+/// neighbours in the dump's order rarely share one).
+impl std::hash::Hash for EdgeKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(u64::from(self.port) | (self.kind as u64) << 16 | (self.protocol as u64) << 24 | (self.state as u64) << 32);
+        self.from.hash(h);
+        self.to.hash(h);
+    }
+}
 
 fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
     ConnectionEdge {
@@ -47,7 +65,6 @@ fn new_edge(kind: EdgeKind, raw: &RawSocket) -> ConnectionEdge {
         duration_ms: 0,
         inode: raw.inode,
         socket_count: 0,
-        socket_ids: Vec::new(),
     }
 }
 
@@ -116,7 +133,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
                 }
             }
         }
-        let key = (kind, from, to, raw.protocol(), raw.state, port);
+        let key = EdgeKey { kind, from, to, protocol: raw.protocol(), state: raw.state, port };
         let (slot, new) = edges.of(key);
         if new {
             folded.push((key, GraphEdge { kind, connection: new_edge(kind, raw), sockets: Vec::new() }));
@@ -139,7 +156,6 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
             c.duration_ms = c.duration_ms.max(age.ms);
         }
         c.socket_count += 1;
-        c.socket_ids.push(raw.key);
         edge.sockets.push(i);
     }
 
@@ -152,7 +168,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
     graph.set_grouping(group_endpoints(&infos, crowding.grouping, crowding.max_neighbors));
 
     folded.sort_by_key(|e| e.0);
-    for ((kind, from, to, ..), mut edge) in folded {
+    for (EdgeKey { kind, from, to, .. }, mut edge) in folded {
         if edge.connection.socket_count > 1 {
             edge.connection.inode = 0;
         }

@@ -105,7 +105,7 @@ impl std::str::FromStr for NetNs {
 /// host's), so its key carries the namespace; every other address is one
 /// endpoint however many namespaces talk to it. Written `127.0.0.1` or
 /// `127.0.0.1@net:4026532301`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EndpointKey {
     pub ip: IpAddr,
     pub netns: Option<NetNs>,
@@ -162,7 +162,7 @@ impl<'de> Deserialize<'de> for EndpointKey {
 /// A listener: protocol, bound address and port, in its network
 /// namespace (none: the observer's own). Two containers may both listen on
 /// `0.0.0.0:80`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ListenerKey {
     pub protocol: Protocol,
     pub address: IpAddr,
@@ -181,6 +181,34 @@ impl fmt::Display for ListenerKey {
             Some(ns) => write!(f, "@{ns}"),
             None => Ok(()),
         }
+    }
+}
+
+/// An address as one number, for hashing: a derived hash writes the
+/// variant, the length and each byte apart, and endpoints and listeners
+/// are hashed for nearly every socket of a refresh (the dump's rows come
+/// in hash order, so neighbours rarely share them).
+pub fn address_word(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(a.to_bits()),
+        IpAddr::V6(a) => a.to_bits(),
+    }
+}
+
+/// Whole words, not field by field (see [`address_word`]); equal keys
+/// hash alike, as `Eq` needs.
+impl std::hash::Hash for EndpointKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(address_word(self.ip));
+        h.write_u32(self.netns.map_or(0, |n| n.0));
+    }
+}
+
+/// Whole words, as for [`EndpointKey`].
+impl std::hash::Hash for ListenerKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(address_word(self.address));
+        h.write_u64(u64::from(self.port) | (self.protocol as u64) << 16 | u64::from(self.netns.map_or(0, |n| n.0)) << 32);
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{NetNs, Pid, SocketKey};
+use super::keys::{NetNs, Pid};
 use super::shell_link::ShellLink;
 use super::socket::{Protocol, SocketState};
 use super::workload::Workload;
@@ -175,5 +175,4 @@ pub struct ConnectionEdge {
     pub duration_ms: i64,
     pub inode: u32,
     pub socket_count: u64,
-    pub socket_ids: Vec<SocketKey>,
 }

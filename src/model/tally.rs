@@ -1,8 +1,10 @@
 //! What the builder sums over the sockets while it makes them: sockets and
 //! bytes per owner, inbound connections per listener, and the sockets no
-//! process holds. Counted in the builder's one pass over the rows, while
-//! each is in cache: a pass of its own over 100k finished sockets (248
-//! bytes each) cost a millisecond or more apiece.
+//! process holds. On a small host counted in the builder's one pass over
+//! the rows, while each is in cache; from 20,000 sockets (with a second
+//! core) in a pass of its own over the finished table on a second thread,
+//! beside the endpoint table's pass, so the builder's serial pass no
+//! longer pays for it.
 //!
 //! Owners and listeners are numbered in [`Slots`] (a run of one, or two
 //! taking turns, without a lookup) and summed in lists by number.

@@ -274,6 +274,54 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     }
 }
 
+/// A rule's groups, numbered in the order first met. A process group is
+/// numbered by its process's place in the table (a list read: the dump's
+/// order puts one owner's sockets in no runs, and a hash was paid per
+/// socket); other keys, and processes without a place, by [`Slots`].
+/// One process is never numbered both ways in one rule: the stand-ins
+/// without a place stand for processes that hold no socket now, or come
+/// from a walk of their own (scored series).
+struct GroupNumbers {
+    /// By process place: the group's number, `u32::MAX` before it is met.
+    by_place: Vec<u32>,
+    slots: Slots<GroupKey>,
+    /// The group number of each key `slots` numbered.
+    of_slot: Vec<usize>,
+    count: usize,
+}
+
+impl GroupNumbers {
+    fn new(scope: Scope, places: usize) -> Self {
+        let by_place = if scope == Scope::Process { vec![u32::MAX; places] } else { Vec::new() };
+        Self { by_place, slots: Slots::new(), of_slot: Vec::new(), count: 0 }
+    }
+
+    /// `key`'s group number (`item` is what it was taken from), and
+    /// whether the group is new.
+    fn of(&mut self, key: GroupKey, item: &Item<'_>) -> (usize, bool) {
+        let place = match key {
+            GroupKey::Process(_) => item.process_ix.and_then(|ix| self.by_place.get_mut(ix as usize)),
+            _ => None,
+        };
+        if let Some(number) = place {
+            return match *number {
+                u32::MAX => {
+                    *number = self.count as u32;
+                    self.count += 1;
+                    (self.count - 1, true)
+                }
+                n => (n as usize, false),
+            };
+        }
+        let (slot, new) = self.slots.of(key);
+        if new {
+            self.of_slot.push(self.count);
+            self.count += 1;
+        }
+        (self.of_slot[slot], new)
+    }
+}
+
 /// The items of one group: references, since most groups are refused by
 /// their aggregates and copying each item would cost more than the check.
 struct Group<'p, 'a> {
@@ -287,10 +335,10 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], se
     let scope = rule.rule.scope;
     // Groups in the order first met.
     let mut groups: Vec<Group<'_, '_>> = Vec::new();
-    let mut slots = Slots::new();
+    let mut numbers = GroupNumbers::new(scope, ctx.snapshot.processes.len());
     for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
-        let (slot, new) = slots.of(key);
+        let (slot, new) = numbers.of(key, item);
         if new {
             groups.push(Group { items: Vec::new() });
         }
