@@ -465,11 +465,11 @@ impl Condition {
                 })
             }
             C::DurationGteSec(v) => {
-                let age = sock.and_then(|s| s.age);
+                let age = item.age;
                 pass(age.is_some_and(|a| a.open_at_least(*v)), trace, || (format!("duration_gte_sec: {v}"), crate::model::SocketAge::trace(age)))
             }
             C::DurationLteSec(v) => {
-                let age = sock.and_then(|s| s.age);
+                let age = item.age;
                 pass(age.is_some_and(|a| a.open_at_most(*v)), trace, || (format!("duration_lte_sec: {v}"), crate::model::SocketAge::trace(age)))
             }
             C::BytesSentGte(v) => {
@@ -813,8 +813,6 @@ impl Condition {
             | C::ExcludePrivateIps
             | C::DurationGteSec(_)
             | C::DurationLteSec(_)
-            | C::BytesSentGte(_)
-            | C::BytesReceivedGte(_)
             | C::BeaconScoreGte(_)
             | C::ExeDeleted(_)
             | C::ExeMemfd(_)
@@ -829,7 +827,6 @@ impl Condition {
             | C::ExcludeCommonPrivilegedPorts
             | C::ExcludePorts(_)
             | C::ZoneIn(_)
-            | C::LocalZoneIn(_)
             | C::UidIn(_)
             | C::ProcessNameIn(_)
             | C::ProcessNameNotIn(_)
@@ -838,7 +835,13 @@ impl Condition {
             | C::ParentNameIn(_)
             | C::AncestorNameIn(_)
             | C::ShellIo(_) => 1,
-            C::RemoteNameTagsContains(_)
+            // These read the socket's own row, not the item: a cache miss
+            // per socket in a pass over a big host, dearer than a
+            // remembered outcome for the remote.
+            C::BytesSentGte(_)
+            | C::BytesReceivedGte(_)
+            | C::LocalZoneIn(_)
+            | C::RemoteNameTagsContains(_)
             | C::RemoteResolved(_)
             | C::RemoteNameEntropyGte(_)
             | C::RemoteNameLabelGte(_)

@@ -51,6 +51,9 @@ pub struct Item<'a> {
     pub state: Option<SocketState>,
     pub zone: Option<Zone>,
     pub local_port: Option<u16>,
+    /// The socket's age, copied out of it too: a duration check per socket
+    /// read the socket's row (a cache miss each) for one field.
+    pub age: Option<crate::model::SocketAge>,
     pub pid: Option<Pid>,
     pub process: Option<&'a ProcessNode>,
     /// The process's place in the snapshot's process table (what a rule's
@@ -76,6 +79,7 @@ impl<'a> Item<'a> {
             state: Some(sock.state()),
             zone: Some(sock.zone),
             local_port: Some(sock.raw.local.port()),
+            age: sock.age,
             pid,
             process: found.map(|(_, node)| node),
             process_ix: found.map(|(ix, _)| ix),
@@ -102,6 +106,7 @@ impl<'a> Item<'a> {
             state: None,
             zone: None,
             local_port: None,
+            age: None,
             pid: Some(pid),
             process: snapshot.process(pid),
             // Stand-ins are few: their outcomes are not remembered.
