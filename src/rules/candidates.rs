@@ -15,7 +15,7 @@ use super::item::{Item, ProcessLookup};
 use super::load::LoadedRule;
 use super::schema::{Match, MatchDirection, Scope};
 use crate::model::{Direction, Pid, SocketState, Zone};
-use crate::slots::Slots;
+use crate::slots::{Dense, Slots};
 
 /// Socket indices grouped by a key, in key order. Grouped in a hash map and
 /// sorted once: a tree map paid a search per socket.
@@ -69,33 +69,6 @@ impl<K: Ord + Copy> Grouper<K> {
         let mut out: Index<K> = self.groups.into_iter().map(|(k, _)| k).zip(lists).collect();
         out.sort_unstable_by_key(|(k, _)| *k);
         out
-    }
-}
-
-/// Numbers, in the order first met, for keys that are small numbers
-/// already (a bucket's code, a process's place in the table): a list
-/// lookup where [`Slots`] hashes. The dump's rows come in hash order, so
-/// a socket's neighbours rarely share its owner or bucket, and the hash
-/// was paid for nearly every socket.
-#[derive(Default)]
-struct Dense {
-    slot_of: Vec<u32>,
-    count: usize,
-}
-
-impl Dense {
-    fn of(&mut self, code: usize) -> (usize, bool) {
-        if code >= self.slot_of.len() {
-            self.slot_of.resize(code + 1, u32::MAX);
-        }
-        match self.slot_of[code] {
-            u32::MAX => {
-                self.slot_of[code] = self.count as u32;
-                self.count += 1;
-                (self.count - 1, true)
-            }
-            slot => (slot as usize, false),
-        }
     }
 }
 
@@ -353,11 +326,11 @@ fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<
 
 #[cfg(test)]
 mod tests {
-    use super::{Dense, Grouper, bucket_code};
+    use super::{Grouper, bucket_code};
     use crate::model::{Direction, SocketState, Zone};
 
     /// Every bucket has its own code, below the bound the list is sized
-    /// by, and codes are numbered in the order first met.
+    /// by.
     #[test]
     fn buckets_have_distinct_small_codes_numbered_as_met() {
         let mut codes = std::collections::BTreeSet::new();
@@ -370,9 +343,6 @@ mod tests {
                 }
             }
         }
-        let mut dense = Dense::default();
-        let got: Vec<(usize, bool)> = [7, 7, 2, 7, 40, 2].into_iter().map(|c| dense.of(c)).collect();
-        assert_eq!(got, [(0, true), (0, false), (1, true), (0, false), (2, true), (1, false)]);
     }
 
     /// Rows in key order of their groups, each group's rows in row order,

@@ -19,7 +19,7 @@ use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
 use super::schema::Scope;
 use crate::model::{EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
-use crate::slots::Slots;
+use crate::slots::{Dense, Slots};
 
 /// A scored series of connection starts.
 #[derive(Debug, Clone)]
@@ -282,8 +282,9 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
 /// without a place stand for processes that hold no socket now, or come
 /// from a walk of their own (scored series).
 struct GroupNumbers {
-    /// By process place: the group's number, `u32::MAX` before it is met.
-    by_place: Vec<u32>,
+    places: Dense,
+    /// The group number of each place `places` numbered.
+    of_place: Vec<usize>,
     slots: Slots<GroupKey>,
     /// The group number of each key `slots` numbered.
     of_slot: Vec<usize>,
@@ -291,34 +292,23 @@ struct GroupNumbers {
 }
 
 impl GroupNumbers {
-    fn new(scope: Scope, places: usize) -> Self {
-        let by_place = if scope == Scope::Process { vec![u32::MAX; places] } else { Vec::new() };
-        Self { by_place, slots: Slots::new(), of_slot: Vec::new(), count: 0 }
+    fn new() -> Self {
+        Self { places: Dense::default(), of_place: Vec::new(), slots: Slots::new(), of_slot: Vec::new(), count: 0 }
     }
 
     /// `key`'s group number (`item` is what it was taken from), and
     /// whether the group is new.
     fn of(&mut self, key: GroupKey, item: &Item<'_>) -> (usize, bool) {
-        let place = match key {
-            GroupKey::Process(_) => item.process_ix.and_then(|ix| self.by_place.get_mut(ix as usize)),
-            _ => None,
+        let ((n, new), numbers) = if let (GroupKey::Process(_), Some(ix)) = (key, item.process_ix) {
+            (self.places.of(ix as usize), &mut self.of_place)
+        } else {
+            (self.slots.of(key), &mut self.of_slot)
         };
-        if let Some(number) = place {
-            return match *number {
-                u32::MAX => {
-                    *number = self.count as u32;
-                    self.count += 1;
-                    (self.count - 1, true)
-                }
-                n => (n as usize, false),
-            };
-        }
-        let (slot, new) = self.slots.of(key);
         if new {
-            self.of_slot.push(self.count);
+            numbers.push(self.count);
             self.count += 1;
         }
-        (self.of_slot[slot], new)
+        (numbers[n], new)
     }
 }
 
@@ -335,7 +325,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], se
     let scope = rule.rule.scope;
     // Groups in the order first met.
     let mut groups: Vec<Group<'_, '_>> = Vec::new();
-    let mut numbers = GroupNumbers::new(scope, ctx.snapshot.processes.len());
+    let mut numbers = GroupNumbers::new();
     for &item in matched {
         let Some(key) = aggregate_key(scope, item) else { continue };
         let (slot, new) = numbers.of(key, item);
