@@ -5,13 +5,14 @@
 //! reads the same kind of map made the same way.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
 use super::age::AgeBound;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 use super::grouping::{EndpointInfo, group_endpoints};
-use super::keys::EndpointKey;
+use super::keys::{EndpointKey, NetNs, address_word};
 use super::nodes::{ConnectionEdge, RemoteEndpointNode};
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use crate::slots::Slots;
@@ -44,13 +45,32 @@ struct EdgeKey {
     port: u16,
 }
 
-/// The small fields in one word (nearly every socket's edge is hashed:
-/// neighbours in the dump's order rarely share one).
-impl std::hash::Hash for EdgeKey {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u64(u64::from(self.port) | (self.kind as u64) << 16 | (self.protocol as u64) << 24 | (self.state as u64) << 32);
-        self.from.hash(h);
-        self.to.hash(h);
+impl EdgeKey {
+    /// The key as words for the fold's numbering: nearly every socket's
+    /// edge is looked up (neighbours in the dump's order rarely share one),
+    /// and seven words hash and compare for less than the fields through
+    /// two enums. Equal words exactly when the keys are equal.
+    fn words(&self) -> [u64; 7] {
+        let (from, from_meta) = node_words(self.from);
+        let (to, to_meta) = node_words(self.to);
+        let small = u64::from(self.port) | (self.kind as u64) << 16 | (self.protocol as u64) << 24 | (self.state as u64) << 32;
+        [small, (from >> 64) as u64, from as u64, from_meta, (to >> 64) as u64, to as u64, to_meta]
+    }
+}
+
+/// A node as an address (or number) and a word of its kind (bits 0–2),
+/// family (3), whether it has a namespace (5), a listener's protocol
+/// (6–7) and port (8–23), and the namespace (32–63): distinct nodes give
+/// distinct pairs.
+fn node_words(node: NodeRef) -> (u128, u64) {
+    let netns = |ns: Option<NetNs>| ns.map_or(0, |n| 1 << 5 | u64::from(n.0) << 32);
+    let family = |ip: IpAddr| u64::from(ip.is_ipv6()) << 3;
+    match node {
+        NodeRef::Host => (0, 0),
+        NodeRef::Process(p) => (u128::from(p.0), 1),
+        NodeRef::Listener(l) => (address_word(l.address), 2 | family(l.address) | (l.protocol as u64) << 6 | u64::from(l.port) << 8 | netns(l.netns)),
+        NodeRef::Endpoint(e) => (address_word(e.ip), 3 | family(e.ip) | netns(e.netns)),
+        NodeRef::Group(g) => (u128::from(g), 4),
     }
 }
 
@@ -112,7 +132,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
         None => Box::new(0..sockets.len() as u32),
     };
 
-    let mut edges: Slots<EdgeKey> = Slots::new();
+    let mut edges: Slots<[u64; 7]> = Slots::new();
     let mut folded: Vec<(EdgeKey, GraphEdge)> = Vec::new();
     // Connections per endpoint among these rows: what grouping weighs.
     // A run of sockets to one endpoint is counted, then added once.
@@ -134,7 +154,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
             }
         }
         let key = EdgeKey { kind, from, to, protocol: raw.protocol(), state: raw.state, port };
-        let (slot, new) = edges.of(key);
+        let (slot, new) = edges.of(key.words());
         if new {
             folded.push((key, GraphEdge { kind, connection: new_edge(kind, raw), sockets: Vec::new() }));
         }
@@ -176,4 +196,42 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
         graph.add_edge(from, to, edge);
     }
     graph
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ListenerKey, Pid};
+
+    /// Nodes that differ in any one field (kind, family, namespace or
+    /// none, a listener's protocol or port) give different words, so the
+    /// fold never merges two edges; equal nodes give equal words.
+    #[test]
+    fn distinct_nodes_give_distinct_words() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let listener = |protocol, address: &str, port, netns| NodeRef::Listener(ListenerKey { protocol, address: ip(address), port, netns });
+        let nodes = [
+            NodeRef::Host,
+            NodeRef::Process(Pid(0)),
+            NodeRef::Process(Pid(4)),
+            NodeRef::Group(4),
+            NodeRef::Endpoint(EndpointKey { ip: ip("1.2.3.4"), netns: None }),
+            NodeRef::Endpoint(EndpointKey { ip: ip("::102:304"), netns: None }),
+            NodeRef::Endpoint(EndpointKey { ip: ip("1.2.3.4"), netns: Some(NetNs(0)) }),
+            NodeRef::Endpoint(EndpointKey { ip: ip("1.2.3.4"), netns: Some(NetNs(7)) }),
+            listener(Protocol::Tcp, "1.2.3.4", 80, None),
+            listener(Protocol::Udp, "1.2.3.4", 80, None),
+            listener(Protocol::Tcp, "1.2.3.4", 81, None),
+            listener(Protocol::Tcp, "1.2.3.4", 80, Some(NetNs(7))),
+            listener(Protocol::Tcp, "::102:304", 80, None),
+        ];
+        let words: std::collections::BTreeSet<(u128, u64)> = nodes.iter().map(|&n| node_words(n)).collect();
+        assert_eq!(words.len(), nodes.len(), "two nodes share words");
+        let key =
+            |port| EdgeKey { kind: EdgeKind::OutboundConnection, from: nodes[2], to: nodes[4], protocol: Protocol::Tcp, state: SocketState::Established, port };
+        assert_eq!(key(443).words(), key(443).words());
+        assert_ne!(key(443).words(), key(444).words());
+        let other_state = EdgeKey { state: SocketState::TimeWait, ..key(443) };
+        assert_ne!(key(443).words(), other_state.words());
+    }
 }
