@@ -5,7 +5,9 @@
 //! a hash lookup. The rules' indexes and grouping, the
 //! rules' per-address outcomes, the map's edges, the endpoint table and
 //! the fact index all number their keys this way; each keeps its own
-//! values in a list by number.
+//! values in a list by number. Keys that are small numbers already (a
+//! bucket's code, a process's place in the table) are numbered by
+//! [`Dense`], a list read.
 
 use rustc_hash::FxHashMap;
 

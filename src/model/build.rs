@@ -135,7 +135,7 @@ impl SnapshotBuilder {
         // On a big host the sums are taken beside the endpoint table, on a
         // second thread, after this pass; else in it, while each row is in
         // cache.
-        let tally_beside = sockets.capacity() >= TALLY_BESIDE_FROM && crate::both::second_core();
+        let tally_beside = raw_sockets.remaining() >= TALLY_BESIDE_FROM && crate::both::second_core();
         let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
         for raw in raw_sockets.by_ref() {
             let (direction, zone, listener) = if raw.state.is_listening() {

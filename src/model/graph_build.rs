@@ -5,14 +5,13 @@
 //! reads the same kind of map made the same way.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
 use super::age::AgeBound;
 use super::graph::{EdgeKind, GraphEdge, NetGraph, NodeRef};
 use super::grouping::{EndpointInfo, group_endpoints};
-use super::keys::{EndpointKey, NetNs, address_word};
+use super::keys::EndpointKey;
 use super::nodes::{ConnectionEdge, RemoteEndpointNode};
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use crate::slots::Slots;
@@ -58,18 +57,22 @@ impl EdgeKey {
     }
 }
 
-/// A node as an address (or number) and a word of its kind (bits 0–2),
-/// family (3), whether it has a namespace (5), a listener's protocol
-/// (6–7) and port (8–23), and the namespace (32–63): distinct nodes give
-/// distinct pairs.
+/// A node as an address (or number) and a word of its kind (bits 0–2)
+/// and its key's other fields (see [`EndpointKey::words`] and
+/// [`ListenerKey::words`](super::keys::ListenerKey::words), which leave
+/// those bits free): distinct nodes give distinct pairs.
 fn node_words(node: NodeRef) -> (u128, u64) {
-    let netns = |ns: Option<NetNs>| ns.map_or(0, |n| 1 << 5 | u64::from(n.0) << 32);
-    let family = |ip: IpAddr| u64::from(ip.is_ipv6()) << 3;
     match node {
         NodeRef::Host => (0, 0),
         NodeRef::Process(p) => (u128::from(p.0), 1),
-        NodeRef::Listener(l) => (address_word(l.address), 2 | family(l.address) | (l.protocol as u64) << 6 | u64::from(l.port) << 8 | netns(l.netns)),
-        NodeRef::Endpoint(e) => (address_word(e.ip), 3 | family(e.ip) | netns(e.netns)),
+        NodeRef::Listener(l) => {
+            let (address, rest) = l.words();
+            (address, 2 | rest)
+        }
+        NodeRef::Endpoint(e) => {
+            let (address, rest) = e.words();
+            (address, 3 | rest)
+        }
         NodeRef::Group(g) => (u128::from(g), 4),
     }
 }
@@ -200,8 +203,10 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
-    use crate::model::{ListenerKey, Pid};
+    use crate::model::{ListenerKey, NetNs, Pid};
 
     /// Nodes that differ in any one field (kind, family, namespace or
     /// none, a listener's protocol or port) give different words, so the

@@ -184,31 +184,57 @@ impl fmt::Display for ListenerKey {
     }
 }
 
-/// An address as one number, for hashing: a derived hash writes the
-/// variant, the length and each byte apart, and endpoints and listeners
-/// are hashed for nearly every socket of a refresh (the dump's rows come
-/// in hash order, so neighbours rarely share them).
-pub fn address_word(ip: IpAddr) -> u128 {
+/// An address as one number: a derived hash writes the variant, the
+/// length and each byte apart, and endpoints and listeners are hashed for
+/// nearly every socket of a refresh (the dump's rows come in hash order,
+/// so neighbours rarely share them).
+fn address_word(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(a) => u128::from(a.to_bits()),
         IpAddr::V6(a) => a.to_bits(),
     }
 }
 
-/// Whole words, not field by field (see [`address_word`]); equal keys
-/// hash alike, as `Eq` needs.
+/// The bits of a key's second word that say its address's family (3) and
+/// its namespace (5: whether there is one; 32–63: which). Bits 0–2 are
+/// left free for whoever packs the key with others (the map's fold puts a
+/// node's kind there).
+fn family_and_netns(ip: IpAddr, netns: Option<NetNs>) -> u64 {
+    u64::from(ip.is_ipv6()) << 3 | netns.map_or(0, |n| 1 << 5 | u64::from(n.0) << 32)
+}
+
+impl EndpointKey {
+    /// The key as an address word and a word of family and namespace:
+    /// equal words exactly when the keys are equal.
+    pub fn words(&self) -> (u128, u64) {
+        (address_word(self.ip), family_and_netns(self.ip, self.netns))
+    }
+}
+
+impl ListenerKey {
+    /// The key as an address word and a word of family, namespace,
+    /// protocol (bits 6–7) and port (8–23): equal words exactly when the
+    /// keys are equal.
+    pub fn words(&self) -> (u128, u64) {
+        (address_word(self.address), family_and_netns(self.address, self.netns) | (self.protocol as u64) << 6 | u64::from(self.port) << 8)
+    }
+}
+
+/// Whole words, not field by field (see [`EndpointKey::words`]).
 impl std::hash::Hash for EndpointKey {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(address_word(self.ip));
-        h.write_u32(self.netns.map_or(0, |n| n.0));
+        let (address, rest) = self.words();
+        h.write_u128(address);
+        h.write_u64(rest);
     }
 }
 
 /// Whole words, as for [`EndpointKey`].
 impl std::hash::Hash for ListenerKey {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(address_word(self.address));
-        h.write_u64(u64::from(self.port) | (self.protocol as u64) << 16 | u64::from(self.netns.map_or(0, |n| n.0)) << 32);
+        let (address, rest) = self.words();
+        h.write_u128(address);
+        h.write_u64(rest);
     }
 }
 
