@@ -137,10 +137,10 @@ impl SnapshotBuilder {
         // cache.
         let tally_beside = raw_sockets.remaining() >= TALLY_BESIDE_FROM && crate::both::second_core();
         let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
-        for raw in raw_sockets.by_ref() {
+        while let Some(raw) = raw_sockets.next_row() {
             let (direction, zone, listener) = if raw.state.is_listening() {
                 (Direction::Listen, listener_zone(raw.local.ip()), None)
-            } else if let Some(l) = listener_ports.of(&raw) {
+            } else if let Some(l) = listener_ports.of(raw) {
                 (Direction::Inbound, Zone::of(raw.remote.ip()), Some(l))
             } else {
                 (Direction::Outbound, Zone::of(raw.remote.ip()), None)
@@ -170,7 +170,7 @@ impl SnapshotBuilder {
                 None
             };
             if !tally_beside {
-                tally.add(&raw, direction, listener);
+                tally.add(raw, direction, listener);
             }
             sockets.push(Socket {
                 direction,
@@ -180,7 +180,7 @@ impl SnapshotBuilder {
                 age: SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start),
                 send_rate: h.send_rate,
                 recv_rate: h.recv_rate,
-                raw,
+                raw: raw.clone(),
             });
         }
         // The rows' memory, for the rules' items.

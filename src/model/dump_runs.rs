@@ -11,8 +11,9 @@
 //! cookies, larger than every old one, at their hash positions. Measured
 //! at 100k live loopback sockets: 26 runs, one of half the rows and 25 of
 //! 2,048. Sorting such rows moved every 168-byte row a dozen times; the
-//! merge here moves each once, into the builder, reading each run in
-//! order.
+//! merge here hands out positions, so the builder reads each row once, in
+//! place, each run in order (taking each row out wrote an empty one back:
+//! a second, dirtying pass over the dump's cold table).
 //!
 //! Where cookies were given in another order (a BPF program or another
 //! tool asked first), the rows are not runs, and [`Runs::of`] says so
@@ -31,7 +32,8 @@ const MAX_SPIKE: usize = 8;
 /// Beyond one spike in this many rows the rows are sorted instead.
 const SPIKES_PER: usize = 16;
 
-/// The rows, with their runs found, handed out in key order.
+/// The rows, with their runs found: their positions handed out in key
+/// order.
 #[derive(Debug)]
 pub struct Runs {
     rows: Vec<RawSocket>,
@@ -77,10 +79,41 @@ impl Runs {
         self.left
     }
 
-    /// The emptied table (the rows not taken are dropped).
+    /// The rows, in the dump's order.
+    pub fn rows(&self) -> &[RawSocket] {
+        &self.rows
+    }
+
+    /// The emptied table.
     pub fn into_table(mut self) -> Vec<RawSocket> {
         self.rows.clear();
         self.rows
+    }
+
+    /// The position of the next row in key order.
+    pub fn next_at(&mut self) -> Option<usize> {
+        if self.left == 0 {
+            return None;
+        }
+        let fits = |head: Option<SocketKey>, bound: Option<SocketKey>| head.is_some_and(|h| bound.is_none_or(|b| h <= b));
+        if !fits(self.heads[self.current], self.bound) {
+            self.choose();
+        }
+        let r = self.current;
+        let at = if r == self.ranges.len() {
+            let at = self.spikes[self.next_spike].1;
+            self.next_spike += 1;
+            self.heads[r] = self.spikes.get(self.next_spike).map(|s| s.0);
+            at
+        } else {
+            let at = self.ranges[r].0;
+            self.ranges[r].0 += 1;
+            self.skip_spikes(r);
+            self.heads[r] = self.head(r);
+            at
+        };
+        self.left -= 1;
+        Some(at)
     }
 
     fn is_spike(&self, at: usize) -> bool {
@@ -118,61 +151,6 @@ impl Runs {
             self.current = r;
         }
         self.bound = second;
-    }
-
-    /// Take the row at `at`, leaving an empty one in its place.
-    fn take(&mut self, at: usize) -> RawSocket {
-        std::mem::replace(&mut self.rows[at], vacant())
-    }
-}
-
-impl Iterator for Runs {
-    type Item = RawSocket;
-
-    fn next(&mut self) -> Option<RawSocket> {
-        if self.left == 0 {
-            return None;
-        }
-        let fits = |head: Option<SocketKey>, bound: Option<SocketKey>| head.is_some_and(|h| bound.is_none_or(|b| h <= b));
-        if !fits(self.heads[self.current], self.bound) {
-            self.choose();
-        }
-        let r = self.current;
-        let row = if r == self.ranges.len() {
-            let at = self.spikes[self.next_spike].1;
-            self.next_spike += 1;
-            self.heads[r] = self.spikes.get(self.next_spike).map(|s| s.0);
-            self.take(at)
-        } else {
-            let at = self.ranges[r].0;
-            self.ranges[r].0 += 1;
-            self.skip_spikes(r);
-            self.heads[r] = self.head(r);
-            self.take(at)
-        };
-        self.left -= 1;
-        Some(row)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
-}
-
-/// A row holding nothing, left where a row was taken.
-fn vacant() -> RawSocket {
-    RawSocket {
-        key: SocketKey { protocol: super::Protocol::Tcp, cookie: 0 },
-        state: super::SocketState::Close,
-        local: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        remote: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        inode: 0,
-        uid: 0,
-        owners: super::Owners::default(),
-        tcp: None,
-        recv_queue: 0,
-        send_queue: 0,
-        netns: None,
     }
 }
 

@@ -37,9 +37,10 @@ fn assert_merges(rows: Vec<RawSocket>, what: &str) {
     let n = rows.len();
     let mut want: Vec<(SocketKey, u32)> = rows.iter().map(|r| (r.key, r.inode)).collect();
     want.sort_unstable();
-    let runs = Runs::of(rows).unwrap_or_else(|_| panic!("{what}: not merged"));
+    let mut runs = Runs::of(rows).unwrap_or_else(|_| panic!("{what}: not merged"));
     assert_eq!(runs.remaining(), n, "{what}");
-    let got: Vec<(SocketKey, u32)> = runs.map(|r| (r.key, r.inode)).collect();
+    let at: Vec<usize> = std::iter::from_fn(|| runs.next_at()).collect();
+    let got: Vec<(SocketKey, u32)> = at.iter().map(|&i| (runs.rows()[i].key, runs.rows()[i].inode)).collect();
     assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "{what}: out of key order");
     let mut same = got.clone();
     same.sort_unstable();
@@ -126,7 +127,8 @@ fn the_emptied_table_is_the_dump_s_memory() {
     let rows = tcp((0..5_000).chain(10_000..15_000));
     let at = rows.as_ptr() as usize;
     let mut runs = Runs::of(rows).expect("two runs");
-    assert_eq!(runs.by_ref().count(), 10_000);
+    assert_eq!(std::iter::from_fn(|| runs.next_at()).count(), 10_000);
+    assert_eq!(runs.remaining(), 0);
     let table = runs.into_table();
     assert!(table.is_empty());
     assert_eq!(table.as_ptr() as usize, at);

@@ -1,12 +1,12 @@
 //! An observation's socket rows in key order, for the builder's merge with
 //! history. The dump's rows are mostly ascending runs already (see
-//! [`super::dump_runs`]), and are then merged, each row moved once. When
-//! they are not, sorting 100k rows of ~170 bytes is a good part of a
-//! refresh, so from [`PARALLEL_FROM`] rows the two halves are sorted on two
-//! threads (the first ascending, the second descending, in place) and
-//! merged as the builder takes them: from the front of the first half and
-//! the back of the second, so nothing is allocated and each row is moved
-//! once more.
+//! [`super::dump_runs`]), and are then merged. When they are not, sorting
+//! 100k rows of ~170 bytes is a good part of a refresh, so from
+//! [`PARALLEL_FROM`] rows the two halves are sorted on two threads (the
+//! first ascending, the second descending, in place) and merged as the
+//! builder reads them: from the front of the first half and the back of
+//! the second. Either way rows are lent in place, not moved out: the
+//! builder copies what it keeps, and the table is let go whole.
 
 use super::dump_runs::Runs;
 use super::socket::RawSocket;
@@ -14,7 +14,7 @@ use super::socket::RawSocket;
 /// From how many rows the halves are sorted on two threads.
 const PARALLEL_FROM: usize = 20_000;
 
-/// The rows, consumed in key order.
+/// The rows, read in key order.
 #[derive(Debug)]
 pub struct KeyOrder(Way);
 
@@ -30,14 +30,15 @@ enum Way {
 #[derive(Debug)]
 struct Sorted {
     /// The ascending half, then the descending half: the next row is the
-    /// first or the last of what is left, each looked at in place, so a
-    /// row is moved once, when it is taken (holding the two candidates
-    /// outside the table moved each 160-byte row three more times).
-    rows: std::vec::IntoIter<RawSocket>,
-    /// Rows of the ascending half not yet taken.
-    front_left: usize,
-    /// Rows of the descending half not yet taken.
-    back_left: usize,
+    /// first or the last of what is left, each looked at in place.
+    rows: Vec<RawSocket>,
+    /// The ascending half's next position.
+    front: usize,
+    /// One past the descending half's next position (it is read from the
+    /// back); rows `front..back` are left.
+    back: usize,
+    /// Where the halves meet.
+    middle: usize,
 }
 
 impl KeyOrder {
@@ -50,14 +51,24 @@ impl KeyOrder {
         }
     }
 
-    /// The emptied table's memory (the rows not taken are dropped): the
-    /// dump's pages, already mapped, for whoever needs a table next (see
+    /// The next row in key order.
+    pub fn next_row(&mut self) -> Option<&RawSocket> {
+        match &mut self.0 {
+            Way::Runs(runs) => runs.next_at().map(|at| &runs.rows()[at]),
+            Way::Sorted(sorted) => sorted.next_at().map(|at| &sorted.rows[at]),
+        }
+    }
+
+    /// The emptied table's memory: the dump's pages, already mapped, for
+    /// whoever needs a table next (see
     /// [`Evaluator::lend_room`](super::Evaluator::lend_room)).
     pub fn into_room(self) -> Vec<RawSocket> {
-        match self.0 {
-            Way::Runs(runs) => crate::spare::reuse(runs.into_table().into_iter()),
-            Way::Sorted(sorted) => crate::spare::reuse(sorted.rows),
-        }
+        let mut rows = match self.0 {
+            Way::Runs(runs) => runs.into_table(),
+            Way::Sorted(sorted) => sorted.rows,
+        };
+        rows.clear();
+        rows
     }
 
     /// How many rows are left.
@@ -69,28 +80,13 @@ impl KeyOrder {
     }
 }
 
-impl Iterator for KeyOrder {
-    type Item = RawSocket;
-
-    fn next(&mut self) -> Option<RawSocket> {
-        match &mut self.0 {
-            Way::Runs(runs) => runs.next(),
-            Way::Sorted(sorted) => sorted.next(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining(), Some(self.remaining()))
-    }
-}
-
 impl Sorted {
     fn of(mut rows: Vec<RawSocket>) -> Self {
         let parallel = rows.len() >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         Self::sorted(&mut rows, parallel);
         let n = rows.len();
-        let front_left = if parallel { n / 2 } else { n };
-        Self { rows: rows.into_iter(), front_left, back_left: n - front_left }
+        let middle = if parallel { n / 2 } else { n };
+        Self { rows, front: 0, back: n, middle }
     }
 
     fn sorted(rows: &mut [RawSocket], parallel: bool) {
@@ -103,23 +99,23 @@ impl Sorted {
     }
 
     fn remaining(&self) -> usize {
-        self.front_left + self.back_left
+        self.back - self.front
     }
 
-    fn next(&mut self) -> Option<RawSocket> {
-        let left = self.rows.as_slice();
-        let from_back = match (self.front_left, self.back_left) {
-            (0, 0) => return None,
-            (0, _) => true,
-            (_, 0) => false,
-            _ => left.last().map(|r| r.key) < left.first().map(|r| r.key),
+    /// The position of the next row in key order.
+    fn next_at(&mut self) -> Option<usize> {
+        let from_back = match (self.front < self.middle, self.middle < self.back) {
+            (false, false) => return None,
+            (false, true) => true,
+            (true, false) => false,
+            (true, true) => self.rows[self.back - 1].key < self.rows[self.front].key,
         };
         if from_back {
-            self.back_left -= 1;
-            self.rows.next_back()
+            self.back -= 1;
+            Some(self.back)
         } else {
-            self.front_left -= 1;
-            self.rows.next()
+            self.front += 1;
+            Some(self.front - 1)
         }
     }
 }
@@ -164,16 +160,18 @@ mod tests {
             for parallel in [false, true] {
                 let mut sorted = rows.clone();
                 Sorted::sorted(&mut sorted, parallel);
-                let front_left = if parallel { n / 2 } else { n };
-                let mut order = Sorted { rows: sorted.into_iter(), front_left, back_left: n - front_left };
+                let middle = if parallel { n / 2 } else { n };
+                let mut order = Sorted { rows: sorted, front: 0, back: n, middle };
                 assert_eq!(order.remaining(), n);
-                let got: Vec<SocketKey> = std::iter::from_fn(|| order.next()).map(|r| r.key).collect();
+                let at: Vec<usize> = std::iter::from_fn(|| order.next_at()).collect();
+                let got: Vec<SocketKey> = at.into_iter().map(|at| order.rows[at].key).collect();
                 assert_eq!(got, want, "n {n}, parallel {parallel}");
             }
         }
         // The public way agrees (one thread below the threshold).
         let rows: Vec<RawSocket> = (0..50).rev().map(|c| row(Protocol::Tcp, c)).collect();
-        let got: Vec<u64> = KeyOrder::of(rows).map(|r| r.key.cookie).collect();
+        let mut order = KeyOrder::of(rows);
+        let got: Vec<u64> = std::iter::from_fn(|| order.next_row().map(|r| r.key.cookie)).collect();
         assert_eq!(got, (0..50).collect::<Vec<u64>>());
     }
 }
