@@ -188,6 +188,11 @@ impl FactIndex {
                 if own.is_some() || s.raw.owners.len() > 1 {
                     return set_of();
                 }
+                // Most sockets: nothing about their endpoint or owner
+                // either (no hash at all while no process has findings).
+                if endpoint_list.is_none() && s.owner().is_none_or(|p| !by_pid.contains_key(&p)) {
+                    return NONE;
+                }
                 let (n, new) = pairs.of((s.owner(), endpoint_list.and(last_endpoint.map(|(e, _)| e))));
                 if new {
                     pair_sets.push(set_of());
