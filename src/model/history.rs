@@ -162,7 +162,12 @@ impl History {
         let counters = counters.map(|c| (c.bytes_acked, c.bytes_received));
         let (seen, out) = if let Some(seen) = self.past(key) {
             let dt = (now_ms - seen.counters_ms).max(1) as u64;
-            let rate = |new: u64, old: u64| new.saturating_sub(old).saturating_mul(1000) / dt;
+            // Most sockets of a big host were idle since the last read: no
+            // division for them (two per socket were a quarter of this).
+            let rate = |new: u64, old: u64| match new.saturating_sub(old) {
+                0 => 0,
+                moved => moved.saturating_mul(1000) / dt,
+            };
             let (send_rate, recv_rate) = match (counters, seen.counters) {
                 (Some(new), Some(old)) => (Some(rate(new.0, old.0)), Some(rate(new.1, old.1))),
                 _ => (None, None),
