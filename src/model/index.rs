@@ -66,8 +66,9 @@ pub struct FactIndex {
     endpoints: FxHashMap<EndpointKey, u32>,
 }
 
-/// A socket's owner, and its endpoint when the endpoint has findings.
-type Pair = (Option<Pid>, Option<EndpointKey>);
+/// An endpoint's list of findings, and its number among the endpoints
+/// with findings.
+type Numbered<'a> = (&'a Vec<u32>, u32);
 
 /// Finding indices per key, in findings order.
 type Lists<K> = FxHashMap<K, Vec<u32>>;
@@ -148,7 +149,12 @@ impl FactIndex {
         // Pairs are numbered in `Slots` (neighbours in key order often share
         // one: a process's sockets to one place), and an empty map is not
         // asked at all.
-        let mut pairs: Slots<Pair> = Slots::new();
+        // A pair is one word: the owner's pid and its endpoint's number
+        // among the endpoints with findings (numbered when the run of
+        // sockets to one endpoint changes): hashing the two keys' fields
+        // for each socket was most of the index.
+        let mut pairs: Slots<u64> = Slots::new();
+        let mut endpoint_numbers: Slots<EndpointKey> = Slots::new();
         let mut pair_sets: Vec<u32> = Vec::new();
         // Sockets with findings of their own, by position (few): met in
         // order, without a lookup per socket.
@@ -156,8 +162,9 @@ impl FactIndex {
             by_socket.iter().filter_map(|(k, list)| sockets.binary_search_by_key(k, Socket::key).ok().map(|i| (i, list))).collect();
         own_at.sort_unstable_by_key(|(i, _)| *i);
         let mut own_next = own_at.into_iter().peekable();
-        // A run of sockets to one endpoint asks about it once.
-        let mut last_endpoint: Option<(EndpointKey, Option<&Vec<u32>>)> = None;
+        // A run of sockets to one endpoint asks about it once: its list,
+        // and its number when it has one.
+        let mut last_endpoint: Option<(EndpointKey, Option<Numbered<'_>>)> = None;
         let socket_slots = sockets
             .iter()
             .enumerate()
@@ -168,14 +175,15 @@ impl FactIndex {
                 } else {
                     let endpoint = s.endpoint();
                     match last_endpoint {
-                        Some((e, list)) if e == endpoint => list,
+                        Some((e, found)) if e == endpoint => found,
                         _ => {
-                            let list = by_endpoint.get(&endpoint);
-                            last_endpoint = Some((endpoint, list));
-                            list
+                            let found = by_endpoint.get(&endpoint).map(|list| (list, endpoint_numbers.of(endpoint).0 as u32));
+                            last_endpoint = Some((endpoint, found));
+                            found
                         }
                     }
                 };
+                let (endpoint_list, endpoint_number) = (endpoint_list.map(|(list, _)| list), endpoint_list.map_or(u32::MAX, |(_, n)| n));
                 let mut set_of = || {
                     let owners = s.raw.owners.iter().filter_map(|p| by_pid.get(p));
                     let lists: Vec<&Vec<u32>> = own.into_iter().chain(owners).chain(endpoint_list).collect();
@@ -193,7 +201,8 @@ impl FactIndex {
                 if endpoint_list.is_none() && s.owner().is_none_or(|p| !by_pid.contains_key(&p)) {
                     return NONE;
                 }
-                let (n, new) = pairs.of((s.owner(), endpoint_list.and(last_endpoint.map(|(e, _)| e))));
+                let owner = s.owner().map_or(u64::from(u32::MAX), |p| u64::from(p.0));
+                let (n, new) = pairs.of(owner << 32 | u64::from(endpoint_number));
                 if new {
                     pair_sets.push(set_of());
                 }
