@@ -5,8 +5,9 @@
 //! [`PARALLEL_FROM`] rows the two halves are sorted on two threads (the
 //! first ascending, the second descending, in place) and merged as the
 //! builder reads them: from the front of the first half and the back of
-//! the second. Either way rows are lent in place, not moved out: the
-//! builder copies what it keeps, and the table is let go whole.
+//! the second. Either way the rows are read in place, not moved out: the
+//! builder copies what it keeps, and the emptied table is lent on whole
+//! ([`KeyOrder::into_room`]).
 
 use super::dump_runs::Runs;
 use super::socket::RawSocket;
