@@ -30,6 +30,7 @@ pub mod both;
 pub mod collect;
 pub mod collector;
 pub mod config;
+pub mod drop_beside;
 pub mod duration;
 pub mod export;
 pub mod filter;

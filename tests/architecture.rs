@@ -16,6 +16,7 @@ const CORE: &[&str] = &[
     "memory",
     "spare",
     "slots",
+    "drop_beside",
     "input",
     "spec",
     "model",
@@ -47,7 +48,7 @@ fn forbidden(from: &str, to: &str) -> Option<&'static str> {
     if from == "model" && ["collect", "collector", "store", "names", "rules", "intel", "baseline", "export"].contains(&to) {
         return Some("the model imports no collector, store or engine");
     }
-    if ["terms", "text", "duration", "both", "worker", "memory", "spare", "slots"].contains(&from) {
+    if ["terms", "text", "duration", "both", "worker", "memory", "spare", "slots", "drop_beside"].contains(&from) {
         return Some("a leaf imports nothing of the crate");
     }
     None

@@ -158,6 +158,10 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
         self.inner.lend_room(room);
     }
 
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.inner.leftovers()
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut findings = self.inner.evaluate(snapshot, history);
         // A recording's pids are not this host's.

@@ -196,6 +196,10 @@ impl<E: Evaluator> Evaluator for AlertEvaluator<E> {
         self.inner.lend_room(room);
     }
 
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.inner.leftovers()
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut findings = self.inner.evaluate(snapshot, history);
         let now = snapshot.taken_at_ms;

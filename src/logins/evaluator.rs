@@ -44,6 +44,10 @@ impl<E: Evaluator> Evaluator for LoginEvaluator<E> {
         self.inner.lend_room(room);
     }
 
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.inner.leftovers()
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut out = self.inner.evaluate(snapshot, history);
         // The lock is held only to share the parties' `Arc`s and tally them.

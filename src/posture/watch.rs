@@ -61,6 +61,10 @@ impl<E: Evaluator> Evaluator for PostureEvaluator<E> {
         self.inner.lend_room(room);
     }
 
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.inner.leftovers()
+    }
+
     fn evaluate(&mut self, snapshot: &Snapshot, history: &History) -> Vec<Finding> {
         let mut out = self.inner.evaluate(snapshot, history);
         if let Ok(l) = self.latest.lock() {

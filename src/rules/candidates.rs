@@ -98,6 +98,22 @@ pub struct Prepared<'a> {
     process_items: Vec<Item<'a>>,
 }
 
+/// An item's memory once the item is done with: the same size and
+/// alignment, borrowing nothing, so the items' table can outlive the
+/// snapshot they pointed into without being copied.
+type Blank = [usize; std::mem::size_of::<Item<'static>>() / std::mem::size_of::<usize>()];
+
+/// A refresh's tables once the rules ran, with nothing borrowed from the
+/// snapshot: to be let go elsewhere (see [`crate::model::Evaluator::leftovers`]).
+#[derive(Debug)]
+#[allow(dead_code, reason = "held only to be dropped")]
+pub struct Leftovers {
+    items: Vec<Blank>,
+    buckets: Index<Bucket>,
+    by_pid: Index<Pid>,
+    listener_remotes: Vec<IpAddr>,
+}
+
 /// The longest window a history item stands for (rules' `window_sec` up
 /// to this see processes that hold no socket now).
 const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
@@ -156,6 +172,23 @@ pub fn walks_bucket_of(rule: &LoadedRule, item: &Item<'_>) -> bool {
     match (walk_of(rule), item.state.zip(item.zone)) {
         (Walk::Buckets(f), Some((state, zone))) => f.allows((item.direction, state, zone)),
         _ => false,
+    }
+}
+
+impl Prepared<'_> {
+    /// The tables, borrowing nothing: the items' table in its own memory
+    /// (see [`crate::spare::reuse`]); the few items of beacons, history,
+    /// DNS and idle processes are dropped here.
+    pub fn into_leftovers(self) -> Leftovers {
+        Leftovers { items: crate::spare::reuse(self.items.into_iter()), buckets: self.buckets, by_pid: self.by_pid, listener_remotes: self.listener_remotes }
+    }
+}
+
+#[cfg(test)]
+impl Leftovers {
+    /// Where the items' table lives, and its room.
+    pub fn items_at(&self) -> (usize, usize) {
+        (self.items.as_ptr() as usize, self.items.capacity())
     }
 }
 

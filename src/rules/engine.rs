@@ -140,6 +140,8 @@ pub struct Engine {
     first_seen: HashMap<String, i64>,
     /// Memory lent for the next run's items (see [`Evaluator::lend_room`]).
     room: Vec<crate::model::RawSocket>,
+    /// The last big run's tables (see [`Evaluator::leftovers`]).
+    leftovers: Option<super::candidates::Leftovers>,
 }
 
 /// Group key for aggregates and for one finding.
@@ -171,7 +173,7 @@ fn lower(s: Severity) -> Severity {
 
 impl Engine {
     pub fn new(rules: RuleSet, ioc: IocSet) -> Self {
-        Self { rules, ioc, baseline: None, first_seen: HashMap::new(), room: Vec::new() }
+        Self { rules, ioc, baseline: None, first_seen: HashMap::new(), room: Vec::new(), leftovers: None }
     }
 
     /// Judge listeners against this baseline from now on.
@@ -228,6 +230,12 @@ impl Engine {
         } else {
             judge(&rules, &ctx)
         };
+        // On a big host the tables are let go by the builder off the
+        // refresh's path; else here (small tables cost less to drop than
+        // to hand over).
+        if parallel {
+            self.leftovers = Some(prepared.into_leftovers());
+        }
         drop_superseded(&self.rules, &mut out);
         for f in &mut out {
             let first = *self.first_seen.entry(f.id.clone()).or_insert(now);
@@ -247,6 +255,10 @@ impl Evaluator for Engine {
 
     fn lend_room(&mut self, room: Vec<crate::model::RawSocket>) {
         self.room = room;
+    }
+
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.leftovers.take().map(|tables| Box::new(tables) as crate::model::Leftovers)
     }
 }
 

@@ -128,3 +128,23 @@ fn in_an_allowed_bucket_the_conditions_left_decide_as_all_of_them_do() {
     }
     assert!(checked > 10_000 && held > 100, "many sockets checked ({checked}), some pass ({held})");
 }
+
+/// A big run leaves its tables for the builder to let go, the items'
+/// table in the memory the items were written into; handed once. A small
+/// run lets its own go.
+#[test]
+fn a_big_run_leaves_its_tables_in_their_own_memory() {
+    let (builder, snapshot) = second_refresh();
+    let mut engine = Engine::new(RuleSet::embedded(), IocSet::new());
+    let rows: Vec<RawSocket> = Vec::with_capacity(snapshot.sockets.len() * 2);
+    let at = rows.as_ptr() as usize;
+    engine.lend_room(rows);
+    engine.run_on(&snapshot, builder.history(), true);
+    let (items_at, room) = engine.leftovers.as_ref().expect("a parallel run leaves its tables").items_at();
+    assert_eq!(items_at, at, "the items' own memory, not a copy");
+    assert!(room >= snapshot.sockets.len(), "room for every socket's item: {room}");
+    assert!(crate::model::Evaluator::leftovers(&mut engine).is_some());
+    assert!(crate::model::Evaluator::leftovers(&mut engine).is_none(), "handed once");
+    engine.run_on(&snapshot, builder.history(), false);
+    assert!(crate::model::Evaluator::leftovers(&mut engine).is_none(), "a serial run lets its tables go itself");
+}

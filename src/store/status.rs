@@ -75,6 +75,10 @@ impl crate::model::Evaluator for WithStoreHealth {
         self.inner.lend_room(room);
     }
 
+    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+        self.inner.leftovers()
+    }
+
     fn evaluate(&mut self, snapshot: &crate::model::Snapshot, history: &crate::model::History) -> Vec<crate::model::Finding> {
         self.inner.evaluate(snapshot, history)
     }
