@@ -147,16 +147,20 @@ impl SnapshotBuilder {
         let mut timings = obs.timings;
         let facts: FxHashMap<u32, &crate::model::ProcessFacts> = obs.processes.iter().map(|p| (p.pid, p)).collect();
 
-        // Listeners first: they decide which sockets are inbound.
-        let (mut listeners, listener_ports) = listener_table(&obs.sockets, &facts);
-
         // Sockets with history and classification, in key order (sorting
         // the raw rows moves less than sorting the finished sockets).
         self.history.begin(now);
         // Namespaces whose rows were kept from an earlier read.
         let kept: rustc_hash::FxHashSet<Option<super::keys::NetNs>> =
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
-        let mut raw_sockets = super::key_order::KeyOrder::of(obs.sockets);
+        // Listeners first: they decide which sockets are inbound. On a big
+        // host their table is made beside the search for the rows' runs.
+        let (mut raw_sockets, (mut listeners, listener_ports)) = if obs.sockets.len() >= TALLY_BESIDE_FROM && crate::both::second_core() {
+            super::key_order::KeyOrder::of_beside(obs.sockets, |rows| listener_table(rows, &facts))
+        } else {
+            let table = listener_table(&obs.sockets, &facts);
+            (super::key_order::KeyOrder::of(obs.sockets), table)
+        };
         // Into the table of a snapshot that is gone, when there is one.
         let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
         // On a big host the sums are taken beside the endpoint table, on a

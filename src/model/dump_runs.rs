@@ -32,6 +32,14 @@ const MAX_SPIKE: usize = 8;
 /// Beyond one spike in this many rows the rows are sorted instead.
 const SPIKES_PER: usize = 16;
 
+/// The runs (position ranges) and spikes (key, position) of a table of
+/// rows, found by [`Runs::plan`].
+#[derive(Debug)]
+pub struct Plan {
+    runs: Vec<(usize, usize)>,
+    spikes: Vec<(SocketKey, usize)>,
+}
+
 /// The rows, with their runs found: their positions handed out in key
 /// order.
 #[derive(Debug)]
@@ -58,7 +66,21 @@ impl Runs {
     /// The rows as runs and spikes, or back when they are too far from
     /// key order for a merge to pay.
     pub fn of(rows: Vec<RawSocket>) -> Result<Self, Vec<RawSocket>> {
-        let Some((runs, mut spikes)) = find(&rows) else { return Err(rows) };
+        let plan = Self::plan(&rows);
+        Self::with_plan(rows, plan)
+    }
+
+    /// Where `rows`' runs and spikes are, or none when they are too far
+    /// from key order: the read-only half of [`Runs::of`], which may run
+    /// beside another reader of the rows.
+    pub fn plan(rows: &[RawSocket]) -> Option<Plan> {
+        find(rows).map(|(runs, spikes)| Plan { runs, spikes })
+    }
+
+    /// The merge of `rows` by `plan` (found for these rows), or the rows
+    /// back when there is none.
+    pub fn with_plan(rows: Vec<RawSocket>, plan: Option<Plan>) -> Result<Self, Vec<RawSocket>> {
+        let Some(Plan { runs, mut spikes }) = plan else { return Err(rows) };
         let mut is_spike = vec![0u64; rows.len().div_ceil(64)];
         for &(_, at) in &spikes {
             is_spike[at / 64] |= 1 << (at % 64);

@@ -46,7 +46,19 @@ impl KeyOrder {
     /// Merge `rows`' runs, or sort them (on two threads when there are
     /// many and two cores).
     pub fn of(rows: Vec<RawSocket>) -> Self {
-        match Runs::of(rows) {
+        Self::merged_or_sorted(Runs::of(rows))
+    }
+
+    /// As [`KeyOrder::of`], with `side` reading the rows on a second
+    /// thread while their runs are found here: both are a pass over the
+    /// dump's cold table, bound by its cache misses, not by one core.
+    pub fn of_beside<T: Send>(rows: Vec<RawSocket>, side: impl FnOnce(&[RawSocket]) -> T + Send) -> (Self, T) {
+        let (t, plan) = crate::both::both(|| side(&rows), || Runs::plan(&rows));
+        (Self::merged_or_sorted(Runs::with_plan(rows, plan)), t)
+    }
+
+    fn merged_or_sorted(runs: Result<Runs, Vec<RawSocket>>) -> Self {
+        match runs {
             Ok(runs) => Self(Way::Runs(runs)),
             Err(rows) => Self(Way::Sorted(Sorted::of(rows))),
         }
@@ -174,5 +186,28 @@ mod tests {
         let mut order = KeyOrder::of(rows);
         let got: Vec<u64> = std::iter::from_fn(|| order.next_row().map(|r| r.key.cookie)).collect();
         assert_eq!(got, (0..50).collect::<Vec<u64>>());
+    }
+
+    /// Read beside the search for runs, the rows come out in the same key
+    /// order as without, and the side's reader saw every row in the dump's
+    /// order: for runs with spikes (merged) and for rows in no order
+    /// (sorted).
+    #[test]
+    fn a_reader_beside_changes_nothing_of_the_order() {
+        let runs: Vec<u64> = (0..400).chain(1_000..1_400).chain([5_000, 5_001]).chain(400..800).collect();
+        let mut shuffled: Vec<u64> = (0..500).map(|c: u64| c.wrapping_mul(7_919) % 503).collect();
+        shuffled.dedup();
+        for cookies in [runs, shuffled] {
+            let rows: Vec<RawSocket> = cookies.iter().map(|&c| row(Protocol::Tcp, c)).collect();
+            let mut alone = KeyOrder::of(rows.clone());
+            let want: Vec<u64> = std::iter::from_fn(|| alone.next_row().map(|r| r.key.cookie)).collect();
+            let (mut beside, seen) = KeyOrder::of_beside(rows, |rows| rows.iter().map(|r| r.key.cookie).collect::<Vec<u64>>());
+            let got: Vec<u64> = std::iter::from_fn(|| beside.next_row().map(|r| r.key.cookie)).collect();
+            assert_eq!(got, want);
+            assert_eq!(seen, cookies);
+            let mut sorted = cookies.clone();
+            sorted.sort_unstable();
+            assert_eq!(got, sorted);
+        }
     }
 }
