@@ -28,10 +28,11 @@ use crate::spare::Spare;
 use crate::spec::Spec;
 use crate::terms::Zone;
 
-/// From how many sockets the owners' and listeners' sums are taken on a
-/// second thread beside the endpoint table (each a pass over the finished
-/// table) instead of in the builder's pass: below it a thread's start
-/// costs more than the sums.
+/// From how many sockets the builder's side passes run on a second thread:
+/// the listener table beside the search for the rows' runs (both a pass
+/// over the dump's rows), and the owners' and listeners' sums beside the
+/// endpoint table (each a pass over the finished table) instead of in the
+/// builder's pass. Below it a thread's start costs more than the pass.
 const TALLY_BESIDE_FROM: usize = 20_000;
 
 /// Tables an evaluator is done with, of any type: only dropped.
