@@ -158,7 +158,7 @@ impl<E: Evaluator> Evaluator for AgentEvaluator<E> {
         self.inner.lend_room(room);
     }
 
-    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+    fn leftovers(&mut self) -> Option<crate::drop_beside::Garbage> {
         self.inner.leftovers()
     }
 

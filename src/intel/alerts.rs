@@ -196,7 +196,7 @@ impl<E: Evaluator> Evaluator for AlertEvaluator<E> {
         self.inner.lend_room(room);
     }
 
-    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+    fn leftovers(&mut self) -> Option<crate::drop_beside::Garbage> {
         self.inner.leftovers()
     }
 

@@ -22,7 +22,7 @@ use super::order::SocketOrder;
 use super::snapshot::Snapshot;
 use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
 use super::{Observation, SourceInfo};
-use crate::drop_beside::DropBeside;
+use crate::drop_beside::{DropBeside, Garbage};
 use crate::slots::Slots;
 use crate::spare::Spare;
 use crate::spec::Spec;
@@ -33,10 +33,7 @@ use crate::terms::Zone;
 /// over the dump's rows), and the owners' and listeners' sums beside the
 /// endpoint table (each a pass over the finished table) instead of in the
 /// builder's pass. Below it a thread's start costs more than the pass.
-const TALLY_BESIDE_FROM: usize = 20_000;
-
-/// Tables an evaluator is done with, of any type: only dropped.
-pub type Leftovers = crate::drop_beside::Garbage;
+const SIDE_PASSES_FROM: usize = 20_000;
 
 /// Computes findings for a snapshot before it is published. The rule engine
 /// implements this; without one, snapshots have no findings.
@@ -56,7 +53,7 @@ pub trait Evaluator: Send {
     /// (see [`crate::drop_beside`]): handing more than 10 MB of pages
     /// back costs about a millisecond at 100k sockets. Wrappers hand their inner
     /// evaluator's on; by default there is nothing.
-    fn leftovers(&mut self) -> Option<Leftovers> {
+    fn leftovers(&mut self) -> Option<Garbage> {
         None
     }
 
@@ -87,7 +84,7 @@ impl<T: Evaluator + ?Sized> Evaluator for Box<T> {
         (**self).lend_room(room);
     }
 
-    fn leftovers(&mut self) -> Option<Leftovers> {
+    fn leftovers(&mut self) -> Option<Garbage> {
         (**self).leftovers()
     }
 
@@ -156,7 +153,7 @@ impl SnapshotBuilder {
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
         // Listeners first: they decide which sockets are inbound. On a big
         // host their table is made beside the search for the rows' runs.
-        let (mut raw_sockets, (mut listeners, listener_ports)) = if obs.sockets.len() >= TALLY_BESIDE_FROM && crate::both::second_core() {
+        let (mut raw_sockets, (mut listeners, listener_ports)) = if obs.sockets.len() >= SIDE_PASSES_FROM && crate::both::second_core() {
             super::key_order::KeyOrder::of_beside(obs.sockets, |rows| listener_table(rows, &facts))
         } else {
             let table = listener_table(&obs.sockets, &facts);
@@ -167,7 +164,7 @@ impl SnapshotBuilder {
         // On a big host the sums are taken beside the endpoint table, on a
         // second thread, after this pass; else in it, while each row is in
         // cache.
-        let tally_beside = raw_sockets.remaining() >= TALLY_BESIDE_FROM && crate::both::second_core();
+        let tally_beside = raw_sockets.remaining() >= SIDE_PASSES_FROM && crate::both::second_core();
         let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
         while let Some(raw) = raw_sockets.next_row() {
             let (direction, zone, listener) = if raw.state.is_listening() {

@@ -73,7 +73,7 @@ fn classifies_directions_and_builds_tables() {
     assert!(s.health.messages.iter().any(|m| m.text.contains("2 sockets have no visible owner")));
 }
 
-/// From `TALLY_BESIDE_FROM` sockets the sums are taken beside the
+/// From `SIDE_PASSES_FROM` sockets the sums are taken beside the
 /// endpoint table (on two cores): they come out as in the builder's pass.
 #[test]
 fn a_big_host_s_sums_are_the_same_taken_beside_the_endpoint_table() {
@@ -83,7 +83,7 @@ fn a_big_host_s_sums_are_the_same_taken_beside_the_endpoint_table() {
     obs.sockets = (0..copies)
         .flat_map(|k| one.iter().map(move |r| RawSocket { key: SocketKey { protocol: r.key.protocol, cookie: k * 100 + r.key.cookie }, ..r.clone() }))
         .collect();
-    assert!(obs.sockets.len() >= TALLY_BESIDE_FROM);
+    assert!(obs.sockets.len() >= SIDE_PASSES_FROM);
     let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let s = b.build(obs, info(), None);
     let nginx = s.process(Pid(10)).expect("nginx");

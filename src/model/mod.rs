@@ -39,7 +39,7 @@ pub use crate::terms::{Protocol, Severity, SocketState, Zone, normalize_addr, no
 pub use age::{AgeBound, SocketAge};
 pub use alert::{Alert, AlertDigest, AlertDirection, FlowSummary, PartyAlerts};
 pub use baseline::{Baseline, KeyError, KeySet, ListenerEntry, ProcessEntry};
-pub use build::{Evaluator, Leftovers, SnapshotBuilder, listener_zone};
+pub use build::{Evaluator, SnapshotBuilder, listener_zone};
 pub use closed::{ClosedSocket, DestroyedSocket, OwnerSource};
 pub use dns_history::{DNS_WINDOW_MS, DnsActivity, DnsHistory};
 pub use finding::{Finding, Highlight, Subject, TraceStep};

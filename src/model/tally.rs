@@ -2,7 +2,7 @@
 //! bytes per owner, inbound connections per listener, and the sockets no
 //! process holds. On a small host counted in the builder's one pass over
 //! the rows, while each is in cache; from the builder's
-//! `TALLY_BESIDE_FROM` sockets (with a second core) in a pass of its own over the finished table on a second thread,
+//! `SIDE_PASSES_FROM` sockets (with a second core) in a pass of its own over the finished table on a second thread,
 //! beside the endpoint table's pass, so the builder's serial pass no
 //! longer pays for it.
 //!

@@ -257,8 +257,8 @@ impl Evaluator for Engine {
         self.room = room;
     }
 
-    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
-        self.leftovers.take().map(|tables| Box::new(tables) as crate::model::Leftovers)
+    fn leftovers(&mut self) -> Option<crate::drop_beside::Garbage> {
+        self.leftovers.take().map(|tables| Box::new(tables) as crate::drop_beside::Garbage)
     }
 }
 

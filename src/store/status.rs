@@ -75,7 +75,7 @@ impl crate::model::Evaluator for WithStoreHealth {
         self.inner.lend_room(room);
     }
 
-    fn leftovers(&mut self) -> Option<crate::model::Leftovers> {
+    fn leftovers(&mut self) -> Option<crate::drop_beside::Garbage> {
         self.inner.leftovers()
     }
 
