@@ -301,6 +301,30 @@ impl History {
         self.endpoint_starts.get(&ip).map_or(0, |q| q.iter().rev().take_while(|&&t| t > now_ms - window_ms).count())
     }
 
+    /// The most new connections any one endpoint had in the `window_ms`
+    /// before `now_ms`: a bound on each endpoint's, read once per rule.
+    pub fn busiest_endpoint_starts_within(&self, now_ms: i64, window_ms: i64) -> usize {
+        self.endpoint_starts.values().map(|q| q.iter().rev().take_while(|&&t| t > now_ms - window_ms).count()).max().unwrap_or(0)
+    }
+
+    /// The most connection starts any one process made (over all its
+    /// series) in the `window_ms` before `now_ms`.
+    pub fn busiest_process_starts_within(&self, now_ms: i64, window_ms: i64) -> usize {
+        let mut per_pid: FxHashMap<u32, usize> = FxHashMap::default();
+        for q in self.starts.values() {
+            for s in q.iter().rev().take_while(|s| s.at_ms > now_ms - window_ms) {
+                *per_pid.entry(s.pid).or_default() += 1;
+            }
+        }
+        per_pid.into_values().max().unwrap_or(0)
+    }
+
+    /// The most failed attempts any one process made in the `window_ms`
+    /// before `now_ms`.
+    pub fn most_failed_within(&self, now_ms: i64, window_ms: i64) -> usize {
+        self.failed.keys().map(|&pid| self.failed_within(pid, now_ms, window_ms)).max().unwrap_or(0)
+    }
+
     /// New connections per minute to `ip`, over the last 60 s.
     pub fn new_per_minute(&self, ip: EndpointKey, now_ms: i64) -> f64 {
         self.endpoint_starts_within(ip, now_ms, 60_000) as f64
@@ -400,5 +424,40 @@ mod tests {
         h.end(START_RETENTION_MS + 100_000);
         // Horizon 100 s: the starts at 0, 30, 60 and 90 s are dropped.
         assert_eq!(h.starts(&series).count(), 6, "starts older than retention dropped");
+    }
+
+    /// The busiest endpoint's and process's counts are the largest of the
+    /// per-endpoint and per-process counts, in the same window.
+    #[test]
+    fn the_busiest_counts_are_the_largest_of_each_ones() {
+        let mut h = History::new();
+        assert_eq!((h.busiest_endpoint_starts_within(0, 60_000), h.busiest_process_starts_within(0, 60_000), h.most_failed_within(0, 60_000)), (0, 0, 0));
+        let series = |port: u16| SeriesKey {
+            process: "/usr/bin/nc".into(),
+            uid: 1000,
+            remote: std::net::SocketAddr::new("203.0.113.5".parse().expect("ip"), port),
+            protocol: Protocol::Tcp,
+            netns: None,
+        };
+        let (a, b) = (EndpointKey::host("203.0.113.5".parse().expect("ip")), EndpointKey::host("198.51.100.7".parse().expect("ip")));
+        // Process 7: three starts in two series within the window, one
+        // before it; process 8: two. Endpoint a: four starts, b: one.
+        for (port, at, pid) in [(80, 10_000, 7), (80, 70_000, 7), (81, 80_000, 7), (82, 90_000, 8), (83, 95_000, 8), (84, 99_000, 7)] {
+            h.record_start(series(port), ConnectionStart { at_ms: at, pid });
+        }
+        for at in [20_000, 70_000, 75_000, 99_000] {
+            h.record_endpoint_start(a, at);
+        }
+        h.record_endpoint_start(b, 99_000);
+        for at in [65_000, 66_000] {
+            h.record_failed(7, at);
+        }
+        h.record_failed(8, 99_000);
+        let (now, window) = (100_000, 60_000);
+        assert_eq!(h.busiest_process_starts_within(now, window), 3, "process 7's starts at 70, 80 and 99 s");
+        assert_eq!(h.busiest_endpoint_starts_within(now, window), 3, "endpoint a's starts at 70, 75 and 99 s");
+        assert_eq!(h.endpoint_starts_within(a, now, window), 3);
+        assert_eq!(h.most_failed_within(now, window), 2);
+        assert_eq!(h.most_failed_within(now, 10_000), 1, "only process 8's is in the last 10 s");
     }
 }

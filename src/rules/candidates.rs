@@ -58,8 +58,9 @@ impl<K: Ord + Copy> Grouper<K> {
         self.rows.push(slot as u32);
     }
 
-    /// The groups in key order, each with its rows in row order.
-    fn finish(self) -> Index<K> {
+    /// The groups in key order, each with its rows in row order, and each
+    /// row's group as numbered when met ([`Grouper::NONE`] for none).
+    fn finish(self) -> (Index<K>, Vec<u32>) {
         let mut lists: Vec<Vec<u32>> = self.groups.iter().map(|&(_, n)| Vec::with_capacity(n as usize)).collect();
         for (i, &slot) in self.rows.iter().enumerate() {
             if let Some(list) = lists.get_mut(slot as usize) {
@@ -68,7 +69,7 @@ impl<K: Ord + Copy> Grouper<K> {
         }
         let mut out: Index<K> = self.groups.into_iter().map(|(k, _)| k).zip(lists).collect();
         out.sort_unstable_by_key(|(k, _)| *k);
-        out
+        (out, self.rows)
     }
 }
 
@@ -84,6 +85,10 @@ pub struct Prepared<'a> {
     buckets: Index<Bucket>,
     /// Sockets per owner, for rules that only ask about the process.
     by_pid: Index<Pid>,
+    /// Each socket's owner as a number (one per pid, [`NO_OWNER`] for
+    /// none), by row: what a process rule groups by without reading the
+    /// item (see [`Matched::owners`]).
+    owners: Vec<u32>,
     /// The remote addresses of listening sockets, which the snapshot's
     /// endpoint table leaves out (none, as the kernel reports them).
     listener_remotes: Vec<IpAddr>,
@@ -111,7 +116,22 @@ pub struct Leftovers {
     items: Vec<Blank>,
     buckets: Index<Bucket>,
     by_pid: Index<Pid>,
+    owners: Vec<u32>,
     listener_remotes: Vec<IpAddr>,
+}
+
+/// No owner, in [`Prepared`]'s and [`Matched`]'s owner numbers.
+pub const NO_OWNER: u32 = Grouper::<Pid>::NONE;
+
+/// The items that pass a rule's conditions, in a stable order, and the
+/// owner number of each socket met in the shared bucket pass (those come
+/// first; the list is shorter than the items when others follow). Fifty
+/// thousand outbound sockets pass a scan rule's direction: grouping them
+/// by owner reads a list of numbers instead of fifty thousand items.
+#[derive(Debug, Default)]
+pub struct Matched<'p, 'a> {
+    pub items: Vec<&'p Item<'a>>,
+    pub owners: Vec<u32>,
 }
 
 /// The longest window a history item stands for (rules' `window_sec` up
@@ -148,7 +168,7 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
         }
         items.push(item);
     }
-    let (buckets, by_pid): (Index<Bucket>, Index<Pid>) = (buckets.finish(), by_pid.finish());
+    let ((buckets, _), (by_pid, owners)): ((Index<Bucket>, _), (Index<Pid>, _)) = (buckets.finish(), by_pid.finish());
     let holds_socket = |pid: Pid| by_pid.binary_search_by_key(&pid, |(p, _)| *p).is_ok();
     let beacon_items = beacons.iter().map(|b| Item::of_beacon(s, b)).collect();
     let history_items = ctx
@@ -163,7 +183,7 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     // its sockets (inherited stdio) and are judged through them. A node's
     // socket count is over all of its sockets' owners.
     let process_items = s.processes.iter().filter(|(_, node)| node.socket_count == 0).map(|(&pid, _)| Item::of_process(s, pid)).collect();
-    Prepared { items, buckets, by_pid, listener_remotes, beacon_items, history_items, dns_items, process_items }
+    Prepared { items, buckets, by_pid, owners, listener_remotes, beacon_items, history_items, dns_items, process_items }
 }
 
 /// Whether `rule` walks the buckets and its filter allows `item`'s.
@@ -180,7 +200,21 @@ impl Prepared<'_> {
     /// (see [`crate::spare::reuse`]); the few items of beacons, history,
     /// DNS and idle processes are dropped here.
     pub fn into_leftovers(self) -> Leftovers {
-        Leftovers { items: crate::spare::reuse(self.items.into_iter()), buckets: self.buckets, by_pid: self.by_pid, listener_remotes: self.listener_remotes }
+        Leftovers {
+            items: crate::spare::reuse(self.items.into_iter()),
+            buckets: self.buckets,
+            by_pid: self.by_pid,
+            owners: self.owners,
+            listener_remotes: self.listener_remotes,
+        }
+    }
+}
+
+impl Prepared<'_> {
+    /// How many sockets of this refresh are in `state` (every bucket's
+    /// sockets have the bucket's state).
+    pub fn sockets_in(&self, state: SocketState) -> usize {
+        self.buckets.iter().filter(|((_, st, _), _)| *st == state).map(|(_, idx)| idx.len()).sum()
     }
 }
 
@@ -264,9 +298,9 @@ fn walk_of(rule: &LoadedRule) -> Walk {
 /// then for process rules about history (rates, scans, failures) the
 /// processes that made attempts recently but hold no socket now, then for
 /// DNS rules the processes that asked DNS.
-pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Vec<&'p Item<'a>>> {
+pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Matched<'p, 'a>> {
     let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
-    let mut out: Vec<Vec<&'p Item<'a>>> = rules.iter().map(|_| Vec::new()).collect();
+    let mut out: Vec<Matched<'p, 'a>> = rules.iter().map(|_| Matched::default()).collect();
     // A rule about the baseline cannot match without one: skip its walk.
     let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
     let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
@@ -277,7 +311,8 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
     for (bucket, idx) in &p.buckets {
         let allowed = |r: usize| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
         for r in (0..rules.len()).filter(|&r| whole[r] && allowed(r)) {
-            out[r].extend(idx.iter().map(|&i| &p.items[i as usize]));
+            out[r].items.extend(idx.iter().map(|&i| &p.items[i as usize]));
+            out[r].owners.extend(idx.iter().map(|&i| p.owners[i as usize]));
         }
         let active: Vec<usize> = (0..rules.len()).filter(|&r| !whole[r] && allowed(r)).collect();
         if active.is_empty() {
@@ -287,13 +322,14 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
             let item = &p.items[i as usize];
             for &r in &active {
                 if rules[r].compiled.check_in_bucket(item, ctx, &mut memos[r]) {
-                    out[r].push(item);
+                    out[r].items.push(item);
+                    out[r].owners.push(p.owners[i as usize]);
                 }
             }
         }
     }
     for (r, &rule) in rules.iter().enumerate() {
-        let (memo, matched) = (&mut memos[r], &mut out[r]);
+        let (memo, matched) = (&mut memos[r], &mut out[r].items);
         let candidates: Vec<&'p Item<'a>> = match &walks[r] {
             None => continue,
             Some(Walk::Buckets(_)) => Vec::new(),
@@ -389,11 +425,14 @@ mod tests {
         for k in keys {
             g.add(k, |k| slots.of(k));
         }
-        let index = g.finish();
+        let (index, numbers) = g.finish();
         let got: Vec<(char, Vec<u32>)> = index.iter().map(|(k, rows)| (*k, rows.clone())).collect();
         assert_eq!(got, vec![('a', vec![3, 6, 8]), ('b', vec![0, 1, 4]), ('c', vec![5])]);
         assert!(index.iter().all(|(_, rows)| rows.capacity() == rows.len()));
-        let none: Grouper<u8> = Grouper::with_rows(0);
-        assert!(none.finish().is_empty());
+        // Each row's group as numbered when met: b first, then a, then c.
+        let none = Grouper::<char>::NONE;
+        assert_eq!(numbers, vec![0, 0, none, 1, 0, 2, 1, none, 1]);
+        let nothing: Grouper<u8> = Grouper::with_rows(0);
+        assert!(nothing.finish().0.is_empty());
     }
 }

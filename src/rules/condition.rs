@@ -262,12 +262,22 @@ pub fn compile(m: &Match, top: bool) -> Result<Vec<Condition>, CompileError> {
 
 /// `holds`; when tracing and it holds, its step too (built only then, so
 /// the common "does not match" path allocates nothing).
+#[inline]
 fn pass(holds: bool, trace: Option<&mut Vec<TraceStep>>, step: impl FnOnce() -> (String, String)) -> bool {
     if holds && let Some(t) = trace {
-        let (condition, value) = step();
-        t.push(TraceStep { condition, value });
+        push_step(t, step);
     }
     holds
+}
+
+/// A step's text, built out of line: the formatting of some sixty keys
+/// inlined into [`Condition::eval`] gave it a frame of hundreds of bytes,
+/// set up for every check of every socket though only a trace uses it.
+#[cold]
+#[inline(never)]
+fn push_step(trace: &mut Vec<TraceStep>, step: impl FnOnce() -> (String, String)) {
+    let (condition, value) = step();
+    trace.push(TraceStep { condition, value });
 }
 
 /// The remote's zone. The snapshot already classified a connection's

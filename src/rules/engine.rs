@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
-use super::candidates::{matches_all, prepare};
+use super::candidates::{Matched, NO_OWNER, matches_all, prepare};
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
@@ -210,10 +210,13 @@ impl Engine {
         let beacons = Self::beacons(history);
         let prepared = prepare(&ctx, &beacons, std::mem::take(&mut self.room));
         let now = snapshot.taken_at_ms;
+        let waiting = prepared.sockets_in(crate::model::SocketState::SynSent);
         let judge = |rules: &[&LoadedRule], ctx: &Context<'_>| {
             let mut out = Vec::new();
             for (rule, matched) in rules.iter().zip(matches_all(rules, &prepared, ctx)) {
-                evaluate_rule(rule, ctx, &matched, set, now, &mut out);
+                if aggregates_may_hold(rule, ctx, matched.items.len(), waiting, now) {
+                    evaluate_rule(rule, ctx, &matched, set, now, &mut out);
+                }
             }
             out
         };
@@ -287,13 +290,19 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
 }
 
 /// A rule's groups, numbered in the order first met. A process group is
-/// numbered by its process's place in the table (a list read: the dump's
-/// order puts one owner's sockets in no runs, and a hash was paid per
-/// socket); other keys, and processes without a place, by [`Slots`].
-/// One process is never numbered both ways in one rule: the stand-ins
-/// without a place stand for processes that hold no socket now, or come
-/// from a walk of their own (scored series).
+/// numbered by its owner number when the socket has one (see
+/// [`Matched::owners`]), else by its process's place in the table (a list
+/// read either way: the dump's order puts one owner's sockets in no runs,
+/// and a hash was paid per socket); other keys, and processes without a
+/// place, by [`Slots`]. One process is never numbered two ways in one
+/// rule: owner numbers come with every socket of a rule's bucket pass and
+/// places with none; the stand-ins without a place stand for processes
+/// that hold no socket now, or come from a walk of their own (scored
+/// series).
 struct GroupNumbers {
+    owners: Dense,
+    /// The group number of each owner `owners` numbered.
+    of_owner: Vec<usize>,
     places: Dense,
     /// The group number of each place `places` numbered.
     of_place: Vec<usize>,
@@ -305,16 +314,42 @@ struct GroupNumbers {
 
 impl GroupNumbers {
     fn new() -> Self {
-        Self { places: Dense::default(), of_place: Vec::new(), slots: Slots::new(), of_slot: Vec::new(), count: 0 }
+        Self {
+            owners: Dense::default(),
+            of_owner: Vec::new(),
+            places: Dense::default(),
+            of_place: Vec::new(),
+            slots: Slots::new(),
+            of_slot: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// The group number of the process with owner number `owner`, and
+    /// whether the group is new.
+    fn of_owner(&mut self, owner: u32) -> (usize, bool) {
+        let (n, new) = self.owners.of(owner as usize);
+        self.number(n, new, Numbering::Owner)
     }
 
     /// `key`'s group number (`item` is what it was taken from), and
     /// whether the group is new.
     fn of(&mut self, key: GroupKey, item: &Item<'_>) -> (usize, bool) {
-        let ((n, new), numbers) = if let (GroupKey::Process(_), Some(ix)) = (key, item.process_ix) {
-            (self.places.of(ix as usize), &mut self.of_place)
+        if let (GroupKey::Process(_), Some(ix)) = (key, item.process_ix) {
+            let (n, new) = self.places.of(ix as usize);
+            self.number(n, new, Numbering::Place)
         } else {
-            (self.slots.of(key), &mut self.of_slot)
+            let (n, new) = self.slots.of(key);
+            self.number(n, new, Numbering::Slot)
+        }
+    }
+
+    /// The group number of the `n`th key numbered `by`, given one when new.
+    fn number(&mut self, n: usize, new: bool, by: Numbering) -> (usize, bool) {
+        let numbers = match by {
+            Numbering::Owner => &mut self.of_owner,
+            Numbering::Place => &mut self.of_place,
+            Numbering::Slot => &mut self.of_slot,
         };
         if new {
             numbers.push(self.count);
@@ -322,6 +357,14 @@ impl GroupNumbers {
         }
         (numbers[n], new)
     }
+}
+
+/// Which of [`GroupNumbers`]' three numberings a key went through.
+#[derive(Clone, Copy)]
+enum Numbering {
+    Owner,
+    Place,
+    Slot,
 }
 
 /// The items of one group: references, since most groups are refused by
@@ -333,14 +376,23 @@ struct Group<'p, 'a> {
 #[allow(clippy::too_many_lines)]
 /// Group the items that passed a rule's conditions, check the aggregates
 /// per group and make the findings.
-fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &[&Item<'_>], set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
+fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &Matched<'_, '_>, set: &RuleSet, now: i64, out: &mut Vec<Finding>) {
     let scope = rule.rule.scope;
     // Groups in the order first met.
     let mut groups: Vec<Group<'_, '_>> = Vec::new();
     let mut numbers = GroupNumbers::new();
-    for &item in matched {
-        let Some(key) = aggregate_key(scope, item) else { continue };
-        let (slot, new) = numbers.of(key, item);
+    for (n, &item) in matched.items.iter().enumerate() {
+        // A process group is found by the socket's owner number when it
+        // has one, without reading the item (no number: no owner).
+        let owner = if scope == Scope::Process { matched.owners.get(n).copied() } else { None };
+        let (slot, new) = match owner {
+            Some(NO_OWNER) => continue,
+            Some(o) => numbers.of_owner(o),
+            None => {
+                let Some(key) = aggregate_key(scope, item) else { continue };
+                numbers.of(key, item)
+            }
+        };
         if new {
             groups.push(Group { items: Vec::new() });
         }
@@ -446,9 +498,44 @@ fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> Vec<(Sock
         .collect()
 }
 
+/// Whether some group of a rule's `passed` items could pass its
+/// aggregates, by bounds read once per rule instead of grouping the
+/// items: a group has no more items than passed, no more sockets waiting
+/// for an answer than this refresh (`waiting`), and no more history than
+/// the busiest endpoint or process. On most refreshes of most hosts no
+/// process is scanning, and the fifty thousand outbound sockets a scan
+/// rule's direction passes are then not grouped at all. Exact: a `false`
+/// here is a `false` from [`aggregates_hold`] for every group.
+fn aggregates_may_hold(rule: &LoadedRule, ctx: &Context<'_>, passed: usize, waiting: usize, now: i64) -> bool {
+    let m = &rule.rule.matcher;
+    let window_ms = window_of(rule);
+    let short = |n: usize, min: u64| (n as u64) < min;
+    if m.connection_count_gte.is_some_and(|min| short(passed, min)) {
+        return false;
+    }
+    if m.failed_attempts_gte.is_some_and(|min| short(waiting.min(passed) + ctx.history.most_failed_within(now, window_ms), min)) {
+        return false;
+    }
+    if let Some(min) = m.rate_per_minute_gte {
+        let busiest = match rule.rule.scope {
+            Scope::Process => ctx.history.busiest_process_starts_within(now, window_ms),
+            _ => ctx.history.busiest_endpoint_starts_within(now, window_ms),
+        };
+        if (busiest as f64) * 60_000.0 / (window_ms as f64) < min {
+            return false;
+        }
+    }
+    true
+}
+
+/// A rule's window for its aggregates (60 s unless it says).
+fn window_of(rule: &LoadedRule) -> i64 {
+    rule.rule.matcher.window_sec.map_or(60_000, |w| w as i64 * 1000)
+}
+
 fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
     let m = &rule.rule.matcher;
-    let window_ms = m.window_sec.map_or(60_000, |w| w as i64 * 1000);
+    let window_ms = window_of(rule);
     let pid = items.first().and_then(|i| i.pid);
     let host = items.first().and_then(|i| i.endpoint());
     if let Some(min) = m.connection_count_gte {

@@ -100,8 +100,8 @@ fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass()
     for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
         let want: BTreeSet<SocketKey> =
             prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        let got: BTreeSet<SocketKey> = matched.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        assert_eq!(got.len(), matched.len(), "{}: each socket once", rule.rule.id);
+        let got: BTreeSet<SocketKey> = matched.items.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+        assert_eq!(got.len(), matched.items.len(), "{}: each socket once", rule.rule.id);
         assert!(!want.is_empty(), "{} matches some socket of the busy host", rule.rule.id);
         assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
     }
@@ -147,4 +147,35 @@ fn a_big_run_leaves_its_tables_in_their_own_memory() {
     assert!(crate::model::Evaluator::leftovers(&mut engine).is_none(), "handed once");
     engine.run_on(&snapshot, builder.history(), false);
     assert!(crate::model::Evaluator::leftovers(&mut engine).is_none(), "a serial run lets its tables go itself");
+}
+
+/// The bounds read before grouping refuse a rule only when no group of
+/// its items passes its aggregates: on the busy host's second refresh
+/// (counts and rates pass), and judged an hour later, when its starts have
+/// left every window.
+#[test]
+fn the_bounds_refuse_only_rules_no_group_passes() {
+    use crate::rules::candidates::{matches_all, prepare};
+    let (builder, snapshot) = second_refresh();
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let prepared = prepare(&ctx, &[], Vec::new());
+    let waiting = prepared.sockets_in(SocketState::SynSent);
+    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.rule.matcher.has_aggregates()).collect();
+    assert!(rules.len() >= 4, "shipped rules count, rate and fail: {}", rules.len());
+    let (mut refused, mut found) = (0, 0);
+    for now in [snapshot.taken_at_ms, snapshot.taken_at_ms + 3_600_000] {
+        for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
+            let mut out = Vec::new();
+            evaluate_rule(rule, &ctx, &matched, &set, now, &mut out);
+            if !aggregates_may_hold(rule, &ctx, matched.items.len(), waiting, now) {
+                assert!(out.is_empty(), "{} refused by its bounds at {now}, yet {} findings", rule.rule.id, out.len());
+                refused += 1;
+            }
+            found += out.len();
+        }
+    }
+    assert!(refused > 0, "some rule is refused by its bounds");
+    assert!(found > 0, "some rule with aggregates finds something");
 }
