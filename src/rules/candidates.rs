@@ -85,6 +85,9 @@ pub struct Prepared<'a> {
     buckets: Index<Bucket>,
     /// Sockets per owner, for rules that only ask about the process.
     by_pid: Index<Pid>,
+    /// A socket without an owner, if any (what process conditions say of
+    /// every such socket).
+    unowned: Option<u32>,
     /// Each socket's owner as a number (one per pid, [`NO_OWNER`] for
     /// none), by row: what a process rule groups by without reading the
     /// item (see [`Matched::owners`]).
@@ -183,7 +186,8 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     // its sockets (inherited stdio) and are judged through them. A node's
     // socket count is over all of its sockets' owners.
     let process_items = s.processes.iter().filter(|(_, node)| node.socket_count == 0).map(|(&pid, _)| Item::of_process(s, pid)).collect();
-    Prepared { items, buckets, by_pid, owners, listener_remotes, beacon_items, history_items, dns_items, process_items }
+    let unowned = owners.iter().position(|&o| o == NO_OWNER).map(|row| row as u32);
+    Prepared { items, buckets, by_pid, unowned, owners, listener_remotes, beacon_items, history_items, dns_items, process_items }
 }
 
 /// Whether `rule` walks the buckets and its filter allows `item`'s.
@@ -211,6 +215,14 @@ impl Prepared<'_> {
 }
 
 impl Prepared<'_> {
+    /// Whether the process conditions of `rule` hold for some socket's
+    /// owner (each owner's first socket stands for all of its sockets, as
+    /// an item's process is its first owner's), or for unowned sockets.
+    fn some_owner_passes(&self, rule: &LoadedRule, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+        let mut rows = self.by_pid.iter().map(|(_, idx)| idx[0]).chain(self.unowned);
+        rows.any(|row| rule.compiled.process_holds(&self.items[row as usize], ctx, memo))
+    }
+
     /// How many sockets of this refresh are in `state` (every bucket's
     /// sockets have the bucket's state).
     pub fn sockets_in(&self, state: SocketState) -> usize {
@@ -304,12 +316,22 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
     // A rule about the baseline cannot match without one: skip its walk.
     let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
     let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
+    // A rule that asks about the process passes no socket of the buckets
+    // when no owner of this refresh passes its process conditions (nor an
+    // unowned socket): asked once per owner and remembered, as the pass
+    // would, instead of once per socket (a miner rule's state lets every
+    // established socket through to its process check).
+    let no_owner_passes: Vec<bool> = rules
+        .iter()
+        .enumerate()
+        .map(|(r, rule)| matches!(walks[r], Some(Walk::Buckets(_))) && rule.compiled.asks_about_process() && !p.some_owner_passes(rule, ctx, &mut memos[r]))
+        .collect();
     // The shared pass over the buckets. A rule whose conditions are all
     // decided by the bucket takes the bucket whole (its aggregates do the
     // work: "ten ports from one process" asks only for outbound sockets).
     let whole: Vec<bool> = rules.iter().map(|r| r.compiled.bucket_only()).collect();
     for (bucket, idx) in &p.buckets {
-        let allowed = |r: usize| matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
+        let allowed = |r: usize| !no_owner_passes[r] && matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
         for r in (0..rules.len()).filter(|&r| whole[r] && allowed(r)) {
             out[r].items.extend(idx.iter().map(|&i| &p.items[i as usize]));
             out[r].owners.extend(idx.iter().map(|&i| p.owners[i as usize]));

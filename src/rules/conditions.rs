@@ -157,6 +157,22 @@ impl Conditions {
         self.socket.0.iter().chain(&self.remote).chain(&self.process).all(|&i| self.all[i].eval(item, ctx, None))
     }
 
+    /// Whether any condition is about the process.
+    pub fn asks_about_process(&self) -> bool {
+        !self.process.is_empty()
+    }
+
+    /// Whether the process conditions hold for `item`'s process
+    /// (remembered per process in `memo`, as [`Conditions::check`] does);
+    /// true when there are none.
+    pub fn process_holds(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
+        let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
+        match item.process_ix {
+            Some(ix) => memo.get_or(ix, process),
+            None => process(),
+        }
+    }
+
     /// Whether every condition holds, with the process conditions
     /// remembered per pid in `memo`.
     pub fn check(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {

@@ -179,3 +179,31 @@ fn the_bounds_refuse_only_rules_no_group_passes() {
     assert!(refused > 0, "some rule is refused by its bounds");
     assert!(found > 0, "some rule with aggregates finds something");
 }
+
+/// A rule that asks about the process takes, from the buckets, exactly the
+/// sockets whose conditions all hold: whether its walk is skipped (no
+/// owner passes) or not.
+#[test]
+fn a_rule_about_the_process_takes_the_same_sockets_with_or_without_its_walk() {
+    use crate::rules::candidates::{matches_all, prepare, walks_bucket_of};
+    let (builder, snapshot) = second_refresh();
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let prepared = prepare(&ctx, &[], Vec::new());
+    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.asks_about_process() && !r.rule.matcher.needs_baseline()).collect();
+    let (mut empty, mut taken) = (0, 0);
+    for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
+        let walked: Vec<&Item<'_>> = prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)).collect();
+        if walked.is_empty() {
+            continue;
+        }
+        let want: BTreeSet<SocketKey> =
+            walked.iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+        let got: BTreeSet<SocketKey> =
+            matched.items.iter().filter(|i| walks_bucket_of(rule, i)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+        assert_eq!(got, want, "{}", rule.rule.id);
+        if want.is_empty() { empty += 1 } else { taken += 1 }
+    }
+    assert!(empty > 0 && taken > 0, "some rules about the process take nothing ({empty}), some take sockets ({taken})");
+}
