@@ -44,6 +44,17 @@ fn busy_host(at_ms: i64) -> Observation {
     obs
 }
 
+/// `check` given the shipped rules, a context on the busy host's second
+/// refresh and its prepared items.
+fn on_busy_host(check: impl FnOnce(&RuleSet, &Context<'_>, &crate::rules::candidates::Prepared<'_>)) {
+    let (builder, snapshot) = second_refresh();
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let prepared = crate::rules::candidates::prepare(&ctx, &[], Vec::new());
+    check(&set, &ctx, &prepared);
+}
+
 /// The busy host's second refresh (with history: rates, starts), and the
 /// builder that holds its history.
 fn second_refresh() -> (SnapshotBuilder, crate::model::Snapshot) {
@@ -89,44 +100,38 @@ fn lent_room_is_used_once_and_finds_what_fresh_memory_finds() {
 
 #[test]
 fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass() {
-    use crate::rules::candidates::{matches_all, prepare};
-    let (builder, snapshot) = second_refresh();
-    let set = RuleSet::embedded();
-    let ioc = IocSet::new();
-    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
-    let prepared = prepare(&ctx, &[], Vec::new());
-    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.bucket_only() && !r.rule.matcher.has_history_aggregates()).collect();
-    assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
-    for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
-        let want: BTreeSet<SocketKey> =
-            prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        let got: BTreeSet<SocketKey> = matched.items.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        assert_eq!(got.len(), matched.items.len(), "{}: each socket once", rule.rule.id);
-        assert!(!want.is_empty(), "{} matches some socket of the busy host", rule.rule.id);
-        assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
-    }
+    use crate::rules::candidates::matches_all;
+    on_busy_host(|set, ctx, prepared| {
+        let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.bucket_only() && !r.rule.matcher.has_history_aggregates()).collect();
+        assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
+        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+            let want: BTreeSet<SocketKey> =
+                prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+            let got: BTreeSet<SocketKey> = matched.items.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+            assert_eq!(got.len(), matched.items.len(), "{}: each socket once", rule.rule.id);
+            assert!(!want.is_empty(), "{} matches some socket of the busy host", rule.rule.id);
+            assert_eq!(got, want, "{}: the buckets taken whole are the sockets that pass", rule.rule.id);
+        }
+    });
 }
 
 #[test]
 fn in_an_allowed_bucket_the_conditions_left_decide_as_all_of_them_do() {
-    use crate::rules::candidates::{prepare, walks_bucket_of};
+    use crate::rules::candidates::walks_bucket_of;
     use crate::rules::conditions::Memo;
-    let (builder, snapshot) = second_refresh();
-    let set = RuleSet::embedded();
-    let ioc = IocSet::new();
-    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
-    let prepared = prepare(&ctx, &[], Vec::new());
-    let (mut checked, mut held) = (0, 0);
-    for rule in &set.rules {
-        let mut memo = Memo::default();
-        for item in prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)) {
-            let all = rule.compiled.holds(item, &ctx);
-            assert_eq!(rule.compiled.check_in_bucket(item, &ctx, &mut memo), all, "{} on {:?}", rule.rule.id, item.socket.map(crate::model::Socket::key));
-            checked += 1;
-            held += usize::from(all);
+    on_busy_host(|set, ctx, prepared| {
+        let (mut checked, mut held) = (0, 0);
+        for rule in &set.rules {
+            let mut memo = Memo::default();
+            for item in prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)) {
+                let all = rule.compiled.holds(item, ctx);
+                assert_eq!(rule.compiled.check_in_bucket(item, ctx, &mut memo), all, "{} on {:?}", rule.rule.id, item.socket.map(crate::model::Socket::key));
+                checked += 1;
+                held += usize::from(all);
+            }
         }
-    }
-    assert!(checked > 10_000 && held > 100, "many sockets checked ({checked}), some pass ({held})");
+        assert!(checked > 10_000 && held > 100, "many sockets checked ({checked}), some pass ({held})");
+    });
 }
 
 /// A big run leaves its tables for the builder to let go, the items'
@@ -155,29 +160,26 @@ fn a_big_run_leaves_its_tables_in_their_own_memory() {
 /// left every window.
 #[test]
 fn the_bounds_refuse_only_rules_no_group_passes() {
-    use crate::rules::candidates::{matches_all, prepare};
-    let (builder, snapshot) = second_refresh();
-    let set = RuleSet::embedded();
-    let ioc = IocSet::new();
-    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
-    let prepared = prepare(&ctx, &[], Vec::new());
-    let waiting = prepared.sockets_in(SocketState::SynSent);
-    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.rule.matcher.has_aggregates()).collect();
-    assert!(rules.len() >= 4, "shipped rules count, rate and fail: {}", rules.len());
-    let (mut refused, mut found) = (0, 0);
-    for now in [snapshot.taken_at_ms, snapshot.taken_at_ms + 3_600_000] {
-        for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
-            let mut out = Vec::new();
-            evaluate_rule(rule, &ctx, &matched, &set, now, &mut out);
-            if !aggregates_may_hold(rule, &ctx, matched.items.len(), waiting, now) {
-                assert!(out.is_empty(), "{} refused by its bounds at {now}, yet {} findings", rule.rule.id, out.len());
-                refused += 1;
+    use crate::rules::candidates::matches_all;
+    on_busy_host(|set, ctx, prepared| {
+        let waiting = prepared.sockets_in(SocketState::SynSent);
+        let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.rule.matcher.has_aggregates()).collect();
+        assert!(rules.len() >= 4, "shipped rules count, rate and fail: {}", rules.len());
+        let (mut refused, mut found) = (0, 0);
+        for now in [ctx.snapshot.taken_at_ms, ctx.snapshot.taken_at_ms + 3_600_000] {
+            for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+                let mut out = Vec::new();
+                evaluate_rule(rule, ctx, &matched, set, now, &mut out);
+                if !aggregates_may_hold(rule, ctx, matched.items.len(), waiting, now) {
+                    assert!(out.is_empty(), "{} refused by its bounds at {now}, yet {} findings", rule.rule.id, out.len());
+                    refused += 1;
+                }
+                found += out.len();
             }
-            found += out.len();
         }
-    }
-    assert!(refused > 0, "some rule is refused by its bounds");
-    assert!(found > 0, "some rule with aggregates finds something");
+        assert!(refused > 0, "some rule is refused by its bounds");
+        assert!(found > 0, "some rule with aggregates finds something");
+    });
 }
 
 /// A rule that asks about the process takes, from the buckets, exactly the
@@ -185,25 +187,22 @@ fn the_bounds_refuse_only_rules_no_group_passes() {
 /// owner passes) or not.
 #[test]
 fn a_rule_about_the_process_takes_the_same_sockets_with_or_without_its_walk() {
-    use crate::rules::candidates::{matches_all, prepare, walks_bucket_of};
-    let (builder, snapshot) = second_refresh();
-    let set = RuleSet::embedded();
-    let ioc = IocSet::new();
-    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
-    let prepared = prepare(&ctx, &[], Vec::new());
-    let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.asks_about_process() && !r.rule.matcher.needs_baseline()).collect();
-    let (mut empty, mut taken) = (0, 0);
-    for (rule, matched) in rules.iter().zip(matches_all(&rules, &prepared, &ctx)) {
-        let walked: Vec<&Item<'_>> = prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)).collect();
-        if walked.is_empty() {
-            continue;
+    use crate::rules::candidates::{matches_all, walks_bucket_of};
+    on_busy_host(|set, ctx, prepared| {
+        let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.asks_about_process() && !r.rule.matcher.needs_baseline()).collect();
+        let (mut empty, mut taken) = (0, 0);
+        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+            let walked: Vec<&Item<'_>> = prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)).collect();
+            if walked.is_empty() {
+                continue;
+            }
+            let want: BTreeSet<SocketKey> =
+                walked.iter().filter(|i| rule.compiled.holds(i, ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+            let got: BTreeSet<SocketKey> =
+                matched.items.iter().filter(|i| walks_bucket_of(rule, i)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
+            assert_eq!(got, want, "{}", rule.rule.id);
+            if want.is_empty() { empty += 1 } else { taken += 1 }
         }
-        let want: BTreeSet<SocketKey> =
-            walked.iter().filter(|i| rule.compiled.holds(i, &ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        let got: BTreeSet<SocketKey> =
-            matched.items.iter().filter(|i| walks_bucket_of(rule, i)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
-        assert_eq!(got, want, "{}", rule.rule.id);
-        if want.is_empty() { empty += 1 } else { taken += 1 }
-    }
-    assert!(empty > 0 && taken > 0, "some rules about the process take nothing ({empty}), some take sockets ({taken})");
+        assert!(empty > 0 && taken > 0, "some rules about the process take nothing ({empty}), some take sockets ({taken})");
+    });
 }
