@@ -127,10 +127,10 @@ pub struct Leftovers {
 pub const NO_OWNER: u32 = Grouper::<Pid>::NONE;
 
 /// The items that pass a rule's conditions, in a stable order, and the
-/// owner number of each socket met in the shared bucket pass (those come
-/// first; the list is shorter than the items when others follow). Fifty
-/// thousand outbound sockets pass a scan rule's direction: grouping them
-/// by owner reads a list of numbers instead of fifty thousand items.
+/// owner number of each socket among them (the sockets come first; the
+/// list is shorter than the items when stand-ins follow). Fifty thousand
+/// outbound sockets pass a scan rule's direction: grouping them by owner
+/// reads a list of numbers instead of fifty thousand items.
 #[derive(Debug, Default)]
 pub struct Matched<'p, 'a> {
     pub items: Vec<&'p Item<'a>>,
@@ -212,9 +212,7 @@ impl Prepared<'_> {
             listener_remotes: self.listener_remotes,
         }
     }
-}
 
-impl Prepared<'_> {
     /// Whether the process conditions of `rule` hold for some socket's
     /// owner (each owner's first socket stands for all of its sockets, as
     /// an item's process is its first owner's), or for unowned sockets.
@@ -351,51 +349,56 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
         }
     }
     for (r, &rule) in rules.iter().enumerate() {
-        let (memo, matched) = (&mut memos[r], &mut out[r].items);
-        let candidates: Vec<&'p Item<'a>> = match &walks[r] {
+        let (memo, matched) = (&mut memos[r], &mut out[r]);
+        // The candidates, and the owner numbers of the sockets among them
+        // (which come first).
+        let (candidates, owners): (Vec<&'p Item<'a>>, Vec<u32>) = match &walks[r] {
             None => continue,
-            Some(Walk::Buckets(_)) => Vec::new(),
-            Some(Walk::Beacons) => p.beacon_items.iter().collect(),
+            Some(Walk::Buckets(_)) => (Vec::new(), Vec::new()),
+            Some(Walk::Beacons) => (p.beacon_items.iter().collect(), Vec::new()),
             Some(Walk::Processes) => {
-                let mut c = process_sockets(rule, p, ctx, memo);
+                let (mut c, owners) = process_sockets(rule, p, ctx, memo);
                 // The baseline lists networked processes: one holding no
                 // socket is not judged against it.
                 if rule.rule.scope == Scope::Process && !rule.rule.matcher.needs_baseline() {
                     c.extend(&p.process_items);
                 }
-                c
+                (c, owners)
             }
             Some(Walk::Remotes) => remote_sockets(rule, p, ctx),
         };
         let m = &rule.rule.matcher;
         let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
         let extra = p.history_items.iter().filter(|_| history).chain(p.dns_items.iter().filter(|_| m.dns_names_under_parent_gte.is_some()));
-        for item in candidates.into_iter().chain(extra) {
+        for (n, item) in candidates.into_iter().chain(extra).enumerate() {
             if rule.compiled.check(item, ctx, memo) {
-                matched.push(item);
+                matched.items.push(item);
+                matched.owners.extend(owners.get(n));
             }
         }
     }
     out
 }
 
-/// Only the sockets of processes that pass, when nothing else is asked.
-fn process_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> Vec<&'p Item<'a>> {
-    let mut out = Vec::new();
+/// Only the sockets of processes that pass, when nothing else is asked,
+/// with their owner numbers.
+fn process_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>, memo: &mut Memo) -> (Vec<&'p Item<'a>>, Vec<u32>) {
+    let (mut out, mut owners) = (Vec::new(), Vec::new());
     for (_, idx) in &p.by_pid {
         let first = &p.items[idx[0] as usize];
         if rule.compiled.check(first, ctx, memo) {
             out.extend(idx.iter().map(|&i| &p.items[i as usize]));
+            owners.extend(idx.iter().map(|&i| p.owners[i as usize]));
         }
     }
-    out
+    (out, owners)
 }
 
 /// Only the sockets of tagged or listed addresses, when the rule needs one.
 /// The addresses are the snapshot's endpoints (and listeners' remotes, if
 /// any), each checked once; the sockets are looked for only when one of
 /// them is wanted, so an untagged host pays nothing per socket.
-fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<&'p Item<'a>> {
+fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<'_>) -> (Vec<&'p Item<'a>>, Vec<u32>) {
     let m = &rule.rule.matcher;
     let wanted: Vec<&str> = m.remote_tags_contains.iter().map(String::as_str).chain(m.remote_tags_contains_any.iter().flatten().map(String::as_str)).collect();
     let ips = ctx.snapshot.endpoints.keys().map(|e| e.ip).chain(p.listener_remotes.iter().copied());
@@ -410,9 +413,9 @@ fn remote_sockets<'p, 'a>(rule: &LoadedRule, p: &'p Prepared<'a>, ctx: &Context<
         })
         .collect();
     if chosen.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    p.items.iter().filter(|i| i.remote.is_some_and(|r| chosen.contains(&r.ip()))).collect()
+    p.items.iter().zip(&p.owners).filter(|(i, _)| i.remote.is_some_and(|r| chosen.contains(&r.ip()))).map(|(i, &owner)| (i, owner)).unzip()
 }
 
 #[cfg(test)]

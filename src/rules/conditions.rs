@@ -166,11 +166,15 @@ impl Conditions {
     /// (remembered per process in `memo`, as [`Conditions::check`] does);
     /// true when there are none.
     pub fn process_holds(&self, item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
-        let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
         match item.process_ix {
-            Some(ix) => memo.get_or(ix, process),
-            None => process(),
+            Some(ix) => memo.get_or(ix, || self.process_now(item, ctx)),
+            None => self.process_now(item, ctx),
         }
+    }
+
+    /// Whether the process conditions hold for `item`, asked now.
+    fn process_now(&self, item: &Item<'_>, ctx: &Context<'_>) -> bool {
+        self.process.iter().all(|&i| self.all[i].eval(item, ctx, None))
     }
 
     /// Whether every condition holds, with the process conditions
@@ -186,14 +190,13 @@ impl Conditions {
     }
 
     fn check_with(&self, socket: &(Vec<usize>, usize), item: &Item<'_>, ctx: &Context<'_>, memo: &mut Memo) -> bool {
-        let process = || self.process.iter().all(|&i| self.all[i].eval(item, ctx, None));
         // A remembered process outcome costs less than any socket check, so
         // it goes first; a socket whose owner has no node (or no owner) is
         // not remembered and its process goes last.
         match item.process_ix {
             _ if self.process.is_empty() => self.socket_holds(socket, item, ctx, memo),
-            Some(ix) => memo.get_or(ix, process) && self.socket_holds(socket, item, ctx, memo),
-            None => self.socket_holds(socket, item, ctx, memo) && process(),
+            Some(_) => self.process_holds(item, ctx, memo) && self.socket_holds(socket, item, ctx, memo),
+            None => self.socket_holds(socket, item, ctx, memo) && self.process_now(item, ctx),
         }
     }
 

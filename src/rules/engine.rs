@@ -289,23 +289,17 @@ fn aggregate_key(scope: Scope, item: &Item<'_>) -> Option<GroupKey> {
     }
 }
 
-/// A rule's groups, numbered in the order first met. A process group is
-/// numbered by its owner number when the socket has one (see
-/// [`Matched::owners`]), else by its process's place in the table (a list
-/// read either way: the dump's order puts one owner's sockets in no runs,
-/// and a hash was paid per socket); other keys, and processes without a
-/// place, by [`Slots`]. One process is never numbered two ways in one
-/// rule: owner numbers come with every socket of a rule's bucket pass and
-/// places with none; the stand-ins without a place stand for processes
-/// that hold no socket now, or come from a walk of their own (scored
-/// series).
+/// A rule's groups, numbered in the order first met. A process group of
+/// sockets is numbered by its owner number (see [`Matched::owners`]: a
+/// list read, where the dump's order puts one owner's sockets in no runs
+/// and a hash was paid per socket); other keys, and the stand-ins'
+/// processes, by [`Slots`]. One process is never numbered both ways in
+/// one rule: the stand-ins stand for processes that hold no socket now,
+/// or come from a walk of their own (scored series).
 struct GroupNumbers {
     owners: Dense,
     /// The group number of each owner `owners` numbered.
     of_owner: Vec<usize>,
-    places: Dense,
-    /// The group number of each place `places` numbered.
-    of_place: Vec<usize>,
     slots: Slots<GroupKey>,
     /// The group number of each key `slots` numbered.
     of_slot: Vec<usize>,
@@ -314,57 +308,31 @@ struct GroupNumbers {
 
 impl GroupNumbers {
     fn new() -> Self {
-        Self {
-            owners: Dense::default(),
-            of_owner: Vec::new(),
-            places: Dense::default(),
-            of_place: Vec::new(),
-            slots: Slots::new(),
-            of_slot: Vec::new(),
-            count: 0,
-        }
+        Self { owners: Dense::default(), of_owner: Vec::new(), slots: Slots::new(), of_slot: Vec::new(), count: 0 }
     }
 
     /// The group number of the process with owner number `owner`, and
     /// whether the group is new.
     fn of_owner(&mut self, owner: u32) -> (usize, bool) {
         let (n, new) = self.owners.of(owner as usize);
-        self.number(n, new, Numbering::Owner)
+        Self::number(&mut self.of_owner, &mut self.count, n, new)
     }
 
-    /// `key`'s group number (`item` is what it was taken from), and
-    /// whether the group is new.
-    fn of(&mut self, key: GroupKey, item: &Item<'_>) -> (usize, bool) {
-        if let (GroupKey::Process(_), Some(ix)) = (key, item.process_ix) {
-            let (n, new) = self.places.of(ix as usize);
-            self.number(n, new, Numbering::Place)
-        } else {
-            let (n, new) = self.slots.of(key);
-            self.number(n, new, Numbering::Slot)
-        }
+    /// `key`'s group number, and whether the group is new.
+    fn of(&mut self, key: GroupKey) -> (usize, bool) {
+        let (n, new) = self.slots.of(key);
+        Self::number(&mut self.of_slot, &mut self.count, n, new)
     }
 
-    /// The group number of the `n`th key numbered `by`, given one when new.
-    fn number(&mut self, n: usize, new: bool, by: Numbering) -> (usize, bool) {
-        let numbers = match by {
-            Numbering::Owner => &mut self.of_owner,
-            Numbering::Place => &mut self.of_place,
-            Numbering::Slot => &mut self.of_slot,
-        };
+    /// The group number of the `n`th key of a numbering (`numbers`), given
+    /// the next one when new.
+    fn number(numbers: &mut Vec<usize>, count: &mut usize, n: usize, new: bool) -> (usize, bool) {
         if new {
-            numbers.push(self.count);
-            self.count += 1;
+            numbers.push(*count);
+            *count += 1;
         }
         (numbers[n], new)
     }
-}
-
-/// Which of [`GroupNumbers`]' three numberings a key went through.
-#[derive(Clone, Copy)]
-enum Numbering {
-    Owner,
-    Place,
-    Slot,
 }
 
 /// The items of one group: references, since most groups are refused by
@@ -390,7 +358,7 @@ fn evaluate_rule(rule: &LoadedRule, ctx: &Context<'_>, matched: &Matched<'_, '_>
             Some(o) => numbers.of_owner(o),
             None => {
                 let Some(key) = aggregate_key(scope, item) else { continue };
-                numbers.of(key, item)
+                numbers.of(key)
             }
         };
         if new {
