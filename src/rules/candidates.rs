@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use super::conditions::Memo;
+use super::early::{EarlyChecks, EarlyRows};
 use super::engine::{Beacon, Context};
 use super::item::{Item, ProcessLookup};
 use super::load::LoadedRule;
@@ -22,7 +23,7 @@ use crate::slots::{Dense, Slots};
 type Index<K> = Vec<(K, Vec<u32>)>;
 
 /// (direction, state, zone) of a socket.
-type Bucket = (Direction, SocketState, Zone);
+pub(super) type Bucket = (Direction, SocketState, Zone);
 
 /// Rows grouped by key as they come: each row's group is numbered once
 /// (by [`Slots`], or by [`Dense`] where the key is a small number
@@ -73,9 +74,19 @@ impl<K: Ord + Copy> Grouper<K> {
     }
 }
 
-/// A bucket's code: below 3 × 15 × 4.
-fn bucket_code((d, st, z): Bucket) -> usize {
+/// How many bucket codes there are.
+pub(super) const BUCKET_CODES: usize = 3 * SocketState::ALL.len() * Zone::ALL.len();
+
+/// A bucket's code: below [`BUCKET_CODES`].
+pub(super) fn bucket_code((d, st, z): Bucket) -> usize {
     (d as usize * SocketState::ALL.len() + st as usize) * Zone::ALL.len() + z as usize
+}
+
+/// Every bucket there can be.
+pub(super) fn all_buckets() -> impl Iterator<Item = Bucket> {
+    [Direction::Listen, Direction::Inbound, Direction::Outbound]
+        .into_iter()
+        .flat_map(|d| SocketState::ALL.into_iter().flat_map(move |st| Zone::ALL.into_iter().map(move |z| (d, st, z))))
 }
 
 /// Socket items, built once per refresh, indexed by (direction, state,
@@ -104,6 +115,9 @@ pub struct Prepared<'a> {
     /// its owners), for process rules that ask only about the process (a
     /// masquerade needs no socket).
     process_items: Vec<Item<'a>>,
+    /// The sockets that passed the rules checked while the items were
+    /// made (see `early`).
+    early: EarlyRows<'a>,
 }
 
 /// An item's memory once the item is done with: the same size and
@@ -139,11 +153,13 @@ pub struct Matched<'p, 'a> {
 
 /// The longest window a history item stands for (rules' `window_sec` up
 /// to this see processes that hold no socket now).
-const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
+pub(super) const HISTORY_ITEM_WINDOW_MS: i64 = 300_000;
 
 /// The items and indexes of a refresh; the items are written into `room`
 /// (lent memory whose pages are mapped already) when it is large enough.
-pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::model::RawSocket>) -> Prepared<'a> {
+/// Those of `rules` that ask only about a socket of their buckets are
+/// checked as each item is made (see `early`).
+pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::model::RawSocket>, rules: &[&'a LoadedRule]) -> Prepared<'a> {
     let s = ctx.snapshot;
     let processes = ProcessLookup::of(s);
     // One pass: each socket's item, and its place in the three indexes.
@@ -159,9 +175,13 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     let mut unlisted: Slots<Pid> = Slots::new();
     let places = s.processes.len();
     let mut listener_remotes = Vec::new();
-    for sock in &s.sockets {
+    let mut early = EarlyChecks::of(rules, ctx);
+    for (row, sock) in s.sockets.iter().enumerate() {
         let item = Item::of_socket(&processes, sock);
         let bucket = item.state.zip(item.zone).map(|(state, zone)| (item.direction, state, zone));
+        if let Some(b) = bucket {
+            early.check(b, row as u32, &item, ctx);
+        }
         buckets.add(bucket, |b| bucket_slots.of(bucket_code(b)));
         by_pid.add(item.pid, |pid| pid_slots.of(item.process_ix.map_or_else(|| places + unlisted.of(pid).0, |ix| ix as usize)));
         if item.direction == Direction::Listen
@@ -187,7 +207,8 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     // socket count is over all of its sockets' owners.
     let process_items = s.processes.iter().filter(|(_, node)| node.socket_count == 0).map(|(&pid, _)| Item::of_process(s, pid)).collect();
     let unowned = owners.iter().position(|&o| o == NO_OWNER).map(|row| row as u32);
-    Prepared { items, buckets, by_pid, unowned, owners, listener_remotes, beacon_items, history_items, dns_items, process_items }
+    let early = early.finish();
+    Prepared { items, buckets, by_pid, unowned, owners, listener_remotes, beacon_items, history_items, dns_items, process_items, early }
 }
 
 /// Whether `rule` walks the buckets and its filter allows `item`'s.
@@ -199,7 +220,7 @@ pub fn walks_bucket_of(rule: &LoadedRule, item: &Item<'_>) -> bool {
     }
 }
 
-impl Prepared<'_> {
+impl<'a> Prepared<'a> {
     /// The tables, borrowing nothing: the items' table in its own memory
     /// (see [`crate::spare::reuse`]); the few items of beacons, history,
     /// DNS and idle processes are dropped here.
@@ -219,6 +240,26 @@ impl Prepared<'_> {
     fn some_owner_passes(&self, rule: &LoadedRule, ctx: &Context<'_>, memo: &mut Memo) -> bool {
         let mut rows = self.by_pid.iter().map(|(_, idx)| idx[0]).chain(self.unowned);
         rows.any(|row| rule.compiled.process_holds(&self.items[row as usize], ctx, memo))
+    }
+
+    /// The stand-ins a rule's walk is followed by: for process rules about
+    /// history (rates, scans, failures) the processes that made attempts
+    /// recently but hold no socket now, for DNS rules the processes that
+    /// asked DNS.
+    fn stand_ins(&self, rule: &LoadedRule) -> impl Iterator<Item = &Item<'a>> {
+        let m = &rule.rule.matcher;
+        let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
+        let dns = m.dns_names_under_parent_gte.is_some();
+        self.history_items.iter().filter(move |_| history).chain(self.dns_items.iter().filter(move |_| dns))
+    }
+
+    /// The most items that can pass `rule` walked by `walk`: every socket
+    /// of the buckets it allows and every stand-in (no bound for other
+    /// walks).
+    fn most_passing(&self, rule: &LoadedRule, walk: &Walk) -> usize {
+        let Walk::Buckets(filter) = walk else { return usize::MAX };
+        let sockets: usize = self.buckets.iter().filter(|(b, _)| filter.allows(*b)).map(|(_, idx)| idx.len()).sum();
+        sockets + self.stand_ins(rule).count()
     }
 
     /// How many sockets of this refresh are in `state` (every bucket's
@@ -242,11 +283,16 @@ impl<'a> Prepared<'a> {
     pub fn socket_items(&self) -> &[Item<'a>] {
         &self.items
     }
+
+    /// Whether `rule` was checked while the items were made.
+    pub fn checked_early(&self, rule: &LoadedRule) -> bool {
+        self.early.of(rule).is_some()
+    }
 }
 
 /// Which (direction, state, zone) buckets a rule's top-level conditions
 /// allow.
-struct BucketFilter {
+pub(super) struct BucketFilter {
     direction: Option<Direction>,
     states: Vec<SocketState>,
     zones: Option<Vec<Zone>>,
@@ -270,7 +316,7 @@ impl BucketFilter {
 
     /// `zone_in` on a listener is the listener's own zone, which is the
     /// socket's zone too, so the bucket zone applies in every case.
-    fn allows(&self, (d, st, z): Bucket) -> bool {
+    pub(super) fn allows(&self, (d, st, z): Bucket) -> bool {
         self.direction.is_none_or(|want| want == d)
             && (self.states.is_empty() || self.states.contains(&st))
             && self.zones.as_ref().is_none_or(|zs| zs.contains(&z))
@@ -278,7 +324,7 @@ impl BucketFilter {
 }
 
 /// Where a rule's socket candidates come from.
-enum Walk {
+pub(super) enum Walk {
     /// Scored series of connection starts.
     Beacons,
     /// The sockets of the processes that pass (only process conditions).
@@ -302,18 +348,43 @@ fn walk_of(rule: &LoadedRule) -> Walk {
     }
 }
 
+/// Where `rule`'s candidates come from on this refresh; none when it
+/// cannot match: a rule about the baseline without one, or one with a
+/// condition no item of this refresh can meet.
+pub(super) fn plan(rule: &LoadedRule, ctx: &Context<'_>) -> Option<Walk> {
+    let runs = (ctx.baseline.is_some() || !rule.rule.matcher.needs_baseline()) && !rule.compiled.never(ctx);
+    runs.then(|| walk_of(rule))
+}
+
 /// For every rule, the items that pass its conditions, in a stable order:
 /// its sockets (or beacons), for process-scope rules that ask only about
 /// the process (and not the baseline) every process holding no socket,
 /// then for process rules about history (rates, scans, failures) the
 /// processes that made attempts recently but hold no socket now, then for
 /// DNS rules the processes that asked DNS.
-pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Context<'_>) -> Vec<Matched<'p, 'a>> {
+///
+/// `may_hold` tells, from an upper bound on how many items pass a rule,
+/// whether some group of them could pass its aggregates: a rule its
+/// buckets decide is not handed fifty thousand sockets to refuse them.
+pub fn matches_all<'p, 'a>(
+    rules: &[&LoadedRule],
+    p: &'p Prepared<'a>,
+    ctx: &Context<'_>,
+    may_hold: impl Fn(&LoadedRule, usize) -> bool,
+) -> Vec<Matched<'p, 'a>> {
     let mut memos: Vec<Memo> = rules.iter().map(|_| Memo::default()).collect();
     let mut out: Vec<Matched<'p, 'a>> = rules.iter().map(|_| Matched::default()).collect();
-    // A rule about the baseline cannot match without one: skip its walk.
-    let runs = |r: &LoadedRule| (ctx.baseline.is_some() || !r.rule.matcher.needs_baseline()) && !r.compiled.never(ctx);
-    let walks: Vec<Option<Walk>> = rules.iter().map(|r| runs(r).then(|| walk_of(r))).collect();
+    // A rule its buckets decide whose aggregates cannot hold for as many
+    // items as could pass is not walked at all.
+    let walks: Vec<Option<Walk>> = rules.iter().map(|r| plan(r, ctx).filter(|w| !r.compiled.bucket_only() || may_hold(r, p.most_passing(r, w)))).collect();
+    // What the rules checked while the items were made passed.
+    let early: Vec<Option<&[u32]>> = rules.iter().zip(&walks).map(|(r, w)| w.as_ref().and_then(|_| p.early.of(r))).collect();
+    for (r, rows) in early.iter().enumerate() {
+        if let Some(rows) = rows {
+            out[r].items.extend(rows.iter().map(|&i| &p.items[i as usize]));
+            out[r].owners.extend(rows.iter().map(|&i| p.owners[i as usize]));
+        }
+    }
     // A rule that asks about the process passes no socket of the buckets
     // when no owner of this refresh passes its process conditions (nor an
     // unowned socket): asked once per owner and remembered, as the pass
@@ -326,10 +397,11 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
         .collect();
     // The shared pass over the buckets. A rule whose conditions are all
     // decided by the bucket takes the bucket whole (its aggregates do the
-    // work: "ten ports from one process" asks only for outbound sockets).
+    // work: "ten ports from one process" asks only for outbound sockets),
+    // unless its aggregates cannot hold for that many.
     let whole: Vec<bool> = rules.iter().map(|r| r.compiled.bucket_only()).collect();
     for (bucket, idx) in &p.buckets {
-        let allowed = |r: usize| !no_owner_passes[r] && matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
+        let allowed = |r: usize| !no_owner_passes[r] && early[r].is_none() && matches!(&walks[r], Some(Walk::Buckets(f)) if f.allows(*bucket));
         for r in (0..rules.len()).filter(|&r| whole[r] && allowed(r)) {
             out[r].items.extend(idx.iter().map(|&i| &p.items[i as usize]));
             out[r].owners.extend(idx.iter().map(|&i| p.owners[i as usize]));
@@ -367,9 +439,7 @@ pub fn matches_all<'p, 'a>(rules: &[&LoadedRule], p: &'p Prepared<'a>, ctx: &Con
             }
             Some(Walk::Remotes) => remote_sockets(rule, p, ctx),
         };
-        let m = &rule.rule.matcher;
-        let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
-        let extra = p.history_items.iter().filter(|_| history).chain(p.dns_items.iter().filter(|_| m.dns_names_under_parent_gte.is_some()));
+        let extra = p.stand_ins(rule);
         for (n, item) in candidates.into_iter().chain(extra).enumerate() {
             if rule.compiled.check(item, ctx, memo) {
                 matched.items.push(item);

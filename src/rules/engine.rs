@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use super::beacon::{BeaconStats, score};
+use super::bounds::{aggregates_may_hold, window_of};
 use super::candidates::{Matched, NO_OWNER, matches_all, prepare};
 use super::ioc::IocSet;
 use super::item::Item;
@@ -208,19 +209,20 @@ impl Engine {
         let (ioc, baseline, set) = (&self.ioc, self.baseline.as_ref(), &self.rules);
         let ctx = Context::new(snapshot, history, ioc, baseline);
         let beacons = Self::beacons(history);
-        let prepared = prepare(&ctx, &beacons, std::mem::take(&mut self.room));
+        let rules: Vec<&LoadedRule> = set.rules.iter().collect();
+        let prepared = prepare(&ctx, &beacons, std::mem::take(&mut self.room), &rules);
         let now = snapshot.taken_at_ms;
         let waiting = prepared.sockets_in(crate::model::SocketState::SynSent);
         let judge = |rules: &[&LoadedRule], ctx: &Context<'_>| {
             let mut out = Vec::new();
-            for (rule, matched) in rules.iter().zip(matches_all(rules, &prepared, ctx)) {
+            let may_hold = |rule: &LoadedRule, most: usize| aggregates_may_hold(rule, ctx, most, waiting, now);
+            for (rule, matched) in rules.iter().zip(matches_all(rules, &prepared, ctx, may_hold)) {
                 if aggregates_may_hold(rule, ctx, matched.items.len(), waiting, now) {
                     evaluate_rule(rule, ctx, &matched, set, now, &mut out);
                 }
             }
             out
         };
-        let rules: Vec<&LoadedRule> = set.rules.iter().collect();
         let mut out = if parallel {
             // Two halves of the rules on two threads, each with its own
             // lookup caches; the prepared items are shared. Findings are
@@ -458,47 +460,18 @@ fn drop_superseded(set: &RuleSet, out: &mut Vec<Finding>) {
     out.retain(|f| !superseding.iter().any(|(by, weaker)| weaker.contains(&f.rule_id) && fired.contains(&((*by).to_string(), f.subject))));
 }
 
-/// Starts of `pid` (any series) within `window_ms` before `now`.
-fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> Vec<(SocketAddr, i64)> {
-    history
-        .series()
-        .flat_map(|(k, starts)| starts.iter().filter(move |s| s.pid == pid.0 && s.at_ms > now - window_ms).map(move |s| (k.remote, s.at_ms)))
-        .collect()
+/// How many connections `pid` started (any series) within `window_ms`
+/// before `now`.
+fn starts_of(history: &History, pid: Pid, now: i64, window_ms: i64) -> usize {
+    history.series().map(|(_, starts)| starts.iter().filter(|s| s.pid == pid.0 && s.at_ms > now - window_ms).count()).sum()
 }
 
-/// Whether some group of a rule's `passed` items could pass its
-/// aggregates, by bounds read once per rule instead of grouping the
-/// items: a group has no more items than passed, no more sockets waiting
-/// for an answer than this refresh (`waiting`), and no more history than
-/// the busiest endpoint or process. On most refreshes of most hosts no
-/// process is scanning, and the fifty thousand outbound sockets a scan
-/// rule's direction passes are then not grouped at all. Exact: a `false`
-/// here is a `false` from [`aggregates_hold`] for every group.
-fn aggregates_may_hold(rule: &LoadedRule, ctx: &Context<'_>, passed: usize, waiting: usize, now: i64) -> bool {
-    let m = &rule.rule.matcher;
-    let window_ms = window_of(rule);
-    let short = |n: usize, min: u64| (n as u64) < min;
-    if m.connection_count_gte.is_some_and(|min| short(passed, min)) {
-        return false;
-    }
-    if m.failed_attempts_gte.is_some_and(|min| short(waiting.min(passed) + ctx.history.most_failed_within(now, window_ms), min)) {
-        return false;
-    }
-    if let Some(min) = m.rate_per_minute_gte {
-        let busiest = match rule.rule.scope {
-            Scope::Process => ctx.history.busiest_process_starts_within(now, window_ms),
-            _ => ctx.history.busiest_endpoint_starts_within(now, window_ms),
-        };
-        if (busiest as f64) * 60_000.0 / (window_ms as f64) < min {
-            return false;
-        }
-    }
-    true
-}
-
-/// A rule's window for its aggregates (60 s unless it says).
-fn window_of(rule: &LoadedRule) -> i64 {
-    rule.rule.matcher.window_sec.map_or(60_000, |w| w as i64 * 1000)
+/// The remotes `pid` started connections to within `window_ms` before
+/// `now`: a series has one remote, so each series with such a start gives
+/// its remote once (a process that opened fifty thousand connections to
+/// one port gave fifty thousand entries to put in a set).
+fn remotes_started_by(history: &History, pid: Pid, now: i64, window_ms: i64) -> impl Iterator<Item = SocketAddr> + '_ {
+    history.series().filter(move |(_, starts)| starts.iter().rev().any(|s| s.pid == pid.0 && s.at_ms > now - window_ms)).map(|(k, _)| k.remote)
 }
 
 fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], now: i64, trace: &mut Vec<TraceStep>) -> bool {
@@ -513,7 +486,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
         }
         trace.push(TraceStep { condition: format!("connection_count_gte: {min}"), value: format!("{n} connections") });
     }
-    let history_starts = || pid.map_or_else(Vec::new, |p| starts_of(ctx.history, p, now, window_ms));
+    let started = || pid.into_iter().flat_map(|p| remotes_started_by(ctx.history, p, now, window_ms));
     if let Some(min) = m.distinct_remote_ports_gte {
         // Ports per remote host, open now or started within the window; the
         // busiest host counts.
@@ -528,7 +501,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
                 last = Some(r);
             }
         }
-        for (r, _) in history_starts() {
+        for r in started() {
             if rule.rule.scope == Scope::Process || Some(r.ip()) == host.map(|h| h.ip) {
                 by_host.entry(r.ip()).or_default().insert(r.port());
             }
@@ -545,7 +518,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
     }
     if let Some(min) = m.distinct_remote_hosts_gte {
         let mut hosts: BTreeSet<IpAddr> = items.iter().filter_map(|i| i.remote).map(|r| r.ip()).collect();
-        hosts.extend(history_starts().into_iter().map(|(r, _)| r.ip()));
+        hosts.extend(started().map(|r| r.ip()));
         let n = hosts.len() as u64;
         if n < min {
             return false;
@@ -567,7 +540,7 @@ fn aggregates_hold(rule: &LoadedRule, ctx: &Context<'_>, items: &[&Item<'_>], no
     }
     if let Some(min) = m.rate_per_minute_gte {
         let count = match rule.rule.scope {
-            Scope::Process => history_starts().len() as f64,
+            Scope::Process => pid.map_or(0, |p| starts_of(ctx.history, p, now, window_ms)) as f64,
             _ => host.map_or(0.0, |h| ctx.history.endpoint_starts_within(h, now, window_ms) as f64),
         };
         let per_minute = count * 60_000.0 / window_ms as f64;

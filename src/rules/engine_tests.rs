@@ -51,7 +51,8 @@ fn on_busy_host(check: impl FnOnce(&RuleSet, &Context<'_>, &crate::rules::candid
     let set = RuleSet::embedded();
     let ioc = IocSet::new();
     let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
-    let prepared = crate::rules::candidates::prepare(&ctx, &[], Vec::new());
+    let rules: Vec<&LoadedRule> = set.rules.iter().collect();
+    let prepared = crate::rules::candidates::prepare(&ctx, &[], Vec::new(), &rules);
     check(&set, &ctx, &prepared);
 }
 
@@ -104,7 +105,7 @@ fn a_rule_decided_by_its_buckets_takes_exactly_the_sockets_its_conditions_pass()
     on_busy_host(|set, ctx, prepared| {
         let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.bucket_only() && !r.rule.matcher.has_history_aggregates()).collect();
         assert!(rules.len() >= 2, "some shipped rules ask only for a direction, state or zone: {}", rules.len());
-        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx, |_, _| true)) {
             let want: BTreeSet<SocketKey> =
                 prepared.socket_items().iter().filter(|i| rule.compiled.holds(i, ctx)).filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
             let got: BTreeSet<SocketKey> = matched.items.iter().filter_map(|i| i.socket.map(crate::model::Socket::key)).collect();
@@ -165,19 +166,28 @@ fn the_bounds_refuse_only_rules_no_group_passes() {
         let waiting = prepared.sockets_in(SocketState::SynSent);
         let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.rule.matcher.has_aggregates()).collect();
         assert!(rules.len() >= 4, "shipped rules count, rate and fail: {}", rules.len());
-        let (mut refused, mut found) = (0, 0);
+        let (mut refused, mut found, mut skipped) = (0, 0, 0);
         for now in [ctx.snapshot.taken_at_ms, ctx.snapshot.taken_at_ms + 3_600_000] {
-            for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+            // The walk itself asks the bounds too, before it hands a rule
+            // its buckets whole: it finds what the walk without them finds.
+            let bounded = matches_all(&rules, prepared, ctx, |rule, most| aggregates_may_hold(rule, ctx, most, waiting, now));
+            for ((rule, matched), with_bounds) in rules.iter().zip(matches_all(&rules, prepared, ctx, |_, _| true)).zip(bounded) {
                 let mut out = Vec::new();
                 evaluate_rule(rule, ctx, &matched, set, now, &mut out);
                 if !aggregates_may_hold(rule, ctx, matched.items.len(), waiting, now) {
                     assert!(out.is_empty(), "{} refused by its bounds at {now}, yet {} findings", rule.rule.id, out.len());
                     refused += 1;
                 }
+                let mut bounded_out = Vec::new();
+                evaluate_rule(rule, ctx, &with_bounds, set, now, &mut bounded_out);
+                let ids = |found: &[Finding]| found.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+                assert_eq!(ids(&bounded_out), ids(&out), "{} at {now}: the same findings with the walk's bounds", rule.rule.id);
+                skipped += usize::from(with_bounds.items.is_empty() && !matched.items.is_empty());
                 found += out.len();
             }
         }
         assert!(refused > 0, "some rule is refused by its bounds");
+        assert!(skipped > 0, "some rule is not walked for its bounds");
         assert!(found > 0, "some rule with aggregates finds something");
     });
 }
@@ -191,7 +201,7 @@ fn a_rule_about_the_process_takes_the_same_sockets_with_or_without_its_walk() {
     on_busy_host(|set, ctx, prepared| {
         let rules: Vec<&LoadedRule> = set.rules.iter().filter(|r| r.compiled.asks_about_process() && !r.rule.matcher.needs_baseline()).collect();
         let (mut empty, mut taken) = (0, 0);
-        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx)) {
+        for (rule, matched) in rules.iter().zip(matches_all(&rules, prepared, ctx, |_, _| true)) {
             let walked: Vec<&Item<'_>> = prepared.socket_items().iter().filter(|i| walks_bucket_of(rule, i)).collect();
             if walked.is_empty() {
                 continue;
@@ -205,4 +215,32 @@ fn a_rule_about_the_process_takes_the_same_sockets_with_or_without_its_walk() {
         }
         assert!(empty > 0 && taken > 0, "some rules about the process take nothing ({empty}), some take sockets ({taken})");
     });
+}
+
+/// The rules checked while the items are made take the same sockets, in
+/// the same order, with the same owners, as the shared pass over the
+/// buckets gives them when nothing was checked early.
+#[test]
+fn rules_checked_early_take_what_the_bucket_pass_takes_in_its_order() {
+    use crate::rules::candidates::{matches_all, prepare};
+    let (builder, snapshot) = second_refresh();
+    let set = RuleSet::embedded();
+    let ioc = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &ioc, None);
+    let rules: Vec<&LoadedRule> = set.rules.iter().collect();
+    let (early, late) = (prepare(&ctx, &[], Vec::new(), &rules), prepare(&ctx, &[], Vec::new(), &[]));
+    let taken = |m: &crate::rules::candidates::Matched<'_, '_>| {
+        m.items.iter().map(|i| i.socket.map(crate::model::Socket::key)).zip(m.owners.iter().copied()).collect::<Vec<_>>()
+    };
+    let (mut checked_early, mut took) = (0, 0);
+    for ((rule, a), b) in rules.iter().zip(matches_all(&rules, &early, &ctx, |_, _| true)).zip(matches_all(&rules, &late, &ctx, |_, _| true)) {
+        assert_eq!(taken(&a), taken(&b), "{}", rule.rule.id);
+        assert_eq!(a.items.len(), b.items.len(), "{}: the same stand-ins too", rule.rule.id);
+        if early.checked_early(rule) {
+            checked_early += 1;
+            took += usize::from(!a.items.is_empty());
+        }
+    }
+    assert!(checked_early >= 3, "several shipped rules are checked early: {checked_early}");
+    assert!(took >= 1, "some rule checked early takes sockets on the busy host");
 }

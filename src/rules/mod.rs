@@ -8,11 +8,13 @@
 //! ```
 
 pub mod beacon;
+mod bounds;
 mod candidates;
 mod condition;
 mod conditions;
 pub mod corpus;
 pub mod describe;
+mod early;
 pub mod engine;
 mod explain;
 pub mod ioc;
