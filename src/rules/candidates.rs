@@ -3,9 +3,12 @@
 //! Sockets are indexed once per refresh by (direction, state, zone), by
 //! owner and by remote address, so a rule visits only the sockets its
 //! top-level conditions allow. Rules that walk the (direction, state, zone)
-//! buckets share one pass: each socket is loaded once and checked against
-//! every rule that wants its bucket while it is in cache (a pass per rule
-//! over 100k sockets was bound by memory, not by the checks).
+//! buckets and ask only about the socket and its remote are checked while
+//! each socket's item is made (see `early`); the others that need a check
+//! per socket share one pass over the buckets: each socket is loaded once
+//! and checked against every rule that wants its bucket while it is in
+//! cache (a pass per rule over 100k sockets was bound by memory, not by
+//! the checks).
 
 use std::net::IpAddr;
 
