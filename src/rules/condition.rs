@@ -503,11 +503,11 @@ impl Condition {
                 })
             }
             C::RemoteTagsContains(tag) => {
-                let tagged = item.remote.is_some_and(|r| ctx.tags(r.ip()).contains(tag));
+                let tagged = ctx.tag_possible(tag) && item.remote.is_some_and(|r| ctx.tags(r.ip()).contains(tag));
                 pass(tagged, trace, || (format!("remote_tags_contains: {tag}"), format!("remote {} tagged {tag}", remote_ip_text(item))))
             }
             C::RemoteTagsContainsAny(wanted) => {
-                let tags = item.remote.map(|r| ctx.tags(r.ip()));
+                let tags = item.remote.filter(|_| wanted.iter().any(|w| ctx.tag_possible(w))).map(|r| ctx.tags(r.ip()));
                 let hit = tags.as_ref().and_then(|t| wanted.iter().find(|w| t.contains(*w)));
                 pass(hit.is_some(), trace, || {
                     (
@@ -760,6 +760,8 @@ impl Condition {
             C::RemoteNameTagsContains(_) => no_names || !ctx.ioc.has_domains(),
             C::RemoteResolved(want) => (*want && no_names) || (!*want && s.names.passive_since_ms.is_none()),
             C::RemoteNameEntropyGte(_) | C::RemoteNameLabelGte(_) => no_names,
+            C::RemoteTagsContains(tag) => !ctx.tag_possible(tag),
+            C::RemoteTagsContainsAny(wanted) => !wanted.iter().any(|w| ctx.tag_possible(w)),
             C::AnyOf { alternatives, .. } => alternatives.iter().all(|a| a.never(ctx)),
             _ => false,
         }

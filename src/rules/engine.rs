@@ -48,6 +48,9 @@ pub struct Context<'a> {
     /// Listeners by (protocol, port), and this host's own addresses, built
     /// when a rule first asks about local services.
     local: std::cell::OnceCell<LocalServices>,
+    /// Whether some endpoint of the snapshot carries tags of its own (a
+    /// loaded snapshot's; the builder's endpoints carry none).
+    endpoint_tags: std::cell::OnceCell<bool>,
 }
 
 /// What `remote_local_service_except` looks up.
@@ -74,7 +77,17 @@ impl<'a> Context<'a> {
             last_tags: std::cell::RefCell::default(),
             countries: std::cell::RefCell::default(),
             local: std::cell::OnceCell::new(),
+            endpoint_tags: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether some address of this refresh can carry `tag`: a list tags
+    /// an address or prefix so, or an endpoint carries tags of its own.
+    /// Asked before an address's tags are looked up: on a host whose lists
+    /// tag nothing so (no `--ioc`, say), a tag condition costs nothing per
+    /// socket and a rule that needs the tag is not walked.
+    pub fn tag_possible(&self, tag: &str) -> bool {
+        self.ioc.has_address_tag(tag) || *self.endpoint_tags.get_or_init(|| self.snapshot.endpoints.values().any(|e| !e.tags.is_empty()))
     }
 
     /// The listener on this host that `remote` reaches, if `remote` is a

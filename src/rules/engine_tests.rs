@@ -244,3 +244,34 @@ fn rules_checked_early_take_what_the_bucket_pass_takes_in_its_order() {
     assert!(checked_early >= 3, "several shipped rules are checked early: {checked_early}");
     assert!(took >= 1, "some rule checked early takes sockets on the busy host");
 }
+
+/// A tag no list and no endpoint carries cannot hold, and rules that need
+/// it are not walked; a tag from a list, or an endpoint's own (a loaded
+/// snapshot's), still finds its sockets.
+#[test]
+fn a_tag_is_looked_up_only_where_some_address_can_carry_it() {
+    let (builder, mut snapshot) = second_refresh();
+    let fired = |snapshot: &crate::model::Snapshot, ioc: IocSet, rule: &str| {
+        Engine::new(RuleSet::embedded(), ioc).run(snapshot, builder.history()).iter().any(|f| f.rule_id == rule)
+    };
+    let set = RuleSet::embedded();
+    let rule = |id: &str| set.rules.iter().find(|r| r.rule.id == id).expect("shipped rule");
+    let none = IocSet::new();
+    let ctx = Context::new(&snapshot, builder.history(), &none, None);
+    assert!(!ctx.tag_possible("ioc") && !ctx.tag_possible("tor_exit"));
+    assert!(rule("ioc_endpoint_outbound").compiled.never(&ctx), "no list: the IOC rule is not walked");
+    assert!(!fired(&snapshot, IocSet::new(), "ioc_endpoint_outbound"));
+
+    let mut listed = IocSet::new();
+    listed.insert("203.0.113.9".parse().expect("ip"), 32, "ioc");
+    let ctx = Context::new(&snapshot, builder.history(), &listed, None);
+    assert!(ctx.tag_possible("ioc") && !ctx.tag_possible("tor_exit"));
+    assert!(!rule("ioc_endpoint_outbound").compiled.never(&ctx));
+    assert!(fired(&snapshot, listed, "ioc_endpoint_outbound"), "a listed address is found");
+
+    let endpoint = crate::model::EndpointKey::host("203.0.113.10".parse().expect("ip"));
+    snapshot.endpoints.get_mut(&endpoint).expect("the ssh socket's endpoint").tags.push("tor_exit".into());
+    let ctx = Context::new(&snapshot, builder.history(), &none, None);
+    assert!(ctx.tag_possible("tor_exit"), "an endpoint's own tag counts");
+    assert!(fired(&snapshot, IocSet::new(), "tor_usage"), "an endpoint tagged so is found without a list");
+}

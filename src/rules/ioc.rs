@@ -29,6 +29,8 @@ pub struct IocSet {
     prefixes: BTreeMap<(bool, u8), FxHashMap<u128, BTreeSet<String>>>,
     domains: BTreeMap<String, BTreeSet<String>>,
     entries: usize,
+    /// Every tag some address or prefix carries.
+    address_tags: BTreeSet<String>,
 }
 
 fn key(ip: IpAddr) -> (bool, u128) {
@@ -78,7 +80,15 @@ impl IocSet {
         let (v6, v) = key(ip);
         let len = if ip.is_ipv6() && !v6 { len.saturating_sub(96) } else { len };
         self.prefixes.entry((v6, len)).or_default().entry(mask(v, v6, len)).or_default().insert(tag.to_string());
+        if !self.address_tags.contains(tag) {
+            self.address_tags.insert(tag.to_string());
+        }
         self.entries += 1;
+    }
+
+    /// Whether some address or prefix of the lists carries `tag`.
+    pub fn has_address_tag(&self, tag: &str) -> bool {
+        self.address_tags.contains(tag)
     }
 
     pub fn insert_domain(&mut self, domain: &str, tag: &str) {
