@@ -87,7 +87,22 @@ impl<'a> Context<'a> {
     /// tag nothing so (no `--ioc`, say), a tag condition costs nothing per
     /// socket and a rule that needs the tag is not walked.
     pub fn tag_possible(&self, tag: &str) -> bool {
-        self.ioc.has_address_tag(tag) || *self.endpoint_tags.get_or_init(|| self.snapshot.endpoints.values().any(|e| !e.tags.is_empty()))
+        self.ioc.has_address_tag(tag) || self.endpoint_tags()
+    }
+
+    /// Whether some endpoint of the snapshot carries tags of its own: one
+    /// pass over the endpoints, once per refresh (see
+    /// [`Context::knowing_endpoint_tags`]).
+    fn endpoint_tags(&self) -> bool {
+        *self.endpoint_tags.get_or_init(|| self.snapshot.endpoints.values().any(|e| !e.tags.is_empty()))
+    }
+
+    /// This context, told what another context of the same refresh found
+    /// of the endpoints' tags (a context holds caches that stay on its
+    /// thread, so the second half of the rules makes its own).
+    fn knowing_endpoint_tags(self, tagged: bool) -> Self {
+        let _ = self.endpoint_tags.set(tagged);
+        self
     }
 
     /// The listener on this host that `remote` reaches, if `remote` is a
@@ -242,7 +257,9 @@ impl Engine {
             // sorted by the snapshot, so the halves' order does not matter.
             let half = |parity: usize| -> Vec<&LoadedRule> { rules.iter().copied().skip(parity).step_by(2).collect() };
             let (even, odd) = (half(0), half(1));
-            let (odd, mut out) = crate::both::both(|| judge(&odd, &Context::new(snapshot, history, ioc, baseline)), || judge(&even, &ctx));
+            let tagged = ctx.endpoint_tags();
+            let beside = || Context::new(snapshot, history, ioc, baseline).knowing_endpoint_tags(tagged);
+            let (odd, mut out) = crate::both::both(|| judge(&odd, &beside()), || judge(&even, &ctx));
             out.extend(odd);
             out
         } else {
