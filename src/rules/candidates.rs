@@ -12,6 +12,7 @@
 
 use std::net::IpAddr;
 
+use super::condition::Walked;
 use super::conditions::Memo;
 use super::early::{EarlyChecks, EarlyRows};
 use super::engine::{Beacon, Context};
@@ -250,9 +251,7 @@ impl<'a> Prepared<'a> {
     /// recently but hold no socket now, for DNS rules the processes that
     /// asked DNS.
     fn stand_ins(&self, rule: &LoadedRule) -> impl Iterator<Item = &Item<'a>> {
-        let m = &rule.rule.matcher;
-        let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
-        let dns = m.dns_names_under_parent_gte.is_some();
+        let (history, dns) = stand_in_kinds(rule);
         self.history_items.iter().filter(move |_| history).chain(self.dns_items.iter().filter(move |_| dns))
     }
 
@@ -353,10 +352,31 @@ fn walk_of(rule: &LoadedRule) -> Walk {
 
 /// Where `rule`'s candidates come from on this refresh; none when it
 /// cannot match: a rule about the baseline without one, or one with a
-/// condition no item of this refresh can meet.
+/// condition no item its walk hands it can meet this refresh.
 pub(super) fn plan(rule: &LoadedRule, ctx: &Context<'_>) -> Option<Walk> {
-    let runs = (ctx.baseline.is_some() || !rule.rule.matcher.needs_baseline()) && !rule.compiled.never(ctx);
-    runs.then(|| walk_of(rule))
+    if ctx.baseline.is_none() && rule.rule.matcher.needs_baseline() {
+        return None;
+    }
+    let walk = walk_of(rule);
+    let walked = match &walk {
+        Walk::Buckets(f) if f.direction == Some(Direction::Outbound) && !has_stand_ins(rule) => Walked::OutboundSockets,
+        _ => Walked::AnyItem,
+    };
+    (!rule.compiled.never(ctx, walked)).then_some(walk)
+}
+
+/// Which stand-ins follow `rule`'s walk (see [`Prepared::stand_ins`]):
+/// (for process rules about history, the processes that made attempts
+/// recently but hold no socket now; for DNS rules, those that asked DNS).
+fn stand_in_kinds(rule: &LoadedRule) -> (bool, bool) {
+    let m = &rule.rule.matcher;
+    let history = rule.rule.scope == Scope::Process && m.has_history_aggregates() && m.beacon_score_gte.is_none();
+    (history, m.dns_names_under_parent_gte.is_some())
+}
+
+fn has_stand_ins(rule: &LoadedRule) -> bool {
+    let (history, dns) = stand_in_kinds(rule);
+    history || dns
 }
 
 /// For every rule, the items that pass its conditions, in a stable order:

@@ -21,7 +21,7 @@ use crate::text::{bounded, escape_control};
 pub type CompileError = (String, String, String);
 
 /// Shortest first label whose entropy counts (short labels cannot score high).
-const ENTROPY_MIN_LABEL: usize = 12;
+pub(super) const ENTROPY_MIN_LABEL: usize = 12;
 /// Slack between passive DNS starting and a socket's first sighting before
 /// "nobody resolved it" is believed.
 const RESOLVE_SLACK_MS: i64 = 2_000;
@@ -34,6 +34,17 @@ pub enum Level {
     Socket,
     Endpoint,
     Process,
+}
+
+/// Which items a rule's walk hands its conditions, as far as
+/// [`Condition::never`] needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walked {
+    /// Any item: sockets of any direction, beacons, stand-ins.
+    AnyItem,
+    /// Outbound sockets only, without stand-ins: each one's remote port
+    /// is a port its endpoint was reached on.
+    OutboundSockets,
 }
 
 /// One match key with its value compiled.
@@ -749,20 +760,25 @@ impl Condition {
         }
     }
 
-    /// Whether it cannot hold for any item of this refresh: the same
-    /// refusals `eval` starts with, asked once per rule instead of once per
-    /// socket.
-    pub fn never(&self, ctx: &Context<'_>) -> bool {
+    /// Whether it cannot hold for any item of this refresh that `walked`
+    /// allows: the same refusals `eval` starts with, and what the endpoint
+    /// table bounds (see [`Context::reach`]), asked once per rule instead
+    /// of once per socket.
+    pub fn never(&self, ctx: &Context<'_>, walked: Walked) -> bool {
         use Condition as C;
         let s = ctx.snapshot;
         let no_names = s.names.names.is_empty();
         match self {
             C::RemoteNameTagsContains(_) => no_names || !ctx.ioc.has_domains(),
             C::RemoteResolved(want) => (*want && no_names) || (!*want && s.names.passive_since_ms.is_none()),
-            C::RemoteNameEntropyGte(_) | C::RemoteNameLabelGte(_) => no_names,
+            // A name is an endpoint's (see `endpoint_names`): none scores
+            // more than the table's best.
+            C::RemoteNameEntropyGte(min) => no_names || ctx.reach().entropy < *min,
+            C::RemoteNameLabelGte(min) => no_names || (ctx.reach().longest_label as u64) < *min,
             C::RemoteTagsContains(tag) => !ctx.tag_possible(tag),
             C::RemoteTagsContainsAny(wanted) => !wanted.iter().any(|w| ctx.tag_possible(w)),
-            C::AnyOf { alternatives, .. } => alternatives.iter().all(|a| a.never(ctx)),
+            C::RemotePortIn(ports) => walked == Walked::OutboundSockets && !ports.iter().any(|&p| ctx.reach().ports.contains(p)),
+            C::AnyOf { alternatives, .. } => alternatives.iter().all(|a| a.never(ctx, walked)),
             _ => false,
         }
     }

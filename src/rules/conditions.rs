@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use super::condition::{CompileError, Condition, Level, compile};
+use super::condition::{CompileError, Condition, Level, Walked, compile};
 use super::engine::Context;
 use super::ioc::IocSet;
 use super::item::Item;
@@ -215,9 +215,10 @@ impl Conditions {
     }
 
     /// Whether some condition cannot hold for any item of this refresh
-    /// (no names seen, no baseline loaded): the rule's walk is skipped.
-    pub fn never(&self, ctx: &Context<'_>) -> bool {
-        self.all.iter().any(|c| c.never(ctx))
+    /// that `walked` allows (no names seen, no endpoint reached on the
+    /// port): the rule's walk is skipped.
+    pub fn never(&self, ctx: &Context<'_>, walked: Walked) -> bool {
+        self.all.iter().any(|c| c.never(ctx, walked))
     }
 
     /// Whether every condition holds, pushing the step of each (in trace

@@ -15,9 +15,11 @@ use rustc_hash::FxHashMap;
 use super::beacon::{BeaconStats, score};
 use super::bounds::{aggregates_may_hold, window_of};
 use super::candidates::{Matched, NO_OWNER, matches_all, prepare};
+use super::condition::ENTROPY_MIN_LABEL;
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
+use super::reach::Reach;
 use super::schema::Scope;
 use crate::model::{EndpointKey, Evaluator, Finding, History, Pid, Protocol, Severity, Snapshot, Subject, TraceStep, Zone};
 use crate::slots::{Dense, Slots};
@@ -48,9 +50,9 @@ pub struct Context<'a> {
     /// Listeners by (protocol, port), and this host's own addresses, built
     /// when a rule first asks about local services.
     local: std::cell::OnceCell<LocalServices>,
-    /// Whether some endpoint of the snapshot carries tags of its own (a
-    /// loaded snapshot's; the builder's endpoints carry none).
-    endpoint_tags: std::cell::OnceCell<bool>,
+    /// What the endpoint table allows (see [`Reach`]), taken when a rule
+    /// first asks.
+    reach: std::cell::OnceCell<Reach>,
 }
 
 /// What `remote_local_service_except` looks up.
@@ -77,7 +79,7 @@ impl<'a> Context<'a> {
             last_tags: std::cell::RefCell::default(),
             countries: std::cell::RefCell::default(),
             local: std::cell::OnceCell::new(),
-            endpoint_tags: std::cell::OnceCell::new(),
+            reach: std::cell::OnceCell::new(),
         }
     }
 
@@ -87,21 +89,20 @@ impl<'a> Context<'a> {
     /// tag nothing so (no `--ioc`, say), a tag condition costs nothing per
     /// socket and a rule that needs the tag is not walked.
     pub fn tag_possible(&self, tag: &str) -> bool {
-        self.ioc.has_address_tag(tag) || self.endpoint_tags()
+        self.ioc.has_address_tag(tag) || self.reach().tagged
     }
 
-    /// Whether some endpoint of the snapshot carries tags of its own: one
-    /// pass over the endpoints, once per refresh (see
-    /// [`Context::knowing_endpoint_tags`]).
-    fn endpoint_tags(&self) -> bool {
-        *self.endpoint_tags.get_or_init(|| self.snapshot.endpoints.values().any(|e| !e.tags.is_empty()))
+    /// What the snapshot's endpoint table allows: one pass over the
+    /// endpoints, once per refresh (see [`Context::knowing`]).
+    pub fn reach(&self) -> &Reach {
+        self.reach.get_or_init(|| Reach::of(self.snapshot.endpoints.values(), ENTROPY_MIN_LABEL))
     }
 
     /// This context, told what another context of the same refresh found
-    /// of the endpoints' tags (a context holds caches that stay on its
+    /// of the endpoint table (a context holds caches that stay on its
     /// thread, so the second half of the rules makes its own).
-    fn knowing_endpoint_tags(self, tagged: bool) -> Self {
-        let _ = self.endpoint_tags.set(tagged);
+    fn knowing(self, reach: Reach) -> Self {
+        let _ = self.reach.set(reach);
         self
     }
 
@@ -257,8 +258,8 @@ impl Engine {
             // sorted by the snapshot, so the halves' order does not matter.
             let half = |parity: usize| -> Vec<&LoadedRule> { rules.iter().copied().skip(parity).step_by(2).collect() };
             let (even, odd) = (half(0), half(1));
-            let tagged = ctx.endpoint_tags();
-            let beside = || Context::new(snapshot, history, ioc, baseline).knowing_endpoint_tags(tagged);
+            let reach = ctx.reach();
+            let beside = || Context::new(snapshot, history, ioc, baseline).knowing(reach.clone());
             let (odd, mut out) = crate::both::both(|| judge(&odd, &beside()), || judge(&even, &ctx));
             out.extend(odd);
             out

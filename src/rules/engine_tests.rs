@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::model::{Observation, Pid, ProcessFacts, RawSocket, SnapshotBuilder, SocketKey, SocketState, SourceInfo, SourceKind, TcpCounters};
+use crate::rules::condition::Walked;
 use crate::rules::{IocSet, RuleSet};
 
 fn sock(cookie: u64, state: SocketState, remote: &str, owner: Option<u32>) -> RawSocket {
@@ -259,14 +260,14 @@ fn a_tag_is_looked_up_only_where_some_address_can_carry_it() {
     let none = IocSet::new();
     let ctx = Context::new(&snapshot, builder.history(), &none, None);
     assert!(!ctx.tag_possible("ioc") && !ctx.tag_possible("tor_exit"));
-    assert!(rule("ioc_endpoint_outbound").compiled.never(&ctx), "no list: the IOC rule is not walked");
+    assert!(rule("ioc_endpoint_outbound").compiled.never(&ctx, Walked::AnyItem), "no list: the IOC rule is not walked");
     assert!(!fired(&snapshot, IocSet::new(), "ioc_endpoint_outbound"));
 
     let mut listed = IocSet::new();
     listed.insert("203.0.113.9".parse().expect("ip"), 32, "ioc");
     let ctx = Context::new(&snapshot, builder.history(), &listed, None);
     assert!(ctx.tag_possible("ioc") && !ctx.tag_possible("tor_exit"));
-    assert!(!rule("ioc_endpoint_outbound").compiled.never(&ctx));
+    assert!(!rule("ioc_endpoint_outbound").compiled.never(&ctx, Walked::AnyItem));
     assert!(fired(&snapshot, listed, "ioc_endpoint_outbound"), "a listed address is found");
 
     let endpoint = crate::model::EndpointKey::host("203.0.113.10".parse().expect("ip"));
@@ -274,4 +275,73 @@ fn a_tag_is_looked_up_only_where_some_address_can_carry_it() {
     let ctx = Context::new(&snapshot, builder.history(), &none, None);
     assert!(ctx.tag_possible("tor_exit"), "an endpoint's own tag counts");
     assert!(fired(&snapshot, IocSet::new(), "tor_usage"), "an endpoint tagged so is found without a list");
+}
+
+/// The busy host's second refresh with `extra` sockets and names added to
+/// both refreshes.
+fn busy_with(extra: &[RawSocket], names: &[(&str, &str)]) -> (SnapshotBuilder, crate::model::Snapshot) {
+    let spec = Arc::new(crate::spec::Spec::embedded());
+    let mut builder = SnapshotBuilder::new(spec);
+    let source = || SourceInfo { kind: SourceKind::Replay, host: "busy".into(), detail: "test".into() };
+    let obs = |at: i64| {
+        let mut o = busy_host(at);
+        o.sockets.extend(extra.iter().cloned());
+        o.names.names = names
+            .iter()
+            .map(|(ip, name)| crate::model::ObservedName {
+                ip: ip.parse().expect("ip"),
+                names: vec![(*name).to_string()],
+                source: crate::model::NameSource::DnsAnswer,
+                asked_by: None,
+                seen_ms: at,
+            })
+            .collect();
+        o
+    };
+    builder.build(obs(1_000_000), source(), None);
+    let snapshot = builder.build(obs(1_002_000), source(), None);
+    (builder, snapshot)
+}
+
+/// A rule asking for a remote port no outbound socket reached, or for a
+/// name no endpoint's name scores, is not walked; one socket reaching the
+/// port, or one name that scores, brings it back and it fires. Whatever
+/// the bound skips passes no socket of the rule's buckets.
+#[test]
+fn the_endpoint_table_bounds_remote_ports_and_names() {
+    let set = RuleSet::embedded();
+    let rule = |id: &str| set.rules.iter().find(|r| r.rule.id == id).expect("shipped rule");
+    let ioc = IocSet::new();
+    let run = |(builder, snapshot): &(SnapshotBuilder, crate::model::Snapshot)| -> (BTreeSet<String>, BTreeSet<String>) {
+        let ctx = Context::new(snapshot, builder.history(), &ioc, None);
+        let skipped: BTreeSet<String> = set.rules.iter().filter(|r| crate::rules::candidates::plan(r, &ctx).is_none()).map(|r| r.rule.id.clone()).collect();
+        // Sound: a skipped bucket rule passes none of its buckets' sockets.
+        let rules: Vec<&LoadedRule> = set.rules.iter().collect();
+        let prepared = crate::rules::candidates::prepare(&ctx, &[], Vec::new(), &[]);
+        for r in rules.iter().filter(|r| skipped.contains(&r.rule.id)) {
+            let passing = prepared.socket_items().iter().filter(|i| crate::rules::candidates::walks_bucket_of(r, i) && r.compiled.holds(i, &ctx)).count();
+            assert_eq!(passing, 0, "{} was skipped but {passing} sockets pass it", r.rule.id);
+        }
+        let fired = Engine::new(RuleSet::embedded(), IocSet::new()).run(snapshot, builder.history()).into_iter().map(|f| f.rule_id).collect();
+        (skipped, fired)
+    };
+    // Names on the host, none generated-looking; no Tor port reached.
+    let plain = busy_with(&[], &[("198.51.100.7", "downloads.example.org")]);
+    let (skipped, fired) = run(&plain);
+    assert!(skipped.contains("tor_usage") && skipped.contains("dga_like_name"), "{skipped:?}");
+    assert!(!fired.contains("tor_usage") && !fired.contains("dga_like_name"));
+    let ctx = Context::new(&plain.1, plain.0.history(), &ioc, None);
+    assert!(!rule("tor_usage").compiled.never(&ctx, Walked::AnyItem), "only outbound sockets are bounded by the endpoints' ports");
+
+    let tor = sock(5, SocketState::Established, "203.0.113.12:9001", Some(101));
+    let generated = [("198.51.100.7", "downloads.example.org"), ("198.51.100.8", "xj4k9qz2mw7vb1pq.example.org")];
+    let (skipped, fired) = run(&busy_with(&[tor], &generated));
+    assert!(!skipped.contains("tor_usage") && !skipped.contains("dga_like_name"), "{skipped:?}");
+    assert!(fired.contains("tor_usage"), "the socket to a relay port is found");
+    assert!(fired.contains("dga_like_name"), "the generated-looking name is found");
+
+    // A label of 40 characters is the other alternative.
+    let long = format!("{}.example.org", "a".repeat(40));
+    let (skipped, fired) = run(&busy_with(&[], &[("198.51.100.9", long.as_str())]));
+    assert!(!skipped.contains("dga_like_name") && fired.contains("dga_like_name"));
 }

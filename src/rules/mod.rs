@@ -21,6 +21,7 @@ pub mod ioc;
 mod item;
 pub mod lint;
 pub mod load;
+mod reach;
 mod regex_list;
 pub mod schema;
 pub mod suggest;
