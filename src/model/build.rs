@@ -2,14 +2,13 @@
 //! endpoint and listener tables, the graph, health, and (through the
 //! [`Evaluator`] seam) findings.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use super::age::SocketAge;
 use super::closed::ClosedSocket;
 use super::finding::Finding;
 use super::graph_build::{Crowding, build_graph};
@@ -17,22 +16,21 @@ use super::health::{Health, HealthMessage, UnownedCounts};
 use super::history::{ConnectionStart, History, SeriesKey};
 use super::index::FactIndex;
 use super::keys::{EndpointKey, ListenerKey, NetNs, Pid};
-use super::nodes::{ProcessNode, RemoteEndpointNode, ServiceListenerNode};
+use super::nodes::{ProcessNode, ServiceListenerNode};
 use super::order::SocketOrder;
 use super::snapshot::Snapshot;
-use super::socket::{Direction, Protocol, RawSocket, Socket, SocketState};
+use super::socket::{Direction, Protocol, RawSocket, Socket};
 use super::{Observation, SourceInfo};
 use crate::drop_beside::{DropBeside, Garbage};
-use crate::slots::Slots;
 use crate::spare::Spare;
 use crate::spec::Spec;
 use crate::terms::Zone;
 
 /// From how many sockets the builder's side passes run on a second thread:
 /// the listener table beside the search for the rows' runs (both a pass
-/// over the dump's rows), and the owners' and listeners' sums beside the
-/// endpoint table (each a pass over the finished table) instead of in the
-/// builder's pass. Below it a thread's start costs more than the pass.
+/// over the dump's rows), and the sums (owners', listeners', the endpoint
+/// table) over the dump's rows while the sockets are made in key order
+/// (see `socket_rows`). Below it a thread's start costs more than the pass.
 const SIDE_PASSES_FROM: usize = 20_000;
 
 /// Computes findings for a snapshot before it is published. The rule engine
@@ -114,6 +112,9 @@ pub struct SnapshotBuilder {
     tables: Spare<Socket>,
     /// Where the evaluator's tables are let go.
     beside: DropBeside,
+    /// From how many rows the side passes run on a second thread
+    /// ([`SIDE_PASSES_FROM`]; a test moves it).
+    side_from: usize,
 }
 
 impl SnapshotBuilder {
@@ -126,6 +127,7 @@ impl SnapshotBuilder {
             countries: FxHashMap::default(),
             tables: Spare::new(),
             beside: DropBeside::new(),
+            side_from: SIDE_PASSES_FROM,
         }
     }
 
@@ -153,7 +155,7 @@ impl SnapshotBuilder {
             obs.namespaces.iter().filter(|n| n.read_at_ms.is_some_and(|t| t < now)).map(super::namespace::NamespaceInfo::key).collect();
         // Listeners first: they decide which sockets are inbound. On a big
         // host their table is made beside the search for the rows' runs.
-        let (mut raw_sockets, (mut listeners, listener_ports)) = if obs.sockets.len() >= SIDE_PASSES_FROM && crate::both::second_core() {
+        let (mut raw_sockets, (mut listeners, listener_ports)) = if obs.sockets.len() >= self.side_from && crate::both::second_core() {
             super::key_order::KeyOrder::of_beside(obs.sockets, |rows| listener_table(rows, &facts))
         } else {
             let table = listener_table(&obs.sockets, &facts);
@@ -161,69 +163,43 @@ impl SnapshotBuilder {
         };
         // Into the table of a snapshot that is gone, when there is one.
         let mut sockets: Vec<Socket> = self.tables.take(raw_sockets.remaining());
-        // On a big host the sums are taken beside the endpoint table, on a
-        // second thread, after this pass; else in it, while each row is in
+        // On a big host the sums (owners', listeners', endpoints') are
+        // taken over the dump's rows on a second thread while this one
+        // makes the sockets; else in the same pass, while each row is in
         // cache.
-        let tally_beside = raw_sockets.remaining() >= SIDE_PASSES_FROM && crate::both::second_core();
-        let mut tally = super::tally::Tally::new(obs.privileged, obs.viewer_uid);
-        while let Some(raw) = raw_sockets.next_row() {
-            let (direction, zone, listener) = if raw.state.is_listening() {
-                (Direction::Listen, listener_zone(raw.local.ip()), None)
-            } else if let Some(l) = listener_ports.of(raw) {
-                (Direction::Inbound, Zone::of(raw.remote.ip()), Some(l))
-            } else {
-                (Direction::Outbound, Zone::of(raw.remote.ip()), None)
-            };
-            let h = if !kept.is_empty() && kept.contains(&raw.netns) {
-                self.history.observe_kept(raw.key, now, raw.tcp)
-            } else {
-                self.history.observe_socket(raw.key, now, raw.tcp)
-            };
-            if h.is_new && direction != Direction::Listen && !raw.remote.ip().is_unspecified() {
-                self.history.record_endpoint_start(raw.endpoint(), now);
-                // A start is a new outbound socket in any connected state:
-                // polling often first sees a short connection already
-                // closing (CLOSE_WAIT, FIN_WAIT), and it was still started
-                // since the last refresh. TIME_WAIT has no owner to count.
-                if direction == Direction::Outbound && !matches!(raw.state, SocketState::TimeWait | SocketState::Close | SocketState::BoundInactive) {
-                    let owner = raw.owners.first().and_then(|p| facts.get(&p.0)).copied();
-                    let series = SeriesKey::of(owner, None, raw.uid, raw.remote, raw.protocol(), raw.netns);
-                    self.history.record_start(series, ConnectionStart { at_ms: now, pid: owner.map_or(0, |f| f.pid) });
-                }
-            }
-            // A listener is created by a process holding it: the earliest
-            // start among its visible owners bounds its age from above.
-            let owners_start = if direction == Direction::Listen {
-                raw.owners.iter().filter_map(|p| facts.get(&p.0)).map(|f| f.start_time_ms).filter(|&t| t > 0).min()
-            } else {
-                None
-            };
-            if !tally_beside {
-                tally.add(raw, direction, listener);
-            }
-            sockets.push(Socket {
-                direction,
-                listener,
-                zone,
-                first_seen_ms: h.first_seen_ms,
-                age: SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start),
-                send_rate: h.send_rate,
-                recv_rate: h.recv_rate,
-                raw: raw.clone(),
-            });
+        let beside = raw_sockets.remaining() >= self.side_from && crate::both::second_core();
+        let mut sums = super::socket_rows::Sums::new(obs.privileged, obs.viewer_uid);
+        let rows = super::socket_rows::Rows { listener_ports: &listener_ports, kept: &kept, facts: &facts, now };
+        let (dump, mut cursor) = raw_sockets.split();
+        let (history, countries) = (&mut self.history, &mut self.countries);
+        if beside {
+            let (taken, ()) = crate::both::both(
+                || {
+                    for raw in dump {
+                        let (direction, zone, listener) = rows.classify(raw);
+                        sums.add(raw, direction, zone, listener, countries);
+                    }
+                    sums
+                },
+                || rows.make_sockets(&mut cursor, history, &mut sockets, None),
+            );
+            sums = taken;
+        } else {
+            rows.make_sockets(&mut cursor, history, &mut sockets, Some((&mut sums, countries)));
         }
         // The rows' memory, for the rules' items.
         let room = raw_sockets.into_room();
         self.record_closed(&obs.closed, &facts);
         self.history.end(now);
 
-        let (tally, mut endpoints) = self.sums_and_endpoints(&sockets, tally, tally_beside, now);
+        let tally = sums.tally.finish();
+        let mut endpoints = sums.endpoints.finish(&self.history, now, &mut self.countries);
         let health = health_of(tally.unowned, &obs.owner_scan, obs.privileged, obs.health);
         let mut processes: BTreeMap<Pid, ProcessNode> =
             obs.processes.iter().map(|f| (f.pid(), ProcessNode { facts: f.clone(), ..ProcessNode::default() })).collect();
         tally.onto_processes(&mut processes);
         tally.onto_listeners(&mut listeners);
-        name_endpoints(&mut endpoints, &obs.names);
+        super::endpoint_table::name_endpoints(&mut endpoints, &obs.names);
         self.dns.record(&obs.names.queries, now);
         let mut snapshot = Snapshot {
             generation: self.generation,
@@ -322,119 +298,6 @@ impl SnapshotBuilder {
             }
         }
     }
-
-    /// The finished sums (taken now over `sockets` when `beside`, on a
-    /// second thread) and the endpoint table.
-    fn sums_and_endpoints(
-        &mut self,
-        sockets: &[Socket],
-        mut tally: super::tally::Tally,
-        beside: bool,
-        now: i64,
-    ) -> (super::tally::Tallied, BTreeMap<EndpointKey, RemoteEndpointNode>) {
-        if !beside {
-            return (tally.finish(), self.endpoint_table(sockets, now));
-        }
-        crate::both::both(
-            || {
-                for s in sockets {
-                    tally.add(&s.raw, s.direction, s.listener);
-                }
-                tally.finish()
-            },
-            || self.endpoint_table(sockets, now),
-        )
-    }
-
-    fn endpoint_table(&mut self, sockets: &[Socket], now: i64) -> BTreeMap<EndpointKey, RemoteEndpointNode> {
-        /// One endpoint while its sockets are summed.
-        struct Acc {
-            node: RemoteEndpointNode,
-            ports: BTreeSet<u16>,
-            procs: BTreeSet<Pid>,
-            last_port: Option<u16>,
-            last_pid: Option<Pid>,
-        }
-        let mut acc: Vec<Acc> = Vec::new();
-        let mut slots: Slots<EndpointKey> = Slots::new();
-        for s in sockets.iter().filter(|s| s.direction != Direction::Listen && !s.raw.remote.ip().is_unspecified()) {
-            let key = s.endpoint();
-            let ip = key.ip;
-            let (slot, new) = slots.of(key);
-            if new {
-                let country = *self.countries.entry(ip).or_insert_with(|| if Zone::of(ip) == Zone::Public { iptocc::country_code(ip) } else { None });
-                acc.push(Acc { node: new_endpoint(key, s.zone, country), ports: BTreeSet::new(), procs: BTreeSet::new(), last_port: None, last_pid: None });
-            }
-            let a = &mut acc[slot];
-            let node = &mut a.node;
-            node.connection_count += 1;
-            let c = s.raw.tcp.unwrap_or_default();
-            node.bytes_sent += c.bytes_acked;
-            node.bytes_received += c.bytes_received;
-            // Inbound sockets talk from an ephemeral remote port: the
-            // endpoint's "ports" are the ones it was reached on.
-            let port = if s.direction == Direction::Inbound { s.raw.local.port() } else { s.raw.remote.port() };
-            if a.last_port != Some(port) {
-                a.ports.insert(port);
-                a.last_port = Some(port);
-            }
-            for &pid in &s.raw.owners {
-                if a.last_pid != Some(pid) {
-                    a.procs.insert(pid);
-                    a.last_pid = Some(pid);
-                }
-            }
-        }
-        if self.countries.len() > 100_000 {
-            self.countries.clear();
-        }
-        acc.into_iter()
-            .map(|a| {
-                let key = EndpointKey::of(a.node.ip, a.node.netns);
-                let mut node = a.node;
-                node.ports = a.ports.into_iter().collect();
-                node.process_count = a.procs.len() as u64;
-                node.new_per_minute = self.history.new_per_minute(key, now);
-                (key, node)
-            })
-            .collect()
-    }
-}
-
-/// Give endpoints the names the collector saw for their addresses.
-fn name_endpoints(endpoints: &mut BTreeMap<EndpointKey, RemoteEndpointNode>, names: &super::NameFacts) {
-    if names.names.is_empty() {
-        return;
-    }
-    let by_ip: FxHashMap<std::net::IpAddr, &super::ObservedName> = names.names.iter().map(|n| (n.ip, n)).collect();
-    for node in endpoints.values_mut() {
-        if let Some(n) = by_ip.get(&node.ip) {
-            node.hostname = n.names.first().cloned();
-            node.names.clone_from(&n.names);
-            node.name_source = Some(n.source);
-            node.asked_by = n.asked_by;
-        }
-    }
-}
-
-pub(super) fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) -> RemoteEndpointNode {
-    RemoteEndpointNode {
-        ip: key.ip,
-        netns: key.netns,
-        zone,
-        ports: Vec::new(),
-        hostname: None,
-        names: Vec::new(),
-        name_source: None,
-        asked_by: None,
-        country: country.map(str::to_string),
-        tags: Vec::new(),
-        connection_count: 0,
-        process_count: 0,
-        new_per_minute: 0.0,
-        bytes_sent: 0,
-        bytes_received: 0,
-    }
 }
 
 /// Listening sockets as listener nodes, and an index by (protocol, port).
@@ -443,14 +306,14 @@ pub(super) fn new_endpoint(key: EndpointKey, zone: Zone, country: Option<&str>) 
 /// listens on, one bit each: most connected sockets (every outbound one)
 /// have a local port nothing listens on, and are told so without a hash
 /// lookup.
-struct ListenerPorts {
+pub(super) struct ListenerPorts {
     by_port: FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>>,
     listened: Vec<u64>,
 }
 
 impl ListenerPorts {
     /// The listener a connected socket was accepted by, if any.
-    fn of(&self, raw: &RawSocket) -> Option<ListenerKey> {
+    pub(super) fn of(&self, raw: &RawSocket) -> Option<ListenerKey> {
         let port = raw.local.port();
         if self.listened[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
             return None;

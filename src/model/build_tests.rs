@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::model::SocketState;
 use crate::model::{AgeBound, EdgeKind, NodeRef, ProcessFacts, SocketAge, SocketKey, TcpCounters};
 use crate::model::{Observation, SourceKind};
 
@@ -73,10 +74,11 @@ fn classifies_directions_and_builds_tables() {
     assert!(s.health.messages.iter().any(|m| m.text.contains("2 sockets have no visible owner")));
 }
 
-/// From `SIDE_PASSES_FROM` sockets the sums are taken beside the
-/// endpoint table (on two cores): they come out as in the builder's pass.
+/// From `SIDE_PASSES_FROM` sockets the sums are taken over the dump's rows
+/// on a second thread while the sockets are made: they come out as in the
+/// builder's own pass, whatever the rows' order.
 #[test]
-fn a_big_host_s_sums_are_the_same_taken_beside_the_endpoint_table() {
+fn a_big_host_s_sums_are_the_same_taken_beside_the_builder_s_pass() {
     let copies: u64 = 3_000;
     let mut obs = web_host(1_000);
     let one = std::mem::take(&mut obs.sockets);
@@ -84,6 +86,24 @@ fn a_big_host_s_sums_are_the_same_taken_beside_the_endpoint_table() {
         .flat_map(|k| one.iter().map(move |r| RawSocket { key: SocketKey { protocol: r.key.protocol, cookie: k * 100 + r.key.cookie }, ..r.clone() }))
         .collect();
     assert!(obs.sockets.len() >= SIDE_PASSES_FROM);
+    // In key order (merged as runs), and out of it (sorted).
+    let mut shuffled = obs.clone();
+    shuffled.sockets.reverse();
+    shuffled.sockets.swap(0, 7_777);
+    for obs in [&obs, &shuffled] {
+        let build = |side_from: usize| {
+            let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
+            b.side_from = side_from;
+            b.build(obs.clone(), info(), None)
+        };
+        let (beside, alone) = (build(SIDE_PASSES_FROM), build(usize::MAX));
+        assert_eq!(beside.endpoints, alone.endpoints, "the endpoint table");
+        assert_eq!(beside.processes, alone.processes, "the owners' sums");
+        assert_eq!(beside.listeners, alone.listeners, "the listeners' sums");
+        assert_eq!(beside.health.unowned, alone.health.unowned);
+        assert_eq!(beside.sockets, alone.sockets, "the same sockets, in key order");
+        assert!(beside.sockets.windows(2).all(|w| w[0].key() < w[1].key()));
+    }
     let mut b = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let s = b.build(obs, info(), None);
     let nginx = s.process(Pid(10)).expect("nginx");

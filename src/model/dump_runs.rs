@@ -45,6 +45,14 @@ pub struct Plan {
 #[derive(Debug)]
 pub struct Runs {
     rows: Vec<RawSocket>,
+    merge: Merge,
+}
+
+/// Where the merge of a table's runs stands: kept apart from the rows, so
+/// that another reader may look at the rows while positions are handed
+/// out (see [`Runs::parts`]).
+#[derive(Debug)]
+pub struct Merge {
     /// Each run's next position and end.
     ranges: Vec<(usize, usize)>,
     /// The key at each run's next position, and (last) the next spike's;
@@ -86,24 +94,30 @@ impl Runs {
             is_spike[at / 64] |= 1 << (at % 64);
         }
         spikes.sort_unstable();
-        let mut merge = Self { left: rows.len(), rows, ranges: runs, heads: Vec::new(), spikes, next_spike: 0, is_spike, current: 0, bound: None };
+        let mut merge = Merge { left: rows.len(), ranges: runs, heads: Vec::new(), spikes, next_spike: 0, is_spike, current: 0, bound: None };
         for r in 0..merge.ranges.len() {
             merge.skip_spikes(r);
         }
-        merge.heads = (0..merge.ranges.len()).map(|r| merge.head(r)).collect();
+        merge.heads = (0..merge.ranges.len()).map(|r| merge.head(r, &rows)).collect();
         merge.heads.push(merge.spikes.first().map(|s| s.0));
         merge.choose();
-        Ok(merge)
+        Ok(Self { rows, merge })
     }
 
     /// How many rows are left.
     pub fn remaining(&self) -> usize {
-        self.left
+        self.merge.left
     }
 
     /// The rows, in the dump's order.
+    #[cfg(test)]
     pub fn rows(&self) -> &[RawSocket] {
         &self.rows
+    }
+
+    /// The rows and the merge, apart.
+    pub fn parts(&mut self) -> (&[RawSocket], &mut Merge) {
+        (&self.rows, &mut self.merge)
     }
 
     /// The emptied table.
@@ -113,7 +127,16 @@ impl Runs {
     }
 
     /// The position of the next row in key order.
+    #[cfg(test)]
     pub fn next_at(&mut self) -> Option<usize> {
+        self.merge.next_at(&self.rows)
+    }
+}
+
+impl Merge {
+    /// The position of the next row of `rows` (the table the merge was
+    /// made for) in key order.
+    pub fn next_at(&mut self, rows: &[RawSocket]) -> Option<usize> {
         if self.left == 0 {
             return None;
         }
@@ -131,7 +154,7 @@ impl Runs {
             let at = self.ranges[r].0;
             self.ranges[r].0 += 1;
             self.skip_spikes(r);
-            self.heads[r] = self.head(r);
+            self.heads[r] = self.head(r, rows);
             at
         };
         self.left -= 1;
@@ -151,9 +174,9 @@ impl Runs {
         self.ranges[r].0 = next;
     }
 
-    fn head(&self, r: usize) -> Option<SocketKey> {
+    fn head(&self, r: usize, rows: &[RawSocket]) -> Option<SocketKey> {
         let (next, end) = self.ranges[r];
-        (next < end).then(|| self.rows[next].key)
+        (next < end).then(|| rows[next].key)
     }
 
     /// Take rows from the least head until it passes the second least.

@@ -9,7 +9,7 @@
 //! builder copies what it keeps, and the emptied table is lent on whole
 //! ([`KeyOrder::into_room`]).
 
-use super::dump_runs::Runs;
+use super::dump_runs::{Merge, Runs};
 use super::socket::RawSocket;
 
 /// From how many rows the halves are sorted on two threads.
@@ -33,6 +33,12 @@ struct Sorted {
     /// The ascending half, then the descending half: the next row is the
     /// first or the last of what is left, each looked at in place.
     rows: Vec<RawSocket>,
+    ends: Ends,
+}
+
+/// Where the reading of sorted halves stands.
+#[derive(Debug)]
+struct Ends {
     /// The ascending half's next position.
     front: usize,
     /// One past the descending half's next position (it is read from the
@@ -40,6 +46,32 @@ struct Sorted {
     back: usize,
     /// Where the halves meet.
     middle: usize,
+}
+
+/// Hands out the rows of a [`KeyOrder`] in key order while the rows
+/// themselves may be read elsewhere too (see [`KeyOrder::split`]).
+#[derive(Debug)]
+pub struct Cursor<'k> {
+    rows: &'k [RawSocket],
+    way: CursorWay<'k>,
+}
+
+#[derive(Debug)]
+enum CursorWay<'k> {
+    Runs(&'k mut Merge),
+    Sorted(&'k mut Ends),
+}
+
+impl<'k> Cursor<'k> {
+    /// The next row in key order.
+    pub fn next_row(&mut self) -> Option<&'k RawSocket> {
+        let rows = self.rows;
+        let at = match &mut self.way {
+            CursorWay::Runs(merge) => merge.next_at(rows),
+            CursorWay::Sorted(ends) => ends.next_at(rows),
+        };
+        at.map(|at| &rows[at])
+    }
 }
 
 impl KeyOrder {
@@ -65,10 +97,21 @@ impl KeyOrder {
     }
 
     /// The next row in key order.
+    #[cfg(test)]
     pub fn next_row(&mut self) -> Option<&RawSocket> {
+        self.split().1.next_row()
+    }
+
+    /// The rows as they lie in the table (the dump's order, or sorted
+    /// halves), for whoever reads them beside, and a cursor handing them
+    /// out in key order.
+    pub fn split(&mut self) -> (&[RawSocket], Cursor<'_>) {
         match &mut self.0 {
-            Way::Runs(runs) => runs.next_at().map(|at| &runs.rows()[at]),
-            Way::Sorted(sorted) => sorted.next_at().map(|at| &sorted.rows[at]),
+            Way::Runs(runs) => {
+                let (rows, merge) = runs.parts();
+                (rows, Cursor { rows, way: CursorWay::Runs(merge) })
+            }
+            Way::Sorted(Sorted { rows, ends }) => (rows, Cursor { rows, way: CursorWay::Sorted(ends) }),
         }
     }
 
@@ -88,7 +131,7 @@ impl KeyOrder {
     pub fn remaining(&self) -> usize {
         match &self.0 {
             Way::Runs(runs) => runs.remaining(),
-            Way::Sorted(sorted) => sorted.remaining(),
+            Way::Sorted(sorted) => sorted.ends.back - sorted.ends.front,
         }
     }
 }
@@ -99,7 +142,7 @@ impl Sorted {
         Self::sorted(&mut rows, parallel);
         let n = rows.len();
         let middle = if parallel { n / 2 } else { n };
-        Self { rows, front: 0, back: n, middle }
+        Self { rows, ends: Ends { front: 0, back: n, middle } }
     }
 
     fn sorted(rows: &mut [RawSocket], parallel: bool) {
@@ -110,18 +153,17 @@ impl Sorted {
             rows.sort_unstable_by_key(|s| s.key);
         }
     }
+}
 
-    fn remaining(&self) -> usize {
-        self.back - self.front
-    }
-
-    /// The position of the next row in key order.
-    fn next_at(&mut self) -> Option<usize> {
+impl Ends {
+    /// The position of the next row of `rows` (the sorted table) in key
+    /// order.
+    fn next_at(&mut self, rows: &[RawSocket]) -> Option<usize> {
         let from_back = match (self.front < self.middle, self.middle < self.back) {
             (false, false) => return None,
             (false, true) => true,
             (true, false) => false,
-            (true, true) => self.rows[self.back - 1].key < self.rows[self.front].key,
+            (true, true) => rows[self.back - 1].key < rows[self.front].key,
         };
         if from_back {
             self.back -= 1;
@@ -135,7 +177,7 @@ impl Sorted {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyOrder, Sorted};
+    use super::{Ends, KeyOrder, Sorted};
     use crate::model::{Protocol, RawSocket, SocketKey, SocketState};
 
     fn row(protocol: Protocol, cookie: u64) -> RawSocket {
@@ -174,10 +216,10 @@ mod tests {
                 let mut sorted = rows.clone();
                 Sorted::sorted(&mut sorted, parallel);
                 let middle = if parallel { n / 2 } else { n };
-                let mut order = Sorted { rows: sorted, front: 0, back: n, middle };
-                assert_eq!(order.remaining(), n);
-                let at: Vec<usize> = std::iter::from_fn(|| order.next_at()).collect();
-                let got: Vec<SocketKey> = at.into_iter().map(|at| order.rows[at].key).collect();
+                let mut ends = Ends { front: 0, back: n, middle };
+                assert_eq!(ends.back - ends.front, n);
+                let at: Vec<usize> = std::iter::from_fn(|| ends.next_at(&sorted)).collect();
+                let got: Vec<SocketKey> = at.into_iter().map(|at| sorted[at].key).collect();
                 assert_eq!(got, want, "n {n}, parallel {parallel}");
             }
         }
@@ -208,6 +250,26 @@ mod tests {
             let mut sorted = cookies.clone();
             sorted.sort_unstable();
             assert_eq!(got, sorted);
+        }
+    }
+
+    /// Split, the table holds every row once and the cursor hands them out
+    /// in key order, for runs (merged) and rows in no order (sorted).
+    #[test]
+    fn a_split_order_reads_the_dump_while_the_cursor_hands_out_key_order() {
+        let runs: Vec<u64> = (0..400).chain(1_000..1_400).chain([5_000, 5_001]).chain(400..800).collect();
+        let shuffled: Vec<u64> = (0..500).map(|c: u64| c.wrapping_mul(7_919) % 503).collect();
+        for cookies in [runs, shuffled] {
+            let mut order = KeyOrder::of(cookies.iter().map(|&c| row(Protocol::Tcp, c)).collect());
+            let (dump, mut cursor) = order.split();
+            let got: Vec<u64> = std::iter::from_fn(|| cursor.next_row().map(|r| r.key.cookie)).collect();
+            let mut lying: Vec<u64> = dump.iter().map(|r| r.key.cookie).collect();
+            lying.sort_unstable();
+            let mut sorted = cookies.clone();
+            sorted.sort_unstable();
+            assert_eq!(lying, sorted, "every row, once");
+            assert_eq!(got, sorted);
+            assert_eq!(order.remaining(), 0);
         }
     }
 }

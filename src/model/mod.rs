@@ -9,6 +9,7 @@ mod build;
 mod closed;
 mod dns_history;
 mod dump_runs;
+mod endpoint_table;
 mod finding;
 mod graph;
 pub mod graph_build;
@@ -29,6 +30,7 @@ pub mod parties;
 mod shell_link;
 mod snapshot;
 mod socket;
+mod socket_rows;
 mod tally;
 #[cfg(test)]
 pub(crate) mod two_namespaces;

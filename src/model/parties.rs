@@ -182,7 +182,7 @@ mod tests {
     fn a_party_is_heard_from_in_the_last_day_and_has_no_socket() {
         let d = logins(&[login("203.0.113.5", NOW - 1_000), login("203.0.113.6", NOW - PARTY_WINDOW_MS - 1), login("198.51.100.2", NOW - 5)]);
         let mut endpoints = BTreeMap::new();
-        endpoints.insert(key("198.51.100.2"), crate::model::build::new_endpoint(key("198.51.100.2"), Zone::Public, None));
+        endpoints.insert(key("198.51.100.2"), crate::model::endpoint_table::new_endpoint(key("198.51.100.2"), Zone::Public, None));
         let got = parties(None, Some(&d), &endpoints, &FactIndex::default(), NOW);
         assert_eq!(got, vec![party("203.0.113.5", None)], "the old party and the one with a socket are not parties");
     }

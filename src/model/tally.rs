@@ -2,9 +2,9 @@
 //! bytes per owner, inbound connections per listener, and the sockets no
 //! process holds. On a small host counted in the builder's one pass over
 //! the rows, while each is in cache; from the builder's
-//! `SIDE_PASSES_FROM` sockets (with a second core) in a pass of its own over the finished table on a second thread,
-//! beside the endpoint table's pass, so the builder's serial pass no
-//! longer pays for it.
+//! `SIDE_PASSES_FROM` sockets (with a second core) over the dump's rows on
+//! a second thread, with the endpoint table, while the builder makes the
+//! sockets (see `socket_rows`): the sums do not depend on the order.
 //!
 //! Owners and listeners are numbered in [`Slots`] (a run of one, or two
 //! taking turns, without a lookup) and summed in lists by number.
