@@ -109,12 +109,6 @@ impl Runs {
         self.merge.left
     }
 
-    /// The rows, in the dump's order.
-    #[cfg(test)]
-    pub fn rows(&self) -> &[RawSocket] {
-        &self.rows
-    }
-
     /// The rows and the merge, apart.
     pub fn parts(&mut self) -> (&[RawSocket], &mut Merge) {
         (&self.rows, &mut self.merge)
@@ -124,12 +118,6 @@ impl Runs {
     pub fn into_table(mut self) -> Vec<RawSocket> {
         self.rows.clear();
         self.rows
-    }
-
-    /// The position of the next row in key order.
-    #[cfg(test)]
-    pub fn next_at(&mut self) -> Option<usize> {
-        self.merge.next_at(&self.rows)
     }
 }
 

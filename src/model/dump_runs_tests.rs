@@ -39,8 +39,9 @@ fn assert_merges(rows: Vec<RawSocket>, what: &str) {
     want.sort_unstable();
     let mut runs = Runs::of(rows).unwrap_or_else(|_| panic!("{what}: not merged"));
     assert_eq!(runs.remaining(), n, "{what}");
-    let at: Vec<usize> = std::iter::from_fn(|| runs.next_at()).collect();
-    let got: Vec<(SocketKey, u32)> = at.iter().map(|&i| (runs.rows()[i].key, runs.rows()[i].inode)).collect();
+    let (rows, merge) = runs.parts();
+    let at: Vec<usize> = std::iter::from_fn(|| merge.next_at(rows)).collect();
+    let got: Vec<(SocketKey, u32)> = at.iter().map(|&i| (rows[i].key, rows[i].inode)).collect();
     assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "{what}: out of key order");
     let mut same = got.clone();
     same.sort_unstable();
@@ -127,7 +128,8 @@ fn the_emptied_table_is_the_dump_s_memory() {
     let rows = tcp((0..5_000).chain(10_000..15_000));
     let at = rows.as_ptr() as usize;
     let mut runs = Runs::of(rows).expect("two runs");
-    assert_eq!(std::iter::from_fn(|| runs.next_at()).count(), 10_000);
+    let (rows, merge) = runs.parts();
+    assert_eq!(std::iter::from_fn(|| merge.next_at(rows)).count(), 10_000);
     assert_eq!(runs.remaining(), 0);
     let table = runs.into_table();
     assert!(table.is_empty());

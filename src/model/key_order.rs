@@ -96,12 +96,6 @@ impl KeyOrder {
         }
     }
 
-    /// The next row in key order.
-    #[cfg(test)]
-    pub fn next_row(&mut self) -> Option<&RawSocket> {
-        self.split().1.next_row()
-    }
-
     /// The rows as they lie in the table (the dump's order, or sorted
     /// halves), for whoever reads them beside, and a cursor handing them
     /// out in key order.
@@ -226,7 +220,10 @@ mod tests {
         // The public way agrees (one thread below the threshold).
         let rows: Vec<RawSocket> = (0..50).rev().map(|c| row(Protocol::Tcp, c)).collect();
         let mut order = KeyOrder::of(rows);
-        let got: Vec<u64> = std::iter::from_fn(|| order.next_row().map(|r| r.key.cookie)).collect();
+        let got: Vec<u64> = {
+            let (_, mut cursor) = order.split();
+            std::iter::from_fn(|| cursor.next_row().map(|r| r.key.cookie)).collect()
+        };
         assert_eq!(got, (0..50).collect::<Vec<u64>>());
     }
 
@@ -242,9 +239,15 @@ mod tests {
         for cookies in [runs, shuffled] {
             let rows: Vec<RawSocket> = cookies.iter().map(|&c| row(Protocol::Tcp, c)).collect();
             let mut alone = KeyOrder::of(rows.clone());
-            let want: Vec<u64> = std::iter::from_fn(|| alone.next_row().map(|r| r.key.cookie)).collect();
+            let want: Vec<u64> = {
+                let (_, mut cursor) = alone.split();
+                std::iter::from_fn(|| cursor.next_row().map(|r| r.key.cookie)).collect()
+            };
             let (mut beside, seen) = KeyOrder::of_beside(rows, |rows| rows.iter().map(|r| r.key.cookie).collect::<Vec<u64>>());
-            let got: Vec<u64> = std::iter::from_fn(|| beside.next_row().map(|r| r.key.cookie)).collect();
+            let got: Vec<u64> = {
+                let (_, mut cursor) = beside.split();
+                std::iter::from_fn(|| cursor.next_row().map(|r| r.key.cookie)).collect()
+            };
             assert_eq!(got, want);
             assert_eq!(seen, cookies);
             let mut sorted = cookies.clone();
