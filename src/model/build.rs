@@ -308,14 +308,14 @@ impl SnapshotBuilder {
 /// lookup.
 pub(super) struct ListenerPorts {
     by_port: FxHashMap<(Protocol, u16, Option<NetNs>), Vec<ListenerKey>>,
-    listened: Vec<u64>,
+    listened: super::PortSet,
 }
 
 impl ListenerPorts {
     /// The listener a connected socket was accepted by, if any.
     pub(super) fn of(&self, raw: &RawSocket) -> Option<ListenerKey> {
         let port = raw.local.port();
-        if self.listened[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
+        if !self.listened.contains(port) {
             return None;
         }
         self.by_port.get(&(raw.protocol(), port, raw.netns))?.iter().copied().find(|l| l.address.is_unspecified() || l.address == raw.local.ip())
@@ -324,13 +324,13 @@ impl ListenerPorts {
 
 fn listener_table(sockets: &[RawSocket], facts: &FxHashMap<u32, &crate::model::ProcessFacts>) -> (BTreeMap<ListenerKey, ServiceListenerNode>, ListenerPorts) {
     let mut listeners: BTreeMap<ListenerKey, ServiceListenerNode> = BTreeMap::new();
-    let mut listener_ports = ListenerPorts { by_port: FxHashMap::default(), listened: vec![0; 1024] };
+    let mut listener_ports = ListenerPorts { by_port: FxHashMap::default(), listened: super::PortSet::default() };
     for raw in sockets.iter().filter(|s| s.state.is_listening()) {
         let key = raw.listener_key();
         let owner = raw.owners.first().map(|p| p.0);
         listeners.entry(key).or_insert_with(|| {
             listener_ports.by_port.entry((key.protocol, key.port, key.netns)).or_default().push(key);
-            listener_ports.listened[usize::from(key.port / 64)] |= 1 << (key.port % 64);
+            listener_ports.listened.insert(key.port);
             ServiceListenerNode {
                 protocol: key.protocol,
                 address: key.address,

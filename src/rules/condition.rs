@@ -21,7 +21,14 @@ use crate::text::{bounded, escape_control};
 pub type CompileError = (String, String, String);
 
 /// Shortest first label whose entropy counts (short labels cannot score high).
-pub(super) const ENTROPY_MIN_LABEL: usize = 12;
+const ENTROPY_MIN_LABEL: usize = 12;
+/// The entropy of `name`'s first label, when that label is long enough
+/// to count: what `remote_name_entropy_gte` compares, and what the
+/// endpoint table's bound takes the best of (see `reach`).
+pub(super) fn scored_entropy(name: &str) -> Option<f64> {
+    name.split('.').next().is_some_and(|l| l.len() >= ENTROPY_MIN_LABEL).then(|| label_entropy(name))
+}
+
 /// Slack between passive DNS starting and a socket's first sighting before
 /// "nobody resolved it" is believed.
 const RESOLVE_SLACK_MS: i64 = 2_000;
@@ -378,11 +385,7 @@ impl Condition {
                     return false;
                 }
                 let (_, names) = endpoint_names(item, ctx);
-                let best = names
-                    .iter()
-                    .filter(|n| n.split('.').next().is_some_and(|l| l.len() >= ENTROPY_MIN_LABEL))
-                    .map(|n| (label_entropy(n), n))
-                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                let best = names.iter().filter_map(|n| scored_entropy(n).map(|e| (e, n))).max_by(|a, b| a.0.total_cmp(&b.0));
                 pass(best.is_some_and(|(e, _)| e >= *min), trace, || {
                     (
                         format!("remote_name_entropy_gte: {min}"),

@@ -15,7 +15,6 @@ use rustc_hash::FxHashMap;
 use super::beacon::{BeaconStats, score};
 use super::bounds::{aggregates_may_hold, window_of};
 use super::candidates::{Matched, NO_OWNER, matches_all, prepare};
-use super::condition::ENTROPY_MIN_LABEL;
 use super::ioc::IocSet;
 use super::item::Item;
 use super::load::{LoadedRule, RuleSet};
@@ -95,7 +94,7 @@ impl<'a> Context<'a> {
     /// What the snapshot's endpoint table allows: one pass over the
     /// endpoints, once per refresh (see [`Context::knowing`]).
     pub fn reach(&self) -> &Reach {
-        self.reach.get_or_init(|| Reach::of(self.snapshot.endpoints.values(), ENTROPY_MIN_LABEL))
+        self.reach.get_or_init(|| Reach::of(self.snapshot.endpoints.values()))
     }
 
     /// This context, told what another context of the same refresh found
