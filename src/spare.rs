@@ -61,13 +61,17 @@ impl<T> Spare<T> {
     }
 }
 
-/// An empty table of `U`s in the memory of `rows` (what is left of them
-/// is dropped), for a `U` no larger and no more aligned than a `T`: its
-/// pages stay mapped, so the table is written without a page fault. Relies
-/// on std collecting a vector's own iterator in place (a test checks that
-/// it does); where it does not, the table is new and nothing else changes.
-pub fn reuse<T, U>(rows: std::vec::IntoIter<T>) -> Vec<U> {
-    rows.filter_map(|_| None).collect()
+/// An empty table of `U`s in the memory of `rows` (which are dropped
+/// first), for a `U` no larger and no more aligned than a `T`: its pages
+/// stay mapped, so the table is written without a page fault. Relies on
+/// std collecting a vector's own iterator in place (a test checks that it
+/// does); where it does not, the table is new and nothing else changes.
+/// The rows are let go before: collecting visits every row left (at 100k
+/// rules items, a millisecond reading 10 MB), and for rows without drop
+/// glue emptying the table costs nothing.
+pub fn reuse<T, U>(mut rows: Vec<T>) -> Vec<U> {
+    rows.clear();
+    rows.into_iter().filter_map(|_| None).collect()
 }
 
 /// `table` emptied, with room for `rows`: its own room unless that is more
@@ -103,9 +107,7 @@ mod tests {
     fn a_table_of_smaller_rows_is_made_in_the_same_memory() {
         let rows: Vec<[u64; 21]> = vec![[7; 21]; 10_000];
         let (at, bytes) = (rows.as_ptr() as usize, rows.capacity() * 168);
-        let mut it = rows.into_iter();
-        assert_eq!(it.next_back().map(|r| r[0]), Some(7));
-        let small: Vec<(u32, [u64; 10])> = reuse(it);
+        let small: Vec<(u32, [u64; 10])> = reuse(rows);
         assert!(small.is_empty());
         assert_eq!(small.as_ptr() as usize, at, "std no longer collects in place");
         assert!(small.capacity() * 88 <= bytes && small.capacity() * 88 > bytes - 88, "{} rows of 88 in {bytes} bytes", small.capacity());

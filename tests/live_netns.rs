@@ -95,7 +95,7 @@ time.sleep(120)
     assert_eq!(client.endpoint(), endpoint);
     // Accepted socket: inbound to the namespace's listener, not the host's.
     let accepted = snap.sockets.iter().find(|s| s.raw.local.port() == port && s.raw.netns == ns && s.state() == SocketState::Established).expect("accepted");
-    assert_eq!(accepted.listener, Some(listener.raw.listener_key()));
+    assert_eq!(accepted.listener(), Some(listener.raw.listener_key()));
 
     // Exports name the namespace: the listener's JSON row, and a finding a
     // rule makes on the namespace's client socket.

@@ -94,8 +94,8 @@ fn process_rates_are_the_sum_of_their_sockets_and_sort_the_list() {
     let s = &a.snapshot;
     let rates = process_rates(s);
     let java = Pid(1904);
-    let up: u64 = s.sockets.iter().filter(|x| x.raw.owners.contains(&java)).filter_map(|x| x.send_rate).sum();
-    let down: u64 = s.sockets.iter().filter(|x| x.raw.owners.contains(&java)).filter_map(|x| x.recv_rate).sum();
+    let up: u64 = s.sockets.iter().filter(|x| x.raw.owners.contains(&java)).filter_map(necromap::model::Socket::send_rate).sum();
+    let down: u64 = s.sockets.iter().filter(|x| x.raw.owners.contains(&java)).filter_map(necromap::model::Socket::recv_rate).sum();
     assert!(up > 0 && down > 0, "the demo's java moves bytes");
     assert_eq!(rates.get(&java).map(|r| (r.up, r.down)), Some((up, down)));
     // Sorted by the owner's ↓/s, busiest first: the first row's owner has the most.
@@ -227,8 +227,9 @@ fn every_column_sorts_both_ways_with_unknowns_last() {
                 Column::State => ordered(&|x, y| if descending { x.state().name() >= y.state().name() } else { x.state().name() <= y.state().name() }),
                 Column::Up => {
                     // Known rates first, in order; unknown ones after.
-                    let known: Vec<u64> = rows.iter().map_while(|x| x.send_rate).collect();
-                    rows[known.len()..].iter().all(|x| x.send_rate.is_none()) && known.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] })
+                    let known: Vec<u64> = rows.iter().map_while(|x| x.send_rate()).collect();
+                    rows[known.len()..].iter().all(|x| x.send_rate().is_none())
+                        && known.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] })
                 }
                 _ => true,
             };

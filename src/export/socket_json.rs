@@ -59,7 +59,7 @@ pub fn append_socket_row(buf: &mut Vec<u8>, s: &Snapshot, i: usize) -> io::Resul
     buf.extend_from_slice(b",\"first_seen_ms\":");
     number(buf, Some(x.first_seen_ms));
     buf.extend_from_slice(b",\"age_ms\":");
-    number(buf, x.age.map(|a| a.ms));
+    number(buf, x.age().map(|a| a.ms));
     buf.extend_from_slice(b",\"bytes_sent\":");
     number(buf, x.raw.tcp.map(|t| t.bytes_acked));
     buf.extend_from_slice(b",\"bytes_received\":");
@@ -67,9 +67,9 @@ pub fn append_socket_row(buf: &mut Vec<u8>, s: &Snapshot, i: usize) -> io::Resul
     buf.extend_from_slice(b",\"rtt_us\":");
     number(buf, x.rtt_us());
     buf.extend_from_slice(b",\"send_rate\":");
-    number(buf, x.send_rate);
+    number(buf, x.send_rate());
     buf.extend_from_slice(b",\"recv_rate\":");
-    number(buf, x.recv_rate);
+    number(buf, x.recv_rate());
     buf.extend_from_slice(b",\"recv_queue\":");
     number(buf, Some(x.raw.recv_queue));
     buf.extend_from_slice(b",\"send_queue\":");
@@ -82,7 +82,7 @@ pub fn append_socket_row(buf: &mut Vec<u8>, s: &Snapshot, i: usize) -> io::Resul
         _ => buf.extend_from_slice(b"[]"),
     }
     buf.extend_from_slice(b",\"age_bound\":");
-    value(buf, &x.age.map(|a| a.bound))?;
+    value(buf, &x.age().map(|a| a.bound))?;
     buf.extend_from_slice(b",\"netns\":");
     number(buf, s.namespace_inode(x.raw.netns));
     buf.extend_from_slice(b",\"namespace\":");
@@ -202,7 +202,7 @@ mod tests {
         for (x, ip) in s.sockets.iter_mut().zip(["2001:db8::1", "::ffff:192.0.2.7", "fe80::1:2:3:4"]) {
             x.raw.local.set_ip(ip.parse().expect("ip"));
             x.raw.tcp = None;
-            x.age = None;
+            *x = x.clone().with_age(None);
         }
         let mut hostile = 0;
         for i in 0..s.sockets.len() {

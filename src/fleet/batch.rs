@@ -396,8 +396,8 @@ mod tests {
         snap.generation = 1;
         snap.sockets = sockets
             .iter()
-            .map(|&(cookie, state, port)| Socket {
-                raw: crate::model::RawSocket {
+            .map(|&(cookie, state, port)| {
+                let raw = crate::model::RawSocket {
                     key: SocketKey { protocol: Protocol::Tcp, cookie },
                     state,
                     local: "10.0.0.1:40000".parse().expect("addr"),
@@ -409,14 +409,8 @@ mod tests {
                     recv_queue: 0,
                     send_queue: 0,
                     netns: None,
-                },
-                direction: Direction::Outbound,
-                listener: None,
-                zone: crate::model::Zone::Private,
-                first_seen_ms: 0,
-                age: None,
-                send_rate: None,
-                recv_rate: None,
+                };
+                Socket::new(raw, Direction::Outbound, crate::model::Zone::Private, 0)
             })
             .collect();
         snap

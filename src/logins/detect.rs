@@ -252,7 +252,7 @@ fn live_sessions(d: &LoginDigest, cx: &Context<'_>, out: &mut Vec<Finding>) {
         if failures < th.session_failures {
             continue;
         }
-        let by_sshd = sock.listener.and_then(|l| s.listeners.get(&l)).and_then(|l| l.process_name.as_deref()).is_some_and(|n| n.starts_with("sshd"));
+        let by_sshd = sock.listener().and_then(|l| s.listeners.get(&l)).and_then(|l| l.process_name.as_deref()).is_some_and(|n| n.starts_with("sshd"));
         if !by_sshd && sock.raw.local.port() != 22 {
             continue;
         }

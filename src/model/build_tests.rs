@@ -162,8 +162,8 @@ fn history_gives_age_rates_and_new_connection_counts() {
     let s = b.build(next, info(), None);
     assert_eq!(s.generation, 2);
     let inbound = s.socket(SocketKey { protocol: Protocol::Tcp, cookie: 2 }).expect("socket");
-    assert_eq!((inbound.first_seen_ms, inbound.age), (1_000, Some(SocketAge { ms: 2_000, bound: AgeBound::AtLeast })));
-    assert_eq!((inbound.send_rate, inbound.recv_rate), (Some(2_000), Some(1_000)));
+    assert_eq!((inbound.first_seen_ms, inbound.age()), (1_000, Some(SocketAge { ms: 2_000, bound: AgeBound::AtLeast })));
+    assert_eq!((inbound.send_rate(), inbound.recv_rate()), (Some(2_000), Some(1_000)));
     let db = s.endpoints.get(&EndpointKey::host("198.51.100.9".parse().expect("ip"))).expect("endpoint");
     assert!((db.new_per_minute - 1.0).abs() < f64::EPSILON, "one new connection in the last minute");
     let series: Vec<_> = b.history().series().collect();
@@ -191,11 +191,11 @@ fn ages_are_exact_lower_or_upper_bounds_or_unknown_over_three_refreshes() {
 
     // First refresh: nothing was seen appearing.
     let s = b.build(host(1_000), info(), None);
-    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    let age = |c: SocketKey| s.socket(c).and_then(super::super::socket::Socket::age);
     assert_eq!(age(tcp(1)), at(600, AgeBound::AtMost), "a listener is at most as old as its owner");
     assert_eq!(age(tcp(2)), None, "a connection already there: unknown, not 0");
     assert_eq!(age(udp(7)), None, "a listener whose owner's start is unknown");
-    let rates = |c: SocketKey| s.socket(c).map(|x| (x.send_rate, x.recv_rate));
+    let rates = |c: SocketKey| s.socket(c).map(|x| (x.send_rate(), x.recv_rate()));
     assert_eq!(rates(tcp(2)), Some((None, None)), "no previous counters: no rate");
     assert_eq!(listener_edge(&s), Some(0), "an owner's upper bound is not a time since first seen");
 
@@ -203,12 +203,12 @@ fn ages_are_exact_lower_or_upper_bounds_or_unknown_over_three_refreshes() {
     let mut next = host(3_000);
     next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
     let s = b.build(next, info(), None);
-    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    let age = |c: SocketKey| s.socket(c).and_then(super::super::socket::Socket::age);
     assert_eq!(age(tcp(1)), at(2_000, AgeBound::AtLeast), "both bounds known: the lower one is shown");
     assert_eq!(age(tcp(2)), at(2_000, AgeBound::AtLeast));
     assert_eq!(age(tcp(9)), at(0, AgeBound::Exact));
-    assert_eq!(s.socket(tcp(9)).map(|x| x.send_rate), Some(None), "first sighting: no rate");
-    assert_eq!(s.socket(tcp(2)).map(|x| x.send_rate), Some(Some(0)), "known and idle");
+    assert_eq!(s.socket(tcp(9)).map(super::super::socket::Socket::send_rate), Some(None), "first sighting: no rate");
+    assert_eq!(s.socket(tcp(2)).map(super::super::socket::Socket::send_rate), Some(Some(0)), "known and idle");
 
     // Third refresh: the new connection's age grows exactly; a listener
     // that appears now is exact too.
@@ -216,13 +216,13 @@ fn ages_are_exact_lower_or_upper_bounds_or_unknown_over_three_refreshes() {
     next.sockets.push(sock(9, SocketState::Established, "10.0.0.5:40009", "198.51.100.9:5432", 19, &[20]));
     next.sockets.push(sock(10, SocketState::Listen, "0.0.0.0:8080", "0.0.0.0:0", 20, &[10]));
     let s = b.build(next, info(), None);
-    let age = |c: SocketKey| s.socket(c).and_then(|x| x.age);
+    let age = |c: SocketKey| s.socket(c).and_then(super::super::socket::Socket::age);
     assert_eq!(age(tcp(9)), at(2_000, AgeBound::Exact));
     assert_eq!(age(tcp(10)), at(0, AgeBound::Exact));
     assert_eq!(age(tcp(2)), at(4_000, AgeBound::AtLeast));
     assert_eq!(age(tcp(6)), at(4_000, AgeBound::AtLeast));
-    assert_eq!(s.socket(tcp(6)).map(|x| x.send_rate), Some(None), "TIME_WAIT: no counters, no rate");
-    assert_eq!(s.socket(udp(7)).map(|x| x.recv_rate), Some(None), "UDP: no counters, no rate");
+    assert_eq!(s.socket(tcp(6)).map(super::super::socket::Socket::send_rate), Some(None), "TIME_WAIT: no counters, no rate");
+    assert_eq!(s.socket(udp(7)).map(super::super::socket::Socket::recv_rate), Some(None), "UDP: no counters, no rate");
     assert_eq!(listener_edge(&s), Some(4_000));
 }
 

@@ -121,8 +121,8 @@ fn placement(s: &Socket) -> Option<(EdgeKind, NodeRef, NodeRef, u16)> {
     match s.direction {
         Direction::Listen => Some((EdgeKind::ListenerBinding, owner, NodeRef::Listener(raw.listener_key()), raw.local.port())),
         Direction::Inbound => {
-            let l = s.listener.as_ref()?;
-            (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::InboundConnection, NodeRef::Endpoint(raw.endpoint()), NodeRef::Listener(*l), l.port))
+            let l = s.listener()?;
+            (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::InboundConnection, NodeRef::Endpoint(raw.endpoint()), NodeRef::Listener(l), l.port))
         }
         Direction::Outbound => {
             (!raw.remote.ip().is_unspecified()).then(|| (EdgeKind::OutboundConnection, owner, NodeRef::Endpoint(raw.endpoint()), raw.remote.port()))
@@ -197,7 +197,7 @@ pub fn build_graph(sockets: &[Socket], rows: Option<&[u32]>, endpoints: &BTreeMa
         // The spec's duration is the oldest socket's time since first seen:
         // ages measured from a sighting count, an owner's upper bound does
         // not, and unknown ages are skipped (0 when none is known).
-        if let Some(age) = s.age.filter(|a| a.bound != AgeBound::AtMost) {
+        if let Some(age) = s.age().filter(|a| a.bound != AgeBound::AtMost) {
             c.duration_ms = c.duration_ms.max(age.ms);
         }
         c.socket_count += 1;

@@ -90,16 +90,8 @@ impl Rows<'_> {
             if let Some((sums, countries)) = sums.as_mut() {
                 sums.add(raw, direction, zone, listener, countries);
             }
-            sockets.push(Socket {
-                direction,
-                listener,
-                zone,
-                first_seen_ms: h.first_seen_ms,
-                age: SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start),
-                send_rate: h.send_rate,
-                recv_rate: h.recv_rate,
-                raw: raw.clone(),
-            });
+            let age = SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start);
+            sockets.push(Socket::derived(raw.clone(), direction, zone, listener, h.first_seen_ms, age, h.send_rate.zip(h.recv_rate)));
         }
     }
 }

@@ -168,7 +168,7 @@ pub fn prepare<'a>(ctx: &Context<'a>, beacons: &'a [Beacon], room: Vec<crate::mo
     let processes = ProcessLookup::of(s);
     // One pass: each socket's item, and its place in the three indexes.
     let n = s.sockets.len();
-    let mut items: Vec<Item<'a>> = crate::spare::reuse(room.into_iter());
+    let mut items: Vec<Item<'a>> = crate::spare::reuse(room);
     // Room beyond the items goes back now (the rows were twice their size).
     items.shrink_to(n);
     items.reserve(n);
@@ -230,7 +230,7 @@ impl<'a> Prepared<'a> {
     /// DNS and idle processes are dropped here.
     pub fn into_leftovers(self) -> Leftovers {
         Leftovers {
-            items: crate::spare::reuse(self.items.into_iter()),
+            items: crate::spare::reuse(self.items),
             buckets: self.buckets,
             by_pid: self.by_pid,
             owners: self.owners,

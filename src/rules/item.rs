@@ -79,7 +79,7 @@ impl<'a> Item<'a> {
             state: Some(sock.state()),
             zone: Some(sock.zone),
             local_port: Some(sock.raw.local.port()),
-            age: sock.age,
+            age: sock.age(),
             pid,
             process: found.map(|(_, node)| node),
             process_ix: found.map(|(ix, _)| ix),

@@ -184,7 +184,7 @@ impl App {
     fn admit(&mut self, snapshot: Arc<Snapshot>, rates: super::derived::ProcessRates, announce: bool) {
         if snapshot.generation != self.snapshot.generation || snapshot.generation == 0 {
             // The known rates (a socket's first sighting and UDP have none).
-            let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate.unwrap_or(0) + s.recv_rate.unwrap_or(0)).sum();
+            let rate: u64 = snapshot.sockets.iter().map(|s| s.send_rate().unwrap_or(0) + s.recv_rate().unwrap_or(0)).sum();
             self.activity.push_back(rate);
             while self.activity.len() > ACTIVITY_SAMPLES {
                 self.activity.pop_front();

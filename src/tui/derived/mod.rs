@@ -156,13 +156,13 @@ pub type ProcessRates = Arc<FxHashMap<Pid, Rates>>;
 pub fn process_rates(snapshot: &Snapshot) -> ProcessRates {
     let mut out: FxHashMap<Pid, Rates> = FxHashMap::default();
     for s in &snapshot.sockets {
-        if s.send_rate.is_none() && s.recv_rate.is_none() {
+        if s.send_rate().is_none() && s.recv_rate().is_none() {
             continue;
         }
         for &p in &s.raw.owners {
             let r = out.entry(p).or_default();
-            r.up += s.send_rate.unwrap_or(0);
-            r.down += s.recv_rate.unwrap_or(0);
+            r.up += s.send_rate().unwrap_or(0);
+            r.down += s.recv_rate().unwrap_or(0);
         }
     }
     Arc::new(out)

@@ -75,9 +75,9 @@ fn sort_keys(snapshot: &Snapshot, rates: &FxHashMap<Pid, Rates>, rows: &[u32], c
                     Column::Proto => (false, (0, u128::from(x.key().protocol == crate::model::Protocol::Udp), 0)),
                     Column::Local => (false, addr(x.raw.local)),
                     Column::Remote => (false, addr(x.raw.remote)),
-                    Column::Age => opt(x.age.map(|a| a.ms.max(0) as u64)),
-                    Column::Up => opt(x.send_rate),
-                    Column::Down => opt(x.recv_rate),
+                    Column::Age => opt(x.age().map(|a| a.ms.max(0) as u64)),
+                    Column::Up => opt(x.send_rate()),
+                    Column::Down => opt(x.recv_rate()),
                     // Then by owner, so a process's sockets stay together.
                     Column::ProcUp => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.up)), pid_key(x.owner()))),
                     Column::ProcDown => (owner.is_none(), (0, u128::from(owner.map_or(0, |r| r.down)), pid_key(x.owner()))),

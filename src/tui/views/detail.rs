@@ -257,12 +257,12 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
             }
             let seen = utc(sock.first_seen_ms);
             // `≥`: already open when first seen; `≤`: no older than its process.
-            let how = match sock.age.map(|a| a.bound) {
+            let how = match sock.age().map(|a| a.bound) {
                 Some(AgeBound::Exact | AgeBound::AtLeast) => format!("first seen {seen}"),
                 Some(AgeBound::AtMost) => format!("its process's age; first seen {seen}"),
                 None => format!("already open when first seen {seen}"),
             };
-            out.push(kv("age", format!("{} ({how})", age_spaced(sock.age))));
+            out.push(kv("age", format!("{} ({how})", age_spaced(sock.age()))));
             match sock.raw.tcp {
                 Some(c) => out.push(kv(
                     "traffic",
@@ -271,8 +271,8 @@ fn socket_lines(app: &App, key: SocketKey, out: &mut Vec<Line<'static>>) -> Stri
                         bytes(c.bytes_acked),
                         bytes(c.bytes_received),
                         sock.rtt_us().map_or_else(|| "—".to_string(), |us| format!("{:.1} ms", f64::from(us) / 1000.0)),
-                        rate(sock.send_rate),
-                        rate(sock.recv_rate)
+                        rate(sock.send_rate()),
+                        rate(sock.recv_rate())
                     ),
                 )),
                 None => out.push(kv("traffic", "no byte counters for this socket")),

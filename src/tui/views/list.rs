@@ -163,7 +163,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if Some(i) == selected {
                 row_style = if focused { row_style.add_modifier(Modifier::REVERSED) } else { row_style.add_modifier(Modifier::UNDERLINED) };
             }
-            let (up, down) = (rate(sock.send_rate), rate(sock.recv_rate));
+            let (up, down) = (rate(sock.send_rate()), rate(sock.recv_rate()));
             let owner = sock.owner().and_then(|p| app.derived.rates_of(p));
             let service = naming::service(s, sock);
             let remote_service = naming::service_is_remote(sock);
@@ -175,7 +175,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Column::Local => Cell::from(naming::with_service(sock.raw.local.to_string(), service.as_deref().filter(|_| !remote_service), local_width)),
                     Column::Remote => Cell::from(naming::remote_cell(s, sock, service.as_deref().filter(|_| remote_service), remote_width)),
                     Column::State => Cell::from(sock.state().name()).style(state_style),
-                    Column::Age => Cell::from(age(sock.age)),
+                    Column::Age => Cell::from(age(sock.age())),
                     Column::Up => Cell::from(up.clone()),
                     Column::Down => Cell::from(down.clone()),
                     Column::ProcUp => Cell::from(rate(owner.map(|r| r.up))),
