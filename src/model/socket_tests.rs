@@ -38,7 +38,7 @@ fn a_socket_stays_at_two_hundred_bytes() {
 /// socket's namespace.
 #[test]
 fn the_listener_comes_back_as_it_was_found() {
-    let ns = Some(NetNs(4026532000));
+    let ns = Some(NetNs(4_026_532_000));
     for (local, bound) in [
         ("10.0.0.5:443", "10.0.0.5"),
         ("10.0.0.5:443", "0.0.0.0"),
