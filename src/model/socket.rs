@@ -177,6 +177,18 @@ impl Accepted {
     }
 }
 
+/// An age as the socket keeps it: its bound (none when unknown) and
+/// milliseconds.
+fn age_parts(age: Option<SocketAge>) -> (Option<AgeBound>, i64) {
+    age.map_or((None, 0), |a| (Some(a.bound), a.ms))
+}
+
+/// Rates as the socket keeps them: whether measured, bytes per second
+/// sent and received.
+fn rate_parts(rates: Option<(u64, u64)>) -> (bool, u64, u64) {
+    rates.map_or((false, 0, 0), |(send, recv)| (true, send, recv))
+}
+
 impl Socket {
     /// A socket of `raw`, with no listener, age or rates yet (see the
     /// `with_` methods).
@@ -198,8 +210,7 @@ impl Socket {
         rates: Option<(u64, u64)>,
     ) -> Self {
         let accepted = Accepted::of(&raw, listener);
-        let (age_bound, age_ms) = age.map_or((None, 0), |a| (Some(a.bound), a.ms));
-        let (has_rates, send_rate, recv_rate) = rates.map_or((false, 0, 0), |(send, recv)| (true, send, recv));
+        let ((age_bound, age_ms), (has_rates, send_rate, recv_rate)) = (age_parts(age), rate_parts(rates));
         Self { raw, direction, zone, accepted, age_bound, has_rates, first_seen_ms, age_ms, send_rate, recv_rate }
     }
 
@@ -213,14 +224,14 @@ impl Socket {
 
     #[must_use]
     pub fn with_age(mut self, age: Option<SocketAge>) -> Self {
-        (self.age_bound, self.age_ms) = age.map_or((None, 0), |a| (Some(a.bound), a.ms));
+        (self.age_bound, self.age_ms) = age_parts(age);
         self
     }
 
     /// Bytes per second sent and received since the previous refresh.
     #[must_use]
     pub fn with_rates(mut self, rates: Option<(u64, u64)>) -> Self {
-        (self.has_rates, self.send_rate, self.recv_rate) = rates.map_or((false, 0, 0), |(send, recv)| (true, send, recv));
+        (self.has_rates, self.send_rate, self.recv_rate) = rate_parts(rates);
         self
     }
 
