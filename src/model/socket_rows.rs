@@ -91,6 +91,8 @@ impl Rows<'_> {
                 sums.add(raw, direction, zone, listener, countries);
             }
             let age = SocketAge::of(now, h.first_seen_ms, h.seen_appearing, owners_start);
+            // History gives both rates or neither (both need counters now
+            // and at the last read), so the pair is one option.
             sockets.push(Socket::derived(raw.clone(), direction, zone, listener, h.first_seen_ms, age, h.send_rate.zip(h.recv_rate)));
         }
     }
