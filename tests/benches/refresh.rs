@@ -100,11 +100,17 @@ fn plumbing_cost(shells: usize) {
     // scan rule's bound no longer ruled it out and it walked every
     // outbound socket (1.4 ms at 100k, measured).
     let accepted: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
-    let into = Arc::clone(&accepted);
+    // Each shell's pipeline (cat, sh, sleep) is orphaned when the shell is
+    // killed. Reparented to PID 1, they waited as zombies until it reaped
+    // them (here up to 20 s: 340 of them after one run), and every one was
+    // a pid the next run's owner scan met: +2-3 ms a refresh at 10k,
+    // measured. As the subreaper the bench gets them and reaps them itself.
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    let keeping = Arc::clone(&accepted);
     std::thread::spawn(move || {
         for c in listener.incoming().flatten() {
             let _ = rustix::net::sockopt::set_socket_linger(&c, Some(Duration::ZERO));
-            into.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(c);
+            keeping.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(c);
         }
     });
     let Ok(mut source) = LinuxSource::open() else { return };
@@ -147,9 +153,13 @@ fn plumbing_cost(shells: usize) {
     for c in children {
         if let Some(pid) = rustix::process::Pid::from_raw(c.id() as i32) {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            // The shell, then its pipeline, ours once the shell is gone:
+            // until none of the group is left.
+            while let Ok(Some(_)) = rustix::process::waitpgid(pid, rustix::process::WaitOptions::empty()) {}
+        } else {
+            let mut c = c;
+            let _ = c.wait();
         }
-        let mut c = c;
-        let _ = c.wait();
     }
 }
 
