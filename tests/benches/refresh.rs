@@ -92,6 +92,12 @@ fn main() {
 fn plumbing_cost(shells: usize) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    // Each shell's pipeline (cat, sh, sleep) is orphaned when the shell is
+    // killed. Reparented to PID 1, they waited as zombies until it reaped
+    // them (here up to 20 s: 340 of them after one run), and every one was
+    // a pid the next run's owner scan met: +2-3 ms a refresh at 10k,
+    // measured. As the subreaper the bench gets them and reaps them itself.
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     // The accepted ends, reset (not closed) before the shells go: a shell
     // killed first closes its end first, and its connection then waits in
     // TIME_WAIT for a minute, an outbound socket to this run's port. The
@@ -100,12 +106,6 @@ fn plumbing_cost(shells: usize) {
     // scan rule's bound no longer ruled it out and it walked every
     // outbound socket (1.4 ms at 100k, measured).
     let accepted: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
-    // Each shell's pipeline (cat, sh, sleep) is orphaned when the shell is
-    // killed. Reparented to PID 1, they waited as zombies until it reaped
-    // them (here up to 20 s: 340 of them after one run), and every one was
-    // a pid the next run's owner scan met: +2-3 ms a refresh at 10k,
-    // measured. As the subreaper the bench gets them and reaps them itself.
-    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     let keeping = Arc::clone(&accepted);
     std::thread::spawn(move || {
         for c in listener.incoming().flatten() {
