@@ -95,8 +95,9 @@ fn plumbing_cost(shells: usize) {
     // Each shell's pipeline (cat, sh, sleep) is orphaned when the shell is
     // killed. Reparented to PID 1, they waited as zombies until it reaped
     // them (here up to 20 s: 340 of them after one run), and every one was
-    // a pid the next run's owner scan met: +2-3 ms a refresh at 10k,
-    // measured. As the subreaper the bench gets them and reaps them itself.
+    // a pid the next run's owner scan met: its refresh took 1.7-4.7 ms at
+    // 10k with them, 0.5-1.3 ms without (measured). As the subreaper the
+    // bench gets them and reaps them itself.
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     // The accepted ends, reset (not closed) before the shells go: a shell
     // killed first closes its end first, and its connection then waits in
@@ -104,7 +105,7 @@ fn plumbing_cost(shells: usize) {
     // runs that followed within the minute saw them: 200 more rows each,
     // and more ports that 127.0.0.1 was reached on, until the fan-out
     // scan rule's bound no longer ruled it out and it walked every
-    // outbound socket (1.4 ms at 100k, measured).
+    // outbound socket (1.2-1.7 ms at 100k, measured).
     let accepted: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
     let keeping = Arc::clone(&accepted);
     std::thread::spawn(move || {
