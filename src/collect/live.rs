@@ -8,7 +8,7 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use super::closing::Closing;
-use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats, SplitAt};
+use super::netlink::{Balance, DestroyListener, DiagSocket, EventPump, PumpStats, SplitAt};
 use super::netns::{Activity, NamespaceSet, Sightings};
 use super::owners::OwnerCache;
 use super::owners::ProcFs;
@@ -51,6 +51,9 @@ pub struct LinuxSource {
     /// threads (a big table on two cores); none: one dump.
     split: Option<SplitAt>,
     second_diag: Option<DiagSocket>,
+    /// The share of connections the split gives the half that also walks
+    /// the listening and bind tables, learnt from the halves' times.
+    balance: Balance,
 }
 
 /// What the live source turns on besides dumps.
@@ -129,6 +132,7 @@ impl LinuxSource {
             last_rows: 0,
             split: None,
             second_diag: None,
+            balance: Balance::default(),
         })
     }
 }
@@ -149,23 +153,26 @@ impl LinuxSource {
             let ((), dumped) = crate::both::both(|| owners.prime(fs), || diag.dump_all(sockets));
             dumped?;
         } else if let Some((at, second)) = self.split.zip(self.second_diag.as_mut()) {
-            self.diag.dump_all_split(second, at, sockets)?;
+            let times = self.diag.dump_all_split(second, at, 1.0 - self.balance.share(), sockets)?;
+            self.balance.settle(times);
         } else {
             self.diag.dump_all(sockets)?;
         }
         Ok(())
     }
 
-    /// Split the next TCP dump at the middle (local port, remote port)
-    /// pair of this one, when it is big and a second core exists; the
-    /// second socket is opened the first time.
+    /// Split the next TCP dump of connections at the (local port, remote
+    /// port) pair of this one that gives each half its balanced share, when
+    /// it is big and a second core exists; the second socket is opened the
+    /// first time.
     fn choose_split(&mut self, own: &[RawSocket]) {
-        let mut pairs: Vec<(u16, u16)> = own.iter().filter(|r| r.protocol() == Protocol::Tcp).map(|r| (r.local.port(), r.remote.port())).collect();
+        let mut pairs: Vec<(u16, u16)> =
+            own.iter().filter(|r| r.protocol() == Protocol::Tcp && r.remote.port() != 0).map(|r| (r.local.port(), r.remote.port())).collect();
         if pairs.len() < SPLIT_DUMP_FROM || !crate::both::second_core() {
             self.split = None;
             return;
         }
-        self.split = SplitAt::median(&mut pairs);
+        self.split = SplitAt::at_share(&mut pairs, self.balance.share());
         if self.split.is_some() && self.second_diag.is_none() {
             self.second_diag = DiagSocket::open().ok();
         }

@@ -38,7 +38,13 @@ const INET_DIAG_INFO: u16 = 2;
 /// event says whether it is about TCP or UDP.
 const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_MSG_LEN: usize = 72;
-const ALL_STATES: u32 = 0xffff_ffff;
+/// Every state (`1 << state` each).
+pub const ALL_STATES: u32 = 0xffff_ffff;
+/// The TCP states of the established hash alone: all but listening (10)
+/// and bound-only (13). Asking for either makes the kernel walk the table
+/// that holds them, the bind table's walk visiting every bucket and every
+/// bound socket (0.9 ms idle, 1.7 ms at 10k sockets here).
+pub const HASHED_TCP_STATES: u32 = ALL_STATES & !(1 << 10 | 1 << 13);
 
 /// What a reply buffer said.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,21 +74,17 @@ fn header(len: u32, kind: u16, seq: u32) -> Vec<u8> {
     b
 }
 
-/// The legacy `inet_diag_req` dump for TCP: the kernel walks the TCP hash
-/// once for IPv4 and IPv6 (family is ignored and treated as unspecified).
-/// Asks for `tcp_info` (`INET_DIAG_INFO`).
-pub fn legacy_tcp_request(seq: u32) -> Vec<u8> {
-    legacy_tcp_request_for(seq, ALL_STATES)
-}
-
-/// A legacy TCP dump asking for no state at all: the kernel skips both of
-/// its hash walks and answers at once, so this tells whether `sock_diag`
+/// A legacy TCP dump asking for no state at all: the kernel skips every
+/// table walk and answers at once, so this tells whether `sock_diag`
 /// works (and whether the legacy request is known) without a dump.
 pub fn tcp_probe_request(seq: u32) -> Vec<u8> {
-    legacy_tcp_request_for(seq, 0)
+    legacy_tcp_request(seq, 0)
 }
 
-fn legacy_tcp_request_for(seq: u32, states: u32) -> Vec<u8> {
+/// The legacy `inet_diag_req` dump for TCP sockets in `states`: the
+/// kernel walks the TCP hash once for IPv4 and IPv6 (family is ignored and
+/// treated as unspecified). Asks for `tcp_info` (`INET_DIAG_INFO`).
+pub fn legacy_tcp_request(seq: u32, states: u32) -> Vec<u8> {
     // inet_diag_req: family, src_len, dst_len, ext, id (48), states, dbug.
     let body_len = 4 + 48 + 4 + 4;
     let mut b = header((NLMSG_HDR_LEN + body_len) as u32, TCPDIAG_GETSOCK, seq);
@@ -93,14 +95,15 @@ fn legacy_tcp_request_for(seq: u32, states: u32) -> Vec<u8> {
     b
 }
 
-/// An `inet_diag_req_v2` dump for one family and protocol.
-pub fn family_request(seq: u32, family: u8, protocol: u8) -> Vec<u8> {
+/// An `inet_diag_req_v2` dump for one family and protocol, sockets in
+/// `states`.
+pub fn family_request(seq: u32, family: u8, protocol: u8, states: u32) -> Vec<u8> {
     // inet_diag_req_v2: family, protocol, ext, pad, states, id (48).
     let body_len = 4 + 4 + 48;
     let mut b = header((NLMSG_HDR_LEN + body_len) as u32, SOCK_DIAG_BY_FAMILY, seq);
     let ext = if protocol == IPPROTO_TCP { 1 << (INET_DIAG_INFO - 1) } else { 0 };
     b.extend_from_slice(&[family, protocol, ext, 0]);
-    b.extend_from_slice(&ALL_STATES.to_ne_bytes());
+    b.extend_from_slice(&states.to_ne_bytes());
     b.extend_from_slice(&[0u8; 48]);
     b
 }

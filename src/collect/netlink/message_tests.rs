@@ -79,13 +79,13 @@ fn tcp_info(len: usize, rtt: u32, acked: u64, received: u64) -> Vec<u8> {
 
 #[test]
 fn requests_have_the_kernel_layout() {
-    let legacy = legacy_tcp_request(7);
+    let legacy = legacy_tcp_request(7, ALL_STATES);
     assert_eq!(legacy.len(), 16 + 60);
     assert_eq!(u32::from_ne_bytes(legacy[0..4].try_into().expect("4")), 76);
     assert_eq!(u16::from_ne_bytes([legacy[4], legacy[5]]), TCPDIAG_GETSOCK);
     assert_eq!(u16::from_ne_bytes([legacy[6], legacy[7]]), NLM_F_REQUEST | NLM_F_DUMP);
     assert_eq!(legacy[19], 2, "ext asks for INET_DIAG_INFO");
-    let v2 = family_request(9, AF_INET6, IPPROTO_UDP);
+    let v2 = family_request(9, AF_INET6, IPPROTO_UDP, ALL_STATES);
     assert_eq!(v2.len(), 16 + 56);
     assert_eq!(&v2[16..20], &[AF_INET6, IPPROTO_UDP, 0, 0]);
     assert_eq!(u32::from_ne_bytes(v2[20..24].try_into().expect("4")), 0xffff_ffff);
@@ -95,6 +95,10 @@ fn requests_have_the_kernel_layout() {
     assert_eq!(probe.len(), legacy.len());
     assert_eq!(u32::from_ne_bytes(probe[16 + 52..16 + 56].try_into().expect("4")), 0);
     assert_eq!(u32::from_ne_bytes(legacy[16 + 52..16 + 56].try_into().expect("4")), 0xffff_ffff);
+    let hashed = legacy_tcp_request(7, HASHED_TCP_STATES);
+    assert_eq!(u32::from_ne_bytes(hashed[16 + 52..16 + 56].try_into().expect("4")), 0xffff_dbff, "no listening (10) or bound-only (13) state");
+    let v2 = family_request(9, AF_INET, IPPROTO_TCP, HASHED_TCP_STATES);
+    assert_eq!(u32::from_ne_bytes(v2[20..24].try_into().expect("4")), 0xffff_dbff);
 }
 
 #[test]

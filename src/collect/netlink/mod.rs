@@ -1,6 +1,7 @@
 //! The Linux fast path for sockets: one netlink `sock_diag` dump for TCP over
-//! both families (the legacy request walks the hash table once), with
-//! `tcp_info`, then one dump per family for UDP. Works unprivileged.
+//! both families (the legacy request walks the hash tables once), with
+//! `tcp_info`, then one dump per family for UDP; a big table in two halves
+//! on two threads (see [`SplitAt`]). Works unprivileged.
 //! Falls back to per-family TCP requests when the legacy one is refused.
 //!
 //! Between refreshes, [`DestroyListener`] hears every TCP and UDP socket
@@ -20,9 +21,9 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, 
 
 pub use destroy::{DestroyListener, RecvOutcome};
 pub use message::ParseError;
-use message::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump, tcp_probe_request};
+use message::{AF_INET, AF_INET6, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump, tcp_probe_request};
 pub use pump::{DEFAULT_MAX_QUEUED, EventPump, PumpStats};
-pub use split::SplitAt;
+pub use split::{Balance, HalfTimes, SplitAt};
 use split::{Half, with_filter};
 
 use crate::model::{Protocol, RawSocket};
@@ -71,7 +72,7 @@ impl DiagSocket {
             Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
                 self.legacy_refused = true;
                 let seq = self.next_seq();
-                self.dump(&family_request(seq, AF_INET, IPPROTO_UDP), seq, Protocol::Udp, &mut none)
+                self.dump(&family_request(seq, AF_INET, IPPROTO_UDP, ALL_STATES), seq, Protocol::Udp, &mut none)
             }
             other => other,
         }
@@ -87,40 +88,48 @@ impl DiagSocket {
     fn dump_udp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
         for family in [AF_INET, AF_INET6] {
             let seq = self.next_seq();
-            self.dump(&family_request(seq, family, IPPROTO_UDP), seq, Protocol::Udp, out)?;
+            self.dump(&family_request(seq, family, IPPROTO_UDP, ALL_STATES), seq, Protocol::Udp, out)?;
         }
         Ok(())
     }
 
     /// [`Self::dump_all`] with the TCP dump in two halves split `at`, the
-    /// second on `other` on a second thread (see [`SplitAt`]).
-    pub fn dump_all_split(&mut self, other: &mut DiagSocket, at: SplitAt, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
-        let mut theirs = Vec::with_capacity(out.capacity() / 2);
+    /// second on `other` on a second thread (see [`SplitAt`]), and how long
+    /// each half took. `from_share` is the share of `out`'s capacity the
+    /// second half is expected to fill.
+    pub fn dump_all_split(&mut self, other: &mut DiagSocket, at: SplitAt, from_share: f64, out: &mut Vec<RawSocket>) -> Result<HalfTimes, NetlinkError> {
+        let mut theirs = Vec::with_capacity((out.capacity() as f64 * from_share) as usize);
+        let clock = |dump: &mut dyn FnMut() -> Result<(), NetlinkError>| {
+            let t = std::time::Instant::now();
+            dump().map(|()| t.elapsed())
+        };
         let (them, us) = crate::both::both(
-            || other.dump_tcp_half(at, Half::From, &mut theirs),
-            || -> Result<(), NetlinkError> {
-                self.dump_tcp_half(at, Half::Below, out)?;
-                self.dump_udp(out)
+            || clock(&mut || other.dump_tcp_half(at, Half::From, &mut theirs)),
+            || {
+                clock(&mut || {
+                    self.dump_tcp_half(at, Half::Below, out)?;
+                    self.dump_udp(out)
+                })
             },
         );
-        them?;
-        us?;
+        let times = HalfTimes { from: them?, below: us? };
         move_rows(out, theirs);
-        Ok(())
+        Ok(times)
     }
 
     /// The TCP sockets of one half.
     fn dump_tcp_half(&mut self, at: SplitAt, half: Half, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
-        self.dump_tcp_filtered(Some(&at.bytecode(half)), out)
+        self.dump_tcp_filtered(Some(&at.bytecode(half)), SplitAt::states(half), out)
     }
 
     fn dump_tcp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
-        self.dump_tcp_filtered(None, out)
+        self.dump_tcp_filtered(None, ALL_STATES, out)
     }
 
-    /// Every TCP socket `filter` keeps (all without one): one legacy dump
-    /// for both families, or one per family once the legacy one is refused.
-    fn dump_tcp_filtered(&mut self, filter: Option<&[u8]>, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+    /// Every TCP socket in `states` that `filter` keeps (all without one):
+    /// one legacy dump for both families, or one per family once the legacy
+    /// one is refused.
+    fn dump_tcp_filtered(&mut self, filter: Option<&[u8]>, states: u32, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
         let filtered = |request: Vec<u8>| match filter {
             Some(bc) => with_filter(request, bc),
             None => request,
@@ -128,7 +137,7 @@ impl DiagSocket {
         if !self.legacy_refused {
             let seq = self.next_seq();
             let before = out.len();
-            match self.dump(&filtered(legacy_tcp_request(seq)), seq, Protocol::Tcp, out) {
+            match self.dump(&filtered(legacy_tcp_request(seq, states)), seq, Protocol::Tcp, out) {
                 Ok(()) => return Ok(()),
                 Err(NetlinkError::Parse(ParseError::Kernel { .. })) => {
                     out.truncate(before);
@@ -139,7 +148,7 @@ impl DiagSocket {
         }
         for family in [AF_INET, AF_INET6] {
             let seq = self.next_seq();
-            self.dump(&filtered(family_request(seq, family, IPPROTO_TCP)), seq, Protocol::Tcp, out)?;
+            self.dump(&filtered(family_request(seq, family, IPPROTO_TCP, states)), seq, Protocol::Tcp, out)?;
         }
         Ok(())
     }
@@ -226,7 +235,7 @@ mod live_tests {
         let mut whole = Vec::new();
         one.dump_all(&mut whole).expect("dump");
         let mut halves = Vec::new();
-        one.dump_all_split(&mut two, at, &mut halves).expect("split dump");
+        one.dump_all_split(&mut two, at, 0.5, &mut halves).expect("split dump");
         let key = |r: &RawSocket| (r.key, r.local.port(), r.remote.port());
         let mut a: Vec<_> = whole.iter().map(key).collect();
         let mut b: Vec<_> = halves.iter().map(key).collect();
@@ -241,6 +250,48 @@ mod live_tests {
         let mine = |v: &[(crate::model::SocketKey, u16, u16)]| v.iter().filter(|k| ours.contains(&(k.1, k.2))).count();
         assert_eq!(mine(&a), mine(&b));
         assert_eq!(mine(&b), ours.len());
+    }
+
+    /// Sockets without a remote port (a listener, a socket bound and
+    /// nothing more) are dumped by half `Below` alone, which alone asks for
+    /// their states, wherever the split falls; each connection by the half
+    /// the split names, never both.
+    #[test]
+    fn sockets_without_a_peer_are_dumped_by_one_half_wherever_the_split_falls() {
+        use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listening = listener.local_addr().expect("addr").port();
+        let bound = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+        bind(&bound, &std::net::SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind only");
+        let bound_port = std::net::SocketAddr::try_from(getsockname(&bound).expect("name")).expect("inet").port();
+        let held: Vec<_> = (0..8)
+            .map(|_| {
+                let c = std::net::TcpStream::connect(("127.0.0.1", listening)).expect("connect");
+                let (a, _) = listener.accept().expect("accept");
+                (c, a)
+            })
+            .collect();
+        let pairs: Vec<(u16, u16)> =
+            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("l").port(), s.peer_addr().expect("p").port())).collect();
+        let (mut one, mut two) = (DiagSocket::open().expect("sock_diag"), DiagSocket::open().expect("sock_diag"));
+        let mut whole = Vec::new();
+        one.dump_all(&mut whole).expect("dump");
+        let has = |rows: &[RawSocket], port: u16| rows.iter().any(|r| r.local.port() == port && r.remote.port() == 0);
+        assert!(has(&whole, listening), "the whole dump sees the listener");
+        let bound_seen = has(&whole, bound_port);
+        let mut at_pairs = pairs.clone();
+        for at in [SplitAt { local: 1, remote: 1 }, SplitAt { local: 65_535, remote: 65_535 }, SplitAt::median(&mut at_pairs).expect("split")] {
+            let (mut below, mut from) = (Vec::new(), Vec::new());
+            one.dump_tcp_half(at, Half::Below, &mut below).expect("below");
+            two.dump_tcp_half(at, Half::From, &mut from).expect("from");
+            assert!(has(&below, listening) && !has(&from, listening), "{at:?}: the listener is Below's alone");
+            assert_eq!(has(&below, bound_port), bound_seen, "{at:?}: the bound-only socket as the whole dump saw it");
+            assert!(!has(&from, bound_port), "{at:?}");
+            for &(l, r) in &pairs {
+                let in_half = |rows: &[RawSocket]| rows.iter().any(|s| (s.local.port(), s.remote.port()) == (l, r));
+                assert_eq!((in_half(&below), in_half(&from)), (at.holds(Half::Below, l, r), at.holds(Half::From, l, r)), "{at:?}: ({l}, {r})");
+            }
+        }
     }
 
     /// The probe answers on this kernel without a walk, while a dump still
