@@ -43,7 +43,7 @@ pub const ALL_STATES: u32 = 0xffff_ffff;
 /// The TCP states of the established hash alone: all but listening (10)
 /// and bound-only (13). Asking for either makes the kernel walk the table
 /// that holds them, the bind table's walk visiting every bucket and every
-/// bound socket (0.9 ms idle, 1.7 ms at 10k sockets here).
+/// bound socket (about 0.5 ms at 10k sockets here).
 pub const HASHED_TCP_STATES: u32 = ALL_STATES & !(1 << 10 | 1 << 13);
 
 /// What a reply buffer said.
