@@ -230,7 +230,7 @@ mod live_tests {
             .collect();
         let mut ours: Vec<(u16, u16)> =
             held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
-        let at = SplitAt::median(&mut ours).expect("a split point");
+        let at = SplitAt::at_share(&mut ours, 0.5).expect("a split point");
         let (mut one, mut two) = (DiagSocket::open().expect("sock_diag"), DiagSocket::open().expect("sock_diag"));
         let mut whole = Vec::new();
         one.dump_all(&mut whole).expect("dump");
@@ -280,7 +280,7 @@ mod live_tests {
         assert!(has(&whole, listening), "the whole dump sees the listener");
         let bound_seen = has(&whole, bound_port);
         let mut at_pairs = pairs.clone();
-        for at in [SplitAt { local: 1, remote: 1 }, SplitAt { local: 65_535, remote: 65_535 }, SplitAt::median(&mut at_pairs).expect("split")] {
+        for at in [SplitAt { local: 1, remote: 1 }, SplitAt { local: 65_535, remote: 65_535 }, SplitAt::at_share(&mut at_pairs, 0.5).expect("split")] {
             let (mut below, mut from) = (Vec::new(), Vec::new());
             one.dump_tcp_half(at, Half::Below, &mut below).expect("below");
             two.dump_tcp_half(at, Half::From, &mut from).expect("from");

@@ -51,12 +51,6 @@ pub enum Half {
 }
 
 impl SplitAt {
-    /// The middle pair of `pairs` (reordered), when a split keeps some
-    /// sockets on each side.
-    pub fn median(pairs: &mut [(u16, u16)]) -> Option<Self> {
-        Self::at_share(pairs, 0.5)
-    }
-
     /// The pair with `share` of `pairs` (reordered) below it, when a split
     /// keeps some on each side.
     pub fn at_share(pairs: &mut [(u16, u16)], share: f64) -> Option<Self> {
@@ -256,11 +250,11 @@ mod tests {
     #[test]
     fn the_median_splits_evenly_and_never_at_zero() {
         let mut pairs: Vec<(u16, u16)> = (0..1000u16).map(|i| (8080, 30_000 + i)).chain((0..1000u16).map(|i| (30_000 + i, 8080))).collect();
-        let at = SplitAt::median(&mut pairs).expect("a split");
+        let at = SplitAt::at_share(&mut pairs, 0.5).expect("a split");
         let below = pairs.iter().filter(|&&(l, r)| at.holds(Half::Below, l, r)).count();
         assert_eq!(below, 1000, "{at:?}");
-        assert_eq!(SplitAt::median(&mut [(0, 0), (0, 0), (0, 0)]), None);
-        assert_eq!(SplitAt::median(&mut [(5, 5)]), None);
+        assert_eq!(SplitAt::at_share(&mut [(0, 0), (0, 0), (0, 0)], 0.5), None);
+        assert_eq!(SplitAt::at_share(&mut [(5, 5)], 0.5), None);
     }
 
     /// Halves whose walks differ: the share moves toward the even finish,
