@@ -23,6 +23,9 @@ pub struct TaskInfo {
     pub name: String,
     /// Inode of the thread's network namespace (`/proc/<tid>/ns/net`).
     pub net_ns: Option<u64>,
+    /// When the thread began, in µs since boot (`CLOCK_BOOTTIME`, to the
+    /// kernel's clock tick: /proc/<tid>/stat rounds down).
+    pub began_us: Option<u64>,
 }
 
 /// /proc lookups with a short memory.
@@ -52,6 +55,16 @@ impl TaskLookup {
         Some(info)
     }
 
+    /// [`Self::lookup`] for a line stamped `event_us` (µs since boot, when
+    /// the trace clock is `boot`): `None` when the thread now under `tid`
+    /// began after it, so it is not the one that made the line but a later
+    /// one given the same id (a host with `pid_max` 32,768 and a busy build
+    /// reuses ids within seconds). Rounding the start down keeps the thread
+    /// that made the line from ever looking later than its own line.
+    pub fn lookup_at(&mut self, tid: u32, seen_name: &str, now: Instant, event_us: Option<u64>) -> Option<TaskInfo> {
+        self.lookup(tid, seen_name, now).filter(|info| !began_after(info.began_us, event_us))
+    }
+
     /// Forget answers older than the TTL (call about once a second).
     pub fn prune(&mut self, now: Instant) {
         self.cache.retain(|_, (at, _)| now.duration_since(*at) < TTL);
@@ -59,20 +72,34 @@ impl TaskLookup {
 
     fn read(&self, tid: u32) -> Option<TaskInfo> {
         let proc_dir = self.proc_dir.as_ref()?;
-        let fd = openat(proc_dir, format!("{tid}/status"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-        let mut buf = vec![0u8; 4096];
-        let mut len = 0;
         // Name and Tgid are in the first lines; one page is plenty.
-        while len < buf.len() {
-            match rustix::io::read(&fd, &mut buf[len..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => len += n,
-            }
-        }
-        let (name, group) = parse_status(&String::from_utf8_lossy(&buf[..len]))?;
+        let (name, group) = parse_status(&read_small(proc_dir, &format!("{tid}/status"))?)?;
         let net_ns = statat(proc_dir, format!("{tid}/ns/net"), AtFlags::empty()).ok().map(|st| st.st_ino);
-        Some(TaskInfo { tgid: group, name, net_ns })
+        let began_us = read_small(proc_dir, &format!("{tid}/stat"))
+            .and_then(|text| crate::collect::procfs::parse_stat(&text).map(|stat| stat.start_ticks))
+            .map(|ticks| ticks.saturating_mul(1_000_000) / rustix::param::clock_ticks_per_second().max(1));
+        Some(TaskInfo { tgid: group, name, net_ns, began_us })
     }
+}
+
+/// A /proc file of at most a page, as text.
+fn read_small(dir: &OwnedFd, path: &str) -> Option<String> {
+    let fd = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    Some(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// Whether a thread that began at `began_us` began after an event at
+/// `event_us` (both µs since boot); unknown either way: no.
+fn began_after(began_us: Option<u64>, event_us: Option<u64>) -> bool {
+    began_us.zip(event_us).is_some_and(|(began, event)| began > event)
 }
 
 /// `Name:` and `Tgid:` from `/proc/<tid>/status`.
@@ -111,5 +138,26 @@ mod tests {
         assert_eq!(info.tgid, std::process::id());
         assert!(info.net_ns.is_some());
         assert!(tasks.lookup(u32::MAX - 1, "x", Instant::now()).is_none());
+    }
+
+    /// A line stamped before this thread began is not this thread's (its
+    /// id was reused); one stamped now, or unstamped, is.
+    #[test]
+    fn a_thread_that_began_after_a_line_did_not_make_it() {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+        let now_us = {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+            u64::try_from(t.tv_sec * 1_000_000 + t.tv_nsec / 1_000).expect("after boot")
+        };
+        let mut tasks = TaskLookup::new();
+        let info = tasks.lookup(tid, "<...>", Instant::now()).expect("own thread readable");
+        let began = info.began_us.expect("a start time");
+        assert!(began <= now_us, "began {began} µs after boot, now {now_us}");
+        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(now_us)).is_some(), "a line stamped now");
+        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), None).is_some(), "an unstamped line");
+        if let Some(before) = began.checked_sub(20_000) {
+            assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(before)).is_none(), "a line from 20 ms before it began");
+        }
+        assert!(began_after(Some(5), Some(4)) && !began_after(Some(4), Some(4)) && !began_after(None, Some(1)) && !began_after(Some(9), None));
     }
 }

@@ -214,9 +214,13 @@ impl Reader {
     }
 
     /// The record for a connect entering `SYN_SENT`, with its owner as
-    /// /proc tells it now (else what the line says).
+    /// /proc tells it now while /proc still has the thread that made the
+    /// line (else what the line says).
     fn started(&mut self, t: &Transition, clock: &WallClock, now: Instant) -> ConnectRecord {
-        let task = self.tasks.lookup(t.tid, &t.comm, now);
+        // /proc's answer only when it is about the thread that made the
+        // line: not one that began after it, nor another process's.
+        let event_us = if self.boot_clock { t.ts_us } else { None };
+        let task = self.tasks.lookup_at(t.tid, &t.comm, now, event_us).filter(|info| t.tgid.is_none_or(|g| g == info.tgid));
         let (pid, name, net_ns) = match task {
             Some(info) => (info.tgid, info.name, info.net_ns),
             None => (t.tgid.unwrap_or(t.tid), t.comm.clone(), None),
