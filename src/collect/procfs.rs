@@ -40,7 +40,8 @@ impl RealProcFs {
         openat(&self.proc_dir, format!("{pid}/fd"), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(fd_error)
     }
 
-    fn read_small(&self, path: &str) -> Option<Vec<u8>> {
+    /// A file under /proc (`path` relative to it), up to 64 KiB.
+    pub(crate) fn read_small(&self, path: &str) -> Option<Vec<u8>> {
         let fd = openat(&self.proc_dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
         let mut out = Vec::with_capacity(512);
         let mut chunk = [0u8; 4096];

@@ -3,11 +3,11 @@
 //! namespace. A thread that has already exited can no longer tell; then
 //! the trace line's own name and the thread id stand in.
 
-use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use rustix::fs::{AtFlags, Mode, OFlags, openat, statat};
+
+use crate::collect::procfs::{RealProcFs, parse_stat};
 
 /// Answers are reused this long: a busy client connecting in a loop costs
 /// one /proc read per second, not one per connect. A thread id is only
@@ -31,14 +31,13 @@ pub struct TaskInfo {
 /// /proc lookups with a short memory.
 #[derive(Debug)]
 pub struct TaskLookup {
-    proc_dir: Option<OwnedFd>,
+    proc: Option<RealProcFs>,
     cache: FxHashMap<u32, (Instant, TaskInfo)>,
 }
 
 impl TaskLookup {
     pub fn new() -> Self {
-        let proc_dir = openat(rustix::fs::CWD, "/proc", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok();
-        Self { proc_dir, cache: FxHashMap::default() }
+        Self { proc: RealProcFs::open().ok(), cache: FxHashMap::default() }
     }
 
     /// The thread's facts, or `None` once it is gone. `seen_name` is the
@@ -71,29 +70,15 @@ impl TaskLookup {
     }
 
     fn read(&self, tid: u32) -> Option<TaskInfo> {
-        let proc_dir = self.proc_dir.as_ref()?;
-        // Name and Tgid are in the first lines; one page is plenty.
-        let (name, group) = parse_status(&read_small(proc_dir, &format!("{tid}/status"))?)?;
-        let net_ns = statat(proc_dir, format!("{tid}/ns/net"), AtFlags::empty()).ok().map(|st| st.st_ino);
-        let began_us = read_small(proc_dir, &format!("{tid}/stat"))
-            .and_then(|text| crate::collect::procfs::parse_stat(&text).map(|stat| stat.start_ticks))
+        let proc = self.proc.as_ref()?;
+        let text = |file: &str| proc.read_small(&format!("{tid}/{file}")).map(|b| String::from_utf8_lossy(&b).into_owned());
+        let (name, group) = parse_status(&text("status")?)?;
+        let net_ns = proc.netns_of(tid).ok().map(u64::from);
+        let began_us = text("stat")
+            .and_then(|stat| parse_stat(&stat).map(|s| s.start_ticks))
             .map(|ticks| ticks.saturating_mul(1_000_000) / rustix::param::clock_ticks_per_second().max(1));
         Some(TaskInfo { tgid: group, name, net_ns, began_us })
     }
-}
-
-/// A /proc file of at most a page, as text.
-fn read_small(dir: &OwnedFd, path: &str) -> Option<String> {
-    let fd = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    while len < buf.len() {
-        match rustix::io::read(&fd, &mut buf[len..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => len += n,
-        }
-    }
-    Some(String::from_utf8_lossy(&buf[..len]).into_owned())
 }
 
 /// Whether a thread that began at `began_us` began after an event at
