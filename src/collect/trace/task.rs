@@ -54,14 +54,16 @@ impl TaskLookup {
         Some(info)
     }
 
-    /// [`Self::lookup`] for a line stamped `event_us` (µs since boot, when
-    /// the trace clock is `boot`): `None` when the thread now under `tid`
-    /// began after it, so it is not the one that made the line but a later
-    /// one given the same id (a host with `pid_max` 32,768 and a busy build
-    /// reuses ids within seconds). Rounding the start down keeps the thread
-    /// that made the line from ever looking later than its own line.
-    pub fn lookup_at(&mut self, tid: u32, seen_name: &str, now: Instant, event_us: Option<u64>) -> Option<TaskInfo> {
-        self.lookup(tid, seen_name, now).filter(|info| !began_after(info.began_us, event_us))
+    /// [`Self::lookup`] for the thread that made a trace line: `None` when
+    /// the thread now under `tid` is another one given the same id (a host
+    /// with `pid_max` 32,768 and a busy build reuses ids within seconds).
+    /// It is another when it began after the line's stamp `event_us` (µs
+    /// since boot, when the trace clock is `boot`; the start is rounded
+    /// down, so the thread that made the line never looks later than it),
+    /// or when the line's own thread group `line_tgid` (`record-tgid`)
+    /// differs from its.
+    pub fn lookup_at(&mut self, tid: u32, seen_name: &str, now: Instant, event_us: Option<u64>, line_tgid: Option<u32>) -> Option<TaskInfo> {
+        self.lookup(tid, seen_name, now).filter(|info| !began_after(info.began_us, event_us) && line_tgid.is_none_or(|g| g == info.tgid))
     }
 
     /// Forget answers older than the TTL (call about once a second).
@@ -138,10 +140,10 @@ mod tests {
         let info = tasks.lookup(tid, "<...>", Instant::now()).expect("own thread readable");
         let began = info.began_us.expect("a start time");
         assert!(began <= now_us, "began {began} µs after boot, now {now_us}");
-        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(now_us)).is_some(), "a line stamped now");
-        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), None).is_some(), "an unstamped line");
+        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(now_us), None).is_some(), "a line stamped now");
+        assert!(tasks.lookup_at(tid, "<...>", Instant::now(), None, None).is_some(), "an unstamped line");
         if let Some(before) = began.checked_sub(20_000) {
-            assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(before)).is_none(), "a line from 20 ms before it began");
+            assert!(tasks.lookup_at(tid, "<...>", Instant::now(), Some(before), None).is_none(), "a line from 20 ms before it began");
         }
         assert!(began_after(Some(5), Some(4)) && !began_after(Some(4), Some(4)) && !began_after(None, Some(1)) && !began_after(Some(9), None));
     }

@@ -217,10 +217,8 @@ impl Reader {
     /// /proc tells it now while /proc still has the thread that made the
     /// line (else what the line says).
     fn started(&mut self, t: &Transition, clock: &WallClock, now: Instant) -> ConnectRecord {
-        // /proc's answer only when it is about the thread that made the
-        // line: not one that began after it, nor another process's.
         let event_us = if self.boot_clock { t.ts_us } else { None };
-        let task = self.tasks.lookup_at(t.tid, &t.comm, now, event_us).filter(|info| t.tgid.is_none_or(|g| g == info.tgid));
+        let task = self.tasks.lookup_at(t.tid, &t.comm, now, event_us, t.tgid);
         let (pid, name, net_ns) = match task {
             Some(info) => (info.tgid, info.name, info.net_ns),
             None => (t.tgid.unwrap_or(t.tid), t.comm.clone(), None),
