@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use necromap::collect::{LinuxSource, Source, SourceKind};
-use necromap::model::{Direction, Pid, Snapshot, SnapshotBuilder, Socket, SocketState};
+use necromap::model::{Direction, Pid, Protocol, Snapshot, SnapshotBuilder, Socket, SocketState};
 use necromap::spec::Spec;
 
 fn snapshot(source: &mut LinuxSource, builder: &mut SnapshotBuilder) -> Snapshot {
@@ -17,8 +17,11 @@ fn snapshot(source: &mut LinuxSource, builder: &mut SnapshotBuilder) -> Snapshot
     builder.build(obs, source.info(), None)
 }
 
-fn find(s: &Snapshot, local: SocketAddr, remote: Option<SocketAddr>) -> Option<&Socket> {
-    s.sockets.iter().find(|x| x.raw.local == local && remote.is_none_or(|r| x.raw.remote == r))
+/// TCP and UDP ports are separate spaces: a UDP socket may share its local
+/// address with a TCP socket (another test's `TIME_WAIT`, say), so the
+/// protocol is part of what is looked for.
+fn find(s: &Snapshot, protocol: Protocol, local: SocketAddr, remote: Option<SocketAddr>) -> Option<&Socket> {
+    s.sockets.iter().find(|x| x.raw.key.protocol == protocol && x.raw.local == local && remote.is_none_or(|r| x.raw.remote == r))
 }
 
 #[test]
@@ -45,7 +48,7 @@ fn finds_loopback_listener_client_and_accepted_socket_with_owner_and_counters() 
     let deadline = Instant::now() + Duration::from_secs(5);
     let snap = loop {
         let s = snapshot(&mut source, &mut builder);
-        let acked = find(&s, client_addr, Some(server_addr)).and_then(|x| x.raw.tcp).map_or(0, |t| t.bytes_acked);
+        let acked = find(&s, Protocol::Tcp, client_addr, Some(server_addr)).and_then(|x| x.raw.tcp).map_or(0, |t| t.bytes_acked);
         if acked >= payload.len() as u64 || Instant::now() > deadline {
             break s;
         }
@@ -56,19 +59,19 @@ fn finds_loopback_listener_client_and_accepted_socket_with_owner_and_counters() 
     assert_eq!(lst.raw.owners, vec![me]);
     assert_eq!(lst.direction, Direction::Listen);
 
-    let cl = find(&snap, client_addr, Some(server_addr)).expect("client socket found");
+    let cl = find(&snap, Protocol::Tcp, client_addr, Some(server_addr)).expect("client socket found");
     assert_eq!(cl.state(), SocketState::Established);
     assert_eq!(cl.raw.owners, vec![me]);
     assert_eq!(cl.direction, Direction::Outbound);
     let counters = cl.raw.tcp.expect("tcp_info present");
     assert!(counters.bytes_acked >= payload.len() as u64, "bytes_acked {}", counters.bytes_acked);
 
-    let acc = find(&snap, server_addr, Some(client_addr)).expect("accepted socket found");
+    let acc = find(&snap, Protocol::Tcp, server_addr, Some(client_addr)).expect("accepted socket found");
     assert_eq!(acc.direction, Direction::Inbound);
     assert_eq!(acc.raw.owners, vec![me]);
     assert!(acc.raw.tcp.expect("tcp_info").bytes_received >= payload.len() as u64);
 
-    let us = find(&snap, udp_addr, None).expect("udp socket found");
+    let us = find(&snap, Protocol::Udp, udp_addr, None).expect("udp socket found");
     assert_eq!(us.state(), SocketState::Unconn);
     assert_eq!(us.raw.owners, vec![me]);
 
@@ -82,7 +85,7 @@ fn finds_loopback_listener_client_and_accepted_socket_with_owner_and_counters() 
     drop(client);
     drop(accepted);
     let s = snapshot(&mut source, &mut builder);
-    let after = find(&s, client_addr, Some(server_addr));
+    let after = find(&s, Protocol::Tcp, client_addr, Some(server_addr));
     assert!(after.is_none_or(|x| x.state() != SocketState::Established), "closed client still ESTABLISHED");
     drop(udp);
     drop(listener);
@@ -99,7 +102,7 @@ fn ipv6_loopback_sockets_are_found() {
     let mut source = LinuxSource::open().expect("netlink");
     let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let snap = snapshot(&mut source, &mut builder);
-    let c = find(&snap, client.local_addr().expect("addr"), Some(addr)).expect("v6 client socket");
+    let c = find(&snap, Protocol::Tcp, client.local_addr().expect("addr"), Some(addr)).expect("v6 client socket");
     assert_eq!(c.state(), SocketState::Established);
     assert_eq!(c.raw.owners, vec![Pid(std::process::id())]);
     assert!(c.raw.remote.is_ipv6());
@@ -179,7 +182,7 @@ fn the_portable_fallback_finds_loopback_sockets_and_owners() {
     let me = Pid(std::process::id());
     let lst = snap.sockets.iter().find(|x| x.raw.local == addr && x.state() == SocketState::Listen).expect("listener");
     assert_eq!(lst.raw.owners, vec![me]);
-    let cl = find(&snap, client.local_addr().expect("addr"), Some(addr)).expect("client");
+    let cl = find(&snap, Protocol::Tcp, client.local_addr().expect("addr"), Some(addr)).expect("client");
     assert_eq!(cl.state(), SocketState::Established);
     assert_eq!(cl.direction, Direction::Outbound);
     assert!(cl.raw.tcp.is_none(), "no tcp_info through netstat2");
