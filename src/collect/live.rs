@@ -8,7 +8,7 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use super::closing::Closing;
-use super::netlink::{Balance, DestroyListener, DiagSocket, EventPump, PumpStats, SplitAt};
+use super::netlink::{DestroyListener, DiagSocket, EventPump, PumpStats, SplitDump};
 use super::netns::{Activity, NamespaceSet, Sightings};
 use super::owners::OwnerCache;
 use super::owners::ProcFs;
@@ -16,7 +16,7 @@ use super::probe::{LiveProbe, ProbeMemo};
 use super::procfs::{FactsCache, RealProcFs};
 use super::trace::{ConnectTracer, TraceStats};
 use super::{CollectError, Observation, Source, SourceInfo, SourceKind, host_name, now_ms};
-use crate::model::{HealthMessage, NetNs, Protocol, RawSocket, StageTimings};
+use crate::model::{HealthMessage, NetNs, RawSocket, StageTimings};
 
 #[derive(Debug)]
 pub struct LinuxSource {
@@ -47,13 +47,9 @@ pub struct LinuxSource {
     /// so it is allocated once instead of doubling (each doubling held the
     /// old and the new block at once: a third more memory at the peak).
     last_rows: usize,
-    /// Where the next refresh splits its TCP dump over two sockets on two
-    /// threads (a big table on two cores); none: one dump.
-    split: Option<SplitAt>,
-    second_diag: Option<DiagSocket>,
-    /// The share of connections the split gives the half that also walks
-    /// the listening and bind tables, learnt from the halves' times.
-    balance: Balance,
+    /// How the next refresh dumps this namespace: whole, or (a big table
+    /// on two cores) in two halves on two sockets and threads.
+    split: SplitDump,
 }
 
 /// What the live source turns on besides dumps.
@@ -130,17 +126,10 @@ impl LinuxSource {
             collects: 0,
             naming: options.names.map(|o| super::naming::Naming::new(crate::names::Names::start(o))),
             last_rows: 0,
-            split: None,
-            second_diag: None,
-            balance: Balance::default(),
+            split: SplitDump::default(),
         })
     }
 }
-
-/// From this many TCP sockets in its own namespace a refresh dumps them
-/// in two halves on two threads (filling the rows with `tcp_info` is most
-/// of a dump, and each half fills only its own).
-const SPLIT_DUMP_FROM: usize = 4_096;
 
 impl LinuxSource {
     /// Dump this namespace's sockets: the first refresh beside reading
@@ -152,30 +141,10 @@ impl LinuxSource {
             let (owners, fs, diag) = (&mut self.owners, &mut self.proc_fs, &mut self.diag);
             let ((), dumped) = crate::both::both(|| owners.prime(fs), || diag.dump_all(sockets));
             dumped?;
-        } else if let Some((at, second)) = self.split.zip(self.second_diag.as_mut()) {
-            let times = self.diag.dump_all_split(second, at, 1.0 - self.balance.share(), sockets)?;
-            self.balance.settle(times);
         } else {
-            self.diag.dump_all(sockets)?;
+            self.split.dump(&mut self.diag, sockets)?;
         }
         Ok(())
-    }
-
-    /// Split the next TCP dump of connections at the (local port, remote
-    /// port) pair of this one that gives each half its balanced share, when
-    /// it is big and a second core exists; the second socket is opened the
-    /// first time.
-    fn choose_split(&mut self, own: &[RawSocket]) {
-        let mut pairs: Vec<(u16, u16)> =
-            own.iter().filter(|r| r.protocol() == Protocol::Tcp && r.remote.port() != 0).map(|r| (r.local.port(), r.remote.port())).collect();
-        if pairs.len() < SPLIT_DUMP_FROM || !crate::both::second_core() {
-            self.split = None;
-            return;
-        }
-        self.split = SplitAt::at_share(&mut pairs, self.balance.share());
-        if self.split.is_some() && self.second_diag.is_none() {
-            self.second_diag = DiagSocket::open().ok();
-        }
     }
 }
 
@@ -195,7 +164,7 @@ impl Source for LinuxSource {
         let t = Instant::now();
         let mut sockets = Vec::with_capacity((self.last_rows + self.last_rows / 16).max(1024));
         self.dump_own(&mut sockets)?;
-        self.choose_split(&sockets);
+        self.split.plan(&sockets);
         let own_sockets = sockets.len() as u32;
         let seen = Sightings::scan(&mut self.proc_fs);
         // Sockets that closed since the last refresh, and where: namespaces

@@ -1,7 +1,7 @@
 //! The Linux fast path for sockets: one netlink `sock_diag` dump for TCP over
 //! both families (the legacy request walks the hash tables once), with
 //! `tcp_info`, then one dump per family for UDP; a big table in two halves
-//! on two threads (see [`SplitAt`]). Works unprivileged.
+//! on two threads (see [`SplitDump`]). Works unprivileged.
 //! Falls back to per-family TCP requests when the legacy one is refused.
 //!
 //! Between refreshes, [`DestroyListener`] hears every TCP and UDP socket
@@ -23,8 +23,9 @@ pub use destroy::{DestroyListener, RecvOutcome};
 pub use message::ParseError;
 use message::{AF_INET, AF_INET6, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, Progress, family_request, legacy_tcp_request, parse_dump, tcp_probe_request};
 pub use pump::{DEFAULT_MAX_QUEUED, EventPump, PumpStats};
-pub use split::{Balance, HalfTimes, SplitAt};
+pub use split::SplitDump;
 use split::{Half, with_filter};
+use split::{HalfTimes, SplitAt};
 
 use crate::model::{Protocol, RawSocket};
 
@@ -94,7 +95,7 @@ impl DiagSocket {
     }
 
     /// [`Self::dump_all`] with the TCP dump in two halves split `at`, the
-    /// second on `other` on a second thread (see [`SplitAt`]), and how long
+    /// second on `other` on a second thread (see [`SplitDump`]), and how long
     /// each half took. `from_share` is the share of `out`'s capacity the
     /// second half is expected to fill.
     pub fn dump_all_split(&mut self, other: &mut DiagSocket, at: SplitAt, from_share: f64, out: &mut Vec<RawSocket>) -> Result<HalfTimes, NetlinkError> {
@@ -250,6 +251,45 @@ mod live_tests {
         let mine = |v: &[(crate::model::SocketKey, u16, u16)]| v.iter().filter(|k| ours.contains(&(k.1, k.2))).count();
         assert_eq!(mine(&a), mine(&b));
         assert_eq!(mine(&b), ours.len());
+    }
+
+    /// A source's split dump: whole until a refresh shows enough
+    /// connections (and a second core), then in halves that together hold
+    /// what a whole dump holds, learning its share as it goes.
+    #[test]
+    fn a_planned_split_dump_holds_what_a_whole_one_holds() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let held: Vec<_> = (0..12)
+            .map(|_| {
+                let c = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+                let (a, _) = listener.accept().expect("accept");
+                (c, a)
+            })
+            .collect();
+        let ours: Vec<(u16, u16)> =
+            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
+        let mine = |rows: &[RawSocket]| rows.iter().filter(|r| ours.contains(&(r.local.port(), r.remote.port()))).count();
+        let mut diag = DiagSocket::open().expect("sock_diag");
+
+        let mut too_few = SplitDump::with_threshold(usize::MAX);
+        let mut rows = Vec::new();
+        too_few.dump(&mut diag, &mut rows).expect("dump");
+        too_few.plan(&rows);
+        assert_eq!(too_few.planned(), None, "below the threshold the next dump is whole");
+
+        let mut split = SplitDump::with_threshold(ours.len());
+        let mut whole = Vec::new();
+        split.dump(&mut diag, &mut whole).expect("the first dump, whole");
+        assert_eq!(mine(&whole), ours.len());
+        split.plan(&whole);
+        assert_eq!(split.planned().is_some(), crate::both::second_core(), "a split is planned when a second core can take half");
+        for round in 0..3 {
+            let mut halves = Vec::new();
+            split.dump(&mut diag, &mut halves).expect("split dump");
+            assert_eq!(mine(&halves), ours.len(), "round {round}: each of ours once, in one half or the other");
+            assert!(halves.iter().any(|r| r.local == listener.local_addr().expect("addr") && r.remote.port() == 0), "round {round}: the listener");
+            split.plan(&halves);
+        }
     }
 
     /// Sockets without a remote port (a listener, a socket bound and

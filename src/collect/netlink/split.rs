@@ -26,6 +26,77 @@
 use std::time::Duration;
 
 use super::message::{ALL_STATES, HASHED_TCP_STATES};
+use super::{DiagSocket, NetlinkError};
+use crate::model::{Protocol, RawSocket};
+
+/// From this many TCP connections in its own namespace a refresh dumps
+/// them in two halves on two threads (filling the rows with `tcp_info` is
+/// most of a dump, and each half fills only its own).
+const SPLIT_DUMP_FROM: usize = 4_096;
+
+/// The split dump as a source keeps it between refreshes: where the next
+/// one splits, the second socket its other half reads, and the share the
+/// halves' times have taught. One refresh plans the next.
+#[derive(Debug)]
+pub struct SplitDump {
+    at: Option<SplitAt>,
+    second: Option<DiagSocket>,
+    balance: Balance,
+    /// [`SPLIT_DUMP_FROM`], smaller in tests.
+    from: usize,
+}
+
+impl Default for SplitDump {
+    fn default() -> Self {
+        Self { at: None, second: None, balance: Balance::default(), from: SPLIT_DUMP_FROM }
+    }
+}
+
+impl SplitDump {
+    /// Plan the next dump from this one's rows (`own`: this namespace's):
+    /// split at the (local port, remote port) pair that gives each half
+    /// its learnt share, when the connections are many and a second core
+    /// exists. The second socket is opened the first time; if it cannot
+    /// be, the next dump is whole.
+    pub fn plan(&mut self, own: &[RawSocket]) {
+        let mut pairs: Vec<(u16, u16)> =
+            own.iter().filter(|r| r.protocol() == Protocol::Tcp && r.remote.port() != 0).map(|r| (r.local.port(), r.remote.port())).collect();
+        if pairs.len() < self.from || !crate::both::second_core() {
+            self.at = None;
+            return;
+        }
+        self.at = SplitAt::at_share(&mut pairs, self.balance.share());
+        if self.at.is_some() && self.second.is_none() {
+            self.second = DiagSocket::open().ok();
+        }
+    }
+
+    /// A split dump that splits from `from` connections (tests).
+    #[cfg(test)]
+    pub fn with_threshold(from: usize) -> Self {
+        Self { from, ..Self::default() }
+    }
+
+    /// Where the next dump splits; none: it is whole.
+    #[cfg(test)]
+    pub fn planned(&self) -> Option<SplitAt> {
+        self.at.filter(|_| self.second.is_some())
+    }
+
+    /// Every TCP and UDP socket of `diag`'s namespace into `out`: in two
+    /// halves when planned (then the share is learnt from their times),
+    /// else in one dump.
+    pub fn dump(&mut self, diag: &mut DiagSocket, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
+        match self.at.zip(self.second.as_mut()) {
+            Some((at, second)) => {
+                let times = diag.dump_all_split(second, at, 1.0 - self.balance.share(), out)?;
+                self.balance.settle(times);
+                Ok(())
+            }
+            None => diag.dump_all(out),
+        }
+    }
+}
 
 /// Comparison codes.
 const BC_S_GE: u8 = 2;
