@@ -237,7 +237,7 @@ mod live_tests {
         one.dump_all(&mut whole).expect("dump");
         let mut halves = Vec::new();
         one.dump_all_split(&mut two, at, 0.5, &mut halves).expect("split dump");
-        let key = |r: &RawSocket| (r.key, r.local.port(), r.remote.port());
+        let key = |r: &RawSocket| (r.key, r.local.port(), r.remote.port(), r.local.ip().is_loopback());
         let mut a: Vec<_> = whole.iter().map(key).collect();
         let mut b: Vec<_> = halves.iter().map(key).collect();
         a.sort_unstable();
@@ -247,8 +247,10 @@ mod live_tests {
         for pair in &ours {
             assert!(a.iter().any(|k| (k.1, k.2) == *pair) && b.iter().any(|k| (k.1, k.2) == *pair), "{pair:?} in both dumps");
         }
-        // Other tests open and close sockets meanwhile: ours must match exactly.
-        let mine = |v: &[(crate::model::SocketKey, u16, u16)]| v.iter().filter(|k| ours.contains(&(k.1, k.2))).count();
+        // Other tests open and close sockets meanwhile: ours (TCP on
+        // loopback, with our port pairs) must match exactly.
+        let mine =
+            |v: &[(crate::model::SocketKey, u16, u16, bool)]| v.iter().filter(|k| k.0.protocol == Protocol::Tcp && k.3 && ours.contains(&(k.1, k.2))).count();
         assert_eq!(mine(&a), mine(&b));
         assert_eq!(mine(&b), ours.len());
     }
@@ -268,7 +270,11 @@ mod live_tests {
             .collect();
         let ours: Vec<(u16, u16)> =
             held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
-        let mine = |rows: &[RawSocket]| rows.iter().filter(|r| ours.contains(&(r.local.port(), r.remote.port()))).count();
+        // Ours by protocol, address and ports: a UDP socket or another
+        // namespace-mate's connection may share a port pair.
+        let mine = |rows: &[RawSocket]| {
+            rows.iter().filter(|r| r.protocol() == Protocol::Tcp && r.local.ip().is_loopback() && ours.contains(&(r.local.port(), r.remote.port()))).count()
+        };
         let mut diag = DiagSocket::open().expect("sock_diag");
 
         let mut too_few = SplitDump::with_threshold(usize::MAX);
@@ -287,7 +293,10 @@ mod live_tests {
             let mut halves = Vec::new();
             split.dump(&mut diag, &mut halves).expect("split dump");
             assert_eq!(mine(&halves), ours.len(), "round {round}: each of ours once, in one half or the other");
-            assert!(halves.iter().any(|r| r.local == listener.local_addr().expect("addr") && r.remote.port() == 0), "round {round}: the listener");
+            assert!(
+                halves.iter().any(|r| r.protocol() == Protocol::Tcp && r.local == listener.local_addr().expect("addr") && r.remote.port() == 0),
+                "round {round}: the listener"
+            );
             split.plan(&halves);
         }
     }
