@@ -121,7 +121,11 @@ fn a_v4_mapped_peer_on_a_dual_stack_socket_is_reported_as_ipv4() {
     let mut builder = SnapshotBuilder::new(Arc::new(Spec::embedded()));
     let snap = snapshot(&mut source, &mut builder);
     let client_addr = client.local_addr().expect("addr");
-    let a = snap.sockets.iter().find(|x| x.raw.remote == client_addr).expect("accepted socket, normalised");
+    let a = snap
+        .sockets
+        .iter()
+        .find(|x| x.raw.key.protocol == Protocol::Tcp && x.raw.local.port() == port && x.raw.remote == client_addr)
+        .expect("accepted socket, normalised");
     assert!(a.raw.local.is_ipv4(), "{} (the kernel reported {peer})", a.raw.local);
     drop(accepted);
 }
