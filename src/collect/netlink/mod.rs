@@ -216,21 +216,34 @@ fn move_rows(out: &mut Vec<RawSocket>, mut rows: Vec<RawSocket>) {
 mod live_tests {
     use super::*;
 
-    /// The two halves of a split dump hold every socket one dump holds,
-    /// each once, on the side the split names (listeners and connections
-    /// the test holds, split inside their ports).
-    #[test]
-    fn a_split_dump_sees_what_one_dump_sees() {
+    /// A loopback listener with connections to it, both ends held.
+    struct Held {
+        listener: std::net::TcpListener,
+        _connections: Vec<(std::net::TcpStream, std::net::TcpStream)>,
+        /// The (local port, remote port) pairs of the connections' sockets.
+        pairs: Vec<(u16, u16)>,
+    }
+
+    fn hold(n: usize) -> Held {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let held: Vec<_> = (0..40)
+        let held: Vec<_> = (0..n)
             .map(|_| {
                 let c = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
                 let (a, _) = listener.accept().expect("accept");
                 (c, a)
             })
             .collect();
-        let mut ours: Vec<(u16, u16)> =
-            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
+        let pairs = held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
+        Held { listener, _connections: held, pairs }
+    }
+
+    /// The two halves of a split dump hold every socket one dump holds,
+    /// each once, on the side the split names (listeners and connections
+    /// the test holds, split inside their ports).
+    #[test]
+    fn a_split_dump_sees_what_one_dump_sees() {
+        let held = hold(40);
+        let mut ours = held.pairs.clone();
         let at = SplitAt::at_share(&mut ours, 0.5).expect("a split point");
         let (mut one, mut two) = (DiagSocket::open().expect("sock_diag"), DiagSocket::open().expect("sock_diag"));
         let mut whole = Vec::new();
@@ -260,16 +273,8 @@ mod live_tests {
     /// what a whole dump holds, learning its share as it goes.
     #[test]
     fn a_planned_split_dump_holds_what_a_whole_one_holds() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let held: Vec<_> = (0..12)
-            .map(|_| {
-                let c = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-                let (a, _) = listener.accept().expect("accept");
-                (c, a)
-            })
-            .collect();
-        let ours: Vec<(u16, u16)> =
-            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("local").port(), s.peer_addr().expect("peer").port())).collect();
+        let held = hold(12);
+        let (listener, ours) = (&held.listener, &held.pairs);
         // Ours by protocol, address and ports: a UDP socket or another
         // namespace-mate's connection may share a port pair.
         let mine = |rows: &[RawSocket]| {
@@ -308,24 +313,19 @@ mod live_tests {
     #[test]
     fn sockets_without_a_peer_are_dumped_by_one_half_wherever_the_split_falls() {
         use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let held = hold(8);
+        let (listener, pairs) = (&held.listener, &held.pairs);
         let listening = listener.local_addr().expect("addr").port();
         let bound = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
         bind(&bound, &std::net::SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind only");
         let bound_port = std::net::SocketAddr::try_from(getsockname(&bound).expect("name")).expect("inet").port();
-        let held: Vec<_> = (0..8)
-            .map(|_| {
-                let c = std::net::TcpStream::connect(("127.0.0.1", listening)).expect("connect");
-                let (a, _) = listener.accept().expect("accept");
-                (c, a)
-            })
-            .collect();
-        let pairs: Vec<(u16, u16)> =
-            held.iter().flat_map(|(c, a)| [c, a]).map(|s| (s.local_addr().expect("l").port(), s.peer_addr().expect("p").port())).collect();
         let (mut one, mut two) = (DiagSocket::open().expect("sock_diag"), DiagSocket::open().expect("sock_diag"));
         let mut whole = Vec::new();
         one.dump_all(&mut whole).expect("dump");
-        let has = |rows: &[RawSocket], port: u16| rows.iter().any(|r| r.local.port() == port && r.remote.port() == 0);
+        // TCP on loopback: a UDP socket may be bound to the same port.
+        let has = |rows: &[RawSocket], port: u16| {
+            rows.iter().any(|r| r.protocol() == Protocol::Tcp && r.local.ip().is_loopback() && r.local.port() == port && r.remote.port() == 0)
+        };
         assert!(has(&whole, listening), "the whole dump sees the listener");
         let bound_seen = has(&whole, bound_port);
         let mut at_pairs = pairs.clone();
@@ -336,7 +336,7 @@ mod live_tests {
             assert!(has(&below, listening) && !has(&from, listening), "{at:?}: the listener is Below's alone");
             assert_eq!(has(&below, bound_port), bound_seen, "{at:?}: the bound-only socket as the whole dump saw it");
             assert!(!has(&from, bound_port), "{at:?}");
-            for &(l, r) in &pairs {
+            for &(l, r) in pairs {
                 let in_half = |rows: &[RawSocket]| rows.iter().any(|s| (s.local.port(), s.remote.port()) == (l, r));
                 assert_eq!((in_half(&below), in_half(&from)), (at.holds(Half::Below, l, r), at.holds(Half::From, l, r)), "{at:?}: ({l}, {r})");
             }
