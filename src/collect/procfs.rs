@@ -339,6 +339,14 @@ pub struct StatLine<'a> {
     pub start_ticks: u64,
 }
 
+impl StatLine<'_> {
+    /// When the task began, in µs since boot (the kernel counts in clock
+    /// ticks of `ticks_per_sec`, so this is rounded down to one).
+    pub fn started_us(&self, ticks_per_sec: u64) -> u64 {
+        self.start_ticks.saturating_mul(1_000_000) / ticks_per_sec.max(1)
+    }
+}
+
 /// Parse /proc/<pid>/stat. The comm field may contain spaces and
 /// parentheses, so split at the last `)`.
 pub fn parse_stat(text: &str) -> Option<StatLine<'_>> {
@@ -457,7 +465,7 @@ impl FactsCache {
             .read_small(&format!("{pid}/status"))
             .and_then(|b| String::from_utf8_lossy(&b).lines().find_map(|l| l.strip_prefix("Uid:").and_then(|v| v.split_whitespace().next()?.parse().ok())))
             .unwrap_or(u32::MAX);
-        let start_time_ms = self.boot_time_ms + (stat.start_ticks.saturating_mul(1000) / self.ticks_per_sec) as i64;
+        let start_time_ms = self.boot_time_ms + (stat.started_us(self.ticks_per_sec) / 1000) as i64;
         ProcessFacts {
             pid,
             ppid: stat.ppid,

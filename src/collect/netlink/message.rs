@@ -40,11 +40,16 @@ const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_MSG_LEN: usize = 72;
 /// Every state (`1 << state` each).
 pub const ALL_STATES: u32 = 0xffff_ffff;
-/// The TCP states of the established hash alone: all but listening (10)
-/// and bound-only (13). Asking for either makes the kernel walk the table
-/// that holds them, the bind table's walk visiting every bucket and every
+/// The kernel's numbers for the two TCP states outside the established
+/// hash (`include/net/tcp_states.h`; [`crate::model::SocketState::from_kernel`]
+/// reads them).
+pub const TCP_LISTEN: u32 = 10;
+pub const TCP_BOUND_INACTIVE: u32 = 13;
+/// The TCP states of the established hash alone: all but listening and
+/// bound-only. Asking for either makes the kernel walk the table that
+/// holds them, the bind table's walk visiting every bucket and every
 /// bound socket (about 0.5 ms at 10k sockets here).
-pub const HASHED_TCP_STATES: u32 = ALL_STATES & !(1 << 10 | 1 << 13);
+pub const HASHED_TCP_STATES: u32 = ALL_STATES & !(1 << TCP_LISTEN | 1 << TCP_BOUND_INACTIVE);
 
 /// What a reply buffer said.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -340,3 +340,13 @@ proptest::proptest! {
         let _ = parse_events(&frame(kind, 1, &body), &mut Vec::new());
     }
 }
+
+/// The state numbers the requests leave out are the ones the parser reads
+/// as listening and bound-only.
+#[test]
+fn the_states_left_out_are_listening_and_bound_only() {
+    use crate::model::{Protocol, SocketState};
+    let state = |code: u32| SocketState::from_kernel(Protocol::Tcp, u8::try_from(code).expect("a small number"));
+    assert_eq!(state(TCP_LISTEN), Some(SocketState::Listen));
+    assert_eq!(state(TCP_BOUND_INACTIVE), Some(SocketState::BoundInactive));
+}

@@ -120,7 +120,7 @@ impl DiagSocket {
 
     /// The TCP sockets of one half.
     fn dump_tcp_half(&mut self, at: SplitAt, half: Half, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {
-        self.dump_tcp_filtered(Some(&at.bytecode(half)), SplitAt::states(half), out)
+        self.dump_tcp_filtered(Some(&at.bytecode(half)), half.states(), out)
     }
 
     fn dump_tcp(&mut self, out: &mut Vec<RawSocket>) -> Result<(), NetlinkError> {

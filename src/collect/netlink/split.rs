@@ -121,6 +121,17 @@ pub enum Half {
     From,
 }
 
+impl Half {
+    /// The TCP states this half asks for: only `Below` asks for the
+    /// listening and bound-only ones, so only it makes their walks.
+    pub fn states(self) -> u32 {
+        match self {
+            Half::Below => ALL_STATES,
+            Half::From => HASHED_TCP_STATES,
+        }
+    }
+}
+
 impl SplitAt {
     /// The pair with `share` of `pairs` (reordered) below it, when a split
     /// keeps some on each side.
@@ -139,14 +150,6 @@ impl SplitAt {
     /// keeps; `Below` also asks for the states only its walks find).
     pub fn holds(self, half: Half, local: u16, remote: u16) -> bool {
         (remote == 0 || (local, remote) < (self.local, self.remote)) == (half == Half::Below)
-    }
-
-    /// The TCP states `half` asks for.
-    pub fn states(half: Half) -> u32 {
-        match half {
-            Half::Below => ALL_STATES,
-            Half::From => HASHED_TCP_STATES,
-        }
     }
 
     /// The filter keeping `half`.
@@ -236,6 +239,7 @@ impl Balance {
 
 #[cfg(test)]
 mod tests {
+    use super::super::message::{TCP_BOUND_INACTIVE, TCP_LISTEN};
     use super::*;
 
     /// The filter as the kernel runs it (`inet_diag_bc_run`).
@@ -319,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn the_median_splits_evenly_and_never_at_zero() {
+    fn an_even_share_splits_evenly_and_never_at_zero() {
         let mut pairs: Vec<(u16, u16)> = (0..1000u16).map(|i| (8080, 30_000 + i)).chain((0..1000u16).map(|i| (30_000 + i, 8080))).collect();
         let at = SplitAt::at_share(&mut pairs, 0.5).expect("a split");
         let below = pairs.iter().filter(|&&(l, r)| at.holds(Half::Below, l, r)).count();
@@ -365,10 +369,10 @@ mod tests {
 
     #[test]
     fn only_below_asks_for_listening_and_bound_only_sockets() {
-        let (listen, bound) = (1 << 10, 1 << 13);
-        assert_eq!(SplitAt::states(Half::Below), ALL_STATES);
-        assert_eq!(SplitAt::states(Half::From) & (listen | bound), 0);
-        assert_eq!(SplitAt::states(Half::From) | listen | bound, ALL_STATES);
+        let (listen, bound) = (1 << TCP_LISTEN, 1 << TCP_BOUND_INACTIVE);
+        assert_eq!(Half::Below.states(), ALL_STATES);
+        assert_eq!(Half::From.states() & (listen | bound), 0);
+        assert_eq!(Half::From.states() | listen | bound, ALL_STATES);
     }
 
     #[test]

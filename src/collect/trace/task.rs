@@ -80,9 +80,7 @@ impl TaskLookup {
         let text = |file: &str| proc.read_small(&format!("{tid}/{file}")).map(|b| String::from_utf8_lossy(&b).into_owned());
         let (name, group) = parse_status(&text("status")?)?;
         let net_ns = proc.netns_of(tid).ok().map(u64::from);
-        let began_us = text("stat")
-            .and_then(|stat| parse_stat(&stat).map(|s| s.start_ticks))
-            .map(|ticks| ticks.saturating_mul(1_000_000) / rustix::param::clock_ticks_per_second().max(1));
+        let began_us = text("stat").and_then(|stat| parse_stat(&stat).map(|s| s.started_us(rustix::param::clock_ticks_per_second())));
         Some(TaskInfo { tgid: group, name, net_ns, began_us })
     }
 }
